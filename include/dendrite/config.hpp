@@ -1,0 +1,16 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Attribute macros shared by every header: real-time markers and forced inlining.
+#pragma once
+
+/// Marks a real-time entry point (`reset`, `step`, `process`): noexcept, no allocation, no locks.
+/// Empty today; reserved for a real-time checker (RealtimeSanitizer, clang's `nonblocking`).
+#ifndef DENDRITE_REALTIME
+#define DENDRITE_REALTIME
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define DENDRITE_FORCE_INLINE inline __attribute__((always_inline))
+#else
+#define DENDRITE_FORCE_INLINE inline
+#endif

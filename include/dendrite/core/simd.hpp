@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Lane-generic helpers that read the same for scalars and batches: `broadcast`, `select`,
+/// `load`/`store`, `lane`, and the horizontal reductions `reduce_add`/`reduce_max`.
+/// This header is the one place that knows xsimd 8's spelling (`hadd`) of these operations.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstddef>
+
+#include <xsimd/xsimd.hpp>
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/traits.hpp>
+
+namespace dendrite {
+
+/// `T` with every lane equal to `v`. `broadcast<float>(0.5)` is `0.5f`.
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE T broadcast(double v) noexcept {
+  return T(static_cast<scalar_t<T>>(v));
+}
+
+/// Lane-wise `m ? a : b`.
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE T select(const mask_t<T>& m, const T& a, const T& b) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return xsimd::select(m, a, b);
+  } else {
+    return m ? a : b;
+  }
+}
+
+/// Loads `lanes_v<T>` consecutive values from `p` (no alignment needed).
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE T load(const scalar_t<T>* p) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return T::load_unaligned(p);
+  } else {
+    return *p;
+  }
+}
+
+/// Stores the `lanes_v<T>` values of `x` at `p` (no alignment needed).
+template <Real T>
+DENDRITE_FORCE_INLINE void store(scalar_t<T>* p, const T& x) noexcept {
+  if constexpr (is_batch_v<T>) {
+    x.store_unaligned(p);
+  } else {
+    *p = x;
+  }
+}
+
+/// Lane `i` of `x` (`x` itself for a scalar). For tests and diagnostics, not for kernels.
+template <Real T>
+[[nodiscard]] inline scalar_t<T> lane(const T& x, std::size_t i) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return x.get(i);
+  } else {
+    (void)i;
+    return x;
+  }
+}
+
+/// Sets lane `i` of `x` to `v`. For tests and setup code, not for kernels.
+template <Real T>
+inline void set_lane(T& x, std::size_t i, scalar_t<T> v) noexcept {
+  if constexpr (is_batch_v<T>) {
+    alignas(64) std::array<scalar_t<T>, lanes_v<T>> buf{};
+    x.store_unaligned(buf.data());
+    buf[i] = v;
+    x = T::load_unaligned(buf.data());
+  } else {
+    (void)i;
+    x = v;
+  }
+}
+
+/// Sum of the lanes of `x` (`x` itself for a scalar).
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE scalar_t<T> reduce_add(const T& x) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return xsimd::hadd(x);  // named reduce_add from xsimd 9 on
+  } else {
+    return x;
+  }
+}
+
+/// Largest lane of `x` (`x` itself for a scalar). NaN lanes are ignored unless all are NaN.
+template <Real T>
+[[nodiscard]] inline scalar_t<T> reduce_max(const T& x) noexcept {
+  if constexpr (is_batch_v<T>) {
+    alignas(64) std::array<scalar_t<T>, lanes_v<T>> buf{};
+    x.store_unaligned(buf.data());
+    scalar_t<T> best = buf[0];
+    for (std::size_t i = 1; i < buf.size(); ++i) {
+      // written so that a NaN in `best` is replaced by any number
+      best = (buf[i] > best || best != best) ? buf[i] : best;
+    }
+    return best;
+  } else {
+    return x;
+  }
+}
+
+/// True where the lane is neither NaN nor infinite.
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE mask_t<T> isfinite(const T& x) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return xsimd::isfinite(x);
+  } else {
+    return std::isfinite(x);
+  }
+}
+
+/// True where the lane is NaN. Use this, never `x != x`: xsimd 8.1 compiles `!=` on AVX and
+/// AVX-512 batches to an ordered comparison, which is false for NaN.
+template <Real T>
+[[nodiscard]] DENDRITE_FORCE_INLINE mask_t<T> isnan(const T& x) noexcept {
+  if constexpr (is_batch_v<T>) {
+    return xsimd::isnan(x);
+  } else {
+    return std::isnan(x);
+  }
+}
+
+/// True when every lane of the mask is set.
+template <class M>
+[[nodiscard]] DENDRITE_FORCE_INLINE bool all_of(const M& m) noexcept {
+  if constexpr (std::is_same_v<M, bool>) {
+    return m;
+  } else {
+    return xsimd::all(m);
+  }
+}
+
+/// True when any lane of the mask is set.
+template <class M>
+[[nodiscard]] DENDRITE_FORCE_INLINE bool any_of(const M& m) noexcept {
+  if constexpr (std::is_same_v<M, bool>) {
+    return m;
+  } else {
+    return xsimd::any(m);
+  }
+}
+
+}  // namespace dendrite

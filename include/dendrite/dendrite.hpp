@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Everything dendrite offers, in one include. Library headers never include this file.
+#pragma once
+
+#include <dendrite/core.hpp>

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: MIT
+// Errors, status, version, and the allocation counter the real-time tests rely on.
+#include "support/alloc_counter.hpp"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <catch2/catch.hpp>
+
+#include <dendrite/core.hpp>
+
+TEST_CASE("DENDRITE_THROW throws the named type with the concatenated message", "[core][error]") {
+  try {
+    DENDRITE_THROW(dendrite::dimension_error, "expected ", 3, " rows, got ", 4);
+    FAIL("no exception");
+  } catch (const dendrite::dimension_error& e) {
+    CHECK(std::string(e.what()) == "expected 3 rows, got 4");
+  }
+  CHECK_THROWS_AS([] { DENDRITE_THROW(dendrite::io_error, "x"); }(), dendrite::error);
+  CHECK_THROWS_AS([] { DENDRITE_THROW(dendrite::numerical_error, "x"); }(), std::runtime_error);
+  CHECK_THROWS_WITH([] { DENDRITE_THROW(dendrite::io_error, "file ", "a.npy", ": bad magic"); }(),
+                    "file a.npy: bad magic");
+}
+
+TEST_CASE("Status names are stable", "[core][error]") {
+  CHECK(dendrite::to_string(dendrite::Status::Ok) == "ok");
+  CHECK(dendrite::to_string(dendrite::Status::RejectedNonFinite) == "rejected-non-finite");
+  CHECK(dendrite::to_string(dendrite::Status::RejectedOutlier) == "rejected-outlier");
+  CHECK(dendrite::to_string(dendrite::Status::Diverged) == "diverged");
+}
+
+TEST_CASE("the version macros agree with the CMake project version", "[core][version]") {
+  CHECK(std::string(DENDRITE_VERSION_STRING) == DENDRITE_TEST_PROJECT_VERSION);
+  CHECK(DENDRITE_VERSION ==
+        DENDRITE_VERSION_MAJOR * 10000 + DENDRITE_VERSION_MINOR * 100 + DENDRITE_VERSION_PATCH);
+}
+
+TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core][alloc]") {
+  using dendrite::test::NoAllocScope;
+  SECTION("operator new through a std::vector") {
+    NoAllocScope scope;
+    std::vector<int> v(100);
+    v[3] = 1;
+    CHECK(scope.counts().operator_new == 1);
+    CHECK(scope.counts().eigen == 0);
+  }
+  SECTION("aligned operator new") {
+    struct alignas(64) Wide {
+      float x[16];
+    };
+    NoAllocScope scope;
+    auto p = std::make_unique<Wide>();
+    p->x[0] = 1;
+    CHECK(scope.counts().operator_new == 1);
+  }
+  SECTION("Eigen's dynamic matrix, invisible to operator new") {
+    NoAllocScope scope;
+    Eigen::MatrixXd m(10, 10);
+    m.setZero();
+    CHECK(scope.counts().eigen == 1);
+    CHECK(scope.counts().operator_new == 0);
+  }
+  SECTION("a product without noalias allocates a temporary, with noalias it does not") {
+    const Eigen::MatrixXf w = Eigen::MatrixXf::Ones(64, 64);
+    const Eigen::VectorXf x = Eigen::VectorXf::Ones(64);
+    Eigen::VectorXf y(64);
+    {
+      NoAllocScope scope;
+      y = w * x;
+      CHECK(scope.counts().total() >= 1);
+    }
+    {
+      NoAllocScope scope;
+      y.noalias() = w * x;
+      CHECK(scope.counts().total() == 0);
+    }
+    CHECK(y(0) == 64.0f);
+  }
+  SECTION("scopes nest and the outer one keeps counting") {
+    NoAllocScope outer;
+    {
+      NoAllocScope inner;
+      auto p = std::make_unique<int>(1);
+      CHECK(inner.counts().total() == 1);
+    }
+    auto q = std::make_unique<int>(2);
+    CHECK(outer.counts().total() == 2);
+  }
+  SECTION("fixed-size Eigen and scalar math allocate nothing") {
+    NoAllocScope scope;
+    Eigen::Matrix4f a = Eigen::Matrix4f::Identity();
+    Eigen::Vector4f b = a * Eigen::Vector4f::Ones();
+    const float t = dendrite::tanh(b(0)) + dendrite::sigmoid(b(1));
+    CHECK(t > 0.0f);
+    CHECK(scope.counts().total() == 0);
+  }
+}

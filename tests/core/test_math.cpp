@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: MIT
+// Elementwise math over every Real type, checked lane by lane against the standard library
+// evaluated in long double. Each function states the worst error it may have, in ULP.
+#include "support/alloc_counter.hpp"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <dendrite/core.hpp>
+
+#include "support/ulp.hpp"
+
+namespace {
+
+using dendrite::batchd;
+using dendrite::batchf;
+using dendrite::lanes_v;
+using dendrite::scalar_t;
+
+template <class S>
+constexpr S tiny_v() {
+  return std::is_same_v<S, float> ? S(1e-30f) : S(1e-300);
+}
+template <class S>
+constexpr S huge_v() {
+  return std::is_same_v<S, float> ? S(1e30f) : S(1e300);
+}
+
+/// Magnitudes from lo to hi, log-spaced, both signs if `negative`, plus zero.
+template <class S>
+std::vector<S> log_sweep(double lo, double hi, int n, bool negative, bool zero = true) {
+  std::vector<S> v;
+  if (zero) {
+    v.push_back(S(0));
+  }
+  for (int i = 0; i < n; ++i) {
+    const double t = double(i) / double(n - 1);
+    const S x = static_cast<S>(std::exp(std::log(lo) + t * (std::log(hi) - std::log(lo))));
+    v.push_back(x);
+    if (negative) {
+      v.push_back(-x);
+    }
+  }
+  return v;
+}
+
+/// Evenly spaced values in [lo, hi].
+template <class S>
+std::vector<S> lin_sweep(double lo, double hi, int n) {
+  std::vector<S> v;
+  for (int i = 0; i < n; ++i) {
+    v.push_back(static_cast<S>(lo + (hi - lo) * double(i) / double(n - 1)));
+  }
+  return v;
+}
+
+template <class S>
+std::vector<S> join(std::vector<S> a, const std::vector<S>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+/// Applies f to the inputs lanes_v<T> at a time and returns the worst ULP error against ref.
+template <class T, class F, class Ref>
+double worst_ulp(const std::vector<scalar_t<T>>& inputs, F f, Ref ref, scalar_t<T>* worst_at) {
+  using S = scalar_t<T>;
+  constexpr std::size_t L = lanes_v<T>;
+  std::vector<S> in = inputs;
+  while (in.size() % L != 0) {
+    in.push_back(in.back());
+  }
+  std::vector<S> out(in.size());
+  for (std::size_t i = 0; i < in.size(); i += L) {
+    dendrite::store(out.data() + i, f(dendrite::load<T>(in.data() + i)));
+  }
+  double worst = 0;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const long double r = ref(static_cast<long double>(in[i]));
+    double e = dendrite::test::ulp_error(out[i], r);
+    // Results that would be denormal may be flushed to zero (documented in core/math.hpp): judge
+    // them on the absolute scale of the smallest normal number instead.
+    if (std::abs(r) < std::numeric_limits<S>::min() &&
+        std::abs(static_cast<long double>(out[i]) - r) <= std::numeric_limits<S>::min()) {
+      e = 0;
+    }
+    if (!(e <= worst)) {
+      worst = e;
+      *worst_at = in[i];
+    }
+  }
+  return worst;
+}
+
+#define CHECK_ULP(inputs, expr, ref_expr, bound)                     \
+  do {                                                               \
+    scalar_t<TestType> at{};                                         \
+    const double e = worst_ulp<TestType>(                            \
+        inputs, [](const TestType& x) { return expr; },              \
+        [](long double x) -> long double { return ref_expr; }, &at); \
+    INFO(#expr << ": worst error " << e << " ULP at x = " << at);    \
+    CHECK(e <= (bound));                                             \
+  } while (false)
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("Real types and their traits", "[core][traits]", float, double, batchf, batchd) {
+  STATIC_REQUIRE(dendrite::Real<TestType>);
+  STATIC_REQUIRE(std::is_floating_point_v<scalar_t<TestType>>);
+  if constexpr (dendrite::is_batch_v<TestType>) {
+    STATIC_REQUIRE(lanes_v<TestType> == TestType::size);
+    STATIC_REQUIRE(lanes_v<TestType> >= 2);
+  } else {
+    STATIC_REQUIRE(lanes_v<TestType> == 1);
+  }
+  STATIC_REQUIRE(std::is_same_v<decltype(TestType(1) < TestType(2)), dendrite::mask_t<TestType>>);
+}
+
+TEST_CASE("Real rejects non floating-point and extended types", "[core][traits]") {
+  STATIC_REQUIRE_FALSE(dendrite::Real<int>);
+  STATIC_REQUIRE_FALSE(dendrite::Real<long double>);
+  STATIC_REQUIRE_FALSE(dendrite::Real<xsimd::batch<int>>);
+  STATIC_REQUIRE_FALSE(dendrite::Real<float*>);
+  STATIC_REQUIRE(dendrite::Real<xsimd::batch<float, xsimd::sse2>>);
+}
+
+TEMPLATE_TEST_CASE("transcendental functions match the standard library per lane", "[core][math]",
+                   float, double, batchf, batchd) {
+  using S = scalar_t<TestType>;
+  constexpr bool is_f = std::is_same_v<S, float>;
+  const double exp_hi = is_f ? 88.0 : 709.0;
+  const std::vector<S> exp_in =
+      join(log_sweep<S>(1e-6, exp_hi, 400, true), lin_sweep<S>(-5, 5, 101));
+  const std::vector<S> pos_in =
+      join(log_sweep<S>(double(tiny_v<S>()), double(huge_v<S>()), 600, false, false),
+           lin_sweep<S>(0.5, 2.0, 151));
+  const std::vector<S> log1p_in =
+      join(log_sweep<S>(double(tiny_v<S>()), double(huge_v<S>()), 600, false),
+           join(lin_sweep<S>(-0.999, 1.0, 201), log_sweep<S>(1e-12, 0.5, 100, true, false)));
+  const std::vector<S> trig_in =
+      join(log_sweep<S>(1e-20, 100.0, 400, true), lin_sweep<S>(-7, 7, 301));
+  const std::vector<S> tanh_in =
+      join(log_sweep<S>(1e-20, 1e4, 400, true), lin_sweep<S>(-3, 3, 121));
+
+  // Worst errors allowed. xsimd's batch kernels are a few ULP; glibc's scalar ones are <= 1-2 ULP.
+  CHECK_ULP(exp_in, dendrite::exp(x), std::exp(x), 2.0);
+  CHECK_ULP(pos_in, dendrite::log(x), std::log(x), 2.0);
+  CHECK_ULP(log1p_in, dendrite::log1p(x), std::log1p(x), 2.0);
+  CHECK_ULP(exp_in, dendrite::expm1(x), std::expm1(x), 2.0);
+  CHECK_ULP(pos_in, dendrite::sqrt(x), std::sqrt(x), 0.5);
+  CHECK_ULP(trig_in, dendrite::sin(x), std::sin(x), 2.0);
+  CHECK_ULP(trig_in, dendrite::cos(x), std::cos(x), 2.0);
+  CHECK_ULP(tanh_in, dendrite::tanh(x), std::tanh(x), 3.0);
+}
+
+TEMPLATE_TEST_CASE("activations are accurate and never overflow", "[core][math]", float, double,
+                   batchf, batchd) {
+  using S = scalar_t<TestType>;
+  const std::vector<S> in = join(log_sweep<S>(1e-20, 1e4, 500, true), lin_sweep<S>(-10, 10, 201));
+  // Reference: the definitions, evaluated in long double.
+  CHECK_ULP(in, dendrite::sigmoid(x), 1.0L / (1.0L + std::exp(-x)), 3.0);
+  CHECK_ULP(in, dendrite::softplus(x),
+            x > 40 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)), 3.0);
+  CHECK_ULP(in, dendrite::relu(x), x > 0 ? x : 0.0L, 0.0);
+  CHECK_ULP(in, dendrite::leaky_relu(x), x > 0 ? x : static_cast<long double>(S(0.01)) * x, 0.5);
+  CHECK_ULP(in, dendrite::leaky_relu(x, S(0.2)), x > 0 ? x : static_cast<long double>(S(0.2)) * x,
+            0.5);
+  CHECK_ULP(in, dendrite::abs(x), std::fabs(x), 0.0);
+  CHECK_ULP(in, dendrite::square(x), x * x, 0.5);
+
+  // Huge and non-finite arguments give the exact limits; NaN stays NaN.
+  {
+    using L = std::numeric_limits<S>;
+    const std::vector<S> edge = {L::max(),       -L::max(), L::infinity(),
+                                 -L::infinity(), S(1e4),    S(-1e4)};
+    for (S v : edge) {
+      const TestType x = dendrite::broadcast<TestType>(double(v));
+      INFO("x = " << v);
+      CHECK(dendrite::lane(dendrite::exp(x), 0) == (v > 0 ? L::infinity() : S(0)));
+      CHECK(dendrite::lane(dendrite::expm1(x), 0) == (v > 0 ? L::infinity() : S(-1)));
+      CHECK(dendrite::lane(dendrite::tanh(x), 0) == (v > 0 ? S(1) : S(-1)));
+      CHECK(dendrite::lane(dendrite::sigmoid(x), 0) == (v > 0 ? S(1) : S(0)));
+      CHECK(dendrite::lane(dendrite::softplus(x), 0) == (v > 0 ? v : S(0)));
+    }
+    const TestType nan = dendrite::broadcast<TestType>(double(L::quiet_NaN()));
+    for (const TestType& r :
+         {dendrite::exp(nan), dendrite::expm1(nan), dendrite::tanh(nan), dendrite::sigmoid(nan),
+          dendrite::softplus(nan), dendrite::log(nan)}) {
+      CHECK(std::isnan(dendrite::lane(r, 0)));
+    }
+  }
+
+  // Large arguments: the limits are exact, and nothing is NaN or Inf.
+  for (double big : {1e4, 1e30 * (std::is_same_v<S, float> ? 1.0 : 1e200)}) {
+    const TestType p = dendrite::broadcast<TestType>(big);
+    const TestType n = dendrite::broadcast<TestType>(-big);
+    CHECK(dendrite::lane(dendrite::sigmoid(p), 0) == S(1));
+    CHECK(dendrite::lane(dendrite::sigmoid(n), 0) == S(0));
+    CHECK(dendrite::lane(dendrite::softplus(p), 0) == static_cast<S>(big));
+    CHECK(dendrite::lane(dendrite::softplus(n), 0) == S(0));
+  }
+}
+
+TEMPLATE_TEST_CASE("pow, fma, min, max, clamp and select match their definitions", "[core][math]",
+                   float, double, batchf, batchd) {
+  using S = scalar_t<TestType>;
+  constexpr std::size_t L = lanes_v<TestType>;
+  // pow(x, y) = exp(y log x): a 1-ULP error in log x becomes |y ln x| ULP in the result, so the
+  // bound is 3 + |y ln x| ULP (documented in core/math.hpp).
+  double worst_excess = -1e9;
+  for (double base : {1e-3, 0.5, 1.0, 1.7, 10.0, 100.0}) {
+    for (double expo : {-8.0, -2.5, -1.0, 0.0, 0.5, 1.0, 3.0, 7.25}) {
+      const TestType r =
+          dendrite::pow(dendrite::broadcast<TestType>(base), dendrite::broadcast<TestType>(expo));
+      const long double xs = static_cast<long double>(S(base)),
+                        ys = static_cast<long double>(S(expo));
+      const double bound = 3.0 + static_cast<double>(std::abs(ys * std::log(xs)));
+      for (std::size_t k = 0; k < L; ++k) {
+        const double e = dendrite::test::ulp_error(dendrite::lane(r, k), std::pow(xs, ys));
+        worst_excess = std::max(worst_excess, e - bound);
+      }
+    }
+  }
+  INFO("pow: worst error minus its bound " << worst_excess << " ULP");
+  CHECK(worst_excess <= 0.0);
+
+  TestType a{}, b{}, c{};
+  for (std::size_t k = 0; k < L; ++k) {
+    dendrite::set_lane(a, k, S(0.1) * S(k) - S(0.3));
+    dendrite::set_lane(b, k, S(1.0) / S(3 + k));
+    dendrite::set_lane(c, k, S(-0.2) + S(0.05) * S(k));
+  }
+  const TestType f = dendrite::fma(a, b, c);
+  const TestType mn = dendrite::min(a, c);
+  const TestType mx = dendrite::max(a, c);
+  const TestType cl =
+      dendrite::clamp(a, dendrite::broadcast<TestType>(-0.25), dendrite::broadcast<TestType>(0.25));
+  const TestType sel = dendrite::select<TestType>(a < c, a, b);
+  for (std::size_t k = 0; k < L; ++k) {
+    const S ak = dendrite::lane(a, k), bk = dendrite::lane(b, k), ck = dendrite::lane(c, k);
+#if defined(__FMA__)
+    CHECK(dendrite::lane(f, k) == std::fma(ak, bk, ck));  // fused: exactly one rounding
+#else
+    if constexpr (dendrite::is_batch_v<TestType>) {
+      const S unfused = ak * bk;
+      CHECK(dendrite::lane(f, k) == unfused + ck);
+    } else {
+      CHECK(dendrite::lane(f, k) == std::fma(ak, bk, ck));
+    }
+#endif
+    CHECK(dendrite::lane(mn, k) == std::min(ak, ck));
+    CHECK(dendrite::lane(mx, k) == std::max(ak, ck));
+    CHECK(dendrite::lane(cl, k) == std::clamp(ak, S(-0.25), S(0.25)));
+    CHECK(dendrite::lane(sel, k) == (ak < ck ? ak : bk));
+  }
+}
+
+TEMPLATE_TEST_CASE("lane helpers: load, store, reductions, finiteness", "[core][simd]", float,
+                   double, batchf, batchd) {
+  using S = scalar_t<TestType>;
+  constexpr std::size_t L = lanes_v<TestType>;
+  std::vector<S> data(L);
+  for (std::size_t k = 0; k < L; ++k) {
+    data[k] = S(1) + S(k) * S(k) - S(2) * S(k % 3);
+  }
+  const TestType x = dendrite::load<TestType>(data.data());
+  std::vector<S> back(L, S(-99));
+  dendrite::store(back.data(), x);
+  CHECK(back == data);
+
+  S sum = 0, mx = data[0];
+  for (S v : data) {
+    sum += v;
+    mx = std::max(mx, v);
+  }
+  CHECK(dendrite::reduce_add(x) == Approx(sum));
+  CHECK(dendrite::reduce_max(x) == mx);
+
+  TestType y = x;
+  dendrite::set_lane(y, L - 1, std::numeric_limits<S>::quiet_NaN());
+  CHECK(dendrite::all_of(dendrite::isfinite(x)));
+  CHECK_FALSE(dendrite::any_of(dendrite::isnan(x)));
+  CHECK(dendrite::any_of(dendrite::isnan(y)));
+  CHECK_FALSE(dendrite::all_of(dendrite::isfinite(y)));
+  CHECK(dendrite::any_of(dendrite::isfinite(y)) == (L > 1));
+  CHECK(std::isnan(dendrite::lane(y, L - 1)));
+  if constexpr (L > 1) {
+    CHECK(dendrite::reduce_max(y) == *std::max_element(data.begin(), data.end() - 1));
+  }
+}

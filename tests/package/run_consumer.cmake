@@ -1,0 +1,50 @@
+# Builds and runs a consumer project against dendrite, either from an installed prefix
+# (MODE=find_package: install the build tree to a temporary prefix first; the pkg-config file is
+# checked too) or through add_subdirectory (MODE=add_subdirectory).
+set(work "${WORK_DIR}/${MODE}")
+file(REMOVE_RECURSE "${work}")
+set(config_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}" "-DCMAKE_BUILD_TYPE=Release")
+if(MODE STREQUAL "find_package")
+  set(prefix "${work}/prefix")
+  execute_process(COMMAND ${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}"
+    RESULT_VARIABLE r OUTPUT_QUIET)
+  if(NOT r EQUAL 0)
+    message(FATAL_ERROR "cmake --install failed: ${r}")
+  endif()
+  foreach(f include/dendrite/core.hpp share/cmake/dendrite/dendriteConfig.cmake
+            share/cmake/dendrite/dendriteConfigVersion.cmake share/pkgconfig/dendrite.pc)
+    if(NOT EXISTS "${prefix}/${f}")
+      message(FATAL_ERROR "not installed: ${f}")
+    endif()
+  endforeach()
+  find_program(PKG_CONFIG pkg-config)
+  if(PKG_CONFIG)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E env "PKG_CONFIG_PATH=${prefix}/share/pkgconfig"
+      ${PKG_CONFIG} --cflags dendrite OUTPUT_VARIABLE cflags RESULT_VARIABLE r)
+    # the .pc file is relocatable: its include directory must hold the installed headers
+    if(NOT r EQUAL 0 OR NOT cflags MATCHES "-I([^ \n]*share/pkgconfig/../../include)")
+      message(FATAL_ERROR "pkg-config --cflags dendrite gave '${cflags}' (exit ${r})")
+    endif()
+    if(NOT EXISTS "${CMAKE_MATCH_1}/dendrite/core.hpp")
+      message(FATAL_ERROR "pkg-config's include directory ${CMAKE_MATCH_1} lacks dendrite/core.hpp")
+    endif()
+  endif()
+  list(APPEND config_args "-DCMAKE_PREFIX_PATH=${prefix}")
+else()
+  list(APPEND config_args "-DDENDRITE_SOURCE_DIR=${SOURCE_DIR}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} -S "${SOURCE_DIR}/tests/package/${MODE}" -B "${work}/build"
+  ${config_args} RESULT_VARIABLE r OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT r EQUAL 0)
+  message(FATAL_ERROR "configuring the consumer failed:\n${out}${err}")
+endif()
+execute_process(COMMAND ${CMAKE_COMMAND} --build "${work}/build"
+  RESULT_VARIABLE r OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT r EQUAL 0)
+  message(FATAL_ERROR "building the consumer failed:\n${out}${err}")
+endif()
+execute_process(COMMAND "${work}/build/consumer" RESULT_VARIABLE r OUTPUT_VARIABLE out)
+if(NOT r EQUAL 0 OR NOT out MATCHES "^dendrite ${VERSION} sigmoid\\(0\\)=0.50 tanh-lanes=[0-9]+ tanh\\(0\\)=0.0")
+  message(FATAL_ERROR "the consumer printed '${out}' (exit ${r})")
+endif()
+message(STATUS "${out}")
