@@ -4,3 +4,4 @@
 #pragma once
 
 #include <dendrite/core.hpp>
+#include <dendrite/geometry.hpp>

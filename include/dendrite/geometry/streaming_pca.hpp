@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Streaming PCA for real time: the generalised Hebbian algorithm (Sanger 1989) that learns the
+/// top-K principal subspace one sample at a time, and an exact streaming covariance (Welford)
+/// whose eigendecomposition is taken on demand.
+///
+/// StreamingPCA, per sample x (D values):
+///   mu  <- mu + (x - mu) / min(t + 1, mean_window)        running mean, then exponential
+///   xc   = x - mu
+///   y    = W xc                                           (W is K x D, rows = components)
+///   W_i <- W_i + eta_t y_i (xc - sum_{j <= i} y_j W_j)    Sanger's rule, i = 1..K
+///   eta_t = eta0 / (1 + t / t0)
+/// The rows of W converge to the leading eigenvectors of the covariance, in order, with unit norm
+/// (for K = 1 this is Oja's rule). Convergence needs eta0 * lambda_1 well below 1: scale inputs
+/// to unit order or lower eta0.
+///
+/// StreamingCovariance, per sample: n <- n + 1, d = x - mu, mu <- mu + d / n, M <- M + d (x -
+/// mu)^T; covariance = M / (n - 1), exactly the batch covariance of the samples seen so far.
+///
+/// Both accept `T` = float, double or an xsimd batch (lanes = independent streams sharing nothing
+/// but the sample counter). `step` is noexcept and allocation-free: storage is allocated once in
+/// the constructor.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+
+namespace dendrite::geometry {
+
+/// Settings of StreamingPCA.
+struct StreamingPCAOptions {
+  double eta0 = 0.01;        ///< initial learning rate
+  double t0 = 1e4;           ///< eta halves after t0 samples
+  double mean_window = 1e4;  ///< exact running mean up to this many samples, then exponential
+  std::uint64_t seed = 1;    ///< initial W: random rows of norm 0.1 from this seed
+};
+
+namespace detail {
+
+/// Per lane, keeps x where every one of the D values is finite and substitutes `fallback` where
+/// not. Returns the lanes that were rejected.
+template <Real T, std::size_t D>
+[[nodiscard]] inline mask_t<T> sanitize_sample(std::span<const T, D> x, const T* fallback,
+                                               T* out) noexcept {
+  mask_t<T> ok = dendrite::isfinite(x[0]);
+  for (std::size_t i = 1; i < D; ++i) {
+    ok = ok && dendrite::isfinite(x[i]);
+  }
+  for (std::size_t i = 0; i < D; ++i) {
+    out[i] = dendrite::select<T>(ok, x[i], fallback[i]);
+  }
+  return !ok;
+}
+
+}  // namespace detail
+
+/// Top-K principal subspace of a D-dimensional stream by Sanger's rule (see the file comment).
+/// @tparam T  float, double or xsimd batch (independent streams in lanes).
+/// @tparam D  input dimension; @tparam K number of components, 1 <= K <= D.
+/// @code
+/// dendrite::geometry::StreamingPCA<float, 16, 3> spca;
+/// for (auto& x : samples) (void)spca.step(x);      // std::array<float, 16>
+/// auto w = spca.components();                      // 16 x 3
+/// @endcode
+template <Real T, int D, int K>
+class StreamingPCA {
+  static_assert(D >= 1 && K >= 1 && K <= D, "StreamingPCA<T, D, K>: need 1 <= K <= D");
+
+ public:
+  using Scalar = scalar_t<T>;
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+  static constexpr std::size_t kK = static_cast<std::size_t>(K);
+
+  /// Allocates the state. Throws `numerical_error` for non-positive rates or windows.
+  explicit StreamingPCA(const StreamingPCAOptions& options = {})
+      : options_(options), w_(kK * kD), w0_(kK * kD), mean_(kD), xc_(kD), y_(kK) {
+    if (!(options.eta0 > 0) || !(options.t0 > 0) || !(options.mean_window >= 1)) {
+      DENDRITE_THROW(numerical_error,
+                     "StreamingPCA: need eta0 > 0, t0 > 0 and mean_window >= 1, got ", options.eta0,
+                     ", ", options.t0, ", ", options.mean_window);
+    }
+    std::mt19937_64 rng(options.seed);
+    std::normal_distribution<double> normal(0.0, 0.1 / std::sqrt(double(D)));
+    for (auto& w : w0_) {
+      w = broadcast<T>(normal(rng));  // every lane starts from the same W
+    }
+    reset();
+  }
+
+  /// Back to the initial W, zero mean, t = 0. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {
+    std::copy(w0_.begin(), w0_.end(), w_.begin());
+    std::fill(mean_.begin(), mean_.end(), T(0));
+    t_ = 0;
+  }
+
+  /// One sample. Lanes holding NaN or Inf are left untouched and the call returns
+  /// `Status::RejectedNonFinite`. Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kD> x) noexcept {
+    const auto rejected = detail::sanitize_sample<T, kD>(x, mean_.data(), xc_.data());
+    const double t = static_cast<double>(t_);
+    const T a = broadcast<T>(1.0 / std::min(t + 1.0, options_.mean_window));
+    const T eta = broadcast<T>(options_.eta0 / (1.0 + t / options_.t0));
+    for (std::size_t i = 0; i < kD; ++i) {
+      mean_[i] = dendrite::fma(a, xc_[i] - mean_[i], mean_[i]);
+      xc_[i] = xc_[i] - mean_[i];  // a rejected lane had x = mean: xc = 0, no update below
+    }
+    for (std::size_t k = 0; k < kK; ++k) {
+      const T* wk = &w_[k * kD];
+      T acc(0);
+      for (std::size_t i = 0; i < kD; ++i) {
+        acc = dendrite::fma(wk[i], xc_[i], acc);
+      }
+      y_[k] = acc;
+    }
+    // Sanger: xc becomes the residual after each row, so row k sees xc - sum_{j<=k} y_j W_j.
+    for (std::size_t k = 0; k < kK; ++k) {
+      T* wk = &w_[k * kD];
+      const T yk = y_[k];
+      const T g = eta * yk;
+      for (std::size_t i = 0; i < kD; ++i) {
+        xc_[i] = xc_[i] - yk * wk[i];
+        wk[i] = dendrite::fma(g, xc_[i], wk[i]);
+      }
+    }
+    ++t_;
+    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+  /// Scores y = W (x - mean) of a sample (K values). Real-time safe.
+  DENDRITE_REALTIME void project(std::span<const T, kD> x, std::span<T, kK> y) const noexcept {
+    for (std::size_t k = 0; k < kK; ++k) {
+      T acc(0);
+      for (std::size_t i = 0; i < kD; ++i) {
+        acc = dendrite::fma(w_[k * kD + i], x[i] - mean_[i], acc);
+      }
+      y[k] = acc;
+    }
+  }
+
+  /// Learned components of one lane as a D x K matrix (columns, decreasing variance). Allocates.
+  [[nodiscard]] Eigen::Matrix<Scalar, D, K> components(std::size_t lane_index = 0) const {
+    Eigen::Matrix<Scalar, D, K> w;
+    for (std::size_t k = 0; k < kK; ++k) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        w(Eigen::Index(i), Eigen::Index(k)) = lane(w_[k * kD + i], lane_index);
+      }
+    }
+    return w;
+  }
+  /// Running mean of one lane.
+  [[nodiscard]] Eigen::Matrix<Scalar, D, 1> mean(std::size_t lane_index = 0) const {
+    Eigen::Matrix<Scalar, D, 1> m;
+    for (std::size_t i = 0; i < kD; ++i) {
+      m(Eigen::Index(i)) = lane(mean_[i], lane_index);
+    }
+    return m;
+  }
+  /// Samples seen (including rejected ones).
+  [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
+
+ private:
+  StreamingPCAOptions options_;
+  std::vector<T> w_;     // K x D, row-major: component k is w_[k*D .. k*D + D)
+  std::vector<T> w0_;    // initial W, for reset()
+  std::vector<T> mean_;  // D
+  std::vector<T> xc_;    // D, scratch: centred sample, then Sanger residual
+  std::vector<T> y_;     // K, scratch: scores
+  std::uint64_t t_ = 0;
+};
+
+/// Exact streaming mean and covariance of a D-dimensional stream (Welford), eigendecomposed on
+/// demand. `step` costs D(D+1)/2 multiply-adds. See the file comment.
+template <Real T, int D>
+class StreamingCovariance {
+  static_assert(D >= 1, "StreamingCovariance<T, D>: need D >= 1");
+
+ public:
+  using Scalar = scalar_t<T>;
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+
+  /// Allocates the state.
+  StreamingCovariance() : mean_(kD), m2_(kD * kD), d_(kD) { reset(); }
+
+  /// Forgets every sample. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {
+    std::fill(mean_.begin(), mean_.end(), T(0));
+    std::fill(m2_.begin(), m2_.end(), T(0));
+    count_ = T(0);
+  }
+
+  /// Adds one sample. Lanes holding NaN or Inf are not counted and the call returns
+  /// `Status::RejectedNonFinite`. Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kD> x) noexcept {
+    const auto rejected = detail::sanitize_sample<T, kD>(x, mean_.data(), d_.data());
+    count_ = count_ + dendrite::select<T>(rejected, T(0), T(1));
+    const T inv_n = T(1) / dendrite::max(count_, T(1));
+    for (std::size_t i = 0; i < kD; ++i) {
+      d_[i] = d_[i] - mean_[i];  // d = x - mu_old (0 in rejected lanes)
+      mean_[i] = dendrite::fma(d_[i], inv_n, mean_[i]);
+    }
+    for (std::size_t j = 0; j < kD; ++j) {  // lower triangle, column j: M_ij += d_i (x_j - mu_j)
+      const T e = d_[j] * (T(1) - inv_n);   // x_j - mu_new_j = d_j (1 - 1/n)
+      T* col = &m2_[j * kD];
+      for (std::size_t i = j; i < kD; ++i) {
+        col[i] = dendrite::fma(d_[i], e, col[i]);
+      }
+    }
+    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+  /// Samples counted in one lane.
+  [[nodiscard]] std::uint64_t count(std::size_t lane_index = 0) const noexcept {
+    return static_cast<std::uint64_t>(lane(count_, lane_index));
+  }
+  /// Mean of one lane.
+  [[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, 1> mean(std::size_t lane_index = 0) const {
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> m(D);
+    for (std::size_t i = 0; i < kD; ++i) {
+      m(Eigen::Index(i)) = lane(mean_[i], lane_index);
+    }
+    return m;
+  }
+  /// Unbiased covariance (1/(n-1)) of one lane, D x D. Allocates. Throws `numerical_error` before
+  /// two samples were counted.
+  [[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> covariance(
+      std::size_t lane_index = 0) const {
+    const double n = double(lane(count_, lane_index));
+    if (n < 2) {
+      DENDRITE_THROW(numerical_error,
+                     "StreamingCovariance::covariance: need at least 2 samples, have ", n);
+    }
+    Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> c(D, D);
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = j; i < kD; ++i) {
+        const Scalar v = Scalar(double(lane(m2_[j * kD + i], lane_index)) / (n - 1));
+        c(Eigen::Index(i), Eigen::Index(j)) = v;
+        c(Eigen::Index(j), Eigen::Index(i)) = v;
+      }
+    }
+    return c;
+  }
+  /// Leading k eigenvectors of the covariance of one lane (D x k, decreasing variance), and their
+  /// variances in `variances` if given. Allocates.
+  [[nodiscard]] Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> components(
+      Eigen::Index k, std::size_t lane_index = 0,
+      Eigen::Matrix<Scalar, Eigen::Dynamic, 1>* variances = nullptr) const {
+    if (k < 1 || k > D) {
+      DENDRITE_THROW(dimension_error, "StreamingCovariance::components: k must lie in [1, ", D,
+                     "], got ", k);
+    }
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> eig(
+        covariance(lane_index));
+    if (variances != nullptr) {
+      *variances = eig.eigenvalues().reverse().head(k);
+    }
+    return eig.eigenvectors().rowwise().reverse().leftCols(k);
+  }
+
+ private:
+  std::vector<T> mean_;  // D
+  std::vector<T> m2_;    // D x D, column-major, lower triangle used
+  std::vector<T> d_;     // D, scratch
+  T count_{};            // samples counted, per lane
+};
+
+}  // namespace dendrite::geometry

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Is a population's activity over two angles a Clifford torus, a standard torus, or neither?
+/// The tests follow Cueva, Ardalan, Tsodyks & Qian (arXiv 2111.01275) in spirit; the paper's own
+/// definitions are not public, so the operational definitions below are dendrite's own
+/// (../shared/PAPERS.md section 2.5) and are stated exactly here.
+///
+/// Geometry. A Clifford-type torus x = c + r1 (cos 2a u1 + sin 2a u2) + r2 (cos 2b u3 + sin 2b u4),
+/// {u} orthonormal, fills 4 principal components; its a-rings (b fixed) all lie in parallel planes
+/// span{u1, u2}, its b-rings in span{u3, u4}, orthogonal to the first. A standard torus
+/// ((R + r cos 2b) cos 2a, (R + r cos 2b) sin 2a, r sin 2b) fills 3 components; its a-rings are
+/// parallel but their radii vary, its b-rings lie in span{(cos 2a, sin 2a, 0), e3}, which rotate
+/// with a (principal angles 0 and |2 da|), and an a-ring plane meets a b-ring plane along the
+/// radial direction (principal angles 0 and 90 degrees).
+///
+/// Data: an `AngleGrid`, N units x (n1 n2) grid points, column i + n1 j = the population vector
+/// at (theta1_i, theta2_j). All statistics are computed in the space of the grid's top `n_pcs`
+/// principal components (default 4), where a random plane is not automatically orthogonal to
+/// every other as it is in high dimension, so that the shuffle nulls are informative.
+///  - Ring planes: for each j, the theta1-ring {x(i, j)}_i: its centroid, its top-2 PCA plane
+///    (orthonormal Q, m x 2) and radius sqrt(lambda1 + lambda2) (the RMS distance from the
+///    centroid); likewise a theta2-ring for each i.
+///  - Parallelism of a family: the largest principal angle between the planes of every pair of
+///    rings of the family; reported as its mean and max over pairs, with the radii's coefficient of
+///    variation (std / mean).
+///  - Orthogonality: at every grid point (i, j), ||Q1(j)^T Q2(i)||_F^2 / 2, the mean squared cosine
+///    of the two principal angles between the theta1-ring and theta2-ring planes through it,
+///    averaged over the grid: 0 for a Clifford torus, 1/2 for a standard torus, 1/2 on average
+///    for random planes in 4 dimensions.
+///  - Nulls: the same statistics after a seeded random permutation of the grid labels; one-sided
+///    p = (1 + #{null <= observed}) / (1 + shuffles).
+///  - Classification (thresholds in `TorusTestOptions`):
+///      Clifford-like: 4 dominant components (lambda4 >= spectrum_gap * lambda5), both families
+///        parallel (mean largest angle < parallel_angle and p < alpha), orthogonality <
+///        orthogonal_max and its p < alpha;
+///      standard-like: 3 dominant components (lambda3 >= spectrum_gap * lambda4), exactly one
+///        family parallel, orthogonality within [standard_min, standard_max];
+///    The spectrum is judged by a gap rather than by a variance fraction because isotropic noise
+///    in many units adds a large total variance spread thinly over every component.
+///      neither otherwise.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <numbers>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <dendrite/core/error.hpp>
+#include <dendrite/geometry/pca.hpp>
+
+namespace dendrite::geometry {
+
+/// Population activity sampled on a grid of two angles.
+struct AngleGrid {
+  Eigen::MatrixXd activity;  ///< N x (n1 n2); column i + n1 j is the point (theta1_i, theta2_j)
+  Eigen::Index n1 = 0;       ///< number of theta1 values
+  Eigen::Index n2 = 0;       ///< number of theta2 values
+
+  /// The population vector at (theta1_i, theta2_j).
+  [[nodiscard]] auto point(Eigen::Index i, Eigen::Index j) const {
+    return activity.col(i + n1 * j);
+  }
+};
+
+/// Checks an AngleGrid: at least 3 x 3 points, N >= 2 units, n1 n2 columns, finite values.
+/// Throws `dimension_error` or `numerical_error` naming what was expected and given.
+inline void validate(const AngleGrid& g) {
+  if (g.n1 < 3 || g.n2 < 3) {
+    DENDRITE_THROW(dimension_error, "AngleGrid: need at least 3 x 3 grid points, got ", g.n1, " x ",
+                   g.n2);
+  }
+  if (g.activity.cols() != g.n1 * g.n2) {
+    DENDRITE_THROW(dimension_error, "AngleGrid: expected n1 * n2 = ", g.n1 * g.n2, " columns, got ",
+                   g.activity.cols());
+  }
+  if (g.activity.rows() < 2) {
+    DENDRITE_THROW(dimension_error, "AngleGrid: need at least 2 units (rows), got ",
+                   g.activity.rows());
+  }
+  if (!g.activity.allFinite()) {
+    DENDRITE_THROW(numerical_error, "AngleGrid: the activity contains NaN or Inf");
+  }
+}
+
+/// One ring of the grid: the points with one angle fixed.
+struct RingFit {
+  Eigen::VectorXd centre;  ///< centroid (m)
+  Eigen::MatrixXd plane;   ///< m x 2, orthonormal: the ring's top-2 PCA plane
+  double radius = 0;  ///< sqrt(lambda1 + lambda2): RMS distance of the points from the centroid
+};
+
+/// Which angle a ring family varies: theta1-rings have theta2 fixed (one per theta2_j).
+enum class RingFamily { Theta1, Theta2 };
+
+/// Fits every ring of one family; `x` is m x (n1 n2) in grid order.
+[[nodiscard]] inline std::vector<RingFit> fit_rings(const Eigen::MatrixXd& x, Eigen::Index n1,
+                                                    Eigen::Index n2, RingFamily family) {
+  const bool vary1 = family == RingFamily::Theta1;
+  const Eigen::Index rings = vary1 ? n2 : n1;
+  const Eigen::Index len = vary1 ? n1 : n2;
+  std::vector<RingFit> out(static_cast<std::size_t>(rings));
+  Eigen::MatrixXd pts(x.rows(), len);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig;
+  for (Eigen::Index r = 0; r < rings; ++r) {
+    for (Eigen::Index t = 0; t < len; ++t) {
+      pts.col(t) = vary1 ? x.col(t + n1 * r) : x.col(r + n1 * t);
+    }
+    RingFit& fit = out[static_cast<std::size_t>(r)];
+    fit.centre = pts.rowwise().mean();
+    pts.colwise() -= fit.centre;
+    eig.compute(pts * pts.transpose() / double(len));
+    const Eigen::Index m = x.rows();
+    fit.plane = eig.eigenvectors().rightCols(2).rowwise().reverse();
+    fit.radius = std::sqrt(std::max(0.0, eig.eigenvalues()(m - 1) + eig.eigenvalues()(m - 2)));
+  }
+  return out;
+}
+
+namespace detail {
+
+/// For orthonormal 2-planes qa, qb (m x 2): ||qa^T qb||_F^2 and the largest principal angle,
+/// from the 2 x 2 matrix c = qa^T qb in closed form. Singular values: s_max^2 = (f + disc) / 2 and
+/// s_min^2 = det^2 / s_max^2 (no cancellation). Below 45 degrees the angle comes from its sine,
+/// the largest singular value of the residual qb - qa c, as in principal_angles.
+struct PlanePair {
+  double frob2;
+  double largest_angle;
+};
+[[nodiscard]] inline PlanePair compare_planes(const Eigen::MatrixXd& qa,
+                                              const Eigen::MatrixXd& qb) {
+  const Eigen::Matrix2d c = qa.transpose() * qb;
+  const double f = c.squaredNorm();
+  const double det = c.determinant();
+  const double smax2 = 0.5 * (f + std::sqrt(std::max(0.0, f * f - 4.0 * det * det)));
+  const double smin2 = smax2 > 0 ? det * det / smax2 : 0.0;  // cos^2 of the largest angle
+  if (smin2 < 0.5) {
+    return {f, std::acos(std::min(1.0, std::sqrt(smin2)))};
+  }
+  const Eigen::MatrixXd r = qb - qa * c;
+  const Eigen::Matrix2d gram = r.transpose() * r;
+  const double t = gram.trace();
+  const double sin2 = 0.5 * (t + std::sqrt(std::max(0.0, t * t - 4.0 * gram.determinant())));
+  return {f, std::asin(std::min(1.0, std::sqrt(sin2)))};
+}
+
+}  // namespace detail
+
+/// Parallelism statistics of one ring family.
+struct FamilyParallelism {
+  double mean_largest_angle = 0;  ///< radians, mean over pairs of rings
+  double max_largest_angle = 0;   ///< radians, worst pair
+  double radius_cv = 0;           ///< std / mean of the ring radii
+  double p_value = 1;             ///< shuffle null, P(null mean angle <= observed)
+};
+
+/// Parallelism of a fitted family (p_value left at 1).
+[[nodiscard]] inline FamilyParallelism parallelism(const std::vector<RingFit>& rings) {
+  FamilyParallelism out;
+  double sum = 0;
+  std::size_t pairs = 0;
+  for (std::size_t a = 0; a < rings.size(); ++a) {
+    for (std::size_t b = a + 1; b < rings.size(); ++b) {
+      const double ang = detail::compare_planes(rings[a].plane, rings[b].plane).largest_angle;
+      sum += ang;
+      out.max_largest_angle = std::max(out.max_largest_angle, ang);
+      ++pairs;
+    }
+  }
+  out.mean_largest_angle = pairs > 0 ? sum / double(pairs) : 0.0;
+  double mean_r = 0, var_r = 0;
+  for (const auto& r : rings) {
+    mean_r += r.radius;
+  }
+  mean_r /= double(rings.size());
+  for (const auto& r : rings) {
+    var_r += (r.radius - mean_r) * (r.radius - mean_r);
+  }
+  out.radius_cv = mean_r > 0 ? std::sqrt(var_r / double(rings.size())) / mean_r : 0.0;
+  return out;
+}
+
+/// Mean over grid points of ||Q1(j)^T Q2(i)||_F^2 / 2 (0 = orthogonal planes, 1 = equal planes).
+[[nodiscard]] inline double orthogonality(const std::vector<RingFit>& theta1_rings,
+                                          const std::vector<RingFit>& theta2_rings) {
+  double sum = 0;
+  for (const auto& a : theta1_rings) {
+    for (const auto& b : theta2_rings) {
+      sum += 0.5 * detail::compare_planes(a.plane, b.plane).frob2;
+    }
+  }
+  return sum / double(theta1_rings.size() * theta2_rings.size());
+}
+
+/// Settings of analyze_torus. Angles in radians.
+struct TorusTestOptions {
+  Eigen::Index n_pcs = 4;  ///< PCA space of the statistics
+  int shuffles = 100;      ///< permutations for the nulls
+  std::uint64_t seed = 1;  ///< seed of the permutations
+  double alpha = 0.05;     ///< significance level
+  double parallel_angle =
+      20.0 * std::numbers::pi / 180.0;  ///< max mean largest angle of a parallel family
+  double orthogonal_max = 0.2;          ///< Clifford: orthogonality below this
+  double standard_min = 0.3;            ///< standard: orthogonality within
+  double standard_max = 0.7;            ///<   [standard_min, standard_max]
+  double spectrum_gap = 3.0;  ///< lambda4 / lambda5 (Clifford) or lambda3 / lambda4 (standard)
+};
+
+/// What analyze_torus decided.
+enum class TorusClass { Clifford, Standard, Neither };
+
+/// "Clifford-like", "standard-like" or "neither".
+[[nodiscard]] inline const char* to_string(TorusClass c) noexcept {
+  switch (c) {
+    case TorusClass::Clifford:
+      return "Clifford-like";
+    case TorusClass::Standard:
+      return "standard-like";
+    case TorusClass::Neither:
+      return "neither";
+  }
+  return "?";
+}
+
+/// The statistics of analyze_torus and the verdict they gave.
+struct TorusAnalysis {
+  Eigen::VectorXd explained_variance_ratio;  ///< of the grid points, all components
+  double participation_ratio = 0;            ///< (sum lambda)^2 / sum lambda^2 of the grid points
+  FamilyParallelism theta1_rings;            ///< rings along theta1 (theta2 fixed)
+  FamilyParallelism theta2_rings;            ///< rings along theta2 (theta1 fixed)
+  double orthogonality = 0;                  ///< see the file comment
+  double orthogonality_p = 1;                ///< shuffle null, P(null <= observed)
+  TorusClass classification = TorusClass::Neither;
+  std::string reason;  ///< the statistics that decided, in words
+};
+
+/// Runs the ring fits, the parallelism and orthogonality tests with their shuffle nulls, and the
+/// classification described in the file comment. Allocates; O(shuffles * (n1^2 + n2^2 + n1 n2)).
+[[nodiscard]] inline TorusAnalysis analyze_torus(const AngleGrid& grid,
+                                                 const TorusTestOptions& opt = {}) {
+  validate(grid);
+  if (opt.n_pcs < 2 || opt.shuffles < 0) {
+    DENDRITE_THROW(dimension_error, "analyze_torus: need n_pcs >= 2 and shuffles >= 0, got ",
+                   opt.n_pcs, " and ", opt.shuffles);
+  }
+  PCA<double> pca;
+  pca.fit(grid.activity);
+  TorusAnalysis out;
+  out.explained_variance_ratio = pca.explained_variance_ratio();
+  out.participation_ratio = participation_ratio(pca.explained_variance());
+  const Eigen::Index m = std::min(opt.n_pcs, pca.n_components());
+  if (m < 2) {
+    DENDRITE_THROW(dimension_error, "analyze_torus: the grid spans fewer than 2 dimensions");
+  }
+  const Eigen::MatrixXd y = pca.transform(grid.activity).topRows(m);
+
+  const auto stats = [&](const Eigen::MatrixXd& x, FamilyParallelism& p1, FamilyParallelism& p2) {
+    const auto r1 = fit_rings(x, grid.n1, grid.n2, RingFamily::Theta1);
+    const auto r2 = fit_rings(x, grid.n1, grid.n2, RingFamily::Theta2);
+    p1 = parallelism(r1);
+    p2 = parallelism(r2);
+    return orthogonality(r1, r2);
+  };
+  out.orthogonality = stats(y, out.theta1_rings, out.theta2_rings);
+
+  std::mt19937_64 rng(opt.seed);
+  std::vector<Eigen::Index> perm(static_cast<std::size_t>(y.cols()));
+  int below1 = 0, below2 = 0, below_o = 0;
+  Eigen::MatrixXd shuffled(y.rows(), y.cols());
+  for (int s = 0; s < opt.shuffles; ++s) {
+    for (std::size_t k = 0; k < perm.size(); ++k) {
+      perm[k] = Eigen::Index(k);
+    }
+    std::shuffle(perm.begin(), perm.end(), rng);
+    for (Eigen::Index c = 0; c < y.cols(); ++c) {
+      shuffled.col(c) = y.col(perm[static_cast<std::size_t>(c)]);
+    }
+    FamilyParallelism n1, n2;
+    const double o = stats(shuffled, n1, n2);
+    below1 += n1.mean_largest_angle <= out.theta1_rings.mean_largest_angle;
+    below2 += n2.mean_largest_angle <= out.theta2_rings.mean_largest_angle;
+    below_o += o <= out.orthogonality;
+  }
+  const double denom = 1.0 + opt.shuffles;
+  out.theta1_rings.p_value = (1.0 + below1) / denom;
+  out.theta2_rings.p_value = (1.0 + below2) / denom;
+  out.orthogonality_p = (1.0 + below_o) / denom;
+
+  const auto& ev = pca.explained_variance();
+  const auto gap = [&](Eigen::Index k) {  // lambda_k / lambda_{k+1}, 1-based; +inf past the end
+    if (ev.size() <= k) {
+      return std::numeric_limits<double>::infinity();
+    }
+    return ev(k - 1) / std::max(ev(k), std::numeric_limits<double>::min());
+  };
+  const double gap3 = gap(3), gap4 = gap(4);
+  const auto is_parallel = [&](const FamilyParallelism& f) {
+    return f.mean_largest_angle < opt.parallel_angle && f.p_value < opt.alpha;
+  };
+  const bool par1 = is_parallel(out.theta1_rings);
+  const bool par2 = is_parallel(out.theta2_rings);
+  const double deg = 180.0 / std::numbers::pi;
+  out.reason = dendrite::detail::concat(
+      "lambda3/lambda4 ", gap3, ", lambda4/lambda5 ", gap4, "; theta1-rings ",
+      par1 ? "parallel" : "not parallel", " (mean largest angle ",
+      out.theta1_rings.mean_largest_angle * deg, " deg, p ", out.theta1_rings.p_value,
+      "); theta2-rings ", par2 ? "parallel" : "not parallel", " (",
+      out.theta2_rings.mean_largest_angle * deg, " deg, p ", out.theta2_rings.p_value,
+      "); orthogonality ", out.orthogonality, " (p ", out.orthogonality_p, ")");
+  if (gap4 >= opt.spectrum_gap && par1 && par2 && out.orthogonality < opt.orthogonal_max &&
+      out.orthogonality_p < opt.alpha) {
+    out.classification = TorusClass::Clifford;
+  } else if (gap3 >= opt.spectrum_gap && par1 != par2 && out.orthogonality >= opt.standard_min &&
+             out.orthogonality <= opt.standard_max) {
+    out.classification = TorusClass::Standard;
+  } else {
+    out.classification = TorusClass::Neither;
+  }
+  return out;
+}
+
+/// Shape of a synthetic torus grid.
+struct TorusGridSpec {
+  Eigen::Index units = 100;  ///< N, the embedding dimension
+  Eigen::Index n1 = 16;      ///< theta1_i = pi i / n1
+  Eigen::Index n2 = 16;      ///< theta2_j = pi j / n2
+  double noise = 0.0;        ///< sd of iid Gaussian noise added to every coordinate
+  std::uint64_t seed = 1;    ///< seed of the embedding and the noise
+};
+
+namespace detail {
+
+/// Random N x k matrix with orthonormal columns (Gram-Schmidt on Gaussian columns).
+[[nodiscard]] inline Eigen::MatrixXd random_embedding(Eigen::Index n, Eigen::Index k,
+                                                      std::mt19937_64& rng) {
+  if (n < k) {
+    DENDRITE_THROW(dimension_error, "torus generator: need at least ", k, " units, got ", n);
+  }
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd q(n, k);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    for (Eigen::Index i = 0; i < n; ++i) {
+      q(i, j) = normal(rng);
+    }
+    for (int pass = 0; pass < 2; ++pass) {  // twice is enough for orthogonality to rounding
+      for (Eigen::Index l = 0; l < j; ++l) {
+        q.col(j) -= q.col(l).dot(q.col(j)) * q.col(l);
+      }
+    }
+    q.col(j).normalize();
+  }
+  return q;
+}
+
+template <class F>
+[[nodiscard]] AngleGrid make_torus(const TorusGridSpec& spec, Eigen::Index dims, F coords) {
+  if (spec.n1 < 3 || spec.n2 < 3) {
+    DENDRITE_THROW(dimension_error, "torus generator: need at least 3 x 3 grid points, got ",
+                   spec.n1, " x ", spec.n2);
+  }
+  std::mt19937_64 rng(spec.seed);
+  const Eigen::MatrixXd u = random_embedding(spec.units, dims, rng);
+  std::normal_distribution<double> normal(0.0, spec.noise);
+  AngleGrid g{Eigen::MatrixXd(spec.units, spec.n1 * spec.n2), spec.n1, spec.n2};
+  Eigen::VectorXd c(dims);
+  for (Eigen::Index j = 0; j < spec.n2; ++j) {
+    for (Eigen::Index i = 0; i < spec.n1; ++i) {
+      coords(2.0 * std::numbers::pi * double(i) / double(spec.n1),
+             2.0 * std::numbers::pi * double(j) / double(spec.n2), c);
+      auto col = g.activity.col(i + spec.n1 * j);
+      col = u * c;
+      if (spec.noise > 0) {
+        for (Eigen::Index k = 0; k < spec.units; ++k) {
+          col(k) += normal(rng);
+        }
+      }
+    }
+  }
+  return g;
+}
+
+}  // namespace detail
+
+/// Clifford-type torus r1 (cos 2a, sin 2a, 0, 0) + r2 (0, 0, cos 2b, sin 2b) on the grid
+/// a = pi i / n1, b = pi j / n2, embedded in R^units by a random orthonormal map, plus noise.
+[[nodiscard]] inline AngleGrid clifford_torus(const TorusGridSpec& spec, double r1 = 1.0,
+                                              double r2 = 1.0) {
+  return detail::make_torus(spec, 4, [&](double a2, double b2, Eigen::VectorXd& c) {
+    c << r1 * std::cos(a2), r1 * std::sin(a2), r2 * std::cos(b2), r2 * std::sin(b2);
+  });
+}
+
+/// Standard torus ((R + r cos 2b) cos 2a, (R + r cos 2b) sin 2a, r sin 2b), R > r, on the same grid
+/// and embedding: theta1 runs around the big circle, theta2 around the tube.
+[[nodiscard]] inline AngleGrid standard_torus(const TorusGridSpec& spec, double big_r = 2.0,
+                                              double small_r = 1.0) {
+  if (!(big_r > small_r && small_r > 0)) {
+    DENDRITE_THROW(numerical_error, "standard_torus: need R > r > 0, got R = ", big_r,
+                   ", r = ", small_r);
+  }
+  return detail::make_torus(spec, 3, [&](double a2, double b2, Eigen::VectorXd& c) {
+    const double ring = big_r + small_r * std::cos(b2);
+    c << ring * std::cos(a2), ring * std::sin(a2), small_r * std::sin(b2);
+  });
+}
+
+}  // namespace dendrite::geometry

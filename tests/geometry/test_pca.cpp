@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+// PCA (batch and streaming) against closed forms and an independent SVD written here.
+#include "support/alloc_counter.hpp"
+
+#include <array>
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include <Eigen/QR>
+#include <Eigen/SVD>
+#include <catch2/catch.hpp>
+
+#include <dendrite/geometry/pca.hpp>
+#include <dendrite/geometry/streaming_pca.hpp>
+#include <dendrite/geometry/subspace.hpp>
+
+#include "support/random.hpp"
+
+namespace {
+
+using dendrite::geometry::PCA;
+using dendrite::geometry::PCAOptions;
+using dendrite::geometry::PCASolver;
+
+/// Data whose sample mean is exactly `mean` and whose sample covariance (1/(n-1)) is exactly
+/// Q diag(var) Q^T: scores are orthonormal vectors orthogonal to the ones vector, scaled.
+struct KnownData {
+  Eigen::MatrixXd x, q;
+  Eigen::VectorXd var, mean;
+};
+KnownData known_data(Eigen::Index f, Eigen::Index n, const Eigen::VectorXd& var,
+                     std::uint64_t seed) {
+  const Eigen::Index k = var.size();
+  Eigen::MatrixXd g = dendrite::test::random_matrix(n, k + 1, seed);
+  g.col(0).setOnes();
+  Eigen::HouseholderQR<Eigen::MatrixXd> qr(g);
+  const Eigen::MatrixXd z = (qr.householderQ() * Eigen::MatrixXd::Identity(n, k + 1)).rightCols(k);
+  KnownData d;
+  d.q = dendrite::test::random_orthonormal(f, k, seed + 1);
+  d.var = var;
+  d.mean = dendrite::test::random_matrix(f, 1, seed + 2, 3.0);
+  d.x = (d.q * var.cwiseSqrt().asDiagonal() * z.transpose() * std::sqrt(double(n - 1))).colwise() +
+        d.mean;
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("PCA recovers known components, variances and mean with both solvers",
+          "[geometry][pca]") {
+  const Eigen::VectorXd var = (Eigen::VectorXd(4) << 9.0, 4.0, 1.0, 0.25).finished();
+  for (auto [f, n] : {std::pair<Eigen::Index, Eigen::Index>{10, 500}, {40, 30}}) {
+    const KnownData d = known_data(f, n, var, 7);
+    for (PCASolver solver : {PCASolver::Covariance, PCASolver::SVD, PCASolver::Auto}) {
+      INFO("features " << f << ", samples " << n << ", solver " << int(solver));
+      PCA<double> pca({.n_components = 4, .solver = solver});
+      pca.fit(d.x);
+      REQUIRE(pca.n_components() == 4);
+      CHECK((pca.explained_variance() - var).cwiseAbs().maxCoeff() < 1e-9);
+      CHECK((pca.mean() - d.mean).cwiseAbs().maxCoeff() < 1e-9);
+      CHECK(pca.total_variance() == Approx(var.sum()).epsilon(1e-10));
+      CHECK((pca.explained_variance_ratio() - var / var.sum()).cwiseAbs().maxCoeff() < 1e-10);
+      CHECK((pca.singular_values() - (var * double(n - 1)).cwiseSqrt()).cwiseAbs().maxCoeff() <
+            1e-7);
+      for (Eigen::Index j = 0; j < 4; ++j) {
+        CHECK(std::abs(pca.components().col(j).dot(d.q.col(j))) == Approx(1.0).epsilon(1e-9));
+        Eigen::Index imax = 0;
+        pca.components().col(j).cwiseAbs().maxCoeff(&imax);
+        CHECK(pca.components()(imax, j) > 0);  // sign convention
+      }
+    }
+  }
+}
+
+TEST_CASE("PCA agrees with an independent Jacobi SVD of the centred data", "[geometry][pca]") {
+  const Eigen::MatrixXd x =
+      dendrite::test::random_matrix(12, 300, 3) +
+      dendrite::test::random_matrix(12, 12, 4) * dendrite::test::random_matrix(12, 300, 5);
+  const Eigen::MatrixXd xc = x.colwise() - x.rowwise().mean();
+  Eigen::JacobiSVD<Eigen::MatrixXd> ref(xc, Eigen::ComputeThinU);
+  for (PCASolver solver : {PCASolver::Covariance, PCASolver::SVD}) {
+    PCA<double> pca({.solver = solver});
+    pca.fit(x);
+    REQUIRE(pca.n_components() == 12);
+    CHECK((pca.singular_values() - ref.singularValues()).cwiseAbs().maxCoeff() <
+          1e-9 * ref.singularValues()(0));
+    for (Eigen::Index j = 0; j < 12; ++j) {
+      CHECK(std::abs(pca.components().col(j).dot(ref.matrixU().col(j))) ==
+            Approx(1.0).epsilon(1e-8));
+    }
+    const Eigen::MatrixXd gram = pca.components().transpose() * pca.components();
+    CHECK((gram - Eigen::MatrixXd::Identity(12, 12)).cwiseAbs().maxCoeff() < 1e-12);
+  }
+}
+
+TEST_CASE("PCA in float matches double to float precision", "[geometry][pca]") {
+  const Eigen::VectorXd var = (Eigen::VectorXd(3) << 4.0, 2.0, 1.0).finished();
+  const KnownData d = known_data(6, 400, var, 11);
+  PCA<float> pca({.n_components = 3});
+  pca.fit(d.x.cast<float>());
+  CHECK((pca.explained_variance().cast<double>() - var).cwiseAbs().maxCoeff() < 1e-4);
+}
+
+TEST_CASE("PCA transform and inverse_transform round-trip; whitening gives unit covariance",
+          "[geometry][pca]") {
+  const Eigen::MatrixXd x =
+      dendrite::test::random_matrix(8, 8, 21) * dendrite::test::random_matrix(8, 200, 22);
+  for (bool whiten : {false, true}) {
+    PCA<double> pca({.whiten = whiten});
+    pca.fit(x);
+    const Eigen::MatrixXd y = pca.transform(x);
+    CHECK((pca.inverse_transform(y) - x).cwiseAbs().maxCoeff() < 1e-9);
+    const Eigen::MatrixXd cov = y * y.transpose() / double(x.cols() - 1);
+    if (whiten) {
+      CHECK((cov - Eigen::MatrixXd::Identity(8, 8)).cwiseAbs().maxCoeff() < 1e-9);
+    } else {
+      CHECK((cov - Eigen::MatrixXd(pca.explained_variance().asDiagonal())).cwiseAbs().maxCoeff() <
+            1e-9);
+    }
+  }
+}
+
+TEST_CASE("PCA keeps the fewest components that reach a variance fraction", "[geometry][pca]") {
+  const Eigen::VectorXd var = (Eigen::VectorXd(4) << 5.0, 3.0, 1.5, 0.5).finished();  // sum 10
+  const KnownData d = known_data(6, 100, var, 31);
+  CHECK(PCA<double>({.variance_fraction = 0.5}).fit(d.x).n_components() == 1);
+  CHECK(PCA<double>({.variance_fraction = 0.8}).fit(d.x).n_components() == 2);
+  CHECK(PCA<double>({.variance_fraction = 0.81}).fit(d.x).n_components() == 3);
+  CHECK(PCA<double>({.variance_fraction = 1.0}).fit(d.x).n_components() == 4);
+}
+
+TEST_CASE("participation ratio of known spectra", "[geometry][pca]") {
+  using dendrite::geometry::participation_ratio;
+  CHECK(participation_ratio(Eigen::VectorXd::Constant(5, 2.0)) == Approx(5.0));
+  CHECK(participation_ratio((Eigen::VectorXd(3) << 1.0, 0.0, 0.0).finished()) == Approx(1.0));
+  CHECK(participation_ratio((Eigen::VectorXd(2) << 3.0, 1.0).finished()) == Approx(16.0 / 10.0));
+  CHECK_THROWS_AS(participation_ratio(Eigen::VectorXd::Zero(3)), dendrite::numerical_error);
+  CHECK_THROWS_AS(participation_ratio((Eigen::VectorXd(2) << 1.0, -1.0).finished()),
+                  dendrite::numerical_error);
+}
+
+TEST_CASE("PCA rejects bad input with a clear error", "[geometry][pca]") {
+  PCA<double> pca;
+  CHECK_THROWS_WITH(pca.fit(Eigen::MatrixXd::Ones(3, 1)),
+                    Catch::Contains("at least 1 feature and 2 samples, got 3 x 1"));
+  Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(3, 10);
+  bad(1, 4) = std::nan("");
+  CHECK_THROWS_AS(pca.fit(bad), dendrite::numerical_error);
+  CHECK_THROWS_WITH(pca.transform(Eigen::MatrixXd::Ones(3, 2)), Catch::Contains("not fitted"));
+  pca.fit(dendrite::test::random_matrix(3, 10, 1));
+  CHECK_THROWS_WITH(pca.transform(Eigen::MatrixXd::Ones(4, 2)),
+                    Catch::Contains("expected 3 features, got 4"));
+  CHECK_THROWS_AS(PCA<double>({.variance_fraction = 1.5}), dendrite::numerical_error);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming
+
+namespace {
+
+constexpr int kD = 16;
+constexpr int kK = 3;
+
+/// Samples x = mean + Q diag(sqrt(var)) z, z ~ N(0, I): top-3 subspace = first 3 columns of Q.
+struct Source {
+  Eigen::MatrixXd q = dendrite::test::random_orthonormal(kD, kD, 41);
+  Eigen::VectorXd sd = Eigen::VectorXd::Constant(kD, 0.2);
+  Eigen::VectorXd mean = Eigen::VectorXd::LinSpaced(kD, -1.0, 1.0);
+  std::mt19937_64 rng;
+  std::normal_distribution<double> normal;
+  explicit Source(std::uint64_t seed) : rng(seed) { sd.head(3) << 2.0, 1.4, 1.0; }
+  Eigen::VectorXd next() {
+    Eigen::VectorXd z(kD);
+    for (auto& v : z) {
+      v = normal(rng);
+    }
+    return mean + q * sd.cwiseProduct(z);
+  }
+};
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("StreamingPCA converges to the batch principal subspace",
+                   "[geometry][streaming]", float, double) {
+  Source src(5);
+  dendrite::geometry::StreamingPCA<TestType, kD, kK> spca({.eta0 = 0.01, .t0 = 2e4});
+  const int n = 60000;
+  Eigen::MatrixXd seen(kD, n);
+  std::array<TestType, kD> x{};
+  for (int t = 0; t < n; ++t) {
+    seen.col(t) = src.next();
+    for (int i = 0; i < kD; ++i) {
+      x[std::size_t(i)] = static_cast<TestType>(seen(i, t));
+    }
+    REQUIRE(spca.step(x) == dendrite::Status::Ok);
+  }
+  PCA<double> batch({.n_components = kK});
+  batch.fit(seen);
+  const Eigen::MatrixXd w = spca.components().template cast<double>();
+  const Eigen::VectorXd angles = dendrite::geometry::principal_angles(w, batch.components());
+  INFO("principal angles (deg): " << (angles * 180.0 / std::numbers::pi).transpose());
+  CHECK(angles.maxCoeff() < 3.0 * std::numbers::pi / 180.0);
+  for (int k = 0; k < kK; ++k) {  // Sanger: ordered, unit-norm components
+    CHECK(w.col(k).norm() == Approx(1.0).epsilon(0.05));
+    CHECK(std::abs(w.col(k).dot(batch.components().col(k))) > 0.99);
+  }
+  CHECK((spca.mean().template cast<double>() - seen.rowwise().mean()).cwiseAbs().maxCoeff() < 0.05);
+}
+
+TEST_CASE("StreamingCovariance equals the batch covariance of the same samples",
+          "[geometry][streaming]") {
+  Source src(9);
+  dendrite::geometry::StreamingCovariance<double, kD> sc;
+  Eigen::MatrixXd seen(kD, 3000);
+  std::array<double, kD> x{};
+  for (int t = 0; t < seen.cols(); ++t) {
+    seen.col(t) = src.next();
+    Eigen::Map<Eigen::VectorXd>(x.data(), kD) = seen.col(t);
+    REQUIRE(sc.step(x) == dendrite::Status::Ok);
+  }
+  const Eigen::MatrixXd xc = seen.colwise() - seen.rowwise().mean();
+  const Eigen::MatrixXd cov = xc * xc.transpose() / double(seen.cols() - 1);
+  CHECK(sc.count() == 3000);
+  CHECK((sc.covariance() - cov).cwiseAbs().maxCoeff() < 1e-12);
+  CHECK((sc.mean() - seen.rowwise().mean()).cwiseAbs().maxCoeff() < 1e-12);
+  Eigen::VectorXd variances;
+  const Eigen::MatrixXd comps = sc.components(3, 0, &variances);
+  PCA<double> batch({.n_components = 3});
+  batch.fit(seen);
+  CHECK((variances - batch.explained_variance()).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK(dendrite::geometry::largest_principal_angle(comps, batch.components()) < 1e-8);
+  using SmallCov = dendrite::geometry::StreamingCovariance<double, 4>;
+  CHECK_THROWS_AS(SmallCov().covariance(), dendrite::numerical_error);
+}
+
+TEMPLATE_TEST_CASE("streaming PCA lanes equal the scalar run on each stream",
+                   "[geometry][streaming]", dendrite::batchf, dendrite::batchd) {
+  using S = dendrite::scalar_t<TestType>;
+  constexpr std::size_t L = dendrite::lanes_v<TestType>;
+  std::vector<Source> sources;
+  for (std::size_t k = 0; k < L; ++k) {
+    sources.emplace_back(100 + k);
+  }
+  dendrite::geometry::StreamingPCA<TestType, kD, kK> lanes;
+  std::vector<dendrite::geometry::StreamingPCA<S, kD, kK>> scalars(L);
+  dendrite::geometry::StreamingCovariance<TestType, kD> cov_lanes;
+  std::vector<dendrite::geometry::StreamingCovariance<S, kD>> cov_scalars(L);
+  std::array<TestType, kD> xb{};
+  std::array<S, kD> xs{};
+  for (int t = 0; t < 2000; ++t) {
+    for (std::size_t k = 0; k < L; ++k) {
+      const Eigen::VectorXd v = sources[k].next();
+      for (int i = 0; i < kD; ++i) {
+        xs[std::size_t(i)] = static_cast<S>(v(i));
+        dendrite::set_lane(xb[std::size_t(i)], k, xs[std::size_t(i)]);
+      }
+      REQUIRE(scalars[k].step(xs) == dendrite::Status::Ok);
+      REQUIRE(cov_scalars[k].step(xs) == dendrite::Status::Ok);
+    }
+    REQUIRE(lanes.step(xb) == dendrite::Status::Ok);
+    REQUIRE(cov_lanes.step(xb) == dendrite::Status::Ok);
+  }
+  const double tol = std::is_same_v<S, float> ? 1e-4 : 1e-12;
+  for (std::size_t k = 0; k < L; ++k) {
+    CHECK((lanes.components(k) - scalars[k].components()).cwiseAbs().maxCoeff() < tol);
+    CHECK((cov_lanes.covariance(k) - cov_scalars[k].covariance()).cwiseAbs().maxCoeff() < tol * 10);
+  }
+}
+
+TEMPLATE_TEST_CASE("streaming PCA rejects non-finite samples without touching the state",
+                   "[geometry][streaming]", float, double, dendrite::batchf) {
+  using S = dendrite::scalar_t<TestType>;
+  dendrite::geometry::StreamingPCA<TestType, kD, kK> spca;
+  dendrite::geometry::StreamingCovariance<TestType, kD> sc;
+  Source src(3);
+  std::array<TestType, kD> x{};
+  for (int t = 0; t < 100; ++t) {
+    const Eigen::VectorXd v = src.next();
+    for (int i = 0; i < kD; ++i) {
+      x[std::size_t(i)] = TestType(static_cast<S>(v(i)));
+    }
+    REQUIRE(spca.step(x) == dendrite::Status::Ok);
+    REQUIRE(sc.step(x) == dendrite::Status::Ok);
+  }
+  const auto w_before = spca.components();
+  const auto m_before = spca.mean();
+  const auto c_before = sc.covariance();
+  x[5] = TestType(std::numeric_limits<S>::quiet_NaN());
+  x[7] = TestType(std::numeric_limits<S>::infinity());
+  CHECK(spca.step(x) == dendrite::Status::RejectedNonFinite);
+  CHECK(sc.step(x) == dendrite::Status::RejectedNonFinite);
+  CHECK(spca.components() == w_before);
+  CHECK(spca.mean() == m_before);
+  CHECK(sc.covariance() == c_before);
+  CHECK(sc.count() == 100);
+}
+
+TEMPLATE_TEST_CASE("streaming PCA step, project and reset allocate nothing",
+                   "[geometry][streaming][rt]", float, double, dendrite::batchf, dendrite::batchd) {
+  dendrite::geometry::StreamingPCA<TestType, kD, kK> spca;
+  dendrite::geometry::StreamingCovariance<TestType, kD> sc;
+  std::array<TestType, kD> x{};
+  std::array<TestType, kK> y{};
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    x[i] = dendrite::broadcast<TestType>(0.1 * double(i));
+  }
+  dendrite::test::NoAllocScope scope;
+  for (int t = 0; t < 10; ++t) {
+    (void)spca.step(x);
+    (void)sc.step(x);
+    spca.project(x, y);
+  }
+  spca.reset();
+  sc.reset();
+  CHECK(scope.counts().total() == 0);
+  STATIC_REQUIRE(noexcept(spca.step(x)));
+  STATIC_REQUIRE(noexcept(sc.step(x)));
+  STATIC_REQUIRE(noexcept(spca.reset()));
+}
