@@ -5,3 +5,4 @@
 
 #include <dendrite/core.hpp>
 #include <dendrite/geometry.hpp>
+#include <dendrite/ica.hpp>

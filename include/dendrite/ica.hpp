@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Independent component analysis: whitening, FOBI, FastICA, the streaming network of Bahroun et
+/// al. (NeurIPS 2021), metrics, and the paper's synthetic data set.
+#pragma once
+
+#include <dendrite/ica/fastica.hpp>
+#include <dendrite/ica/fobi.hpp>
+#include <dendrite/ica/metrics.hpp>
+#include <dendrite/ica/online_ica.hpp>
+#include <dendrite/ica/synthetic.hpp>
+#include <dendrite/ica/whitening.hpp>

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// FastICA (Hyvärinen 1999), symmetric ("parallel") form, with scikit-learn's conventions so that
+/// users can compare: the reference method for the streaming network.
+///
+/// On whitened data z (PCA whitening, unit variance), with W (d x d) orthogonal:
+///   W+ = E[g(W z) z^T] - diag(E[g'(W z)]) W          fixed-point step for all rows at once
+///   W  <- (W+ W+^T)^{-1/2} W+                        symmetric decorrelation
+/// until max_i | |(W+ W^T)_ii| - 1 | < tol (scikit-learn's criterion). Nonlinearities:
+///   logcosh: g(u) = tanh(a u),          g'(u) = a (1 - tanh^2(a u))     (a = 1 by default)
+///   cube:    g(u) = u^3,                g'(u) = 3 u^2
+///   exp:     g(u) = u exp(-u^2 / 2),    g'(u) = (1 - u^2) exp(-u^2 / 2)
+/// The nonlinearity is evaluated with dendrite's SIMD math over the whole d x n block.
+/// The unmixing returned maps centred data to sources: y = unmixing (x - mean).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+#include <Eigen/LU>
+
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/ica/whitening.hpp>
+
+namespace dendrite::ica {
+
+/// The contrast function of FastICA.
+enum class FastICANonlinearity { LogCosh, Cube, Exp };
+
+/// Settings of `fastica` (scikit-learn's defaults).
+struct FastICAOptions {
+  FastICANonlinearity fun = FastICANonlinearity::LogCosh;
+  double alpha = 1.0;      ///< a of logcosh, in [1, 2]
+  double tol = 1e-4;       ///< convergence tolerance
+  int max_iter = 200;      ///< iterations at most
+  std::uint64_t seed = 0;  ///< initial W ~ N(0, 1) from this seed
+};
+
+/// What `fastica` returns.
+struct FastICAResult {
+  Eigen::MatrixXd unmixing;  ///< d x d: y = unmixing (x - mean)
+  Eigen::MatrixXd mixing;    ///< d x d, the inverse of unmixing
+  Eigen::VectorXd mean;      ///< d
+  int iterations = 0;        ///< iterations run
+  bool converged = false;    ///< reached tol within max_iter
+  double final_change = 0;   ///< the criterion at the last iteration
+};
+
+namespace detail {
+
+/// W <- (W W^T)^{-1/2} W
+inline void symmetric_decorrelation(Eigen::MatrixXd& w) {
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(w * w.transpose());
+  const Eigen::VectorXd s = eig.eigenvalues().cwiseMax(std::numeric_limits<double>::min());
+  w = eig.eigenvectors() * s.cwiseSqrt().cwiseInverse().asDiagonal() *
+      eig.eigenvectors().transpose() * w;
+}
+
+/// In place over a contiguous array: y <- g(y); returns the row means of g'(y) (d rows).
+inline Eigen::VectorXd apply_nonlinearity(Eigen::MatrixXd& y, const FastICAOptions& opt) {
+  using B = xsimd::batch<double>;
+  constexpr Eigen::Index L = Eigen::Index(lanes_v<B>);
+  Eigen::MatrixXd gp(y.rows(), y.cols());
+  double* p = y.data();
+  double* q = gp.data();
+  const Eigen::Index total = y.size();
+  const auto kernel = [&](auto u, auto& g, auto& dg) {
+    using T = std::decay_t<decltype(u)>;
+    switch (opt.fun) {
+      case FastICANonlinearity::LogCosh: {
+        const T a = broadcast<T>(opt.alpha);
+        const T t = dendrite::tanh(a * u);
+        g = t;
+        dg = a * (T(1) - t * t);
+        break;
+      }
+      case FastICANonlinearity::Cube:
+        g = u * u * u;
+        dg = broadcast<T>(3.0) * u * u;
+        break;
+      case FastICANonlinearity::Exp: {
+        const T u2 = u * u;
+        const T e = dendrite::exp(broadcast<T>(-0.5) * u2);
+        g = u * e;
+        dg = (T(1) - u2) * e;
+        break;
+      }
+    }
+  };
+  Eigen::Index i = 0;
+  for (; i + L <= total; i += L) {
+    B g, dg;
+    kernel(load<B>(p + i), g, dg);
+    store(p + i, g);
+    store(q + i, dg);
+  }
+  for (; i < total; ++i) {
+    double g = 0, dg = 0;
+    kernel(p[i], g, dg);
+    p[i] = g;
+    q[i] = dg;
+  }
+  return gp.rowwise().mean();
+}
+
+}  // namespace detail
+
+/// Symmetric FastICA on x (channels x samples). Allocates. Throws like `whiten` for bad data and
+/// `numerical_error` for options out of range. Non-convergence is reported, not thrown.
+[[nodiscard]] inline FastICAResult fastica(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                           const FastICAOptions& opt = {}) {
+  if (!(opt.tol > 0) || opt.max_iter < 1 || !(opt.alpha >= 1.0 && opt.alpha <= 2.0)) {
+    DENDRITE_THROW(numerical_error,
+                   "fastica: need tol > 0, max_iter >= 1 and alpha in [1, 2], got ", opt.tol, ", ",
+                   opt.max_iter, ", ", opt.alpha);
+  }
+  const Whitener wh = whiten(x, {.kind = WhiteningKind::PCA});
+  const Eigen::MatrixXd z = wh.apply(x);
+  const Eigen::Index d = z.rows();
+  const double n = double(z.cols());
+  std::mt19937_64 rng(opt.seed);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd w(d, d);
+  for (auto& v : w.reshaped()) {
+    v = normal(rng);
+  }
+  detail::symmetric_decorrelation(w);
+  FastICAResult r;
+  Eigen::MatrixXd y(d, z.cols());
+  Eigen::MatrixXd w1(d, d);
+  for (r.iterations = 1; r.iterations <= opt.max_iter; ++r.iterations) {
+    y.noalias() = w * z;
+    const Eigen::VectorXd mean_dg = detail::apply_nonlinearity(y, opt);
+    w1.noalias() = y * z.transpose() / n;
+    w1 -= mean_dg.asDiagonal() * w;
+    detail::symmetric_decorrelation(w1);
+    r.final_change = ((w1 * w.transpose()).diagonal().cwiseAbs().array() - 1.0).abs().maxCoeff();
+    w = w1;
+    if (r.final_change < opt.tol) {
+      r.converged = true;
+      break;
+    }
+  }
+  r.iterations = std::min(r.iterations, opt.max_iter);
+  r.unmixing = w * wh.matrix;
+  r.mixing = r.unmixing.inverse();
+  r.mean = wh.mean;
+  return r;
+}
+
+}  // namespace dendrite::ica

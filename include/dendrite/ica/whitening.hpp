@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Centring and whitening of a `channels x samples` data matrix, returning a reusable `Whitener`.
+///
+/// With mean m and covariance C = (1/n) (X - m)(X - m)^T = E D E^T (population normalisation, as
+/// in Bahroun et al. and FOBI), a whitener V makes V (X - m) have identity covariance:
+///   ZCA (symmetric, "Mahalanobis"):  V = E D^{-1/2} E^T = C^{-1/2}; stays closest to the data.
+///   PCA:                             V = D^{-1/2} E^T, rows ordered by decreasing variance.
+/// The inverse (dewhitening) map is V^+ = E D^{1/2} E^T (ZCA) or E D^{1/2} (PCA).
+/// Rank: eigenvalues below `rank_tolerance` times the largest count as zero. A rank-deficient
+/// covariance is an error (naming the rank) unless `reduce_rank` is set, in which case the PCA
+/// whitener keeps only the r significant directions (r x d matrix).
+#pragma once
+
+#include <string>
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+
+#include <dendrite/core/error.hpp>
+
+namespace dendrite::ica {
+
+/// Which whitening matrix to build.
+enum class WhiteningKind { ZCA, PCA };
+
+/// Settings of `whiten`.
+struct WhiteningOptions {
+  WhiteningKind kind = WhiteningKind::ZCA;
+  double rank_tolerance = 1e-10;  ///< relative to the largest eigenvalue of C
+  bool reduce_rank = false;       ///< drop null directions instead of throwing (PCA kind only)
+};
+
+/// A fitted whitening transform z = V (x - m), reusable on new data.
+struct Whitener {
+  Eigen::VectorXd mean;       ///< m, d channels
+  Eigen::MatrixXd matrix;     ///< V, r x d
+  Eigen::MatrixXd inverse;    ///< V^+, d x r: x = m + V^+ z on the whitened subspace
+  Eigen::VectorXd variances;  ///< eigenvalues of C, descending (all d)
+  Eigen::Index rank = 0;
+
+  /// V (x - m) for every column of x (d x n). Throws `dimension_error` on a channel mismatch.
+  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+    if (x.rows() != mean.size()) {
+      DENDRITE_THROW(dimension_error, "Whitener::apply: expected ", mean.size(), " channels, got ",
+                     x.rows());
+    }
+    return matrix * (x.colwise() - mean);
+  }
+  /// m + V^+ z for every column of z (r x n).
+  [[nodiscard]] Eigen::MatrixXd unapply(const Eigen::Ref<const Eigen::MatrixXd>& z) const {
+    if (z.rows() != inverse.cols()) {
+      DENDRITE_THROW(dimension_error, "Whitener::unapply: expected ", inverse.cols(), " rows, got ",
+                     z.rows());
+    }
+    return (inverse * z).colwise() + mean;
+  }
+};
+
+/// Checks a channels x samples matrix for ICA: at least one channel, more samples than channels,
+/// finite values, no constant channel. Throws with what was expected and what was given.
+inline void check_ica_data(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* who) {
+  if (x.rows() < 1 || x.cols() <= x.rows()) {
+    DENDRITE_THROW(dimension_error, who,
+                   ": expected a channels x samples matrix with more samples than channels, got ",
+                   x.rows(), " x ", x.cols());
+  }
+  if (!x.allFinite()) {
+    Eigen::Index r = 0, c = 0;
+    (!x.array().isFinite()).cast<int>().maxCoeff(&r, &c);
+    DENDRITE_THROW(numerical_error, who, ": the data contain NaN or Inf (first at channel ", r,
+                   ", sample ", c, ")");
+  }
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (x.row(r).maxCoeff() == x.row(r).minCoeff()) {
+      DENDRITE_THROW(numerical_error, who, ": channel ", r, " is constant (", x(r, 0),
+                     "): it carries no source");
+    }
+  }
+}
+
+/// (1/n) (X - m)(X - m)^T with m the row means, and m.
+inline Eigen::MatrixXd covariance(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                  Eigen::VectorXd& mean) {
+  mean = x.rowwise().mean();
+  const Eigen::MatrixXd xc = x.colwise() - mean;
+  Eigen::MatrixXd c = Eigen::MatrixXd::Zero(x.rows(), x.rows());
+  c.selfadjointView<Eigen::Lower>().rankUpdate(xc, 1.0 / double(x.cols()));
+  return c.selfadjointView<Eigen::Lower>();
+}
+
+/// Fits a whitener to `x` (channels x samples). See the file comment. Allocates.
+/// Throws `dimension_error`/`numerical_error` for bad data, and `numerical_error` naming the rank
+/// for a rank-deficient covariance unless `reduce_rank` is set.
+[[nodiscard]] inline Whitener whiten(const Eigen::Ref<const Eigen::MatrixXd>& x,
+                                     const WhiteningOptions& opt = {}) {
+  check_ica_data(x, "whiten");
+  Whitener w;
+  const Eigen::MatrixXd c = covariance(x, w.mean);
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(c);
+  if (eig.info() != Eigen::Success) {
+    DENDRITE_THROW(numerical_error,
+                   "whiten: the eigendecomposition of the covariance did not converge");
+  }
+  const Eigen::Index d = x.rows();
+  const Eigen::VectorXd lam = eig.eigenvalues().reverse();
+  const Eigen::MatrixXd e = eig.eigenvectors().rowwise().reverse();
+  w.variances = lam;
+  Eigen::Index r = 0;
+  while (r < d && lam(r) > opt.rank_tolerance * lam(0)) {
+    ++r;
+  }
+  w.rank = r;
+  if (r < d && !opt.reduce_rank) {
+    DENDRITE_THROW(numerical_error, "whiten: the covariance has rank ", r, " of ", d,
+                   " (eigenvalues below ", opt.rank_tolerance,
+                   " x the largest); remove dependent channels or set reduce_rank");
+  }
+  if (r < d && opt.kind == WhiteningKind::ZCA) {
+    DENDRITE_THROW(numerical_error, "whiten: a reduced-rank whitener must be of PCA kind (rank ", r,
+                   " of ", d, ")");
+  }
+  const Eigen::MatrixXd er = e.leftCols(r);
+  const Eigen::VectorXd s = lam.head(r).cwiseSqrt();
+  if (opt.kind == WhiteningKind::ZCA) {
+    w.matrix = er * s.cwiseInverse().asDiagonal() * er.transpose();
+    w.inverse = er * s.asDiagonal() * er.transpose();
+  } else {
+    w.matrix = s.cwiseInverse().asDiagonal() * er.transpose();
+    w.inverse = er * s.asDiagonal();
+  }
+  return w;
+}
+
+}  // namespace dendrite::ica

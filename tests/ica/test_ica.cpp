@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+// Batch ICA: whitening, FOBI, FastICA and the metrics, on the paper's synthetic set and on
+// matrices whose answers are known by construction.
+#include "support/alloc_counter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <dendrite/ica/fastica.hpp>
+#include <dendrite/ica/fobi.hpp>
+#include <dendrite/ica/metrics.hpp>
+#include <dendrite/ica/synthetic.hpp>
+#include <dendrite/ica/whitening.hpp>
+
+#include "support/random.hpp"
+
+namespace ica = dendrite::ica;
+
+namespace {
+
+/// (1/n) centred covariance, written plainly.
+Eigen::MatrixXd cov_of(const Eigen::MatrixXd& z) {
+  const Eigen::MatrixXd zc = z.colwise() - z.rowwise().mean();
+  return zc * zc.transpose() / double(z.cols());
+}
+
+}  // namespace
+
+TEST_CASE("whitening gives identity covariance and inverts", "[ica][whitening]") {
+  const Eigen::MatrixXd x =
+      dendrite::test::random_matrix(5, 5, 1) * dendrite::test::random_matrix(5, 2000, 2) +
+      Eigen::VectorXd::LinSpaced(5, 1, 5).replicate(1, 2000);
+  for (auto kind : {ica::WhiteningKind::ZCA, ica::WhiteningKind::PCA}) {
+    const ica::Whitener w = ica::whiten(x, {.kind = kind});
+    CHECK(w.rank == 5);
+    CHECK((cov_of(w.apply(x)) - Eigen::MatrixXd::Identity(5, 5)).cwiseAbs().maxCoeff() < 1e-10);
+    CHECK((w.unapply(w.apply(x)) - x).cwiseAbs().maxCoeff() < 1e-9);
+    CHECK((w.mean - x.rowwise().mean()).cwiseAbs().maxCoeff() < 1e-12);
+    if (kind == ica::WhiteningKind::ZCA) {
+      CHECK((w.matrix - w.matrix.transpose()).cwiseAbs().maxCoeff() <
+            1e-10);  // C^{-1/2} is symmetric
+    }
+  }
+}
+
+TEST_CASE("whitening reports rank deficiency, or reduces the rank when asked", "[ica][whitening]") {
+  Eigen::MatrixXd x = dendrite::test::random_matrix(3, 500, 3);
+  x.row(2) = x.row(0) - 2.0 * x.row(1);
+  CHECK_THROWS_WITH(ica::whiten(x), Catch::Contains("rank 2 of 3"));
+  const ica::Whitener w = ica::whiten(x, {.kind = ica::WhiteningKind::PCA, .reduce_rank = true});
+  REQUIRE(w.matrix.rows() == 2);
+  CHECK((cov_of(w.apply(x)) - Eigen::Matrix2d::Identity()).cwiseAbs().maxCoeff() < 1e-10);
+  CHECK((w.unapply(w.apply(x)) - x).cwiseAbs().maxCoeff() < 1e-9);  // x lies in the kept subspace
+}
+
+TEST_CASE("ICA rejects bad input with clear errors", "[ica][errors]") {
+  Eigen::MatrixXd x = dendrite::test::random_matrix(3, 100, 4);
+  CHECK_THROWS_WITH(ica::fobi(Eigen::MatrixXd::Ones(4, 3)),
+                    Catch::Contains("more samples than channels, got 4 x 3"));
+  Eigen::MatrixXd constant = x;
+  constant.row(1).setConstant(2.5);
+  CHECK_THROWS_WITH(ica::fobi(constant), Catch::Contains("channel 1 is constant"));
+  CHECK_THROWS_WITH(ica::fastica(constant), Catch::Contains("channel 1 is constant"));
+  Eigen::MatrixXd nan = x;
+  nan(2, 17) = std::nan("");
+  CHECK_THROWS_WITH(ica::fobi(nan), Catch::Contains("channel 2, sample 17"));
+  CHECK_THROWS_AS(ica::fastica(nan), dendrite::numerical_error);
+  CHECK_THROWS_AS(ica::fobi(Eigen::MatrixXd::Ones(1, 10)), dendrite::dimension_error);
+  CHECK_THROWS_AS(ica::amari_index(Eigen::MatrixXd::Ones(2, 3)), dendrite::dimension_error);
+  CHECK_THROWS_AS(ica::fastica(x, {.tol = -1}), dendrite::numerical_error);
+  const auto f = ica::fobi(x);
+  CHECK_THROWS_WITH(f.sources(Eigen::MatrixXd::Ones(2, 5)),
+                    Catch::Contains("expected 3 channels, got 2"));
+}
+
+TEST_CASE("Amari index of known matrices", "[ica][metrics]") {
+  Eigen::Matrix3d perm;
+  perm << 0, -2, 0, 0, 0, 0.5, 3, 0, 0;
+  CHECK(ica::amari_index(perm) == 0.0);
+  Eigen::Matrix2d p;
+  p << 1, 0.5, 0, 1;
+  // rows: (1.5 - 1) + (1 - 1); columns: (1 - 1) + (1.5 - 1); / (2 * 2 * 1)
+  CHECK(ica::amari_index(p) == Approx(0.25));
+  CHECK(ica::amari_index(Eigen::Matrix3d::Ones()) == Approx(1.0));  // worst case
+}
+
+TEST_CASE("the Hungarian assignment is optimal (checked by brute force)", "[ica][metrics]") {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const Eigen::MatrixXd cost = dendrite::test::random_matrix(6, 6, seed);
+    const auto a = ica::min_cost_assignment(cost);
+    double got = 0;
+    for (Eigen::Index i = 0; i < 6; ++i) {
+      got += cost(i, a[std::size_t(i)]);
+    }
+    std::vector<int> p(6);
+    std::iota(p.begin(), p.end(), 0);
+    double best = 1e300;
+    do {
+      double c = 0;
+      for (int i = 0; i < 6; ++i) {
+        c += cost(i, p[std::size_t(i)]);
+      }
+      best = std::min(best, c);
+    } while (std::next_permutation(p.begin(), p.end()));
+    CHECK(got == Approx(best).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("source matching recovers permutation and sign, SINR matches the noise level",
+          "[ica][metrics]") {
+  const Eigen::MatrixXd s = dendrite::test::random_matrix(3, 20000, 7);
+  const Eigen::MatrixXd noise = dendrite::test::random_matrix(3, 20000, 8, 0.1);
+  Eigen::MatrixXd y(3, 20000);
+  y.row(0) = -2.0 * s.row(2) + noise.row(0);  // source 2 -> output 0, flipped
+  y.row(1) = 0.5 * s.row(0) + 0.05 * noise.row(1) * 10.0;
+  y.row(2) = s.row(1) + noise.row(2);
+  const auto m = ica::match_sources(s, y);
+  CHECK(m.output_of_source == std::vector<Eigen::Index>{1, 2, 0});
+  CHECK(m.sign(2) == -1.0);
+  CHECK(m.sign(0) == 1.0);
+  // output 2 = s1 + e with var(e) = 0.01: SINR = 10 log10(1 / 0.01) = 20 dB
+  CHECK(m.sinr_db(1) == Approx(20.0).margin(0.3));
+  // output 0 = -2 s2 + e: 10 log10(4 / 0.01) = 26 dB
+  CHECK(m.sinr_db(2) == Approx(26.02).margin(0.3));
+}
+
+TEST_CASE("FOBI on the paper's synthetic set: eigenvalues are kurtosis + d - 1", "[ica][fobi]") {
+  const auto data = ica::bahroun_synthetic(10000, 101);
+  const auto f = ica::fobi(data.mixed);
+  // reference: Pearson kurtosis of the true sources, computed from the data (descending)
+  Eigen::VectorXd k = ica::kurtosis(data.sources);
+  std::sort(k.data(), k.data() + 4, std::greater<>());
+  INFO("eigenvalues " << f.eigenvalues.transpose() << ", kurtosis + 3 "
+                      << (k.array() + 3).transpose());
+  for (Eigen::Index i = 0; i < 4; ++i) {
+    CHECK(f.eigenvalues(i) == Approx(k(i) + 3.0).epsilon(0.05));
+  }
+  CHECK(ica::amari_index(f.unmixing, data.mixing) < 0.05);
+  CHECK(f.identifiable);
+  CHECK(f.warning.empty());
+  CHECK((f.mixing * f.unmixing - Eigen::Matrix4d::Identity()).cwiseAbs().maxCoeff() < 1e-10);
+  const Eigen::MatrixXd y = f.sources(data.mixed);
+  CHECK((cov_of(y) - Eigen::Matrix4d::Identity()).cwiseAbs().maxCoeff() < 1e-10);  // no dead output
+  CHECK(ica::match_sources(data.sources, y).correlation.minCoeff() > 0.99);
+}
+
+TEST_CASE("FOBI reports sources of equal kurtosis as not identifiable", "[ica][fobi]") {
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> uni(-1.0, 1.0);
+    std::exponential_distribution<double> expo(1.0);
+    Eigen::MatrixXd s(3, 20000);
+    for (Eigen::Index t = 0; t < s.cols(); ++t) {
+      s(0, t) = uni(rng);  // two uniform sources: both kurtosis 1.8
+      s(1, t) = uni(rng);
+      s(2, t) = (uni(rng) > 0 ? 1 : -1) * expo(rng);
+    }
+    const auto f = ica::fobi(dendrite::test::random_matrix(3, 3, seed + 10) * s);
+    INFO("seed " << seed << ": eigenvalues " << f.eigenvalues.transpose() << ", min gap z "
+                 << f.min_gap_z);
+    CHECK_FALSE(f.identifiable);
+    CHECK_THAT(f.warning, Catch::Contains("equal kurtosis"));
+    CHECK(f.min_relative_gap < 0.02);
+  }
+}
+
+TEST_CASE("FastICA on the paper's synthetic set separates the sources", "[ica][fastica]") {
+  const auto data = ica::bahroun_synthetic(10000, 101);
+  for (auto fun : {ica::FastICANonlinearity::LogCosh, ica::FastICANonlinearity::Cube,
+                   ica::FastICANonlinearity::Exp}) {
+    const auto r = ica::fastica(data.mixed, {.fun = fun, .max_iter = 400, .seed = 3});
+    INFO("nonlinearity " << int(fun) << ", iterations " << r.iterations);
+    CHECK(r.converged);
+    CHECK(ica::amari_index(r.unmixing, data.mixing) < 0.05);
+    const Eigen::MatrixXd y = r.unmixing * (data.mixed.colwise() - r.mean);
+    CHECK((cov_of(y) - Eigen::Matrix4d::Identity()).cwiseAbs().maxCoeff() < 1e-8);
+  }
+}
