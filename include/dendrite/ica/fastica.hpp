@@ -61,51 +61,49 @@ inline void symmetric_decorrelation(Eigen::MatrixXd& w) {
       eig.eigenvectors().transpose() * w;
 }
 
-/// In place over a contiguous array: y <- g(y); returns the row means of g'(y) (d rows).
-inline Eigen::VectorXd apply_nonlinearity(Eigen::MatrixXd& y, const FastICAOptions& opt) {
+/// In place over one contiguous source: u <- g(u); returns the mean of g'(u).
+inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOptions& opt) {
   using B = xsimd::batch<double>;
   constexpr Eigen::Index L = Eigen::Index(lanes_v<B>);
-  Eigen::MatrixXd gp(y.rows(), y.cols());
-  double* p = y.data();
-  double* q = gp.data();
-  const Eigen::Index total = y.size();
-  const auto kernel = [&](auto u, auto& g, auto& dg) {
-    using T = std::decay_t<decltype(u)>;
+  const auto kernel = [&opt](auto v, auto& g, auto& dg) {
+    using T = std::decay_t<decltype(v)>;
     switch (opt.fun) {
       case FastICANonlinearity::LogCosh: {
         const T a = broadcast<T>(opt.alpha);
-        const T t = dendrite::tanh(a * u);
+        const T t = dendrite::tanh(a * v);
         g = t;
         dg = a * (T(1) - t * t);
         break;
       }
       case FastICANonlinearity::Cube:
-        g = u * u * u;
-        dg = broadcast<T>(3.0) * u * u;
+        g = v * v * v;
+        dg = broadcast<T>(3.0) * v * v;
         break;
       case FastICANonlinearity::Exp: {
-        const T u2 = u * u;
-        const T e = dendrite::exp(broadcast<T>(-0.5) * u2);
-        g = u * e;
-        dg = (T(1) - u2) * e;
+        const T v2 = v * v;
+        const T e = dendrite::exp(broadcast<T>(-0.5) * v2);
+        g = v * e;
+        dg = (T(1) - v2) * e;
         break;
       }
     }
   };
+  B acc(0.0);
   Eigen::Index i = 0;
-  for (; i + L <= total; i += L) {
+  for (; i + L <= count; i += L) {
     B g, dg;
-    kernel(load<B>(p + i), g, dg);
-    store(p + i, g);
-    store(q + i, dg);
+    kernel(load<B>(u + i), g, dg);
+    store(u + i, g);
+    acc += dg;
   }
-  for (; i < total; ++i) {
+  double sum = reduce_add(acc);
+  for (; i < count; ++i) {
     double g = 0, dg = 0;
-    kernel(p[i], g, dg);
-    p[i] = g;
-    q[i] = dg;
+    kernel(u[i], g, dg);
+    u[i] = g;
+    sum += dg;
   }
-  return gp.rowwise().mean();
+  return sum / double(count);
 }
 
 }  // namespace detail
@@ -120,9 +118,8 @@ inline Eigen::VectorXd apply_nonlinearity(Eigen::MatrixXd& y, const FastICAOptio
                    opt.max_iter, ", ", opt.alpha);
   }
   const Whitener wh = whiten(x, {.kind = WhiteningKind::PCA});
-  const Eigen::MatrixXd z = wh.apply(x);
-  const Eigen::Index d = z.rows();
-  const double n = double(z.cols());
+  const Eigen::Index d = x.rows();
+  const double n = double(x.cols());
   std::mt19937_64 rng(opt.seed);
   std::normal_distribution<double> normal;
   Eigen::MatrixXd w(d, d);
@@ -131,12 +128,29 @@ inline Eigen::VectorXd apply_nonlinearity(Eigen::MatrixXd& y, const FastICAOptio
   }
   detail::symmetric_decorrelation(w);
   FastICAResult r;
-  Eigen::MatrixXd y(d, z.cols());
-  Eigen::MatrixXd w1(d, d);
+  // Each iteration streams x in cache-sized blocks and never forms the whitened data: with
+  // y = W V (x - m), sum_t g(y_t) z_t^T = (sum_t g(y_t) (x_t - m)^T) V^T. Full-size temporaries
+  // would cost more in page faults than the arithmetic.
+  const Eigen::Index block = cache_block(d);
+  Eigen::MatrixXd xb(d, std::min(block, x.cols()));
+  Eigen::MatrixXd yt(xb.cols(), d);  // samples in rows: each source contiguous for the SIMD g
+  Eigen::MatrixXd w_eff(d, d), acc(d, d), w1(d, d);
+  Eigen::VectorXd mean_dg(d);
   for (r.iterations = 1; r.iterations <= opt.max_iter; ++r.iterations) {
-    y.noalias() = w * z;
-    const Eigen::VectorXd mean_dg = detail::apply_nonlinearity(y, opt);
-    w1.noalias() = y * z.transpose() / n;
+    w_eff.noalias() = w * wh.matrix;
+    acc.setZero();
+    mean_dg.setZero();
+    for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
+      xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
+      yt.topRows(m).noalias() = xb.leftCols(m).transpose() * w_eff.transpose();
+      for (Eigen::Index i = 0; i < d; ++i) {
+        mean_dg(i) += double(m) * detail::apply_nonlinearity(yt.col(i).data(), m, opt);
+      }
+      acc.noalias() += yt.topRows(m).transpose() * xb.leftCols(m).transpose();
+    });
+    mean_dg /= n;
+    w1.noalias() = acc * wh.matrix.transpose();
+    w1 /= n;
     w1 -= mean_dg.asDiagonal() * w;
     detail::symmetric_decorrelation(w1);
     r.final_change = ((w1 * w.transpose()).diagonal().cwiseAbs().array() - 1.0).abs().maxCoeff();

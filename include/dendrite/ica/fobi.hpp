@@ -65,15 +65,24 @@ struct FOBIResult {
     DENDRITE_THROW(dimension_error, "fobi: need at least 2 channels, got ", x.rows());
   }
   const Whitener wh = whiten(x, {.kind = WhiteningKind::ZCA});
-  const Eigen::MatrixXd h = wh.apply(x);
   const Eigen::Index d = x.rows();
   const double n = double(x.cols());
-  // K = G G^T / n with the columns of G = ||h_t|| h_t
-  const Eigen::RowVectorXd norms = h.colwise().norm();
-  const Eigen::MatrixXd g = h.array().rowwise() * norms.array();
+  const Eigen::Index block = cache_block(d);
+  // No full-size temporary: each pass whitens one cache-sized block of columns at a time.
+  Eigen::MatrixXd xb(d, std::min(block, x.cols())), h(d, xb.cols()), g(d, xb.cols());
+  const auto whiten_block = [&](Eigen::Index j0, Eigen::Index m) {
+    xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
+    h.leftCols(m).noalias() = wh.matrix * xb.leftCols(m);
+  };
+  // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t
   Eigen::MatrixXd k = Eigen::MatrixXd::Zero(d, d);
-  k.selfadjointView<Eigen::Lower>().rankUpdate(g, 1.0 / n);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k);  // reads the lower triangle
+  for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
+    whiten_block(j0, m);
+    g.leftCols(m) = h.leftCols(m).array().rowwise() * h.leftCols(m).colwise().norm().array();
+    k.noalias() += g.leftCols(m) * g.leftCols(m).transpose();
+  });
+  k /= n;
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error, "fobi: the eigendecomposition of K did not converge");
   }
@@ -83,11 +92,16 @@ struct FOBIResult {
   r.unmixing = v.transpose() * wh.matrix;
   r.mixing = wh.inverse * v;
   r.mean = wh.mean;
-  // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2
-  const Eigen::ArrayXXd q = (v.transpose() * h).array().square().rowwise() * norms.array().square();
-  const Eigen::ArrayXd mean_q = q.rowwise().mean();
-  const Eigen::ArrayXd var_q = (q.colwise() - mean_q).square().rowwise().sum() / (n - 1.0);
-  r.standard_errors = (var_q / n).sqrt().matrix();
+  // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself
+  Eigen::ArrayXd sq_dev = Eigen::ArrayXd::Zero(d);
+  for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
+    whiten_block(j0, m);
+    g.leftCols(m).noalias() = v.transpose() * h.leftCols(m);
+    const Eigen::ArrayXXd q =
+        g.leftCols(m).array().square().rowwise() * h.leftCols(m).colwise().squaredNorm().array();
+    sq_dev += (q.colwise() - r.eigenvalues.array()).square().rowwise().sum();
+  });
+  r.standard_errors = (sq_dev / (n - 1.0) / n).sqrt().matrix();
   r.min_relative_gap = std::numeric_limits<double>::infinity();
   r.min_gap_z = std::numeric_limits<double>::infinity();
   Eigen::Index worst = 0;

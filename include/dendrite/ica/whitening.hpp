@@ -12,6 +12,7 @@
 /// whitener keeps only the r significant directions (r x d matrix).
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include <Eigen/Core>
@@ -79,14 +80,32 @@ inline void check_ica_data(const Eigen::Ref<const Eigen::MatrixXd>& x, const cha
   }
 }
 
-/// (1/n) (X - m)(X - m)^T with m the row means, and m.
+/// Calls f(first_column, count) over consecutive blocks of at most `block` of n columns.
+template <class F>
+void for_column_blocks(Eigen::Index n, Eigen::Index block, F&& f) {
+  for (Eigen::Index j0 = 0; j0 < n; j0 += block) {
+    f(j0, std::min(block, n - j0));
+  }
+}
+
+/// Columns per block so that a block of `rows` doubles stays within about 256 KiB (L2-sized):
+/// big centred temporaries would cost more in page faults than the arithmetic they hold.
+[[nodiscard]] inline Eigen::Index cache_block(Eigen::Index rows) {
+  return std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(rows, 1));
+}
+
+/// (1/n) (X - m)(X - m)^T with m the row means, and m; centred block by block.
 inline Eigen::MatrixXd covariance(const Eigen::Ref<const Eigen::MatrixXd>& x,
                                   Eigen::VectorXd& mean) {
   mean = x.rowwise().mean();
-  const Eigen::MatrixXd xc = x.colwise() - mean;
+  const Eigen::Index block = cache_block(x.rows());
+  Eigen::MatrixXd buf(x.rows(), std::min(block, x.cols()));
   Eigen::MatrixXd c = Eigen::MatrixXd::Zero(x.rows(), x.rows());
-  c.selfadjointView<Eigen::Lower>().rankUpdate(xc, 1.0 / double(x.cols()));
-  return c.selfadjointView<Eigen::Lower>();
+  for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
+    buf.leftCols(m) = x.middleCols(j0, m).colwise() - mean;
+    c.noalias() += buf.leftCols(m) * buf.leftCols(m).transpose();
+  });
+  return c / double(x.cols());
 }
 
 /// Fits a whitener to `x` (channels x samples). See the file comment. Allocates.
