@@ -4,9 +4,9 @@
 #include <cmath>
 #include <vector>
 
-#include <dendrite/core.hpp>
-
 #include <benchmark/benchmark.h>
+
+#include <dendrite/core.hpp>
 
 namespace {
 

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: MIT
 // PCA of large data matrices beside a plain Eigen::BDCSVD of the centred data (the baseline), and
 // the real-time StreamingPCA / StreamingCovariance steps.
-#include <benchmark/benchmark.h>
-
 #include <array>
 #include <random>
 
 #include <Eigen/SVD>
+#include <benchmark/benchmark.h>
 
 #include <dendrite/geometry/pca.hpp>
 #include <dendrite/geometry/streaming_pca.hpp>
+
+#include "support.hpp"
 
 namespace {
 
@@ -51,14 +52,7 @@ void BM_BDCSVDBaseline(benchmark::State& state) {
 template <class T, int D, int K>
 void BM_StreamingPCAStep(benchmark::State& state) {
   dendrite::geometry::StreamingPCA<T, D, K> spca;
-  std::array<std::array<T, D>, 16> xs{};
-  std::mt19937 rng(2);
-  std::normal_distribution<double> normal;
-  for (auto& x : xs) {
-    for (auto& v : x) {
-      v = dendrite::broadcast<T>(normal(rng));
-    }
-  }
+  const auto xs = dendrite::bench::normal_samples<T, std::size_t(D), 16>(2);
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(spca.step(xs[i++ & 15]));
@@ -74,14 +68,7 @@ void BM_StreamingPCAStep(benchmark::State& state) {
 template <class T, int D>
 void BM_StreamingCovarianceStep(benchmark::State& state) {
   dendrite::geometry::StreamingCovariance<T, D> sc;
-  std::array<std::array<T, D>, 16> xs{};
-  std::mt19937 rng(3);
-  std::normal_distribution<double> normal;
-  for (auto& x : xs) {
-    for (auto& v : x) {
-      v = dendrite::broadcast<T>(normal(rng));
-    }
-  }
+  const auto xs = dendrite::bench::normal_samples<T, std::size_t(D), 16>(3);
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(sc.step(xs[i++ & 15]));
@@ -94,7 +81,10 @@ using dendrite::batchf;
 }  // namespace
 
 BENCHMARK(BM_PCA)->Args({100, 100000})->Args({1000, 10000})->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_BDCSVDBaseline)->Args({100, 100000})->Args({1000, 10000})->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BDCSVDBaseline)
+    ->Args({100, 100000})
+    ->Args({1000, 10000})
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_TEMPLATE(BM_StreamingPCAStep, float, 16, 2);
 BENCHMARK_TEMPLATE(BM_StreamingPCAStep, float, 16, 4);

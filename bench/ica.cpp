@@ -3,17 +3,18 @@
 // baselines in the same binary: FOBI written directly with Eigen (full covariance products, a
 // dense K accumulation) and one step of the network with Eigen's dynamic LLT (what a direct port
 // of the authors' numpy code looks like).
-#include <benchmark/benchmark.h>
-
 #include <array>
 #include <random>
 #include <vector>
 
 #include <Eigen/Dense>
+#include <benchmark/benchmark.h>
 
 #include <dendrite/ica/fastica.hpp>
 #include <dendrite/ica/fobi.hpp>
 #include <dendrite/ica/online_ica.hpp>
+
+#include "support.hpp"
 
 namespace {
 
@@ -76,14 +77,7 @@ void BM_FastICA(benchmark::State& state) {
 template <class T, int D>
 void BM_OnlineICAStep(benchmark::State& state) {
   dendrite::ica::OnlineICA<T, D> net({.eta0 = 1e-4, .tau = 0.5});
-  std::array<std::array<T, D>, 64> xs{};
-  std::mt19937_64 rng(2);
-  std::normal_distribution<double> normal;
-  for (auto& x : xs) {
-    for (auto& v : x) {
-      v = dendrite::broadcast<T>(normal(rng));
-    }
-  }
+  const auto xs = dendrite::bench::normal_samples<T, std::size_t(D), 64>(2);
   std::array<T, D> y{};
   std::size_t i = 0;
   for (auto _ : state) {
@@ -128,10 +122,10 @@ BENCHMARK(BM_FOBI)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Unit(benchmark::kMillisecon
 BENCHMARK(BM_FOBIBaseline)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_FastICA)->Arg(2)->Arg(4)->Arg(8)->Arg(16)->Unit(benchmark::kMillisecond);
 
-#define DENDRITE_ONLINE_ICA_BENCH(T)     \
-  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 2); \
-  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 4); \
-  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 8); \
+#define DENDRITE_ONLINE_ICA_BENCH(T)           \
+  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 2);  \
+  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 4);  \
+  BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 8);  \
   BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 16); \
   BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 32); \
   BENCHMARK_TEMPLATE(BM_OnlineICAStep, T, 64)

@@ -9,6 +9,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <span>
 
 #include <xsimd/xsimd.hpp>
 
@@ -124,6 +125,16 @@ template <Real T>
   } else {
     return std::isnan(x);
   }
+}
+
+/// Per lane: true where every one of the N values is finite (one sample of N channels).
+template <Real T, std::size_t N>
+[[nodiscard]] inline mask_t<T> all_finite(std::span<const T, N> x) noexcept {
+  mask_t<T> ok = dendrite::isfinite(x[0]);
+  for (std::size_t i = 1; i < N; ++i) {
+    ok = ok && dendrite::isfinite(x[i]);
+  }
+  return ok;
 }
 
 /// True when every lane of the mask is set.

@@ -54,10 +54,7 @@ namespace detail {
 template <Real T, std::size_t D>
 [[nodiscard]] inline mask_t<T> sanitize_sample(std::span<const T, D> x, const T* fallback,
                                                T* out) noexcept {
-  mask_t<T> ok = dendrite::isfinite(x[0]);
-  for (std::size_t i = 1; i < D; ++i) {
-    ok = ok && dendrite::isfinite(x[i]);
-  }
+  const mask_t<T> ok = all_finite(x);
   for (std::size_t i = 0; i < D; ++i) {
     out[i] = dendrite::select<T>(ok, x[i], fallback[i]);
   }

@@ -91,7 +91,7 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
   B acc(0.0);
   Eigen::Index i = 0;
   for (; i + L <= count; i += L) {
-    B g, dg;
+    B g(0.0), dg(0.0);
     kernel(load<B>(u + i), g, dg);
     store(u + i, g);
     acc += dg;

@@ -219,10 +219,7 @@ class OnlineICA {
     // weight arrays, which lets it vectorise the column loops without run-time checks.
     std::array<T, kD> h, c, u;  // whitened input, currents, outputs
     // 1. reject non-finite lanes
-    mask_t<T> finite = dendrite::isfinite(x[0]);
-    for (std::size_t i = 1; i < kD; ++i) {
-      finite = finite && dendrite::isfinite(x[i]);
-    }
+    const mask_t<T> finite = all_finite(x);
     // 2. whitening stage: h = V (x - m)
     std::fill(h.begin(), h.end(), T(0));
     for (std::size_t j = 0; j < kD; ++j) {
