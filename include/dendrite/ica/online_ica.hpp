@@ -31,6 +31,11 @@
 ///    returns `Status::Diverged`. No NaN ever leaves `step`.
 ///  - Non-finite input: the lane is left untouched, its output is 0, the call returns
 ///    `Status::RejectedNonFinite`.
+/// Online whitening (`whitening_rate` > 0; our addition, the paper's network whitens implicitly):
+/// a per-lane stage learns the mean m (running, then exponential at that rate) and a whitening
+/// matrix by the normalised rule V <- V + k (I - h h^T) V, k = rate / (1 + rate ||h||^2), h = V (x
+/// - m), whose fixed point is E[h h^T] = I (Cardoso & Laheld's serial update, whitening part). It
+/// replaces the fixed whitener; Lambda2 must still be set (e.g. from prior knowledge).
 /// Presentation order matters: the paper's periodic sources streamed strictly in order (rather
 /// than shuffled per pass, as the authors' online notebook does) left one output dead in 6 of 20
 /// of our runs at 2e6 samples.
@@ -65,10 +70,11 @@ namespace dendrite::ica {
 
 /// Settings of OnlineICA (defaults: the authors' synthetic-data schedule plus our guards).
 struct OnlineICAOptions {
-  double eta0 = 1e-3;              ///< initial learning rate of W
-  double t0 = 1e4;                 ///< eta(t) = eta0 / (1 + t / t0)
-  double tau = 0.1;                ///< ratio of the W and M learning rates (M learns 1/tau faster)
-  double norm_clip = 4.0;          ///< clip ||y||^2 at norm_clip * D in the W rule; <= 0 disables
+  double eta0 = 1e-3;           ///< initial learning rate of W
+  double t0 = 1e4;              ///< eta(t) = eta0 / (1 + t / t0)
+  double tau = 0.1;             ///< ratio of the W and M learning rates (M learns 1/tau faster)
+  double whitening_rate = 0.0;  ///< > 0: learn the whitening stage online at this rate (see below)
+  double norm_clip = 4.0;       ///< clip ||y||^2 at norm_clip * D in the W rule; <= 0 disables
   double max_output_norm2 = 1e8;   ///< ||y||^2 above this counts as divergence
   int checkpoint_interval = 1000;  ///< good samples between checkpoints of W and M
   std::uint64_t seed = 1;  ///< W starts as a random orthogonal matrix from this seed; M at I
@@ -101,6 +107,8 @@ class OnlineICA {
         w_init_(kD * kD),
         white_(kD * kD, Scalar(0)),
         white_mean_(kD, Scalar(0)),
+        vw_(kD * kD),
+        mu_(kD),
         lambda2_(kD),
         l_(kD * kD),
         lt_(kD * kD),
@@ -203,6 +211,8 @@ class OnlineICA {
         m_[i * kD + j] = T(i == j ? Scalar(1) : Scalar(0));
       }
     }
+    std::copy(m_.begin(), m_.end(), vw_.begin());  // V = I
+    std::fill(mu_.begin(), mu_.end(), T(0));
     std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
     std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
     t_ = 0;
@@ -220,13 +230,28 @@ class OnlineICA {
     std::array<T, kD> h, c, u;  // whitened input, currents, outputs
     // 1. reject non-finite lanes
     const mask_t<T> finite = all_finite(x);
-    // 2. whitening stage: h = V (x - m)
+    // 2. whitening stage: h = V (x - m), V and m fixed or learned online (per lane)
+    const bool adaptive = opt_.whitening_rate > 0;
     std::fill(h.begin(), h.end(), T(0));
-    for (std::size_t j = 0; j < kD; ++j) {
-      const T xj = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
-      const Scalar* vj = &white_[j * kD];
-      for (std::size_t i = 0; i < kD; ++i) {
-        h[i] = dendrite::fma(T(vj[i]), xj, h[i]);
+    if (adaptive) {
+      const T beta = dendrite::select<T>(
+          finite, broadcast<T>(std::max(1.0 / (double(t_) + 1.0), opt_.whitening_rate)), T(0));
+      for (std::size_t j = 0; j < kD; ++j) {
+        const T xj = dendrite::select<T>(finite, x[j], mu_[j]);
+        mu_[j] = dendrite::fma(beta, xj - mu_[j], mu_[j]);
+        const T dj = xj - mu_[j];
+        const T* vj = &vw_[j * kD];
+        for (std::size_t i = 0; i < kD; ++i) {
+          h[i] = dendrite::fma(vj[i], dj, h[i]);
+        }
+      }
+    } else {
+      for (std::size_t j = 0; j < kD; ++j) {
+        const T xj = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
+        const Scalar* vj = &white_[j * kD];
+        for (std::size_t i = 0; i < kD; ++i) {
+          h[i] = dendrite::fma(T(vj[i]), xj, h[i]);
+        }
       }
     }
     // 3. c = W h
@@ -325,6 +350,24 @@ class OnlineICA {
         }
         mj[j] = mj[j] - em;
       }
+      if (adaptive) {  // V <- V + k (I - h h^T) V, k = eta_w / (1 + eta_w ||h||^2)
+        T hn(0);
+        for (std::size_t i = 0; i < kD; ++i) {
+          hn = dendrite::fma(h[i], h[i], hn);
+        }
+        const T ew0 = broadcast<T>(opt_.whitening_rate / (1.0 + double(t_) / opt_.t0));
+        const T k = gate * ew0 / (T(1) + ew0 * hn);
+        for (std::size_t j = 0; j < kD; ++j) {
+          T* vj = &vw_[j * kD];
+          T r(0);  // (V^T h)_j
+          for (std::size_t i = 0; i < kD; ++i) {
+            r = dendrite::fma(vj[i], h[i], r);
+          }
+          for (std::size_t i = 0; i < kD; ++i) {
+            vj[i] = dendrite::fma(k, vj[i] - h[i] * r, vj[i]);
+          }
+        }
+      }
       ++t_;
     }
     if (any_of(diverged)) {
@@ -344,17 +387,23 @@ class OnlineICA {
   /// The whole map from raw input to output of one lane: y = M^{-1} W V (x - m). Compare it with
   /// the true mixing through `amari_index`.
   [[nodiscard]] Eigen::MatrixXd unmixing(std::size_t lane_index = 0) const {
-    const Eigen::MatrixXd mw = lateral(lane_index)
-                                   .template cast<double>()
-                                   .llt()
-                                   .solve(feedforward(lane_index).template cast<double>());
+    return lateral(lane_index)
+               .template cast<double>()
+               .llt()
+               .solve(feedforward(lane_index).template cast<double>()) *
+           whitener(lane_index);
+  }
+  /// The whitening stage V of one lane: the fixed whitener, or the one learned online.
+  [[nodiscard]] Eigen::MatrixXd whitener(std::size_t lane_index = 0) const {
     Eigen::MatrixXd v(D, D);
     for (std::size_t i = 0; i < kD; ++i) {
       for (std::size_t j = 0; j < kD; ++j) {
-        v(Eigen::Index(i), Eigen::Index(j)) = double(white_[j * kD + i]);
+        v(Eigen::Index(i), Eigen::Index(j)) = opt_.whitening_rate > 0
+                                                  ? double(lane(vw_[j * kD + i], lane_index))
+                                                  : double(white_[j * kD + i]);
       }
     }
-    return mw * v;
+    return v;
   }
   /// Lambda2, the paper's Lambda^{-2}.
   [[nodiscard]] Eigen::VectorXd lambda2() const {
@@ -392,10 +441,12 @@ class OnlineICA {
   std::vector<T> w_init_;           // seeded start of W
   std::vector<Scalar> white_;       // D x D column-major whitening V (identity when unset), shared
   std::vector<Scalar> white_mean_;  // D
-  std::vector<Scalar> lambda2_;     // D, the paper's Lambda^{-2}
-  std::vector<T> l_;                // D x D column-major, scratch: Cholesky factor (lower)
-  std::vector<T> lt_;               // D x D, scratch: column i holds row i of L (for L^T y = u)
-  std::vector<T> inv_diag_;         // D, scratch: 1 / L_jj
+  std::vector<T> vw_;            // D x D column-major: learned whitening V per lane (online stage)
+  std::vector<T> mu_;            // D: learned mean per lane (online stage)
+  std::vector<Scalar> lambda2_;  // D, the paper's Lambda^{-2}
+  std::vector<T> l_;             // D x D column-major, scratch: Cholesky factor (lower)
+  std::vector<T> lt_;            // D x D, scratch: column i holds row i of L (for L^T y = u)
+  std::vector<T> inv_diag_;      // D, scratch: 1 / L_jj
   std::uint64_t t_ = 0;
   int since_ckpt_ = 0;
 };
