@@ -3,6 +3,7 @@
 /// Everything dendrite offers, in one include. Library headers never include this file.
 #pragma once
 
+#include <dendrite/autodiff.hpp>
 #include <dendrite/core.hpp>
 #include <dendrite/geometry.hpp>
 #include <dendrite/ica.hpp>

@@ -33,9 +33,10 @@
 ///    `Status::RejectedNonFinite`.
 /// Online whitening (`whitening_rate` > 0; our addition, the paper's network whitens implicitly):
 /// a per-lane stage learns the mean m (running, then exponential at that rate) and a whitening
-/// matrix by the normalised rule V <- V + k (I - h h^T) V, k = rate / (1 + rate ||h||^2), h = V (x
-/// - m), whose fixed point is E[h h^T] = I (Cardoso & Laheld's serial update, whitening part). It
-/// replaces the fixed whitener; Lambda2 must still be set (e.g. from prior knowledge).
+/// matrix by the normalised rule V <- V + k (I - h h^T) V with h = V (x - m),
+/// k = r / (1 + r ||h||^2) and r = whitening_rate / (1 + t / t0), eta's schedule (a constant rate
+/// leaves V noisy). Its fixed point is E[h h^T] = I (the whitening part of Cardoso & Laheld's
+/// serial update). It replaces the fixed whitener; Lambda2 must still be set.
 /// Presentation order matters: the paper's periodic sources streamed strictly in order (rather
 /// than shuffled per pass, as the authors' online notebook does) left one output dead in 6 of 20
 /// of our runs at 2e6 samples.
