@@ -4,19 +4,10 @@
 Run with Debian's python3-numpy and python3-sklearn, one thread:
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/geometry_numpy.py
 """
-import time
 
 import numpy as np
+from pyutil import best_of
 from sklearn.decomposition import PCA
-
-
-def best_of(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def numpy_pca(x):  # x: samples x features, as numpy users hold it

@@ -3,20 +3,11 @@
 (d Laplace/uniform/binary sources, 100 000 samples), one thread:
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/ica_sklearn.py
 """
-import time
 import warnings
 
 import numpy as np
+from pyutil import best_of
 from sklearn.decomposition import FastICA
-
-
-def best_of(fn, repeats):
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
 
 
 def mixtures(d, n, rng):
