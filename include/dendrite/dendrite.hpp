@@ -7,3 +7,5 @@
 #include <dendrite/core.hpp>
 #include <dendrite/geometry.hpp>
 #include <dendrite/ica.hpp>
+#include <dendrite/io.hpp>
+#include <dendrite/nn.hpp>

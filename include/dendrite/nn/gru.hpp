@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Gated recurrent unit with PyTorch's exact equations (torch.nn.GRU / GRUCell), gate order
+/// r, z, n stacked in the rows of the weights:
+///   r  = sigmoid(W_ir x + b_ir + W_hr h + b_hr)
+///   z  = sigmoid(W_iz x + b_iz + W_hz h + b_hz)
+///   n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))
+///   h' = (1 - z) * n + z * h
+/// weight_ih = [W_ir; W_iz; W_in] (3H x In), weight_hh = [W_hr; W_hz; W_hn] (3H x H),
+/// bias_ih, bias_hh (3H): the shapes and names of a PyTorch state_dict, so its arrays load
+/// directly (io/pytorch.hpp). Both biases are kept (b_hn sits inside r * (...)).
+///
+/// Three forms over the same weights:
+///  - `step(x, h)`: real time, one sample of `T` (scalar, or a SIMD batch whose lanes are
+///    independent streams sharing the weights); no allocation, no exception; a non-finite input
+///    lane is rejected (state untouched, `Status::RejectedNonFinite`).
+///  - `forward(X)`: a sequence, X of In x steps (one sample per column), returns H x steps.
+///  - `forward(tape, x, batch)`: the differentiable form for training, x of In x (steps * batch)
+///    with step k in columns [k batch, (k + 1) batch) (PyTorch's (steps, batch, In) C-order
+///    array), returns H x (steps * batch) in the same layout.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <dendrite/autodiff/ops.hpp>
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/nn/detail/kernels.hpp>
+#include <dendrite/nn/detail/module.hpp>
+
+namespace dendrite::nn {
+
+template <Real T, int In, int Hidden>
+class GRU {
+  static_assert(In > 0 && Hidden > 0, "GRU: In and Hidden must be positive");
+
+ public:
+  using Scalar = scalar_t<T>;
+  using Matrix = autodiff::Mat<Scalar>;
+  using Param = autodiff::Parameter<Scalar>;
+  static constexpr int input_size = In;
+  static constexpr int output_size = Hidden;
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kH = Hidden;
+  static constexpr std::size_t kG = 3 * kH;
+
+  Param weight_ih{Eigen::Index(kG), In};
+  Param weight_hh{Eigen::Index(kG), Hidden};
+  Param bias_ih{Eigen::Index(kG), 1};
+  Param bias_hh{Eigen::Index(kG), 1};
+
+  /// Weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from `seed`; state zero.
+  explicit GRU(std::uint64_t seed = 0) {
+    init(seed);
+    reset();
+  }
+
+  void init(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const double bound = 1.0 / std::sqrt(double(Hidden));
+    for (auto& [name, p] : named_parameters()) {
+      detail::init_uniform(*p, bound, rng);
+    }
+  }
+
+  /// The parameters with their PyTorch state_dict names.
+  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
+    return {{{"weight_ih", &weight_ih},
+             {"weight_hh", &weight_hh},
+             {"bias_ih", &bias_ih},
+             {"bias_hh", &bias_hh}}};
+  }
+  [[nodiscard]] std::vector<Param*> parameters() { return {&weight_ih, &weight_hh, &bias_ih, &bias_hh}; }
+
+  // ------------------------------------------------------------------ real time
+  void reset() noexcept { h_.fill(T(0)); }
+  [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
+  void set_state(std::span<const T, kH> h) noexcept { std::copy(h.begin(), h.end(), h_.begin()); }
+
+  /// One step: h <- GRU(x, h); writes the new state to `h_out`.
+  DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
+    const mask_t<T> finite = all_finite(x);
+    std::array<T, kG> gi, gh;
+    const Scalar* bi = bias_ih.value.data();
+    const Scalar* bh = bias_hh.value.data();
+    for (std::size_t i = 0; i < kG; ++i) {
+      gi[i] = T(bi[i]);
+      gh[i] = T(bh[i]);
+    }
+    detail::gemv_acc<T, kG, kIn>(weight_ih.value.data(), x.data(), gi.data());
+    detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), h_.data(), gh.data());
+    std::array<T, kH> next;
+    detail::vmap<T, kH>(
+        [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
+          const auto r = dendrite::sigmoid(ir + hr);
+          const auto z = dendrite::sigmoid(iz + hz);
+          const auto n = dendrite::tanh(in + r * hn);
+          return n + z * (hp - n);
+        },
+        next.data(), gi.data(), gi.data() + kH, gi.data() + 2 * kH, gh.data(), gh.data() + kH,
+        gh.data() + 2 * kH, h_.data());
+    for (std::size_t i = 0; i < kH; ++i) {
+      h_[i] = dendrite::select<T>(finite, next[i], h_[i]);
+      h_out[i] = h_[i];
+    }
+    return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+  }
+
+  // ------------------------------------------------------------------ analysis
+  /// Runs the sequence X (In x steps) from state h0 (default zero); returns H x steps.
+  template <class Derived>
+  [[nodiscard]] Matrix forward(const Eigen::MatrixBase<Derived>& x) const {
+    return forward(x, Matrix::Zero(Hidden, 1));
+  }
+  template <class Derived>
+  [[nodiscard]] Matrix forward(const Eigen::MatrixBase<Derived>& x, const Matrix& h0) const {
+    static_assert(std::is_same_v<typename Derived::Scalar, Scalar>,
+                  "GRU::forward: the sequence must have the weights' scalar type");
+    detail::check_rows("GRU::forward", x.rows(), x.cols(), In);
+    detail::check_rows("GRU::forward (initial state)", h0.rows(), h0.cols(), Hidden);
+    const Eigen::Index steps = x.cols();
+    Matrix gi = weight_ih.value * x;
+    gi.colwise() += bias_ih.value.col(0);
+    Matrix out(Hidden, steps);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> h = h0.col(0), gh(kG);
+    for (Eigen::Index k = 0; k < steps; ++k) {
+      gh.noalias() = weight_hh.value * h;
+      gh += bias_hh.value.col(0);
+      const auto g = gi.col(k).array();
+      const auto r = (g.head(Hidden) + gh.head(Hidden).array()).logistic().eval();
+      const auto z = (g.segment(Hidden, Hidden) + gh.segment(Hidden, Hidden).array()).logistic().eval();
+      const auto n = (g.tail(Hidden) + r * gh.tail(Hidden).array()).tanh().eval();
+      h = (n + z * (h.array() - n)).matrix();
+      out.col(k) = h;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ training
+  /// Records the sequence on the tape (see the file comment for the layout); h0 zero.
+  autodiff::Var<Scalar> forward(autodiff::Tape<Scalar>& t, autodiff::Var<Scalar> x,
+                                Eigen::Index batch) {
+    detail::check_batched("GRU::forward(tape)", x.rows(), x.cols(), In, batch);
+    return forward(t, x, batch, t.constant(Matrix::Zero(Hidden, batch)));
+  }
+  autodiff::Var<Scalar> forward(autodiff::Tape<Scalar>& t, autodiff::Var<Scalar> x,
+                                Eigen::Index batch, autodiff::Var<Scalar> h0) {
+    using namespace autodiff;
+    detail::check_batched("GRU::forward(tape)", x.rows(), x.cols(), In, batch);
+    detail::check_rows("GRU::forward(tape) (initial state)", h0.rows(), h0.cols(), Hidden);
+    const Eigen::Index steps = x.cols() / batch;
+    const Var<Scalar> gi_all = addmm(t.param(bias_ih), t.param(weight_ih), x);
+    const Var<Scalar> whh = t.param(weight_hh);
+    const Var<Scalar> bhh = t.param(bias_hh);
+    hs_.clear();
+    Var<Scalar> h = h0;
+    for (Eigen::Index k = 0; k < steps; ++k) {
+      const Var<Scalar> gi = slice_cols(gi_all, k * batch, batch);
+      const Var<Scalar> gh = addmm(bhh, whh, h);
+      const Var<Scalar> r = sigmoid(slice_rows(gi, 0, Hidden) + slice_rows(gh, 0, Hidden));
+      const Var<Scalar> z =
+          sigmoid(slice_rows(gi, Hidden, Hidden) + slice_rows(gh, Hidden, Hidden));
+      const Var<Scalar> n =
+          tanh(slice_rows(gi, 2 * Hidden, Hidden) + r * slice_rows(gh, 2 * Hidden, Hidden));
+      h = n + z * (h - n);
+      hs_.push_back(h);
+    }
+    return concat_cols(hs_);
+  }
+
+ private:
+  std::array<T, kH> h_{};
+  std::vector<autodiff::Var<Scalar>> hs_;  // per-step outputs of the tape form (kept)
+};
+
+}  // namespace dendrite::nn

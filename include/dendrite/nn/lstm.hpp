@@ -1,0 +1,172 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Long short-term memory with PyTorch's exact equations (torch.nn.LSTM / LSTMCell), gate order
+/// i, f, g, o stacked in the rows of the weights:
+///   i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)      f = sigmoid(W_if x + b_if + W_hf h + b_hf)
+///   g = tanh(W_ig x + b_ig + W_hg h + b_hg)         o = sigmoid(W_io x + b_io + W_ho h + b_ho)
+///   c' = f * c + i * g,    h' = o * tanh(c')
+/// weight_ih (4H x In), weight_hh (4H x H), bias_ih, bias_hh (4H): PyTorch's names and shapes.
+///
+/// Forms and layouts as in gru.hpp: `step(x, h)` (real time, lanes = streams, rejects
+/// non-finite input; the cell state c is internal), `forward(X)` (In x steps -> h, H x steps),
+/// `forward(tape, x, batch)` (In x (steps * batch) -> H x (steps * batch), step-major; h0 = c0 = 0).
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <dendrite/autodiff/ops.hpp>
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/nn/detail/kernels.hpp>
+#include <dendrite/nn/detail/module.hpp>
+
+namespace dendrite::nn {
+
+template <Real T, int In, int Hidden>
+class LSTM {
+  static_assert(In > 0 && Hidden > 0, "LSTM: In and Hidden must be positive");
+
+ public:
+  using Scalar = scalar_t<T>;
+  using Matrix = autodiff::Mat<Scalar>;
+  using Param = autodiff::Parameter<Scalar>;
+  static constexpr int input_size = In;
+  static constexpr int output_size = Hidden;
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kH = Hidden;
+  static constexpr std::size_t kG = 4 * kH;
+
+  Param weight_ih{Eigen::Index(kG), In};
+  Param weight_hh{Eigen::Index(kG), Hidden};
+  Param bias_ih{Eigen::Index(kG), 1};
+  Param bias_hh{Eigen::Index(kG), 1};
+
+  /// Weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from `seed`; state zero.
+  explicit LSTM(std::uint64_t seed = 0) {
+    init(seed);
+    reset();
+  }
+
+  void init(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const double bound = 1.0 / std::sqrt(double(Hidden));
+    for (auto& [name, p] : named_parameters()) {
+      detail::init_uniform(*p, bound, rng);
+    }
+  }
+
+  /// The parameters with their PyTorch state_dict names.
+  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
+    return {{{"weight_ih", &weight_ih},
+             {"weight_hh", &weight_hh},
+             {"bias_ih", &bias_ih},
+             {"bias_hh", &bias_hh}}};
+  }
+  [[nodiscard]] std::vector<Param*> parameters() { return {&weight_ih, &weight_hh, &bias_ih, &bias_hh}; }
+
+  // ------------------------------------------------------------------ real time
+  void reset() noexcept {
+    h_.fill(T(0));
+    c_.fill(T(0));
+  }
+  [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
+  [[nodiscard]] std::span<const T, kH> cell() const noexcept { return c_; }
+  void set_state(std::span<const T, kH> h, std::span<const T, kH> c) noexcept {
+    std::copy(h.begin(), h.end(), h_.begin());
+    std::copy(c.begin(), c.end(), c_.begin());
+  }
+
+  /// One step: (h, c) <- LSTM(x, h, c); writes the new h to `h_out`.
+  DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
+    const mask_t<T> finite = all_finite(x);
+    std::array<T, kG> g;
+    const Scalar* bi = bias_ih.value.data();
+    const Scalar* bh = bias_hh.value.data();
+    for (std::size_t i = 0; i < kG; ++i) {
+      g[i] = T(bi[i] + bh[i]);
+    }
+    detail::gemv_acc<T, kG, kIn>(weight_ih.value.data(), x.data(), g.data());
+    detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), h_.data(), g.data());
+    std::array<T, kH> c_next, h_next;
+    detail::vmap<T, kH>(
+        [](auto gi, auto gf, auto gg, auto c) {
+          return dendrite::sigmoid(gf) * c + dendrite::sigmoid(gi) * dendrite::tanh(gg);
+        },
+        c_next.data(), g.data(), g.data() + kH, g.data() + 2 * kH, c_.data());
+    detail::vmap<T, kH>([](auto go, auto c) { return dendrite::sigmoid(go) * dendrite::tanh(c); },
+                        h_next.data(), g.data() + 3 * kH, c_next.data());
+    for (std::size_t i = 0; i < kH; ++i) {
+      c_[i] = dendrite::select<T>(finite, c_next[i], c_[i]);
+      h_[i] = dendrite::select<T>(finite, h_next[i], h_[i]);
+      h_out[i] = h_[i];
+    }
+    return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+  }
+
+  // ------------------------------------------------------------------ analysis
+  /// Runs the sequence X (In x steps) from h0 = c0 = 0; returns h, H x steps.
+  template <class Derived>
+  [[nodiscard]] Matrix forward(const Eigen::MatrixBase<Derived>& x) const {
+    static_assert(std::is_same_v<typename Derived::Scalar, Scalar>,
+                  "LSTM::forward: the sequence must have the weights' scalar type");
+    detail::check_rows("LSTM::forward", x.rows(), x.cols(), In);
+    const Eigen::Index steps = x.cols();
+    Matrix g = weight_ih.value * x;
+    g.colwise() += (bias_ih.value + bias_hh.value).col(0);
+    Matrix out(Hidden, steps);
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> c = Eigen::Array<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> h = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
+    for (Eigen::Index k = 0; k < steps; ++k) {
+      g.col(k).noalias() += weight_hh.value * h;
+      const auto a = g.col(k).array();
+      c = a.segment(Hidden, Hidden).logistic() * c +
+          a.head(Hidden).logistic() * a.segment(2 * Hidden, Hidden).tanh();
+      h = (a.tail(Hidden).logistic() * c.tanh()).matrix();
+      out.col(k) = h;
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ training
+  /// Records the sequence on the tape (see the file comment for the layout); h0 = c0 = 0.
+  autodiff::Var<Scalar> forward(autodiff::Tape<Scalar>& t, autodiff::Var<Scalar> x,
+                                Eigen::Index batch) {
+    using namespace autodiff;
+    detail::check_batched("LSTM::forward(tape)", x.rows(), x.cols(), In, batch);
+    const Eigen::Index steps = x.cols() / batch;
+    const Var<Scalar> g_all =
+        addmm(t.param(bias_ih) + t.param(bias_hh), t.param(weight_ih), x);
+    const Var<Scalar> whh = t.param(weight_hh);
+    hs_.clear();
+    Var<Scalar> h = t.constant(Matrix::Zero(Hidden, batch));
+    Var<Scalar> c = h;
+    for (Eigen::Index k = 0; k < steps; ++k) {
+      const Var<Scalar> g = addmm(slice_cols(g_all, k * batch, batch), whh, h);
+      const Var<Scalar> i = sigmoid(slice_rows(g, 0, Hidden));
+      const Var<Scalar> f = sigmoid(slice_rows(g, Hidden, Hidden));
+      const Var<Scalar> gg = tanh(slice_rows(g, 2 * Hidden, Hidden));
+      const Var<Scalar> o = sigmoid(slice_rows(g, 3 * Hidden, Hidden));
+      c = f * c + i * gg;
+      h = o * tanh(c);
+      hs_.push_back(h);
+    }
+    return concat_cols(hs_);
+  }
+
+ private:
+  std::array<T, kH> h_{};
+  std::array<T, kH> c_{};
+  std::vector<autodiff::Var<Scalar>> hs_;  // per-step outputs of the tape form (kept)
+};
+
+}  // namespace dendrite::nn

@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MIT
+// Dense, RNN, GRU and LSTM: each against PyTorch's published equations written out plainly here
+// (and against PyTorch itself through tests/data/pytorch), the three forms against each other,
+// lanes against scalar streams, rejection of bad samples, no allocation in step, gradcheck of
+// BPTT, and two small learning tasks.
+#include "support/alloc_counter.hpp"
+
+#include <cmath>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include <dendrite/autodiff/gradcheck.hpp>
+#include <dendrite/autodiff/optim.hpp>
+#include <dendrite/io/pytorch.hpp>
+#include <dendrite/nn.hpp>
+
+#include "support/random.hpp"
+
+namespace ad = dendrite::autodiff;
+namespace nn = dendrite::nn;
+using ad::Index;
+using MatD = ad::Mat<double>;
+using dendrite::batchd;
+using dendrite::batchf;
+using dendrite::Status;
+using dendrite::test::random_matrix;
+
+namespace {
+
+double sig(double x) { return 1 / (1 + std::exp(-x)); }
+
+/// PyTorch's GRU equations, one element at a time (torch.nn.GRU documentation).
+MatD reference_gru(const MatD& wih, const MatD& whh, const MatD& bih, const MatD& bhh,
+                   const MatD& x) {
+  const Index H = whh.cols();
+  std::vector<double> h(std::size_t(H), 0.0), hn(std::size_t(H), 0.0);
+  MatD out(H, x.cols());
+  for (Index t = 0; t < x.cols(); ++t) {
+    for (Index i = 0; i < H; ++i) {
+      double ir = bih(i), iz = bih(H + i), in = bih(2 * H + i);
+      double hr = bhh(i), hz = bhh(H + i), hh = bhh(2 * H + i);
+      for (Index j = 0; j < x.rows(); ++j) {
+        ir += wih(i, j) * x(j, t);
+        iz += wih(H + i, j) * x(j, t);
+        in += wih(2 * H + i, j) * x(j, t);
+      }
+      for (Index j = 0; j < H; ++j) {
+        hr += whh(i, j) * h[std::size_t(j)];
+        hz += whh(H + i, j) * h[std::size_t(j)];
+        hh += whh(2 * H + i, j) * h[std::size_t(j)];
+      }
+      const double r = sig(ir + hr), z = sig(iz + hz), n = std::tanh(in + r * hh);
+      hn[std::size_t(i)] = (1 - z) * n + z * h[std::size_t(i)];
+    }
+    h = hn;
+    for (Index i = 0; i < H; ++i) out(i, t) = h[std::size_t(i)];
+  }
+  return out;
+}
+
+/// PyTorch's LSTM equations (torch.nn.LSTM documentation), gate order i, f, g, o.
+MatD reference_lstm(const MatD& wih, const MatD& whh, const MatD& bih, const MatD& bhh,
+                    const MatD& x) {
+  const Index H = whh.cols();
+  std::vector<double> h(std::size_t(H), 0.0), c(std::size_t(H), 0.0), hn(std::size_t(H), 0.0);
+  MatD out(H, x.cols());
+  for (Index t = 0; t < x.cols(); ++t) {
+    for (Index i = 0; i < H; ++i) {
+      double g[4];
+      for (Index q = 0; q < 4; ++q) {
+        g[q] = bih(q * H + i) + bhh(q * H + i);
+        for (Index j = 0; j < x.rows(); ++j) g[q] += wih(q * H + i, j) * x(j, t);
+        for (Index j = 0; j < H; ++j) g[q] += whh(q * H + i, j) * h[std::size_t(j)];
+      }
+      c[std::size_t(i)] = sig(g[1]) * c[std::size_t(i)] + sig(g[0]) * std::tanh(g[2]);
+      hn[std::size_t(i)] = sig(g[3]) * std::tanh(c[std::size_t(i)]);
+    }
+    h = hn;
+    for (Index i = 0; i < H; ++i) out(i, t) = h[std::size_t(i)];
+  }
+  return out;
+}
+
+/// The leaky RNN of Cueva et al.: s' = (1 - a) s + a (W_hh f(s) + W_ih x + b), h = f(s).
+template <class F>
+MatD reference_rnn(const MatD& wih, const MatD& whh, const MatD& bih, const MatD& bhh,
+                   const MatD& x, double a, F f) {
+  const Index H = whh.cols();
+  std::vector<double> s(std::size_t(H), 0.0), sn(std::size_t(H), 0.0);
+  MatD out(H, x.cols());
+  for (Index t = 0; t < x.cols(); ++t) {
+    for (Index i = 0; i < H; ++i) {
+      double u = bih(i) + bhh(i);
+      for (Index j = 0; j < x.rows(); ++j) u += wih(i, j) * x(j, t);
+      for (Index j = 0; j < H; ++j) u += whh(i, j) * f(s[std::size_t(j)]);
+      sn[std::size_t(i)] = (1 - a) * s[std::size_t(i)] + a * u;
+    }
+    s = sn;
+    for (Index i = 0; i < H; ++i) out(i, t) = f(s[std::size_t(i)]);
+  }
+  return out;
+}
+
+/// Runs `block.step` over the columns of x (double), returning the outputs.
+template <class Block>
+MatD run_steps(Block& block, const MatD& x) {
+  constexpr int In = Block::input_size, Out = Block::output_size;
+  MatD out(Out, x.cols());
+  std::array<double, In> xi{};
+  std::array<double, Out> yi{};
+  for (Index t = 0; t < x.cols(); ++t) {
+    for (int j = 0; j < In; ++j) xi[std::size_t(j)] = x(j, t);
+    REQUIRE(block.step(xi, yi) == Status::Ok);
+    for (int i = 0; i < Out; ++i) out(i, t) = yi[std::size_t(i)];
+  }
+  return out;
+}
+
+/// The tape form on `batch` sequences laid out step-major; returns the value.
+template <class Block>
+MatD run_tape(Block& block, const MatD& x, Index batch) {
+  ad::Tape<double> t;
+  return block.forward(t, t.constant(x), batch).value();
+}
+
+/// Interleaves sequences (each In x steps) into the tape layout In x (steps * batch).
+MatD interleave(const std::vector<MatD>& seqs) {
+  const Index b = Index(seqs.size()), steps = seqs[0].cols();
+  MatD x(seqs[0].rows(), steps * b);
+  for (Index k = 0; k < steps; ++k)
+    for (Index j = 0; j < b; ++j) x.col(k * b + j) = seqs[std::size_t(j)].col(k);
+  return x;
+}
+
+const char* kFixtures = DENDRITE_TEST_DATA_DIR "/pytorch";
+
+}  // namespace
+
+TEST_CASE("GRU, LSTM and RNN reproduce PyTorch's equations written out", "[nn][reference]") {
+  const MatD x = random_matrix(3, 9, 1);
+  SECTION("GRU") {
+    nn::GRU<double, 3, 5> gru(7);
+    const MatD want = reference_gru(gru.weight_ih.value, gru.weight_hh.value, gru.bias_ih.value,
+                                    gru.bias_hh.value, x);
+    CHECK((gru.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
+    CHECK((run_steps(gru, x) - want).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  SECTION("LSTM") {
+    nn::LSTM<double, 3, 5> lstm(8);
+    const MatD want = reference_lstm(lstm.weight_ih.value, lstm.weight_hh.value,
+                                     lstm.bias_ih.value, lstm.bias_hh.value, x);
+    CHECK((lstm.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
+    CHECK((run_steps(lstm, x) - want).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  SECTION("RNN, leak 0.3, retanh") {
+    nn::RNN<double, 3, 5, nn::ReTanh> rnn({.alpha = 0.3}, 9);
+    rnn.weight_hh.value *= 3.0;  // strong enough that some units go negative and are cut
+    const MatD want = reference_rnn(rnn.weight_ih.value, rnn.weight_hh.value, rnn.bias_ih.value,
+                                    rnn.bias_hh.value, x, 0.3,
+                                    [](double s) { return std::max(0.0, std::tanh(s)); });
+    CHECK((want.array() == 0).any());
+    CHECK((rnn.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
+    CHECK((run_steps(rnn, x) - want).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  SECTION("RNN, leak 1, tanh: PyTorch's RNNCell h' = tanh(W_ih x + b_ih + W_hh h + b_hh)") {
+    nn::RNN<double, 3, 5> rnn({}, 10);
+    MatD h = MatD::Zero(5, 1), want(5, x.cols());
+    for (Index t = 0; t < x.cols(); ++t) {
+      h = (rnn.weight_ih.value * x.col(t) + rnn.bias_ih.value + rnn.weight_hh.value * h +
+           rnn.bias_hh.value).array().tanh().matrix();
+      want.col(t) = h;
+    }
+    CHECK((rnn.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
+  }
+  SECTION("Dense with hand-written weights") {
+    nn::Dense<double, 2, 2, nn::ReLU> dense;
+    dense.weight.value << 1.0, -2.0, 0.5, 0.25;
+    dense.bias.value << 0.1, -3.0;
+    const MatD in = (MatD(2, 2) << 1.0, 2.0, 3.0, -1.0).finished();
+    // column 0: (1 - 6 + 0.1, 0.5 + 0.75 - 3) = (-4.9, -1.75) -> relu (0, 0)
+    // column 1: (2 + 2 + 0.1, 1 - 0.25 - 3) = (4.1, -2.25) -> (4.1, 0)
+    const MatD want = (MatD(2, 2) << 0.0, 4.1, 0.0, 0.0).finished();
+    CHECK((dense.forward(in) - want).cwiseAbs().maxCoeff() < 1e-15);
+    CHECK((run_steps(dense, in) - want).cwiseAbs().maxCoeff() < 1e-15);
+  }
+}
+
+TEST_CASE("blocks loaded from PyTorch state_dicts reproduce PyTorch's own outputs", "[nn][io][reference]") {
+  const auto check = [](auto& block, const char* name) {
+    const std::string dir = std::string(kFixtures) + "/" + name;
+    dendrite::io::load_pytorch(block, dir);  // also verifies the check pair to 1e-4
+    const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
+    const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
+    INFO(name);
+    CHECK((block.forward(x) - want).cwiseAbs().maxCoeff() < 1e-12);
+    CHECK((run_steps(block, x) - want).cwiseAbs().maxCoeff() < 1e-12);
+  };
+  nn::GRU<double, 3, 5> gru;
+  check(gru, "gru");
+  nn::LSTM<double, 3, 5> lstm;
+  check(lstm, "lstm");
+  nn::RNN<double, 3, 5> rnn;
+  check(rnn, "rnn_tanh");
+  nn::Dense<double, 3, 5> linear;
+  check(linear, "linear");
+}
+
+TEST_CASE("the three forms agree on random weights", "[nn][forms]") {
+  std::vector<MatD> seqs;
+  for (int j = 0; j < 3; ++j) seqs.push_back(random_matrix(4, 12, 20 + std::uint64_t(j)));
+  const MatD x = interleave(seqs);
+  const auto agree = [&](auto& block) {
+    const MatD tape = run_tape(block, x, 3);
+    for (Index j = 0; j < 3; ++j) {
+      const MatD fwd = block.forward(seqs[std::size_t(j)]);
+      block.reset();
+      const MatD steps = run_steps(block, seqs[std::size_t(j)]);
+      block.reset();
+      for (Index k = 0; k < 12; ++k) {
+        CHECK((tape.col(k * 3 + j) - fwd.col(k)).cwiseAbs().maxCoeff() < 1e-12);
+      }
+      CHECK((steps - fwd).cwiseAbs().maxCoeff() < 1e-12);
+    }
+  };
+  nn::GRU<double, 4, 6> gru(30);
+  agree(gru);
+  nn::LSTM<double, 4, 6> lstm(31);
+  agree(lstm);
+  nn::RNN<double, 4, 6, nn::ReTanh> rnn({.alpha = 0.2}, 32);
+  agree(rnn);
+  nn::RNN<double, 4, 6, nn::Identity> linear_rnn({.alpha = 0.5}, 33);
+  agree(linear_rnn);
+  nn::Dense<double, 4, 6, nn::Tanh> dense(34);
+  ad::Tape<double> t;
+  CHECK((dense.forward(t, t.constant(x)).value() - dense.forward(x)).cwiseAbs().maxCoeff() < 1e-14);
+}
+
+TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", "[nn][lanes]",
+                   batchf, batchd) {
+  using B = TestType;
+  using S = dendrite::scalar_t<B>;
+  constexpr std::size_t L = dendrite::lanes_v<B>;
+  // float: the scalar path sums in a different order (vectorised over rows) and its activations
+  // come from a different vector width, so lanes agree to a few ulp of the state's size.
+  const double tol = std::is_same_v<S, float> ? 2e-6 : 1e-14;
+  nn::GRU<B, 5, 7> gru_b(3);
+  nn::LSTM<B, 5, 7> lstm_b(4);
+  nn::RNN<B, 5, 7, nn::ReTanh> rnn_b({.alpha = 0.1}, 5);
+  std::vector<nn::GRU<S, 5, 7>> gru_s(L, nn::GRU<S, 5, 7>(3));
+  std::vector<nn::LSTM<S, 5, 7>> lstm_s(L, nn::LSTM<S, 5, 7>(4));
+  std::vector<nn::RNN<S, 5, 7, nn::ReTanh>> rnn_s(L, nn::RNN<S, 5, 7, nn::ReTanh>({.alpha = 0.1}, 5));
+  dendrite::test::SeededStream rng(6);
+  double worst = 0;
+  for (int t = 0; t < 30; ++t) {
+    std::array<B, 5> xb;
+    std::array<std::array<S, 5>, L> xs;
+    for (std::size_t i = 0; i < 5; ++i) {
+      for (std::size_t k = 0; k < L; ++k) xs[k][i] = S(rng.normal());
+      xb[i] = B(S(0));
+      for (std::size_t k = 0; k < L; ++k) dendrite::set_lane(xb[i], k, xs[k][i]);
+    }
+    std::array<B, 7> yb;
+    std::array<S, 7> ys;
+    const auto compare = [&](auto& block_b, auto& blocks_s) {
+      REQUIRE(block_b.step(xb, yb) == Status::Ok);
+      for (std::size_t k = 0; k < L; ++k) {
+        REQUIRE(blocks_s[k].step(xs[k], ys) == Status::Ok);
+        for (std::size_t i = 0; i < 7; ++i) {
+          worst = std::max(worst, std::abs(double(dendrite::lane(yb[i], k)) - double(ys[i])));
+        }
+      }
+    };
+    compare(gru_b, gru_s);
+    compare(lstm_b, lstm_s);
+    compare(rnn_b, rnn_s);
+  }
+  CHECK(worst < tol);
+  CHECK(worst >= 0);
+}
+
+TEST_CASE("a non-finite input is rejected and leaves the state untouched", "[nn][realtime]") {
+  nn::GRU<double, 2, 3> gru(1);
+  std::array<double, 2> x = {0.5, -1.0};
+  std::array<double, 3> h{};
+  REQUIRE(gru.step(x, h) == Status::Ok);
+  const std::array<double, 3> before = {gru.state()[0], gru.state()[1], gru.state()[2]};
+  x[1] = std::nan("");
+  std::array<double, 3> out = {9, 9, 9};
+  CHECK(gru.step(x, out) == Status::RejectedNonFinite);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(gru.state()[i] == before[i]);
+    CHECK(out[i] == before[i]);
+  }
+  x[1] = INFINITY;
+  CHECK(gru.step(x, out) == Status::RejectedNonFinite);
+
+  // batch: only the bad lane is held; the others advance exactly as the scalar block
+  using B = batchd;
+  constexpr std::size_t L = dendrite::lanes_v<B>;
+  nn::LSTM<B, 2, 3> lstm_b(2);
+  nn::LSTM<double, 2, 3> lstm_s(2);
+  std::array<B, 2> xb = {B(0.5), B(-1.0)};
+  std::array<B, 3> hb;
+  std::array<double, 2> xs = {0.5, -1.0};
+  std::array<double, 3> hs;
+  REQUIRE(lstm_b.step(xb, hb) == Status::Ok);
+  REQUIRE(lstm_s.step(xs, hs) == Status::Ok);
+  const double held = dendrite::lane(hb[0], 0);
+  dendrite::set_lane(xb[0], 0, std::nan(""));
+  CHECK(lstm_b.step(xb, hb) == Status::RejectedNonFinite);
+  REQUIRE(lstm_s.step(xs, hs) == Status::Ok);
+  CHECK(dendrite::lane(hb[0], 0) == held);
+  for (std::size_t k = 1; k < L; ++k) CHECK(dendrite::lane(hb[0], k) == Approx(hs[0]).epsilon(1e-14));
+  nn::Dense<double, 2, 3> dense;
+  std::array<double, 3> y = {1, 2, 3};
+  CHECK(dense.step(x, y) == Status::RejectedNonFinite);
+  CHECK(y[2] == 3.0);
+}
+
+TEST_CASE("step allocates nothing and is noexcept", "[nn][realtime]") {
+  nn::GRU<float, 32, 64> gru;
+  nn::LSTM<batchf, 16, 32> lstm;
+  nn::RNN<float, 33, 100, nn::ReTanh> rnn({.alpha = 0.1});
+  nn::Dense<float, 64, 4> dense;
+  std::array<float, 32> x{};
+  std::array<float, 33> x33{};
+  std::array<batchf, 16> xb{};
+  std::array<float, 64> h{};
+  std::array<batchf, 32> hb{};
+  std::array<float, 100> hr{};
+  std::array<float, 4> y{};
+  static_assert(noexcept(gru.step(x, h)));
+  static_assert(noexcept(lstm.step(xb, hb)));
+  static_assert(noexcept(rnn.step(x33, hr)));
+  static_assert(noexcept(dense.step(h, y)));
+  dendrite::test::AllocCounts counts;
+  {
+    dendrite::test::NoAllocScope scope;
+    for (int i = 0; i < 10; ++i) {
+      x[std::size_t(i)] = 0.1f * float(i);
+      (void)gru.step(x, h);
+      (void)lstm.step(xb, hb);
+      (void)rnn.step(x33, hr);
+      (void)dense.step(h, y);
+    }
+    counts = scope.counts();
+  }
+  CHECK(counts.total() == 0);
+  CHECK(std::isfinite(y[0]));
+}
+
+TEST_CASE("gradcheck of BPTT through 20 steps", "[nn][gradcheck]") {
+  const Index batch = 2, steps = 20;
+  const MatD x = random_matrix(3, steps * batch, 40);
+  const MatD w = random_matrix(4, steps * batch, 41);  // loss = sum(h .* w)
+  const auto check = [&](auto& block, const char* name) {
+    const auto loss = [&](ad::Tape<double>& t) {
+      return ad::sum(block.forward(t, t.constant(x), batch) * t.constant(w));
+    };
+    const ad::GradcheckResult r = ad::gradcheck(loss, block.parameters());
+    INFO(name << ": worst error " << r.max_error << " in parameter " << r.parameter);
+    CHECK(r.max_error < 1e-6);
+    std::size_t total = 0;
+    for (auto* p : block.parameters()) total += std::size_t(p->size());
+    CHECK(r.checked == total);
+  };
+  nn::GRU<double, 3, 4> gru(50);
+  check(gru, "GRU");
+  nn::RNN<double, 3, 4> rnn({.alpha = 0.3}, 51);
+  check(rnn, "leaky tanh RNN");
+  nn::RNN<double, 3, 4, nn::ReTanh> rnn2({.alpha = 1.0}, 52);
+  check(rnn2, "retanh RNN");
+  nn::LSTM<double, 3, 4> lstm(53);
+  check(lstm, "LSTM");
+}
+
+TEST_CASE("the RNN's training noise enters as documented and follows its seed", "[nn][noise]") {
+  // W = 0, b = 0, x = 0, alpha = 1, identity: s_t = noise_t, so h is pure noise of sd 0.3.
+  nn::RNN<double, 1, 50, nn::Identity> rnn({.alpha = 1.0, .noise_std = 0.3, .noise_seed = 7});
+  for (auto* p : rnn.parameters()) p->value.setZero();
+  ad::Tape<double> t;
+  const MatD h1 = rnn.forward(t, t.constant(MatD::Zero(1, 400)), 4).value();
+  t.clear();
+  const MatD h2 = rnn.forward(t, t.constant(MatD::Zero(1, 400)), 4).value();
+  const double mean = h1.mean();
+  const double sd = std::sqrt((h1.array() - mean).square().mean());
+  CHECK(std::abs(mean) < 0.01);        // 20000 draws: standard error 0.002
+  CHECK(sd == Approx(0.3).epsilon(0.02));
+  CHECK((h1 - h2).norm() > 1.0);       // fresh noise every call
+  rnn.set_noise(0.3, 7);               // same seed, same stream
+  t.clear();
+  CHECK(rnn.forward(t, t.constant(MatD::Zero(1, 400)), 4).value() == h1);
+  CHECK(rnn.forward(MatD::Zero(1, 10)).norm() == 0.0);  // the analysis form is noiseless
+}
+
+TEST_CASE("a GRU and a leaky RNN learn a delayed copy", "[nn][training]") {
+  // Target y_t = x_{t-3}: needs three steps of memory. Trivial predictor (0) has MSE var(x).
+  const Index steps = 20, batch = 32, delay = 3;
+  dendrite::test::SeededStream rng(60);
+  const auto make_batch = [&](MatD& x, MatD& y) {
+    x.resize(1, steps * batch);
+    y.setZero(1, steps * batch);
+    for (Index k = 0; k < x.size(); ++k) x(k) = rng.uniform(-1, 1);
+    for (Index k = delay; k < steps; ++k) y.middleCols(k * batch, batch) = x.middleCols((k - delay) * batch, batch);
+  };
+  const auto train = [&](auto& block, int iterations, double lr) {
+    nn::Dense<double, 16, 1> readout(1);
+    auto params = block.parameters();
+    for (auto* p : readout.parameters()) params.push_back(p);
+    ad::Adam<double> adam(params, {.lr = lr});
+    ad::Tape<double> t;
+    MatD x, y;
+    double loss = 0;
+    for (int it = 0; it < iterations; ++it) {
+      make_batch(x, y);
+      t.clear();
+      const ad::Var<double> l = ad::mse(readout.forward(t, block.forward(t, t.input(x), batch)), t.input(y));
+      t.backward(l);
+      adam.clip_grad_norm(1.0);
+      adam.step();
+      adam.zero_grad();
+      loss = 0.9 * loss + 0.1 * l.item();  // smoothed over ~10 batches
+      if (it == 0) loss = l.item();
+    }
+    return loss;
+  };
+  // var(U(-1, 1)) = 1/3 on the 17 of 20 steps that have a target: trivial MSE = 0.283
+  const double trivial = (1.0 / 3.0) * double(steps - delay) / double(steps);
+  nn::GRU<double, 1, 16> gru(61);
+  const double gru_loss = train(gru, 400, 1e-2);
+  nn::RNN<double, 1, 16> rnn({.alpha = 1.0}, 62);
+  const double rnn_loss = train(rnn, 400, 1e-2);
+  INFO("GRU loss " << gru_loss << ", RNN loss " << rnn_loss << ", trivial " << trivial);
+  CHECK(gru_loss < 0.01 * trivial);  // measured: GRU 6e-4, RNN 1.5e-3 of trivial
+  CHECK(rnn_loss < 0.01 * trivial);
+}
