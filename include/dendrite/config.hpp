@@ -11,6 +11,9 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define DENDRITE_FORCE_INLINE inline __attribute__((always_inline))
+/// For a lambda: `[](T x) DENDRITE_FORCE_INLINE_LAMBDA { ... }`.
+#define DENDRITE_FORCE_INLINE_LAMBDA __attribute__((always_inline))
 #else
 #define DENDRITE_FORCE_INLINE inline
+#define DENDRITE_FORCE_INLINE_LAMBDA
 #endif

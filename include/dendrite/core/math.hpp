@@ -79,7 +79,7 @@ template <Real T>
 [[nodiscard]] DENDRITE_FORCE_INLINE T exp(const T& x) noexcept {
   if constexpr (is_batch_v<T>) {
     return detail::eval_clamped(x, detail::exp_lo<T>, detail::exp_hi<T>,
-                                [](const T& v) { return xsimd::exp(v); });
+                                [](const T& v) DENDRITE_FORCE_INLINE_LAMBDA { return xsimd::exp(v); });
   } else {
     return std::exp(x);
   }
@@ -90,7 +90,7 @@ template <Real T>
 template <Real T>
 [[nodiscard]] DENDRITE_FORCE_INLINE T tanh(const T& x) noexcept {
   if constexpr (is_batch_v<T>) {
-    return detail::eval_clamped(x, -20.0, 20.0, [](const T& v) { return xsimd::tanh(v); });
+    return detail::eval_clamped(x, -20.0, 20.0, [](const T& v) DENDRITE_FORCE_INLINE_LAMBDA { return xsimd::tanh(v); });
   } else {
     return std::tanh(x);
   }
@@ -101,7 +101,7 @@ template <Real T>
 [[nodiscard]] DENDRITE_FORCE_INLINE T expm1(const T& x) noexcept {
   if constexpr (is_batch_v<T>) {
     return detail::eval_clamped(x, detail::exp_lo<T>, detail::exp_hi<T>,
-                                [](const T& v) { return xsimd::expm1(v); });
+                                [](const T& v) DENDRITE_FORCE_INLINE_LAMBDA { return xsimd::expm1(v); });
   } else {
     return std::expm1(x);
   }

@@ -3,13 +3,15 @@
 /// Fixed-size kernels shared by the real-time `step` of the nn blocks, written once for scalar
 /// and batch `T`:
 ///   gemv_acc<R, C>(W, x, y)   y += W x, W an R x C column-major matrix of scalar_t<T>
-///                             (an axpy per column: vectorised over rows for a scalar T, over
-///                             lanes for a batch T)
+///                             (register-blocked axpys over columns: vectorised over rows for
+///                             a scalar T, over lanes for a batch T)
 ///   vmap<N>(f, out, in...)    out[i] = f(in[i]...), for a scalar T in SIMD chunks of the
-///                             machine's batch width (so the activations vectorise) plus a tail
+///                             machine's batch width (so the activations vectorise), the tail
+///                             through one zero-padded batch
 #pragma once
 
 #include <cstddef>
+#include <type_traits>
 
 #include <dendrite/config.hpp>
 #include <dendrite/core/math.hpp>
@@ -18,16 +20,85 @@
 
 namespace dendrite::nn::detail {
 
+/// y[0, NB units) += W x over all C columns, the accumulators held in registers: a unit is a
+/// batch of consecutive rows for a scalar T, or one row (a batch of lanes) for a batch T. With
+/// few units, P interleaved partial sums over the columns keep enough FMA chains in flight
+/// (a chain of C dependent FMAs would otherwise bound the time by C times the FMA latency).
+template <class T, std::size_t NB, std::size_t R, std::size_t C>
+DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                     T* __restrict y) noexcept {
+  using S = scalar_t<T>;
+  using V = std::conditional_t<is_batch_v<T>, T, xsimd::batch<S>>;
+  constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
+  constexpr std::size_t P = NB >= 8 ? 1 : (NB >= 4 ? 2 : 4);
+  const auto load = [](const S* p) {
+    if constexpr (is_batch_v<T>) {
+      return T(*p);
+    } else {
+      return V::load_unaligned(p);
+    }
+  };
+  V acc[P][NB];
+  for (std::size_t k = 0; k < NB; ++k) {
+    if constexpr (is_batch_v<T>) {
+      acc[0][k] = y[k];
+    } else {
+      acc[0][k] = V::load_unaligned(y + k * L);
+    }
+    for (std::size_t q = 1; q < P; ++q) acc[q][k] = V(S(0));
+  }
+  constexpr std::size_t CP = C / P * P;
+  for (std::size_t j = 0; j < CP; j += P) {
+    for (std::size_t q = 0; q < P; ++q) {
+      const V xj(x[j + q]);
+      const S* col = w + (j + q) * R;
+      for (std::size_t k = 0; k < NB; ++k) {
+        acc[q][k] = dendrite::fma(load(col + k * L), xj, acc[q][k]);
+      }
+    }
+  }
+  for (std::size_t j = CP; j < C; ++j) {
+    const V xj(x[j]);
+    const S* col = w + j * R;
+    for (std::size_t k = 0; k < NB; ++k) acc[0][k] = dendrite::fma(load(col + k * L), xj, acc[0][k]);
+  }
+  for (std::size_t k = 0; k < NB; ++k) {
+    for (std::size_t q = 1; q < P; ++q) acc[0][k] += acc[q][k];
+    if constexpr (is_batch_v<T>) {
+      y[k] = acc[0][k];
+    } else {
+      acc[0][k].store_unaligned(y + k * L);
+    }
+  }
+}
+
+/// y += W x with W an R x C column-major matrix of scalar_t<T>. Rows go in blocks of up to 8
+/// register-held units (see gemv_rows); for a scalar T the last R mod lanes rows are plain code.
 template <class T, std::size_t R, std::size_t C>
-DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* w, const T* x, T* y) noexcept {
-  for (std::size_t j = 0; j < C; ++j) {
-    const T xj = x[j];
-    const scalar_t<T>* col = w + j * R;
-    for (std::size_t i = 0; i < R; ++i) {
-      if constexpr (is_batch_v<T>) {
-        y[i] = dendrite::fma(T(col[i]), xj, y[i]);
-      } else {
-        y[i] += col[i] * xj;  // left to the compiler, which vectorises it over i
+DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                    T* __restrict y) noexcept {
+  constexpr std::size_t unit = is_batch_v<T> ? 1 : xsimd::batch<scalar_t<T>>::size;
+  constexpr std::size_t units = R / unit;
+  constexpr std::size_t kBlock = 8;
+  constexpr std::size_t full = units / kBlock;
+  for (std::size_t b = 0; b < full; ++b) {
+    gemv_rows<T, kBlock, R, C>(w + b * kBlock * unit, x, y + b * kBlock * unit);
+  }
+  constexpr std::size_t rest = units - full * kBlock;
+  if constexpr (rest > 0) {
+    gemv_rows<T, rest, R, C>(w + full * kBlock * unit, x, y + full * kBlock * unit);
+  }
+  constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
+  if constexpr (tail > 0) {
+    if constexpr (R >= unit) {
+      // one more batch over the last `unit` rows (overlapping rows already done), summed from
+      // zero, of which only the last `tail` rows are added
+      alignas(64) scalar_t<T> part[unit] = {};
+      gemv_rows<T, 1, R, C>(w + (R - unit), x, part);
+      for (std::size_t i = 0; i < tail; ++i) y[units * unit + i] += part[unit - tail + i];
+    } else {
+      for (std::size_t i = 0; i < R; ++i) {
+        for (std::size_t j = 0; j < C; ++j) y[i] += w[j * R + i] * x[j];
       }
     }
   }
@@ -44,8 +115,24 @@ DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
       f(B::load_unaligned(in + i)...).store_unaligned(out + i);
     }
   }
-  for (; i < N; ++i) {
-    out[i] = f(in[i]...);
+  if constexpr (!is_batch_v<T>) {
+    // the last N mod lanes elements through one padded batch, so they vectorise too
+    using B = xsimd::batch<T>;
+    constexpr std::size_t rest = N - N / B::size * B::size;
+    if constexpr (rest > 0) {
+      const auto padded = [i](const T* p) {
+        alignas(64) T buf[B::size] = {};
+        for (std::size_t k = 0; k < rest; ++k) buf[k] = p[i + k];
+        return B::load_aligned(buf);
+      };
+      alignas(64) T res[B::size];
+      f(padded(in)...).store_aligned(res);
+      for (std::size_t k = 0; k < rest; ++k) out[i + k] = res[k];
+    }
+  } else {
+    for (; i < N; ++i) {
+      out[i] = f(in[i]...);
+    }
   }
 }
 

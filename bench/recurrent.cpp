@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// Real-time step of GRU and LSTM (input 32, hidden 8..128, float): dendrite with a scalar float
+// (one stream), with batch<float> (lanes_v streams per step; items = streams), and a plain Eigen
+// baseline with dynamic matrices written directly (W * x, Eigen's vectorised activations).
+// Also the analysis form over 1000 steps.
+#include <array>
+#include <random>
+
+#include <benchmark/benchmark.h>
+
+#include <Eigen/Core>
+
+#include <dendrite/nn/gru.hpp>
+#include <dendrite/nn/lstm.hpp>
+
+namespace {
+
+using dendrite::batchf;
+constexpr int kIn = 32;
+
+template <int Gates, int H>
+double flops_per_step() {
+  // products (2 per multiply-add) plus ~10 elementwise operations per hidden unit and gate
+  return 2.0 * Gates * H * (kIn + H) + 10.0 * Gates * H;
+}
+
+template <class T, int H>
+void fill_input(std::array<T, kIn>& x) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n;
+  for (auto& v : x) v = T(n(rng));
+}
+
+template <template <class, int, int> class Block, int Gates, class T, int H>
+void BM_Step(benchmark::State& state) {
+  Block<T, kIn, H> block(1);
+  std::array<T, kIn> x;
+  fill_input<T, H>(x);
+  std::array<T, H> h;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(block.step(x, h));
+    benchmark::ClobberMemory();
+  }
+  const double lanes = double(dendrite::lanes_v<T>);
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * lanes));
+  state.counters["lanes"] = lanes;
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<Gates, H>() * lanes,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <class T, int H>
+void BM_GruStep(benchmark::State& state) {
+  BM_Step<dendrite::nn::GRU, 3, T, H>(state);
+}
+template <class T, int H>
+void BM_LstmStep(benchmark::State& state) {
+  BM_Step<dendrite::nn::LSTM, 4, T, H>(state);
+}
+
+/// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
+template <int H>
+void BM_EigenGruStep(benchmark::State& state) {
+  dendrite::nn::GRU<float, kIn, H> ref(1);
+  const Eigen::MatrixXf wih = ref.weight_ih.value, whh = ref.weight_hh.value;
+  const Eigen::VectorXf bih = ref.bias_ih.value, bhh = ref.bias_hh.value;
+  Eigen::VectorXf x = Eigen::VectorXf::Random(kIn), h = Eigen::VectorXf::Zero(H), gi(3 * H), gh(3 * H);
+  Eigen::ArrayXf r(H), z(H), n(H);
+  for (auto _ : state) {
+    gi.noalias() = wih * x;
+    gi += bih;
+    gh.noalias() = whh * h;
+    gh += bhh;
+    r = (gi.head(H) + gh.head(H)).array().logistic();
+    z = (gi.segment(H, H) + gh.segment(H, H)).array().logistic();
+    n = (gi.tail(H).array() + r * gh.tail(H).array()).tanh();
+    h = (n + z * (h.array() - n)).matrix();
+    benchmark::DoNotOptimize(h.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<3, H>(),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+template <int H>
+void BM_EigenLstmStep(benchmark::State& state) {
+  dendrite::nn::LSTM<float, kIn, H> ref(1);
+  const Eigen::MatrixXf wih = ref.weight_ih.value, whh = ref.weight_hh.value;
+  const Eigen::VectorXf b = ref.bias_ih.value + ref.bias_hh.value;
+  Eigen::VectorXf x = Eigen::VectorXf::Random(kIn), h = Eigen::VectorXf::Zero(H), g(4 * H);
+  Eigen::ArrayXf c = Eigen::ArrayXf::Zero(H);
+  for (auto _ : state) {
+    g.noalias() = wih * x;
+    g.noalias() += whh * h;
+    g += b;
+    const auto a = g.array();
+    c = a.segment(H, H).logistic() * c + a.head(H).logistic() * a.segment(2 * H, H).tanh();
+    h = (a.tail(H).logistic() * c.tanh()).matrix();
+    benchmark::DoNotOptimize(h.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<4, H>(),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+/// Analysis form: 1000 steps of a GRU (input projection as one product, then GEMVs).
+template <int H>
+void BM_GruForward1000(benchmark::State& state) {
+  dendrite::nn::GRU<float, kIn, H> gru(1);
+  const Eigen::MatrixXf x = Eigen::MatrixXf::Random(kIn, 1000);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(gru.forward(x).data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 1000);
+}
+
+}  // namespace
+
+#define DENDRITE_RECURRENT_BENCH(H)                                   \
+  BENCHMARK_TEMPLATE(BM_GruStep, float, H);                           \
+  BENCHMARK_TEMPLATE(BM_GruStep, batchf, H);                          \
+  BENCHMARK_TEMPLATE(BM_EigenGruStep, H);                             \
+  BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
+  BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
+  BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);
+
+DENDRITE_RECURRENT_BENCH(8)
+DENDRITE_RECURRENT_BENCH(16)
+DENDRITE_RECURRENT_BENCH(32)
+DENDRITE_RECURRENT_BENCH(64)
+DENDRITE_RECURRENT_BENCH(100)
+DENDRITE_RECURRENT_BENCH(128)
+BENCHMARK_TEMPLATE(BM_GruForward1000, 64)->Unit(benchmark::kMicrosecond);
