@@ -129,6 +129,29 @@ TEST_CASE("OnlineICA with online whitening separates without any batch pass", "[
   }
 }
 
+TEST_CASE("OnlineICA survives finite samples that overflow its outputs", "[ica][online]") {
+  // Regression: a diverged lane was kept from learning by a zero factor, and 0 * Inf = NaN
+  // poisoned W and M for good. A finite input near FLT_MAX overflows the outputs to Inf; the
+  // guard must report it, and nothing non-finite may reach the state or a later output.
+  const auto data = ica::bahroun_synthetic(5000, 9);
+  ica::OnlineICA<float, 4> net;
+  net.warm_start(data.mixed);
+  std::array<float, 4> x{}, y{};
+  int diverged = 0;
+  bool outputs_finite = true;
+  for (int t = 0; t < 5000; ++t) {
+    for (int i = 0; i < 4; ++i) x[std::size_t(i)] = float(data.mixed(i, t));
+    if (t % 1000 == 999) x[1] = 3e38f;
+    const Status st = net.step(x, y);
+    diverged += st == Status::Diverged;
+    for (float v : y) outputs_finite = outputs_finite && std::isfinite(v);
+  }
+  CHECK(diverged == 5);
+  CHECK(outputs_finite);
+  CHECK(net.feedforward().allFinite());
+  CHECK(net.lateral().allFinite());
+}
+
 TEMPLATE_TEST_CASE("OnlineICA rejects non-finite samples and leaves the state untouched",
                    "[ica][online]", float, double, dendrite::batchf) {
   using S = dendrite::scalar_t<TestType>;

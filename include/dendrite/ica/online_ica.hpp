@@ -318,8 +318,14 @@ class OnlineICA {
     const mask_t<T> good = finite && healthy;
     const mask_t<T> diverged = finite && !healthy;
     for (std::size_t i = 0; i < kD; ++i) {
-      y[i] = dendrite::select<T>(good, u[i], T(0));
+      // Lanes that are not good learn nothing below. Their values are zeroed, not just gated by a
+      // zero factor, because 0 * Inf is NaN: a diverged lane's h, u, c or norm2 may be non-finite.
+      u[i] = dendrite::select<T>(good, u[i], T(0));
+      c[i] = dendrite::select<T>(good, c[i], T(0));
+      h[i] = dendrite::select<T>(good, h[i], T(0));
+      y[i] = u[i];
     }
+    norm2 = dendrite::select<T>(good, norm2, T(0));
     if (any_of(diverged)) {
       restore(diverged);
     }
