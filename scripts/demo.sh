@@ -6,5 +6,5 @@ bash scripts/deps.sh cmake make g++ libeigen3-dev libxsimd-dev
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build/demo -DCMAKE_BUILD_TYPE=Release \
   -DDENDRITE_BUILD_TESTS=OFF -DDENDRITE_BUILD_BENCH=OFF -DDENDRITE_BUILD_EXAMPLES=ON >/dev/null
-cmake --build build/demo --parallel "$jobs" --target hello
-./build/demo/examples/hello "$@"
+cmake --build build/demo --parallel "$jobs" --target dendrite-demo
+./build/demo/examples/dendrite-demo "$@"

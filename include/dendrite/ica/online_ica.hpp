@@ -181,7 +181,11 @@ class OnlineICA {
   /// The robust warm start: a batch pass over `x` (D x n, e.g. the first seconds of the stream)
   /// sets the whitening stage (ZCA) and Lambda2 = 1 / kurtosis of the FOBI-recovered sources.
   /// Returns the FOBI result (check `identifiable`). Does not touch W or M. Not real-time.
-  FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x) {
+  /// With `start_separated`, W also starts at FOBI's rotation (W = U V^-1 for FOBI's unmixing U
+  /// and the whitener V) and M at I, so the network starts from the batch solution and learning
+  /// refines and tracks it; the seeded start is kept for `reset`. (With many channels the plain
+  /// rule needs far more samples than a few seconds of signal to get there from a random W.)
+  FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, bool start_separated = false) {
     if (x.rows() != D) {
       DENDRITE_THROW(dimension_error, "OnlineICA::warm_start: expected ", D, " channels, got ",
                      x.rows());
@@ -190,6 +194,17 @@ class OnlineICA {
     const Whitener w = whiten(x);
     set_whitener(w);
     set_lambda2(kurtosis(f.sources(x)).cwiseInverse());
+    if (start_separated) {
+      const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
+      const auto init = w_init_;
+      for (std::size_t j = 0; j < kD; ++j) {
+        for (std::size_t i = 0; i < kD; ++i) {
+          w_init_[j * kD + i] = T(Scalar(r(Eigen::Index(i), Eigen::Index(j))));
+        }
+      }
+      reset();
+      w_init_ = init;
+    }
     return f;
   }
 

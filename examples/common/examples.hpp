@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// The sections of the flagship demo; each adds its plots, tables and summary lines to the
+/// report. `dendrite-demo` runs them all; each also has its own executable.
+#pragma once
+
+#include "cli.hpp"
+#include "report.hpp"
+
+namespace dendrite::examples {
+
+/// Bahroun et al.'s synthetic set: FOBI, FastICA and the online network side by side.
+void run_ica_separation(Report& report, const Options& options);
+
+/// The 16-channel, 30 kHz acquisition pipeline (OnlineICA, StreamingPCA, GRU decoder).
+void run_realtime_pipeline(Report& report, const Options& options);
+
+/// main() of a one-section executable: parses the options, runs `section`, writes the report.
+int run_main(int argc, char** argv, const char* what, void (*section)(Report&, const Options&));
+
+}  // namespace dendrite::examples
