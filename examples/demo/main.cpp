@@ -15,7 +15,7 @@
 int main(int argc, char** argv) {
   using namespace dendrite::examples;
   const Options options = parse_options(
-      argc, argv, "runs the dendrite examples (ICA separation, real-time pipeline) into one report");
+      argc, argv, "runs the dendrite examples (ICA separation, real-time pipeline, working memory) into one report");
   std::cout << "dendrite " << DENDRITE_VERSION_STRING << " demo (" << (options.full ? "full" : "quick")
             << " mode; SIMD: " << dendrite::simd_arch_name() << ")\n";
   try {
@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     run_ica_separation(report, options);
     run_realtime_pipeline(report, options);
+    run_working_memory(report, options);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.summary("demo run time", fmt(s, 3) + " s", options.full ? "full mode" : "quick mode");
     const auto page = report.write();
