@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 #include <iostream>
+#include <string>
 
 #include <dendrite/core/traits.hpp>
 #include <dendrite/version.hpp>
@@ -16,7 +17,8 @@ int main(int argc, char** argv) {
   using namespace dendrite::examples;
   const Options options = parse_options(
       argc, argv, "runs the dendrite examples (ICA separation, real-time pipeline, working memory) into one report");
-  std::cout << "dendrite " << DENDRITE_VERSION_STRING << " demo (" << (options.full ? "full" : "quick")
+  const char* mode = options.smoke ? "smoke" : (options.full ? "full" : "quick");
+  std::cout << "dendrite " << DENDRITE_VERSION_STRING << " demo (" << mode
             << " mode; SIMD: " << dendrite::simd_arch_name() << ")\n";
   try {
     Report report(options.out);
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
     run_realtime_pipeline(report, options);
     run_working_memory(report, options);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    report.summary("demo run time", fmt(s, 3) + " s", options.full ? "full mode" : "quick mode");
+    report.summary("demo run time", fmt(s, 3) + " s", std::string(mode) + " mode");
     const auto page = report.write();
     report.print_summary();
     std::cout << "\nReport: " << page.string() << "\n";

@@ -27,7 +27,7 @@ namespace dendrite::examples {
 
 void run_ica_separation(Report& report, const Options& options) {
   const Eigen::Index n = 10000;
-  const long online_samples = options.full ? 10'000'000 : 2'000'000;
+  const long online_samples = options.smoke ? 50'000 : (options.full ? 10'000'000 : 2'000'000);
   std::cout << "[ICA separation] Bahroun et al.'s synthetic set, " << n << " samples; online network over "
             << online_samples << " presentations\n";
   const auto data = ica::bahroun_synthetic(n, 101);

@@ -76,9 +76,9 @@ struct Pipeline {
 /// Trains the decoder (GRU + linear readout) to map the power of the separated outputs, y^2
 /// (16 x n), to the state (active or not) of one burst source, by BPTT on random windows.
 double train_decoder(Decoder& gru, Readout& readout, const Eigen::MatrixXf& y,
-                     const Eigen::VectorXf& target, bool full) {
+                     const Eigen::VectorXf& target, const Options& options) {
   const Eigen::Index steps = 120, burn_in = 40, batch = 32;
-  const int iterations = full ? 1200 : 400;
+  const int iterations = options.smoke ? 20 : (options.full ? 1200 : 400);
   auto params = gru.parameters();
   for (auto* p : readout.parameters()) params.push_back(p);
   autodiff::Adam<float> adam(params, {.lr = 3e-3});
@@ -133,7 +133,7 @@ double correlation(const std::vector<double>& a, const std::vector<double>& b) {
 
 void run_realtime_pipeline(Report& report, const Options& options) {
   using Clock = std::chrono::steady_clock;
-  const double seconds = options.full ? 60.0 : 10.0;
+  const double seconds = options.smoke ? 1.0 : (options.full ? 60.0 : 10.0);
   const double calib_seconds = 2.0;
   const auto n_stream = std::size_t(seconds * AcquisitionSimulator::kRate);
   const auto n_calib = Eigen::Index(calib_seconds * AcquisitionSimulator::kRate);
@@ -173,7 +173,7 @@ void run_realtime_pipeline(Report& report, const Options& options) {
   Eigen::VectorXf target = scal.row(kC).transpose().cast<float>();
   Decoder trained(3);
   Readout trained_readout(4);
-  const double train_loss = train_decoder(trained, trained_readout, ycal, target, options.full);
+  const double train_loss = train_decoder(trained, trained_readout, ycal, target, options);
   std::cout << "  decoder trained: loss " << fmt(train_loss) << " (target variance "
             << fmt((target.array() - target.mean()).square().mean()) << ")\n";
   // through the NPY bridge: write as a state_dict with a reference pair, load with the check

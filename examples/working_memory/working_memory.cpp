@@ -53,8 +53,8 @@ Stage analyse(const wm::Model& m, const wm::Timing& tm, const std::string& name,
 
 void run_working_memory(Report& report, const Options& options) {
   const wm::Timing tm;
-  const int steps = options.full ? 12000 : 2500;
-  const int checkpoint = options.full ? 200 : 50;
+  const int steps = options.smoke ? 20 : (options.full ? 12000 : 2500);
+  const int checkpoint = options.smoke ? 10 : (options.full ? 200 : 50);
   const Eigen::Index batch = 64;
   std::cout << "[working memory] leaky retanh RNN, 100 units, " << steps
             << " training steps of 64 fresh trials (" << tm.steps << " time steps each)\n";
