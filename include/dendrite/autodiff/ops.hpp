@@ -532,134 +532,141 @@ Var<T> mean(Var<T> a, int dim) {
 // ---------------------------------------------------------------------------------------------
 // Slicing and concatenation
 
-/// Rows [start, start + count) of a. VJP: ga.middleRows(start, count) += g.
-template <TapeScalar T>
-Var<T> slice_rows(Var<T> a, Index start, Index count) {
+namespace detail {
+
+/// Rows (kRows) or columns [start, start + count) of a.
+template <bool kRows, TapeScalar T>
+Var<T> slice(Var<T> a, Index start, Index count) {
   const Mat<T>& av = a.value();
-  if (start < 0 || count < 0 || start + count > av.rows()) {
-    DENDRITE_THROW(dimension_error, "slice_rows: rows [", start, ", ", start + count,
-                   ") are outside a matrix of ", av.rows(), " rows");
+  const Index extent = kRows ? av.rows() : av.cols();
+  if (start < 0 || count < 0 || start + count > extent) {
+    DENDRITE_THROW(dimension_error, kRows ? "slice_rows: rows [" : "slice_cols: columns [", start,
+                   ", ", start + count, ") are outside a matrix of ", extent,
+                   kRows ? " rows" : " columns");
   }
   Tape<T>& tape = a.tape();
   Node<T>& node = tape.push(
       +[](Tape<T>& t, Node<T>& n) {
         if (Mat<T>* ga = t.grad_of(n, 0)) {
-          ga->middleRows(n.index[0], n.index[1]) += n.grad;
+          if constexpr (kRows) {
+            ga->middleRows(n.index[0], n.index[1]) += n.grad;
+          } else {
+            ga->middleCols(n.index[0], n.index[1]) += n.grad;
+          }
         }
       },
       {a});
   node.index[0] = start;
   node.index[1] = count;
-  node.value = tape.in(node, 0).middleRows(start, count);
+  if constexpr (kRows) {
+    node.value = tape.in(node, 0).middleRows(start, count);
+  } else {
+    node.value = tape.in(node, 0).middleCols(start, count);
+  }
   return tape.top();
+}
+
+}  // namespace detail
+
+/// Rows [start, start + count) of a. VJP: ga.middleRows(start, count) += g.
+template <TapeScalar T>
+Var<T> slice_rows(Var<T> a, Index start, Index count) {
+  return detail::slice<true>(a, start, count);
 }
 
 /// Columns [start, start + count) of a. VJP: ga.middleCols(start, count) += g.
 template <TapeScalar T>
 Var<T> slice_cols(Var<T> a, Index start, Index count) {
-  const Mat<T>& av = a.value();
-  if (start < 0 || count < 0 || start + count > av.cols()) {
-    DENDRITE_THROW(dimension_error, "slice_cols: columns [", start, ", ", start + count,
-                   ") are outside a matrix of ", av.cols(), " columns");
-  }
-  Tape<T>& tape = a.tape();
-  Node<T>& node = tape.push(
-      +[](Tape<T>& t, Node<T>& n) {
-        if (Mat<T>* ga = t.grad_of(n, 0)) {
-          ga->middleCols(n.index[0], n.index[1]) += n.grad;
-        }
-      },
-      {a});
-  node.index[0] = start;
-  node.index[1] = count;
-  node.value = tape.in(node, 0).middleCols(start, count);
-  return tape.top();
+  return detail::slice<false>(a, start, count);
 }
 
-/// Stacks the inputs vertically (all with the same number of columns).
-template <TapeScalar T>
-Var<T> concat_rows(std::span<const Var<T>> parts) {
-  if (parts.empty()) {
-    DENDRITE_THROW(dimension_error, "concat_rows: expected at least one matrix, got none");
-  }
-  const Index cols = parts[0].value().cols();
-  Index rows = 0;
-  for (const Var<T>& p : parts) {
-    if (p.value().cols() != cols) {
-      DENDRITE_THROW(dimension_error, "concat_rows: expected ", cols, " columns in every part, got ",
-                     p.value().cols());
+namespace detail {
+
+/// Stacks `parts` along rows (kRows) or columns; the other extent must agree.
+template <bool kRows, TapeScalar T>
+Var<T> concat(std::span<const Var<T>> parts) {
+  const char* who = kRows ? "concat_rows" : "concat_cols";
+  const auto along = [](auto& m, Index offset, Index len) {
+    if constexpr (kRows) {
+      return m.middleRows(offset, len);
+    } else {
+      return m.middleCols(offset, len);
     }
-    rows += p.value().rows();
+  };
+  const auto extent = [](const Mat<T>& m) { return kRows ? m.rows() : m.cols(); };
+  const auto across = [](const Mat<T>& m) { return kRows ? m.cols() : m.rows(); };
+  if (parts.empty()) {
+    DENDRITE_THROW(dimension_error, who, ": expected at least one matrix, got none");
+  }
+  const Index width = across(parts[0].value());
+  Index total = 0;
+  for (const Var<T>& p : parts) {
+    if (across(p.value()) != width) {
+      DENDRITE_THROW(dimension_error, who, ": expected ", width,
+                     kRows ? " columns in every part, got " : " rows in every part, got ",
+                     across(p.value()));
+    }
+    total += extent(p.value());
   }
   Tape<T>& tape = parts[0].tape();
   Node<T>& node = tape.push(
       +[](Tape<T>& t, Node<T>& n) {
         Index offset = 0;
         for (Index k = 0; k < n.n_inputs; ++k) {
-          const Index rk = t.in(n, k).rows();
-          t.accumulate(n, k, n.grad.middleRows(offset, rk));
-          offset += rk;
+          const Index len = kRows ? t.in(n, k).rows() : t.in(n, k).cols();
+          if constexpr (kRows) {
+            t.accumulate(n, k, n.grad.middleRows(offset, len));
+          } else {
+            t.accumulate(n, k, n.grad.middleCols(offset, len));
+          }
+          offset += len;
         }
       },
       parts);
-  node.value.resize(rows, cols);
+  if constexpr (kRows) {
+    node.value.resize(total, width);
+  } else {
+    node.value.resize(width, total);
+  }
   Index offset = 0;
   for (Index k = 0; k < node.n_inputs; ++k) {
-    node.value.middleRows(offset, tape.in(node, k).rows()) = tape.in(node, k);
-    offset += tape.in(node, k).rows();
+    const Index len = extent(tape.in(node, k));
+    along(node.value, offset, len) = tape.in(node, k);
+    offset += len;
   }
   return tape.top();
+}
+
+}  // namespace detail
+
+/// Stacks the inputs vertically (all with the same number of columns).
+/// VJP: each part receives its rows of g.
+template <TapeScalar T>
+Var<T> concat_rows(std::span<const Var<T>> parts) {
+  return detail::concat<true>(parts);
 }
 template <TapeScalar T>
 Var<T> concat_rows(std::initializer_list<Var<T>> parts) {
-  return concat_rows(std::span<const Var<T>>(parts.begin(), parts.size()));
+  return detail::concat<true>(std::span<const Var<T>>(parts.begin(), parts.size()));
 }
 template <TapeScalar T>
 Var<T> concat_rows(const std::vector<Var<T>>& parts) {
-  return concat_rows(std::span<const Var<T>>(parts));
+  return detail::concat<true>(std::span<const Var<T>>(parts));
 }
 
 /// Places the inputs side by side (all with the same number of rows).
+/// VJP: each part receives its columns of g.
 template <TapeScalar T>
 Var<T> concat_cols(std::span<const Var<T>> parts) {
-  if (parts.empty()) {
-    DENDRITE_THROW(dimension_error, "concat_cols: expected at least one matrix, got none");
-  }
-  const Index rows = parts[0].value().rows();
-  Index cols = 0;
-  for (const Var<T>& p : parts) {
-    if (p.value().rows() != rows) {
-      DENDRITE_THROW(dimension_error, "concat_cols: expected ", rows, " rows in every part, got ",
-                     p.value().rows());
-    }
-    cols += p.value().cols();
-  }
-  Tape<T>& tape = parts[0].tape();
-  Node<T>& node = tape.push(
-      +[](Tape<T>& t, Node<T>& n) {
-        Index offset = 0;
-        for (Index k = 0; k < n.n_inputs; ++k) {
-          const Index ck = t.in(n, k).cols();
-          t.accumulate(n, k, n.grad.middleCols(offset, ck));
-          offset += ck;
-        }
-      },
-      parts);
-  node.value.resize(rows, cols);
-  Index offset = 0;
-  for (Index k = 0; k < node.n_inputs; ++k) {
-    node.value.middleCols(offset, tape.in(node, k).cols()) = tape.in(node, k);
-    offset += tape.in(node, k).cols();
-  }
-  return tape.top();
+  return detail::concat<false>(parts);
 }
 template <TapeScalar T>
 Var<T> concat_cols(std::initializer_list<Var<T>> parts) {
-  return concat_cols(std::span<const Var<T>>(parts.begin(), parts.size()));
+  return detail::concat<false>(std::span<const Var<T>>(parts.begin(), parts.size()));
 }
 template <TapeScalar T>
 Var<T> concat_cols(const std::vector<Var<T>>& parts) {
-  return concat_cols(std::span<const Var<T>>(parts));
+  return detail::concat<false>(std::span<const Var<T>>(parts));
 }
 
 // ---------------------------------------------------------------------------------------------

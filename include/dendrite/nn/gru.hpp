@@ -41,7 +41,7 @@
 namespace dendrite::nn {
 
 template <Real T, int In, int Hidden>
-class GRU {
+class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "GRU: In and Hidden must be positive");
 
  public:
@@ -54,33 +54,20 @@ class GRU {
   static constexpr std::size_t kH = Hidden;
   static constexpr std::size_t kG = 3 * kH;
 
-  Param weight_ih{Eigen::Index(kG), In};
-  Param weight_hh{Eigen::Index(kG), Hidden};
-  Param bias_ih{Eigen::Index(kG), 1};
-  Param bias_hh{Eigen::Index(kG), 1};
+  using Base = detail::RecurrentParameters<Scalar, 3, In, Hidden>;
+  using Base::bias_hh;
+  using Base::bias_ih;
+  using Base::init;
+  using Base::named_parameters;
+  using Base::parameters;
+  using Base::weight_hh;
+  using Base::weight_ih;
 
   /// Weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from `seed`; state zero.
   explicit GRU(std::uint64_t seed = 0) {
     init(seed);
     reset();
   }
-
-  void init(std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const double bound = 1.0 / std::sqrt(double(Hidden));
-    for (auto& [name, p] : named_parameters()) {
-      detail::init_uniform(*p, bound, rng);
-    }
-  }
-
-  /// The parameters with their PyTorch state_dict names.
-  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
-    return {{{"weight_ih", &weight_ih},
-             {"weight_hh", &weight_hh},
-             {"bias_ih", &bias_ih},
-             {"bias_hh", &bias_hh}}};
-  }
-  [[nodiscard]] std::vector<Param*> parameters() { return {&weight_ih, &weight_hh, &bias_ih, &bias_hh}; }
 
   // ------------------------------------------------------------------ real time
   void reset() noexcept { h_.fill(T(0)); }

@@ -44,7 +44,7 @@ struct RNNOptions {
 };
 
 template <Real T, int In, int Hidden, class Activation = Tanh>
-class RNN {
+class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "RNN: In and Hidden must be positive");
 
  public:
@@ -56,10 +56,14 @@ class RNN {
   static constexpr std::size_t kIn = In;
   static constexpr std::size_t kH = Hidden;
 
-  Param weight_ih{Hidden, In};
-  Param weight_hh{Hidden, Hidden};
-  Param bias_ih{Hidden, 1};
-  Param bias_hh{Hidden, 1};
+  using Base = detail::RecurrentParameters<Scalar, 1, In, Hidden>;
+  using Base::bias_hh;
+  using Base::bias_ih;
+  using Base::init;
+  using Base::named_parameters;
+  using Base::parameters;
+  using Base::weight_hh;
+  using Base::weight_ih;
 
   /// Weights U(-1/sqrt(H), 1/sqrt(H)) as PyTorch, from `seed`; state zero.
   explicit RNN(RNNOptions options = {}, std::uint64_t seed = 0) : opt_(options), noise_rng_(options.noise_seed) {
@@ -71,21 +75,6 @@ class RNN {
     reset();
   }
 
-  void init(std::uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    const double bound = 1.0 / std::sqrt(double(Hidden));
-    for (auto& [name, p] : named_parameters()) {
-      detail::init_uniform(*p, bound, rng);
-    }
-  }
-
-  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
-    return {{{"weight_ih", &weight_ih},
-             {"weight_hh", &weight_hh},
-             {"bias_ih", &bias_ih},
-             {"bias_hh", &bias_hh}}};
-  }
-  [[nodiscard]] std::vector<Param*> parameters() { return {&weight_ih, &weight_hh, &bias_ih, &bias_hh}; }
   [[nodiscard]] const RNNOptions& options() const noexcept { return opt_; }
   /// Changes the training noise and restarts its stream.
   void set_noise(double noise_std, std::uint64_t seed) {

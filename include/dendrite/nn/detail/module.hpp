@@ -3,10 +3,13 @@
 /// Helpers shared by the nn blocks: PyTorch's default initialisation and input checks.
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <dendrite/autodiff/tape.hpp>
 #include <dendrite/core/error.hpp>
@@ -42,5 +45,39 @@ inline void check_batched(std::string_view who, Eigen::Index got_rows, Eigen::In
                    " columns to be whole steps of the batch size, got batch ", batch);
   }
 }
+
+/// The parameters of a recurrent block with `Gates` gate blocks stacked in the rows, named and
+/// shaped as PyTorch's RNN/GRU/LSTM state_dicts: weight_ih (Gates H x In), weight_hh
+/// (Gates H x H), bias_ih and bias_hh (Gates H). Initialised as PyTorch does,
+/// U(-1/sqrt(H), 1/sqrt(H)).
+template <class S, int Gates, int In, int Hidden>
+struct RecurrentParameters {
+  using Param = autodiff::Parameter<S>;
+  static constexpr Eigen::Index kRows = Eigen::Index(Gates) * Hidden;
+
+  Param weight_ih{kRows, In};
+  Param weight_hh{kRows, Hidden};
+  Param bias_ih{kRows, 1};
+  Param bias_hh{kRows, 1};
+
+  void init(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const double bound = 1.0 / std::sqrt(double(Hidden));
+    for (auto& [name, p] : named_parameters()) {
+      init_uniform(*p, bound, rng);
+    }
+  }
+
+  /// The parameters with their PyTorch state_dict names.
+  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
+    return {{{"weight_ih", &weight_ih},
+             {"weight_hh", &weight_hh},
+             {"bias_ih", &bias_ih},
+             {"bias_hh", &bias_hh}}};
+  }
+  [[nodiscard]] std::vector<Param*> parameters() {
+    return {&weight_ih, &weight_hh, &bias_ih, &bias_hh};
+  }
+};
 
 }  // namespace dendrite::nn::detail
