@@ -31,6 +31,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -216,7 +217,7 @@ inline char npy_kind(const std::string& d, int& size) {
   return 0;
 }
 
-inline NpyHeader parse_header(const std::vector<char>& bytes, const std::filesystem::path& path) {
+inline NpyHeader parse_header(std::span<const char> bytes, const std::filesystem::path& path) {
   static constexpr char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) {
     npy_fail(path, "bad magic: not an NPY file (expected the bytes \\x93NUMPY)");
@@ -266,7 +267,7 @@ S element(const char* p, char kind, int size) noexcept {
 }
 
 /// Parses and validates the whole file; returns the header and the element size.
-inline NpyHeader validate(const std::vector<char>& bytes, const std::filesystem::path& path,
+inline NpyHeader validate(std::span<const char> bytes, const std::filesystem::path& path,
                           char& kind, int& size) {
   NpyHeader h = parse_header(bytes, path);
   kind = npy_kind(h.descr, size);
@@ -318,11 +319,11 @@ inline NpyHeader read_npy_header(const std::filesystem::path& path) {
   return detail::validate(bytes, path, kind, size);
 }
 
-/// Reads an array of any number of dimensions; data in C order, converted to S.
+/// Parses the bytes of an NPY file held in memory (`path` only names it in errors): an array of
+/// any number of dimensions, data in C order, converted to S.
 template <class S>
-NpyArray<S> read_npy_array(const std::filesystem::path& path) {
-  static_assert(std::is_arithmetic_v<S>, "read_npy_array: S must be an arithmetic type");
-  const std::vector<char> bytes = detail::read_file(path);
+NpyArray<S> parse_npy_array(std::span<const char> bytes, const std::filesystem::path& path = "<memory>") {
+  static_assert(std::is_arithmetic_v<S>, "parse_npy_array: S must be an arithmetic type");
   char kind = 0;
   int size = 0;
   const NpyHeader h = detail::validate(bytes, path, kind, size);
@@ -349,11 +350,18 @@ NpyArray<S> read_npy_array(const std::filesystem::path& path) {
   return a;
 }
 
-/// Reads a 0-, 1- or 2-D array as a matrix (see the file comment for the shape rules).
+/// Reads an array of any number of dimensions; data in C order, converted to S.
 template <class S>
-Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem::path& path) {
-  static_assert(std::is_floating_point_v<S>, "read_npy: S must be float or double");
+NpyArray<S> read_npy_array(const std::filesystem::path& path) {
   const std::vector<char> bytes = detail::read_file(path);
+  return parse_npy_array<S>(bytes, path);
+}
+
+/// Parses the bytes of an NPY file held in memory as a matrix (`path` only names it in errors).
+template <class S>
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> parse_npy(std::span<const char> bytes,
+                                                           const std::filesystem::path& path = "<memory>") {
+  static_assert(std::is_floating_point_v<S>, "read_npy: S must be float or double");
   char kind = 0;
   int size = 0;
   const NpyHeader h = detail::validate(bytes, path, kind, size);
@@ -372,6 +380,13 @@ Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem:
     }
   }
   return m;
+}
+
+/// Reads a 0-, 1- or 2-D array as a matrix (see the file comment for the shape rules).
+template <class S>
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem::path& path) {
+  const std::vector<char> bytes = detail::read_file(path);
+  return parse_npy<S>(bytes, path);
 }
 
 /// Reads a matrix and checks its shape; `what` names it in the error (e.g. "weight_ih").

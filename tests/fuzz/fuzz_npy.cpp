@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// libFuzzer target for the NPY reader and the PyTorch-directory loader: any input must either
+// parse or raise dendrite::io_error; anything else (a crash, a sanitizer report, another
+// exception) is a bug. Built as a fuzzer with -DDENDRITE_FUZZ=ON (clang), and linked with
+// replay.cpp into a normal test that replays tests/fuzz/corpus/ in every build.
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <span>
+#include <string>
+
+#include <unistd.h>
+
+#include <dendrite/io/npy.hpp>
+#include <dendrite/io/pytorch.hpp>
+#include <dendrite/nn/dense.hpp>
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::span<const char> bytes(reinterpret_cast<const char*>(data), size);
+  try {
+    const auto m = dendrite::io::parse_npy<double>(bytes);
+    if (m.size() > 0 && !(m(0) == m(0) || m(0) != m(0))) return 1;  // touch the data
+  } catch (const dendrite::io_error&) {
+  }
+  try {
+    const auto a = dendrite::io::parse_npy_array<float>(bytes);
+    if (a.data.size() > 0 && a.shape.empty() && a.data.size() != 1) __builtin_trap();
+  } catch (const dendrite::io_error&) {
+  }
+  // The loader, with the input as a Dense layer's weight file next to a valid bias.
+  static const std::filesystem::path dir = [] {
+    const auto d = std::filesystem::temp_directory_path() /
+                   ("dendrite_fuzz_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d);
+    dendrite::io::write_npy_vector(d / "bias.npy", Eigen::VectorXf::Ones(3));
+    return d;
+  }();
+  {
+    std::ofstream out(dir / "weight.npy", std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  dendrite::nn::Dense<float, 2, 3> dense;
+  try {
+    dendrite::io::load_pytorch(dense, dir);
+  } catch (const dendrite::io_error&) {
+  }
+  return 0;
+}
