@@ -12,6 +12,7 @@
 /// them), converted to the requested scalar. A 2-D array of shape (r, c) becomes the r x c
 /// matrix it means in numpy whatever its order; 1-D (n,) becomes n x 1; 0-D becomes 1 x 1.
 /// Arrays of more dimensions are read with `read_npy_array` (flat data in C order + shape).
+/// `parse_npy` / `parse_npy_array` do the same on bytes already in memory.
 /// Write: `<f4` or `<f8`, version 1.0 (2.0 only if the header needs it), C order by default.
 ///
 /// Layout note: dendrite's data matrices are features x samples, column-major; that is byte for
