@@ -143,7 +143,7 @@ inline void require_dim(std::string_view op, int dim) {
   }
 }
 
-/// Records y = f(a) elementwise; `vjp(g, a, y)` returns the array expression g f'(a).
+/// Records y = f(a) elementwise: `fwd` maps a's array to f(a); `backward` is the op's VJP.
 template <TapeScalar T, class Fwd>
 Node<T>& unary(Var<T> a, typename Node<T>::Backward backward, Fwd fwd) {
   Tape<T>& tape = a.tape();

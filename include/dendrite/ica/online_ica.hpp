@@ -196,14 +196,13 @@ class OnlineICA {
     set_lambda2(kurtosis(f.sources(x)).cwiseInverse());
     if (start_separated) {
       const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
-      const auto init = w_init_;
+      reset();  // M = I, t = 0; then W (and its checkpoint) at the rotation
       for (std::size_t j = 0; j < kD; ++j) {
         for (std::size_t i = 0; i < kD; ++i) {
-          w_init_[j * kD + i] = T(Scalar(r(Eigen::Index(i), Eigen::Index(j))));
+          w_[j * kD + i] = T(Scalar(r(Eigen::Index(i), Eigen::Index(j))));
         }
       }
-      reset();
-      w_init_ = init;
+      std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
     }
     return f;
   }

@@ -89,7 +89,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   // ------------------------------------------------------------------ real time
   void reset() noexcept {
     s_.fill(T(0));
-    for (std::size_t i = 0; i < kH; ++i) h_[i] = Activation::apply(s_[i]);
+    update_output();
   }
   /// Output h = f(s).
   [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
@@ -97,7 +97,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   [[nodiscard]] std::span<const T, kH> pre_activation() const noexcept { return s_; }
   void set_pre_activation(std::span<const T, kH> s) noexcept {
     std::copy(s.begin(), s.end(), s_.begin());
-    for (std::size_t i = 0; i < kH; ++i) h_[i] = Activation::apply(s_[i]);
+    update_output();
   }
 
   /// One step (noiseless); writes h' to `h_out`.
@@ -197,6 +197,10 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   }
 
  private:
+  void update_output() noexcept {  // h = f(s)
+    for (std::size_t i = 0; i < kH; ++i) h_[i] = Activation::apply(s_[i]);
+  }
+
   RNNOptions opt_;
   std::mt19937_64 noise_rng_;
   Matrix noise_;
