@@ -61,6 +61,9 @@ template <TapeScalar T>
 struct Parameter {
   Mat<T> value;
   Mat<T> grad;
+  /// The N-D shape the matrix stands for when written out (PyTorch's: a conv weight
+  /// (Cout, Cin, K) is stored as Cout x Cin K); empty means rows x cols (rows for a bias).
+  std::vector<Index> shape;
 
   Parameter() = default;
   Parameter(Index rows, Index cols) : value(Mat<T>::Zero(rows, cols)), grad(Mat<T>::Zero(rows, cols)) {}
@@ -83,7 +86,7 @@ struct Node {
   Mat<T> aux;         ///< whatever the op saves for its backward (kept across clear())
   Mat<T> aux2;
   T scalar[2] = {};   ///< op attributes (slope, scale, ...)
-  Index index[2] = {};
+  Index index[12] = {};  ///< op attributes (sizes, strides, ...)
   Backward backward = nullptr;
   const Mat<T>* value_ref = nullptr;  ///< parameter leaf: the parameter's value
   Mat<T>* grad_ref = nullptr;         ///< parameter leaf: the parameter's grad

@@ -487,4 +487,17 @@ void write_npy_vector(const std::filesystem::path& path, const Eigen::MatrixBase
   detail::write_elements(path, {std::int64_t(c.size())}, false, c.data(), std::size_t(c.size()));
 }
 
+/// Writes `data` (C order) as an array of any `shape` (e.g. a PyTorch conv weight).
+template <class S>
+void write_npy_array(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
+                     std::span<const S> data) {
+  std::int64_t count = 1;
+  for (std::int64_t d : shape) count *= d;
+  if (count != std::int64_t(data.size())) {
+    DENDRITE_THROW(dimension_error, "write_npy_array('", path.string(), "'): a shape of ",
+                   count, " elements for ", data.size(), " values");
+  }
+  detail::write_elements(path, shape, false, data.data(), data.size());
+}
+
 }  // namespace dendrite::io

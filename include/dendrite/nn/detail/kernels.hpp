@@ -24,11 +24,10 @@ namespace dendrite::nn::detail {
 /// batch of consecutive rows for a scalar T, or one row (a batch of lanes) for a batch T. With
 /// few units, P interleaved partial sums over the columns keep enough FMA chains in flight
 /// (a chain of C dependent FMAs would otherwise bound the time by C times the FMA latency).
-template <class T, std::size_t NB, std::size_t R, std::size_t C>
+template <class T, class V, std::size_t NB, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      T* __restrict y) noexcept {
   using S = scalar_t<T>;
-  using V = std::conditional_t<is_batch_v<T>, T, xsimd::batch<S>>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
   constexpr std::size_t P = NB >= 8 ? 1 : (NB >= 4 ? 2 : 4);
   const auto load = [](const S* p) {
@@ -72,34 +71,53 @@ DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* _
   }
 }
 
+/// The widest SIMD batch of S with N or fewer lanes, at most R (a row block narrower than the
+/// machine's widest vector still vectorises: 8 rows on an AVX-512 machine use an AVX batch);
+/// a pointer type when no batch of 2 or more lanes fits.
+template <class S, std::size_t R, std::size_t N>
+auto pick_row_batch() {
+  if constexpr (N < 2) {
+    return static_cast<void*>(nullptr);
+  } else if constexpr (N <= R && !std::is_void_v<xsimd::make_sized_batch_t<S, N>>) {
+    return xsimd::make_sized_batch_t<S, N>{};
+  } else {
+    return pick_row_batch<S, R, N / 2>();
+  }
+}
+template <class S, std::size_t R>
+using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
+
 /// y += W x with W an R x C column-major matrix of scalar_t<T>. Rows go in blocks of up to 8
-/// register-held units (see gemv_rows); for a scalar T the last R mod lanes rows are plain code.
+/// register-held units (see gemv_rows); for a scalar T the last R mod lanes rows go through one
+/// more overlapping batch, and a matrix with fewer rows than any batch is plain code.
 template <class T, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
                                     T* __restrict y) noexcept {
-  constexpr std::size_t unit = is_batch_v<T> ? 1 : xsimd::batch<scalar_t<T>>::size;
-  constexpr std::size_t units = R / unit;
-  constexpr std::size_t kBlock = 8;
-  constexpr std::size_t full = units / kBlock;
-  for (std::size_t b = 0; b < full; ++b) {
-    gemv_rows<T, kBlock, R, C>(w + b * kBlock * unit, x, y + b * kBlock * unit);
-  }
-  constexpr std::size_t rest = units - full * kBlock;
-  if constexpr (rest > 0) {
-    gemv_rows<T, rest, R, C>(w + full * kBlock * unit, x, y + full * kBlock * unit);
-  }
-  constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
-  if constexpr (tail > 0) {
-    if constexpr (R >= unit) {
+  using S = scalar_t<T>;
+  using V = std::conditional_t<is_batch_v<T>, T, row_batch_t<S, R>>;
+  if constexpr (std::is_pointer_v<V>) {
+    for (std::size_t i = 0; i < R; ++i) {
+      for (std::size_t j = 0; j < C; ++j) y[i] += w[j * R + i] * x[j];
+    }
+  } else {
+    constexpr std::size_t unit = is_batch_v<T> ? 1 : V::size;
+    constexpr std::size_t units = R / unit;
+    constexpr std::size_t kBlock = 8;
+    constexpr std::size_t full = units / kBlock;
+    for (std::size_t b = 0; b < full; ++b) {
+      gemv_rows<T, V, kBlock, R, C>(w + b * kBlock * unit, x, y + b * kBlock * unit);
+    }
+    constexpr std::size_t rest = units - full * kBlock;
+    if constexpr (rest > 0) {
+      gemv_rows<T, V, rest, R, C>(w + full * kBlock * unit, x, y + full * kBlock * unit);
+    }
+    constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
+    if constexpr (tail > 0) {
       // one more batch over the last `unit` rows (overlapping rows already done), summed from
       // zero, of which only the last `tail` rows are added
-      alignas(64) scalar_t<T> part[unit] = {};
-      gemv_rows<T, 1, R, C>(w + (R - unit), x, part);
+      alignas(64) S part[unit] = {};
+      gemv_rows<T, V, 1, R, C>(w + (R - unit), x, part);
       for (std::size_t i = 0; i < tail; ++i) y[units * unit + i] += part[unit - tail + i];
-    } else {
-      for (std::size_t i = 0; i < R; ++i) {
-        for (std::size_t j = 0; j < C; ++j) y[i] += w[j * R + i] * x[j];
-      }
     }
   }
 }

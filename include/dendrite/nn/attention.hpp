@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Attention blocks.
+///
+/// MultiHeadAttention<T, Dim, Heads, Window = 32>: self-attention over a sequence (Dim x L,
+/// features x steps) as PyTorch's nn.MultiheadAttention(Dim, Heads) with q = k = v = x
+/// (Vaswani et al. 2017): [Q; K; V] = W_in x + b_in, per head h (d = Dim / Heads rows)
+///   O_h = V_h softmax_keys(K_h^T Q_h / sqrt(d) + mask),   y = W_out [O_1; ...; O_H] + b_out,
+/// parameters named as its state_dict (in_proj_weight 3Dim x Dim, in_proj_bias,
+/// out_proj.weight, out_proj.bias) and initialised as PyTorch (Xavier-uniform in_proj, zero
+/// biases, out_proj U(+-1/sqrt(Dim))). Options: a causal mask, a causal window of w steps
+/// (query i sees keys i - w < j <= i), and the sinusoidal positional encoding of Vaswani et
+/// al. added to x first (PE[t, 2i] = sin(t / 10000^(2i/Dim)), PE[t, 2i+1] = cos(same)).
+///   forward(X[, &weights])   one sequence; `weights` receives the attention of each head as
+///                            an L x L matrix (row = query, column = key, rows sum to 1:
+///                            PyTorch's convention), for plotting
+///   forward(tape, x, B)      B sequences, step-major (Dim x L B)
+///   step(x, y)               streaming: keys and values of the last Window steps live in a
+///                            ring buffer; y equals forward with {causal, window = Window} (and
+///                            the block's positional encoding) over the stream since reset().
+///                            No allocation; O(Dim^2 + Window Dim) per sample. Scalar T only
+///                            (lanes would need one stream position each).
+///
+/// AttentionGate<T, Body, C, K = 3>: the attention-mask generator head of attention-guided
+/// GANs (Mejjati et al. 2018, AGGAN; Tang et al. 2019): Body maps C-channel maps to features,
+/// a K x K 'same' conv of them gives C content channels and one mask channel, and
+///   y = m * tanh(content) + (1 - m) * x,   m = sigmoid(mask) in [0, 1] per pixel,
+/// the mask shared by the channels. `mask()` holds the mask of the last forward (1 x H x W
+/// maps), `mask_var()` the tape's.
+///
+/// SpatialAttention<T, C>: the discriminator-side map: a = sigmoid(w^T f + b) per pixel
+/// (a 1 x 1 conv to one channel), y = a * f, `map()` holding a after each forward.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <numbers>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <dendrite/autodiff/nn_ops.hpp>
+#include <dendrite/autodiff/ops.hpp>
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/nn/conv.hpp>
+#include <dendrite/nn/detail/kernels.hpp>
+#include <dendrite/nn/detail/module.hpp>
+#include <dendrite/nn/maps.hpp>
+
+namespace dendrite::nn {
+
+struct AttentionOptions {
+  bool causal = false;
+  int window = 0;            ///< > 0: causal window of this many steps
+  bool positional = false;   ///< add the sinusoidal positional encoding to the input
+};
+
+/// The sinusoidal positional encoding value of feature i at step t (Vaswani et al. 2017).
+inline double positional_encoding(std::int64_t t, int i, int dim) noexcept {
+  const double freq = std::pow(10000.0, -double(i - i % 2) / double(dim));
+  return (i % 2 == 0) ? std::sin(double(t) * freq) : std::cos(double(t) * freq);
+}
+
+template <Real T, int Dim, int Heads, int Window = 32>
+class MultiHeadAttention {
+  static_assert(Dim > 0 && Heads > 0 && Dim % Heads == 0,
+                "MultiHeadAttention: Dim must be a positive multiple of Heads");
+  static_assert(Window > 0, "MultiHeadAttention: the streaming window must be positive");
+
+ public:
+  using Scalar = scalar_t<T>;
+  using Matrix = autodiff::Mat<Scalar>;
+  using Param = autodiff::Parameter<Scalar>;
+  static constexpr int input_size = Dim;
+  static constexpr int output_size = Dim;
+  static constexpr std::size_t kDim = Dim;
+  static constexpr std::size_t kHead = Dim / Heads;
+
+  Param in_proj_weight{3 * Dim, Dim};
+  Param in_proj_bias{3 * Dim, 1};
+  Param out_proj_weight{Dim, Dim};
+  Param out_proj_bias{Dim, 1};
+
+  explicit MultiHeadAttention(std::uint64_t seed = 0, AttentionOptions options = {})
+      : options_(options) {
+    if (options_.window < 0) {
+      DENDRITE_THROW(dimension_error, "MultiHeadAttention: expected a window >= 0, got ",
+                     options_.window);
+    }
+    init(seed);
+  }
+
+  void init(std::uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    detail::init_uniform(in_proj_weight, std::sqrt(6.0 / (Dim + 3.0 * Dim)), rng);
+    detail::init_uniform(out_proj_weight, 1.0 / std::sqrt(double(Dim)), rng);
+    in_proj_bias.value.setZero();
+    out_proj_bias.value.setZero();
+  }
+  [[nodiscard]] const AttentionOptions& options() const noexcept { return options_; }
+
+  [[nodiscard]] std::array<std::pair<std::string_view, Param*>, 4> named_parameters() noexcept {
+    return {{{"in_proj_weight", &in_proj_weight},
+             {"in_proj_bias", &in_proj_bias},
+             {"out_proj.weight", &out_proj_weight},
+             {"out_proj.bias", &out_proj_bias}}};
+  }
+  [[nodiscard]] std::vector<Param*> parameters() {
+    return {&in_proj_weight, &in_proj_bias, &out_proj_weight, &out_proj_bias};
+  }
+
+  [[nodiscard]] autodiff::AttentionShape shape(Index length, Index batch) const noexcept {
+    return {Heads, length, batch, options_.causal, options_.window};
+  }
+
+  /// One sequence (Dim x L); `weights`, if given, receives one L x L matrix per head.
+  template <class Derived>
+  [[nodiscard]] Matrix forward(const Eigen::MatrixBase<Derived>& x,
+                               std::vector<Matrix>* weights = nullptr) const {
+    static_assert(std::is_same_v<typename Derived::Scalar, Scalar>,
+                  "MultiHeadAttention::forward: the input must have the weights' scalar type");
+    detail::check_rows("MultiHeadAttention::forward", x.rows(), x.cols(), Dim);
+    const Index L = x.cols();
+    if (L < 1) {
+      DENDRITE_THROW(dimension_error, "MultiHeadAttention::forward: expected a sequence of at ",
+                     "least one step, got 0");
+    }
+    Matrix in = x;
+    if (options_.positional) add_positional(in, 1);
+    Matrix qkv = in_proj_weight.value * in;
+    qkv.colwise() += in_proj_bias.value.col(0);
+    const Matrix q = qkv.topRows(Dim), k = qkv.middleRows(Dim, Dim), v = qkv.bottomRows(Dim);
+    Matrix o, p;
+    autodiff::detail::attention_forward<Scalar>(q, k, v, shape(L, 1), o, p);
+    if (weights != nullptr) {
+      weights->resize(Heads);
+      for (int h = 0; h < Heads; ++h) (*weights)[std::size_t(h)] = p.middleCols(h * L, L).transpose();
+    }
+    Matrix y = out_proj_weight.value * o;
+    y.colwise() += out_proj_bias.value.col(0);
+    return y;
+  }
+
+  /// B sequences on the tape, step-major: Dim x (L B) -> Dim x (L B).
+  autodiff::Var<Scalar> forward(autodiff::Tape<Scalar>& t, autodiff::Var<Scalar> x,
+                                Index batch = 1) {
+    detail::check_batched("MultiHeadAttention::forward(tape)", x.rows(), x.cols(), Dim, batch);
+    const Index L = x.cols() / batch;
+    if (options_.positional) {
+      Matrix pe = Matrix::Zero(Dim, x.cols());
+      add_positional(pe, batch);
+      x = x + t.constant(pe);
+    }
+    const autodiff::Var<Scalar> qkv = autodiff::addmm(t.param(in_proj_bias), t.param(in_proj_weight), x);
+    const autodiff::Var<Scalar> o = autodiff::attention(autodiff::slice_rows(qkv, 0, Dim),
+                                                        autodiff::slice_rows(qkv, Dim, Dim),
+                                                        autodiff::slice_rows(qkv, 2 * Dim, Dim),
+                                                        shape(L, batch));
+    last_attention_ = o;
+    return autodiff::addmm(t.param(out_proj_bias), t.param(out_proj_weight), o);
+  }
+  /// The attention node of the last tape forward (see autodiff::attention_weights).
+  [[nodiscard]] autodiff::Var<Scalar> attention_var() const noexcept { return last_attention_; }
+
+  /// Forgets the stream: the window empties and positions restart at 0.
+  void reset() noexcept {
+    count_ = 0;
+    head_ = 0;
+  }
+
+  /// One step of streaming causal-window attention (see the file comment).
+  DENDRITE_REALTIME Status step(std::span<const T, kDim> x, std::span<T, kDim> y) noexcept
+    requires(!is_batch_v<T>)
+  {
+    if (!all_finite(x)) return Status::RejectedNonFinite;
+    std::array<T, kDim> in;
+    for (std::size_t i = 0; i < kDim; ++i) {
+      in[i] = x[i];
+      if (options_.positional) in[i] += T(positional_encoding(count_, int(i), Dim));
+    }
+    std::array<T, 3 * kDim> qkv;
+    const Scalar* b = in_proj_bias.value.data();
+    for (std::size_t i = 0; i < 3 * kDim; ++i) qkv[i] = b[i];
+    detail::gemv_acc<T, 3 * kDim, kDim>(in_proj_weight.value.data(), in.data(), qkv.data());
+    T* k_slot = keys_.data() + head_ * kDim;
+    T* v_slot = values_.data() + head_ * kDim;
+    std::copy(qkv.begin() + kDim, qkv.begin() + 2 * kDim, k_slot);
+    std::copy(qkv.begin() + 2 * kDim, qkv.end(), v_slot);
+    head_ = (head_ + 1) % std::size_t(Window);
+    ++count_;
+    const std::size_t n = count_ < Window ? std::size_t(count_) : std::size_t(Window);
+    const T scale = T(1) / std::sqrt(T(kHead));
+    std::array<T, kDim> o{};
+    std::array<T, std::size_t(Window)> score;
+    for (std::size_t h = 0; h < std::size_t(Heads); ++h) {
+      const T* q = qkv.data() + h * kHead;
+      T mx = -std::numeric_limits<T>::infinity();
+      for (std::size_t j = 0; j < n; ++j) {
+        const T* kj = keys_.data() + j * kDim + h * kHead;
+        T s = 0;
+        for (std::size_t e = 0; e < kHead; ++e) s += q[e] * kj[e];
+        score[j] = s;
+        mx = std::max(mx, s);
+      }
+      T sum = 0;
+      for (std::size_t j = 0; j < n; ++j) {
+        score[j] = std::exp((score[j] - mx) * scale);
+        sum += score[j];
+      }
+      T* oh = o.data() + h * kHead;
+      for (std::size_t j = 0; j < n; ++j) {
+        const T w = score[j] / sum;
+        const T* vj = values_.data() + j * kDim + h * kHead;
+        for (std::size_t e = 0; e < kHead; ++e) oh[e] += w * vj[e];
+      }
+    }
+    const Scalar* bo = out_proj_bias.value.data();
+    std::array<T, kDim> out;
+    for (std::size_t i = 0; i < kDim; ++i) out[i] = bo[i];
+    detail::gemv_acc<T, kDim, kDim>(out_proj_weight.value.data(), o.data(), out.data());
+    std::copy(out.begin(), out.end(), y.begin());
+    return Status::Ok;
+  }
+
+ private:
+  void add_positional(Matrix& m, Index batch) const {
+    for (Index c = 0; c < m.cols(); ++c) {
+      for (int i = 0; i < Dim; ++i) m(i, c) += Scalar(positional_encoding(c / batch, i, Dim));
+    }
+  }
+
+  AttentionOptions options_;
+  autodiff::Var<Scalar> last_attention_;
+  std::array<T, std::size_t(Window) * kDim> keys_{};
+  std::array<T, std::size_t(Window) * kDim> values_{};
+  std::size_t head_ = 0;
+  std::int64_t count_ = 0;
+};
+
+namespace detail {
+
+/// The parameters of a composite: the inner block's under `prefix.`, then `extra`.
+template <class Param, class Inner>
+void append_named(std::vector<std::pair<std::string, Param*>>& out, std::string_view prefix,
+                  Inner& inner) {
+  for (auto& [name, p] : inner.named_parameters()) {
+    out.emplace_back(std::string(prefix) + std::string(name), p);
+  }
+}
+
+}  // namespace detail
+
+template <Real T, class Body, int C, int K = 3>
+class AttentionGate {
+  static_assert(!is_batch_v<T>, "AttentionGate: maps are analysis data; use float or double");
+  static_assert(Body::input_size == C,
+                "AttentionGate: the body's input channels must be the gate's channels");
+  static_assert(Body::output_size > 0, "AttentionGate: the body must have a fixed channel count");
+
+ public:
+  using Scalar = T;
+  using Matrix = autodiff::Mat<Scalar>;
+  using Param = autodiff::Parameter<Scalar>;
+  using Head = Conv2D<T, Body::output_size, C + 1, K, K>;
+  static constexpr int input_size = C;
+  static constexpr int output_size = C;
+
+  Body body;
+  Head head;
+
+  explicit AttentionGate(std::uint64_t seed = 0) : body(), head(seed, {Padding::same, 1, 0}) {}
+  AttentionGate(Body b, std::uint64_t seed) : body(std::move(b)), head(seed, {Padding::same, 1, 0}) {}
+
+  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
+    std::vector<std::pair<std::string, Param*>> out;
+    detail::append_named(out, "body.", body);
+    detail::append_named(out, "head.", head);
+    return out;
+  }
+  [[nodiscard]] std::vector<Param*> parameters() {
+    std::vector<Param*> out;
+    for (auto& [name, p] : named_parameters()) out.push_back(p);
+    return out;
+  }
+
+  [[nodiscard]] Maps<Scalar> forward(const Maps<Scalar>& x) {
+    detail::check_maps("AttentionGate::forward", x.shape, x.data.rows(), C);
+    const Maps<Scalar> f = body.forward(x);
+    check_extent(f.shape, x.shape);
+    const Maps<Scalar> h = head.forward(f);
+    const Index hw = x.shape.height * x.shape.width;
+    mask_ = Maps<Scalar>{h.data.bottomRows(hw).array().logistic().matrix(), {1, x.shape.height, x.shape.width}};
+    Maps<Scalar> y{Matrix(x.data.rows(), x.data.cols()), x.shape};
+    for (Index c = 0; c < C; ++c) {
+      const auto m = mask_.data.array();
+      y.data.middleRows(c * hw, hw).array() =
+          m * h.data.middleRows(c * hw, hw).array().tanh() + (1 - m) * x.data.middleRows(c * hw, hw).array();
+    }
+    return y;
+  }
+
+  MapsVar<Scalar> forward(autodiff::Tape<Scalar>& t, const MapsVar<Scalar>& x) {
+    detail::check_maps("AttentionGate::forward(tape)", x.shape, x.var.rows(), C);
+    const MapsVar<Scalar> f = body.forward(t, x);
+    check_extent(f.shape, x.shape);
+    const MapsVar<Scalar> h = head.forward(t, f);
+    const Index hw = x.shape.height * x.shape.width;
+    const autodiff::Var<Scalar> content = autodiff::tanh(autodiff::slice_rows(h.var, 0, C * hw));
+    const autodiff::Var<Scalar> m = autodiff::sigmoid(autodiff::slice_rows(h.var, C * hw, hw));
+    mask_var_ = {m, {1, x.shape.height, x.shape.width}};
+    mask_ = Maps<Scalar>{m.value(), mask_var_.shape};
+    autodiff::Var<Scalar> mc = m;
+    if constexpr (C > 1) {
+      std::vector<autodiff::Var<Scalar>> copies(static_cast<std::size_t>(C), m);
+      mc = autodiff::concat_rows(copies);
+    }
+    return {mc * content + (Scalar(1) - mc) * x.var, x.shape};
+  }
+
+  /// The mask m of the last forward: 1 x H x W maps, one per input map.
+  [[nodiscard]] const Maps<Scalar>& mask() const noexcept { return mask_; }
+  /// The mask of the last tape forward, on the tape (e.g. for a mask penalty).
+  [[nodiscard]] const MapsVar<Scalar>& mask_var() const noexcept { return mask_var_; }
+
+ private:
+  static void check_extent(const MapShape& f, const MapShape& x) {
+    if (f.height != x.height || f.width != x.width) {
+      DENDRITE_THROW(dimension_error, "AttentionGate: the body must keep the map size ",
+                     x.height, " x ", x.width, ", got ", f.height, " x ", f.width);
+    }
+  }
+
+  Maps<Scalar> mask_;
+  MapsVar<Scalar> mask_var_;
+};
+
+template <Real T, int C>
+class SpatialAttention {
+  static_assert(!is_batch_v<T>, "SpatialAttention: maps are analysis data; use float or double");
+
+ public:
+  using Scalar = T;
+  using Matrix = autodiff::Mat<Scalar>;
+  using Param = autodiff::Parameter<Scalar>;
+  static constexpr int input_size = C;
+  static constexpr int output_size = C;
+
+  Conv2D<T, C, 1, 1, 1> score;
+
+  explicit SpatialAttention(std::uint64_t seed = 0) : score(seed) {}
+
+  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
+    std::vector<std::pair<std::string, Param*>> out;
+    detail::append_named(out, "score.", score);
+    return out;
+  }
+  [[nodiscard]] std::vector<Param*> parameters() { return score.parameters(); }
+
+  [[nodiscard]] Maps<Scalar> forward(const Maps<Scalar>& f) {
+    const Maps<Scalar> a = score.forward(f);
+    map_ = Maps<Scalar>{a.data.array().logistic().matrix(), a.shape};
+    const Index hw = f.shape.height * f.shape.width;
+    Maps<Scalar> y{Matrix(f.data.rows(), f.data.cols()), f.shape};
+    for (Index c = 0; c < C; ++c) {
+      y.data.middleRows(c * hw, hw) = f.data.middleRows(c * hw, hw).cwiseProduct(map_.data);
+    }
+    return y;
+  }
+  MapsVar<Scalar> forward(autodiff::Tape<Scalar>& t, const MapsVar<Scalar>& f) {
+    const MapsVar<Scalar> a = score.forward(t, f);
+    const autodiff::Var<Scalar> m = autodiff::sigmoid(a.var);
+    map_var_ = {m, a.shape};
+    map_ = Maps<Scalar>{m.value(), a.shape};
+    autodiff::Var<Scalar> mc = m;
+    if constexpr (C > 1) {
+      std::vector<autodiff::Var<Scalar>> copies(static_cast<std::size_t>(C), m);
+      mc = autodiff::concat_rows(copies);
+    }
+    return {f.var * mc, f.shape};
+  }
+
+  /// The attention map a of the last forward: 1 x H x W maps.
+  [[nodiscard]] const Maps<Scalar>& map() const noexcept { return map_; }
+  [[nodiscard]] const MapsVar<Scalar>& map_var() const noexcept { return map_var_; }
+
+ private:
+  Maps<Scalar> map_;
+  MapsVar<Scalar> map_var_;
+};
+
+}  // namespace dendrite::nn
