@@ -197,29 +197,22 @@ class MultiHeadAttention {
     ++count_;
     const std::size_t n = count_ < Window ? std::size_t(count_) : std::size_t(Window);
     const T scale = T(1) / std::sqrt(T(kHead));
-    std::array<T, kDim> o{};
-    std::array<T, std::size_t(Window)> score;
+    std::array<T, kDim> o;
+    // padded to whole 64-byte vectors: GCC's bounds analysis cannot see that n <= Window
+    std::array<T, (std::size_t(Window) + 15) / 16 * 16> score;
+    using Slots = Eigen::Map<const Eigen::Matrix<T, Index(kHead), Eigen::Dynamic>, 0,
+                             Eigen::OuterStride<Index(kDim)>>;
+    using Vec = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+    Eigen::Map<Vec> p(score.data(), Index(n));
     for (std::size_t h = 0; h < std::size_t(Heads); ++h) {
-      const T* q = qkv.data() + h * kHead;
-      T mx = -std::numeric_limits<T>::infinity();
-      for (std::size_t j = 0; j < n; ++j) {
-        const T* kj = keys_.data() + j * kDim + h * kHead;
-        T s = 0;
-        for (std::size_t e = 0; e < kHead; ++e) s += q[e] * kj[e];
-        score[j] = s;
-        mx = std::max(mx, s);
-      }
-      T sum = 0;
-      for (std::size_t j = 0; j < n; ++j) {
-        score[j] = std::exp((score[j] - mx) * scale);
-        sum += score[j];
-      }
-      T* oh = o.data() + h * kHead;
-      for (std::size_t j = 0; j < n; ++j) {
-        const T w = score[j] / sum;
-        const T* vj = values_.data() + j * kDim + h * kHead;
-        for (std::size_t e = 0; e < kHead; ++e) oh[e] += w * vj[e];
-      }
+      // keys and values of head h in the n filled slots: kHead x n, one slot per column
+      const Slots kh(keys_.data() + h * kHead, kHead, Index(n));
+      const Slots vh(values_.data() + h * kHead, kHead, Index(n));
+      const Eigen::Map<const Eigen::Matrix<T, Index(kHead), 1>> q(qkv.data() + h * kHead);
+      p.noalias() = kh.transpose() * q;
+      p = ((p.array() - p.maxCoeff()) * scale).exp();
+      p /= p.sum();
+      Eigen::Map<Eigen::Matrix<T, Index(kHead), 1>>(o.data() + h * kHead).noalias() = vh * p;
     }
     const Scalar* bo = out_proj_bias.value.data();
     std::array<T, kDim> out;
