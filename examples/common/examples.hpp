@@ -18,6 +18,9 @@ void run_realtime_pipeline(Report& report, const Options& options);
 /// Cueva et al.'s two-orientation working-memory task: train the RNN, find the torus.
 void run_working_memory(Report& report, const Options& options);
 
+/// Li et al.'s CycleGAN with attention masks on a synthetic corridor task with a known change.
+void run_cyclegan(Report& report, const Options& options);
+
 /// main() of a one-section executable: parses the options, runs `section`, writes the report.
 int run_main(int argc, char** argv, const char* what, void (*section)(Report&, const Options&));
 

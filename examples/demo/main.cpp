@@ -16,7 +16,7 @@
 int main(int argc, char** argv) {
   using namespace dendrite::examples;
   const Options options = parse_options(
-      argc, argv, "runs the dendrite examples (ICA separation, real-time pipeline, working memory) into one report");
+      argc, argv, "runs the dendrite examples (ICA separation, real-time pipeline, working memory, CycleGAN) into one report");
   const char* mode = options.smoke ? "smoke" : (options.full ? "full" : "quick");
   std::cout << "dendrite " << DENDRITE_VERSION_STRING << " demo (" << mode
             << " mode; SIMD: " << dendrite::simd_arch_name() << ")\n";
@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     run_ica_separation(report, options);
     run_realtime_pipeline(report, options);
     run_working_memory(report, options);
+    run_cyclegan(report, options);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     report.summary("demo run time", fmt(s, 3) + " s", std::string(mode) + " mode");
     const auto page = report.write();
