@@ -9,3 +9,4 @@
 #include <dendrite/ica.hpp>
 #include <dendrite/io.hpp>
 #include <dendrite/nn.hpp>
+#include <dendrite/rt/denormals.hpp>

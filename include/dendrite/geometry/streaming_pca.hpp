@@ -56,7 +56,7 @@ template <Real T, std::size_t D>
                                                T* out) noexcept {
   const mask_t<T> ok = all_finite(x);
   for (std::size_t i = 0; i < D; ++i) {
-    out[i] = dendrite::select<T>(ok, x[i], fallback[i]);
+    out[i] = dendrite::select<T>(ok, flush_denormal(x[i]), fallback[i]);  // denormals: 10-100x
   }
   return !ok;
 }

@@ -75,6 +75,8 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
 
   /// One step: (h, c) <- LSTM(x, h, c); writes the new h to `h_out`.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
+    const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
+    x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> g;
     const Scalar* bi = bias_ih.value.data();
