@@ -52,6 +52,15 @@ seeds.update({
     "bad_shape_huge": header("{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }") + good[-24:],
     "bad_dict": good.replace(b"False", b"Maybe"),
 })
+# two-file inputs for the Conv1D loader: 2-byte split point, weight.npy, bias.npy
+conv_w = npy(np.arange(12, dtype=np.float32).reshape(3, 2, 2) / 10)
+conv_b = npy(np.ones(3, dtype=np.float32))
+pair = lambda w, b: len(w).to_bytes(2, "little") + w + b
+seeds.update({
+    "pair_conv_valid": pair(conv_w, conv_b),
+    "pair_conv_wrong_kernel": pair(npy(np.ones((3, 2, 3), dtype=np.float32)), conv_b),
+    "pair_conv_bad_bias": pair(conv_w, conv_b[:-3]),
+})
 for name, data in seeds.items():
     (out / f"{name}.npy").write_bytes(data)
 print(f"wrote {len(seeds)} files to {out}")
