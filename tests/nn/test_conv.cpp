@@ -413,6 +413,8 @@ TEST_CASE("conv and pooling shape errors say what was expected and what was give
   nn::Conv2D<double, 2, 2, 3> conv2(0);
   const nn::Maps<double> wrong{MatD::Zero(3 * 4 * 4, 1), {3, 4, 4}};
   CHECK_THROWS_WITH(conv2.forward(wrong), Catch::Contains("expected maps of 2 channels"));
+  const nn::Maps<double> bad{MatD::Zero(10, 1), {2, 2, 2}};  // 10 rows for 2 x 2 x 2 maps
+  CHECK_THROWS_WITH((nn::Upsample<double, 2>().forward(bad)), Catch::Contains("expected an input of 8 x 1"));
   ad::Tape<double> tape;
   CHECK_THROWS_WITH((nn::MaxPool1D<double, 4>().forward(tape, tape.constant(MatD::Zero(2, 6)), 2)),
                     Catch::Contains("smaller than the pooling window 4"));

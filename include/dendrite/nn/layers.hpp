@@ -321,11 +321,10 @@ class Upsample : public detail::Stateless<T> {
   }
   [[nodiscard]] Maps<Scalar> forward(const Maps<Scalar>& x) const {
     const MapShape& s = x.shape;
+    const autodiff::detail::Resample r{s.channels, s.height, s.width, Factor, x.data.cols(), true};
+    autodiff::detail::check_resample("Upsample::forward", r, true, x.data.rows(), x.data.cols());
     Maps<Scalar> y{{}, {s.channels, s.height * Factor, s.width * Factor}};
-    autodiff::detail::upsample_forward<Scalar>(
-        x.data,
-        autodiff::detail::Resample{s.channels, s.height, s.width, Factor, x.data.cols(), true},
-        y.data);
+    autodiff::detail::upsample_forward<Scalar>(x.data, r, y.data);
     return y;
   }
   MapsVar<Scalar> forward(autodiff::Tape<Scalar>&, const MapsVar<Scalar>& x) const {
