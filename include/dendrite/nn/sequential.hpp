@@ -34,6 +34,7 @@
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
+#include <dendrite/nn/detail/module.hpp>
 #include <dendrite/nn/layers.hpp>
 #include <dendrite/nn/maps.hpp>
 
@@ -98,14 +99,6 @@ constexpr bool all_steppable(std::index_sequence<I...>) {
   return (Steppable<Ls, T, std::size_t(Sizes[I]), std::size_t(Sizes[I + 1])> && ...);
 }
 
-template <class Param, class Inner>
-void append_named_parameters(std::vector<std::pair<std::string, Param*>>& out,
-                             const std::string& prefix, Inner& inner) {
-  for (auto& [name, p] : inner.named_parameters()) {
-    out.emplace_back(prefix + std::string(name), p);
-  }
-}
-
 template <class T>
 T nan_value() noexcept {
   return T(std::numeric_limits<scalar_t<T>>::quiet_NaN());
@@ -156,17 +149,11 @@ class Sequential {
   const auto& get() const noexcept { return std::get<I>(layers); }
 
   /// The parameters named as nn.Sequential's state_dict: "<index>.<name>".
-  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
-    std::vector<std::pair<std::string, Param*>> out;
-    each([&](auto& layer, std::size_t i) {
-      detail::append_named_parameters(out, std::to_string(i) + ".", layer);
-    });
-    return out;
+  [[nodiscard]] detail::NamedParameters<Scalar> named_parameters() {
+    return detail::indexed_named_parameters<Scalar>(layers);
   }
   [[nodiscard]] std::vector<Param*> parameters() {
-    std::vector<Param*> out;
-    for (auto& [name, p] : named_parameters()) out.push_back(p);
-    return out;
+    return detail::parameters_of(named_parameters());
   }
 
   /// The analysis form: each block's forward on the previous one's output.
@@ -272,15 +259,13 @@ class Residual {
   Residual() = default;
   explicit Residual(Block b) : block(std::move(b)) {}
 
-  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
-    std::vector<std::pair<std::string, Param*>> out;
+  [[nodiscard]] detail::NamedParameters<Scalar> named_parameters() {
+    detail::NamedParameters<Scalar> out;
     detail::append_named_parameters(out, "block.", block);
     return out;
   }
   [[nodiscard]] std::vector<Param*> parameters() {
-    std::vector<Param*> out;
-    for (auto& [name, p] : named_parameters()) out.push_back(p);
-    return out;
+    return detail::parameters_of(named_parameters());
   }
 
   template <class X>
@@ -364,17 +349,11 @@ class Parallel {
   Parallel() = default;
   explicit Parallel(Blocks... bs) : blocks(std::move(bs)...) {}
 
-  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
-    std::vector<std::pair<std::string, Param*>> out;
-    each([&](auto& b, std::size_t i) {
-      detail::append_named_parameters(out, std::to_string(i) + ".", b);
-    });
-    return out;
+  [[nodiscard]] detail::NamedParameters<Scalar> named_parameters() {
+    return detail::indexed_named_parameters<Scalar>(blocks);
   }
   [[nodiscard]] std::vector<Param*> parameters() {
-    std::vector<Param*> out;
-    for (auto& [name, p] : named_parameters()) out.push_back(p);
-    return out;
+    return detail::parameters_of(named_parameters());
   }
 
   /// Matrices (features x samples) or Maps (stacked along channels; the branches must agree on

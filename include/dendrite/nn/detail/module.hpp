@@ -7,7 +7,9 @@
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -79,5 +81,39 @@ struct RecurrentParameters {
     return {&weight_ih, &weight_hh, &bias_ih, &bias_hh};
   }
 };
+
+/// Named parameters of composite blocks, as PyTorch's state_dict names nested modules.
+template <class S>
+using NamedParameters = std::vector<std::pair<std::string, autodiff::Parameter<S>*>>;
+
+/// Appends the parameters of `inner` under `prefix` (e.g. "body." or "0.").
+template <class S, class Inner>
+void append_named_parameters(NamedParameters<S>& out, std::string_view prefix, Inner& inner) {
+  for (auto& [name, p] : inner.named_parameters()) {
+    out.emplace_back(std::string(prefix) + std::string(name), p);
+  }
+}
+
+/// The parameters of a tuple of blocks named "<index>.<name>" (nn.Sequential, nn.ModuleList).
+template <class S, class... Blocks>
+NamedParameters<S> indexed_named_parameters(std::tuple<Blocks...>& blocks) {
+  NamedParameters<S> out;
+  std::apply(
+      [&](auto&... b) {
+        std::size_t i = 0;
+        (append_named_parameters(out, std::to_string(i++) + ".", b), ...);
+      },
+      blocks);
+  return out;
+}
+
+/// The parameters of a named list, in order, without their names.
+template <class S>
+std::vector<autodiff::Parameter<S>*> parameters_of(const NamedParameters<S>& named) {
+  std::vector<autodiff::Parameter<S>*> out;
+  out.reserve(named.size());
+  for (const auto& [name, p] : named) out.push_back(p);
+  return out;
+}
 
 }  // namespace dendrite::nn::detail
