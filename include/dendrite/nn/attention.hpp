@@ -62,11 +62,31 @@ struct AttentionOptions {
   bool positional = false;   ///< add the sinusoidal positional encoding to the input
 };
 
-/// The sinusoidal positional encoding value of feature i at step t (Vaswani et al. 2017).
-inline double positional_encoding(std::int64_t t, int i, int dim) noexcept {
-  const double freq = std::pow(10000.0, -double(i - i % 2) / double(dim));
-  return (i % 2 == 0) ? std::sin(double(t) * freq) : std::cos(double(t) * freq);
+/// The angular frequency of feature i of the sinusoidal positional encoding, 10000^(-2k/dim)
+/// for features 2k and 2k + 1 (Vaswani et al. 2017).
+inline double positional_frequency(int i, int dim) noexcept {
+  return std::pow(10000.0, -double(i - i % 2) / double(dim));
 }
+
+/// The sinusoidal positional encoding of feature i at step t, given its frequency.
+inline double positional_encoding(std::int64_t t, int i, double frequency) noexcept {
+  return (i % 2 == 0) ? std::sin(double(t) * frequency) : std::cos(double(t) * frequency);
+}
+
+namespace detail {
+
+/// A one-channel map on the tape ((H W) rows) repeated over C channels ((C H W) rows).
+template <int C, class S>
+autodiff::Var<S> repeat_channels(autodiff::Var<S> m) {
+  if constexpr (C == 1) {
+    return m;
+  } else {
+    std::vector<autodiff::Var<S>> copies(static_cast<std::size_t>(C), m);
+    return autodiff::concat_rows(copies);
+  }
+}
+
+}  // namespace detail
 
 template <Real T, int Dim, int Heads, int Window = 32>
 class MultiHeadAttention {
@@ -185,7 +205,7 @@ class MultiHeadAttention {
     std::array<T, kDim> in;
     for (std::size_t i = 0; i < kDim; ++i) {
       in[i] = x[i];
-      if (options_.positional) in[i] += T(positional_encoding(count_, int(i), Dim));
+      if (options_.positional) in[i] += T(positional_encoding(count_, int(i), pe_frequency_[i]));
     }
     std::array<T, 3 * kDim> qkv;
     const Scalar* b = in_proj_bias.value.data();
@@ -227,11 +247,18 @@ class MultiHeadAttention {
  private:
   void add_positional(Matrix& m, Index batch) const {
     for (Index c = 0; c < m.cols(); ++c) {
-      for (int i = 0; i < Dim; ++i) m(i, c) += Scalar(positional_encoding(c / batch, i, Dim));
+      for (int i = 0; i < Dim; ++i) {
+        m(i, c) += Scalar(positional_encoding(c / batch, i, pe_frequency_[std::size_t(i)]));
+      }
     }
   }
 
   AttentionOptions options_;
+  std::array<double, kDim> pe_frequency_ = [] {  // the step needs no pow()
+    std::array<double, kDim> f{};
+    for (std::size_t i = 0; i < kDim; ++i) f[i] = positional_frequency(int(i), Dim);
+    return f;
+  }();
   autodiff::Var<Scalar> last_attention_;
   std::array<T, std::size_t(Window) * kDim> keys_{};
   std::array<T, std::size_t(Window) * kDim> values_{};
@@ -239,18 +266,6 @@ class MultiHeadAttention {
   std::int64_t count_ = 0;
 };
 
-namespace detail {
-
-/// The parameters of a composite: the inner block's under `prefix.`, then `extra`.
-template <class Param, class Inner>
-void append_named(std::vector<std::pair<std::string, Param*>>& out, std::string_view prefix,
-                  Inner& inner) {
-  for (auto& [name, p] : inner.named_parameters()) {
-    out.emplace_back(std::string(prefix) + std::string(name), p);
-  }
-}
-
-}  // namespace detail
 
 template <Real T, class Body, int C, int K = 3>
 class AttentionGate {
@@ -273,16 +288,14 @@ class AttentionGate {
   explicit AttentionGate(std::uint64_t seed = 0) : body(), head(seed, {Padding::same, 1, 0}) {}
   AttentionGate(Body b, std::uint64_t seed) : body(std::move(b)), head(seed, {Padding::same, 1, 0}) {}
 
-  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
-    std::vector<std::pair<std::string, Param*>> out;
-    detail::append_named(out, "body.", body);
-    detail::append_named(out, "head.", head);
+  [[nodiscard]] detail::NamedParameters<Scalar> named_parameters() {
+    detail::NamedParameters<Scalar> out;
+    detail::append_named_parameters(out, "body.", body);
+    detail::append_named_parameters(out, "head.", head);
     return out;
   }
   [[nodiscard]] std::vector<Param*> parameters() {
-    std::vector<Param*> out;
-    for (auto& [name, p] : named_parameters()) out.push_back(p);
-    return out;
+    return detail::parameters_of(named_parameters());
   }
 
   [[nodiscard]] Maps<Scalar> forward(const Maps<Scalar>& x) {
@@ -311,11 +324,7 @@ class AttentionGate {
     const autodiff::Var<Scalar> m = autodiff::sigmoid(autodiff::slice_rows(h.var, C * hw, hw));
     mask_var_ = {m, {1, x.shape.height, x.shape.width}};
     mask_ = Maps<Scalar>{m.value(), mask_var_.shape};
-    autodiff::Var<Scalar> mc = m;
-    if constexpr (C > 1) {
-      std::vector<autodiff::Var<Scalar>> copies(static_cast<std::size_t>(C), m);
-      mc = autodiff::concat_rows(copies);
-    }
+    const autodiff::Var<Scalar> mc = detail::repeat_channels<C>(m);
     return {mc * content + (Scalar(1) - mc) * x.var, x.shape};
   }
 
@@ -351,9 +360,9 @@ class SpatialAttention {
 
   explicit SpatialAttention(std::uint64_t seed = 0) : score(seed) {}
 
-  [[nodiscard]] std::vector<std::pair<std::string, Param*>> named_parameters() {
-    std::vector<std::pair<std::string, Param*>> out;
-    detail::append_named(out, "score.", score);
+  [[nodiscard]] detail::NamedParameters<Scalar> named_parameters() {
+    detail::NamedParameters<Scalar> out;
+    detail::append_named_parameters(out, "score.", score);
     return out;
   }
   [[nodiscard]] std::vector<Param*> parameters() { return score.parameters(); }
@@ -373,11 +382,7 @@ class SpatialAttention {
     const autodiff::Var<Scalar> m = autodiff::sigmoid(a.var);
     map_var_ = {m, a.shape};
     map_ = Maps<Scalar>{m.value(), a.shape};
-    autodiff::Var<Scalar> mc = m;
-    if constexpr (C > 1) {
-      std::vector<autodiff::Var<Scalar>> copies(static_cast<std::size_t>(C), m);
-      mc = autodiff::concat_rows(copies);
-    }
+    const autodiff::Var<Scalar> mc = detail::repeat_channels<C>(m);
     return {f.var * mc, f.shape};
   }
 
