@@ -18,6 +18,7 @@
 #include <dendrite/nn.hpp>
 
 #include "support/random.hpp"
+#include "support/sequences.hpp"
 
 namespace ad = dendrite::autodiff;
 namespace nn = dendrite::nn;
@@ -25,13 +26,15 @@ using ad::Index;
 using MatD = ad::Mat<double>;
 using dendrite::batchd;
 using dendrite::Status;
+using dendrite::test::interleave;
+using dendrite::test::max_abs;
 using dendrite::test::random_matrix;
+using dendrite::test::sequence_of;
+using dendrite::test::stream;
 
 namespace {
 
 constexpr const char* kFixtures = DENDRITE_TEST_DATA_DIR "/pytorch";
-
-double max_abs(const MatD& m) { return m.cwiseAbs().maxCoeff(); }
 
 /// Multi-head self-attention from its definition, one query, key and head at a time.
 /// weights[h](i, j): how much query i attends key j.
@@ -65,35 +68,6 @@ MatD naive_mha(const MatD& x, const MatD& win, const MatD& bin, const MatD& wout
     }
   }
   return (wout * o).colwise() + bout.col(0);
-}
-
-MatD interleave(const std::vector<MatD>& seqs) {
-  const Index B = Index(seqs.size());
-  MatD m(seqs[0].rows(), seqs[0].cols() * B);
-  for (Index b = 0; b < B; ++b) {
-    for (Index t = 0; t < seqs[0].cols(); ++t) m.col(t * B + b) = seqs[std::size_t(b)].col(t);
-  }
-  return m;
-}
-
-MatD sequence_of(const MatD& batched, Index b, Index batch) {
-  MatD s(batched.rows(), batched.cols() / batch);
-  for (Index t = 0; t < s.cols(); ++t) s.col(t) = batched.col(t * batch + b);
-  return s;
-}
-
-template <class T, std::size_t In, std::size_t Out, class Block>
-MatD stream(Block& block, const MatD& x) {
-  block.reset();
-  MatD y(Out, x.cols());
-  std::array<T, In> in{};
-  std::array<T, Out> out{};
-  for (Index t = 0; t < x.cols(); ++t) {
-    for (std::size_t i = 0; i < In; ++i) in[i] = T(x(Index(i), t));
-    REQUIRE(block.step(std::span<const T, In>(in), std::span<T, Out>(out)) == Status::Ok);
-    for (std::size_t o = 0; o < Out; ++o) y(Index(o), t) = double(out[o]);
-  }
-  return y;
 }
 
 void randomise(std::vector<ad::Parameter<double>*> ps, std::uint64_t seed, double sd = 0.5) {

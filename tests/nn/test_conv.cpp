@@ -17,6 +17,7 @@
 #include <dendrite/nn.hpp>
 
 #include "support/random.hpp"
+#include "support/sequences.hpp"
 
 namespace ad = dendrite::autodiff;
 namespace nn = dendrite::nn;
@@ -24,7 +25,11 @@ using ad::Index;
 using MatD = ad::Mat<double>;
 using dendrite::batchf;
 using dendrite::Status;
+using dendrite::test::interleave;
+using dendrite::test::max_abs;
 using dendrite::test::random_matrix;
+using dendrite::test::sequence_of;
+using dendrite::test::stream;
 
 namespace {
 
@@ -79,40 +84,6 @@ MatD naive_conv2d(const MatD& x, Index cin, Index H, Index W, const MatD& w, con
   }
   return y;
 }
-
-/// One sequence (C x L) taken out of a step-major batch.
-MatD sequence_of(const MatD& batched, Index b, Index batch) {
-  MatD s(batched.rows(), batched.cols() / batch);
-  for (Index t = 0; t < s.cols(); ++t) s.col(t) = batched.col(t * batch + b);
-  return s;
-}
-
-/// Step-major batch of sequences.
-MatD interleave(const std::vector<MatD>& seqs) {
-  const Index B = Index(seqs.size());
-  MatD m(seqs[0].rows(), seqs[0].cols() * B);
-  for (Index b = 0; b < B; ++b) {
-    for (Index t = 0; t < seqs[0].cols(); ++t) m.col(t * B + b) = seqs[std::size_t(b)].col(t);
-  }
-  return m;
-}
-
-template <class Block, class T = float>
-MatD stream(Block& block, const MatD& x) {
-  constexpr std::size_t In = Block::kIn, Out = Block::kOut;
-  block.reset();
-  MatD y(Out, x.cols());
-  std::array<T, In> in{};
-  std::array<T, Out> out{};
-  for (Index t = 0; t < x.cols(); ++t) {
-    for (std::size_t i = 0; i < In; ++i) in[i] = T(x(Index(i), t));
-    REQUIRE(block.step(in, out) == Status::Ok);
-    for (std::size_t o = 0; o < Out; ++o) y(Index(o), t) = double(out[o]);
-  }
-  return y;
-}
-
-double max_abs(const MatD& m) { return m.cwiseAbs().maxCoeff(); }
 
 }  // namespace
 
@@ -206,16 +177,16 @@ TEST_CASE("Conv1D step streams exactly the causal forward", "[nn][conv][realtime
   const MatD x = random_matrix(8, 40, 11);
   SECTION("double, dilation 1 and 3") {
     nn::Conv1D<double, 8, 8, 5> a(1, {nn::Padding::causal, 1, 0});
-    CHECK(max_abs((stream<decltype(a), double>(a, x)) - a.forward(x)) < 1e-13);
+    CHECK(max_abs((stream<double, 8, 8>(a, x)) - a.forward(x)) < 1e-13);
     nn::Conv1D<double, 8, 6, 3, 3> b(2, {nn::Padding::causal, 1, 0});
-    CHECK(max_abs((stream<decltype(b), double>(b, x)) - b.forward(x)) < 1e-13);
+    CHECK(max_abs((stream<double, 8, 6>(b, x)) - b.forward(x)) < 1e-13);
   }
   SECTION("float against the double forward") {
     nn::Conv1D<float, 8, 8, 15> a(3, {nn::Padding::causal, 1, 0});
     nn::Conv1D<double, 8, 8, 15> ad(3, {nn::Padding::causal, 1, 0});
     ad.weight.value = a.weight.value.cast<double>();
     ad.bias.value = a.bias.value.cast<double>();
-    CHECK(max_abs(stream(a, x) - ad.forward(x)) < 2e-5);
+    CHECK(max_abs(stream<float, 8, 8>(a, x) - ad.forward(x)) < 2e-5);
   }
   SECTION("lane k of a batch step is the scalar step on stream k, and a bad lane is rejected") {
     constexpr std::size_t W = batchf::size;
@@ -224,7 +195,7 @@ TEST_CASE("Conv1D step streams exactly the causal forward", "[nn][conv][realtime
     std::vector<MatD> xs;
     for (std::size_t k = 0; k < W; ++k) xs.push_back(random_matrix(4, 12, 100 + k));
     std::vector<MatD> want;
-    for (std::size_t k = 0; k < W; ++k) want.push_back(stream(scalar, xs[k]));
+    for (std::size_t k = 0; k < W; ++k) want.push_back(stream<float, 4, 3>(scalar, xs[k]));
     const auto sample = [&](Index t, std::size_t nan_lanes_from, std::size_t nan_lanes_to) {
       std::array<batchf, 4> in{};
       for (std::size_t i = 0; i < 4; ++i) {

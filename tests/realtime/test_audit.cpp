@@ -45,15 +45,14 @@ struct Tally {
   int calls = 0, ok = 0, rejected = 0;
 };
 
-/// Calls `step(x, y)` 200 times on inputs from `input`, under the allocation counter.
-template <std::size_t In, std::size_t Out, class T, class Block>
-Tally audit(Block& block, dendrite::test::AllocCounts& counts) {
-  std::array<T, Out> y{};
+/// Calls `step(x)` 200 times on inputs from `input`, under the allocation counter.
+template <std::size_t In, class T, class Step>
+Tally audit_calls(Step step, dendrite::test::AllocCounts& counts) {
   Tally t;
   dendrite::test::NoAllocScope scope;
   for (int k = 0; k < 200; ++k) {
     const std::array<T, In> x = input<T, In>(k);
-    const Status s = block.step(std::span<const T, In>(x), std::span<T, Out>(y));
+    const Status s = step(std::span<const T, In>(x));
     ++t.calls;
     t.ok += s == Status::Ok;
     t.rejected += s != Status::Ok;
@@ -63,20 +62,18 @@ Tally audit(Block& block, dendrite::test::AllocCounts& counts) {
   return t;
 }
 
+/// A block with step(x, y).
+template <std::size_t In, std::size_t Out, class T, class Block>
+Tally audit(Block& block, dendrite::test::AllocCounts& counts) {
+  std::array<T, Out> y{};
+  return audit_calls<In, T>([&](std::span<const T, In> x) { return block.step(x, std::span<T, Out>(y)); },
+                            counts);
+}
+
+/// A block with step(x) only (the streaming statistics).
 template <std::size_t In, class T, class Block>
 Tally audit_in(Block& block, dendrite::test::AllocCounts& counts) {
-  Tally t;
-  dendrite::test::NoAllocScope scope;
-  for (int k = 0; k < 200; ++k) {
-    const std::array<T, In> x = input<T, In>(k);
-    const Status s = block.step(std::span<const T, In>(x));
-    ++t.calls;
-    t.ok += s == Status::Ok;
-    t.rejected += s != Status::Ok;
-  }
-  counts.operator_new += scope.counts().operator_new;
-  counts.eigen += scope.counts().eigen;
-  return t;
+  return audit_calls<In, T>([&](std::span<const T, In> x) { return block.step(x); }, counts);
 }
 
 }  // namespace
