@@ -24,15 +24,18 @@
 #include <Eigen/Cholesky>
 #include <Eigen/Core>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
 
 namespace dendrite::geometry {
 
 namespace detail {
 
 /// Indices of the conditions on side 0 and side 1; checks the dichotomy.
-inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, std::vector<int>& s0,
-                        std::vector<int>& s1, const char* who) {
+template <AnalysisScalar S = double>
+void split_sides(const std::vector<int>& side, Eigen::Index conditions, std::vector<int>& s0,
+                 std::vector<int>& s1, const char* who) {
   if (static_cast<Eigen::Index>(side.size()) != conditions) {
     DENDRITE_THROW(dimension_error, who, ": expected one side label per condition (", conditions,
                    "), got ", side.size());
@@ -57,8 +60,8 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
 
 /// Parallelism score of a dichotomy. `means` is N x C (a column per condition), `side[c]` in
 /// {0, 1}. Exhaustive over the m! pairings, so m <= 8 (C <= 16); larger throws `dimension_error`.
-[[nodiscard]] inline double parallelism_score(const Eigen::Ref<const Eigen::MatrixXd>& means,
-                                              const std::vector<int>& side) {
+template <AnalysisScalar S = double>
+[[nodiscard]] double parallelism_score(const AnalysisRef<S>& means, const std::vector<int>& side) {
   std::vector<int> s0, s1;
   detail::split_sides(side, means.cols(), s0, s1, "parallelism_score");
   const std::size_t m = s0.size();
@@ -71,10 +74,10 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
                    m);
   }
   // unit coding vector for every (a, b) pair, so each pairing only reads them
-  std::vector<Eigen::VectorXd> v(m * m);
+  std::vector<VectorX<S>> v(m * m);
   for (std::size_t a = 0; a < m; ++a) {
     for (std::size_t b = 0; b < m; ++b) {
-      Eigen::VectorXd d = means.col(s1[b]) - means.col(s0[a]);
+      VectorX<S> d = means.col(s1[b]) - means.col(s0[a]);
       const double n = d.norm();
       if (!(n > 0)) {
         DENDRITE_THROW(numerical_error, "parallelism_score: conditions ", s0[a], " and ", s1[b],
@@ -83,7 +86,7 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
       v[a * m + b] = d / n;
     }
   }
-  Eigen::MatrixXd cosines(m * m, m * m);
+  MatrixX<S> cosines(m * m, m * m);
   for (std::size_t p = 0; p < m * m; ++p) {
     for (std::size_t q = 0; q < m * m; ++q) {
       cosines(Eigen::Index(p), Eigen::Index(q)) = v[p].dot(v[q]);
@@ -108,9 +111,9 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
 /// Cross-condition generalisation performance of a dichotomy. `trials` is N x T, `condition[t]` in
 /// [0, C) the condition of trial t, `side[c]` in {0, 1}. `ridge` > 0 regularises the classifier.
 /// Throws `dimension_error` for inconsistent sizes or a condition without trials.
-[[nodiscard]] inline double ccgp(const Eigen::Ref<const Eigen::MatrixXd>& trials,
-                                 const std::vector<int>& condition, const std::vector<int>& side,
-                                 double ridge = 1e-3) {
+template <AnalysisScalar S = double>
+[[nodiscard]] double ccgp(const AnalysisRef<S>& trials, const std::vector<int>& condition,
+                          const std::vector<int>& side, double ridge = 1e-3) {
   const Eigen::Index n_units = trials.rows();
   const Eigen::Index n_trials = trials.cols();
   if (static_cast<Eigen::Index>(condition.size()) != n_trials) {
@@ -140,9 +143,9 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
   for (int h0 : s0) {
     for (int h1 : s1) {
       // normal equations of [x; 1] w = label on the training trials
-      Eigen::MatrixXd a = Eigen::MatrixXd::Zero(n_units + 1, n_units + 1);
-      Eigen::VectorXd rhs = Eigen::VectorXd::Zero(n_units + 1);
-      Eigen::VectorXd xa(n_units + 1);
+      MatrixX<S> a = MatrixX<S>::Zero(n_units + 1, n_units + 1);
+      VectorX<S> rhs = VectorX<S>::Zero(n_units + 1);
+      VectorX<S> xa(n_units + 1);
       for (Eigen::Index t = 0; t < n_trials; ++t) {
         const int c = condition[static_cast<std::size_t>(t)];
         if (c == h0 || c == h1) {
@@ -150,12 +153,12 @@ inline void split_sides(const std::vector<int>& side, Eigen::Index conditions, s
         }
         xa.head(n_units) = trials.col(t);
         xa(n_units) = 1.0;
-        a.selfadjointView<Eigen::Lower>().rankUpdate(xa);
+        a.template selfadjointView<Eigen::Lower>().rankUpdate(xa);
         rhs += (side[static_cast<std::size_t>(c)] == 1 ? 1.0 : -1.0) * xa;
       }
       a.diagonal().head(n_units).array() +=
           ridge * std::max(1.0, a.diagonal().head(n_units).mean());
-      const Eigen::VectorXd w = a.selfadjointView<Eigen::Lower>().ldlt().solve(rhs);
+      const VectorX<S> w = a.template selfadjointView<Eigen::Lower>().ldlt().solve(rhs);
       int correct = 0, tested = 0;
       for (Eigen::Index t = 0; t < n_trials; ++t) {
         const int c = condition[static_cast<std::size_t>(t)];

@@ -22,9 +22,11 @@
 #include <Eigen/Eigenvalues>
 #include <Eigen/LU>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/math.hpp>
 #include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
 #include <dendrite/ica/whitening.hpp>
 
 namespace dendrite::ica {
@@ -54,22 +56,24 @@ struct FastICAResult {
 namespace detail {
 
 /// W <- (W W^T)^{-1/2} W
-inline void symmetric_decorrelation(Eigen::MatrixXd& w) {
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(w * w.transpose());
-  const Eigen::VectorXd s = eig.eigenvalues().cwiseMax(std::numeric_limits<double>::min());
+template <AnalysisScalar S = double>
+void symmetric_decorrelation(Eigen::MatrixXd& w) {
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(w * w.transpose());
+  const VectorX<S> s = eig.eigenvalues().cwiseMax(std::numeric_limits<double>::min());
   w = eig.eigenvectors() * s.cwiseSqrt().cwiseInverse().asDiagonal() *
       eig.eigenvectors().transpose() * w;
 }
 
 /// In place over one contiguous source: u <- g(u); returns the mean of g'(u).
-inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOptions& opt) {
+template <AnalysisScalar S = double>
+double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOptions& opt) {
   using B = xsimd::batch<double>;
   constexpr Eigen::Index L = Eigen::Index(lanes_v<B>);
   const auto kernel = [&opt](auto v, auto& g, auto& dg) {
     using T = std::decay_t<decltype(v)>;
     switch (opt.fun) {
       case FastICANonlinearity::LogCosh: {
-        const T a = broadcast<T>(opt.alpha);
+        const T a = dendrite::broadcast<T>(opt.alpha);
         const T t = dendrite::tanh(a * v);
         g = t;
         dg = a * (T(1) - t * t);
@@ -77,11 +81,11 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
       }
       case FastICANonlinearity::Cube:
         g = v * v * v;
-        dg = broadcast<T>(3.0) * v * v;
+        dg = dendrite::broadcast<T>(3.0) * v * v;
         break;
       case FastICANonlinearity::Exp: {
         const T v2 = v * v;
-        const T e = dendrite::exp(broadcast<T>(-0.5) * v2);
+        const T e = dendrite::exp(dendrite::broadcast<T>(-0.5) * v2);
         g = v * e;
         dg = (T(1) - v2) * e;
         break;
@@ -92,11 +96,11 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
   Eigen::Index i = 0;
   for (; i + L <= count; i += L) {
     B g(0.0), dg(0.0);
-    kernel(load<B>(u + i), g, dg);
-    store(u + i, g);
+    kernel(dendrite::load<B>(u + i), g, dg);
+    dendrite::store(u + i, g);  // qualified: ADL would pick xsimd::store (aligned)
     acc += dg;
   }
-  double sum = reduce_add(acc);
+  double sum = dendrite::reduce_add(acc);
   for (; i < count; ++i) {
     double g = 0, dg = 0;
     kernel(u[i], g, dg);
@@ -110,8 +114,8 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
 
 /// Symmetric FastICA on x (channels x samples). Allocates. Throws like `whiten` for bad data and
 /// `numerical_error` for options out of range. Non-convergence is reported, not thrown.
-[[nodiscard]] inline FastICAResult fastica(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                           const FastICAOptions& opt = {}) {
+template <AnalysisScalar S = double>
+[[nodiscard]] FastICAResult fastica(const AnalysisRef<S>& x, const FastICAOptions& opt = {}) {
   if (!(opt.tol > 0) || opt.max_iter < 1 || !(opt.alpha >= 1.0 && opt.alpha <= 2.0)) {
     DENDRITE_THROW(numerical_error,
                    "fastica: need tol > 0, max_iter >= 1 and alpha in [1, 2], got ", opt.tol, ", ",
@@ -122,7 +126,7 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
   const double n = double(x.cols());
   std::mt19937_64 rng(opt.seed);
   std::normal_distribution<double> normal;
-  Eigen::MatrixXd w(d, d);
+  MatrixX<S> w(d, d);
   for (auto& v : w.reshaped()) {
     v = normal(rng);
   }
@@ -132,10 +136,10 @@ inline double apply_nonlinearity(double* u, Eigen::Index count, const FastICAOpt
   // y = W V (x - m), sum_t g(y_t) z_t^T = (sum_t g(y_t) (x_t - m)^T) V^T. Full-size temporaries
   // would cost more in page faults than the arithmetic.
   const Eigen::Index block = cache_block(d);
-  Eigen::MatrixXd xb(d, std::min(block, x.cols()));
-  Eigen::MatrixXd yt(xb.cols(), d);  // samples in rows: each source contiguous for the SIMD g
-  Eigen::MatrixXd w_eff(d, d), acc(d, d), w1(d, d);
-  Eigen::VectorXd mean_dg(d);
+  MatrixX<S> xb(d, std::min(block, x.cols()));
+  MatrixX<S> yt(xb.cols(), d);  // samples in rows: each source contiguous for the SIMD g
+  MatrixX<S> w_eff(d, d), acc(d, d), w1(d, d);
+  VectorX<S> mean_dg(d);
   for (r.iterations = 1; r.iterations <= opt.max_iter; ++r.iterations) {
     w_eff.noalias() = w * wh.matrix;
     acc.setZero();

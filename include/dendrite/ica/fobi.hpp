@@ -25,7 +25,9 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
 #include <dendrite/ica/whitening.hpp>
 
 namespace dendrite::ica {
@@ -48,7 +50,8 @@ struct FOBIResult {
   std::string warning;              ///< empty when identifiable
 
   /// The estimated sources of data x (d x n).
-  [[nodiscard]] Eigen::MatrixXd sources(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+  template <AnalysisScalar S = double>
+  [[nodiscard]] Eigen::MatrixXd sources(const AnalysisRef<S>& x) const {
     if (x.rows() != mean.size()) {
       DENDRITE_THROW(dimension_error, "FOBIResult::sources: expected ", mean.size(),
                      " channels, got ", x.rows());
@@ -59,8 +62,8 @@ struct FOBIResult {
 
 /// Runs FOBI on x (channels x samples). Allocates. Throws `dimension_error` for fewer samples than
 /// channels, `numerical_error` for NaN/Inf, constant channels or a rank-deficient covariance.
-[[nodiscard]] inline FOBIResult fobi(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                     const FOBIOptions& opt = {}) {
+template <AnalysisScalar S = double>
+[[nodiscard]] FOBIResult fobi(const AnalysisRef<S>& x, const FOBIOptions& opt = {}) {
   if (x.rows() < 2) {
     DENDRITE_THROW(dimension_error, "fobi: need at least 2 channels, got ", x.rows());
   }
@@ -69,35 +72,35 @@ struct FOBIResult {
   const double n = double(x.cols());
   const Eigen::Index block = cache_block(d);
   // No full-size temporary: each pass whitens one cache-sized block of columns at a time.
-  Eigen::MatrixXd xb(d, std::min(block, x.cols())), h(d, xb.cols()), g(d, xb.cols());
+  MatrixX<S> xb(d, std::min(block, x.cols())), h(d, xb.cols()), g(d, xb.cols());
   const auto whiten_block = [&](Eigen::Index j0, Eigen::Index m) {
     xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
     h.leftCols(m).noalias() = wh.matrix * xb.leftCols(m);
   };
   // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t
-  Eigen::MatrixXd k = Eigen::MatrixXd::Zero(d, d);
+  MatrixX<S> k = MatrixX<S>::Zero(d, d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     whiten_block(j0, m);
     g.leftCols(m) = h.leftCols(m).array().rowwise() * h.leftCols(m).colwise().norm().array();
     k.noalias() += g.leftCols(m) * g.leftCols(m).transpose();
   });
   k /= n;
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k);
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(k);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error, "fobi: the eigendecomposition of K did not converge");
   }
   FOBIResult r;
-  const Eigen::MatrixXd v = eig.eigenvectors().rowwise().reverse();
+  const MatrixX<S> v = eig.eigenvectors().rowwise().reverse();
   r.eigenvalues = eig.eigenvalues().reverse();
   r.unmixing = v.transpose() * wh.matrix;
   r.mixing = wh.inverse * v;
   r.mean = wh.mean;
   // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself
-  Eigen::ArrayXd sq_dev = Eigen::ArrayXd::Zero(d);
+  ArrayX<S> sq_dev = ArrayX<S>::Zero(d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     whiten_block(j0, m);
     g.leftCols(m).noalias() = v.transpose() * h.leftCols(m);
-    const Eigen::ArrayXXd q =
+    const ArrayXX<S> q =
         g.leftCols(m).array().square().rowwise() * h.leftCols(m).colwise().squaredNorm().array();
     sq_dev += (q.colwise() - r.eigenvalues.array()).square().rowwise().sum();
   });

@@ -22,18 +22,21 @@
 
 #include <Eigen/Core>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
 
 namespace dendrite::ica {
 
 /// Amari index of P = W A (square). Throws `dimension_error` for a non-square or 1 x 1 matrix.
-[[nodiscard]] inline double amari_index(const Eigen::Ref<const Eigen::MatrixXd>& p) {
+template <AnalysisScalar S = double>
+[[nodiscard]] double amari_index(const AnalysisRef<S>& p) {
   const Eigen::Index n = p.rows();
   if (n != p.cols() || n < 2) {
     DENDRITE_THROW(dimension_error, "amari_index: expected a square matrix of size >= 2, got ",
                    p.rows(), " x ", p.cols());
   }
-  const Eigen::MatrixXd a = p.cwiseAbs();
+  const MatrixX<S> a = p.cwiseAbs();
   double e = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
     e += a.row(i).sum() / std::max(a.row(i).maxCoeff(), std::numeric_limits<double>::min()) - 1.0;
@@ -43,8 +46,8 @@ namespace dendrite::ica {
 }
 
 /// Amari index of unmixing W (n x d) times mixing A (d x n).
-[[nodiscard]] inline double amari_index(const Eigen::Ref<const Eigen::MatrixXd>& unmixing,
-                                        const Eigen::Ref<const Eigen::MatrixXd>& mixing) {
+template <AnalysisScalar S = double>
+[[nodiscard]] double amari_index(const AnalysisRef<S>& unmixing, const AnalysisRef<S>& mixing) {
   if (unmixing.cols() != mixing.rows()) {
     DENDRITE_THROW(dimension_error, "amari_index: unmixing is ", unmixing.rows(), " x ",
                    unmixing.cols(), " but mixing is ", mixing.rows(), " x ", mixing.cols());
@@ -53,23 +56,25 @@ namespace dendrite::ica {
 }
 
 /// Pearson kurtosis E[(v - Ev)^4] / E[(v - Ev)^2]^2 of each row (3 for a Gaussian).
-[[nodiscard]] inline Eigen::VectorXd kurtosis(const Eigen::Ref<const Eigen::MatrixXd>& x) {
-  const Eigen::MatrixXd xc = x.colwise() - x.rowwise().mean();
-  const Eigen::ArrayXd m2 = xc.array().square().rowwise().mean();
-  const Eigen::ArrayXd m4 = xc.array().square().square().rowwise().mean();
+template <AnalysisScalar S = double>
+[[nodiscard]] Eigen::VectorXd kurtosis(const AnalysisRef<S>& x) {
+  const MatrixX<S> xc = x.colwise() - x.rowwise().mean();
+  const ArrayX<S> m2 = xc.array().square().rowwise().mean();
+  const ArrayX<S> m4 = xc.array().square().square().rowwise().mean();
   return (m4 / m2.square()).matrix();
 }
 
 /// Covariance (1/n, centred) of the rows of y: identity for well-scaled independent outputs.
-[[nodiscard]] inline Eigen::MatrixXd output_covariance(const Eigen::Ref<const Eigen::MatrixXd>& y) {
-  const Eigen::MatrixXd yc = y.colwise() - y.rowwise().mean();
+template <AnalysisScalar S = double>
+[[nodiscard]] Eigen::MatrixXd output_covariance(const AnalysisRef<S>& y) {
+  const MatrixX<S> yc = y.colwise() - y.rowwise().mean();
   return yc * yc.transpose() / double(y.cols());
 }
 
 /// Minimum-cost assignment for a square cost matrix (Hungarian algorithm with potentials, O(n^3)).
 /// Returns assignment[row] = column.
-[[nodiscard]] inline std::vector<Eigen::Index> min_cost_assignment(
-    const Eigen::Ref<const Eigen::MatrixXd>& cost) {
+template <AnalysisScalar S = double>
+[[nodiscard]] std::vector<Eigen::Index> min_cost_assignment(const AnalysisRef<S>& cost) {
   const Eigen::Index n = cost.rows();
   if (n != cost.cols()) {
     DENDRITE_THROW(dimension_error, "min_cost_assignment: expected a square matrix, got ", n, " x ",
@@ -136,21 +141,21 @@ struct SourceMatch {
 
 /// Matches outputs y (n x T) to true sources s (n x T). Throws `dimension_error` on a shape
 /// mismatch and `numerical_error` for constant rows.
-[[nodiscard]] inline SourceMatch match_sources(const Eigen::Ref<const Eigen::MatrixXd>& s,
-                                               const Eigen::Ref<const Eigen::MatrixXd>& y) {
+template <AnalysisScalar S = double>
+[[nodiscard]] SourceMatch match_sources(const AnalysisRef<S>& s, const AnalysisRef<S>& y) {
   if (s.rows() != y.rows() || s.cols() != y.cols() || s.cols() < 2) {
     DENDRITE_THROW(dimension_error, "match_sources: sources are ", s.rows(), " x ", s.cols(),
                    ", outputs ", y.rows(), " x ", y.cols(),
                    "; expected equal shapes with at least 2 samples");
   }
   const Eigen::Index n = s.rows();
-  Eigen::MatrixXd sc = s.colwise() - s.rowwise().mean();
-  Eigen::MatrixXd yc = y.colwise() - y.rowwise().mean();
-  const Eigen::VectorXd sn = sc.rowwise().norm(), yn = yc.rowwise().norm();
+  MatrixX<S> sc = s.colwise() - s.rowwise().mean();
+  MatrixX<S> yc = y.colwise() - y.rowwise().mean();
+  const VectorX<S> sn = sc.rowwise().norm(), yn = yc.rowwise().norm();
   if ((sn.array() == 0).any() || (yn.array() == 0).any()) {
     DENDRITE_THROW(numerical_error, "match_sources: a source or output is constant");
   }
-  const Eigen::MatrixXd corr =
+  const MatrixX<S> corr =
       sn.cwiseInverse().asDiagonal() * (sc * yc.transpose()) * yn.cwiseInverse().asDiagonal();
   SourceMatch m;
   m.output_of_source = min_cost_assignment(-corr.cwiseAbs());

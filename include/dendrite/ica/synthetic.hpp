@@ -18,6 +18,9 @@
 
 #include <Eigen/Core>
 
+#include <dendrite/core/analysis.hpp>
+#include <dendrite/core/traits.hpp>
+
 namespace dendrite::ica {
 
 /// Sources, mixing matrix and mixtures of one draw.
@@ -28,8 +31,8 @@ struct SyntheticMixture {
 };
 
 /// The paper's synthetic set with n samples; `seed` drives the Laplace source and the mixing.
-[[nodiscard]] inline SyntheticMixture bahroun_synthetic(Eigen::Index n = 10000,
-                                                        std::uint64_t seed = 101) {
+template <AnalysisScalar S = double>
+[[nodiscard]] SyntheticMixture bahroun_synthetic(Eigen::Index n = 10000, std::uint64_t seed = 101) {
   std::mt19937_64 rng(seed);
   SyntheticMixture m;
   m.sources.resize(4, n);

@@ -18,7 +18,9 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
 
 namespace dendrite::ica {
 
@@ -41,7 +43,8 @@ struct Whitener {
   Eigen::Index rank = 0;
 
   /// V (x - m) for every column of x (d x n). Throws `dimension_error` on a channel mismatch.
-  [[nodiscard]] Eigen::MatrixXd apply(const Eigen::Ref<const Eigen::MatrixXd>& x) const {
+  template <AnalysisScalar S = double>
+  [[nodiscard]] Eigen::MatrixXd apply(const AnalysisRef<S>& x) const {
     if (x.rows() != mean.size()) {
       DENDRITE_THROW(dimension_error, "Whitener::apply: expected ", mean.size(), " channels, got ",
                      x.rows());
@@ -49,7 +52,8 @@ struct Whitener {
     return matrix * (x.colwise() - mean);
   }
   /// m + V^+ z for every column of z (r x n).
-  [[nodiscard]] Eigen::MatrixXd unapply(const Eigen::Ref<const Eigen::MatrixXd>& z) const {
+  template <AnalysisScalar S = double>
+  [[nodiscard]] Eigen::MatrixXd unapply(const AnalysisRef<S>& z) const {
     if (z.rows() != inverse.cols()) {
       DENDRITE_THROW(dimension_error, "Whitener::unapply: expected ", inverse.cols(), " rows, got ",
                      z.rows());
@@ -60,7 +64,8 @@ struct Whitener {
 
 /// Checks a channels x samples matrix for ICA: at least one channel, more samples than channels,
 /// finite values, no constant channel. Throws with what was expected and what was given.
-inline void check_ica_data(const Eigen::Ref<const Eigen::MatrixXd>& x, const char* who) {
+template <AnalysisScalar S = double>
+void check_ica_data(const AnalysisRef<S>& x, const char* who) {
   if (x.rows() < 1 || x.cols() <= x.rows()) {
     DENDRITE_THROW(dimension_error, who,
                    ": expected a channels x samples matrix with more samples than channels, got ",
@@ -68,7 +73,7 @@ inline void check_ica_data(const Eigen::Ref<const Eigen::MatrixXd>& x, const cha
   }
   if (!x.allFinite()) {
     Eigen::Index r = 0, c = 0;
-    (!x.array().isFinite()).cast<int>().maxCoeff(&r, &c);
+    (!x.array().isFinite()).template cast<int>().maxCoeff(&r, &c);
     DENDRITE_THROW(numerical_error, who, ": the data contain NaN or Inf (first at channel ", r,
                    ", sample ", c, ")");
   }
@@ -90,17 +95,18 @@ void for_column_blocks(Eigen::Index n, Eigen::Index block, F&& f) {
 
 /// Columns per block so that a block of `rows` doubles stays within about 256 KiB (L2-sized):
 /// big centred temporaries would cost more in page faults than the arithmetic they hold.
-[[nodiscard]] inline Eigen::Index cache_block(Eigen::Index rows) {
+template <AnalysisScalar S = double>
+[[nodiscard]] Eigen::Index cache_block(Eigen::Index rows) {
   return std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(rows, 1));
 }
 
 /// (1/n) (X - m)(X - m)^T with m the row means, and m; centred block by block.
-inline Eigen::MatrixXd covariance(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                  Eigen::VectorXd& mean) {
+template <AnalysisScalar S = double>
+Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean) {
   mean = x.rowwise().mean();
   const Eigen::Index block = cache_block(x.rows());
-  Eigen::MatrixXd buf(x.rows(), std::min(block, x.cols()));
-  Eigen::MatrixXd c = Eigen::MatrixXd::Zero(x.rows(), x.rows());
+  MatrixX<S> buf(x.rows(), std::min(block, x.cols()));
+  MatrixX<S> c = MatrixX<S>::Zero(x.rows(), x.rows());
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     buf.leftCols(m) = x.middleCols(j0, m).colwise() - mean;
     c.noalias() += buf.leftCols(m) * buf.leftCols(m).transpose();
@@ -111,19 +117,19 @@ inline Eigen::MatrixXd covariance(const Eigen::Ref<const Eigen::MatrixXd>& x,
 /// Fits a whitener to `x` (channels x samples). See the file comment. Allocates.
 /// Throws `dimension_error`/`numerical_error` for bad data, and `numerical_error` naming the rank
 /// for a rank-deficient covariance unless `reduce_rank` is set.
-[[nodiscard]] inline Whitener whiten(const Eigen::Ref<const Eigen::MatrixXd>& x,
-                                     const WhiteningOptions& opt = {}) {
+template <AnalysisScalar S = double>
+[[nodiscard]] Whitener whiten(const AnalysisRef<S>& x, const WhiteningOptions& opt = {}) {
   check_ica_data(x, "whiten");
   Whitener w;
-  const Eigen::MatrixXd c = covariance(x, w.mean);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(c);
+  const MatrixX<S> c = covariance(x, w.mean);
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(c);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error,
                    "whiten: the eigendecomposition of the covariance did not converge");
   }
   const Eigen::Index d = x.rows();
-  const Eigen::VectorXd lam = eig.eigenvalues().reverse();
-  const Eigen::MatrixXd e = eig.eigenvectors().rowwise().reverse();
+  const VectorX<S> lam = eig.eigenvalues().reverse();
+  const MatrixX<S> e = eig.eigenvectors().rowwise().reverse();
   w.variances = lam;
   Eigen::Index r = 0;
   while (r < d && lam(r) > opt.rank_tolerance * lam(0)) {
@@ -139,8 +145,8 @@ inline Eigen::MatrixXd covariance(const Eigen::Ref<const Eigen::MatrixXd>& x,
     DENDRITE_THROW(numerical_error, "whiten: a reduced-rank whitener must be of PCA kind (rank ", r,
                    " of ", d, ")");
   }
-  const Eigen::MatrixXd er = e.leftCols(r);
-  const Eigen::VectorXd s = lam.head(r).cwiseSqrt();
+  const MatrixX<S> er = e.leftCols(r);
+  const VectorX<S> s = lam.head(r).cwiseSqrt();
   if (opt.kind == WhiteningKind::ZCA) {
     w.matrix = er * s.cwiseInverse().asDiagonal() * er.transpose();
     w.inverse = er * s.asDiagonal() * er.transpose();
