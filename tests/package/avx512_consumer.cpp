@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// Compiled (not run) for an AVX-512 target with -Wall -Wextra -Werror by every build, whatever the
+// host: GCC 12.2 warns inside its own AVX-512 intrinsics (GCC PR 105593) wherever xsimd's exp,
+// nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
+// build working. Uses the batch math and the batch steps of the real-time blocks.
+#include <array>
+#include <cstdio>
+
+#include <dendrite/dendrite.hpp>
+
+namespace nn = dendrite::nn;
+using B = dendrite::batchf;
+
+int main(int argc, char**) {
+  const B x = dendrite::broadcast<B>(0.1 * argc);
+  B y = dendrite::sigmoid(x) + dendrite::tanh(x) + dendrite::exp(x) + dendrite::log1p(x) +
+        dendrite::softplus(x) + dendrite::clamp(x, B(-1.0f), B(1.0f)) +
+        dendrite::min(x, dendrite::max(x, B(0.5f))) + dendrite::pow(dendrite::abs(x), B(1.5f));
+  std::array<B, 4> in{x, y, x, y};
+  std::array<B, 8> h{};
+  nn::GRU<B, 4, 8> gru;
+  nn::LSTM<B, 4, 8> lstm;
+  nn::RNN<B, 4, 8, nn::ReTanh> rnn({.alpha = 0.2});
+  nn::Dense<B, 4, 8, nn::Sigmoid> dense;
+  nn::Conv1D<B, 4, 8, 3> conv;
+  dendrite::ica::OnlineICA<B, 4> ica;
+  std::array<B, 4> sep{};
+  int bad = 0;
+  bad += gru.step(in, h) != dendrite::Status::Ok;
+  bad += lstm.step(in, h) != dendrite::Status::Ok;
+  bad += rnn.step(in, h) != dendrite::Status::Ok;
+  bad += dense.step(in, h) != dendrite::Status::Ok;
+  bad += conv.step(in, h) != dendrite::Status::Ok;
+  bad += ica.step(in, sep) != dendrite::Status::Ok;
+  std::printf("%f %d\n", double(dendrite::lane(y + h[0] + sep[0], 0)), bad);
+  return bad;
+}
