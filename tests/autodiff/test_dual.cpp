@@ -65,8 +65,8 @@ std::vector<Case> cases() {
       {"softplus", [](double x) { return std::log1p(std::exp(x)); }, sig, {-6, -1, 0.1, 0.4, 5}},
       {"abs",
        [](double x) { return std::abs(x); },
-       [](double x) { return x < 0 ? -1.0 : 1.0; },
-       {-3, -0.2, 0.5, 2}},
+       [](double x) { return x < 0 ? -1.0 : (x > 0 ? 1.0 : 0.0); },  // PyTorch: sign(0) = 0
+       {-3, -0.2, 0, 0.5, 2}},
       {"relu",
        [](double x) { return x > 0 ? x : 0; },
        [](double x) { return x > 0 ? 1.0 : 0.0; },

@@ -12,6 +12,7 @@
 
 #include <Eigen/Cholesky>
 
+#include <dendrite/autodiff/dual.hpp>
 #include <dendrite/autodiff/gradcheck.hpp>
 #include <dendrite/autodiff/ops.hpp>
 #include <dendrite/autodiff/optim.hpp>
@@ -547,5 +548,18 @@ TEST_CASE("optimisers fit a linear regression down to the least-squares loss", "
     ad::SGD<double> sgd({&w, &b}, {.lr = 0.2, .momentum = 0.9});
     CHECK(train(sgd, w, b, 500) <= best * (1 + 1e-6));
     CHECK(w.value.isApprox(w_star.leftCols(3), 1e-4));
+  }
+}
+
+TEST_CASE("forward and reverse mode agree on the derivative of abs, at its kink too",
+          "[autodiff][tape]") {
+  for (double x : {-1.5, 0.0, 0.75}) {
+    ad::Tape<double> t;
+    ad::Parameter<double> p(ad::Mat<double>::Constant(1, 1, x));
+    t.backward(ad::sum(ad::abs(t.param(p))));
+    const double forward = ad::abs(ad::Dual<double, 1>(x, 0)).v[0];
+    const double sign = x < 0 ? -1.0 : (x > 0 ? 1.0 : 0.0);  // PyTorch's subgradient at 0
+    CHECK(p.grad(0, 0) == sign);
+    CHECK(forward == sign);
   }
 }

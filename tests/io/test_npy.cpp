@@ -181,8 +181,8 @@ TEST_CASE("bad NPY files get an io_error that names the file and the problem", "
 TEST_CASE("PyTorch directories: round trip, layer-0 names, shape checks, reference pair", "[io][pytorch]") {
   namespace nn = dendrite::nn;
   const fs::path d = scratch_dir("pytorch");
-  nn::GRU<double, 3, 4> a(1);
-  nn::GRU<double, 3, 4> b(2);
+  nn::GRU<double, 3, 4> a({.seed = 1});
+  nn::GRU<double, 3, 4> b({.seed = 2});
   const MatD x = dendrite::test::random_matrix(3, 10, 5);
   io::save_pytorch(a, d / "gru");
   CHECK(io::read_npy_header(d / "gru" / "bias_ih.npy").shape == std::vector<std::int64_t>{12});
@@ -194,33 +194,56 @@ TEST_CASE("PyTorch directories: round trip, layer-0 names, shape checks, referen
     for (const char* n : {"weight_ih", "weight_hh", "bias_ih", "bias_hh"}) {
       fs::copy_file(d / "gru" / (std::string(n) + ".npy"), d / (std::string("enc.") + n + "_l0.npy"));
     }
-    nn::GRU<double, 3, 4> c(3);
+    nn::GRU<double, 3, 4> c({.seed = 3});
     io::load_pytorch(c, d, "enc.");
     CHECK(c.forward(x) == a.forward(x));
   }
   SECTION("a missing file or a wrong shape fails and keeps the old weights") {
-    nn::GRU<double, 3, 5> wrong(4);
+    nn::GRU<double, 3, 5> wrong({.seed = 4});
     const MatD before = wrong.forward(x);
     CHECK_THROWS_WITH(io::load_pytorch(wrong, d / "gru"), Catch::Contains("weight_ih.npy") && Catch::Contains("expected 15 x 3, got 12 x 3"));
     CHECK(wrong.forward(x) == before);
     fs::remove(d / "gru" / "bias_hh.npy");
-    nn::GRU<double, 3, 4> c(3);
+    nn::GRU<double, 3, 4> c({.seed = 3});
     const MatD c_before = c.forward(x);
     CHECK_THROWS_WITH(io::load_pytorch(c, d / "gru"), Catch::Contains("missing file") && Catch::Contains("bias_hh.npy"));
     CHECK(c.forward(x) == c_before);
   }
   SECTION("the reference pair accepts the right weights and rejects a wrong layout") {
     io::save_check_pair(a, d / "gru", x);
-    nn::GRU<double, 3, 4> c(3);
+    nn::GRU<double, 3, 4> c({.seed = 3});
     io::load_pytorch(c, d / "gru");
     CHECK(c.forward(x) == a.forward(x));
     // weight_hh stored transposed in its own square block: shapes pass, outputs do not.
     MatD w = a.weight_hh.value;
     for (int g = 0; g < 3; ++g) w.middleRows(4 * g, 4).transposeInPlace();
     io::write_npy(d / "gru" / "weight_hh.npy", w);
-    nn::GRU<double, 3, 4> e(6);
+    nn::GRU<double, 3, 4> e({.seed = 6});
     const MatD e_before = e.forward(x);
     CHECK_THROWS_WITH(io::load_pytorch(e, d / "gru"), Catch::Contains("does not reproduce check_output.npy"));
     CHECK(e.forward(x) == e_before);
   }
+}
+
+TEST_CASE("save_pytorch writes each parameter in the shape it declares, not by its name",
+          "[io][pytorch]") {
+  namespace nn = dendrite::nn;
+  const fs::path d = scratch_dir("pytorch_shapes");
+  using Shape = std::vector<std::int64_t>;
+  nn::Dense<double, 1, 3> narrow({.seed = 2});  // weight (3, 1) is 2-D although it is one column
+  io::save_pytorch(narrow, d / "dense");
+  CHECK(io::read_npy_header(d / "dense" / "weight.npy").shape == Shape{3, 1});
+  CHECK(io::read_npy_header(d / "dense" / "bias.npy").shape == Shape{3});
+  nn::LayerNorm<double, 5> norm;  // PyTorch's LayerNorm weight is 1-D although not a bias
+  norm.weight.value = Eigen::VectorXd::LinSpaced(5, 0.5, 2.5);
+  io::save_pytorch(norm, d / "norm");
+  CHECK(io::read_npy_header(d / "norm" / "weight.npy").shape == Shape{5});
+  CHECK(io::read_npy_header(d / "norm" / "bias.npy").shape == Shape{5});
+  nn::LayerNorm<double, 5> back;
+  io::load_pytorch(back, d / "norm");
+  CHECK(back.weight.value == norm.weight.value);
+  nn::Dense<double, 1, 3> narrow_back({.seed = 9});
+  io::load_pytorch(narrow_back, d / "dense");
+  CHECK(narrow_back.weight.value == narrow.weight.value);
+  CHECK(narrow_back.bias.value == narrow.bias.value);
 }

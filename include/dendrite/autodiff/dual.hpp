@@ -363,11 +363,14 @@ template <class T, int N>
   const T neg_abs = detail::select_of<T>(x.a > zero, -x.a, x.a);
   return detail::chain(pos + detail::log1p_of(detail::exp_of(neg_abs)), detail::sigmoid_of(x.a), x);
 }
-// |a + v e| = |a| + sign(a) v e, sign(0) = +1
+// |a + v e| = |a| + sign(a) v e, sign(0) = 0 (PyTorch's subgradient, as the tape's abs)
 template <class T, int N>
 [[nodiscard]] Dual<T, N> abs(const Dual<T, N>& x) noexcept {
   const T zero(0);
-  return select(x.a < zero, -x, x);
+  const T one(1);
+  const T sign =
+      detail::select_of<T>(x.a > zero, one, detail::select_of<T>(x.a < zero, -one, zero));
+  return detail::chain(detail::select_of<T>(x.a < zero, -x.a, x.a), sign, x);
 }
 // relu: derivative 1 for a > 0, else 0
 template <class T, int N>

@@ -62,12 +62,21 @@ struct Parameter {
   Mat<T> value;
   Mat<T> grad;
   /// The N-D shape the matrix stands for when written out (PyTorch's: a conv weight
-  /// (Cout, Cin, K) is stored as Cout x Cin K); empty means rows x cols (rows for a bias).
+  /// (Cout, Cin, K) is stored as Cout x Cin K, a bias (n,) as n x 1); empty means rows x cols.
   std::vector<Index> shape;
 
+  /// A 1-D parameter of n values (a bias): stored as n x 1, read and written as shape (n,).
+  [[nodiscard]] static Parameter vector(Index n) {
+    Parameter p(n, 1);
+    p.shape = {n};
+    return p;
+  }
+
   Parameter() = default;
-  Parameter(Index rows, Index cols) : value(Mat<T>::Zero(rows, cols)), grad(Mat<T>::Zero(rows, cols)) {}
-  explicit Parameter(Mat<T> v) : value(std::move(v)), grad(Mat<T>::Zero(value.rows(), value.cols())) {}
+  Parameter(Index rows, Index cols)
+      : value(Mat<T>::Zero(rows, cols)), grad(Mat<T>::Zero(rows, cols)) {}
+  explicit Parameter(Mat<T> v)
+      : value(std::move(v)), grad(Mat<T>::Zero(value.rows(), value.cols())) {}
 
   [[nodiscard]] Index rows() const noexcept { return value.rows(); }
   [[nodiscard]] Index cols() const noexcept { return value.cols(); }
@@ -81,11 +90,11 @@ template <TapeScalar T>
 struct Node {
   using Backward = void (*)(Tape<T>&, Node&);
 
-  Mat<T> value;       ///< output of the op (unused for a parameter leaf: see value_ref)
-  Mat<T> grad;        ///< d loss / d value, valid during and after backward
-  Mat<T> aux;         ///< whatever the op saves for its backward (kept across clear())
+  Mat<T> value;  ///< output of the op (unused for a parameter leaf: see value_ref)
+  Mat<T> grad;   ///< d loss / d value, valid during and after backward
+  Mat<T> aux;    ///< whatever the op saves for its backward (kept across clear())
   Mat<T> aux2;
-  T scalar[2] = {};   ///< op attributes (slope, scale, ...)
+  T scalar[2] = {};      ///< op attributes (slope, scale, ...)
   Index index[12] = {};  ///< op attributes (sizes, strides, ...)
   Backward backward = nullptr;
   const Mat<T>* value_ref = nullptr;  ///< parameter leaf: the parameter's value
@@ -249,8 +258,8 @@ class Tape {
     check(out);
     const Mat<T>& v = out.value();
     if (seed.rows() != v.rows() || seed.cols() != v.cols()) {
-      DENDRITE_THROW(dimension_error, "backward(out, seed): expected a ", v.rows(), " x ",
-                     v.cols(), " seed, got ", seed.rows(), " x ", seed.cols());
+      DENDRITE_THROW(dimension_error, "backward(out, seed): expected a ", v.rows(), " x ", v.cols(),
+                     " seed, got ", seed.rows(), " x ", seed.cols());
     }
     const Mat<T> s = seed;
     backward_impl(out, &s);

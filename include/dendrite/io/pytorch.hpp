@@ -54,13 +54,17 @@ Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::files
   if (p.shape.empty()) {
     return read_npy<S>(file, p.rows(), p.cols());
   }
+  if (p.shape.size() == 1) {  // a bias: (n,) as PyTorch writes it, or (n, 1)
+    return read_npy<S>(file, p.rows(), 1);
+  }
   const NpyArray<S> a = read_npy_array<S>(file);
   bool same = a.shape.size() == p.shape.size();
-  for (std::size_t d = 0; same && d < a.shape.size(); ++d) same = a.shape[d] == p.shape[d];
+  for (std::size_t d = 0; same && d < a.shape.size(); ++d)
+    same = a.shape[d] == p.shape[d];
   if (!same) {
     std::vector<std::int64_t> want(p.shape.begin(), p.shape.end());
-    npy_fail(file, "shape mismatch: expected " + shape_string(want) + ", got " +
-                       shape_string(a.shape));
+    npy_fail(file,
+             "shape mismatch: expected " + shape_string(want) + ", got " + shape_string(a.shape));
   }
   using RowMajor = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   return Eigen::Map<const RowMajor>(a.data.data(), p.rows(), p.cols());
@@ -95,11 +99,21 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
   if (!std::filesystem::exists(in_file) && !std::filesystem::exists(out_file)) {
     return;
   }
-  const auto restore = [&] {
-    std::size_t i = 0;
-    for (auto& [name, p] : params) p->value = old[i++];
-  };
-  try {
+  // Puts the old weights back unless the check passes: an exception unwinding through here
+  // leaves the block as it was (no try/catch, so this compiles with -fno-exceptions).
+  struct Restore {
+    decltype(params)& ps;
+    std::vector<M>& saved;
+    bool committed = false;
+    ~Restore() {
+      if (committed)
+        return;
+      std::size_t i = 0;
+      for (auto& [name, p] : ps)
+        p->value = std::move(saved[i++]);
+    }
+  } restore{params, old};
+  {
     if constexpr (!requires(const M& m) { block.forward(m); }) {
       DENDRITE_THROW(io_error, "PyTorch weights in '", dir.string(),
                      "': a check pair was given for a block without a matrix forward()");
@@ -119,29 +133,28 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
       const double err = double((got - want).cwiseAbs().maxCoeff());
       if (!(err <= 1e-4 * scale)) {
         DENDRITE_THROW(io_error, "PyTorch weights in '", dir.string(),
-                       "': the block does not reproduce check_output.npy (largest difference ",
-                       err, "); the weights were not loaded");
+                       "': the block does not reproduce check_output.npy (largest difference ", err,
+                       "); the weights were not loaded");
       }
     }
-  } catch (...) {
-    restore();
-    throw;
   }
+  restore.committed = true;
 }
 
-/// Writes the block's parameters as NPY files named like a PyTorch state_dict (biases 1-D).
+/// Writes the block's parameters as NPY files named like a PyTorch state_dict, each in the
+/// shape its parameter declares (`Parameter::shape`: a bias 1-D, a conv weight 3-D or 4-D).
 template <class Block>
 void save_pytorch(Block& block, const std::filesystem::path& dir, std::string_view prefix = "") {
   std::filesystem::create_directories(dir);
   using S = typename Block::Scalar;
   for (auto& [name, p] : block.named_parameters()) {
     const std::filesystem::path file = dir / (std::string(prefix) + std::string(name) + ".npy");
-    if (!p->shape.empty()) {
+    if (p->shape.size() == 1) {
+      write_npy_vector(file, p->value);
+    } else if (!p->shape.empty()) {
       const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> c = p->value;
       write_npy_array<S>(file, std::vector<std::int64_t>(p->shape.begin(), p->shape.end()),
                          std::span<const S>(c.data(), std::size_t(c.size())));
-    } else if (std::string_view(name).find("bias") != std::string_view::npos) {
-      write_npy_vector(file, p->value);
     } else {
       write_npy(file, p->value);
     }
