@@ -36,7 +36,7 @@ MatF random(Eigen::Index r, Eigen::Index c, unsigned seed) {
 
 template <int K>
 void BM_Conv1DStep(benchmark::State& state) {
-  nn::Conv1D<float, 8, 8, K> conv(1, {nn::Padding::causal, 1, 0});
+  nn::Conv1D<float, 8, 8, K> conv({.padding = nn::Padding::causal, .seed = 1});
   const MatF x = random(8, 1024, 2);
   std::array<float, 8> in{}, out{};
   Eigen::Index t = 0;
@@ -53,7 +53,7 @@ void BM_Conv1DStep(benchmark::State& state) {
 /// samples indexed modulo K, weights W[o][c][k], three nested loops.
 template <int K>
 void BM_Conv1DStepNaive(benchmark::State& state) {
-  nn::Conv1D<float, 8, 8, K> conv(1);
+  nn::Conv1D<float, 8, 8, K> conv({.seed = 1});
   float w[8][8][K];
   for (int o = 0; o < 8; ++o) {
     for (int c = 0; c < 8; ++c) {
@@ -87,7 +87,7 @@ void BM_Conv1DStepNaive(benchmark::State& state) {
 
 template <int K>
 void BM_Conv1DStepLanes(benchmark::State& state) {
-  nn::Conv1D<batchf, 8, 8, K> conv(1);
+  nn::Conv1D<batchf, 8, 8, K> conv({.seed = 1});
   std::array<batchf, 8> in{}, out{};
   for (std::size_t i = 0; i < 8; ++i) in[i] = batchf(0.1f * float(i));
   for (auto _ : state) {
@@ -110,8 +110,8 @@ BENCHMARK_TEMPLATE(BM_Conv1DStepLanes, 3);
 BENCHMARK_TEMPLATE(BM_Conv1DStepLanes, 15);
 
 template <int kCin, int kCout>
-void BM_Conv2D(benchmark::State& state) {
-  nn::Conv2D<float, kCin, kCout, 3> conv(1, {nn::Padding::same, 1, 0});
+void BM_Conv2D({.seed = benchmark::State& state}) {
+  nn::Conv2D<float, kCin, kCout, 3> conv({.padding = nn::Padding::same, .seed = 1});
   const nn::Maps<float> x{random(kCin * 64 * 64, 1, 3), {kCin, 64, 64}};
   for (auto _ : state) {
     nn::Maps<float> y = conv.forward(x);
@@ -125,7 +125,7 @@ void BM_Conv2D(benchmark::State& state) {
 /// Baseline: the direct convolution, seven loops, zero padding by bounds checks.
 template <int kCin, int kCout>
 void BM_Conv2DNaive(benchmark::State& state) {
-  nn::Conv2D<float, kCin, kCout, 3> conv(1);
+  nn::Conv2D<float, kCin, kCout, 3> conv({.seed = 1});
   const MatF x = random(kCin * 64 * 64, 1, 3);
   std::vector<float> y(static_cast<std::size_t>(kCout) * 64 * 64);
   for (auto _ : state) {
@@ -162,7 +162,7 @@ BENCHMARK_TEMPLATE(BM_Conv2D, 8, 8);
 BENCHMARK_TEMPLATE(BM_Conv2DNaive, 8, 8);
 
 void BM_Attention(benchmark::State& state) {
-  nn::MultiHeadAttention<float, 64, 4> mha(1);
+  nn::MultiHeadAttention<float, 64, 4> mha({.seed = 1});
   const MatF x = random(64, state.range(0), 4);
   for (auto _ : state) {
     MatF y = mha.forward(x);
@@ -173,7 +173,7 @@ void BM_Attention(benchmark::State& state) {
 
 /// Baseline: the same attention written per query, per head, per key (projections by Eigen).
 void BM_AttentionNaive(benchmark::State& state) {
-  nn::MultiHeadAttention<float, 64, 4> mha(1);
+  nn::MultiHeadAttention<float, 64, 4> mha({.seed = 1});
   const Eigen::Index L = state.range(0);
   const MatF x = random(64, L, 4);
   std::vector<float> s(std::size_t(L), 0.f);
@@ -208,7 +208,7 @@ BENCHMARK(BM_AttentionNaive)->RangeMultiplier(2)->Range(32, 512);
 
 template <int Window>
 void BM_AttentionStep(benchmark::State& state) {
-  nn::MultiHeadAttention<float, 64, 4, Window> mha(1, {true, Window, false});
+  nn::MultiHeadAttention<float, 64, 4, Window> mha({.causal = true, .window = Window, .seed = 1});
   const MatF x = random(64, 1024, 5);
   std::array<float, 64> in{}, out{};
   Eigen::Index t = 0;

@@ -60,7 +60,7 @@ void BM_LstmStep(benchmark::State& state) {
 /// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
 template <int H>
 void BM_EigenGruStep(benchmark::State& state) {
-  dendrite::nn::GRU<float, kIn, H> ref(1);
+  dendrite::nn::GRU<float, kIn, H> ref({.seed = 1});
   const Eigen::MatrixXf wih = ref.weight_ih.value, whh = ref.weight_hh.value;
   const Eigen::VectorXf bih = ref.bias_ih.value, bhh = ref.bias_hh.value;
   Eigen::VectorXf x = Eigen::VectorXf::Random(kIn), h = Eigen::VectorXf::Zero(H), gi(3 * H), gh(3 * H);
@@ -84,7 +84,7 @@ void BM_EigenGruStep(benchmark::State& state) {
 
 template <int H>
 void BM_EigenLstmStep(benchmark::State& state) {
-  dendrite::nn::LSTM<float, kIn, H> ref(1);
+  dendrite::nn::LSTM<float, kIn, H> ref({.seed = 1});
   const Eigen::MatrixXf wih = ref.weight_ih.value, whh = ref.weight_hh.value;
   const Eigen::VectorXf b = ref.bias_ih.value + ref.bias_hh.value;
   Eigen::VectorXf x = Eigen::VectorXf::Random(kIn), h = Eigen::VectorXf::Zero(H), g(4 * H);
@@ -107,7 +107,7 @@ void BM_EigenLstmStep(benchmark::State& state) {
 /// Analysis form: 1000 steps of a GRU (input projection as one product, then GEMVs).
 template <int H>
 void BM_GruForward1000(benchmark::State& state) {
-  dendrite::nn::GRU<float, kIn, H> gru(1);
+  dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
   const Eigen::MatrixXf x = Eigen::MatrixXf::Random(kIn, 1000);
   for (auto _ : state) {
     benchmark::DoNotOptimize(gru.forward(x).data());

@@ -236,26 +236,36 @@ using Discriminator =
 
 template <class S, int C1, int C2>
 Generator<S, C1, C2> make_generator(std::uint64_t seed) {
-  const nn::ConvOptions same{nn::Padding::same, 1, 0}, down{nn::Padding::zeros, 2, 1};
+  const auto same = [](std::uint64_t s) {
+    return nn::ConvOptions{.padding = nn::Padding::same, .seed = s};
+  };
+  const auto down = [](std::uint64_t s) {
+    return nn::ConvOptions{.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = s};
+  };
   const S slope = S(0.2);
   using Res = nn::Sequential<nn::Conv2D<S, C2, C2, 3>, nn::InstanceNorm<S, C2>, nn::LeakyReLU<S>>;
   GeneratorBody<S, C1, C2> body(
-      nn::Conv2D<S, 1, C1, 3>(seed, same), nn::LeakyReLU<S>(slope),
-      nn::Conv2D<S, C1, C2, 4>(seed + 1, down), nn::InstanceNorm<S, C2>(), nn::LeakyReLU<S>(slope),
-      nn::Residual<Res>(Res(nn::Conv2D<S, C2, C2, 3>(seed + 2, same), nn::InstanceNorm<S, C2>(),
+      nn::Conv2D<S, 1, C1, 3>(same(seed)), nn::LeakyReLU<S>(slope),
+      nn::Conv2D<S, C1, C2, 4>(down(seed + 1)), nn::InstanceNorm<S, C2>(), nn::LeakyReLU<S>(slope),
+      nn::Residual<Res>(Res(nn::Conv2D<S, C2, C2, 3>(same(seed + 2)), nn::InstanceNorm<S, C2>(),
                             nn::LeakyReLU<S>(slope))),
-      nn::Upsample<S, 2>(), nn::Conv2D<S, C2, C1, 3>(seed + 3, same), nn::LeakyReLU<S>(slope));
-  return Generator<S, C1, C2>(std::move(body), seed + 4);
+      nn::Upsample<S, 2>(), nn::Conv2D<S, C2, C1, 3>(same(seed + 3)), nn::LeakyReLU<S>(slope));
+  return Generator<S, C1, C2>(std::move(body), {.seed = seed + 4});
 }
 
 template <class S, int C1, int C2>
 Discriminator<S, C1, C2> make_discriminator(std::uint64_t seed) {
-  const nn::ConvOptions same{nn::Padding::same, 1, 0}, down{nn::Padding::zeros, 2, 1};
+  const auto same = [](std::uint64_t s) {
+    return nn::ConvOptions{.padding = nn::Padding::same, .seed = s};
+  };
+  const auto down = [](std::uint64_t s) {
+    return nn::ConvOptions{.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = s};
+  };
   const S slope = S(0.2);
   return Discriminator<S, C1, C2>(
-      nn::Conv2D<S, 1, C1, 4>(seed, down), nn::LeakyReLU<S>(slope),
-      nn::Conv2D<S, C1, C2, 4>(seed + 1, down), nn::InstanceNorm<S, C2>(), nn::LeakyReLU<S>(slope),
-      nn::SpatialAttention<S, C2>(seed + 2), nn::Conv2D<S, C2, 1, 3>(seed + 3, same));
+      nn::Conv2D<S, 1, C1, 4>(down(seed)), nn::LeakyReLU<S>(slope),
+      nn::Conv2D<S, C1, C2, 4>(down(seed + 1)), nn::InstanceNorm<S, C2>(), nn::LeakyReLU<S>(slope),
+      nn::SpatialAttention<S, C2>({.seed = seed + 2}), nn::Conv2D<S, C2, 1, 3>(same(seed + 3)));
 }
 
 struct Losses {

@@ -163,8 +163,8 @@ void run_realtime_pipeline(Report& report, const Options& options) {
     (void)pipe.ica.step(x, pipe.y);
     for (int i = 0; i < kC; ++i) ycal(i, k) = pipe.y[std::size_t(i)] * pipe.y[std::size_t(i)];
   }
-  Decoder trained(3);
-  Readout trained_readout(4);
+  Decoder trained({.seed = 3});
+  Readout trained_readout({.seed = 4});
   const double train_loss = train_decoder(trained, trained_readout, ycal, target, options);
   std::cout << "  decoder trained: loss " << fmt(train_loss) << " (target variance "
             << fmt((target.array() - target.mean()).square().mean()) << ")\n";

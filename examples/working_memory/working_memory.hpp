@@ -124,8 +124,11 @@ struct Model {
   nn::RNN<float, kInputs, kHidden, nn::ReTanh> rnn;
   nn::Dense<float, kHidden, kOutputs> readout;
   explicit Model(std::uint64_t seed, int hidden_noise_seed = 11)
-      : rnn({.alpha = 0.1, .noise_std = 0.1, .noise_seed = std::uint64_t(hidden_noise_seed)}, seed),
-        readout(seed + 1) {}
+      : rnn({.alpha = 0.1,
+             .noise_std = 0.1,
+             .noise_seed = std::uint64_t(hidden_noise_seed),
+             .seed = seed}),
+        readout({.seed = seed + 1}) {}
   std::vector<autodiff::Parameter<float>*> parameters() {
     auto p = rnn.parameters();
     for (auto* q : readout.parameters()) p.push_back(q);

@@ -9,4 +9,5 @@
 #include <dendrite/ica.hpp>
 #include <dendrite/io.hpp>
 #include <dendrite/nn.hpp>
-#include <dendrite/rt/denormals.hpp>
+#include <dendrite/kernels.hpp>
+#include <dendrite/rt.hpp>

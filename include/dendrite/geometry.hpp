@@ -9,3 +9,4 @@
 #include <dendrite/geometry/streaming_pca.hpp>
 #include <dendrite/geometry/subspace.hpp>
 #include <dendrite/geometry/torus.hpp>
+#include <dendrite/geometry/torus_generators.hpp>

@@ -8,6 +8,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <dendrite/geometry/torus_generators.hpp>
+
 #include "../../examples/working_memory/working_memory.hpp"
 
 namespace wm = dendrite::examples::wm;

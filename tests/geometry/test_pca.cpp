@@ -314,8 +314,10 @@ TEMPLATE_TEST_CASE("streaming PCA step, project and reset allocate nothing",
   }
   spca.reset();
   sc.reset();
+  spca.restart();
+  sc.restart();
   CHECK(scope.counts().total() == 0);
   STATIC_REQUIRE(noexcept(spca.step(x)));
   STATIC_REQUIRE(noexcept(sc.step(x)));
-  STATIC_REQUIRE(noexcept(spca.reset()));
+  STATIC_REQUIRE(noexcept(spca.reset()) && noexcept(spca.restart()));
 }

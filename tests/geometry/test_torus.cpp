@@ -12,6 +12,7 @@
 #include <dendrite/geometry/abstraction.hpp>
 #include <dendrite/geometry/subspace.hpp>
 #include <dendrite/geometry/torus.hpp>
+#include <dendrite/geometry/torus_generators.hpp>
 
 #include "support/random.hpp"
 

@@ -274,10 +274,12 @@ TEMPLATE_TEST_CASE("OnlineICA step, reset and freeze allocate nothing and are no
     (void)net.step(x, y);
     net.freeze(false);
     net.reset();
+    net.restart();
     CHECK(scope.counts().total() == 0);
   }
   STATIC_REQUIRE(noexcept(net.step(x, y)));
   STATIC_REQUIRE(noexcept(net.reset()));
+  STATIC_REQUIRE(noexcept(net.restart()));
   STATIC_REQUIRE(noexcept(net.freeze()));
 }
 
@@ -307,4 +309,52 @@ TEST_CASE("a frozen OnlineICA separates without learning", "[ica][online]") {
   CHECK_THROWS_AS(Net4(too_fast), dendrite::numerical_error);
   CHECK_THROWS_WITH(net.warm_start(Eigen::MatrixXd::Ones(3, 10)),
                     Catch::Contains("expected 4 channels, got 3"));
+}
+
+namespace {
+
+/// Warm-started at FOBI's rotation and frozen, the network's total unmixing is FOBI's (rows up
+/// to scale) and every output is that unmixing applied to the centred input, for D channels.
+template <int D>
+void check_warm_started_network() {
+  CAPTURE(D);
+  const Eigen::Index n = 4001 + 2 * D;  // odd
+  std::mt19937_64 rng(300 + D);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  Eigen::MatrixXd s(D, n);
+  for (Eigen::Index j = 0; j < n; ++j) {
+    for (Eigen::Index i = 0; i < D; ++i) s(i, j) = std::pow(u(rng), double(2 * i + 1));
+  }
+  Eigen::MatrixXd a = Eigen::MatrixXd::Identity(D, D) * 2.0;
+  for (Eigen::Index i = 0; i < D; ++i) {
+    for (Eigen::Index j = 0; j < D; ++j) a(i, j) += u(rng);
+  }
+  const Eigen::MatrixXd x = a * s;
+  ica::OnlineICA<double, D> net;
+  const ica::FOBIResult f = net.warm_start(x, true);
+  net.freeze();
+  // unmixing * FOBI's mixing is diagonal when the network starts at FOBI's solution
+  CHECK(ica::amari_index(Eigen::MatrixXd(net.unmixing() * f.mixing)) < 1e-9);
+  const Eigen::VectorXd mean = x.rowwise().mean();
+  std::array<double, D> xi{}, yi{};
+  for (Eigen::Index t = 0; t < n; ++t) {
+    for (int i = 0; i < D; ++i) xi[std::size_t(i)] = x(i, t);
+    REQUIRE(net.step(xi, yi) == Status::Ok);
+  }
+  const Eigen::VectorXd expect = net.unmixing() * (x.col(n - 1) - mean);
+  for (int i = 0; i < D; ++i) {
+    CHECK(yi[std::size_t(i)] == Approx(expect(i)).epsilon(1e-9).margin(1e-12));
+  }
+}
+
+template <int... D>
+void check_warm_started_networks(std::integer_sequence<int, D...>) {
+  (check_warm_started_network<D + 2>(), ...);
+}
+
+}  // namespace
+
+TEST_CASE("OnlineICA at every channel count from 2 to 9 starts at FOBI's solution",
+          "[ica][online]") {
+  check_warm_started_networks(std::make_integer_sequence<int, 8>{});
 }

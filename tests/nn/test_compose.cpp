@@ -88,7 +88,7 @@ ad::Var<double> weighted(ad::Var<double> y, std::uint64_t seed) {
 }  // namespace
 
 TEST_CASE("multi-head attention matches the definition, with and without masks", "[nn][attention]") {
-  nn::MultiHeadAttention<double, 8, 2> mha(1);
+  nn::MultiHeadAttention<double, 8, 2> mha({.seed = 1});
   randomise(mha.parameters(), 2);
   const MatD x = random_matrix(8, 9, 3);
   struct Case {
@@ -96,7 +96,7 @@ TEST_CASE("multi-head attention matches the definition, with and without masks",
     int window;
   };
   for (const Case c : {Case{false, 0}, Case{true, 0}, Case{true, 3}}) {
-    nn::MultiHeadAttention<double, 8, 2> m(1, {c.causal, c.window, false});
+    nn::MultiHeadAttention<double, 8, 2> m({.causal = c.causal, .window = c.window, .seed = 1});
     for (std::size_t k = 0; k < 4; ++k) *m.parameters()[k] = *mha.parameters()[k];
     std::vector<MatD> w, want_w;
     const MatD y = m.forward(x, &w);
@@ -124,7 +124,7 @@ TEST_CASE("multi-head attention matches the definition, with and without masks",
 
 TEST_CASE("multi-head attention loaded from PyTorch reproduces nn.MultiheadAttention", "[nn][attention][reference]") {
   const std::string dir = std::string(kFixtures) + "/mha";
-  nn::MultiHeadAttention<double, 8, 2> mha(0, {true, 0, false});
+  nn::MultiHeadAttention<double, 8, 2> mha({.causal = true, .window = 0, .seed = 0});
   dendrite::io::load_pytorch(mha, dir);
   const MatD x = dendrite::io::read_npy<double>(dir + "/ref_input.npy").transpose();
   const MatD y = dendrite::io::read_npy<double>(dir + "/ref_output.npy").transpose();
@@ -138,7 +138,7 @@ TEST_CASE("multi-head attention loaded from PyTorch reproduces nn.MultiheadAtten
 }
 
 TEST_CASE("the causal mask blocks the future", "[nn][attention]") {
-  nn::MultiHeadAttention<double, 8, 4> mha(7, {true, 0, true});
+  nn::MultiHeadAttention<double, 8, 4> mha({.causal = true, .window = 0, .positional = true, .seed = 7});
   randomise(mha.parameters(), 8);
   MatD x = random_matrix(8, 10, 9);
   const MatD before = mha.forward(x);
@@ -150,7 +150,7 @@ TEST_CASE("the causal mask blocks the future", "[nn][attention]") {
 
 TEST_CASE("streaming attention equals the causal-window forward", "[nn][attention][realtime]") {
   SECTION("window shorter than the stream, with positional encoding") {
-    nn::MultiHeadAttention<double, 8, 2, 5> mha(11, {true, 5, true});
+    nn::MultiHeadAttention<double, 8, 2, 5> mha({.causal = true, .window = 5, .positional = true, .seed = 11});
     randomise(mha.parameters(), 12);
     const MatD x = random_matrix(8, 23, 13);
     CHECK(max_abs(stream<double, 8, 8>(mha, x) - mha.forward(x)) < 1e-12);
@@ -158,14 +158,14 @@ TEST_CASE("streaming attention equals the causal-window forward", "[nn][attentio
     CHECK(max_abs(stream<double, 8, 8>(mha, x) - mha.forward(x)) < 1e-12);
   }
   SECTION("float, dim 16, 4 heads, window 8") {
-    nn::MultiHeadAttention<float, 16, 4, 8> mhaf(14, {true, 8, false});
-    nn::MultiHeadAttention<double, 16, 4, 8> mhad(14, {true, 8, false});
+    nn::MultiHeadAttention<float, 16, 4, 8> mhaf({.causal = true, .window = 8, .seed = 14});
+    nn::MultiHeadAttention<double, 16, 4, 8> mhad({.causal = true, .window = 8, .seed = 14});
     for (std::size_t k = 0; k < 4; ++k) mhad.parameters()[k]->value = mhaf.parameters()[k]->value.cast<double>();
     const MatD x = random_matrix(16, 30, 15);
     CHECK(max_abs(stream<float, 16, 16>(mhaf, x) - mhad.forward(x)) < 1e-5);
   }
   SECTION("a non-finite sample is rejected and changes nothing") {
-    nn::MultiHeadAttention<double, 8, 2, 4> mha(16, {true, 4, false});
+    nn::MultiHeadAttention<double, 8, 2, 4> mha({.causal = true, .window = 4, .seed = 16});
     const MatD x = random_matrix(8, 12, 17);
     const MatD want = mha.forward(x);
     std::array<double, 8> in{}, out{};
@@ -183,7 +183,7 @@ TEST_CASE("streaming attention equals the causal-window forward", "[nn][attentio
     }
   }
   SECTION("no allocation, noexcept") {
-    nn::MultiHeadAttention<float, 64, 4, 32> mha(18, {true, 32, true});
+    nn::MultiHeadAttention<float, 64, 4, 32> mha({.causal = true, .window = 32, .positional = true, .seed = 18});
     nn::Sequential<nn::Conv1D<float, 8, 16, 3>, nn::LeakyReLU<float>, nn::Dense<float, 16, 4>> seq;
     nn::Residual<nn::Sequential<nn::Dense<float, 4, 4>, nn::Activation<float, nn::Tanh>>> res;
     nn::Parallel<nn::Dense<float, 4, 3>, nn::LayerNorm<float, 4>> par;
@@ -218,8 +218,8 @@ TEST_CASE("Sequential, Residual and Parallel compose the forms of their blocks",
   using Seq = nn::Sequential<nn::Conv1D<double, 3, 4, 3>, nn::LeakyReLU<double>,
                              nn::Dense<double, 4, 2>>;
   static_assert(Seq::input_size == 3 && Seq::output_size == 2);
-  Seq seq(nn::Conv1D<double, 3, 4, 3>(1, {nn::Padding::causal, 1, 0}), nn::LeakyReLU<double>(0.2),
-          nn::Dense<double, 4, 2>(2));
+  Seq seq(nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::causal, .seed = 1}), nn::LeakyReLU<double>(0.2),
+          nn::Dense<double, 4, 2>({.seed = 2}));
   const MatD x = random_matrix(3, 15, 3);
   const MatD by_hand = seq.get<2>().forward(seq.get<1>().forward(seq.get<0>().forward(x)));
   CHECK(max_abs(seq.forward(x) - by_hand) < 1e-15);
@@ -246,7 +246,8 @@ TEST_CASE("Sequential, Residual and Parallel compose the forms of their blocks",
 
   // maps: branches stacked along channels
   nn::Parallel<nn::Conv2D<double, 1, 2, 3>, nn::Conv2D<double, 1, 3, 1>> maps_par(
-      nn::Conv2D<double, 1, 2, 3>(5, {nn::Padding::same, 1, 0}), nn::Conv2D<double, 1, 3, 1>(6));
+      nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::same, .seed = 5}),
+      nn::Conv2D<double, 1, 3, 1>({.seed = 6}));
   const nn::Maps<double> m{random_matrix(4 * 5, 2, 7), {1, 4, 5}};
   const nn::Maps<double> mp = maps_par.forward(m);
   CHECK(mp.shape == nn::MapShape{5, 4, 5});
@@ -294,8 +295,8 @@ TEST_CASE("a Sequential step passes a rejected lane on, so no block's state move
 TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorch", "[nn][compose][reference]") {
   const std::string dir = std::string(kFixtures) + "/sequential";
   nn::Sequential<nn::Conv1D<double, 3, 4, 3>, nn::LeakyReLU<double>, nn::Conv1D<double, 4, 2, 1>> seq(
-      nn::Conv1D<double, 3, 4, 3>(0, {nn::Padding::same, 1, 0}), nn::LeakyReLU<double>(0.2),
-      nn::Conv1D<double, 4, 2, 1>(0));
+      nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::same}), nn::LeakyReLU<double>(0.2),
+      nn::Conv1D<double, 4, 2, 1>());
   dendrite::io::load_pytorch(seq, dir);  // verifies check_output.npy to 1e-4 on load
   const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
   const MatD y = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
@@ -319,7 +320,9 @@ TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorc
 TEST_CASE("attention gate and spatial attention: formulas, masks and gradients", "[nn][attention][gate]") {
   using Body = nn::Sequential<nn::Conv2D<double, 2, 3, 3>, nn::LeakyReLU<double>>;
   nn::AttentionGate<double, Body, 2> gate(
-      Body(nn::Conv2D<double, 2, 3, 3>(1, {nn::Padding::same, 1, 0}), nn::LeakyReLU<double>(0.2)), 2);
+      Body(nn::Conv2D<double, 2, 3, 3>({.padding = nn::Padding::same, .seed = 1}),
+           nn::LeakyReLU<double>(0.2)),
+      {.seed = 2});
   const nn::MapShape shape{2, 5, 4};
   const MatD x = random_matrix(shape.size(), 3, 3);
   const nn::Maps<double> in{x, shape};
@@ -355,7 +358,7 @@ TEST_CASE("attention gate and spatial attention: formulas, masks and gradients",
     return weighted(gate.forward(t, {t.param(xp), shape}).var, 4);
   }, [&] { auto ps = gate.parameters(); ps.push_back(&xp); return ps; }()));
 
-  nn::SpatialAttention<double, 2> spatial(5);
+  nn::SpatialAttention<double, 2> spatial({.seed = 5});
   const nn::Maps<double> s = spatial.forward(in);
   for (Index n = 0; n < 3; ++n) {
     for (Index p = 0; p < hw; ++p) {
@@ -371,7 +374,7 @@ TEST_CASE("attention gate and spatial attention: formulas, masks and gradients",
 }
 
 TEST_CASE("gradcheck of attention and of three-layer compositions", "[nn][gradcheck]") {
-  nn::MultiHeadAttention<double, 4, 2> mha(1, {true, 3, true});
+  nn::MultiHeadAttention<double, 4, 2> mha({.causal = true, .window = 3, .positional = true, .seed = 1});
   randomise(mha.parameters(), 2);
   ad::Parameter<double> x(random_matrix(4, 5 * 2, 3));  // L = 5, batch 2
   auto ps = mha.parameters();
@@ -381,8 +384,8 @@ TEST_CASE("gradcheck of attention and of three-layer compositions", "[nn][gradch
   }, ps));
 
   nn::Sequential<nn::Conv1D<double, 4, 3, 3>, nn::LayerNorm<double, 3>, nn::Dense<double, 3, 2, nn::Tanh>> seq(
-      nn::Conv1D<double, 4, 3, 3>(5, {nn::Padding::causal, 1, 0}), nn::LayerNorm<double, 3>(),
-      nn::Dense<double, 3, 2, nn::Tanh>(6));
+      nn::Conv1D<double, 4, 3, 3>({.padding = nn::Padding::causal, .seed = 5}), nn::LayerNorm<double, 3>(),
+      nn::Dense<double, 3, 2, nn::Tanh>({.seed = 6}));
   randomise({&seq.get<1>().weight, &seq.get<1>().bias}, 7);
   ps = seq.parameters();
   ps.push_back(&x);
@@ -393,8 +396,8 @@ TEST_CASE("gradcheck of attention and of three-layer compositions", "[nn][gradch
   nn::Sequential<nn::Conv2D<double, 1, 2, 3>, nn::InstanceNorm<double, 2>,
                  nn::Residual<nn::Sequential<nn::Conv2D<double, 2, 2, 3>, nn::LeakyReLU<double>>>>
       maps_seq;
-  maps_seq.get<0>() = nn::Conv2D<double, 1, 2, 3>(9, {nn::Padding::same, 1, 0});
-  maps_seq.get<2>().block.get<0>() = nn::Conv2D<double, 2, 2, 3>(10, {nn::Padding::same, 1, 0});
+  maps_seq.get<0>() = nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::same, .seed = 9});
+  maps_seq.get<2>().block.get<0>() = nn::Conv2D<double, 2, 2, 3>({.padding = nn::Padding::same, .seed = 10});
   ad::Parameter<double> m(random_matrix(6 * 5, 2, 11));
   ps = maps_seq.parameters();
   ps.push_back(&m);

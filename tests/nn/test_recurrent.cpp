@@ -140,21 +140,21 @@ const char* kFixtures = DENDRITE_TEST_DATA_DIR "/pytorch";
 TEST_CASE("GRU, LSTM and RNN reproduce PyTorch's equations written out", "[nn][reference]") {
   const MatD x = random_matrix(3, 9, 1);
   SECTION("GRU") {
-    nn::GRU<double, 3, 5> gru(7);
+    nn::GRU<double, 3, 5> gru({.seed = 7});
     const MatD want = reference_gru(gru.weight_ih.value, gru.weight_hh.value, gru.bias_ih.value,
                                     gru.bias_hh.value, x);
     CHECK((gru.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
     CHECK((run_steps(gru, x) - want).cwiseAbs().maxCoeff() < 1e-14);
   }
   SECTION("LSTM") {
-    nn::LSTM<double, 3, 5> lstm(8);
+    nn::LSTM<double, 3, 5> lstm({.seed = 8});
     const MatD want = reference_lstm(lstm.weight_ih.value, lstm.weight_hh.value,
                                      lstm.bias_ih.value, lstm.bias_hh.value, x);
     CHECK((lstm.forward(x) - want).cwiseAbs().maxCoeff() < 1e-14);
     CHECK((run_steps(lstm, x) - want).cwiseAbs().maxCoeff() < 1e-14);
   }
   SECTION("RNN, leak 0.3, retanh") {
-    nn::RNN<double, 3, 5, nn::ReTanh> rnn({.alpha = 0.3}, 9);
+    nn::RNN<double, 3, 5, nn::ReTanh> rnn({.alpha = 0.3, .seed = 9});
     rnn.weight_hh.value *= 3.0;  // strong enough that some units go negative and are cut
     const MatD want = reference_rnn(rnn.weight_ih.value, rnn.weight_hh.value, rnn.bias_ih.value,
                                     rnn.bias_hh.value, x, 0.3,
@@ -164,7 +164,7 @@ TEST_CASE("GRU, LSTM and RNN reproduce PyTorch's equations written out", "[nn][r
     CHECK((run_steps(rnn, x) - want).cwiseAbs().maxCoeff() < 1e-14);
   }
   SECTION("RNN, leak 1, tanh: PyTorch's RNNCell h' = tanh(W_ih x + b_ih + W_hh h + b_hh)") {
-    nn::RNN<double, 3, 5> rnn({}, 10);
+    nn::RNN<double, 3, 5> rnn({.seed = 10});
     MatD h = MatD::Zero(5, 1), want(5, x.cols());
     for (Index t = 0; t < x.cols(); ++t) {
       h = (rnn.weight_ih.value * x.col(t) + rnn.bias_ih.value + rnn.weight_hh.value * h +
@@ -223,15 +223,15 @@ TEST_CASE("the three forms agree on random weights", "[nn][forms]") {
       CHECK((steps - fwd).cwiseAbs().maxCoeff() < 1e-12);
     }
   };
-  nn::GRU<double, 4, 6> gru(30);
+  nn::GRU<double, 4, 6> gru({.seed = 30});
   agree(gru);
-  nn::LSTM<double, 4, 6> lstm(31);
+  nn::LSTM<double, 4, 6> lstm({.seed = 31});
   agree(lstm);
-  nn::RNN<double, 4, 6, nn::ReTanh> rnn({.alpha = 0.2}, 32);
+  nn::RNN<double, 4, 6, nn::ReTanh> rnn({.alpha = 0.2, .seed = 32});
   agree(rnn);
-  nn::RNN<double, 4, 6, nn::Identity> linear_rnn({.alpha = 0.5}, 33);
+  nn::RNN<double, 4, 6, nn::Identity> linear_rnn({.alpha = 0.5, .seed = 33});
   agree(linear_rnn);
-  nn::Dense<double, 4, 6, nn::Tanh> dense(34);
+  nn::Dense<double, 4, 6, nn::Tanh> dense({.seed = 34});
   ad::Tape<double> t;
   CHECK((dense.forward(t, t.constant(x)).value() - dense.forward(x)).cwiseAbs().maxCoeff() < 1e-14);
 }
@@ -244,12 +244,12 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
   // float: the scalar path sums in a different order (vectorised over rows) and its activations
   // come from a different vector width, so lanes agree to a few ulp of the state's size.
   const double tol = std::is_same_v<S, float> ? 2e-6 : 1e-14;
-  nn::GRU<B, 5, 7> gru_b(3);
-  nn::LSTM<B, 5, 7> lstm_b(4);
-  nn::RNN<B, 5, 7, nn::ReTanh> rnn_b({.alpha = 0.1}, 5);
-  std::vector<nn::GRU<S, 5, 7>> gru_s(L, nn::GRU<S, 5, 7>(3));
-  std::vector<nn::LSTM<S, 5, 7>> lstm_s(L, nn::LSTM<S, 5, 7>(4));
-  std::vector<nn::RNN<S, 5, 7, nn::ReTanh>> rnn_s(L, nn::RNN<S, 5, 7, nn::ReTanh>({.alpha = 0.1}, 5));
+  nn::GRU<B, 5, 7> gru_b({.seed = 3});
+  nn::LSTM<B, 5, 7> lstm_b({.seed = 4});
+  nn::RNN<B, 5, 7, nn::ReTanh> rnn_b({.alpha = 0.1, .seed = 5});
+  std::vector<nn::GRU<S, 5, 7>> gru_s(L, nn::GRU<S, 5, 7>({.seed = 3}));
+  std::vector<nn::LSTM<S, 5, 7>> lstm_s(L, nn::LSTM<S, 5, 7>({.seed = 4}));
+  std::vector<nn::RNN<S, 5, 7, nn::ReTanh>> rnn_s(L, nn::RNN<S, 5, 7, nn::ReTanh>({.alpha = 0.1, .seed = 5}));
   dendrite::test::SeededStream rng(6);
   double worst = 0;
   for (int t = 0; t < 30; ++t) {
@@ -280,7 +280,7 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
 }
 
 TEST_CASE("a non-finite input is rejected and leaves the state untouched", "[nn][realtime]") {
-  nn::GRU<double, 2, 3> gru(1);
+  nn::GRU<double, 2, 3> gru({.seed = 1});
   std::array<double, 2> x = {0.5, -1.0};
   std::array<double, 3> h{};
   REQUIRE(gru.step(x, h) == Status::Ok);
@@ -298,8 +298,8 @@ TEST_CASE("a non-finite input is rejected and leaves the state untouched", "[nn]
   // batch: only the bad lane is held; the others advance exactly as the scalar block
   using B = batchd;
   constexpr std::size_t L = dendrite::lanes_v<B>;
-  nn::LSTM<B, 2, 3> lstm_b(2);
-  nn::LSTM<double, 2, 3> lstm_s(2);
+  nn::LSTM<B, 2, 3> lstm_b({.seed = 2});
+  nn::LSTM<double, 2, 3> lstm_s({.seed = 2});
   std::array<B, 2> xb = {B(0.5), B(-1.0)};
   std::array<B, 3> hb;
   std::array<double, 2> xs = {0.5, -1.0};
@@ -365,13 +365,13 @@ TEST_CASE("gradcheck of BPTT through 20 steps", "[nn][gradcheck]") {
     for (auto* p : block.parameters()) total += std::size_t(p->size());
     CHECK(r.checked == total);
   };
-  nn::GRU<double, 3, 4> gru(50);
+  nn::GRU<double, 3, 4> gru({.seed = 50});
   check(gru, "GRU");
-  nn::RNN<double, 3, 4> rnn({.alpha = 0.3}, 51);
+  nn::RNN<double, 3, 4> rnn({.alpha = 0.3, .seed = 51});
   check(rnn, "leaky tanh RNN");
-  nn::RNN<double, 3, 4, nn::ReTanh> rnn2({.alpha = 1.0}, 52);
+  nn::RNN<double, 3, 4, nn::ReTanh> rnn2({.alpha = 1.0, .seed = 52});
   check(rnn2, "retanh RNN");
-  nn::LSTM<double, 3, 4> lstm(53);
+  nn::LSTM<double, 3, 4> lstm({.seed = 53});
   check(lstm, "LSTM");
 }
 
@@ -405,7 +405,7 @@ TEST_CASE("a GRU and a leaky RNN learn a delayed copy", "[nn][training]") {
     for (Index k = delay; k < steps; ++k) y.middleCols(k * batch, batch) = x.middleCols((k - delay) * batch, batch);
   };
   const auto train = [&](auto& block, int iterations, double lr) {
-    nn::Dense<double, 16, 1> readout(1);
+    nn::Dense<double, 16, 1> readout({.seed = 1});
     auto params = block.parameters();
     for (auto* p : readout.parameters()) params.push_back(p);
     ad::Adam<double> adam(params, {.lr = lr});
@@ -427,11 +427,53 @@ TEST_CASE("a GRU and a leaky RNN learn a delayed copy", "[nn][training]") {
   };
   // var(U(-1, 1)) = 1/3 on the 17 of 20 steps that have a target: trivial MSE = 0.283
   const double trivial = (1.0 / 3.0) * double(steps - delay) / double(steps);
-  nn::GRU<double, 1, 16> gru(61);
+  nn::GRU<double, 1, 16> gru({.seed = 61});
   const double gru_loss = train(gru, 400, 1e-2);
-  nn::RNN<double, 1, 16> rnn({.alpha = 1.0}, 62);
+  nn::RNN<double, 1, 16> rnn({.alpha = 1.0, .seed = 62});
   const double rnn_loss = train(rnn, 400, 1e-2);
   INFO("GRU loss " << gru_loss << ", RNN loss " << rnn_loss << ", trivial " << trivial);
   CHECK(gru_loss < 0.01 * trivial);  // measured: GRU 6e-4, RNN 1.5e-3 of trivial
   CHECK(rnn_loss < 0.01 * trivial);
+}
+
+TEST_CASE("state() and set_state() round-trip: a block started from another's state continues it",
+          "[nn][realtime][state]") {
+  const auto continues = [](auto& a, auto& b) {
+    using Block = std::remove_reference_t<decltype(a)>;
+    std::array<double, 3> x{};
+    std::array<double, Block::output_size> ya{}, yb{};
+    for (int k = 0; k < 7; ++k) {  // a reaches some state; b, same weights, stays at zero
+      for (std::size_t i = 0; i < 3; ++i) x[i] = std::sin(0.7 * k + double(i));
+      REQUIRE(a.step(x, ya) == Status::Ok);
+    }
+    b.set_state(a.state());
+    for (std::size_t i = 0; i < Block::state_size; ++i) CHECK(b.state()[i] == a.state()[i]);
+    for (int k = 7; k < 12; ++k) {
+      for (std::size_t i = 0; i < 3; ++i) x[i] = std::cos(0.3 * k - double(i));
+      REQUIRE(a.step(x, ya) == Status::Ok);
+      REQUIRE(b.step(x, yb) == Status::Ok);
+      CHECK(ya == yb);  // bit-identical: the whole state was carried over
+    }
+    b.reset();  // reset clears the state and keeps the weights
+    for (std::size_t i = 0; i < Block::state_size; ++i) CHECK(b.state()[i] == 0.0);
+  };
+  nn::GRU<double, 3, 4> gru_a({.seed = 5}), gru_b({.seed = 5});
+  continues(gru_a, gru_b);
+  nn::LSTM<double, 3, 4> lstm_a({.seed = 6}), lstm_b({.seed = 6});
+  STATIC_REQUIRE(decltype(lstm_a)::state_size == 8);  // [h; c]
+  continues(lstm_a, lstm_b);
+  nn::RNN<double, 3, 4, nn::Tanh> rnn_a({.alpha = 0.3, .seed = 7}), rnn_b({.alpha = 0.3, .seed = 7});
+  continues(rnn_a, rnn_b);
+
+  // the RNN's state is the pre-activation s; its output is h = f(s)
+  const std::array<double, 4> s = {0.5, -2.0, 0.0, 1.25};
+  rnn_b.set_state(s);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(rnn_b.output()[i] == std::tanh(s[i]));
+  // the LSTM's state is [h; c]
+  const std::array<double, 8> hc = {1, 2, 3, 4, 5, 6, 7, 8};
+  lstm_b.set_state(hc);
+  for (std::size_t i = 0; i < 4; ++i) {
+    CHECK(lstm_b.hidden()[i] == hc[i]);
+    CHECK(lstm_b.cell()[i] == hc[4 + i]);
+  }
 }

@@ -96,16 +96,16 @@ TEMPLATE_TEST_CASE("every real-time step is noexcept and allocates nothing", "[r
   nn::Sequential<nn::Conv1D<T, 8, 16, 3>, nn::LeakyReLU<T>, nn::GRU<T, 16, 8>, nn::Dense<T, 8, 4>> seq;
   nn::Residual<nn::Sequential<nn::Dense<T, 8, 8>, nn::Activation<T, nn::Tanh>>> residual;
   nn::Parallel<nn::Dense<T, 8, 3>, nn::LayerNorm<T, 8>> parallel;
-  nn::MultiHeadAttention<float, 16, 4, 8> mha(1, {.causal = true, .window = 8, .positional = true});
+  nn::MultiHeadAttention<float, 16, 4, 8> mha({.causal = true, .window = 8, .positional = true, .seed = 1});
 
   std::array<T, 4> x4{}, y4{};
   std::array<T, 8> x8{}, y8{};
   std::array<T, 11> y11{};
   std::array<T, 16> y16{};
   std::array<float, 16> xf16{}, yf16{};
-  static_assert(noexcept(ica.step(x4, y4)) && noexcept(ica.reset()));
-  static_assert(noexcept(pca.step(x8)) && noexcept(pca.reset()));
-  static_assert(noexcept(cov.step(x8)) && noexcept(cov.reset()));
+  static_assert(noexcept(ica.step(x4, y4)) && noexcept(ica.reset()) && noexcept(ica.restart()));
+  static_assert(noexcept(pca.step(x8)) && noexcept(pca.reset()) && noexcept(pca.restart()));
+  static_assert(noexcept(cov.step(x8)) && noexcept(cov.reset()) && noexcept(cov.restart()));
   static_assert(noexcept(dense.step(x8, y4)));
   static_assert(noexcept(rnn.step(x8, y16)));
   static_assert(noexcept(gru.step(x8, y16)));
@@ -141,6 +141,9 @@ TEMPLATE_TEST_CASE("every real-time step is noexcept and allocates nothing", "[r
     ica.reset();
     pca.reset();
     cov.reset();
+    ica.restart();
+    pca.restart();
+    cov.restart();
     conv.reset();
     seq.reset();
     mha.reset();
@@ -182,4 +185,173 @@ TEST_CASE("ScopedFlushDenormals flushes denormals in its scope only", "[realtime
     CHECK(float(tiny * one) == 0.0f);  // the inner scope restored the outer one's state
   }
   CHECK(std::fpclassify(tiny * one) == FP_SUBNORMAL);  // restored
+}
+
+// ---------------------------------------------------------------------------------------------
+// The block contract (rt/contract.hpp): which concept each block satisfies, stated once here
+// for a scalar and a batch lane type, and the meanings of reset, restart and latency.
+
+namespace {
+
+/// Not a streaming block: its step may throw.
+struct MayThrow {
+  using value_type = float;
+  static constexpr int input_size = 1;
+  static constexpr int output_size = 1;
+  Status step(std::span<const float, 1>, std::span<float, 1>) { return Status::Ok; }
+  void reset() noexcept {}
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+};
+
+/// A block that answers k samples late, to check the latency arithmetic of the composites.
+struct Delay {
+  using value_type = float;
+  using Scalar = float;
+  static constexpr int input_size = 2;
+  static constexpr int output_size = 2;
+  std::size_t k = 0;
+  Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
+    y[0] = x[0];
+    y[1] = x[1];
+    return Status::Ok;
+  }
+  void reset() noexcept {}
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return k; }
+  [[nodiscard]] std::array<std::pair<std::string_view, dendrite::autodiff::Parameter<float>*>, 0>
+  named_parameters() noexcept {
+    return {};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every real-time block satisfies the block contract", "[realtime][contract]") {
+  namespace rt = dendrite::rt;
+  namespace ica = dendrite::ica;
+  namespace geometry = dendrite::geometry;
+  using B = batchf;
+  // streaming blocks, for a scalar and a batch lane type
+  STATIC_REQUIRE(rt::StreamingBlock<nn::Dense<float, 3, 5>>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::Dense<B, 3, 5, nn::Tanh>>);
+  STATIC_REQUIRE(rt::Stateful<nn::GRU<float, 3, 5>> && rt::Stateful<nn::GRU<B, 3, 5>>);
+  STATIC_REQUIRE(rt::Stateful<nn::LSTM<double, 3, 5>> && rt::Stateful<nn::LSTM<B, 3, 5>>);
+  STATIC_REQUIRE(rt::Stateful<nn::RNN<float, 3, 5, nn::ReTanh>>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::Conv1D<B, 3, 4, 3, 2>>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::LayerNorm<float, 4>>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::MultiHeadAttention<float, 8, 2, 4>>);
+  STATIC_REQUIRE(rt::StreamingBlock<ica::OnlineICA<float, 5>>);
+  STATIC_REQUIRE(rt::StreamingBlock<ica::OnlineICA<B, 3>>);
+  STATIC_REQUIRE(rt::StreamingBlock<geometry::StreamingPCA<double, 7, 2>>);
+  STATIC_REQUIRE(rt::StreamingBlock<geometry::StreamingCovariance<B, 3>>);
+  using Chain = nn::Sequential<nn::Dense<float, 3, 6>, nn::Activation<float, nn::Tanh>,
+                               nn::GRU<float, 6, 4>>;
+  STATIC_REQUIRE(rt::StreamingBlock<Chain>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::Residual<nn::Dense<float, 4, 4>>>);
+  STATIC_REQUIRE(rt::Block<nn::Residual<nn::Dense<float, 4, 4>>>);
+  STATIC_REQUIRE(rt::StreamingBlock<nn::Parallel<nn::Dense<float, 3, 2>, nn::GRU<float, 3, 4>>>);
+  // blocks without a step, or of any size
+  STATIC_REQUIRE(rt::Block<nn::Conv2D<float, 2, 3, 3>> && !rt::StreamingBlock<nn::Conv2D<float, 2, 3, 3>>);
+  STATIC_REQUIRE(rt::Block<nn::Activation<float, nn::Tanh>> &&
+                 !rt::StreamingBlock<nn::Activation<float, nn::Tanh>>);
+  STATIC_REQUIRE(rt::Block<nn::MaxPool1D<float, 2>> && rt::Block<nn::Upsample<float>>);
+  STATIC_REQUIRE(rt::Block<nn::InstanceNorm<float, 3>>);
+  // state only where there is one; parameters where there are some
+  STATIC_REQUIRE(!rt::Stateful<nn::Dense<float, 3, 5>> && !rt::Stateful<nn::Conv1D<float, 3, 4, 3>>);
+  STATIC_REQUIRE(rt::Trainable<nn::GRU<float, 3, 5>> && rt::Trainable<Chain>);
+  STATIC_REQUIRE(nn::LSTM<float, 3, 5>::state_size == 10 && nn::RNN<float, 3, 5>::state_size == 5);
+  // not blocks: a plain type, a type whose step may throw
+  STATIC_REQUIRE(rt::Block<MayThrow> && !rt::StreamingBlock<MayThrow>);
+  STATIC_REQUIRE(!rt::Block<int> && !rt::Block<Eigen::MatrixXf>);
+}
+
+TEST_CASE("latency adds up along a chain and is the largest across branches",
+          "[realtime][contract]") {
+  nn::Sequential<nn::Dense<float, 3, 4>, nn::Conv1D<float, 4, 4, 5>, nn::GRU<float, 4, 2>> chain;
+  CHECK(chain.latency_samples() == 0);  // every block answers in the same step
+  nn::Sequential<Delay, nn::Dense<float, 2, 2>, Delay> delayed;
+  delayed.get<0>().k = 3;
+  delayed.get<2>().k = 4;
+  CHECK(delayed.latency_samples() == 7);
+  nn::Parallel<Delay, Delay, nn::Dense<float, 2, 1>> branches;
+  std::get<0>(branches.blocks).k = 2;
+  std::get<1>(branches.blocks).k = 5;
+  CHECK(branches.latency_samples() == 5);
+}
+
+TEST_CASE("reset clears running state and keeps what was learned; restart forgets it",
+          "[realtime][contract]") {
+  namespace ica = dendrite::ica;
+  namespace geometry = dendrite::geometry;
+  // a recurrent block: the state is cleared, the weights stay
+  nn::GRU<double, 2, 3> gru({.seed = 4});
+  const auto w = gru.weight_hh.value;
+  std::array<double, 2> x{0.3, -0.7};
+  std::array<double, 3> h{};
+  REQUIRE(gru.step(x, h) == Status::Ok);
+  gru.reset();
+  CHECK(gru.weight_hh.value == w);
+  for (double v : gru.state()) CHECK(v == 0.0);
+  // a shift register: after reset the block continues as a new one with the same weights
+  nn::Conv1D<double, 2, 2, 3> conv({.seed = 5}), fresh({.seed = 5});
+  std::array<double, 2> y1{}, y2{};
+  for (int k = 0; k < 4; ++k) REQUIRE(conv.step(x, y1) == Status::Ok);
+  conv.reset();
+  REQUIRE(conv.step(x, y1) == Status::Ok);
+  REQUIRE(fresh.step(x, y2) == Status::Ok);
+  CHECK(y1 == y2);
+  // online learners: reset keeps the learned weights, restart returns to the seeded start
+  ica::OnlineICA<double, 3> net;
+  const auto w0 = net.feedforward();
+  std::array<double, 3> xi{}, yi{};
+  for (int t = 0; t < 200; ++t) {
+    for (std::size_t i = 0; i < 3; ++i) xi[i] = std::sin(0.3 * t * double(i + 1)) + 0.1 * double(i);
+    REQUIRE(net.step(xi, yi) == Status::Ok);
+  }
+  const auto learned = net.feedforward();
+  REQUIRE(learned != w0);
+  net.reset();
+  CHECK(net.feedforward() == learned);
+  net.restart();
+  CHECK(net.feedforward() == w0);
+  geometry::StreamingPCA<double, 3, 1> pca;
+  const auto c0 = pca.components();
+  for (int t = 0; t < 100; ++t) {
+    for (std::size_t i = 0; i < 3; ++i) xi[i] = std::cos(0.2 * t) * double(i + 1);
+    REQUIRE(pca.step(xi) == Status::Ok);
+  }
+  const auto c1 = pca.components();
+  REQUIRE(c1 != c0);
+  pca.reset();
+  CHECK(pca.components() == c1);
+  pca.restart();
+  CHECK(pca.components() == c0);
+}
+
+TEST_CASE("StreamingPCA and StreamingCovariance steps with an output follow their definitions",
+          "[realtime][contract]") {
+  namespace geometry = dendrite::geometry;
+  geometry::StreamingPCA<double, 4, 2> pca;
+  geometry::StreamingCovariance<double, 4> cov;
+  std::array<double, 4> x{};
+  std::array<double, 2> y{};
+  std::array<double, 4> centred{};
+  Eigen::Vector4d sum = Eigen::Vector4d::Zero();
+  for (int t = 1; t <= 50; ++t) {
+    for (std::size_t i = 0; i < 4; ++i) x[i] = std::sin(0.1 * t + double(i)) * double(i + 1);
+    const Eigen::Matrix<double, 4, 2> w_before = pca.components();
+    REQUIRE(pca.step(x, y) == Status::Ok);
+    // the scores of x under the W before this sample's update, centred by the updated mean
+    const Eigen::Vector2d want = w_before.transpose() * (Eigen::Map<Eigen::Vector4d>(x.data()) - pca.mean());
+    CHECK(y[0] == Approx(want(0)).margin(1e-12));
+    CHECK(y[1] == Approx(want(1)).margin(1e-12));
+    REQUIRE(cov.step(x, centred) == Status::Ok);
+    for (std::size_t i = 0; i < 4; ++i) sum(Eigen::Index(i)) += x[i];
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(centred[i] == Approx(x[i] - sum(Eigen::Index(i)) / t).margin(1e-12));  // x - mean
+    }
+  }
+  x[2] = std::nan("");
+  const auto before = y;
+  CHECK(pca.step(x, y) == Status::RejectedNonFinite);
+  CHECK(y == before);
 }

@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
     ok = ok && bad_out == 0 && state_ok && allocs.total() == 0 && lat.ok();
   }
   {
-    dendrite::nn::GRU<float, 32, 64> gru(1);
+    dendrite::nn::GRU<float, 32, 64> gru({.seed = 1});
     std::array<float, 32> x{};
     std::array<float, 64> h{};
     std::normal_distribution<float> normal;

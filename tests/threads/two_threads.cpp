@@ -14,14 +14,14 @@
 
 int main() {
   const auto data = dendrite::ica::bahroun_synthetic(4000, 5);
-  const dendrite::nn::GRU<float, 4, 8> shared(3);  // const: shared by both threads
+  const dendrite::nn::GRU<float, 4, 8> shared({.seed = 3});  // const: shared by both threads
   const Eigen::MatrixXf seq = data.mixed.leftCols(200).cast<float>();
   double results[2] = {0, 0};
   const auto work = [&](int id) {
     dendrite::ica::OnlineICA<float, 4> ica;  // one instance per thread for every step()
     ica.warm_start(data.mixed);
     dendrite::geometry::StreamingPCA<float, 4, 2> pca;
-    dendrite::nn::GRU<float, 4, 8> gru(static_cast<std::uint64_t>(id));
+    dendrite::nn::GRU<float, 4, 8> gru({.seed = static_cast<std::uint64_t>(id)});
     std::array<float, 4> x{}, y{};
     std::array<float, 8> h{};
     for (Eigen::Index t = 0; t < 20000; ++t) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// Normalisation and attention on the reverse-mode tape, and the plain kernels that the
-/// analysis `forward` of dendrite::nn shares with them.
+/// Normalisation and attention on the reverse-mode tape, wrapping the plain kernels of
+/// kernels/normalize.hpp and kernels/attention.hpp (shared with dendrite::nn's `forward`).
 ///
 ///   normalize(x, g, eps)  each column cut into groups of g consecutive rows; each group becomes
 ///                         (x - mean) / sqrt(var + eps), var the biased variance (PyTorch's
@@ -26,30 +26,16 @@
 
 #include <dendrite/autodiff/conv_ops.hpp>
 #include <dendrite/autodiff/tape.hpp>
+#include <dendrite/kernels/attention.hpp>
+#include <dendrite/kernels/normalize.hpp>
 #include <dendrite/core/error.hpp>
 
 namespace dendrite::autodiff {
 
+using kernels::AttentionShape;
+
 namespace detail {
-
-/// y = normalised groups of x; inv_std (groups x cols) keeps 1 / sqrt(var + eps).
-template <class T, class X>
-void normalize_forward(const X& x, Index group, T eps, Mat<T>& y, Mat<T>& inv_std) {
-  const Index groups = x.rows() / group;
-  y.resize(x.rows(), x.cols());
-  inv_std.resize(groups, x.cols());
-  for (Index c = 0; c < x.cols(); ++c) {
-    for (Index g = 0; g < groups; ++g) {
-      const auto xs = x.col(c).segment(g * group, group);
-      const T mu = xs.mean();
-      const T var = (xs.array() - mu).square().mean();
-      const T s = T(1) / std::sqrt(var + eps);
-      y.col(c).segment(g * group, group) = (xs.array() - mu) * s;
-      inv_std(g, c) = s;
-    }
-  }
-}
-
+using namespace ::dendrite::kernels;  // the plain arithmetic the ops below wrap
 }  // namespace detail
 
 /// Normalises groups of `group` consecutive rows in each column (see the file comment).
@@ -81,78 +67,10 @@ Var<T> normalize(Var<T> x, Index group, T eps = T(1e-5)) {
   return tape.top();
 }
 
-/// Geometry and mask of scaled dot-product attention over a batch of sequences.
-struct AttentionShape {
-  Index heads = 1, length = 0, batch = 1;
-  bool causal = false;
-  Index window = 0;  ///< > 0: causal window of this many steps (implies causal)
-
-  [[nodiscard]] bool visible(Index query, Index key) const noexcept {
-    if (window > 0) return key <= query && query - key < window;
-    return !causal || key <= query;
-  }
-};
-
 namespace detail {
 
 inline AttentionShape attention_shape(const Index* i) noexcept {
   return {i[0], i[1], i[2], i[3] != 0, i[4]};
-}
-
-template <class T>
-using Strided = Eigen::Map<const Mat<T>, 0, Eigen::OuterStride<>>;
-template <class T>
-using StridedMut = Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>>;
-
-/// The head h of sequence b inside a Dim x (L B) step-major matrix: a (Dim/H) x L view.
-template <class T, class Ptr>
-auto head_view(Ptr data, Index dim, const AttentionShape& s, Index b, Index h) {
-  const Index d = dim / s.heads;
-  using M = std::conditional_t<std::is_const_v<std::remove_pointer_t<Ptr>>, Strided<T>,
-                               StridedMut<T>>;
-  return M(data + b * dim + h * d, d, s.length, Eigen::OuterStride<>(s.batch * dim));
-}
-
-/// out = attention(q, k, v); p (L x L B H) keeps the probabilities, block (b H + h) holding
-/// P(key, query) of head h in sequence b.
-template <class T, class Q, class K, class V>
-void attention_forward(const Q& q, const K& k, const V& v, const AttentionShape& s, Mat<T>& out,
-                       Mat<T>& p) {
-  const Index dim = q.rows();
-  const Index L = s.length;
-  const T scale = T(1) / std::sqrt(T(dim / s.heads));
-  out.resize(dim, q.cols());
-  p.resize(L, L * s.batch * s.heads);
-  for (Index b = 0; b < s.batch; ++b) {
-    for (Index h = 0; h < s.heads; ++h) {
-      auto ph = p.middleCols((b * s.heads + h) * L, L);
-      ph.noalias() = head_view<T>(k.data(), dim, s, b, h).transpose() *
-                     head_view<T>(q.data(), dim, s, b, h);
-      for (Index i = 0; i < L; ++i) {
-        T mx = -std::numeric_limits<T>::infinity();
-        for (Index j = 0; j < L; ++j) {
-          if (s.visible(i, j)) mx = std::max(mx, ph(j, i));
-        }
-        T sum = 0;
-        for (Index j = 0; j < L; ++j) {
-          const T e = s.visible(i, j) ? std::exp((ph(j, i) - mx) * scale) : T(0);
-          ph(j, i) = e;
-          sum += e;
-        }
-        ph.col(i) /= sum;
-      }
-      head_view<T>(out.data(), dim, s, b, h).noalias() = head_view<T>(v.data(), dim, s, b, h) * ph;
-    }
-  }
-}
-
-inline void check_attention(std::string_view who, const AttentionShape& s, Index rows, Index cols) {
-  if (s.heads < 1 || rows % s.heads != 0 || s.length < 1 || s.batch < 1 ||
-      cols != s.length * s.batch || s.window < 0) {
-    DENDRITE_THROW(dimension_error, who, ": expected queries, keys and values of Dim x ",
-                   s.length * s.batch, " (length ", s.length, " x batch ", s.batch,
-                   ") with Dim a multiple of ", s.heads, " heads, got ", rows, " x ", cols);
-  }
 }
 
 }  // namespace detail

@@ -36,6 +36,7 @@
 #include <dendrite/core/math.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::geometry {
 
@@ -76,7 +77,10 @@ class StreamingPCA {
   static_assert(D >= 1 && K >= 1 && K <= D, "StreamingPCA<T, D, K>: need 1 <= K <= D");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
+  static constexpr int input_size = D;
+  static constexpr int output_size = K;  ///< the step's output: the K scores W (x - mean)
   static constexpr std::size_t kD = static_cast<std::size_t>(D);
   static constexpr std::size_t kK = static_cast<std::size_t>(K);
 
@@ -93,11 +97,18 @@ class StreamingPCA {
     for (auto& w : w0_) {
       w = broadcast<T>(normal(rng));  // every lane starts from the same W
     }
-    reset();
+    restart();
+    static_assert(rt::StreamingBlock<StreamingPCA>);
   }
 
-  /// Back to the initial W, zero mean, t = 0. Real-time safe.
-  DENDRITE_REALTIME void reset() noexcept {
+  /// Nothing to clear: what StreamingPCA holds (W, the mean, t) is what it learned; `restart`
+  /// forgets that. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {}
+  /// 0: the scores answer the sample of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+
+  /// Forgets what was learned: back to the initial W, zero mean, t = 0. Real-time safe.
+  DENDRITE_REALTIME void restart() noexcept {
     std::copy(w0_.begin(), w0_.end(), w_.begin());
     std::fill(mean_.begin(), mean_.end(), T(0));
     t_ = 0;
@@ -106,6 +117,20 @@ class StreamingPCA {
   /// One sample. Lanes holding NaN or Inf are left untouched and the call returns
   /// `Status::RejectedNonFinite`. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kD> x) noexcept {
+    return any_of(learn(x)) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+  /// One sample, and its K scores y = W (x - mean): the mean updated by this sample, W as it
+  /// was before this sample's update (a rejected lane keeps its previous y). Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kD> x, std::span<T, kK> y) noexcept {
+    const auto rejected = learn(x);
+    for (std::size_t k = 0; k < kK; ++k) y[k] = dendrite::select<T>(rejected, y[k], y_[k]);
+    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+ private:
+  /// The update of `step`; returns the rejected lanes.
+  DENDRITE_FORCE_INLINE mask_t<T> learn(std::span<const T, kD> x) noexcept {
     const auto rejected = detail::sanitize_sample<T, kD>(x, mean_.data(), xc_.data());
     const double t = static_cast<double>(t_);
     const T a = broadcast<T>(1.0 / std::min(t + 1.0, options_.mean_window));
@@ -133,9 +158,10 @@ class StreamingPCA {
       }
     }
     ++t_;
-    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+    return rejected;
   }
 
+ public:
   /// Scores y = W (x - mean) of a sample (K values). Real-time safe.
   DENDRITE_REALTIME void project(std::span<const T, kD> x, std::span<T, kK> y) const noexcept {
     for (std::size_t k = 0; k < kK; ++k) {
@@ -171,7 +197,7 @@ class StreamingPCA {
  private:
   StreamingPCAOptions options_;
   std::vector<T> w_;     // K x D, row-major: component k is w_[k*D .. k*D + D)
-  std::vector<T> w0_;    // initial W, for reset()
+  std::vector<T> w0_;    // initial W, for restart()
   std::vector<T> mean_;  // D
   std::vector<T> xc_;    // D, scratch: centred sample, then Sanger residual
   std::vector<T> y_;     // K, scratch: scores
@@ -185,14 +211,26 @@ class StreamingCovariance {
   static_assert(D >= 1, "StreamingCovariance<T, D>: need D >= 1");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
+  static constexpr int input_size = D;
+  static constexpr int output_size = D;  ///< the step's output: the centred sample x - mean
   static constexpr std::size_t kD = static_cast<std::size_t>(D);
 
   /// Allocates the state.
-  StreamingCovariance() : mean_(kD), m2_(kD * kD), d_(kD) { reset(); }
+  StreamingCovariance() : mean_(kD), m2_(kD * kD), d_(kD) {
+    restart();
+    static_assert(rt::StreamingBlock<StreamingCovariance>);
+  }
+
+  /// Nothing to clear: the mean and covariance are what it learned; `restart` forgets them.
+  /// Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {}
+  /// 0: the centred sample answers the sample of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   /// Forgets every sample. Real-time safe.
-  DENDRITE_REALTIME void reset() noexcept {
+  DENDRITE_REALTIME void restart() noexcept {
     std::fill(mean_.begin(), mean_.end(), T(0));
     std::fill(m2_.begin(), m2_.end(), T(0));
     count_ = T(0);
@@ -201,6 +239,22 @@ class StreamingCovariance {
   /// Adds one sample. Lanes holding NaN or Inf are not counted and the call returns
   /// `Status::RejectedNonFinite`. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kD> x) noexcept {
+    return any_of(learn(x)) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+  /// Adds one sample and writes it centred by the updated mean, y = x - mean (a rejected lane
+  /// keeps its previous y). Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kD> x, std::span<T, kD> y) noexcept {
+    const auto rejected = learn(x);
+    for (std::size_t i = 0; i < kD; ++i) {
+      y[i] = dendrite::select<T>(rejected, y[i], x[i] - mean_[i]);
+    }
+    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+  }
+
+ private:
+  /// The update of `step`; returns the rejected lanes.
+  DENDRITE_FORCE_INLINE mask_t<T> learn(std::span<const T, kD> x) noexcept {
     const auto rejected = detail::sanitize_sample<T, kD>(x, mean_.data(), d_.data());
     count_ = count_ + dendrite::select<T>(rejected, T(0), T(1));
     const T inv_n = T(1) / dendrite::max(count_, T(1));
@@ -215,9 +269,10 @@ class StreamingCovariance {
         col[i] = dendrite::fma(d_[i], e, col[i]);
       }
     }
-    return any_of(rejected) ? Status::RejectedNonFinite : Status::Ok;
+    return rejected;
   }
 
+ public:
   /// Samples counted in one lane.
   [[nodiscard]] std::uint64_t count(std::size_t lane_index = 0) const noexcept {
     return static_cast<std::uint64_t>(lane(count_, lane_index));

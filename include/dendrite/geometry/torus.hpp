@@ -52,7 +52,9 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
 #include <dendrite/geometry/pca.hpp>
 
 namespace dendrite::geometry {
@@ -71,7 +73,8 @@ struct AngleGrid {
 
 /// Checks an AngleGrid: at least 3 x 3 points, N >= 2 units, n1 n2 columns, finite values.
 /// Throws `dimension_error` or `numerical_error` naming what was expected and given.
-inline void validate(const AngleGrid& g) {
+template <AnalysisScalar S = double>
+void validate(const AngleGrid& g) {
   if (g.n1 < 3 || g.n2 < 3) {
     DENDRITE_THROW(dimension_error, "AngleGrid: need at least 3 x 3 grid points, got ", g.n1, " x ",
                    g.n2);
@@ -100,14 +103,15 @@ struct RingFit {
 enum class RingFamily { Theta1, Theta2 };
 
 /// Fits every ring of one family; `x` is m x (n1 n2) in grid order.
-[[nodiscard]] inline std::vector<RingFit> fit_rings(const Eigen::MatrixXd& x, Eigen::Index n1,
-                                                    Eigen::Index n2, RingFamily family) {
+template <AnalysisScalar S = double>
+[[nodiscard]] std::vector<RingFit> fit_rings(const AnalysisMatrix<S>& x, Eigen::Index n1,
+                                             Eigen::Index n2, RingFamily family) {
   const bool vary1 = family == RingFamily::Theta1;
   const Eigen::Index rings = vary1 ? n2 : n1;
   const Eigen::Index len = vary1 ? n1 : n2;
   std::vector<RingFit> out(static_cast<std::size_t>(rings));
-  Eigen::MatrixXd pts(x.rows(), len);
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig;
+  MatrixX<S> pts(x.rows(), len);
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig;
   for (Eigen::Index r = 0; r < rings; ++r) {
     for (Eigen::Index t = 0; t < len; ++t) {
       pts.col(t) = vary1 ? x.col(t + n1 * r) : x.col(r + n1 * t);
@@ -133,8 +137,8 @@ struct PlanePair {
   double frob2;
   double largest_angle;
 };
-[[nodiscard]] inline PlanePair compare_planes(const Eigen::MatrixXd& qa,
-                                              const Eigen::MatrixXd& qb) {
+template <AnalysisScalar S = double>
+[[nodiscard]] PlanePair compare_planes(const AnalysisMatrix<S>& qa, const AnalysisMatrix<S>& qb) {
   const Eigen::Matrix2d c = qa.transpose() * qb;
   const double f = c.squaredNorm();
   const double det = c.determinant();
@@ -143,7 +147,7 @@ struct PlanePair {
   if (smin2 < 0.5) {
     return {f, std::acos(std::min(1.0, std::sqrt(smin2)))};
   }
-  const Eigen::MatrixXd r = qb - qa * c;
+  const MatrixX<S> r = qb - qa * c;
   const Eigen::Matrix2d gram = r.transpose() * r;
   const double t = gram.trace();
   const double sin2 = 0.5 * (t + std::sqrt(std::max(0.0, t * t - 4.0 * gram.determinant())));
@@ -161,7 +165,8 @@ struct FamilyParallelism {
 };
 
 /// Parallelism of a fitted family (p_value left at 1).
-[[nodiscard]] inline FamilyParallelism parallelism(const std::vector<RingFit>& rings) {
+template <AnalysisScalar S = double>
+[[nodiscard]] FamilyParallelism parallelism(const std::vector<RingFit>& rings) {
   FamilyParallelism out;
   double sum = 0;
   std::size_t pairs = 0;
@@ -187,8 +192,9 @@ struct FamilyParallelism {
 }
 
 /// Mean over grid points of ||Q1(j)^T Q2(i)||_F^2 / 2 (0 = orthogonal planes, 1 = equal planes).
-[[nodiscard]] inline double orthogonality(const std::vector<RingFit>& theta1_rings,
-                                          const std::vector<RingFit>& theta2_rings) {
+template <AnalysisScalar S = double>
+[[nodiscard]] double orthogonality(const std::vector<RingFit>& theta1_rings,
+                                   const std::vector<RingFit>& theta2_rings) {
   double sum = 0;
   for (const auto& a : theta1_rings) {
     for (const auto& b : theta2_rings) {
@@ -242,8 +248,8 @@ struct TorusAnalysis {
 
 /// Runs the ring fits, the parallelism and orthogonality tests with their shuffle nulls, and the
 /// classification described in the file comment. Allocates; O(shuffles * (n1^2 + n2^2 + n1 n2)).
-[[nodiscard]] inline TorusAnalysis analyze_torus(const AngleGrid& grid,
-                                                 const TorusTestOptions& opt = {}) {
+template <AnalysisScalar S = double>
+[[nodiscard]] TorusAnalysis analyze_torus(const AngleGrid& grid, const TorusTestOptions& opt = {}) {
   validate(grid);
   if (opt.n_pcs < 2 || opt.shuffles < 0) {
     DENDRITE_THROW(dimension_error, "analyze_torus: need n_pcs >= 2 and shuffles >= 0, got ",
@@ -258,9 +264,9 @@ struct TorusAnalysis {
   if (m < 2) {
     DENDRITE_THROW(dimension_error, "analyze_torus: the grid spans fewer than 2 dimensions");
   }
-  const Eigen::MatrixXd y = pca.transform(grid.activity).topRows(m);
+  const MatrixX<S> y = pca.transform(grid.activity).topRows(m);
 
-  const auto stats = [&](const Eigen::MatrixXd& x, FamilyParallelism& p1, FamilyParallelism& p2) {
+  const auto stats = [&](const MatrixX<S>& x, FamilyParallelism& p1, FamilyParallelism& p2) {
     const auto r1 = fit_rings(x, grid.n1, grid.n2, RingFamily::Theta1);
     const auto r2 = fit_rings(x, grid.n1, grid.n2, RingFamily::Theta2);
     p1 = parallelism(r1);
@@ -272,7 +278,7 @@ struct TorusAnalysis {
   std::mt19937_64 rng(opt.seed);
   std::vector<Eigen::Index> perm(static_cast<std::size_t>(y.cols()));
   int below1 = 0, below2 = 0, below_o = 0;
-  Eigen::MatrixXd shuffled(y.rows(), y.cols());
+  MatrixX<S> shuffled(y.rows(), y.cols());
   for (int s = 0; s < opt.shuffles; ++s) {
     for (std::size_t k = 0; k < perm.size(); ++k) {
       perm[k] = Eigen::Index(k);
@@ -323,91 +329,6 @@ struct TorusAnalysis {
     out.classification = TorusClass::Neither;
   }
   return out;
-}
-
-/// Shape of a synthetic torus grid.
-struct TorusGridSpec {
-  Eigen::Index units = 100;  ///< N, the embedding dimension
-  Eigen::Index n1 = 16;      ///< theta1_i = pi i / n1
-  Eigen::Index n2 = 16;      ///< theta2_j = pi j / n2
-  double noise = 0.0;        ///< sd of iid Gaussian noise added to every coordinate
-  std::uint64_t seed = 1;    ///< seed of the embedding and the noise
-};
-
-namespace detail {
-
-/// Random N x k matrix with orthonormal columns (Gram-Schmidt on Gaussian columns).
-[[nodiscard]] inline Eigen::MatrixXd random_embedding(Eigen::Index n, Eigen::Index k,
-                                                      std::mt19937_64& rng) {
-  if (n < k) {
-    DENDRITE_THROW(dimension_error, "torus generator: need at least ", k, " units, got ", n);
-  }
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd q(n, k);
-  for (Eigen::Index j = 0; j < k; ++j) {
-    for (Eigen::Index i = 0; i < n; ++i) {
-      q(i, j) = normal(rng);
-    }
-    for (int pass = 0; pass < 2; ++pass) {  // twice is enough for orthogonality to rounding
-      for (Eigen::Index l = 0; l < j; ++l) {
-        q.col(j) -= q.col(l).dot(q.col(j)) * q.col(l);
-      }
-    }
-    q.col(j).normalize();
-  }
-  return q;
-}
-
-template <class F>
-[[nodiscard]] AngleGrid make_torus(const TorusGridSpec& spec, Eigen::Index dims, F coords) {
-  if (spec.n1 < 3 || spec.n2 < 3) {
-    DENDRITE_THROW(dimension_error, "torus generator: need at least 3 x 3 grid points, got ",
-                   spec.n1, " x ", spec.n2);
-  }
-  std::mt19937_64 rng(spec.seed);
-  const Eigen::MatrixXd u = random_embedding(spec.units, dims, rng);
-  std::normal_distribution<double> normal(0.0, spec.noise);
-  AngleGrid g{Eigen::MatrixXd(spec.units, spec.n1 * spec.n2), spec.n1, spec.n2};
-  Eigen::VectorXd c(dims);
-  for (Eigen::Index j = 0; j < spec.n2; ++j) {
-    for (Eigen::Index i = 0; i < spec.n1; ++i) {
-      coords(2.0 * std::numbers::pi * double(i) / double(spec.n1),
-             2.0 * std::numbers::pi * double(j) / double(spec.n2), c);
-      auto col = g.activity.col(i + spec.n1 * j);
-      col = u * c;
-      if (spec.noise > 0) {
-        for (Eigen::Index k = 0; k < spec.units; ++k) {
-          col(k) += normal(rng);
-        }
-      }
-    }
-  }
-  return g;
-}
-
-}  // namespace detail
-
-/// Clifford-type torus r1 (cos 2a, sin 2a, 0, 0) + r2 (0, 0, cos 2b, sin 2b) on the grid
-/// a = pi i / n1, b = pi j / n2, embedded in R^units by a random orthonormal map, plus noise.
-[[nodiscard]] inline AngleGrid clifford_torus(const TorusGridSpec& spec, double r1 = 1.0,
-                                              double r2 = 1.0) {
-  return detail::make_torus(spec, 4, [&](double a2, double b2, Eigen::VectorXd& c) {
-    c << r1 * std::cos(a2), r1 * std::sin(a2), r2 * std::cos(b2), r2 * std::sin(b2);
-  });
-}
-
-/// Standard torus ((R + r cos 2b) cos 2a, (R + r cos 2b) sin 2a, r sin 2b), R > r, on the same grid
-/// and embedding: theta1 runs around the big circle, theta2 around the tube.
-[[nodiscard]] inline AngleGrid standard_torus(const TorusGridSpec& spec, double big_r = 2.0,
-                                              double small_r = 1.0) {
-  if (!(big_r > small_r && small_r > 0)) {
-    DENDRITE_THROW(numerical_error, "standard_torus: need R > r > 0, got R = ", big_r,
-                   ", r = ", small_r);
-  }
-  return detail::make_torus(spec, 3, [&](double a2, double b2, Eigen::VectorXd& c) {
-    const double ring = big_r + small_r * std::cos(b2);
-    c << ring * std::cos(a2), ring * std::sin(a2), small_r * std::sin(b2);
-  });
 }
 
 }  // namespace dendrite::geometry

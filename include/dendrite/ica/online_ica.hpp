@@ -66,6 +66,7 @@
 #include <dendrite/ica/fobi.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/whitening.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::ica {
 
@@ -94,7 +95,10 @@ class OnlineICA {
   static_assert(D >= 2, "OnlineICA<T, D>: need at least 2 channels");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
+  static constexpr int input_size = D;
+  static constexpr int output_size = D;
   static constexpr std::size_t kD = static_cast<std::size_t>(D);
   using WeightMatrix = Eigen::Matrix<Scalar, D, D>;
 
@@ -146,7 +150,8 @@ class OnlineICA {
       lambda2_[i] = Scalar(1.0 + double(i) / double(D));
       white_[i * kD + i] = Scalar(1);
     }
-    reset();
+    restart();
+    static_assert(rt::StreamingBlock<OnlineICA>);
   }
 
   /// Sets Lambda2 (the paper's Lambda^{-2}): D distinct positive values. Not real-time.
@@ -183,7 +188,7 @@ class OnlineICA {
   /// Returns the FOBI result (check `identifiable`). Does not touch W or M. Not real-time.
   /// With `start_separated`, W also starts at FOBI's rotation (W = U V^-1 for FOBI's unmixing U
   /// and the whitener V) and M at I, so the network starts from the batch solution and learning
-  /// refines and tracks it; the seeded start is kept for `reset`. (With many channels the plain
+  /// refines and tracks it; the seeded start is kept for `restart`. (With many channels the plain
   /// rule needs far more samples than a few seconds of signal to get there from a random W.)
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, bool start_separated = false) {
     if (x.rows() != D) {
@@ -196,7 +201,7 @@ class OnlineICA {
     set_lambda2(kurtosis(f.sources(x)).cwiseInverse());
     if (start_separated) {
       const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
-      reset();  // M = I, t = 0; then W (and its checkpoint) at the rotation
+      restart();  // M = I, t = 0; then W (and its checkpoint) at the rotation
       for (std::size_t j = 0; j < kD; ++j) {
         for (std::size_t i = 0; i < kD; ++i) {
           w_[j * kD + i] = T(Scalar(r(Eigen::Index(i), Eigen::Index(j))));
@@ -218,8 +223,15 @@ class OnlineICA {
     t_ = 0;
   }
 
-  /// W back to its seeded start, M = I, t = 0 (whitener and Lambda2 kept). Real-time safe.
-  DENDRITE_REALTIME void reset() noexcept {
+  /// Nothing to clear: the network has no running state besides what it learned (W, M, the
+  /// output means and the schedule), which `restart` forgets. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {}
+  /// 0: the separated sample answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+
+  /// Forgets what was learned: W back to its seeded start, M = I, t = 0 (whitener and Lambda2
+  /// kept). Real-time safe.
+  DENDRITE_REALTIME void restart() noexcept {
     std::copy(w_init_.begin(), w_init_.end(), w_.begin());
     for (std::size_t i = 0; i < kD; ++i) {
       for (std::size_t j = 0; j < kD; ++j) {

@@ -25,6 +25,8 @@
 #include <dendrite/nn/activation.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/detail/module.hpp>
+#include <dendrite/nn/options.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
 
@@ -33,6 +35,7 @@ class Dense {
   static_assert(In > 0 && Out > 0, "Dense: In and Out must be positive");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
   using Matrix = autodiff::Mat<Scalar>;
   using Param = autodiff::Parameter<Scalar>;
@@ -42,9 +45,18 @@ class Dense {
   static constexpr std::size_t kOut = Out;
 
   Param weight{Out, In};
-  Param bias{Out, 1};
+  Param bias = Param::vector(Out);
 
-  explicit Dense(std::uint64_t seed = 0) { init(seed); }
+  /// Weights drawn as PyTorch's nn.Linear, U(-1/sqrt(In), 1/sqrt(In)), from `options.seed`.
+  explicit Dense(const BlockOptions& options = {}) {
+    static_assert(rt::StreamingBlock<Dense> && rt::Trainable<Dense>);
+    init(options.seed);
+  }
+
+  /// Nothing to clear: a Dense layer has no running state. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {}
+  /// 0: the output answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   void init(std::uint64_t seed) {
     std::mt19937_64 rng(seed);

@@ -37,6 +37,8 @@
 #include <dendrite/core/traits.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/detail/module.hpp>
+#include <dendrite/nn/options.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
 
@@ -45,6 +47,7 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "GRU: In and Hidden must be positive");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
   using Matrix = autodiff::Mat<Scalar>;
   using Param = autodiff::Parameter<Scalar>;
@@ -53,6 +56,7 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   static constexpr std::size_t kIn = In;
   static constexpr std::size_t kH = Hidden;
   static constexpr std::size_t kG = 3 * kH;
+  static constexpr std::size_t state_size = kH;  ///< h
 
   using Base = detail::RecurrentParameters<Scalar, 3, In, Hidden>;
   using Base::bias_hh;
@@ -64,15 +68,23 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   using Base::weight_ih;
 
   /// Weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from `seed`; state zero.
-  explicit GRU(std::uint64_t seed = 0) {
-    init(seed);
+  explicit GRU(const BlockOptions& options = {}) {
+    static_assert(rt::Stateful<GRU> && rt::Trainable<GRU>);
+    init(options.seed);
     reset();
   }
+  /// 0: the output answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   // ------------------------------------------------------------------ real time
-  void reset() noexcept { h_.fill(T(0)); }
-  [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
-  void set_state(std::span<const T, kH> h) noexcept { std::copy(h.begin(), h.end(), h_.begin()); }
+  /// Clears the state h; keeps the weights. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept { h_.fill(T(0)); }
+  /// The recurrent state h (also the step's output).
+  [[nodiscard]] std::span<const T, state_size> state() const noexcept { return h_; }
+  /// Sets h. Real-time safe.
+  DENDRITE_REALTIME void set_state(std::span<const T, state_size> h) noexcept {
+    std::copy(h.begin(), h.end(), h_.begin());
+  }
 
   /// One step: h <- GRU(x, h); writes the new state to `h_out`.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {

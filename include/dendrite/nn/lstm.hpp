@@ -9,7 +9,8 @@
 ///
 /// Forms and layouts as in gru.hpp: `step(x, h)` (real time, lanes = streams, rejects
 /// non-finite input; the cell state c is internal), `forward(X)` (In x steps -> h, H x steps),
-/// `forward(tape, x, batch)` (In x (steps * batch) -> H x (steps * batch), step-major; h0 = c0 = 0).
+/// `forward(tape, x, batch)` (In x (steps * batch) -> H x (steps * batch), step-major; h0 = c0 =
+/// 0).
 #pragma once
 
 #include <array>
@@ -29,6 +30,8 @@
 #include <dendrite/core/traits.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/detail/module.hpp>
+#include <dendrite/nn/options.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
 
@@ -37,6 +40,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "LSTM: In and Hidden must be positive");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
   using Matrix = autodiff::Mat<Scalar>;
   using Param = autodiff::Parameter<Scalar>;
@@ -45,6 +49,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   static constexpr std::size_t kIn = In;
   static constexpr std::size_t kH = Hidden;
   static constexpr std::size_t kG = 4 * kH;
+  static constexpr std::size_t state_size = 2 * kH;  ///< [h; c]
 
   using Base = detail::RecurrentParameters<Scalar, 4, In, Hidden>;
   using Base::bias_hh;
@@ -56,21 +61,35 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   using Base::weight_ih;
 
   /// Weights drawn as PyTorch does, U(-1/sqrt(H), 1/sqrt(H)), from `seed`; state zero.
-  explicit LSTM(std::uint64_t seed = 0) {
-    init(seed);
+  explicit LSTM(const BlockOptions& options = {}) {
+    static_assert(rt::Stateful<LSTM> && rt::Trainable<LSTM>);
+    init(options.seed);
     reset();
   }
+  /// 0: the output answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   // ------------------------------------------------------------------ real time
-  void reset() noexcept {
-    h_.fill(T(0));
-    c_.fill(T(0));
+  /// Clears h and c; keeps the weights. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept { hc_.fill(T(0)); }
+  /// The whole recurrent state [h; c] (2 H values), as `set_state` takes it.
+  [[nodiscard]] std::span<const T, state_size> state() const noexcept { return hc_; }
+  /// The hidden state h (the step's output).
+  [[nodiscard]] std::span<const T, kH> hidden() const noexcept {
+    return std::span<const T, kH>(hc_.data(), kH);
   }
-  [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
-  [[nodiscard]] std::span<const T, kH> cell() const noexcept { return c_; }
-  void set_state(std::span<const T, kH> h, std::span<const T, kH> c) noexcept {
-    std::copy(h.begin(), h.end(), h_.begin());
-    std::copy(c.begin(), c.end(), c_.begin());
+  /// The cell state c.
+  [[nodiscard]] std::span<const T, kH> cell() const noexcept {
+    return std::span<const T, kH>(hc_.data() + kH, kH);
+  }
+  /// Sets [h; c] (2 H values, as `state()` returns them). Real-time safe.
+  DENDRITE_REALTIME void set_state(std::span<const T, state_size> hc) noexcept {
+    std::copy(hc.begin(), hc.end(), hc_.begin());
+  }
+  /// Sets h and c. Real-time safe.
+  DENDRITE_REALTIME void set_state(std::span<const T, kH> h, std::span<const T, kH> c) noexcept {
+    std::copy(h.begin(), h.end(), hc_.begin());
+    std::copy(c.begin(), c.end(), hc_.begin() + kH);
   }
 
   /// One step: (h, c) <- LSTM(x, h, c); writes the new h to `h_out`.
@@ -85,19 +104,19 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
       g[i] = T(bi[i] + bh[i]);
     }
     detail::gemv_acc<T, kG, kIn>(weight_ih.value.data(), x.data(), g.data());
-    detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), h_.data(), g.data());
+    detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), hc_.data(), g.data());
     std::array<T, kH> c_next, h_next;
     detail::vmap<T, kH>(
         [](auto gi, auto gf, auto gg, auto c) {
           return dendrite::sigmoid(gf) * c + dendrite::sigmoid(gi) * dendrite::tanh(gg);
         },
-        c_next.data(), g.data(), g.data() + kH, g.data() + 2 * kH, c_.data());
+        c_next.data(), g.data(), g.data() + kH, g.data() + 2 * kH, hc_.data() + kH);
     detail::vmap<T, kH>([](auto go, auto c) { return dendrite::sigmoid(go) * dendrite::tanh(c); },
                         h_next.data(), g.data() + 3 * kH, c_next.data());
     for (std::size_t i = 0; i < kH; ++i) {
-      c_[i] = dendrite::select<T>(finite, c_next[i], c_[i]);
-      h_[i] = dendrite::select<T>(finite, h_next[i], h_[i]);
-      h_out[i] = h_[i];
+      hc_[kH + i] = dendrite::select<T>(finite, c_next[i], hc_[kH + i]);
+      hc_[i] = dendrite::select<T>(finite, h_next[i], hc_[i]);
+      h_out[i] = hc_[i];
     }
     return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
   }
@@ -113,8 +132,10 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     Matrix g = weight_ih.value * x;
     g.colwise() += (bias_ih.value + bias_hh.value).col(0);
     Matrix out(Hidden, steps);
-    Eigen::Array<Scalar, Eigen::Dynamic, 1> c = Eigen::Array<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
-    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> h = Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
+    Eigen::Array<Scalar, Eigen::Dynamic, 1> c =
+        Eigen::Array<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
+    Eigen::Matrix<Scalar, Eigen::Dynamic, 1> h =
+        Eigen::Matrix<Scalar, Eigen::Dynamic, 1>::Zero(Hidden);
     for (Eigen::Index k = 0; k < steps; ++k) {
       g.col(k).noalias() += weight_hh.value * h;
       const auto a = g.col(k).array();
@@ -133,8 +154,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     using namespace autodiff;
     detail::check_batched("LSTM::forward(tape)", x.rows(), x.cols(), In, batch);
     const Eigen::Index steps = x.cols() / batch;
-    const Var<Scalar> g_all =
-        addmm(t.param(bias_ih) + t.param(bias_hh), t.param(weight_ih), x);
+    const Var<Scalar> g_all = addmm(t.param(bias_ih) + t.param(bias_hh), t.param(weight_ih), x);
     const Var<Scalar> whh = t.param(weight_hh);
     hs_.clear();
     Var<Scalar> h = t.constant(Matrix::Zero(Hidden, batch));
@@ -153,8 +173,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   }
 
  private:
-  std::array<T, kH> h_{};
-  std::array<T, kH> c_{};
+  std::array<T, state_size> hc_{};         // [h; c]
   std::vector<autodiff::Var<Scalar>> hs_;  // per-step outputs of the tape form (kept)
 };
 

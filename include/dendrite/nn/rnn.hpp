@@ -34,13 +34,16 @@
 #include <dendrite/nn/activation.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/detail/module.hpp>
+#include <dendrite/nn/options.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
 
 struct RNNOptions {
-  double alpha = 1.0;          ///< leak dt / tau, in (0, 1]; 1 is PyTorch's RNNCell
-  double noise_std = 0.0;      ///< training-form noise on the units' input, per step
-  std::uint64_t noise_seed = 0;
+  double alpha = 1.0;      ///< leak dt / tau, in (0, 1]; 1 is PyTorch's RNNCell
+  double noise_std = 0.0;  ///< training-form noise on the units' input, per step
+  std::uint64_t noise_seed = 0;  ///< the training noise is drawn from this seed
+  std::uint64_t seed = 0;        ///< the initial weights are drawn from this seed
 };
 
 template <Real T, int In, int Hidden, class Activation = Tanh>
@@ -48,6 +51,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "RNN: In and Hidden must be positive");
 
  public:
+  using value_type = T;
   using Scalar = scalar_t<T>;
   using Matrix = autodiff::Mat<Scalar>;
   using Param = autodiff::Parameter<Scalar>;
@@ -55,6 +59,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   static constexpr int output_size = Hidden;
   static constexpr std::size_t kIn = In;
   static constexpr std::size_t kH = Hidden;
+  static constexpr std::size_t state_size = kH;  ///< s
 
   using Base = detail::RecurrentParameters<Scalar, 1, In, Hidden>;
   using Base::bias_hh;
@@ -65,15 +70,19 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   using Base::weight_hh;
   using Base::weight_ih;
 
-  /// Weights U(-1/sqrt(H), 1/sqrt(H)) as PyTorch, from `seed`; state zero.
-  explicit RNN(RNNOptions options = {}, std::uint64_t seed = 0) : opt_(options), noise_rng_(options.noise_seed) {
+  /// Weights U(-1/sqrt(H), 1/sqrt(H)) as PyTorch, from `options.seed`; state zero.
+  explicit RNN(const RNNOptions& options = {})
+      : opt_(options), noise_rng_(options.noise_seed) {
+    static_assert(rt::Stateful<RNN> && rt::Trainable<RNN>);
     if (!(opt_.alpha > 0 && opt_.alpha <= 1) || !(opt_.noise_std >= 0)) {
       DENDRITE_THROW(error, "RNN: expected alpha in (0, 1] and noise_std >= 0, got alpha ",
                      opt_.alpha, ", noise_std ", opt_.noise_std);
     }
-    init(seed);
+    init(opt_.seed);
     reset();
   }
+  /// 0: the output answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   [[nodiscard]] const RNNOptions& options() const noexcept { return opt_; }
   /// Changes the training noise and restarts its stream.
@@ -87,18 +96,20 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   }
 
   // ------------------------------------------------------------------ real time
-  void reset() noexcept {
+  /// Clears the state (s = 0, h = f(0)); keeps the weights and the options. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {
     s_.fill(T(0));
     update_output();
   }
-  /// Output h = f(s).
-  [[nodiscard]] std::span<const T, kH> state() const noexcept { return h_; }
-  /// The pre-activation s.
-  [[nodiscard]] std::span<const T, kH> pre_activation() const noexcept { return s_; }
-  void set_pre_activation(std::span<const T, kH> s) noexcept {
+  /// The recurrent state: the pre-activation s (h = f(s) follows from it).
+  [[nodiscard]] std::span<const T, state_size> state() const noexcept { return s_; }
+  /// Sets the pre-activation s (and so h = f(s)). Real-time safe.
+  DENDRITE_REALTIME void set_state(std::span<const T, state_size> s) noexcept {
     std::copy(s.begin(), s.end(), s_.begin());
     update_output();
   }
+  /// The output h = f(s) of the last step.
+  [[nodiscard]] std::span<const T, kH> output() const noexcept { return h_; }
 
   /// One step (noiseless); writes h' to `h_out`.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
@@ -148,7 +159,8 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
     Matrix pre = weight_ih.value * x;
     pre.colwise() += (bias_ih.value + bias_hh.value).col(0);
     Matrix out(Hidden, steps);
-    if (states != nullptr) states->resize(Hidden, steps);
+    if (states != nullptr)
+      states->resize(Hidden, steps);
     Eigen::Matrix<Scalar, Eigen::Dynamic, 1> s = s0.col(0);
     Eigen::Matrix<Scalar, Eigen::Dynamic, 1> h = Activation::array(s.array()).matrix();
     const Scalar a = Scalar(opt_.alpha);
@@ -157,7 +169,8 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
       s += a * (pre.col(k) - s);
       h = Activation::array(s.array()).matrix();
       out.col(k) = h;
-      if (states != nullptr) states->col(k) = s;
+      if (states != nullptr)
+        states->col(k) = s;
     }
     return out;
   }
@@ -176,8 +189,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
     detail::check_batched("RNN::forward(tape)", x.rows(), x.cols(), In, batch);
     detail::check_rows("RNN::forward(tape) (initial state)", s0.rows(), s0.cols(), Hidden);
     const Eigen::Index steps = x.cols() / batch;
-    const Var<Scalar> pre_all =
-        addmm(t.param(bias_ih) + t.param(bias_hh), t.param(weight_ih), x);
+    const Var<Scalar> pre_all = addmm(t.param(bias_ih) + t.param(bias_hh), t.param(weight_ih), x);
     const Var<Scalar> whh = t.param(weight_hh);
     const Scalar a = Scalar(opt_.alpha);
     hs_.clear();
@@ -188,7 +200,8 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
       Var<Scalar> pre = addmm(slice_cols(pre_all, k * batch, batch), whh, h);
       if (opt_.noise_std > 0) {
         noise_.resize(Hidden, batch);
-        for (Eigen::Index i = 0; i < noise_.size(); ++i) noise_(i) = Scalar(normal(noise_rng_));
+        for (Eigen::Index i = 0; i < noise_.size(); ++i)
+          noise_(i) = Scalar(normal(noise_rng_));
         pre = pre + t.constant(noise_);
       }
       s = a == Scalar(1) ? pre : s + a * (pre - s);
@@ -200,7 +213,8 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
 
  private:
   void update_output() noexcept {  // h = f(s)
-    for (std::size_t i = 0; i < kH; ++i) h_[i] = Activation::apply(s_[i]);
+    for (std::size_t i = 0; i < kH; ++i)
+      h_[i] = Activation::apply(s_[i]);
   }
 
   RNNOptions opt_;

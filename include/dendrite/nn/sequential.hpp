@@ -37,6 +37,7 @@
 #include <dendrite/nn/detail/module.hpp>
 #include <dendrite/nn/layers.hpp>
 #include <dendrite/nn/maps.hpp>
+#include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
 
@@ -78,10 +79,6 @@ constexpr bool check_joins() {
   }
 }
 
-template <class L, class T, std::size_t A, std::size_t B>
-concept Steppable = requires(L& l, std::span<const T, A> a, std::span<T, B> b) {
-  { l.step(a, b) } -> std::same_as<Status>;
-};
 
 /// Calls the tape form with the extra arguments if the block takes them, else without.
 template <class L, class Tp, class V, class... Extra>
@@ -96,7 +93,7 @@ auto forward_tape(L& layer, Tp& tape, const V& v, const Extra&... extra) {
 /// Whether every block of a chain with these sizes has a step for lane type T.
 template <class T, auto Sizes, class... Ls, std::size_t... I>
 constexpr bool all_steppable(std::index_sequence<I...>) {
-  return (Steppable<Ls, T, std::size_t(Sizes[I]), std::size_t(Sizes[I + 1])> && ...);
+  return (rt::StepsWith<Ls, T, std::size_t(Sizes[I]), std::size_t(Sizes[I + 1])> && ...);
 }
 
 template <class T>
@@ -127,11 +124,15 @@ MapsVar<S> add(const MapsVar<S>& a, const MapsVar<S>& b) {
 template <class... Layers>
 class Sequential {
   static_assert(sizeof...(Layers) > 0, "Sequential: expected at least one block");
+  static_assert((rt::Block<Layers> && ...),
+                "Sequential: every part must be a dendrite block (rt::Block in rt/contract.hpp: "
+                "value_type, input_size, output_size, reset(), latency_samples())");
   using First = std::tuple_element_t<0, std::tuple<Layers...>>;
   static constexpr auto kSizes = detail::chain_sizes<Layers...>();
   static_assert(detail::check_joins<0, Layers...>());
 
  public:
+  using value_type = typename First::value_type;
   using Scalar = typename First::Scalar;
   using Param = autodiff::Parameter<Scalar>;
   static constexpr std::size_t depth = sizeof...(Layers);
@@ -168,11 +169,13 @@ class Sequential {
     return run_tape<0>(t, x, extra...);
   }
 
-  /// Resets every block that has a streaming state.
-  void reset() noexcept {
-    each([](auto& layer, std::size_t) {
-      if constexpr (requires { layer.reset(); }) layer.reset();
-    });
+  /// Resets every block (clears running state, keeps weights). Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {
+    each([](auto& layer, std::size_t) { layer.reset(); });
+  }
+  /// The blocks' latencies added up.
+  [[nodiscard]] std::size_t latency_samples() const noexcept {
+    return std::apply([](const auto&... l) { return (l.latency_samples() + ...); }, layers);
   }
 
   /// The real-time form, when every block has one (see the file comment).
@@ -245,10 +248,12 @@ class Sequential {
 
 template <class Block>
 class Residual {
+  static_assert(rt::Block<Block>, "Residual: the part must be a dendrite block (rt::Block)");
   static_assert(Block::input_size == Block::output_size || Block::output_size == any_size,
                 "Residual: the block must keep the size of its input");
 
  public:
+  using value_type = typename Block::value_type;
   using Scalar = typename Block::Scalar;
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = Block::input_size;
@@ -281,13 +286,14 @@ class Residual {
     return detail::add(x, f);
   }
 
-  void reset() noexcept {
-    if constexpr (requires { block.reset(); }) block.reset();
-  }
+  /// Resets the block. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept { block.reset(); }
+  /// The block's latency (the skip path adds none).
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return block.latency_samples(); }
 
   template <Real T, std::size_t N>
   DENDRITE_REALTIME Status step(std::span<const T, N> x, std::span<T, N> y) noexcept
-    requires detail::Steppable<Block, T, N, N>
+    requires rt::StepsWith<Block, T, N, N>
   {
     std::array<T, N> f;
     for (std::size_t i = 0; i < N; ++i) f[i] = y[i];
@@ -298,7 +304,7 @@ class Residual {
   }
   template <Real T, std::size_t N>
   DENDRITE_REALTIME Status step(const std::array<T, N>& x, std::array<T, N>& y) noexcept
-    requires detail::Steppable<Block, T, N, N>
+    requires rt::StepsWith<Block, T, N, N>
   {
     return step(std::span<const T, N>(x), std::span<T, N>(y));
   }
@@ -330,6 +336,8 @@ class Residual {
 template <class... Blocks>
 class Parallel {
   static_assert(sizeof...(Blocks) > 0, "Parallel: expected at least one block");
+  static_assert((rt::Block<Blocks> && ...),
+                "Parallel: every branch must be a dendrite block (rt::Block in rt/contract.hpp)");
   using First = std::tuple_element_t<0, std::tuple<Blocks...>>;
   static_assert(((Blocks::output_size > 0) && ...),
                 "Parallel: every branch needs a fixed output size");
@@ -338,6 +346,7 @@ class Parallel {
   static constexpr std::array<int, sizeof...(Blocks)> kOut{Blocks::output_size...};
 
  public:
+  using value_type = typename First::value_type;
   using Scalar = typename First::Scalar;
   using Param = autodiff::Parameter<Scalar>;
   static constexpr std::size_t width = sizeof...(Blocks);
@@ -374,17 +383,20 @@ class Parallel {
     return std::apply([](const auto&... o) { return stack(o...); }, outs);
   }
 
-  void reset() noexcept {
-    each([](auto& b, std::size_t) {
-      if constexpr (requires { b.reset(); }) b.reset();
-    });
+  /// Resets every branch. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {
+    each([](auto& b, std::size_t) { b.reset(); });
+  }
+  /// The largest of the branches' latencies.
+  [[nodiscard]] std::size_t latency_samples() const noexcept {
+    return std::apply([](const auto&... b) { return std::max({b.latency_samples()...}); }, blocks);
   }
 
   template <Real T>
   DENDRITE_REALTIME Status step(std::span<const T, std::size_t(input_size)> x,
                                 std::span<T, std::size_t(output_size)> y) noexcept
     requires(input_size > 0 &&
-             (detail::Steppable<Blocks, T, std::size_t(input_size),
+             (rt::StepsWith<Blocks, T, std::size_t(input_size),
                                 std::size_t(Blocks::output_size)> && ...))
   {
     Status status = Status::Ok;

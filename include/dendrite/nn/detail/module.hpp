@@ -59,8 +59,8 @@ struct RecurrentParameters {
 
   Param weight_ih{kRows, In};
   Param weight_hh{kRows, Hidden};
-  Param bias_ih{kRows, 1};
-  Param bias_hh{kRows, 1};
+  Param bias_ih = Param::vector(kRows);
+  Param bias_hh = Param::vector(kRows);
 
   void init(std::uint64_t seed) {
     std::mt19937_64 rng(seed);
