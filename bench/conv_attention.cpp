@@ -36,7 +36,7 @@ MatF random(Eigen::Index r, Eigen::Index c, unsigned seed) {
 
 template <int K>
 void BM_Conv1DStep(benchmark::State& state) {
-  nn::Conv1D<float, 8, 8, K> conv({.padding = nn::Padding::causal, .seed = 1});
+  nn::Conv1D<float, 8, 8, K> conv({.padding = nn::Padding::Causal, .seed = 1});
   const MatF x = random(8, 1024, 2);
   std::array<float, 8> in{}, out{};
   Eigen::Index t = 0;
@@ -111,7 +111,7 @@ BENCHMARK_TEMPLATE(BM_Conv1DStepLanes, 15);
 
 template <int kCin, int kCout>
 void BM_Conv2D({.seed = benchmark::State& state}) {
-  nn::Conv2D<float, kCin, kCout, 3> conv({.padding = nn::Padding::same, .seed = 1});
+  nn::Conv2D<float, kCin, kCout, 3> conv({.padding = nn::Padding::Same, .seed = 1});
   const nn::Maps<float> x{random(kCin * 64 * 64, 1, 3), {kCin, 64, 64}};
   for (auto _ : state) {
     nn::Maps<float> y = conv.forward(x);

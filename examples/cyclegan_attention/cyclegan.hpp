@@ -237,10 +237,10 @@ using Discriminator =
 template <class S, int C1, int C2>
 Generator<S, C1, C2> make_generator(std::uint64_t seed) {
   const auto same = [](std::uint64_t s) {
-    return nn::ConvOptions{.padding = nn::Padding::same, .seed = s};
+    return nn::ConvOptions{.padding = nn::Padding::Same, .seed = s};
   };
   const auto down = [](std::uint64_t s) {
-    return nn::ConvOptions{.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = s};
+    return nn::ConvOptions{.padding = nn::Padding::Zeros, .stride = 2, .pad = 1, .seed = s};
   };
   const S slope = S(0.2);
   using Res = nn::Sequential<nn::Conv2D<S, C2, C2, 3>, nn::InstanceNorm<S, C2>, nn::LeakyReLU<S>>;
@@ -256,10 +256,10 @@ Generator<S, C1, C2> make_generator(std::uint64_t seed) {
 template <class S, int C1, int C2>
 Discriminator<S, C1, C2> make_discriminator(std::uint64_t seed) {
   const auto same = [](std::uint64_t s) {
-    return nn::ConvOptions{.padding = nn::Padding::same, .seed = s};
+    return nn::ConvOptions{.padding = nn::Padding::Same, .seed = s};
   };
   const auto down = [](std::uint64_t s) {
-    return nn::ConvOptions{.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = s};
+    return nn::ConvOptions{.padding = nn::Padding::Zeros, .stride = 2, .pad = 1, .seed = s};
   };
   const S slope = S(0.2);
   return Discriminator<S, C1, C2>(

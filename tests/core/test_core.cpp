@@ -37,12 +37,21 @@ TEST_CASE("the version macros agree with the CMake project version", "[core][ver
         DENDRITE_VERSION_MAJOR * 10000 + DENDRITE_VERSION_MINOR * 100 + DENDRITE_VERSION_PATCH);
 }
 
+namespace {
+
+/// Makes `p` observable, so that the optimiser cannot elide the allocation behind it (clang
+/// removes an unused new/delete pair, which C++14 allows).
+inline void escape(const void* p) { asm volatile("" : : "g"(p) : "memory"); }
+
+}  // namespace
+
 TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core][alloc]") {
   using dendrite::test::NoAllocScope;
   SECTION("operator new through a std::vector") {
     NoAllocScope scope;
     std::vector<int> v(100);
     v[3] = 1;
+    escape(v.data());
     CHECK(scope.counts().operator_new == 1);
     CHECK(scope.counts().eigen == 0);
   }
@@ -53,6 +62,7 @@ TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core]
     NoAllocScope scope;
     auto p = std::make_unique<Wide>();
     p->x[0] = 1;
+    escape(p.get());
     CHECK(scope.counts().operator_new == 1);
   }
   SECTION("Eigen's dynamic matrix, invisible to operator new") {
@@ -83,9 +93,11 @@ TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core]
     {
       NoAllocScope inner;
       auto p = std::make_unique<int>(1);
+      escape(p.get());
       CHECK(inner.counts().total() == 1);
     }
     auto q = std::make_unique<int>(2);
+    escape(q.get());
     CHECK(outer.counts().total() == 2);
   }
   SECTION("fixed-size Eigen and scalar math allocate nothing") {

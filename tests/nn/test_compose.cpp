@@ -218,7 +218,7 @@ TEST_CASE("Sequential, Residual and Parallel compose the forms of their blocks",
   using Seq = nn::Sequential<nn::Conv1D<double, 3, 4, 3>, nn::LeakyReLU<double>,
                              nn::Dense<double, 4, 2>>;
   static_assert(Seq::input_size == 3 && Seq::output_size == 2);
-  Seq seq(nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::causal, .seed = 1}), nn::LeakyReLU<double>(0.2),
+  Seq seq(nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::Causal, .seed = 1}), nn::LeakyReLU<double>(0.2),
           nn::Dense<double, 4, 2>({.seed = 2}));
   const MatD x = random_matrix(3, 15, 3);
   const MatD by_hand = seq.get<2>().forward(seq.get<1>().forward(seq.get<0>().forward(x)));
@@ -246,7 +246,7 @@ TEST_CASE("Sequential, Residual and Parallel compose the forms of their blocks",
 
   // maps: branches stacked along channels
   nn::Parallel<nn::Conv2D<double, 1, 2, 3>, nn::Conv2D<double, 1, 3, 1>> maps_par(
-      nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::same, .seed = 5}),
+      nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::Same, .seed = 5}),
       nn::Conv2D<double, 1, 3, 1>({.seed = 6}));
   const nn::Maps<double> m{random_matrix(4 * 5, 2, 7), {1, 4, 5}};
   const nn::Maps<double> mp = maps_par.forward(m);
@@ -295,7 +295,7 @@ TEST_CASE("a Sequential step passes a rejected lane on, so no block's state move
 TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorch", "[nn][compose][reference]") {
   const std::string dir = std::string(kFixtures) + "/sequential";
   nn::Sequential<nn::Conv1D<double, 3, 4, 3>, nn::LeakyReLU<double>, nn::Conv1D<double, 4, 2, 1>> seq(
-      nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::same}), nn::LeakyReLU<double>(0.2),
+      nn::Conv1D<double, 3, 4, 3>({.padding = nn::Padding::Same}), nn::LeakyReLU<double>(0.2),
       nn::Conv1D<double, 4, 2, 1>());
   dendrite::io::load_pytorch(seq, dir);  // verifies check_output.npy to 1e-4 on load
   const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
@@ -320,7 +320,7 @@ TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorc
 TEST_CASE("attention gate and spatial attention: formulas, masks and gradients", "[nn][attention][gate]") {
   using Body = nn::Sequential<nn::Conv2D<double, 2, 3, 3>, nn::LeakyReLU<double>>;
   nn::AttentionGate<double, Body, 2> gate(
-      Body(nn::Conv2D<double, 2, 3, 3>({.padding = nn::Padding::same, .seed = 1}),
+      Body(nn::Conv2D<double, 2, 3, 3>({.padding = nn::Padding::Same, .seed = 1}),
            nn::LeakyReLU<double>(0.2)),
       {.seed = 2});
   const nn::MapShape shape{2, 5, 4};
@@ -384,7 +384,7 @@ TEST_CASE("gradcheck of attention and of three-layer compositions", "[nn][gradch
   }, ps));
 
   nn::Sequential<nn::Conv1D<double, 4, 3, 3>, nn::LayerNorm<double, 3>, nn::Dense<double, 3, 2, nn::Tanh>> seq(
-      nn::Conv1D<double, 4, 3, 3>({.padding = nn::Padding::causal, .seed = 5}), nn::LayerNorm<double, 3>(),
+      nn::Conv1D<double, 4, 3, 3>({.padding = nn::Padding::Causal, .seed = 5}), nn::LayerNorm<double, 3>(),
       nn::Dense<double, 3, 2, nn::Tanh>({.seed = 6}));
   randomise({&seq.get<1>().weight, &seq.get<1>().bias}, 7);
   ps = seq.parameters();
@@ -396,8 +396,8 @@ TEST_CASE("gradcheck of attention and of three-layer compositions", "[nn][gradch
   nn::Sequential<nn::Conv2D<double, 1, 2, 3>, nn::InstanceNorm<double, 2>,
                  nn::Residual<nn::Sequential<nn::Conv2D<double, 2, 2, 3>, nn::LeakyReLU<double>>>>
       maps_seq;
-  maps_seq.get<0>() = nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::same, .seed = 9});
-  maps_seq.get<2>().block.get<0>() = nn::Conv2D<double, 2, 2, 3>({.padding = nn::Padding::same, .seed = 10});
+  maps_seq.get<0>() = nn::Conv2D<double, 1, 2, 3>({.padding = nn::Padding::Same, .seed = 9});
+  maps_seq.get<2>().block.get<0>() = nn::Conv2D<double, 2, 2, 3>({.padding = nn::Padding::Same, .seed = 10});
   ad::Parameter<double> m(random_matrix(6 * 5, 2, 11));
   ps = maps_seq.parameters();
   ps.push_back(&m);

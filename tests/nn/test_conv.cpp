@@ -94,9 +94,9 @@ TEST_CASE("Conv1D matches the definition for every padding, stride and dilation"
     int stride, pad, pl, pr;
   };
   // K = 4, d = 2: receptive field 7, (K - 1) d = 6
-  for (const Case c : {Case{nn::Padding::valid, 1, 0, 0, 0}, Case{nn::Padding::valid, 3, 0, 0, 0},
-                       Case{nn::Padding::same, 1, 0, 3, 3}, Case{nn::Padding::causal, 1, 0, 6, 0},
-                       Case{nn::Padding::causal, 2, 0, 6, 0}, Case{nn::Padding::zeros, 2, 2, 2, 2}}) {
+  for (const Case c : {Case{nn::Padding::Valid, 1, 0, 0, 0}, Case{nn::Padding::Valid, 3, 0, 0, 0},
+                       Case{nn::Padding::Same, 1, 0, 3, 3}, Case{nn::Padding::Causal, 1, 0, 6, 0},
+                       Case{nn::Padding::Causal, 2, 0, 6, 0}, Case{nn::Padding::Zeros, 2, 2, 2, 2}}) {
     nn::Conv1D<double, 3, 5, 4, 2> conv({.padding = c.padding, .stride = c.stride, .pad = c.pad, .seed = 7});
     const MatD want = naive_conv1d(x, conv.weight.value, conv.bias.value, 4, 2, c.stride, c.pl, c.pr);
     const MatD got = conv.forward(x);
@@ -114,20 +114,20 @@ TEST_CASE("Conv1D matches the definition for every padding, stride and dilation"
     }
   }
   // 'same' with an even receptive span puts the odd zero on the right, as PyTorch
-  nn::Conv1D<double, 3, 2, 2> even({.padding = nn::Padding::same, .seed = 3});
+  nn::Conv1D<double, 3, 2, 2> even({.padding = nn::Padding::Same, .seed = 3});
   CHECK(max_abs(even.forward(x) - naive_conv1d(x, even.weight.value, even.bias.value, 2, 1, 1, 0, 1)) < 1e-13);
 }
 
 TEST_CASE("Conv1D and Conv2D loaded from PyTorch reproduce PyTorch's outputs", "[nn][conv][reference]") {
   const std::string d1 = std::string(kFixtures) + "/conv1d";
-  nn::Conv1D<double, 3, 4, 3, 2> conv1({.padding = nn::Padding::valid, .stride = 2, .seed = 0});
+  nn::Conv1D<double, 3, 4, 3, 2> conv1({.padding = nn::Padding::Valid, .stride = 2, .seed = 0});
   dendrite::io::load_pytorch(conv1, d1);
   const MatD x1 = dendrite::io::read_npy<double>(d1 + "/ref_input.npy").transpose();
   const MatD y1 = dendrite::io::read_npy<double>(d1 + "/ref_output.npy").transpose();
   CHECK(max_abs(conv1.forward(x1) - y1) < 1e-12);
 
   const std::string d2 = std::string(kFixtures) + "/conv2d";
-  nn::Conv2D<double, 2, 3, 3, 2> conv2({.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = 0});
+  nn::Conv2D<double, 2, 3, 3, 2> conv2({.padding = nn::Padding::Zeros, .stride = 2, .pad = 1, .seed = 0});
   dendrite::io::load_pytorch(conv2, d2);
   const auto in = dendrite::io::read_npy_array<double>(d2 + "/ref_input.npy");    // (2, 2, 7, 6)
   const auto out = dendrite::io::read_npy_array<double>(d2 + "/ref_output.npy");  // (2, 3, 4, 4)
@@ -156,13 +156,13 @@ TEST_CASE("Conv2D matches the definition", "[nn][conv]") {
     CHECK(max_abs(y.data - naive_conv2d(x, 2, 7, 6, conv.weight.value, conv.bias.value, 3, 2, 1, 0, 0, 0, 0)) < 1e-13);
   }
   {
-    nn::Conv2D<double, 2, 3, 3> conv({.padding = nn::Padding::same, .seed = 6});
+    nn::Conv2D<double, 2, 3, 3> conv({.padding = nn::Padding::Same, .seed = 6});
     const nn::Maps<double> y = conv.forward(maps);
     CHECK(y.shape == nn::MapShape{3, 7, 6});
     CHECK(max_abs(y.data - naive_conv2d(x, 2, 7, 6, conv.weight.value, conv.bias.value, 3, 3, 1, 1, 1, 1, 1)) < 1e-13);
   }
   {
-    nn::Conv2D<double, 2, 4, 4> conv({.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = 7});  // PatchGAN's k4 s2 p1
+    nn::Conv2D<double, 2, 4, 4> conv({.padding = nn::Padding::Zeros, .stride = 2, .pad = 1, .seed = 7});  // PatchGAN's k4 s2 p1
     const nn::Maps<double> y = conv.forward(maps);
     CHECK(y.shape == nn::MapShape{4, 3, 3});
     CHECK(max_abs(y.data - naive_conv2d(x, 2, 7, 6, conv.weight.value, conv.bias.value, 4, 4, 2, 1, 1, 1, 1)) < 1e-13);
@@ -176,14 +176,14 @@ TEST_CASE("Conv2D matches the definition", "[nn][conv]") {
 TEST_CASE("Conv1D step streams exactly the causal forward", "[nn][conv][realtime]") {
   const MatD x = random_matrix(8, 40, 11);
   SECTION("double, dilation 1 and 3") {
-    nn::Conv1D<double, 8, 8, 5> a({.padding = nn::Padding::causal, .seed = 1});
+    nn::Conv1D<double, 8, 8, 5> a({.padding = nn::Padding::Causal, .seed = 1});
     CHECK(max_abs((stream<double, 8, 8>(a, x)) - a.forward(x)) < 1e-13);
-    nn::Conv1D<double, 8, 6, 3, 3> b({.padding = nn::Padding::causal, .seed = 2});
+    nn::Conv1D<double, 8, 6, 3, 3> b({.padding = nn::Padding::Causal, .seed = 2});
     CHECK(max_abs((stream<double, 8, 6>(b, x)) - b.forward(x)) < 1e-13);
   }
   SECTION("float against the double forward") {
-    nn::Conv1D<float, 8, 8, 15> a({.padding = nn::Padding::causal, .seed = 3});
-    nn::Conv1D<double, 8, 8, 15> ad({.padding = nn::Padding::causal, .seed = 3});
+    nn::Conv1D<float, 8, 8, 15> a({.padding = nn::Padding::Causal, .seed = 3});
+    nn::Conv1D<double, 8, 8, 15> ad({.padding = nn::Padding::Causal, .seed = 3});
     ad.weight.value = a.weight.value.cast<double>();
     ad.bias.value = a.bias.value.cast<double>();
     CHECK(max_abs(stream<float, 8, 8>(a, x) - ad.forward(x)) < 2e-5);
@@ -231,7 +231,7 @@ TEST_CASE("Conv1D step streams exactly the causal forward", "[nn][conv][realtime
 }
 
 TEST_CASE("conv, norm and layer steps allocate nothing and are noexcept", "[nn][realtime]") {
-  nn::Conv1D<float, 8, 8, 3> conv({.padding = nn::Padding::causal, .seed = 1});
+  nn::Conv1D<float, 8, 8, 3> conv({.padding = nn::Padding::Causal, .seed = 1});
   nn::Conv1D<batchf, 8, 8, 5, 2> conv_lanes({.seed = 2});
   nn::LayerNorm<float, 8> norm;
   nn::LeakyReLU<float> leaky(0.2f);
@@ -348,16 +348,16 @@ TEST_CASE("gradcheck of the conv, pooling, upsampling and norm tape ops", "[nn][
     return ad::sum(y * t.constant(random_matrix(y.rows(), y.cols(), seed)));
   };
   ad::Parameter<double> x1(random_matrix(3, 2 * 9, 41));  // 3 channels, L = 9, batch 2
-  for (const nn::ConvOptions o : {nn::ConvOptions{nn::Padding::causal, 1, 0, 42},
-                                  nn::ConvOptions{nn::Padding::zeros, 2, 1, 42},
-                                  nn::ConvOptions{nn::Padding::same, 1, 0, 42}}) {
+  for (const nn::ConvOptions o : {nn::ConvOptions{nn::Padding::Causal, 1, 0, 42},
+                                  nn::ConvOptions{nn::Padding::Zeros, 2, 1, 42},
+                                  nn::ConvOptions{nn::Padding::Same, 1, 0, 42}}) {
     nn::Conv1D<double, 3, 2, 3, 2> conv(o);
     check("conv1d", [&](ad::Tape<double>& t) { return weighted(conv.forward(t, t.param(x1), 2), 43); },
           {&x1, &conv.weight, &conv.bias});
   }
   ad::Parameter<double> x2(random_matrix(2 * 5 * 4, 2, 44));  // two maps of 2 x 5 x 4
   const nn::MapShape s2{2, 5, 4};
-  nn::Conv2D<double, 2, 3, 3, 2> conv2({.padding = nn::Padding::zeros, .stride = 2, .pad = 1, .seed = 45});
+  nn::Conv2D<double, 2, 3, 3, 2> conv2({.padding = nn::Padding::Zeros, .stride = 2, .pad = 1, .seed = 45});
   check("conv2d", [&](ad::Tape<double>& t) { return weighted(conv2.forward(t, {t.param(x2), s2}).var, 46); },
         {&x2, &conv2.weight, &conv2.bias});
   check("max_pool1d", [&](ad::Tape<double>& t) { return weighted(nn::MaxPool1D<double, 2>().forward(t, t.param(x1), 2), 47); }, {&x1});
@@ -374,9 +374,9 @@ TEST_CASE("gradcheck of the conv, pooling, upsampling and norm tape ops", "[nn][
 }
 
 TEST_CASE("conv and pooling shape errors say what was expected and what was given", "[nn][errors]") {
-  CHECK_THROWS_WITH((nn::Conv1D<float, 2, 2, 3>({.padding = nn::Padding::same, .stride = 2, .seed = 0})),
+  CHECK_THROWS_WITH((nn::Conv1D<float, 2, 2, 3>({.padding = nn::Padding::Same, .stride = 2, .seed = 0})),
                     Catch::Contains("padding 'same' needs stride 1, got stride 2"));
-  CHECK_THROWS_WITH((nn::Conv2D<float, 2, 2, 3>({.padding = nn::Padding::causal, .seed = 0})),
+  CHECK_THROWS_WITH((nn::Conv2D<float, 2, 2, 3>({.padding = nn::Padding::Causal, .seed = 0})),
                     Catch::Contains("causal padding is for 1-D"));
   nn::Conv1D<double, 2, 2, 5> conv({.seed = 0});
   CHECK_THROWS_WITH(conv.forward(MatD(MatD::Zero(2, 3))), Catch::Contains("length 3 is too short for kernel 5"));

@@ -6,11 +6,13 @@
 // output. And rt::ScopedFlushDenormals sets flush-to-zero for its scope only.
 #include "support/alloc_counter.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <limits>
 #include <random>
 #include <span>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -354,4 +356,161 @@ TEST_CASE("StreamingPCA and StreamingCovariance steps with an output follow thei
   const auto before = y;
   CHECK(pca.step(x, y) == Status::RejectedNonFinite);
   CHECK(y == before);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Block processing in the hosts' layouts (rt/process.hpp).
+
+namespace {
+
+/// A 3-channel signal of n samples, interleaved, with NaN at a few samples.
+std::vector<float> recording(std::size_t n) {
+  std::vector<float> x(3 * n);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < 3; ++c) {
+      x[3 * t + c] = float(std::sin(0.05 * double(t) * double(c + 1)) + 0.1 * double(c));
+    }
+  }
+  for (std::size_t t : {std::size_t(17), std::size_t(400), n - 2}) x[3 * t + 1] = std::nanf("");
+  return x;
+}
+
+/// The reference: step one sample at a time, written plainly.
+template <class B>
+std::vector<float> step_plainly(B block, const std::vector<float>& x, std::size_t& rejected) {
+  const std::size_t n = x.size() / 3;
+  std::vector<float> y(4 * n);
+  std::array<double, 3> xi{};
+  std::array<double, 4> yi{};
+  rejected = 0;
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < 3; ++c) xi[c] = double(x[3 * t + c]);
+    rejected += block.step(xi, yi) != Status::Ok;
+    for (std::size_t o = 0; o < 4; ++o) y[4 * t + o] = float(yi[o]);
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("process: any chunking, any host layout, the same samples as stepping one by one",
+          "[realtime][process]") {
+  namespace rt = dendrite::rt;
+  using Block = nn::GRU<double, 3, 4>;
+  const std::size_t n = 1001;  // odd
+  const std::vector<float> x = recording(n);
+  std::size_t rejected_ref = 0;
+  const std::vector<float> ref = step_plainly(Block({.seed = 9}), x, rejected_ref);
+  REQUIRE(rejected_ref == 3);
+
+  // interleaved, in random chunks (0 included)
+  std::mt19937_64 rng(5);
+  std::uniform_int_distribution<std::size_t> chunk(0, 70);
+  for (int trial = 0; trial < 5; ++trial) {
+    Block gru({.seed = 9});
+    std::vector<float> y(4 * n, 0.0f);
+    std::size_t t = 0, rejected = 0, samples = 0;
+    while (t < n) {
+      const std::size_t m = std::min(chunk(rng), n - t);
+      const rt::BlockResult r = rt::process_interleaved(gru, x.data() + 3 * t, y.data() + 4 * t, m);
+      REQUIRE(r.error == rt::BlockError::None);
+      rejected += r.rejected;
+      samples += r.samples;
+      t += m;
+    }
+    CHECK(samples == n);
+    CHECK(rejected == 3);
+    CHECK(y == ref);  // bit-identical
+  }
+
+  // planar, float in and out (an Open Ephys / JUCE buffer)
+  {
+    Block gru({.seed = 9});
+    std::vector<std::vector<float>> in(3, std::vector<float>(n)), out(4, std::vector<float>(n));
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t c = 0; c < 3; ++c) in[c][t] = x[3 * t + c];
+    }
+    const float* in_ptr[3] = {in[0].data(), in[1].data(), in[2].data()};
+    float* out_ptr[4] = {out[0].data(), out[1].data(), out[2].data(), out[3].data()};
+    const rt::BlockResult r = rt::process_planar(gru, in_ptr, out_ptr, n);
+    CHECK(r.samples == n);
+    CHECK(r.rejected == 3);
+    CHECK(!r.ok());
+    bool same = true;
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t o = 0; o < 4; ++o) same = same && out[o][t] == ref[4 * t + o];
+    }
+    CHECK(same);
+  }
+
+  // channels x samples, double (a BCI2000 / BrainFlow block), in two chunks of a matrix
+  {
+    Block gru({.seed = 9});
+    Eigen::MatrixXd in(3, Eigen::Index(n)), out = Eigen::MatrixXd::Zero(4, Eigen::Index(n));
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t c = 0; c < 3; ++c) in(Eigen::Index(c), Eigen::Index(t)) = x[3 * t + c];
+    }
+    CHECK(rt::process(gru, in.leftCols(500), out.leftCols(500)).samples == 500);
+    CHECK(rt::process(gru, in.rightCols(501), out.rightCols(501)).samples == 501);
+    bool same = true;
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t o = 0; o < 4; ++o) {
+        same = same && float(out(Eigen::Index(o), Eigen::Index(t))) == ref[4 * t + o];
+      }
+    }
+    CHECK(same);
+  }
+}
+
+TEST_CASE("process: bad buffers are refused whole, in place works, nothing allocates",
+          "[realtime][process]") {
+  namespace rt = dendrite::rt;
+  nn::GRU<double, 3, 4> gru({.seed = 9}), twin({.seed = 9});
+  std::vector<float> in0(8, 0.5f), in1(8, -0.25f), out0(8, 7.0f);
+  const float* in_ptr[3] = {in0.data(), nullptr, in1.data()};
+  float* out_ptr[4] = {out0.data(), out0.data(), out0.data(), out0.data()};
+  {
+    dendrite::test::NoAllocScope scope;
+    const rt::BlockResult r = rt::process_planar(gru, in_ptr, out_ptr, 8);
+    CHECK(r.error == rt::BlockError::NullPointer);
+    CHECK(r.samples == 0);
+    CHECK(rt::process_planar(gru, in_ptr, out_ptr, 0).ok());  // n = 0: nothing to read
+    CHECK(scope.counts().total() == 0);
+  }
+  CHECK(out0 == std::vector<float>(8, 7.0f));  // nothing written
+  for (std::size_t i = 0; i < 4; ++i) CHECK(gru.state()[i] == twin.state()[i]);  // untouched
+  Eigen::MatrixXd wrong(2, 5), out(4, 5);
+  CHECK(rt::process(gru, wrong, out).error == rt::BlockError::SizeMismatch);
+  CHECK(rt::process(gru, Eigen::MatrixXd(3, 5), Eigen::MatrixXd(4, 6)).error ==
+        rt::BlockError::SizeMismatch);
+  STATIC_REQUIRE(noexcept(rt::process_interleaved(gru, in0.data(), out0.data(), 1)));
+
+  // in place: interleaved and planar, a block that keeps the width
+  nn::Dense<float, 3, 3, nn::Tanh> dense({.seed = 2});
+  std::vector<float> buf(3 * 11), copy;
+  for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = 0.1f * float(i) - 1.0f;
+  copy = buf;
+  std::vector<float> expect(buf.size());
+  CHECK(rt::process_interleaved(dense, copy.data(), expect.data(), 11).ok());
+  {
+    dendrite::test::NoAllocScope scope;
+    CHECK(rt::process_interleaved(dense, buf.data(), buf.data(), 11).ok());
+    CHECK(scope.counts().total() == 0);
+  }
+  CHECK(buf == expect);
+}
+
+TEST_CASE("every block of the contract can be driven by process", "[realtime][process]") {
+  namespace rt = dendrite::rt;
+  STATIC_REQUIRE(rt::ScalarStreamingBlock<dendrite::ica::OnlineICA<float, 5>>);
+  STATIC_REQUIRE(rt::ScalarStreamingBlock<dendrite::geometry::StreamingPCA<float, 7, 3>>);
+  STATIC_REQUIRE(rt::ScalarStreamingBlock<nn::Conv1D<float, 3, 4, 5>>);
+  STATIC_REQUIRE(!rt::ScalarStreamingBlock<nn::GRU<batchf, 3, 4>>);  // lanes: not a host layout
+  // a 5-channel ICA over an interleaved block of an odd length, in place
+  dendrite::ica::OnlineICA<float, 5> ica;
+  std::vector<float> x(5 * 33);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = float(std::sin(0.37 * double(i)));
+  const rt::BlockResult r = rt::process_interleaved(ica, x.data(), x.data(), 33);
+  CHECK(r.samples == 33);
+  CHECK(r.ok());
 }

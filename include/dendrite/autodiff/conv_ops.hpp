@@ -142,14 +142,14 @@ inline void store(Index* i, const Resample& r) noexcept {
 /// Pooling over the windows of `r` (max or average) on the tape; see kernels/resample.hpp.
 template <TapeScalar T>
 Var<T> pool(Var<T> x, const Resample& r, PoolKind kind) {
-  detail::check_resample(kind == PoolKind::max ? "max_pool" : "avg_pool", r, false, x.rows(), x.cols());
-  if (kind == PoolKind::max && x.value().size() >= (Index(1) << std::numeric_limits<T>::digits)) {
+  detail::check_resample(kind == PoolKind::Max ? "max_pool" : "avg_pool", r, false, x.rows(), x.cols());
+  if (kind == PoolKind::Max && x.value().size() >= (Index(1) << std::numeric_limits<T>::digits)) {
     DENDRITE_THROW(dimension_error, "max_pool: the input has too many elements (", x.value().size(),
                    ") to index exactly in this scalar type");
   }
   Tape<T>& tape = x.tape();
   Node<T>& node = tape.push(
-      kind == PoolKind::max
+      kind == PoolKind::Max
           ? +[](Tape<T>& t, Node<T>& n) {
               if (Mat<T>* gx = t.grad_of(n, 0)) {
                 for (Index k = 0; k < n.grad.size(); ++k) gx->data()[Index(n.aux.data()[k])] += n.grad.data()[k];
@@ -193,23 +193,23 @@ Var<T> upsample(Var<T> x, const Resample& r) {
 /// C x (floor(L / k) B).
 template <TapeScalar T>
 Var<T> max_pool1d(Var<T> x, Index k, Index length, Index batch) {
-  return pool(x, {x.rows(), 1, length, k, batch, false}, PoolKind::max);
+  return pool(x, {x.rows(), 1, length, k, batch, false}, PoolKind::Max);
 }
 /// Mean over non-overlapping windows of k steps (see max_pool1d).
 template <TapeScalar T>
 Var<T> avg_pool1d(Var<T> x, Index k, Index length, Index batch) {
-  return pool(x, {x.rows(), 1, length, k, batch, false}, PoolKind::avg);
+  return pool(x, {x.rows(), 1, length, k, batch, false}, PoolKind::Avg);
 }
 /// Max over non-overlapping k x k windows of a batch of C x H x W maps: (C floor(H/k)
 /// floor(W/k)) x B.
 template <TapeScalar T>
 Var<T> max_pool2d(Var<T> x, Index k, Index channels, Index height, Index width) {
-  return pool(x, {channels, height, width, k, x.cols(), true}, PoolKind::max);
+  return pool(x, {channels, height, width, k, x.cols(), true}, PoolKind::Max);
 }
 /// Mean over non-overlapping k x k windows (see max_pool2d).
 template <TapeScalar T>
 Var<T> avg_pool2d(Var<T> x, Index k, Index channels, Index height, Index width) {
-  return pool(x, {channels, height, width, k, x.cols(), true}, PoolKind::avg);
+  return pool(x, {channels, height, width, k, x.cols(), true}, PoolKind::Avg);
 }
 /// Each step repeated `factor` times: C x (L factor B).
 template <TapeScalar T>

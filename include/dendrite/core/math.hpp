@@ -17,15 +17,7 @@
 ///    error below `std::numeric_limits<S>::min()`): e.g. exp(-100.f) returns 0 on a batch.
 #pragma once
 
-// GCC before 12.3 warns inside its own AVX-512 intrinsics (_mm512_undefined_ps, GCC PR 105593)
-// wherever xsimd's exp, nearbyint or conversions are inlined, so a consumer built with
-// -Wall -Werror -march=<an AVX-512 target> would not compile. Silenced for this header only.
-#if defined(__GNUC__) && !defined(__clang__) && (__GNUC__ * 100 + __GNUC_MINOR__ < 1203)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#define DENDRITE_GCC_PR105593_POP
-#endif
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593
 
 #include <cmath>
 #include <type_traits>
@@ -224,7 +216,4 @@ template <Real T>
 
 }  // namespace dendrite
 
-#ifdef DENDRITE_GCC_PR105593_POP
-#pragma GCC diagnostic pop
-#undef DENDRITE_GCC_PR105593_POP
-#endif
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>

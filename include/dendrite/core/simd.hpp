@@ -5,15 +5,7 @@
 /// This header is the one place that knows xsimd 8's spelling (`hadd`) of these operations.
 #pragma once
 
-// GCC before 12.3 warns inside its own AVX-512 intrinsics (_mm512_undefined_ps, GCC PR 105593)
-// wherever xsimd's exp, nearbyint or conversions are inlined, so a consumer built with
-// -Wall -Werror -march=<an AVX-512 target> would not compile. Silenced for this header only.
-#if defined(__GNUC__) && !defined(__clang__) && (__GNUC__ * 100 + __GNUC_MINOR__ < 1203)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#define DENDRITE_GCC_PR105593_POP
-#endif
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593
 
 #include <algorithm>
 #include <array>
@@ -191,7 +183,4 @@ template <class M>
 
 }  // namespace dendrite
 
-#ifdef DENDRITE_GCC_PR105593_POP
-#pragma GCC diagnostic pop
-#undef DENDRITE_GCC_PR105593_POP
-#endif
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>

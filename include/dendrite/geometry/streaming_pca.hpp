@@ -76,13 +76,16 @@ template <Real T, int D, int K>
 class StreamingPCA {
   static_assert(D >= 1 && K >= 1 && K <= D, "StreamingPCA<T, D, K>: need 1 <= K <= D");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+  static constexpr std::size_t kK = static_cast<std::size_t>(K);
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
   static constexpr int input_size = D;
   static constexpr int output_size = K;  ///< the step's output: the K scores W (x - mean)
-  static constexpr std::size_t kD = static_cast<std::size_t>(D);
-  static constexpr std::size_t kK = static_cast<std::size_t>(K);
 
   /// Allocates the state. Throws `numerical_error` for non-positive rates or windows.
   explicit StreamingPCA(const StreamingPCAOptions& options = {})
@@ -210,12 +213,15 @@ template <Real T, int D>
 class StreamingCovariance {
   static_assert(D >= 1, "StreamingCovariance<T, D>: need D >= 1");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
   static constexpr int input_size = D;
   static constexpr int output_size = D;  ///< the step's output: the centred sample x - mean
-  static constexpr std::size_t kD = static_cast<std::size_t>(D);
 
   /// Allocates the state.
   StreamingCovariance() : mean_(kD), m2_(kD * kD), d_(kD) {

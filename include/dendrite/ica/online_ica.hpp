@@ -94,12 +94,15 @@ template <Real T, int D>
 class OnlineICA {
   static_assert(D >= 2, "OnlineICA<T, D>: need at least 2 channels");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
   static constexpr int input_size = D;
   static constexpr int output_size = D;
-  static constexpr std::size_t kD = static_cast<std::size_t>(D);
   using WeightMatrix = Eigen::Matrix<Scalar, D, D>;
 
   /// Allocates the state; Lambda2 starts at 1 + i / D (distinct), no whitening stage.

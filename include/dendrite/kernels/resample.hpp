@@ -94,13 +94,13 @@ inline void resample_out(const Resample& r, bool up, Index in_cols, Index& rows,
   }
 }
 
-enum class PoolKind { max, avg };
+enum class PoolKind { Max, Avg };
 
 template <class T, class X>
 void pool_forward(const X& x, const Resample& r, PoolKind kind, Mat<T>& y, Mat<T>* argmax) {
   Index rows = 0, cols = 0;
   resample_out(r, false, x.cols(), rows, cols);
-  if (kind == PoolKind::avg) {
+  if (kind == PoolKind::Avg) {
     y.setZero(rows, cols);
     const T scale = T(1) / T(r.two_d ? r.factor * r.factor : r.factor);
     for_each_window(r, false, [&](Index oi, Index oj, Index ii, Index ij) {

@@ -59,7 +59,7 @@ class Activation : public detail::Stateless<T> {
     return {F::tape(x.var), x.shape};
   }
 
-  /// y = F(x); a non-finite input lane leaves its outputs untouched.
+  /// y = F(x); a non-finite input lane leaves its outputs untouched. Real-time safe.
   template <std::size_t N>
   DENDRITE_REALTIME Status step(std::span<const T, N> x, std::span<T, N> y) const noexcept {
     const mask_t<T> finite = all_finite(x);
@@ -69,6 +69,7 @@ class Activation : public detail::Stateless<T> {
       y[i] = dendrite::select<T>(finite, out[i], y[i]);
     return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
   }
+  /// One sample in, one out. Real-time safe.
   template <std::size_t N>
   DENDRITE_REALTIME Status step(const std::array<T, N>& x, std::array<T, N>& y) const noexcept {
     return step(std::span<const T, N>(x), std::span<T, N>(y));
@@ -102,6 +103,7 @@ class LeakyReLU : public detail::Stateless<T> {
     return {autodiff::leaky_relu(x.var, slope_), x.shape};
   }
 
+  /// One sample in, one out. Real-time safe.
   template <std::size_t N>
   DENDRITE_REALTIME Status step(std::span<const T, N> x, std::span<T, N> y) const noexcept {
     const mask_t<T> finite = all_finite(x);
@@ -112,6 +114,7 @@ class LeakyReLU : public detail::Stateless<T> {
     }
     return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
   }
+  /// One sample in, one out. Real-time safe.
   template <std::size_t N>
   DENDRITE_REALTIME Status step(const std::array<T, N>& x, std::array<T, N>& y) const noexcept {
     return step(std::span<const T, N>(x), std::span<T, N>(y));

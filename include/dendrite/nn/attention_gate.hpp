@@ -59,11 +59,11 @@ class AttentionGate {
 
   /// A default-constructed body; the head's weights from `options.seed`.
   explicit AttentionGate(const BlockOptions& options = {})
-      : body(), head({.padding = Padding::same, .seed = options.seed}) {
+      : body(), head({.padding = Padding::Same, .seed = options.seed}) {
     static_assert(rt::Block<AttentionGate> && rt::Trainable<AttentionGate>);
   }
   AttentionGate(Body b, const BlockOptions& options)
-      : body(std::move(b)), head({.padding = Padding::same, .seed = options.seed}) {}
+      : body(std::move(b)), head({.padding = Padding::Same, .seed = options.seed}) {}
 
   /// Nothing to clear: the gate works on whole maps. Real-time safe.
   DENDRITE_REALTIME void reset() noexcept {}

@@ -10,7 +10,7 @@
 ///                      (K - 1) D + 1 inputs; no allocation, noexcept; a non-finite input lane
 ///                      is rejected and leaves the history and y untouched. Fed a sequence
 ///                      sample by sample from reset(), it gives exactly forward() with
-///                      Padding::causal, stride 1.
+///                      Padding::Causal, stride 1.
 ///   forward(X)         one sequence, Cin x L -> Cout x Lout, with the block's padding
 ///                      (valid: none; same: (K-1)D split as PyTorch, more on the right, stride
 ///                      1 only; causal: all on the left) and stride
@@ -48,6 +48,13 @@ class Conv1D {
   static_assert(InCh > 0 && OutCh > 0 && Kernel > 0 && Dilation > 0,
                 "Conv1D: channels, kernel and dilation must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kIn = InCh;
+  static constexpr std::size_t kOut = OutCh;
+  /// Samples the streaming form remembers: the receptive field.
+  static constexpr std::size_t kSpan = std::size_t(Kernel - 1) * Dilation + 1;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -55,10 +62,6 @@ class Conv1D {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = InCh;
   static constexpr int output_size = OutCh;
-  static constexpr std::size_t kIn = InCh;
-  static constexpr std::size_t kOut = OutCh;
-  /// Samples the streaming form remembers: the receptive field.
-  static constexpr std::size_t kSpan = std::size_t(Kernel - 1) * Dilation + 1;
 
   Param weight{OutCh, Index(InCh) * Kernel};
   Param bias = Param::vector(OutCh);
@@ -114,7 +117,7 @@ class Conv1D {
   /// Clears the shift register of past inputs; keeps the weights. Real-time safe.
   DENDRITE_REALTIME void reset() noexcept { history_.fill(T(0)); }
 
-  /// y = the causal convolution at the newest sample x (see the file comment).
+  /// y = the causal convolution at the newest sample x (see the file comment). Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kOut> y) noexcept {
     const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kIn>(x_flushed);

@@ -30,16 +30,16 @@ namespace dendrite::nn {
 
 /// Zero padding of a convolution.
 enum class Padding {
-  valid,   ///< none (PyTorch's default)
-  same,    ///< output as long as the input (stride 1); total (K - 1) d, the odd one on the right
-  causal,  ///< 1-D: (K - 1) d on the left, so y[t] sees x[<= t]
-  zeros,   ///< `pad` zeros on every side (PyTorch's padding=int)
+  Valid,   ///< none (PyTorch's default)
+  Same,    ///< output as long as the input (stride 1); total (K - 1) d, the odd one on the right
+  Causal,  ///< 1-D: (K - 1) d on the left, so y[t] sees x[<= t]
+  Zeros,   ///< `pad` zeros on every side (PyTorch's padding=int)
 };
 
 struct ConvOptions {
-  Padding padding = Padding::valid;
+  Padding padding = Padding::Valid;
   int stride = 1;
-  int pad = 0;  ///< for Padding::zeros
+  int pad = 0;  ///< for Padding::Zeros
   std::uint64_t seed = 0;  ///< the initial weights are drawn from this seed (PyTorch's scheme)
 };
 
@@ -54,20 +54,20 @@ inline std::pair<Index, Index> padding_of(std::string_view who, const ConvOption
   }
   const Index total = (kernel - 1) * dilation;
   switch (o.padding) {
-    case Padding::valid:
+    case Padding::Valid:
       return {0, 0};
-    case Padding::same:
+    case Padding::Same:
       if (o.stride != 1) {
         DENDRITE_THROW(dimension_error, who, ": padding 'same' needs stride 1, got stride ",
                        o.stride);
       }
       return {total / 2, total - total / 2};
-    case Padding::causal:
+    case Padding::Causal:
       if (!one_d) {
         DENDRITE_THROW(dimension_error, who, ": causal padding is for 1-D convolutions");
       }
       return {total, 0};
-    case Padding::zeros:
+    case Padding::Zeros:
       return {o.pad, o.pad};
   }
   return {0, 0};

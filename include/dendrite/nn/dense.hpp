@@ -34,6 +34,11 @@ template <Real T, int In, int Out, class Activation = Identity>
 class Dense {
   static_assert(In > 0 && Out > 0, "Dense: In and Out must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kOut = Out;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -41,8 +46,6 @@ class Dense {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = In;
   static constexpr int output_size = Out;
-  static constexpr std::size_t kIn = In;
-  static constexpr std::size_t kOut = Out;
 
   Param weight{Out, In};
   Param bias = Param::vector(Out);
@@ -70,7 +73,7 @@ class Dense {
   }
   [[nodiscard]] std::vector<Param*> parameters() { return {&weight, &bias}; }
 
-  /// y = f(W x + b).
+  /// y = f(W x + b). Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kOut> y) const noexcept {
     const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kIn>(x_flushed);

@@ -46,6 +46,12 @@ template <Real T, int In, int Hidden>
 class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "GRU: In and Hidden must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kH = Hidden;
+  static constexpr std::size_t kG = 3 * kH;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -53,9 +59,6 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
-  static constexpr std::size_t kIn = In;
-  static constexpr std::size_t kH = Hidden;
-  static constexpr std::size_t kG = 3 * kH;
   static constexpr std::size_t state_size = kH;  ///< h
 
   using Base = detail::RecurrentParameters<Scalar, 3, In, Hidden>;
@@ -86,7 +89,7 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
     std::copy(h.begin(), h.end(), h_.begin());
   }
 
-  /// One step: h <- GRU(x, h); writes the new state to `h_out`.
+  /// One step: h <- GRU(x, h); writes the new state to `h_out`. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
     const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kIn>(x_flushed);

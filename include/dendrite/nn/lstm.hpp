@@ -39,6 +39,12 @@ template <Real T, int In, int Hidden>
 class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "LSTM: In and Hidden must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kH = Hidden;
+  static constexpr std::size_t kG = 4 * kH;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -46,9 +52,6 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
-  static constexpr std::size_t kIn = In;
-  static constexpr std::size_t kH = Hidden;
-  static constexpr std::size_t kG = 4 * kH;
   static constexpr std::size_t state_size = 2 * kH;  ///< [h; c]
 
   using Base = detail::RecurrentParameters<Scalar, 4, In, Hidden>;
@@ -92,7 +95,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     std::copy(c.begin(), c.end(), hc_.begin() + kH);
   }
 
-  /// One step: (h, c) <- LSTM(x, h, c); writes the new h to `h_out`.
+  /// One step: (h, c) <- LSTM(x, h, c); writes the new h to `h_out`. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
     const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kIn>(x_flushed);

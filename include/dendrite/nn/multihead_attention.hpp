@@ -77,6 +77,11 @@ class MultiHeadAttention {
                 "MultiHeadAttention: Dim must be a positive multiple of Heads");
   static_assert(Window > 0, "MultiHeadAttention: the streaming window must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kDim = Dim;
+  static constexpr std::size_t kHead = Dim / Heads;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -84,8 +89,6 @@ class MultiHeadAttention {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = Dim;
   static constexpr int output_size = Dim;
-  static constexpr std::size_t kDim = Dim;
-  static constexpr std::size_t kHead = Dim / Heads;
 
   Param in_proj_weight{3 * Dim, Dim};
   Param in_proj_bias = Param::vector(3 * Dim);
@@ -184,7 +187,7 @@ class MultiHeadAttention {
     head_ = 0;
   }
 
-  /// One step of streaming causal-window attention (see the file comment).
+  /// One step of streaming causal-window attention (see the file comment). Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kDim> x, std::span<T, kDim> y) noexcept
     requires(!is_batch_v<T>)
   {

@@ -41,6 +41,10 @@ template <Real T, int N>
 class LayerNorm {
   static_assert(N > 1, "LayerNorm: N must be at least 2");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kN = N;
+
  public:
   using Scalar = scalar_t<T>;
   using Matrix = autodiff::Mat<Scalar>;
@@ -48,7 +52,6 @@ class LayerNorm {
   using value_type = T;
   static constexpr int input_size = N;
   static constexpr int output_size = N;
-  static constexpr std::size_t kN = N;
 
   Param weight = ones_vector();  // PyTorch's LayerNorm weight and bias are 1-D (N,)
   Param bias = Param::vector(N);
@@ -82,6 +85,7 @@ class LayerNorm {
     return autodiff::normalize(x, N, eps_) * t.param(weight) + t.param(bias);
   }
 
+  /// One sample in, one out. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kN> x, std::span<T, kN> y) const noexcept {
     const std::array<T, kN> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kN>(x_flushed);

@@ -5,7 +5,7 @@
 /// `AttentionOptions`), so every block is built the same way:
 ///
 ///     nn::GRU<float, 32, 64> gru({.seed = 7});
-///     nn::Conv1D<float, 8, 8, 3> conv({.padding = nn::Padding::causal, .seed = 7});
+///     nn::Conv1D<float, 8, 8, 3> conv({.padding = nn::Padding::Causal, .seed = 7});
 #pragma once
 
 #include <cstdint>

@@ -78,12 +78,12 @@ class Pool : public detail::Stateless<T> {
 };
 
 template <Real T, int K>
-using MaxPool1D = Pool<T, kernels::PoolKind::max, K, false>;
+using MaxPool1D = Pool<T, kernels::PoolKind::Max, K, false>;
 template <Real T, int K>
-using AvgPool1D = Pool<T, kernels::PoolKind::avg, K, false>;
+using AvgPool1D = Pool<T, kernels::PoolKind::Avg, K, false>;
 template <Real T, int K>
-using MaxPool2D = Pool<T, kernels::PoolKind::max, K, true>;
+using MaxPool2D = Pool<T, kernels::PoolKind::Max, K, true>;
 template <Real T, int K>
-using AvgPool2D = Pool<T, kernels::PoolKind::avg, K, true>;
+using AvgPool2D = Pool<T, kernels::PoolKind::Avg, K, true>;
 
 }  // namespace dendrite::nn

@@ -50,6 +50,11 @@ template <Real T, int In, int Hidden, class Activation = Tanh>
 class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   static_assert(In > 0 && Hidden > 0, "RNN: In and Hidden must be positive");
 
+  // The sizes as std::size_t, for spans and loops; input_size and output_size are the
+  // public names.
+  static constexpr std::size_t kIn = In;
+  static constexpr std::size_t kH = Hidden;
+
  public:
   using value_type = T;
   using Scalar = scalar_t<T>;
@@ -57,8 +62,6 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   using Param = autodiff::Parameter<Scalar>;
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
-  static constexpr std::size_t kIn = In;
-  static constexpr std::size_t kH = Hidden;
   static constexpr std::size_t state_size = kH;  ///< s
 
   using Base = detail::RecurrentParameters<Scalar, 1, In, Hidden>;
@@ -111,7 +114,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   /// The output h = f(s) of the last step.
   [[nodiscard]] std::span<const T, kH> output() const noexcept { return h_; }
 
-  /// One step (noiseless); writes h' to `h_out`.
+  /// One step (noiseless); writes h' to `h_out`. Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn> x, std::span<T, kH> h_out) noexcept {
     const std::array<T, kIn> x_flushed = flush_denormals(x);  // denormals cost 10-100x
     x = std::span<const T, kIn>(x_flushed);

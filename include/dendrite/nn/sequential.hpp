@@ -178,7 +178,7 @@ class Sequential {
     return std::apply([](const auto&... l) { return (l.latency_samples() + ...); }, layers);
   }
 
-  /// The real-time form, when every block has one (see the file comment).
+  /// The real-time form, when every block has one (see the file comment). Real-time safe.
   template <Real T>
   DENDRITE_REALTIME Status step(std::span<const T, std::size_t(input_size)> x,
                                 std::span<T, std::size_t(output_size)> y) noexcept
@@ -291,6 +291,7 @@ class Residual {
   /// The block's latency (the skip path adds none).
   [[nodiscard]] std::size_t latency_samples() const noexcept { return block.latency_samples(); }
 
+  /// One sample in, one out. Real-time safe.
   template <Real T, std::size_t N>
   DENDRITE_REALTIME Status step(std::span<const T, N> x, std::span<T, N> y) noexcept
     requires rt::StepsWith<Block, T, N, N>
@@ -302,6 +303,7 @@ class Residual {
     for (std::size_t i = 0; i < N; ++i) y[i] = dendrite::select<T>(finite, x[i] + f[i], y[i]);
     return s;
   }
+  /// One sample in, one out. Real-time safe.
   template <Real T, std::size_t N>
   DENDRITE_REALTIME Status step(const std::array<T, N>& x, std::array<T, N>& y) noexcept
     requires rt::StepsWith<Block, T, N, N>
@@ -392,6 +394,7 @@ class Parallel {
     return std::apply([](const auto&... b) { return std::max({b.latency_samples()...}); }, blocks);
   }
 
+  /// One sample in, one out. Real-time safe.
   template <Real T>
   DENDRITE_REALTIME Status step(std::span<const T, std::size_t(input_size)> x,
                                 std::span<T, std::size_t(output_size)> y) noexcept

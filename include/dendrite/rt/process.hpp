@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// One `process` for every streaming block (rt/contract.hpp) over a block of n >= 0 samples in
+/// the layouts acquisition hosts hand over, so that a plugin's callback is one line:
+///
+///   host                                   layout                            call
+///   Open Ephys (JUCE AudioBuffer), audio   planar: one float* per channel     process_planar
+///   Lab Streaming Layer (pull_chunk_mux.)  interleaved, sample-major          process_interleaved
+///   BCI2000, BrainFlow                     channels x samples matrix          process
+///
+/// Each advances the block sample by sample: sample t of channel c is copied into the block's
+/// value_type (float or double), `step` runs, and its outputs are copied out. So processing a
+/// signal in chunks of any sizes (0 included) gives bit-identical output to one call over the
+/// whole signal, the input and output may be the same buffer where the sizes allow (in place),
+/// and the latency is the block's `latency_samples()`.
+///
+/// Real time: noexcept, no allocation, no locks; the per-sample statuses are counted in the
+/// returned `BlockResult` (a rejected sample leaves the block's state untouched and its outputs
+/// at the previous sample's values, as `step` does). A call whose buffers do not fit (a null
+/// channel pointer, a matrix of the wrong shape) processes nothing, writes nothing and says why.
+/// Lane types (xsimd batches) are not handled here: a batch block runs independent streams,
+/// which a host lays out as the caller chooses.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <type_traits>
+
+#include <Eigen/Core>
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/rt/contract.hpp>
+
+namespace dendrite::rt {
+
+/// Why a block call processed nothing.
+enum class BlockError : std::uint8_t {
+  None = 0,      ///< the buffers fit: every sample was stepped
+  NullPointer,   ///< a buffer or channel pointer was null (with n > 0)
+  SizeMismatch,  ///< a matrix had the wrong number of rows, or in and out different columns
+};
+
+/// What a block call did: samples stepped and their statuses, counted.
+struct BlockResult {
+  std::size_t samples = 0;   ///< samples stepped
+  std::size_t rejected = 0;  ///< of them, rejected (NaN/Inf or outlier input; state untouched)
+  std::size_t diverged = 0;  ///< of them, reported Diverged (the block restored its state)
+  BlockError error = BlockError::None;
+
+  /// Every sample stepped and accepted.
+  [[nodiscard]] bool ok() const noexcept {
+    return error == BlockError::None && rejected == 0 && diverged == 0;
+  }
+};
+
+/// A streaming block over a plain float or double lane type, which `process` can feed.
+template <class B>
+concept ScalarStreamingBlock = StreamingBlock<B> && std::is_floating_point_v<typename B::value_type>;
+
+namespace detail {
+
+DENDRITE_FORCE_INLINE void count(BlockResult& r, Status s) noexcept {
+  ++r.samples;
+  r.rejected += (s == Status::RejectedNonFinite || s == Status::RejectedOutlier) ? 1 : 0;
+  r.diverged += s == Status::Diverged ? 1 : 0;
+}
+
+}  // namespace detail
+
+/// Planar buffers: `in[c][t]` for input channel c < B::input_size, `out[o][t]` for output channel
+/// o < B::output_size, t < n. `out[o]` may be `in[o]` (in place): every input of a sample is read
+/// before its outputs are written.
+/// Real-time safe.
+template <ScalarStreamingBlock B, class In, class Out>
+  requires(std::is_arithmetic_v<In> && std::is_arithmetic_v<Out>)
+DENDRITE_REALTIME BlockResult process_planar(B& block, const In* const* in, Out* const* out,
+                                             std::size_t n) noexcept {
+  using T = typename B::value_type;
+  constexpr std::size_t I = std::size_t(B::input_size);
+  constexpr std::size_t O = std::size_t(B::output_size);
+  BlockResult r;
+  if (n == 0) return r;
+  if (in == nullptr || out == nullptr) {
+    r.error = BlockError::NullPointer;
+    return r;
+  }
+  for (std::size_t c = 0; c < I; ++c) {
+    if (in[c] == nullptr) r.error = BlockError::NullPointer;
+  }
+  for (std::size_t o = 0; o < O; ++o) {
+    if (out[o] == nullptr) r.error = BlockError::NullPointer;
+  }
+  if (r.error != BlockError::None) return r;
+  std::array<T, I> x;
+  std::array<T, O> y{};
+  for (std::size_t o = 0; o < O; ++o) y[o] = T(out[o][0]);  // a rejected first sample keeps out
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < I; ++c) x[c] = T(in[c][t]);
+    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
+    for (std::size_t o = 0; o < O; ++o) out[o][t] = Out(y[o]);
+  }
+  return r;
+}
+
+/// Interleaved (sample-major) buffers: `in[t * B::input_size + c]`, `out[t * B::output_size + o]`.
+/// `out` may equal `in` when the output is not wider than the input (in place). Real-time safe.
+template <ScalarStreamingBlock B, class In, class Out>
+  requires(std::is_arithmetic_v<In> && std::is_arithmetic_v<Out>)
+DENDRITE_REALTIME BlockResult process_interleaved(B& block, const In* in, Out* out,
+                                                  std::size_t n) noexcept {
+  using T = typename B::value_type;
+  constexpr std::size_t I = std::size_t(B::input_size);
+  constexpr std::size_t O = std::size_t(B::output_size);
+  BlockResult r;
+  if (n == 0) return r;
+  if (in == nullptr || out == nullptr) {
+    r.error = BlockError::NullPointer;
+    return r;
+  }
+  std::array<T, I> x;
+  std::array<T, O> y{};
+  for (std::size_t o = 0; o < O; ++o) y[o] = T(out[o]);
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < I; ++c) x[c] = T(in[t * I + c]);
+    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
+    for (std::size_t o = 0; o < O; ++o) out[t * O + o] = Out(y[o]);
+  }
+  return r;
+}
+
+/// A channels x samples matrix (float or double, any Eigen storage) in, one out with
+/// B::output_size rows and as many columns. `out` may be `in` when the block keeps the width.
+/// Pass a writable matrix, block or map as `out` (Eigen's const-reference idiom).
+/// A wrong shape processes nothing (BlockError::SizeMismatch). Real-time safe.
+template <ScalarStreamingBlock B, class DerivedIn, class DerivedOut>
+DENDRITE_REALTIME BlockResult process(B& block, const Eigen::MatrixBase<DerivedIn>& in,
+                                      const Eigen::MatrixBase<DerivedOut>& out_) noexcept {
+  using T = typename B::value_type;
+  using Out = typename DerivedOut::Scalar;
+  constexpr std::size_t I = std::size_t(B::input_size);
+  constexpr std::size_t O = std::size_t(B::output_size);
+  // Eigen's idiom for a writable expression argument (a block, a map, a matrix).
+  auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);
+  BlockResult r;
+  if (in.rows() != Eigen::Index(I) || out.rows() != Eigen::Index(O) || in.cols() != out.cols()) {
+    r.error = BlockError::SizeMismatch;
+    return r;
+  }
+  const Eigen::Index n = in.cols();
+  if (n == 0) return r;
+  std::array<T, I> x;
+  std::array<T, O> y{};
+  for (std::size_t o = 0; o < O; ++o) y[o] = T(out(Eigen::Index(o), 0));
+  for (Eigen::Index t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < I; ++c) x[c] = T(in(Eigen::Index(c), t));
+    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
+    for (std::size_t o = 0; o < O; ++o) out(Eigen::Index(o), t) = Out(y[o]);
+  }
+  return r;
+}
+
+}  // namespace dendrite::rt
