@@ -59,7 +59,8 @@ struct BlockResult {
 
 /// A streaming block over a plain float or double lane type, which `process` can feed.
 template <class B>
-concept ScalarStreamingBlock = StreamingBlock<B> && std::is_floating_point_v<typename B::value_type>;
+concept ScalarStreamingBlock =
+    StreamingBlock<B> && std::is_floating_point_v<typename B::value_type>;
 
 namespace detail {
 
@@ -69,67 +70,73 @@ DENDRITE_FORCE_INLINE void count(BlockResult& r, Status s) noexcept {
   r.diverged += s == Status::Diverged ? 1 : 0;
 }
 
-}  // namespace detail
-
-/// Planar buffers: `in[c][t]` for input channel c < B::input_size, `out[o][t]` for output channel
-/// o < B::output_size, t < n. `out[o]` may be `in[o]` (in place): every input of a sample is read
-/// before its outputs are written.
-/// Real-time safe.
-template <ScalarStreamingBlock B, class In, class Out>
-  requires(std::is_arithmetic_v<In> && std::is_arithmetic_v<Out>)
-DENDRITE_REALTIME BlockResult process_planar(B& block, const In* const* in, Out* const* out,
-                                             std::size_t n) noexcept {
+/// The one sample loop of every layout: `out_at(t, o)` and `in_at(t, c)` name sample t's values
+/// (references into the caller's buffers). The step's output buffer starts from the outputs'
+/// current values at sample 0, so that a rejected first sample leaves them as they were.
+template <class B, class InAt, class OutAt>
+DENDRITE_FORCE_INLINE BlockResult run(B& block, std::size_t n, InAt in_at, OutAt out_at) noexcept {
   using T = typename B::value_type;
   constexpr std::size_t I = std::size_t(B::input_size);
   constexpr std::size_t O = std::size_t(B::output_size);
   BlockResult r;
-  if (n == 0) return r;
-  if (in == nullptr || out == nullptr) {
+  std::array<T, I> x;
+  std::array<T, O> y;
+  for (std::size_t o = 0; o < O; ++o)
+    y[o] = T(out_at(0, o));
+  for (std::size_t t = 0; t < n; ++t) {
+    for (std::size_t c = 0; c < I; ++c)
+      x[c] = T(in_at(t, c));
+    count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
+    for (std::size_t o = 0; o < O; ++o)
+      out_at(t, o) = static_cast<std::remove_reference_t<decltype(out_at(t, o))>>(y[o]);
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// Planar buffers: `in[c][t]` for input channel c < B::input_size, `out[o][t]` for output channel
+/// o < B::output_size, t < n. `out[o]` may be `in[o]` (in place): every input of a sample is read
+/// before its outputs are written. Real-time safe.
+template <ScalarStreamingBlock B, class In, class Out>
+requires(std::is_arithmetic_v<In>&& std::is_arithmetic_v<Out>) DENDRITE_REALTIME BlockResult
+    process_planar(B& block, const In* const* in, Out* const* out, std::size_t n)
+noexcept {
+  BlockResult r;
+  if (n == 0)
+    return r;
+  bool null = in == nullptr || out == nullptr;
+  for (std::size_t c = 0; !null && c < std::size_t(B::input_size); ++c)
+    null = in[c] == nullptr;
+  for (std::size_t o = 0; !null && o < std::size_t(B::output_size); ++o)
+    null = out[o] == nullptr;
+  if (null) {
     r.error = BlockError::NullPointer;
     return r;
   }
-  for (std::size_t c = 0; c < I; ++c) {
-    if (in[c] == nullptr) r.error = BlockError::NullPointer;
-  }
-  for (std::size_t o = 0; o < O; ++o) {
-    if (out[o] == nullptr) r.error = BlockError::NullPointer;
-  }
-  if (r.error != BlockError::None) return r;
-  std::array<T, I> x;
-  std::array<T, O> y{};
-  for (std::size_t o = 0; o < O; ++o) y[o] = T(out[o][0]);  // a rejected first sample keeps out
-  for (std::size_t t = 0; t < n; ++t) {
-    for (std::size_t c = 0; c < I; ++c) x[c] = T(in[c][t]);
-    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
-    for (std::size_t o = 0; o < O; ++o) out[o][t] = Out(y[o]);
-  }
-  return r;
+  return detail::run(
+      block, n, [in](std::size_t t, std::size_t c) -> const In& { return in[c][t]; },
+      [out](std::size_t t, std::size_t o) -> Out& { return out[o][t]; });
 }
 
 /// Interleaved (sample-major) buffers: `in[t * B::input_size + c]`, `out[t * B::output_size + o]`.
 /// `out` may equal `in` when the output is not wider than the input (in place). Real-time safe.
 template <ScalarStreamingBlock B, class In, class Out>
-  requires(std::is_arithmetic_v<In> && std::is_arithmetic_v<Out>)
-DENDRITE_REALTIME BlockResult process_interleaved(B& block, const In* in, Out* out,
-                                                  std::size_t n) noexcept {
-  using T = typename B::value_type;
+requires(std::is_arithmetic_v<In>&& std::is_arithmetic_v<Out>) DENDRITE_REALTIME BlockResult
+    process_interleaved(B& block, const In* in, Out* out, std::size_t n)
+noexcept {
   constexpr std::size_t I = std::size_t(B::input_size);
   constexpr std::size_t O = std::size_t(B::output_size);
   BlockResult r;
-  if (n == 0) return r;
+  if (n == 0)
+    return r;
   if (in == nullptr || out == nullptr) {
     r.error = BlockError::NullPointer;
     return r;
   }
-  std::array<T, I> x;
-  std::array<T, O> y{};
-  for (std::size_t o = 0; o < O; ++o) y[o] = T(out[o]);
-  for (std::size_t t = 0; t < n; ++t) {
-    for (std::size_t c = 0; c < I; ++c) x[c] = T(in[t * I + c]);
-    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
-    for (std::size_t o = 0; o < O; ++o) out[t * O + o] = Out(y[o]);
-  }
-  return r;
+  return detail::run(
+      block, n, [in](std::size_t t, std::size_t c) -> const In& { return in[t * I + c]; },
+      [out](std::size_t t, std::size_t o) -> Out& { return out[t * O + o]; });
 }
 
 /// A channels x samples matrix (float or double, any Eigen storage) in, one out with
@@ -139,28 +146,20 @@ DENDRITE_REALTIME BlockResult process_interleaved(B& block, const In* in, Out* o
 template <ScalarStreamingBlock B, class DerivedIn, class DerivedOut>
 DENDRITE_REALTIME BlockResult process(B& block, const Eigen::MatrixBase<DerivedIn>& in,
                                       const Eigen::MatrixBase<DerivedOut>& out_) noexcept {
-  using T = typename B::value_type;
-  using Out = typename DerivedOut::Scalar;
-  constexpr std::size_t I = std::size_t(B::input_size);
-  constexpr std::size_t O = std::size_t(B::output_size);
-  // Eigen's idiom for a writable expression argument (a block, a map, a matrix).
   auto& out = const_cast<Eigen::MatrixBase<DerivedOut>&>(out_);
   BlockResult r;
-  if (in.rows() != Eigen::Index(I) || out.rows() != Eigen::Index(O) || in.cols() != out.cols()) {
+  if (in.rows() != Eigen::Index(B::input_size) || out.rows() != Eigen::Index(B::output_size) ||
+      in.cols() != out.cols()) {
     r.error = BlockError::SizeMismatch;
     return r;
   }
-  const Eigen::Index n = in.cols();
-  if (n == 0) return r;
-  std::array<T, I> x;
-  std::array<T, O> y{};
-  for (std::size_t o = 0; o < O; ++o) y[o] = T(out(Eigen::Index(o), 0));
-  for (Eigen::Index t = 0; t < n; ++t) {
-    for (std::size_t c = 0; c < I; ++c) x[c] = T(in(Eigen::Index(c), t));
-    detail::count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
-    for (std::size_t o = 0; o < O; ++o) out(Eigen::Index(o), t) = Out(y[o]);
-  }
-  return r;
+  if (in.cols() == 0)
+    return r;
+  return detail::run(
+      block, std::size_t(in.cols()),
+      [&in](std::size_t t, std::size_t c) { return in(Eigen::Index(c), Eigen::Index(t)); },
+      [&out](std::size_t t, std::size_t o) ->
+      typename DerivedOut::Scalar& { return out.coeffRef(Eigen::Index(o), Eigen::Index(t)); });
 }
 
 }  // namespace dendrite::rt
