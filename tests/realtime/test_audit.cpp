@@ -514,3 +514,60 @@ TEST_CASE("every block of the contract can be driven by process", "[realtime][pr
   CHECK(r.samples == 33);
   CHECK(r.ok());
 }
+
+// ---------------------------------------------------------------------------------------------
+// The cost model of the contract: FLOPs and bytes of one step, against counts written here from
+// each block's equations (an R x C matrix-vector product 2 R C; every other add, multiply or
+// nonlinearity 1; bytes = weights in the scalar type + running state in the lane type).
+
+TEST_CASE("the cost of one step equals the count from the equations", "[realtime][cost]") {
+  namespace rt = dendrite::rt;
+  constexpr std::size_t L = dendrite::lanes_v<batchf>;
+  // Dense<In 3, Out 5, tanh>: W x, + b, tanh
+  STATIC_REQUIRE(nn::Dense<float, 3, 5, nn::Tanh>::flops_per_step() == 2 * 3 * 5 + 5 + 5);
+  STATIC_REQUIRE(nn::Dense<float, 3, 5>::flops_per_step() == 2 * 3 * 5 + 5);  // identity: free
+  STATIC_REQUIRE(nn::Dense<double, 3, 5>::bytes_per_step() == 8 * (3 * 5 + 5));
+  STATIC_REQUIRE(nn::Dense<batchf, 3, 5, nn::Tanh>::flops_per_step() == L * 40);
+  // GRU<In 3, H 4>, PyTorch's equations:
+  //   r = s(W_ir x + b_ir + W_hr h + b_hr), z likewise: GEMV rows 2H of each product
+  //   n = tanh(W_in x + b_in + r (W_hn h + b_hn)),  h' = (1 - z) n + z h = n + z (h - n)
+  constexpr std::size_t H = 4, In = 3;
+  constexpr std::size_t gru = 2 * 3 * H * In + 2 * 3 * H * H  // the two GEMVs of 3H rows
+                              + 3 * H + 3 * H                 // + b_ih, + b_hh
+                              + 2 * H + 2 * H                 // r, z: sum of the projections, sigmoid
+                              + H + H + H                     // n: r * (.), + (W_in x + b_in), tanh
+                              + 3 * H;                        // h - n, z * (.), n + (.)
+  STATIC_REQUIRE(nn::GRU<float, 3, 4>::flops_per_step() == gru);
+  STATIC_REQUIRE(nn::GRU<batchf, 3, 4>::flops_per_step() == L * gru);
+  STATIC_REQUIRE(nn::GRU<float, 3, 4>::bytes_per_step() ==
+                 4 * (3 * H * In + 3 * H * H + 6 * H) + 4 * H);
+  STATIC_REQUIRE(nn::GRU<batchf, 3, 4>::bytes_per_step() ==
+                 4 * (3 * H * In + 3 * H * H + 6 * H) + sizeof(batchf) * H);  // state per lane
+  // LSTM<In 3, H 4>: i, f, g, o from two GEMVs of 4H rows; c' = f c + i g; h = o tanh(c')
+  constexpr std::size_t lstm = 2 * 4 * H * In + 2 * 4 * H * H + 8 * H  // GEMVs, both biases
+                               + 4 * H + 4 * H                         // sums, 3 sigmoids + tanh
+                               + 3 * H + 2 * H;                        // c', h
+  STATIC_REQUIRE(nn::LSTM<float, 3, 4>::flops_per_step() == lstm);
+  STATIC_REQUIRE(nn::LSTM<double, 3, 4>::bytes_per_step() == 8 * (4 * H * (In + H) + 8 * H) + 8 * 2 * H);
+  // leaky RNN<In 3, H 4, tanh>: p = W_ih x + b_ih + W_hh h + b_hh; s' = s + a (p - s); h = tanh(s')
+  constexpr std::size_t rnn = 2 * H * In + 2 * H * H + 2 * H + H  // GEMVs, biases, their sum
+                              + 3 * H + H;                        // the leak, tanh
+  STATIC_REQUIRE(nn::RNN<float, 3, 4, nn::Tanh>::flops_per_step() == rnn);
+  STATIC_REQUIRE(nn::RNN<float, 3, 4, nn::ReTanh>::flops_per_step() == rnn + H);  // tanh + max
+  // Conv1D<Cin 2, Cout 3, K 4, dilation 2>: y[o] = b[o] + sum_{c,k} W[o, c, k] x[c, t - 2k]
+  STATIC_REQUIRE(nn::Conv1D<float, 2, 3, 4, 2>::flops_per_step() == 2 * 3 * 2 * 4 + 3);
+  STATIC_REQUIRE(nn::Conv1D<float, 2, 3, 4, 2>::bytes_per_step() ==
+                 4 * (3 * 2 * 4 + 3) + 4 * 2 * ((4 - 1) * 2 + 1));  // the shift register
+  // LayerNorm<N 6>: mean N, x - mean N, variance 2N, 1/sqrt(var + eps) 3, d s w + b 3N
+  STATIC_REQUIRE(nn::LayerNorm<float, 6>::flops_per_step() == 6 + 6 + 12 + 3 + 18);
+  // compositions add up, each part at the width the chain gives it
+  using Chain = nn::Sequential<nn::Dense<float, 3, 6>, nn::Activation<float, nn::Tanh>,
+                               nn::GRU<float, 6, 4>>;
+  STATIC_REQUIRE(rt::Costed<Chain> && rt::Costed<nn::GRU<float, 3, 4>>);
+  STATIC_REQUIRE(Chain::flops_per_step() == (2 * 3 * 6 + 6) + 6 + nn::GRU<float, 6, 4>::flops_per_step());
+  STATIC_REQUIRE(Chain::bytes_per_step() ==
+                 nn::Dense<float, 3, 6>::bytes_per_step() + nn::GRU<float, 6, 4>::bytes_per_step());
+  STATIC_REQUIRE(nn::Residual<nn::Dense<float, 4, 4>>::flops_per_step() == 2 * 4 * 4 + 4 + 4);
+  STATIC_REQUIRE(nn::Parallel<nn::Dense<float, 3, 2>, nn::GRU<float, 3, 4>>::flops_per_step() ==
+                 2 * 3 * 2 + 2 + gru);
+}

@@ -10,6 +10,8 @@
 /// On the tape, ReLU'(0) = 0 (ReTanh records relu(tanh(x))).
 #pragma once
 
+#include <cstddef>
+
 #include <dendrite/autodiff/ops.hpp>
 #include <dendrite/core/math.hpp>
 
@@ -17,6 +19,7 @@ namespace dendrite::nn {
 
 struct Identity {
   static constexpr const char* name = "identity";
+  static constexpr std::size_t flops = 0;  ///< per element (rt/contract.hpp)
   template <class T>
   static T apply(const T& x) noexcept { return x; }
   template <class A>
@@ -27,6 +30,7 @@ struct Identity {
 
 struct Tanh {
   static constexpr const char* name = "tanh";
+  static constexpr std::size_t flops = 1;  ///< per element (rt/contract.hpp)
   template <class T>
   static T apply(const T& x) noexcept { return dendrite::tanh(x); }
   template <class A>
@@ -37,6 +41,7 @@ struct Tanh {
 
 struct ReLU {
   static constexpr const char* name = "relu";
+  static constexpr std::size_t flops = 1;  ///< per element (rt/contract.hpp)
   template <class T>
   static T apply(const T& x) noexcept { return dendrite::relu(x); }
   template <class A>
@@ -47,6 +52,7 @@ struct ReLU {
 
 struct ReTanh {
   static constexpr const char* name = "retanh";
+  static constexpr std::size_t flops = 2;  ///< per element (rt/contract.hpp)  // tanh, then max with 0
   template <class T>
   static T apply(const T& x) noexcept { return dendrite::max(dendrite::tanh(x), T(0)); }
   template <class A>
@@ -57,6 +63,7 @@ struct ReTanh {
 
 struct Sigmoid {
   static constexpr const char* name = "sigmoid";
+  static constexpr std::size_t flops = 1;  ///< per element (rt/contract.hpp)
   template <class T>
   static T apply(const T& x) noexcept { return dendrite::sigmoid(x); }
   template <class A>

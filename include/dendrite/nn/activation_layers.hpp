@@ -45,6 +45,13 @@ class Activation : public detail::Stateless<T> {
   static constexpr int input_size = any_size;
   static constexpr int output_size = any_size;
 
+  /// FLOPs of one step over `width` values, all lanes (rt/contract.hpp): F per element.
+  static constexpr std::size_t flops_per_step(std::size_t width) noexcept {
+    return lanes_v<T> * width * F::flops;
+  }
+  /// No weights, no state.
+  static constexpr std::size_t bytes_per_step() noexcept { return 0; }
+
   template <class Derived>
   [[nodiscard]] Matrix forward(const Eigen::MatrixBase<Derived>& x) const {
     return F::array(x.derived().array()).matrix();
@@ -84,6 +91,13 @@ class LeakyReLU : public detail::Stateless<T> {
   using Matrix = autodiff::Mat<Scalar>;
   static constexpr int input_size = any_size;
   static constexpr int output_size = any_size;
+
+  /// FLOPs of one step over `width` values, all lanes: a multiply and a select per element.
+  static constexpr std::size_t flops_per_step(std::size_t width) noexcept {
+    return lanes_v<T> * width * 2;
+  }
+  /// No weights, no state.
+  static constexpr std::size_t bytes_per_step() noexcept { return 0; }
 
   explicit LeakyReLU(Scalar slope = Scalar(0.01)) noexcept : slope_(slope) {}
   [[nodiscard]] Scalar slope() const noexcept { return slope_; }

@@ -73,6 +73,15 @@ class Conv1D {
   }
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): one GEMV over the taps
+  /// (2 Cout Cin K), + b (Cout).
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (2 * kOut * kIn * std::size_t(Kernel) + kOut);
+  }
+  /// Bytes one step reads: weights and biases, and the state.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (kOut * kIn * std::size_t(Kernel) + kOut) + sizeof(T) * (kIn * kSpan);
+  }
 
 
   void init(std::uint64_t seed) {

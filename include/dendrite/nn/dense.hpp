@@ -60,6 +60,14 @@ class Dense {
   DENDRITE_REALTIME void reset() noexcept {}
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): W x (2 In Out), + b, f
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (2 * kIn * kOut + kOut + kOut * Activation::flops);
+  }
+  /// Bytes one step reads: weights and biases.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (kIn * kOut + kOut);
+  }
 
   void init(std::uint64_t seed) {
     std::mt19937_64 rng(seed);

@@ -78,6 +78,16 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
   }
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): two GEMVs of 3H rows
+  /// (6 H (In + H)), both biases (6H), r and z (sums 2H, sigmoids 2H), n (r * (.) H, + H,
+  /// tanh H), h' = n + z (h - n) (3H).
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (6 * kH * (kIn + kH) + 16 * kH);
+  }
+  /// Bytes one step reads: weights and biases, and the state.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (3 * kH * (kIn + kH) + 6 * kH) + sizeof(T) * (kH);
+  }
 
   // ------------------------------------------------------------------ real time
   /// Clears the state h; keeps the weights. Real-time safe.

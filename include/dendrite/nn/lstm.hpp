@@ -71,6 +71,16 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
   }
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): two GEMVs of 4H rows
+  /// (8 H (In + H)), both biases (8H), the gates' sums (4H) and nonlinearities (4H),
+  /// c' = f c + i g (3H), h = o tanh(c') (2H).
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (8 * kH * (kIn + kH) + 21 * kH);
+  }
+  /// Bytes one step reads: weights and biases, and the state.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (4 * kH * (kIn + kH) + 8 * kH) + sizeof(T) * (2 * kH);
+  }
 
   // ------------------------------------------------------------------ real time
   /// Clears h and c; keeps the weights. Real-time safe.

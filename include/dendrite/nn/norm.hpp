@@ -63,6 +63,15 @@ class LayerNorm {
   DENDRITE_REALTIME void reset() noexcept {}
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): mean (N), x - mean (N), the
+  /// variance (2N), 1 / sqrt(var + eps) (3), y = d s w + b (3N).
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (7 * kN + 3);
+  }
+  /// Bytes one step reads: weights and biases.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (2 * kN);
+  }
 
   [[nodiscard]] Scalar eps() const noexcept { return eps_; }
 

@@ -86,6 +86,15 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   }
   /// 0: the output answers the input of the same step.
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  /// FLOPs of one step, all lanes (rt/contract.hpp): two GEMVs (2 H (In + H)),
+  /// both biases (2H), their sum (H), the leak s + a (p - s) (3H), h = f(s') (H f).
+  static constexpr std::size_t flops_per_step() noexcept {
+    return lanes_v<T> * (2 * kH * (kIn + kH) + 6 * kH + kH * Activation::flops);
+  }
+  /// Bytes one step reads: weights and biases, and the state.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return sizeof(Scalar) * (kH * (kIn + kH) + 2 * kH) + sizeof(T) * (2 * kH);
+  }
 
   [[nodiscard]] const RNNOptions& options() const noexcept { return opt_; }
   /// Changes the training noise and restarts its stream.

@@ -96,6 +96,17 @@ constexpr bool all_steppable(std::index_sequence<I...>) {
   return (rt::StepsWith<Ls, T, std::size_t(Sizes[I]), std::size_t(Sizes[I + 1])> && ...);
 }
 
+/// The FLOPs of one step of block L at input width `width`: its own count, or, for a block of
+/// any width, its count at that width.
+template <class L>
+constexpr std::size_t flops_at(std::size_t width) noexcept {
+  if constexpr (rt::Costed<L>) {
+    return L::flops_per_step();
+  } else {
+    return L::flops_per_step(width);
+  }
+}
+
 template <class T>
 T nan_value() noexcept {
   return T(std::numeric_limits<scalar_t<T>>::quiet_NaN());
@@ -176,6 +187,16 @@ class Sequential {
   /// The blocks' latencies added up.
   [[nodiscard]] std::size_t latency_samples() const noexcept {
     return std::apply([](const auto&... l) { return (l.latency_samples() + ...); }, layers);
+  }
+  /// The blocks' FLOPs per step added up, each at the width the chain gives it.
+  static constexpr std::size_t flops_per_step() noexcept {
+    return []<std::size_t... I>(std::index_sequence<I...>) {
+      return (detail::flops_at<Layers>(std::size_t(kSizes[I])) + ...);
+    }(std::make_index_sequence<depth>{});
+  }
+  /// The blocks' bytes per step added up.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return (Layers::bytes_per_step() + ...);
   }
 
   /// The real-time form, when every block has one (see the file comment). Real-time safe.
@@ -290,6 +311,15 @@ class Residual {
   DENDRITE_REALTIME void reset() noexcept { block.reset(); }
   /// The block's latency (the skip path adds none).
   [[nodiscard]] std::size_t latency_samples() const noexcept { return block.latency_samples(); }
+  /// The block's FLOPs and the skip sum's (one add per value, all lanes).
+  static constexpr std::size_t flops_per_step() noexcept
+    requires(input_size > 0)
+  {
+    return detail::flops_at<Block>(std::size_t(input_size)) +
+           lanes_v<value_type> * std::size_t(input_size);
+  }
+  /// The block's bytes.
+  static constexpr std::size_t bytes_per_step() noexcept { return Block::bytes_per_step(); }
 
   /// One sample in, one out. Real-time safe.
   template <Real T, std::size_t N>
@@ -392,6 +422,16 @@ class Parallel {
   /// The largest of the branches' latencies.
   [[nodiscard]] std::size_t latency_samples() const noexcept {
     return std::apply([](const auto&... b) { return std::max({b.latency_samples()...}); }, blocks);
+  }
+  /// The branches' FLOPs per step added up (each sees the whole input).
+  static constexpr std::size_t flops_per_step() noexcept
+    requires(input_size > 0)
+  {
+    return (detail::flops_at<Blocks>(std::size_t(input_size)) + ...);
+  }
+  /// The branches' bytes per step added up.
+  static constexpr std::size_t bytes_per_step() noexcept {
+    return (Blocks::bytes_per_step() + ...);
   }
 
   /// One sample in, one out. Real-time safe.

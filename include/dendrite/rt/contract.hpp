@@ -14,6 +14,18 @@
 ///   Stateful<B>        a StreamingBlock with B::state_size and `state()` / `set_state()` over
 ///                      the same span, so that `b.set_state(b.state())` round-trips exactly.
 ///   Trainable<B>       `named_parameters()`: (name, Parameter*) pairs in PyTorch's names.
+///   Costed<B>          `static constexpr flops_per_step()` and `bytes_per_step()`: the cost of
+///                      one `step` of all lanes, counted from the block's equations:
+///                        - an R x C matrix-vector product counts 2 R C (a multiply and an add
+///                          per weight);
+///                        - every other elementwise add, multiply, or evaluation of a
+///                          nonlinearity (tanh, sigmoid, exp, max) counts 1;
+///                        - FLOPs scale with the lanes of T (each lane is a stream);
+///                        - bytes are the weights and biases the step reads (in scalar_t<T>,
+///                          shared by the lanes) plus the running state it reads and writes
+///                          (in T); the input and output samples are not counted.
+///                      A composite adds its parts' costs; a block of any width states
+///                      `flops_per_step(width)` instead.
 ///
 /// Meanings that hold for every block:
 ///   - `reset()` clears the running state (a recurrent state, a shift register, an attention
@@ -29,6 +41,7 @@
 #include <concepts>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/traits.hpp>
@@ -70,6 +83,13 @@ concept Stateful = StreamingBlock<B> && requires(B& b, const B& cb) {
     cb.state()
   } noexcept -> std::convertible_to<std::span<const typename B::value_type, B::state_size>>;
   { b.set_state(cb.state()) } noexcept;
+};
+
+/// A block that states the cost of one step at compile time (see the file comment).
+template <class B>
+concept Costed = requires {
+  { std::integral_constant<std::size_t, B::flops_per_step()>::value };
+  { std::integral_constant<std::size_t, B::bytes_per_step()>::value };
 };
 
 /// A block with learnable parameters under PyTorch's state_dict names.
