@@ -110,7 +110,7 @@ BENCHMARK_TEMPLATE(BM_Conv1DStepLanes, 3);
 BENCHMARK_TEMPLATE(BM_Conv1DStepLanes, 15);
 
 template <int kCin, int kCout>
-void BM_Conv2D({.seed = benchmark::State& state}) {
+void BM_Conv2D(benchmark::State& state) {
   nn::Conv2D<float, kCin, kCout, 3> conv({.padding = nn::Padding::Same, .seed = 1});
   const nn::Maps<float> x{random(kCin * 64 * 64, 1, 3), {kCin, 64, 64}};
   for (auto _ : state) {

@@ -63,7 +63,7 @@ void run(benchmark::State& state, Block& block) {
   run<In>(state, [&](const std::array<float, In>& x) { return block.step(x, y); });
 }
 
-void BM_GRU({.seed = benchmark::State& state}) {
+void BM_GRU(benchmark::State& state) {
   nn::GRU<float, 32, 64> gru({.seed = 1});
   run<32, 64>(state, gru);
 }
@@ -71,7 +71,7 @@ void BM_LeakyRNN(benchmark::State& state) {
   nn::RNN<float, 33, 100, nn::ReTanh> rnn({.alpha = 0.1, .seed = 1});
   run<33, 100>(state, rnn);
 }
-void BM_Conv1D({.seed = benchmark::State& state}) {
+void BM_Conv1D(benchmark::State& state) {
   nn::Conv1D<float, 8, 8, 15> conv({.seed = 1});
   run<8, 8>(state, conv);
 }

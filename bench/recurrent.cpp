@@ -33,7 +33,7 @@ void fill_input(std::array<T, kIn>& x) {
 
 template <template <class, int, int> class Block, int Gates, class T, int H>
 void BM_Step(benchmark::State& state) {
-  Block<T, kIn, H> block(1);
+  Block<T, kIn, H> block({.seed = 1});
   std::array<T, kIn> x;
   fill_input<T, H>(x);
   std::array<T, H> h;
