@@ -468,7 +468,7 @@ TEST_CASE("state() and set_state() round-trip: a block started from another's st
   // the RNN's state is the pre-activation s; its output is h = f(s)
   const std::array<double, 4> s = {0.5, -2.0, 0.0, 1.25};
   rnn_b.set_state(s);
-  for (std::size_t i = 0; i < 4; ++i) CHECK(rnn_b.output()[i] == std::tanh(s[i]));
+  for (std::size_t i = 0; i < 4; ++i) CHECK(rnn_b.output()[i] == Approx(std::tanh(s[i])).epsilon(1e-15));
   // the LSTM's state is [h; c]
   const std::array<double, 8> hc = {1, 2, 3, 4, 5, 6, 7, 8};
   lstm_b.set_state(hc);

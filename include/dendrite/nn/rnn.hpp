@@ -224,9 +224,10 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
   }
 
  private:
-  void update_output() noexcept {  // h = f(s)
-    for (std::size_t i = 0; i < kH; ++i)
-      h_[i] = Activation::apply(s_[i]);
+  // h = f(s), through the same vectorised path as step(): the scalar and the SIMD tanh differ
+  // in the last bit, and a block set to another's state must continue it exactly.
+  void update_output() noexcept {
+    detail::vmap<T, kH>([](auto s) { return Activation::apply(s); }, h_.data(), s_.data());
   }
 
   RNNOptions opt_;
