@@ -12,7 +12,10 @@
 
 #include <dendrite/ica/fastica.hpp>
 #include <dendrite/ica/fobi.hpp>
+#include <dendrite/ica/eeg_like.hpp>
+#include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
+#include <dendrite/ica/orica.hpp>
 
 #include "support.hpp"
 
@@ -113,6 +116,102 @@ void BM_OnlineICAStepEigenBaseline(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()));
 }
 
+template <class T, int D>
+void BM_ORICAStep(benchmark::State& state) {
+  dendrite::ica::ORICA<T, D> net;
+  const auto xs = dendrite::bench::normal_samples<T, std::size_t(D), 64>(2);
+  std::array<T, D> y{};
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(net.step(xs[i++ & 63], y));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+}
+
+// Baseline: the textbook serial EASI rule (Cardoso & Laheld 1996, normalised form, g = tanh),
+// written plainly with Eigen: y = B x, H = (y y^T - I) / (1 + mu y^T y)
+// + (g y^T - y g^T) / (1 + mu |y^T g|), B <- B - mu H B.
+struct EASI {
+  Eigen::MatrixXf b;
+  float mu;
+  EASI(int d, float rate) : b(Eigen::MatrixXf::Identity(d, d)), mu(rate) {}
+  void step(const Eigen::VectorXf& x, Eigen::VectorXf& y) {
+    y.noalias() = b * x;
+    const Eigen::VectorXf g = y.array().tanh().matrix();
+    const Eigen::MatrixXf h =
+        (y * y.transpose() - Eigen::MatrixXf::Identity(b.rows(), b.rows())) /
+            (1 + mu * y.squaredNorm()) +
+        (g * y.transpose() - y * g.transpose()) / (1 + mu * std::abs(y.dot(g)));
+    b -= mu * h * b;
+  }
+};
+
+template <int D>
+void BM_EASIStepBaseline(benchmark::State& state) {
+  EASI easi(D, 1e-3f);
+  std::vector<Eigen::VectorXf> xs(64, Eigen::VectorXf(D));
+  std::mt19937_64 rng(2);
+  std::normal_distribution<float> normal;
+  for (auto& x : xs) {
+    for (auto& v : x) v = normal(rng);
+  }
+  Eigen::VectorXf y(D);
+  std::size_t i = 0;
+  for (auto _ : state) {
+    easi.step(xs[i++ & 63], y);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+
+// Seconds of signal until the Amari index first stays below 0.1 and 0.05 (checked every 0.5 s,
+// "stays": at every later check too), on eeg_like(16, 120 s, 256 Hz), cold start, in order.
+// Arg 0: ORICA with its defaults (sample_rate set); 1: EASI at a constant rate of 2e-3;
+// 2: batch FastICA on the first k seconds (k = 5, 10, 20, ...).
+void BM_ConvergenceEEG16(benchmark::State& state) {
+  namespace ica = dendrite::ica;
+  constexpr int D = 16;
+  const auto m = ica::eeg_like(D, 120.0, 256.0, 1);
+  const Eigen::Index half_second = 128;
+  for (auto _ : state) {
+    std::vector<double> amari;
+    if (state.range(0) == 0) {
+      ica::ORICA<float, D> net({.sample_rate = 256});
+      std::array<float, D> x{}, y{};
+      for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
+        for (int c = 0; c < D; ++c) x[std::size_t(c)] = float(m.mixed(c, i));
+        benchmark::DoNotOptimize(net.step(x, y));
+        if ((i + 1) % half_second == 0) amari.push_back(ica::amari_index(Eigen::MatrixXd(net.unmixing() * m.mixing)));
+      }
+    } else if (state.range(0) == 1) {
+      EASI easi(D, 2e-3f);
+      Eigen::VectorXf y(D);
+      for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
+        easi.step(m.mixed.col(i).cast<float>(), y);
+        if ((i + 1) % half_second == 0) {
+          amari.push_back(ica::amari_index(Eigen::MatrixXd(easi.b.cast<double>() * m.mixing)));
+        }
+      }
+    } else {
+      for (Eigen::Index k = 10; k * half_second <= m.mixed.cols(); k += 10) {
+        const auto f = ica::fastica(Eigen::MatrixXd(m.mixed.leftCols(k * half_second)));
+        amari.push_back(ica::amari_index(Eigen::MatrixXd(f.unmixing * m.mixing)));
+      }
+    }
+    const double step_s = state.range(0) == 2 ? 5.0 : 0.5;
+    for (double level : {0.1, 0.05}) {
+      double when = -1;
+      for (std::size_t k = amari.size(); k-- > 0;) {
+        if (amari[k] >= level) break;
+        when = double(k + 1) * step_s;
+      }
+      state.counters[level == 0.1 ? "s_to_0.1" : "s_to_0.05"] = when;
+    }
+    state.counters["amari_end"] = amari.back();
+  }
+}
+
 using dendrite::batchd;
 using dendrite::batchf;
 
@@ -136,3 +235,13 @@ DENDRITE_ONLINE_ICA_BENCH(batchd);
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 4);
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 16);
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 64);
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 4);
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 16);
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 64);
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 256);
+BENCHMARK_TEMPLATE(BM_ORICAStep, batchf, 16);
+BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 4);
+BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 16);
+BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 64);
+BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 256);
+BENCHMARK(BM_ConvergenceEEG16)->Arg(0)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kSecond);

@@ -12,7 +12,8 @@
 # or name configurations, e.g. `bash scripts/test.sh portable sanitize`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh cmake make g++ clang pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev
+bash scripts/deps.sh cmake make g++ clang pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev \
+  espeak-ng
 jobs=$(nproc 2>/dev/null || echo 2)
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(native)

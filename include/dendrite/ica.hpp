@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// Independent component analysis: whitening, FOBI, FastICA, the streaming network of Bahroun et
-/// al. (NeurIPS 2021), metrics, and the paper's synthetic data set.
+/// al. (NeurIPS 2021), Online Recursive ICA (Hsu et al. 2016), metrics, the paper's synthetic
+/// data set and EEG-like mixtures.
 #pragma once
 
+#include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/fastica.hpp>
 #include <dendrite/ica/fobi.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
+#include <dendrite/ica/orica.hpp>
 #include <dendrite/ica/synthetic.hpp>
 #include <dendrite/ica/whitening.hpp>

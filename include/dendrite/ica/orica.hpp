@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Online Recursive ICA for acquisition (after Akhtar, Jung, Makeig & Cauwenberghs 2012 and Hsu,
+/// Mullen, Jung & Cauwenberghs, IEEE TNSRE 2016): one sample in, one separated sample out, from a
+/// cold start, O(D^2) per sample, no allocation.
+///
+/// Per sample x (D channels):
+///   m  <- m + l_w (x - m)                              running mean
+///   v   = M (x - m)                                    whitened input
+///   M  <- (I - c' v v^T) M / sqrt(1 - l_w)             recursive (RLS) whitening
+///   y   = W v                                          separated output (unit variance)
+///   W  <- (I + a H)^-1 (I - a H) W,  H = g y^T - y g^T,  a = l / 2
+/// with c = l_w / (1 - l_w + l_w |v|^2) and c' = c / (1 + sqrt(1 - c |v|^2)). The whitening step
+/// is the exact Sherman-Morrison update of the exponentially weighted covariance C (forgetting
+/// l_w), taken as a square-root factor: M^T M = C^-1 after every sample, for any l_w in (0, 1)
+/// (ORICA's published rule drops the square root, which is first-order accurate only for small
+/// l_w; the exact factor lets the whitener start at l_w = 1 / (t + 2), a plain running average).
+/// The ICA step is ORICA's recursive natural-gradient rule restricted to rotations: on whitened
+/// data ORICA orthogonalises W after its update, which keeps only the skew-symmetric part H of
+/// y f^T; we apply that part through its Cayley transform, which is exactly orthogonal, costs a
+/// 2 x 2 solve (H has rank 2) and needs no O(D^3) orthogonalisation in the sample loop. A
+/// first-order expansion gives W <- W - l H W, EASI's rule (Cardoso & Laheld 1996) without its
+/// whitening term. Rounding drift from orthogonality is removed one row every
+/// `reorthogonalize_every` samples (w_r <- w_r - (W w_r^T - e_r)^T W / 2, O(D^2)).
+///
+/// Nonlinearity, per component (extended-Infomax switching, Lee, Girolami & Sejnowski 1999):
+/// g_i = k_i tanh(y_i) with k_i = sign(E[sech^2 y_i] E[y_i^2] - E[y_i tanh y_i]) estimated by
+/// running averages: +1 for super-Gaussian sources (speech, blinks, spikes), -1 for
+/// sub-Gaussian ones (line noise, alpha, other sinusoids). That is the sign that makes the
+/// separating point a stable equilibrium of H (Cardoso & Laheld: kappa_i + kappa_j > 0 with
+/// kappa = E[g'(s)] - E[g(s) s]).
+///
+/// Forgetting factors (Hsu 2016, section II-B), for the ICA rate l:
+///  - `Cooling` (default): l_t = l0 / (1 + t / t0)^gamma, never below a floor set as a memory:
+///    l_min = 1 / (memory_s * sample_rate), so the network keeps adapting and tracks a change
+///    of mixing at that memory (without a sample rate the floor is 1e-4: a 10^4-sample memory);
+///  - `Constant`: l = l_min;
+///  - `Adaptive` (experimental): cooling, reheated by a nonstationarity index, the |log| of the mean
+///    whitened power |v|^2 / D over the last `nsi_memory_s` (0 while the whitener holds). An
+///    electrode shift or a new mixing moves it; past `reheat_threshold` the whitener restarts its
+///    running average and the cooling clock goes back to where l = `reheat_rate`. Needs
+///    `sample_rate`; without it Adaptive is Cooling. The index misses changes that keep the
+///    whitened power (a pure rotation of the sources), which cooling then follows at its rate.
+/// The whitener uses l_w = max(1 / (t + 2), l_min): a running average, then the same memory.
+///
+/// Guards (the real-time contract): non-finite input leaves the lane untouched and returns
+/// `Status::RejectedNonFinite`; a finite value beyond `max_abs_input` returns
+/// `Status::RejectedOutlier`; a non-finite or exploding output (|y|^2 > `max_output_norm2` D)
+/// restores the lane from its last checkpoint and returns `Status::Diverged`. Outputs of a lane
+/// that did not pass are 0: no NaN ever leaves `step`. A channel that goes flat (an electrode
+/// off) leaves a direction of C without variance; M is kept finite there by a ridge of
+/// `ridge` x the mean channel variance, added to the whitener's input as a tiny deterministic
+/// dither (a +/- sequence that cycles over channels); its component then carries the dither and
+/// the others keep separating.
+///
+/// `T` may be an xsimd batch: each lane is an independent network fed its own stream (the
+/// schedule's clock is shared: it advances on every step that at least one lane learned from).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <span>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+#include <Eigen/QR>
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/ica/detail/lanes_linalg.hpp>
+#include <dendrite/rt/contract.hpp>
+
+namespace dendrite::ica {
+
+/// How ORICA's ICA learning rate (its forgetting factor) evolves.
+enum class ForgettingSchedule : std::uint8_t {
+  Cooling,   ///< l0 / (1 + t / t0)^gamma, floored at the memory
+  Constant,  ///< the floor, 1 / (memory_s * sample_rate)
+  Adaptive,  ///< cooling, reheated when a nonstationarity index jumps
+};
+
+/// Settings of ORICA. The defaults are meant to work on a new recording with no calibration.
+struct ORICAOptions {
+  ForgettingSchedule schedule = ForgettingSchedule::Cooling;
+  double sample_rate = 0;   ///< Hz; 0 (unknown): the memory floor counts 1e4 samples
+  double memory_s = 2.0;    ///< floor of every forgetting factor, as a memory in seconds
+  double lambda0 = 0.1;     ///< ICA rate at t = 0
+  double t0 = 100.0;        ///< cooling time constant, in samples
+  double gamma = 1.0;       ///< cooling exponent (1: the rate of a running average)
+  double reheat_threshold = 0.7;  ///< Adaptive: the nonstationarity index that reheats
+                                  ///< (0.7: the whitened power off by a factor of 2)
+  double reheat_rate = 0.02;    ///< Adaptive: the ICA rate a reheat returns to
+  double reheat_whitener_s = 0.25;  ///< Adaptive: after a reheat the whitener's running average
+                                    ///< restarts as if it had seen this many seconds
+  double nsi_memory_s = 4.0;    ///< Adaptive: window of the nonstationarity index
+  double sign_memory = 2000.0;  ///< samples over which the sub/super-Gaussian sign is estimated
+  int reorthogonalize_every = 4;  ///< samples between two one-row reorthogonalisations of W
+  double ridge = 1e-6;            ///< dither power relative to the mean channel variance
+  double max_abs_input = 1e15;    ///< |x| above this is an outlier: rejected
+  double max_output_norm2 = 1e6;  ///< |y|^2 / D above this counts as divergence
+  int checkpoint_interval = 4096; ///< good samples between checkpoints
+  std::uint64_t seed = 0;         ///< 0: W starts at I; else at a random rotation from this seed
+};
+
+/// Online Recursive ICA network (see the file comment).
+/// @tparam T float, double or an xsimd batch of them; @tparam D channels = sources.
+/// @code
+/// dendrite::ica::ORICA<float, 3> net;            // no calibration, no tuning
+/// std::array<float, 3> x{}, y{};
+/// dendrite::Status s = net.step(x, y);           // real-time safe
+/// double amari = dendrite::ica::amari_index(Eigen::MatrixXd(net.unmixing() * mixing));
+/// @endcode
+template <Real T, int D>
+class ORICA {
+  static_assert(D >= 2, "ORICA<T, D>: need at least 2 channels");
+  static constexpr std::size_t kD = static_cast<std::size_t>(D);
+
+ public:
+  using value_type = T;
+  using Scalar = scalar_t<T>;
+  static constexpr int input_size = D;
+  static constexpr int output_size = D;
+
+  /// Allocates the state (the only allocation); the network starts cold.
+  explicit ORICA(const ORICAOptions& options = {})
+      : opt_(options),
+        w_(kD * kD),
+        m_(kD * kD),
+        minv_(kD * kD),
+        w_ckpt_(kD * kD),
+        m_ckpt_(kD * kD),
+        minv_ckpt_(kD * kD),
+        mean_ckpt_(kD),
+        w_init_(kD * kD),
+        mean_(kD),
+        sech2_(kD),
+        y2_(kD),
+        ytanh_(kD),
+        sign_(kD) {
+    if (!(opt_.memory_s > 0) || !(opt_.sample_rate >= 0) || !(opt_.lambda0 > 0) ||
+        !(opt_.lambda0 <= 1) || !(opt_.t0 > 0) || !(opt_.gamma >= 0) ||
+        opt_.reorthogonalize_every < 1 || opt_.checkpoint_interval < 1 ||
+        !(opt_.sign_memory >= 1) || !(opt_.ridge >= 0) || !(opt_.max_abs_input > 0) ||
+        !(opt_.max_output_norm2 > 0)) {
+      DENDRITE_THROW(numerical_error,
+                     "ORICA: need memory_s > 0, sample_rate >= 0, 0 < lambda0 <= 1, t0 > 0, "
+                     "gamma >= 0, reorthogonalize_every >= 1, checkpoint_interval >= 1, "
+                     "sign_memory >= 1, ridge >= 0 and positive limits; got memory_s ",
+                     opt_.memory_s, ", sample_rate ", opt_.sample_rate, ", lambda0 ", opt_.lambda0,
+                     ", t0 ", opt_.t0, ", gamma ", opt_.gamma);
+    }
+    const double memory_samples =
+        opt_.sample_rate > 0 ? opt_.memory_s * opt_.sample_rate : 1e4;
+    floor_ = std::min(1.0, 1.0 / std::max(memory_samples, 1.0));
+    Eigen::MatrixXd q = Eigen::MatrixXd::Identity(D, D);
+    if (opt_.seed != 0) {
+      std::mt19937_64 rng(opt_.seed);
+      std::normal_distribution<double> normal;
+      Eigen::MatrixXd g(D, D);
+      for (auto& v : g.reshaped()) v = normal(rng);
+      q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
+    }
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        w_init_[j * kD + i] = broadcast<T>(q(Eigen::Index(i), Eigen::Index(j)));
+      }
+    }
+    restart();
+    static_assert(rt::StreamingBlock<ORICA>);
+  }
+
+  /// Nothing to clear besides what was learned, which `restart` forgets. Real-time safe.
+  DENDRITE_REALTIME void reset() noexcept {}
+  /// 0: the separated sample answers the input of the same step.
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+
+  /// Forgets everything learned: a cold start (W at its seeded start, whitener and mean unset,
+  /// the schedule at t = 0). Real-time safe.
+  DENDRITE_REALTIME void restart() noexcept {
+    std::copy(w_init_.begin(), w_init_.end(), w_.begin());
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        m_[j * kD + i] = T(i == j ? Scalar(1) : Scalar(0));
+      }
+    }
+    std::copy(m_.begin(), m_.end(), minv_.begin());
+    std::fill(mean_.begin(), mean_.end(), T(0));
+    std::fill(sech2_.begin(), sech2_.end(), T(0));
+    std::fill(y2_.begin(), y2_.end(), T(0));
+    std::fill(ytanh_.begin(), ytanh_.end(), T(0));
+    std::fill(sign_.begin(), sign_.end(), T(1));
+    started_ = T(0);
+    var_ = T(0);
+    reset_index();
+    reheats_ = 0;
+    t_ = 0;
+    clock_ = 0;
+    wclock_ = 0;
+    since_ckpt_ = 0;
+    checkpoint();
+  }
+
+  /// Stops (true) or resumes (false) learning; a frozen network only separates. Real-time safe.
+  DENDRITE_REALTIME void freeze(bool frozen = true) noexcept { frozen_ = frozen; }
+
+  /// One sample in, one separated sample out (unit variance, arbitrary order and sign).
+  /// Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kD> x, std::span<T, kD> y) noexcept {
+    std::array<T, kD> xc, v, u, g, q, p;
+    // 1. screen the input, per lane: finite, and within the accepted range
+    mask_t<T> finite = T(0) == T(0);
+    mask_t<T> in_range = finite;
+    for (std::size_t i = 0; i < kD; ++i) {
+      const T xi = flush_denormal(x[i]);
+      finite = finite && dendrite::isfinite(xi);
+      in_range = in_range && (dendrite::abs(xi) <= broadcast<T>(opt_.max_abs_input));
+      xc[i] = xi;
+    }
+    const mask_t<T> ok = finite && in_range;
+    for (std::size_t i = 0; i < kD; ++i) xc[i] = dendrite::select<T>(ok, xc[i], mean_[i]);
+    // 2. a lane's first good sample sets its mean and the whitener's scale (M = I / rms)
+    const mask_t<T> first = ok && (started_ == T(0));
+    if (any_of(first)) {
+      start(first, xc);
+    }
+    const mask_t<T> learn = ok && !first;
+    // 3. whiten: v = M (x - m), the mean updated first
+    const double lw = std::max(1.0 / (wclock_ + 2.0), floor_);
+    const T lw_l = dendrite::select<T>(learn, broadcast<T>(lw), T(0));
+    for (std::size_t i = 0; i < kD; ++i) {
+      mean_[i] = dendrite::fma(lw_l, xc[i] - mean_[i], mean_[i]);
+      xc[i] = xc[i] - mean_[i];
+    }
+    detail::gemv<T, D>(m_.data(), xc.data(), v.data());
+    // 4. separate: y = W v
+    detail::gemv<T, D>(w_.data(), v.data(), u.data());
+    T norm2(0);
+    for (std::size_t i = 0; i < kD; ++i) norm2 = dendrite::fma(u[i], u[i], norm2);
+    const mask_t<T> healthy =
+        dendrite::isfinite(norm2) && (norm2 <= broadcast<T>(opt_.max_output_norm2 * double(D)));
+    const mask_t<T> good = learn && healthy;
+    const mask_t<T> diverged = learn && !healthy;
+    for (std::size_t i = 0; i < kD; ++i) {
+      y[i] = dendrite::select<T>(good, u[i], T(0));
+      // lanes that do not learn get zero vectors: their updates below are exact no-ops
+      u[i] = y[i];
+      v[i] = dendrite::select<T>(good, v[i], T(0));
+      xc[i] = dendrite::select<T>(good, xc[i], T(0));
+    }
+    if (any_of(diverged)) {
+      restore(diverged);
+    }
+    if (!frozen_ && any_of(good)) {
+      learn_from(good, xc, v, u, g, q, p, lw);
+    }
+    if (any_of(diverged)) {
+      return Status::Diverged;
+    }
+    if (!all_of(finite)) {
+      return Status::RejectedNonFinite;
+    }
+    return all_of(in_range) ? Status::Ok : Status::RejectedOutlier;
+  }
+
+  /// Reconstructs the input from a separated sample with only the kept components:
+  /// x = A diag(keep) y + m, with A = `mixing()` (the current estimate). Drop a blink or line
+  /// noise component by passing keep[i] = false. O(D^2). Real-time safe.
+  DENDRITE_REALTIME void reconstruct(std::span<const T, kD> y, std::span<const bool, kD> keep,
+                                     std::span<T, kD> x) const noexcept {
+    std::array<T, kD> yk, z;
+    for (std::size_t i = 0; i < kD; ++i) yk[i] = keep[i] ? y[i] : T(0);
+    detail::gemv_t<T, D>(w_.data(), yk.data(), z.data());  // W^T (keep y): whitened space
+    detail::gemv<T, D>(minv_.data(), z.data(), x.data());  // M^-1 ...
+    for (std::size_t i = 0; i < kD; ++i) x[i] = x[i] + mean_[i];
+  }
+
+  /// The total unmixing of one lane, from raw (centred) input to output: W M.
+  [[nodiscard]] Eigen::MatrixXd unmixing(std::size_t lane_index = 0) const {
+    return matrix(w_, lane_index) * matrix(m_, lane_index);
+  }
+  /// The estimated mixing of one lane: (W M)^-1 = M^-1 W^T (W is a rotation).
+  [[nodiscard]] Eigen::MatrixXd mixing(std::size_t lane_index = 0) const {
+    return matrix(minv_, lane_index) * matrix(w_, lane_index).transpose();
+  }
+  /// The rotation W of one lane (acts on the whitened input).
+  [[nodiscard]] Eigen::MatrixXd rotation(std::size_t lane_index = 0) const {
+    return matrix(w_, lane_index);
+  }
+  /// The whitening matrix M of one lane.
+  [[nodiscard]] Eigen::MatrixXd whitener(std::size_t lane_index = 0) const {
+    return matrix(m_, lane_index);
+  }
+  /// The running mean of one lane.
+  [[nodiscard]] Eigen::VectorXd mean(std::size_t lane_index = 0) const {
+    Eigen::VectorXd m(D);
+    for (std::size_t i = 0; i < kD; ++i) m(Eigen::Index(i)) = double(lane(mean_[i], lane_index));
+    return m;
+  }
+  /// +1 where a component is treated as super-Gaussian, -1 where sub-Gaussian (one lane).
+  [[nodiscard]] Eigen::VectorXd signs(std::size_t lane_index = 0) const {
+    Eigen::VectorXd s(D);
+    for (std::size_t i = 0; i < kD; ++i) s(Eigen::Index(i)) = double(lane(sign_[i], lane_index));
+    return s;
+  }
+  /// The ICA rate (forgetting factor) the next sample will learn with.
+  [[nodiscard]] double learning_rate() const noexcept { return rate(); }
+  /// Samples learned from so far.
+  [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
+  /// The nonstationarity index of the Adaptive schedule (0 while the input stays white).
+  [[nodiscard]] double nonstationarity() const noexcept { return nsi_; }
+  /// How often the Adaptive schedule detected a change and reheated.
+  [[nodiscard]] std::uint64_t reheats() const noexcept { return reheats_; }
+  [[nodiscard]] const ORICAOptions& options() const noexcept { return opt_; }
+
+  /// Cost of one step (multiply-adds counted as 2 flops): about 7 D x D passes.
+  [[nodiscard]] static constexpr double flops_per_step() noexcept {
+    return 14.0 * double(D) * double(D) * double(lanes_v<T>);
+  }
+  /// Bytes of state one step reads and writes (W, M, M^-1, each read and written).
+  [[nodiscard]] static constexpr double bytes_per_step() noexcept {
+    return 6.0 * double(D) * double(D) * double(sizeof(T));
+  }
+
+ private:
+  [[nodiscard]] double rate() const noexcept {
+    switch (opt_.schedule) {
+      case ForgettingSchedule::Constant:
+        return floor_;
+      case ForgettingSchedule::Cooling:
+      case ForgettingSchedule::Adaptive:
+        break;
+    }
+    const double base = 1.0 + clock_ / opt_.t0;
+    const double l = opt_.lambda0 / (opt_.gamma == 1.0 ? base : std::pow(base, opt_.gamma));
+    return std::max(l, floor_);
+  }
+
+  void start(const mask_t<T>& first, const std::array<T, kD>& x) noexcept {
+    T ss(0);
+    for (std::size_t i = 0; i < kD; ++i) ss = dendrite::fma(x[i], x[i], ss);
+    const T rms = dendrite::sqrt(ss / broadcast<T>(double(D)));
+    const mask_t<T> usable = first && (rms > T(0)) && dendrite::isfinite(rms);
+    const T scale = dendrite::select<T>(usable, T(1) / rms, T(1));
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        const T diag = T(i == j ? Scalar(1) : Scalar(0));
+        m_[j * kD + i] = dendrite::select<T>(usable, diag * scale, m_[j * kD + i]);
+        minv_[j * kD + i] = dendrite::select<T>(usable, diag * rms, minv_[j * kD + i]);
+      }
+      mean_[j] = dendrite::select<T>(usable, x[j], mean_[j]);
+    }
+    var_ = dendrite::select<T>(usable, ss / broadcast<T>(double(D)), var_);
+    started_ = dendrite::select<T>(usable, T(1), started_);
+  }
+
+  void learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
+                  std::array<T, kD>& y, std::array<T, kD>& g, std::array<T, kD>& q,
+                  std::array<T, kD>& p, double lw) noexcept {
+    const T gate = dendrite::select<T>(good, T(1), T(0));
+    const std::array<T, kD> v0 = v;  // before the dither below
+    // (a) whitener: M <- (I - c' v v^T) M / sqrt(1 - l_w);  M^-1 <- sqrt(1 - l_w) M^-1 (I + c'' v v^T)
+    //     (M^-1 v = x - m, exactly in exact arithmetic). A ridge: a +/- dither in one channel.
+    {
+      T ss(0);
+      for (std::size_t i = 0; i < kD; ++i) ss = dendrite::fma(xc[i], xc[i], ss);
+      const T lwt = broadcast<T>(lw) * gate;
+      var_ = dendrite::fma(lwt, ss / broadcast<T>(double(D)) - var_, var_);
+      if (opt_.ridge > 0) {  // dither of power ridge * var in channel (t mod D)
+        const std::size_t k = std::size_t(t_ % kD);
+        const T amp = dendrite::sqrt(broadcast<T>(opt_.ridge * double(D)) * var_) * gate;
+        const T d = ((t_ / kD) & 1U) != 0 ? amp : -amp;
+        xc[k] = xc[k] + d;
+        const T* mk = &m_[k * kD];
+        for (std::size_t i = 0; i < kD; ++i) v[i] = dendrite::fma(mk[i], d, v[i]);
+      }
+      T s(0);
+      for (std::size_t i = 0; i < kD; ++i) s = dendrite::fma(v[i], v[i], s);
+      const T one(1);
+      const T c = lwt / (one - lwt + lwt * s);
+      const T root = dendrite::sqrt(dendrite::max(one - c * s, T(0)));
+      const T cp = c / (one + root);                       // c'
+      const T cpp = cp / dendrite::max(one - cp * s, T(1e-30f));  // c'' = c' / (1 - c' s)
+      const T f = one / dendrite::sqrt(one - lwt);         // 1 / sqrt(1 - l_w)
+      detail::gemv_t<T, D>(m_.data(), v.data(), p.data());  // p = M^T v
+      // M <- f M - f c' v p^T;  M^-1 <- M^-1 / f + (c'' / f) (x - m) v^T
+      for (std::size_t j = 0; j < kD; ++j) {
+        T* mj = &m_[j * kD];
+        T* nj = &minv_[j * kD];
+        const T pj = -f * cp * p[j];
+        const T vj = cpp * v[j] / f;
+        const T inv_f = one / f;
+        for (std::size_t i = 0; i < kD; ++i) {
+          mj[i] = dendrite::fma(v[i], pj, f * mj[i]);
+          nj[i] = dendrite::fma(xc[i], vj, inv_f * nj[i]);
+        }
+      }
+    }
+    // (b) signs: k_i = sign(E[sech^2 y] E[y^2] - E[y tanh y]), running averages
+    const T rs = broadcast<T>(std::max(1.0 / (double(t_) + 1.0), 1.0 / opt_.sign_memory)) * gate;
+    detail::tanh_n<T, D>(y.data(), g.data());
+    for (std::size_t i = 0; i < kD; ++i) {
+      const T th = g[i];
+      const T se = T(1) - th * th;
+      sech2_[i] = dendrite::fma(rs, se - sech2_[i], sech2_[i]);
+      y2_[i] = dendrite::fma(rs, y[i] * y[i] - y2_[i], y2_[i]);
+      ytanh_[i] = dendrite::fma(rs, y[i] * th - ytanh_[i], ytanh_[i]);
+      sign_[i] = dendrite::select<T>(sech2_[i] * y2_[i] - ytanh_[i] >= T(0), T(1), T(-1));
+      g[i] = sign_[i] * th;
+    }
+    // (c) rotation: W <- (I + aH)^-1 (I - aH) W, H = g y^T - y g^T = U V^T, U = [g, -y],
+    //     V = [y, g]. With p = W^T y (= v for an orthogonal W) and q = W^T g:
+    //     W' = W + g (c1 p + c2 q)^T + y (c3 p + c4 q)^T, K = (I + aB)^-1 (I - aB), B = V^T U.
+    const double l = rate();
+    const T a = broadcast<T>(0.5 * l) * gate;
+    detail::gemv_t<T, D>(w_.data(), g.data(), q.data());
+    detail::gemv_t<T, D>(w_.data(), y.data(), p.data());
+    T alpha(0), beta(0), gam(0);
+    for (std::size_t i = 0; i < kD; ++i) {
+      alpha = dendrite::fma(y[i], g[i], alpha);
+      beta = dendrite::fma(y[i], y[i], beta);
+      gam = dendrite::fma(g[i], g[i], gam);
+    }
+    // B = [[alpha, -beta], [gam, -alpha]]; I + aB = [[1 + a alpha, -a beta], [a gam, 1 - a alpha]]
+    const T one(1);
+    const T det = one + a * a * (beta * gam - alpha * alpha);  // >= 1 (Cauchy-Schwarz)
+    const T i00 = (one - a * alpha) / det, i01 = a * beta / det;  // (I + aB)^-1
+    const T i10 = -a * gam / det, i11 = (one + a * alpha) / det;
+    const T b00 = one - a * alpha, b01 = a * beta, b10 = -a * gam, b11 = one + a * alpha;  // I - aB
+    const T k00 = i00 * b00 + i01 * b10, k01 = i00 * b01 + i01 * b11;
+    const T k10 = i10 * b00 + i11 * b10, k11 = i10 * b01 + i11 * b11;
+    const T c1 = -a * (one + k00), c2 = -a * k01, c3 = a * k10, c4 = a * (one + k11);
+    std::array<T, kD> r0, r1;
+    for (std::size_t j = 0; j < kD; ++j) {
+      r0[j] = dendrite::fma(c1, p[j], c2 * q[j]);
+      r1[j] = dendrite::fma(c3, p[j], c4 * q[j]);
+    }
+    detail::ger2<T, D>(w_.data(), g.data(), r0.data(), y.data(), r1.data());
+    // (d) nonstationarity index (Adaptive): |log| of the mean of |v|^2 / D over the last
+    //     `nsi_memory_s` (0 while the whitener holds; an electrode shift or a new mixing moves
+    //     the whitened power). Past `reheat_threshold` the whitener restarts its running average
+    //     and the ICA clock goes back to where the rate is `reheat_rate`. (A band of
+    //     E[v v^T] - I reacted more to changes but also to the bursts of EEG-like sources.)
+    if (opt_.schedule == ForgettingSchedule::Adaptive && opt_.sample_rate > 0) {
+      const double window = opt_.nsi_memory_s * opt_.sample_rate;
+      const T r = gate * broadcast<T>(1.0 / std::min(double(since_reheat_) + 1.0, window));
+      T p2(0);
+      for (std::size_t i = 0; i < kD; ++i) p2 = dendrite::fma(v0[i], v0[i], p2);
+      power_ = dendrite::fma(r, p2 / broadcast<T>(double(D)) - power_, power_);
+      const T index = dendrite::abs(dendrite::log(dendrite::max(power_, T(Scalar(1e-30)))));
+      nsi_ = double(reduce_max(index));
+      ++since_reheat_;
+      if (double(since_reheat_) > window && nsi_ > opt_.reheat_threshold) {
+        reheat();
+      }
+    }
+    // (e) one row of W back toward orthonormal every few samples
+    if (++since_reorth_ >= opt_.reorthogonalize_every) {
+      since_reorth_ = 0;
+      reorthogonalize_row(std::size_t(row_++ % kD));
+    }
+    ++t_;
+    clock_ += 1.0;
+    wclock_ += 1.0;
+    if (++since_ckpt_ >= opt_.checkpoint_interval && all_of(good)) {
+      checkpoint();
+    }
+  }
+
+  void reset_index() noexcept {
+    power_ = T(1);
+    nsi_ = 0;
+    since_reheat_ = 0;
+  }
+
+  void reheat() noexcept {
+    const double target = std::max(opt_.reheat_rate, floor_);
+    const double g = std::max(opt_.gamma, 1e-9);
+    const double back = opt_.t0 * (std::pow(opt_.lambda0 / target, 1.0 / g) - 1.0);
+    clock_ = std::min(clock_, std::max(back, 0.0));
+    wclock_ = std::min(wclock_, opt_.reheat_whitener_s * opt_.sample_rate);
+    reset_index();
+    ++reheats_;
+  }
+
+  // w_r <- w_r - (d - e_r)^T W / 2 with d = W w_r^T (d_j = w_j . w_r).
+  void reorthogonalize_row(std::size_t r) noexcept {
+    std::array<T, kD> wr, d, corr;
+    for (std::size_t k = 0; k < kD; ++k) wr[k] = w_[k * kD + r];
+    detail::gemv<T, D>(w_.data(), wr.data(), d.data());
+    d[r] = d[r] - T(1);
+    detail::gemv_t<T, D>(w_.data(), d.data(), corr.data());
+    for (std::size_t k = 0; k < kD; ++k) {
+      w_[k * kD + r] = dendrite::fma(T(-0.5), corr[k], wr[k]);
+    }
+  }
+
+  void checkpoint() noexcept {
+    std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
+    std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
+    std::copy(minv_.begin(), minv_.end(), minv_ckpt_.begin());
+    std::copy(mean_.begin(), mean_.end(), mean_ckpt_.begin());
+    since_ckpt_ = 0;
+  }
+
+  void restore(const mask_t<T>& lanes) noexcept {
+    for (std::size_t k = 0; k < kD * kD; ++k) {
+      w_[k] = dendrite::select<T>(lanes, w_ckpt_[k], w_[k]);
+      m_[k] = dendrite::select<T>(lanes, m_ckpt_[k], m_[k]);
+      minv_[k] = dendrite::select<T>(lanes, minv_ckpt_[k], minv_[k]);
+    }
+    for (std::size_t k = 0; k < kD; ++k) {
+      mean_[k] = dendrite::select<T>(lanes, mean_ckpt_[k], mean_[k]);
+    }
+  }
+
+  [[nodiscard]] static Eigen::MatrixXd matrix(const std::vector<T>& a, std::size_t lane_index) {
+    Eigen::MatrixXd m(D, D);
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        m(Eigen::Index(i), Eigen::Index(j)) = double(lane(a[j * kD + i], lane_index));
+      }
+    }
+    return m;
+  }
+
+  ORICAOptions opt_;
+  double floor_ = 1e-4;
+  bool frozen_ = false;
+  std::vector<T> w_, m_, minv_;  // D x D column-major: rotation W, whitener M and its inverse
+  std::vector<T> w_ckpt_, m_ckpt_, minv_ckpt_, mean_ckpt_;  // last checkpoint
+  std::vector<T> w_init_;        // seeded start of W
+  std::vector<T> mean_;          // D: running mean
+  std::vector<T> sech2_, y2_, ytanh_, sign_;  // D: running statistics of the sign rule, k_i
+  T started_{};                  // 1 in lanes that have seen their first good sample
+  T var_{};                      // running mean channel variance (for the ridge)
+  double nsi_ = 0;               // Adaptive: the nonstationarity index
+  T power_ = T(1);               // Adaptive: running mean of |v|^2 / D
+  std::uint64_t since_reheat_ = 0;
+  std::uint64_t reheats_ = 0;
+  double clock_ = 0;             // the cooling clock (samples; Adaptive sends it back)
+  double wclock_ = 0;            // the whitener's clock (samples)
+  std::uint64_t t_ = 0;
+  int since_ckpt_ = 0;
+  int since_reorth_ = 0;
+  std::uint64_t row_ = 0;
+};
+
+}  // namespace dendrite::ica
