@@ -150,7 +150,7 @@ struct EASI {
 template <int D>
 void BM_EASIStepBaseline(benchmark::State& state) {
   EASI easi(D, 1e-3f);
-  std::vector<Eigen::VectorXf> xs(64, Eigen::VectorXf(D));
+  std::vector<Eigen::VectorXf> xs(64, Eigen::VectorXf::Zero(D));
   std::mt19937_64 rng(2);
   std::normal_distribution<float> normal;
   for (auto& x : xs) {
