@@ -5,15 +5,17 @@
 /// per sample). The sources are chosen so that every one has a different kurtosis (FOBI and the
 /// online network tell sources apart by it):
 ///   6 oscillations: square 13 Hz (kurtosis 1.0), sine 7 Hz (1.5), sawtooth 40 Hz (1.8), and
-///     80 Hz sines amplitude-modulated at 3, 4 and 5 Hz with depth 0.5, 0.75 and 1 (2.1, 2.6,
-///     2.9);
+///     sines at 80, 97 and 113 Hz (independent carriers: with one shared carrier the three were
+///     not independent) amplitude-modulated at 3, 5 and 4 Hz with depth 0.5, 1 and 0.75 (2.1,
+///     2.9, 2.6);
 ///   9 spiking-like bursts: Gaussian activity switched on and off by a two-state Markov chain
 ///     (mean on-time 10 ms), on a fraction p of the time, kurtosis 3 / p for p from 0.9 to 0.2
 ///     (3.3 ... 15);
 ///   1 Laplace noise (6.0).
 /// Every source has unit variance; the mixing gives the first three oscillations gains 4, 3 and
-/// 2.5, so that the channels' top-3 principal subspace stands out. Optional faults: a NaN channel or a 1e30 spike on a few
-/// samples, so that a pipeline can show it rejects them.
+/// 2.5, so that the channels' top-3 principal subspace stands out. Optional faults: a NaN channel or
+/// a 1e30 spike on a few samples, so that a pipeline can show it rejects them; and an electrode
+/// shift, a sudden change of the mixing, so that it can show it follows.
 #pragma once
 
 #include <array>
@@ -60,6 +62,16 @@ class AcquisitionSimulator {
     p_spike_ = p_spike;
   }
 
+  /// An electrode shift: every mixing entry moves by `amount` times a uniform draw in [-1, 1]
+  /// (relative to the column's scale), from now on.
+  void shift_electrodes(double amount) noexcept {
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    for (int j = 0; j < 16; ++j) {
+      const double scale = mixing_.col(j).cwiseAbs().maxCoeff();
+      for (int i = 0; i < 16; ++i) mixing_(i, j) += amount * scale * u(rng_);
+    }
+  }
+
   /// Produces the next sample of the 16 channels. Returns true if a fault was injected.
   bool next(std::span<float, 16> x) noexcept {
     const double t = double(n_++) / kRate;
@@ -70,9 +82,9 @@ class AcquisitionSimulator {
     s_[1] = std::sqrt(2.0) * std::sin(tau * 7.0 * t + phase_[1]);
     const double saw = 40.0 * t + phase_[2];
     s_[2] = std::sqrt(3.0) * (2.0 * (saw - std::floor(saw)) - 1.0);
-    s_[3] = am(t, 3.0, 0.5, phase_[3]);
-    s_[4] = am(t, 5.0, 1.0, phase_[4]);
-    s_[5] = am(t, 4.0, 0.75, phase_[5]);
+    s_[3] = am(t, 80.0, 3.0, 0.5, phase_[3]);
+    s_[4] = am(t, 97.0, 5.0, 1.0, phase_[4]);
+    s_[5] = am(t, 113.0, 4.0, 0.75, phase_[5]);
     // bursts
     for (int k = 0; k < 9; ++k) {
       const double p = kBurstOn[k];
@@ -106,10 +118,10 @@ class AcquisitionSimulator {
  private:
   static constexpr double kBurstOn[9] = {0.9, 0.75, 0.62, 0.55, 0.45, 0.36, 0.3, 0.25, 0.2};
 
-  /// 80 Hz carrier, modulated at f Hz with depth m, unit variance.
-  static double am(double t, double f, double m, double phase) {
+  /// A carrier at fc Hz, modulated at f Hz with depth m, unit variance.
+  static double am(double t, double fc, double f, double m, double phase) {
     const double tau = 2.0 * std::numbers::pi;
-    const double v = (1.0 + m * std::sin(tau * f * t + phase)) * std::sin(tau * 80.0 * t);
+    const double v = (1.0 + m * std::sin(tau * f * t + phase)) * std::sin(tau * fc * t);
     return v / std::sqrt((1.0 + m * m / 2.0) / 2.0);
   }
 

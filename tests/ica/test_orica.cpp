@@ -133,33 +133,44 @@ TEST_CASE("ORICA on EEG-like mixtures: 20 seeds at 16 channels, and odd channel 
   }
 }
 
-TEST_CASE("ORICA follows an electrode shift at its memory (2 s)", "[orica][eeg]") {
-  ica::ORICAOptions opt;
-  opt.sample_rate = 256;
+TEST_CASE("ORICA follows an electrode shift: at its memory, and faster when Adaptive",
+          "[orica][eeg]") {
   ica::EEGLikeOptions drift;
   drift.drift = ica::MixingDrift::Abrupt;
   drift.change_at_s = 60;
-  std::vector<double> before, after10, after30, frozen10;
+  std::vector<double> before, after10, after30, frozen10, adaptive10;
+  int caught = 0;
   for (std::uint64_t seed = 1; seed <= 8; ++seed) {
     const auto m = ica::eeg_like(16, 90.0, 256.0, seed, drift);
-    ica::ORICA<float, 16> net(opt);
-    stream<decltype(net), 16>(net, m.mixed, 0, m.change_sample);
+    const Eigen::Index c = m.change_sample;
+    ica::ORICA<float, 16> net({.sample_rate = 256});
+    stream<decltype(net), 16>(net, m.mixed, 0, c);
     before.push_back(amari(net.unmixing(), m.mixing));
     ica::ORICA<float, 16> still = net;
     still.freeze();
-    stream<decltype(net), 16>(net, m.mixed, m.change_sample, m.change_sample + 2560);
-    stream<decltype(still), 16>(still, m.mixed, m.change_sample, m.change_sample + 2560);
+    stream<decltype(net), 16>(net, m.mixed, c, c + 2560);
+    stream<decltype(still), 16>(still, m.mixed, c, c + 2560);
     after10.push_back(amari(net.unmixing(), m.mixing_after));
     frozen10.push_back(amari(still.unmixing(), m.mixing_after));
-    stream<decltype(net), 16>(net, m.mixed, m.change_sample + 2560, m.mixed.cols());
+    stream<decltype(net), 16>(net, m.mixed, c + 2560, m.mixed.cols());
     after30.push_back(amari(net.unmixing(), m.mixing_after));
+
+    ica::ORICA<float, 16> ada({.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256});
+    stream<decltype(ada), 16>(ada, m.mixed, 0, c);
+    const auto reheats_before = ada.reheats();
+    stream<decltype(ada), 16>(ada, m.mixed, c, c + 2560);
+    caught += ada.reheats() > reheats_before ? 1 : 0;
+    adaptive10.push_back(amari(ada.unmixing(), m.mixing_after));
   }
   INFO("median Amari: " << median(before) << " before, " << median(after10) << " 10 s after, "
                         << median(after30) << " 30 s after the change; frozen: "
-                        << median(frozen10));
+                        << median(frozen10) << "; Adaptive 10 s after: " << median(adaptive10)
+                        << ", changes caught: " << caught << " of 8");
   CHECK(median(frozen10) > 0.25);  // the change is real: the old solution no longer separates
   CHECK(median(after10) < median(frozen10));
   CHECK(median(after30) <= 0.12);
+  CHECK(caught >= 6);
+  CHECK(median(adaptive10) < median(after10));
 }
 
 TEST_CASE("ORICA removes a blink component and keeps the rest", "[orica][eeg]") {
