@@ -201,7 +201,13 @@ class OnlineICA {
     FOBIResult f = fobi(x);
     const Whitener w = whiten(x);
     set_whitener(w);
-    set_lambda2(kurtosis(f.sources(x)).cwiseInverse());
+    // Started at FOBI's rotation, output i is FOBI's source i: Lambda2_i = 1 / mu_i (mu = FOBI's
+    // eigenvalue, kurt + D - 1) makes M = I the fixed point of the lateral rule there, so the
+    // network starts on its equilibrium (with 1 / kurt it would start off it, at
+    // M* = diag(1 / (Lambda2_i mu_i))). From a random start the outputs carry no order and
+    // 1 / kurt spreads the values further apart.
+    set_lambda2(start_separated ? Eigen::VectorXd(f.eigenvalues.cwiseInverse())
+                                : Eigen::VectorXd(kurtosis(f.sources(x)).cwiseInverse()));
     if (start_separated) {
       const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
       restart();  // M = I, t = 0; then W (and its checkpoint) at the rotation

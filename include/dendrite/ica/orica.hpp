@@ -22,6 +22,8 @@
 /// first-order expansion gives W <- W - l H W, EASI's rule (Cardoso & Laheld 1996) without its
 /// whitening term. Rounding drift from orthogonality is removed one row every
 /// `reorthogonalize_every` samples (w_r <- w_r - (W w_r^T - e_r)^T W / 2, O(D^2)).
+/// Both D x D updates run in one pass over their matrix: the dot products a rank-1 update needs
+/// (M^T v, W^T y, W^T g) take only the column being updated.
 ///
 /// Nonlinearity, per component (extended-Infomax switching, Lee, Girolami & Sejnowski 1999):
 /// g_i = k_i tanh(y_i) with k_i = sign(E[sech^2 y_i] E[y_i^2] - E[y_i tanh y_i]) estimated by
@@ -104,7 +106,7 @@ struct ORICAOptions {
                                     ///< restarts as if it had seen this many seconds
   double nsi_memory_s = 4.0;    ///< Adaptive: window of the nonstationarity index
   double sign_memory = 2000.0;  ///< samples over which the sub/super-Gaussian sign is estimated
-  int reorthogonalize_every = 4;  ///< samples between two one-row reorthogonalisations of W
+  int reorthogonalize_every = 8;  ///< samples between two one-row reorthogonalisations of W
   double ridge = 1e-6;            ///< dither power relative to the mean channel variance
   double max_abs_input = 1e15;    ///< |x| above this is an outlier: rejected
   double max_output_norm2 = 1e6;  ///< |y|^2 / D above this counts as divergence
@@ -219,7 +221,7 @@ class ORICA {
   /// One sample in, one separated sample out (unit variance, arbitrary order and sign).
   /// Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kD> x, std::span<T, kD> y) noexcept {
-    std::array<T, kD> xc, v, u, g, q, p;
+    std::array<T, kD> xc, v, u, g;
     // 1. screen the input, per lane: finite, and within the accepted range
     mask_t<T> finite = T(0) == T(0);
     mask_t<T> in_range = finite;
@@ -264,7 +266,7 @@ class ORICA {
       restore(diverged);
     }
     if (!frozen_ && any_of(good)) {
-      learn_from(good, xc, v, u, g, q, p, lw);
+      learn_from(good, xc, v, u, g, lw);
     }
     if (any_of(diverged)) {
       return Status::Diverged;
@@ -367,8 +369,7 @@ class ORICA {
   }
 
   void learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
-                  std::array<T, kD>& y, std::array<T, kD>& g, std::array<T, kD>& q,
-                  std::array<T, kD>& p, double lw) noexcept {
+                  std::array<T, kD>& y, std::array<T, kD>& g, double lw) noexcept {
     const T gate = dendrite::select<T>(good, T(1), T(0));
     const std::array<T, kD> v0 = v;  // before the dither below
     // (a) whitener: M <- (I - c' v v^T) M / sqrt(1 - l_w);  M^-1 <- sqrt(1 - l_w) M^-1 (I + c'' v v^T)
@@ -394,14 +395,16 @@ class ORICA {
       const T cp = c / (one + root);                       // c'
       const T cpp = cp / dendrite::max(one - cp * s, T(1e-30f));  // c'' = c' / (1 - c' s)
       const T f = one / dendrite::sqrt(one - lwt);         // 1 / sqrt(1 - l_w)
-      detail::gemv_t<T, D>(m_.data(), v.data(), p.data());  // p = M^T v
-      // M <- f M - f c' v p^T;  M^-1 <- M^-1 / f + (c'' / f) (x - m) v^T
+      // M <- f M - f c' v p^T with p = M^T v;  M^-1 <- M^-1 / f + (c'' / f) (x - m) v^T.
+      // One pass: p_j needs only column j of M, which is then updated.
+      const T inv_f = one / f;
+      const T mc = -f * cp;
+      const T nc = cpp * inv_f;
       for (std::size_t j = 0; j < kD; ++j) {
         T* mj = &m_[j * kD];
         T* nj = &minv_[j * kD];
-        const T pj = -f * cp * p[j];
-        const T vj = cpp * v[j] / f;
-        const T inv_f = one / f;
+        const T pj = mc * detail::dot<T, D>(mj, v.data());
+        const T vj = nc * v[j];
         for (std::size_t i = 0; i < kD; ++i) {
           mj[i] = dendrite::fma(v[i], pj, f * mj[i]);
           nj[i] = dendrite::fma(xc[i], vj, inv_f * nj[i]);
@@ -425,8 +428,6 @@ class ORICA {
     //     W' = W + g (c1 p + c2 q)^T + y (c3 p + c4 q)^T, K = (I + aB)^-1 (I - aB), B = V^T U.
     const double l = rate();
     const T a = broadcast<T>(0.5 * l) * gate;
-    detail::gemv_t<T, D>(w_.data(), g.data(), q.data());
-    detail::gemv_t<T, D>(w_.data(), y.data(), p.data());
     T alpha(0), beta(0), gam(0);
     for (std::size_t i = 0; i < kD; ++i) {
       alpha = dendrite::fma(y[i], g[i], alpha);
@@ -442,12 +443,15 @@ class ORICA {
     const T k00 = i00 * b00 + i01 * b10, k01 = i00 * b01 + i01 * b11;
     const T k10 = i10 * b00 + i11 * b10, k11 = i10 * b01 + i11 * b11;
     const T c1 = -a * (one + k00), c2 = -a * k01, c3 = a * k10, c4 = a * (one + k11);
-    std::array<T, kD> r0, r1;
+    // One pass over W: p_j = W(:, j) . y and q_j = W(:, j) . g need only column j.
     for (std::size_t j = 0; j < kD; ++j) {
-      r0[j] = dendrite::fma(c1, p[j], c2 * q[j]);
-      r1[j] = dendrite::fma(c3, p[j], c4 * q[j]);
+      T* wj = &w_[j * kD];
+      const T pj = detail::dot<T, D>(wj, y.data());
+      const T qj = detail::dot<T, D>(wj, g.data());
+      const T r0 = dendrite::fma(c1, pj, c2 * qj);
+      const T r1 = dendrite::fma(c3, pj, c4 * qj);
+      for (std::size_t i = 0; i < kD; ++i) wj[i] = dendrite::fma(g[i], r0, dendrite::fma(y[i], r1, wj[i]));
     }
-    detail::ger2<T, D>(w_.data(), g.data(), r0.data(), y.data(), r1.data());
     // (d) nonstationarity index (Adaptive): the whitened input's covariance over the last
     //     `nsi_memory_s`, C_w (updated every 4th sample), and index = |C_w - I|_F^2 / D, against
     //     its own slow running mean (its level while the recording is stationary, which the
