@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// Independent component analysis: whitening, FOBI, FastICA, the streaming network of Bahroun et
-/// al. (NeurIPS 2021), Online Recursive ICA (Hsu et al. 2016), metrics, the paper's synthetic
-/// data set and EEG-like mixtures.
+/// al. (NeurIPS 2021), Online Recursive ICA (Hsu et al. 2016), artifact removal, metrics, the
+/// paper's synthetic data set and EEG-like mixtures.
 #pragma once
 
+#include <dendrite/ica/artifact_remover.hpp>
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/fastica.hpp>
 #include <dendrite/ica/fobi.hpp>

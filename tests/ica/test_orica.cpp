@@ -16,8 +16,10 @@
 
 #include <Eigen/Dense>
 
+#include <dendrite/ica/artifact_remover.hpp>
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/metrics.hpp>
+#include <dendrite/ica/online_ica.hpp>
 #include <dendrite/ica/orica.hpp>
 
 namespace ica = dendrite::ica;
@@ -217,6 +219,75 @@ TEST_CASE("ORICA removes a blink component and keeps the rest", "[orica][eeg]") 
   REQUIRE(net.step(in, y) == Status::Ok);
   net.reconstruct(y, keep, back);
   for (int c = 0; c < D; ++c) CHECK(back[std::size_t(c)] == Approx(in[std::size_t(c)]).margin(1e-9));
+}
+
+TEST_CASE("ArtifactRemover: the same projection as ORICA, and blink removal for OnlineICA",
+          "[orica][artifact]") {
+  SECTION("from ORICA's solution it reproduces ORICA::reconstruct") {
+    constexpr int D = 5;
+    const auto m = ica::eeg_like(D, 20.0, 256.0, 4);
+    ica::ORICA<double, D> net({.sample_rate = 256});
+    stream<decltype(net), D>(net, m.mixed, 0, m.mixed.cols() - 1);
+    net.freeze();
+    const std::array<bool, D> keep{true, false, true, false, true};
+    ica::ArtifactRemover<double, D> remover;
+    remover.update(net.unmixing(), net.mean(), keep);
+    std::array<double, D> x{}, y{}, a{}, b{};
+    for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, m.mixed.cols() - 1);
+    REQUIRE(net.step(x, y) == Status::Ok);
+    net.reconstruct(y, keep, a);
+    REQUIRE(remover.step(x, b) == Status::Ok);
+    for (int c = 0; c < D; ++c) CHECK(b[std::size_t(c)] == Approx(a[std::size_t(c)]).margin(1e-9));
+    // P is a projector: P P = P
+    const Eigen::MatrixXd p = remover.projector();
+    CHECK((p * p - p).norm() < 1e-9 * p.norm());
+  }
+  SECTION("OnlineICA at FOBI's solution: the blink leaves, the rest stays") {
+    constexpr int D = 3;  // blink, line noise, alpha: distinct kurtoses, as FOBI needs
+    const auto m = ica::eeg_like(D, 60.0, 256.0, 12);
+    REQUIRE(m.kinds[0] == "blink");
+    ica::OnlineICA<double, D> net;
+    const auto f = net.warm_start(m.mixed.leftCols(256 * 40), /*start_separated=*/true);
+    REQUIRE(f.identifiable);
+    net.freeze();
+    const Eigen::MatrixXd u = net.unmixing();
+    Eigen::Index blink = 0;
+    (u * m.mixing).col(0).cwiseAbs().maxCoeff(&blink);
+    std::array<bool, D> keep{true, true, true};
+    keep[std::size_t(blink)] = false;
+    ica::ArtifactRemover<double, D> remover;
+    remover.update(u, net.input_mean(), keep);
+    const Eigen::Index n = m.mixed.cols(), tail = 256 * 20;
+    Eigen::MatrixXd cleaned(D, tail);
+    std::array<double, D> x{}, out{};
+    for (Eigen::Index i = 0; i < tail; ++i) {
+      for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, n - tail + i);
+      REQUIRE(remover.step(x, out) == Status::Ok);
+      for (int c = 0; c < D; ++c) cleaned(c, i) = out[std::size_t(c)];
+    }
+    const Eigen::MatrixXd blink_part = m.mixing.col(0) * m.sources.row(0).rightCols(tail);
+    const Eigen::MatrixXd truth = m.mixed.rightCols(tail) - blink_part;
+    for (int c = 0; c < D; ++c) {
+      const double left = (cleaned.row(c) - truth.row(c)).squaredNorm() / blink_part.row(c).squaredNorm();
+      Eigen::RowVectorXd a = cleaned.row(c).array() - cleaned.row(c).mean();
+      Eigen::RowVectorXd b = truth.row(c).array() - truth.row(c).mean();
+      INFO("channel " << c << ": blink power left " << left);
+      CHECK(left <= 0.05);
+      CHECK(a.dot(b) / (a.norm() * b.norm()) >= 0.99);
+    }
+  }
+  SECTION("bad input") {
+    ica::ArtifactRemover<float, 3> remover;
+    const std::array<bool, 3> keep{true, false, true};
+    CHECK_THROWS_AS(remover.update(Eigen::MatrixXd::Identity(4, 4), Eigen::VectorXd::Zero(4), keep),
+                    dendrite::dimension_error);
+    Eigen::MatrixXd singular = Eigen::MatrixXd::Ones(3, 3);
+    CHECK_THROWS_AS(remover.update(singular, Eigen::VectorXd::Zero(3), keep),
+                    dendrite::numerical_error);
+    std::array<float, 3> x{1.0f, std::numeric_limits<float>::quiet_NaN(), 2.0f}, out{};
+    CHECK(remover.step(x, out) == Status::RejectedNonFinite);
+    for (float v : out) CHECK(v == 0.0f);
+  }
 }
 
 TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", "[orica]") {

@@ -449,6 +449,16 @@ class OnlineICA {
     }
     return v;
   }
+  /// The mean m the whitening stage subtracts, of one lane: the fixed whitener's, or the one
+  /// learned online. With `unmixing()` it gives y = unmixing (x - m) (e.g. for ArtifactRemover).
+  [[nodiscard]] Eigen::VectorXd input_mean(std::size_t lane_index = 0) const {
+    Eigen::VectorXd m(D);
+    for (std::size_t i = 0; i < kD; ++i) {
+      m(Eigen::Index(i)) = opt_.whitening_rate > 0 ? double(lane(mu_[i], lane_index))
+                                                   : double(white_mean_[i]);
+    }
+    return m;
+  }
   /// Lambda2, the paper's Lambda^{-2}.
   [[nodiscard]] Eigen::VectorXd lambda2() const {
     Eigen::VectorXd l(D);

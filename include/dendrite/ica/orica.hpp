@@ -241,7 +241,7 @@ class ORICA {
     const mask_t<T> learn = ok && !first;
     // 3. whiten: v = M (x - m), the mean updated first
     const double lw = std::max(1.0 / (wclock_ + 2.0), floor_);
-    const T lw_l = dendrite::select<T>(learn, broadcast<T>(lw), T(0));
+    const T lw_l = dendrite::select<T>(learn, broadcast<T>(frozen_ ? 0.0 : lw), T(0));  // frozen: the mean too
     for (std::size_t i = 0; i < kD; ++i) {
       mean_[i] = dendrite::fma(lw_l, xc[i] - mean_[i], mean_[i]);
       xc[i] = xc[i] - mean_[i];
