@@ -4,10 +4,12 @@
 #   native    clang++, -march=native (the SIMD width of this machine), unit tests and examples
 #             at -O1 (DENDRITE_QUICK_BUILD; the real-time audit stays at -O3). The default:
 #             clang compiles these tests about 1.8x faster than g++, which CI still builds with.
-#   portable  g++, Release, no arch flags (SSE2: proves no code assumes a lane count), every
-#             test at -O3, the benchmarks built, every public header compiled on its own, and
-#             with valgrind installed the nn tests under memcheck.
-#   sanitize  clang++, -O1, AddressSanitizer + UBSan (and a second compiler's warnings).
+#   portable  g++, Release, no arch flags (SSE2: proves no code assumes a lane count), unit
+#             tests at -O1 as in native (the real-time audit and the benchmarks at -O3, built),
+#             every public header compiled on its own, and with valgrind installed the nn tests
+#             under memcheck.
+#   sanitize  clang++, -O1, AddressSanitizer + UBSan (and a second compiler's warnings), with
+#             the quick build's precompiled headers.
 # `bash scripts/test.sh` runs native; `bash scripts/test.sh all` runs the three (what CI runs);
 # or name configurations, e.g. `bash scripts/test.sh portable sanitize`.
 set -euo pipefail
@@ -24,11 +26,12 @@ for cfg in "${configs[@]}"; do
     native)   args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Release -DDENDRITE_NATIVE=ON
                     -DDENDRITE_QUICK_BUILD=ON -DDENDRITE_BUILD_BENCH=OFF) ;;
     portable) args=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DDENDRITE_NATIVE=OFF
-                    -DDENDRITE_BUILD_BENCH=ON -DDENDRITE_HEADER_CHECK=ON)
+                    -DDENDRITE_QUICK_BUILD=ON -DDENDRITE_BUILD_BENCH=ON -DDENDRITE_HEADER_CHECK=ON)
               # memcheck of the nn tests where valgrind is installed (it cannot run AVX-512)
               if command -v valgrind >/dev/null; then args+=(-DDENDRITE_VALGRIND=ON); fi ;;
     sanitize) args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g"
-                    -DDENDRITE_NATIVE=ON -DDENDRITE_SANITIZE=ON -DDENDRITE_BUILD_BENCH=OFF) ;;
+                    -DDENDRITE_NATIVE=ON -DDENDRITE_SANITIZE=ON -DDENDRITE_QUICK_BUILD=ON
+                    -DDENDRITE_BUILD_BENCH=OFF) ;;
     *) echo "unknown configuration '$cfg' (native, portable, sanitize, or all)" >&2; exit 2 ;;
   esac
   echo "=== dendrite tests: $cfg ==="
