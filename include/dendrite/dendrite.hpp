@@ -5,6 +5,7 @@
 
 #include <dendrite/autodiff.hpp>
 #include <dendrite/core.hpp>
+#include <dendrite/dsp.hpp>
 #include <dendrite/geometry.hpp>
 #include <dendrite/ica.hpp>
 #include <dendrite/io.hpp>
