@@ -10,6 +10,7 @@
 /// loops vectorise over lanes. Internal.
 #pragma once
 
+#include <array>
 #include <cstddef>
 
 #include <xsimd/xsimd.hpp>
@@ -85,7 +86,15 @@ DENDRITE_FORCE_INLINE void tanh_n(const T* y, T* out) noexcept {
     }
   }
   if constexpr (full < n) {
-    for (std::size_t i = full; i < n; ++i) out[i] = dendrite::tanh(y[i]);
+    if constexpr (is_batch_v<T>) {
+      for (std::size_t i = full; i < n; ++i) out[i] = dendrite::tanh(y[i]);
+    } else {  // the tail (or all of a short vector) padded to one register
+      using V = xsimd::batch<scalar_t<T>>;
+      alignas(64) std::array<T, w> buf{};
+      for (std::size_t i = full; i < n; ++i) buf[i - full] = y[i];
+      dendrite::tanh(V::load_aligned(buf.data())).store_aligned(buf.data());
+      for (std::size_t i = full; i < n; ++i) out[i] = buf[i - full];
+    }
   }
 }
 
