@@ -22,6 +22,7 @@
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 #include <dendrite/ica/detail/lanes_linalg.hpp>
+#include <dendrite/ica/detail/lanes_matrix.hpp>
 #include <dendrite/rt/contract.hpp>
 
 namespace dendrite::ica {
@@ -40,8 +41,8 @@ class ArtifactRemover {
   static constexpr int output_size = D;
 
   /// Starts as the identity (keeps everything).
-  ArtifactRemover() : p_(kD * kD, T(0)), mean_(kD, T(0)) {
-    for (std::size_t i = 0; i < kD; ++i) p_[i * kD + i] = T(1);
+  ArtifactRemover() : p_(kD * kD), mean_(kD, T(0)) {
+    detail::set_identity(p_.data(), kD);
     static_assert(rt::StreamingBlock<ArtifactRemover>);
   }
 
@@ -62,13 +63,8 @@ class ArtifactRemover {
     }
     Eigen::VectorXd k(D);
     for (std::size_t i = 0; i < kD; ++i) k(Eigen::Index(i)) = keep[i] ? 1.0 : 0.0;
-    const Eigen::MatrixXd p = lu.inverse() * k.asDiagonal() * unmixing;
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        p_[j * kD + i] = broadcast<T>(p(Eigen::Index(i), Eigen::Index(j)));
-      }
-      mean_[j] = broadcast<T>(mean(Eigen::Index(j)));
-    }
+    detail::broadcast_matrix(Eigen::MatrixXd(lu.inverse() * k.asDiagonal() * unmixing), p_);
+    for (std::size_t j = 0; j < kD; ++j) mean_[j] = broadcast<T>(mean(Eigen::Index(j)));
   }
 
   /// x_clean = m + P (x - m). Non-finite input gives 0 out and `Status::RejectedNonFinite`.
@@ -91,11 +87,7 @@ class ArtifactRemover {
 
   /// The projector P (D x D).
   [[nodiscard]] Eigen::MatrixXd projector() const {
-    Eigen::MatrixXd p(D, D);
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) p(Eigen::Index(i), Eigen::Index(j)) = double(lane(p_[j * kD + i], 0));
-    }
-    return p;
+    return detail::lane_matrix(p_, kD, 0);
   }
 
   /// 2 D^2 flops per lane.

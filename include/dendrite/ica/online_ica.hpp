@@ -63,6 +63,7 @@
 #include <dendrite/core/math.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
+#include <dendrite/ica/detail/lanes_matrix.hpp>
 #include <dendrite/ica/fobi.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/whitening.hpp>
@@ -137,18 +138,7 @@ class OnlineICA {
     }
     // W starts as a random orthogonal matrix: on whitened input the outputs then start with
     // identity covariance, matching M = I (a random Gaussian W makes M collapse early, see above).
-    std::mt19937_64 rng(opt_.seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd g(D, D);
-    for (auto& v : g.reshaped()) {
-      v = normal(rng);
-    }
-    const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        w_init_[j * kD + i] = broadcast<T>(q(Eigen::Index(i), Eigen::Index(j)));
-      }
-    }
+    detail::broadcast_matrix(detail::random_rotation(D, opt_.seed), w_init_);
     for (std::size_t i = 0; i < kD; ++i) {
       lambda2_[i] = Scalar(1.0 + double(i) / double(D));
       white_[i * kD + i] = Scalar(1);
@@ -242,11 +232,7 @@ class OnlineICA {
   /// kept). Real-time safe.
   DENDRITE_REALTIME void restart() noexcept {
     std::copy(w_init_.begin(), w_init_.end(), w_.begin());
-    for (std::size_t i = 0; i < kD; ++i) {
-      for (std::size_t j = 0; j < kD; ++j) {
-        m_[i * kD + j] = T(i == j ? Scalar(1) : Scalar(0));
-      }
-    }
+    detail::set_identity(m_.data(), kD);
     std::copy(m_.begin(), m_.end(), vw_.begin());  // V = I
     std::fill(mu_.begin(), mu_.end(), T(0));
     std::copy(w_.begin(), w_.end(), w_ckpt_.begin());

@@ -66,13 +66,10 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <random>
 #include <span>
 #include <vector>
 
 #include <Eigen/Core>
-#include <Eigen/LU>
-#include <Eigen/QR>
 
 #include <dendrite/config.hpp>
 #include <dendrite/core/error.hpp>
@@ -80,6 +77,7 @@
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 #include <dendrite/ica/detail/lanes_linalg.hpp>
+#include <dendrite/ica/detail/lanes_matrix.hpp>
 #include <dendrite/rt/contract.hpp>
 
 namespace dendrite::ica {
@@ -165,19 +163,9 @@ class ORICA {
     const double memory_samples =
         opt_.sample_rate > 0 ? opt_.memory_s * opt_.sample_rate : 1e4;
     floor_ = std::min(1.0, 1.0 / std::max(memory_samples, 1.0));
-    Eigen::MatrixXd q = Eigen::MatrixXd::Identity(D, D);
-    if (opt_.seed != 0) {
-      std::mt19937_64 rng(opt_.seed);
-      std::normal_distribution<double> normal;
-      Eigen::MatrixXd g(D, D);
-      for (auto& v : g.reshaped()) v = normal(rng);
-      q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
-    }
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        w_init_[j * kD + i] = broadcast<T>(q(Eigen::Index(i), Eigen::Index(j)));
-      }
-    }
+    detail::broadcast_matrix(opt_.seed != 0 ? detail::random_rotation(D, opt_.seed)
+                                            : Eigen::MatrixXd::Identity(D, D).eval(),
+                             w_init_);
     restart();
     static_assert(rt::StreamingBlock<ORICA>);
   }
@@ -191,11 +179,7 @@ class ORICA {
   /// the schedule at t = 0). Real-time safe.
   DENDRITE_REALTIME void restart() noexcept {
     std::copy(w_init_.begin(), w_init_.end(), w_.begin());
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        m_[j * kD + i] = T(i == j ? Scalar(1) : Scalar(0));
-      }
-    }
+    detail::set_identity(m_.data(), kD);
     std::copy(m_.begin(), m_.end(), minv_.begin());
     std::fill(mean_.begin(), mean_.end(), T(0));
     std::fill(sech2_.begin(), sech2_.end(), T(0));
@@ -498,9 +482,7 @@ class ORICA {
   }
 
   void reset_index() noexcept {
-    for (std::size_t j = 0; j < kD && !cov_.empty(); ++j) {
-      for (std::size_t i = 0; i < kD; ++i) cov_[j * kD + i] = T(i == j ? Scalar(1) : Scalar(0));
-    }
+    if (!cov_.empty()) detail::set_identity(cov_.data(), kD);
     nsi_ = 0;
     since_reheat_ = 0;
   }
@@ -547,13 +529,7 @@ class ORICA {
   }
 
   [[nodiscard]] static Eigen::MatrixXd matrix(const std::vector<T>& a, std::size_t lane_index) {
-    Eigen::MatrixXd m(D, D);
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        m(Eigen::Index(i), Eigen::Index(j)) = double(lane(a[j * kD + i], lane_index));
-      }
-    }
-    return m;
+    return detail::lane_matrix(a, kD, lane_index);
   }
 
   ORICAOptions opt_;

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Setup helpers shared by the streaming ICA engines and blocks, for D x D column-major matrices
+/// of `T` (one matrix per lane): the identity, a seeded random rotation (QR of a Gaussian
+/// matrix), a double matrix copied into every lane, and one lane read back as an Eigen matrix.
+/// Not real-time except `set_identity`. Internal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <Eigen/Core>
+#include <Eigen/QR>
+
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+
+namespace dendrite::ica::detail {
+
+/// a = I (D x D, column-major).
+template <Real T>
+void set_identity(T* a, std::size_t d) noexcept {
+  for (std::size_t j = 0; j < d; ++j) {
+    for (std::size_t i = 0; i < d; ++i) a[j * d + i] = T(i == j ? scalar_t<T>(1) : scalar_t<T>(0));
+  }
+}
+
+/// A random orthogonal d x d matrix from `seed` (the Q of a Gaussian matrix's QR).
+inline Eigen::MatrixXd random_rotation(Eigen::Index d, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd g(d, d);
+  for (auto& v : g.reshaped()) v = normal(rng);
+  return Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
+}
+
+/// Every lane of `out` (D x D column-major) set to `m`.
+template <Real T>
+void broadcast_matrix(const Eigen::MatrixXd& m, std::vector<T>& out) {
+  const auto d = std::size_t(m.rows());
+  for (std::size_t j = 0; j < d; ++j) {
+    for (std::size_t i = 0; i < d; ++i) {
+      out[j * d + i] = broadcast<T>(m(Eigen::Index(i), Eigen::Index(j)));
+    }
+  }
+}
+
+/// Lane `lane_index` of a D x D column-major matrix of `T`, as doubles.
+template <Real T>
+Eigen::MatrixXd lane_matrix(const std::vector<T>& a, std::size_t d, std::size_t lane_index) {
+  Eigen::MatrixXd m(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
+  for (std::size_t j = 0; j < d; ++j) {
+    for (std::size_t i = 0; i < d; ++i) {
+      m(Eigen::Index(i), Eigen::Index(j)) = double(lane(a[j * d + i], lane_index));
+    }
+  }
+  return m;
+}
+
+}  // namespace dendrite::ica::detail
