@@ -145,7 +145,13 @@ TEST_CASE("SOSFilter equals a plain direct-form filter, channel by channel and i
       worst = std::max(worst, std::abs(dendrite::lane(bo[0], l) - y[l % C][i]));
     }
   }
-  CHECK(worst == 0.0);
+  // Bit-identical where the target has FMA; on SSE2 a batch's multiply-add rounds twice where
+  // the scalar std::fma rounds once, and the same noise gain as above amplifies that.
+  double scale = 0;
+  for (const auto& ch : y) {
+    for (double v : ch) scale = std::max(scale, std::abs(v));
+  }
+  CHECK(worst <= 1e-9 * scale);
 }
 
 TEST_CASE("SOSFilter: bad designs, rejected samples, denormals, no allocation", "[dsp]") {
