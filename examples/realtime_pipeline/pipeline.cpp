@@ -268,6 +268,10 @@ void run_realtime_pipeline(Report& report, const Options& options) {
   const double pmax = sorted.back();
   const double rtf = seconds / callback_seconds;
   const double decoder_corr = corr_v.empty() ? std::nan("") : corr_v.back();
+  double decoder_corr_before = std::nan("");  // the last full second before the shift
+  for (std::size_t k = 0; k < corr_t.size(); ++k) {
+    if (corr_t[k] * AcquisitionSimulator::kRate <= double(n_shift)) decoder_corr_before = corr_v[k];
+  }
   report.section("Real-time pipeline",
                  "A simulated acquisition of 16 channels at 30 kHz (16 independent sources: "
                  "oscillations, spiking-like bursts, Laplace noise; a random mixing; sensor "
@@ -356,8 +360,10 @@ void run_realtime_pipeline(Report& report, const Options& options) {
                      fmt(frozen_curve[std::min(frozen_curve.size() - 1, frozen_curve.size() / 2 - 1)]) +
                      " / " + fmt(frozen_curve.back()) + "); " + std::to_string(pipe.ica.reheats()) +
                      " reheats");
-  report.summary("pipeline decoder correlation", fmt(decoder_corr),
-                 "last second; training loss " + fmt(train_loss));
+  report.summary("pipeline decoder correlation", fmt(decoder_corr_before) + " / " + fmt(decoder_corr),
+                 "last second before the shift / last second; after a shift ORICA's outputs may "
+                 "come back in another order, which a decoder trained on the old order cannot "
+                 "read (recalibrate it); training loss " + fmt(train_loss));
 }
 
 }  // namespace dendrite::examples
