@@ -25,6 +25,7 @@
 
 #include <Eigen/Core>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
 
 namespace dendrite::dsp {
@@ -38,7 +39,8 @@ using cplx = std::complex<double>;
 
 // Second-order sections from zeros, poles and gain of a digital filter whose zeros and poles come
 // in conjugate pairs (or are real). Pairs each pole (pair) with the nearest remaining zero (pair).
-inline Eigen::MatrixXd zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
+template <AnalysisScalar S>
+MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
   auto take_pair = [](std::vector<cplx>& v, cplx near) {
     // the element nearest `near` and, if complex, its conjugate; or two reals
     std::size_t best = 0;
@@ -71,7 +73,7 @@ inline Eigen::MatrixXd zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, doub
     return out;
   };
   const std::size_t sections = (std::max(z.size(), p.size()) + 1) / 2;
-  Eigen::MatrixXd sos(Eigen::Index(sections), 6);
+  MatrixX<S> sos(Eigen::Index(sections), 6);
   // poles farthest from the unit circle first (SciPy orders the other way round for its
   // default; either order realises the same filter)
   std::sort(p.begin(), p.end(), [](cplx a, cplx b) { return std::abs(a) < std::abs(b); });
@@ -98,7 +100,8 @@ inline Eigen::MatrixXd zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, doub
 /// one edge (LowPass, HighPass) or two (BandPass, BandStop), in Hz, each in (0, fs / 2).
 /// Throws `dimension_error` for the wrong number of edges and `numerical_error` for an order < 1
 /// or an edge outside (0, fs / 2).
-[[nodiscard]] inline Eigen::MatrixXd butter(int order, std::initializer_list<double> edges,
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> butter(int order, std::initializer_list<double> edges,
                                             BandType type, double fs) {
   using detail::cplx;
   const bool two = type == BandType::BandPass || type == BandType::BandStop;
@@ -186,29 +189,31 @@ inline Eigen::MatrixXd zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, doub
   for (cplx& x : z) x = (fs2 + x) / (fs2 - x);
   for (cplx& x : p) x = (fs2 + x) / (fs2 - x);
   while (z.size() < p.size()) z.push_back(cplx(-1));
-  return detail::zpk_to_sos(z, p, gain);
+  return detail::zpk_to_sos<S>(z, p, gain);
 }
 
 /// SciPy's `iirnotch(f0, Q, fs)`: one section [b0 b1 b2 1 a1 a2] that removes f0 (Hz) with a
 /// -3 dB bandwidth of f0 / Q. Throws `numerical_error` for f0 outside (0, fs / 2) or Q <= 0.
-[[nodiscard]] inline Eigen::MatrixXd iirnotch(double f0, double q, double fs) {
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> iirnotch(double f0, double q, double fs) {
   if (!(fs > 0) || !(f0 > 0 && f0 < fs / 2) || !(q > 0)) {
     DENDRITE_THROW(numerical_error, "iirnotch: need 0 < f0 < fs / 2 and Q > 0, got f0 ", f0,
                    ", Q ", q, ", fs ", fs);
   }
   const double w0 = 2.0 * std::numbers::pi * f0 / fs;
   const double g = 1.0 / (1.0 + std::tan(w0 / (2.0 * q)));
-  Eigen::MatrixXd sos(1, 6);
+  MatrixX<S> sos(1, 6);
   sos << g, -2.0 * g * std::cos(w0), g, 1.0, -2.0 * g * std::cos(w0), 2.0 * g - 1.0;
   return sos;
 }
 
 /// The complex response of second-order sections at frequency f (Hz): prod_s B_s(z) / A_s(z),
 /// z = e^{2 pi i f / fs}. For tests and plots.
-[[nodiscard]] inline std::complex<double> sos_response(const Eigen::Ref<const Eigen::MatrixXd>& sos,
+template <AnalysisScalar S = double>
+[[nodiscard]] std::complex<S> sos_response(const AnalysisRef<S>& sos,
                                                        double f, double fs) {
-  const std::complex<double> zi = std::polar(1.0, -2.0 * std::numbers::pi * f / fs);  // z^-1
-  std::complex<double> h(1);
+  const std::complex<S> zi = std::polar(S(1), S(-2.0 * std::numbers::pi * f / fs));  // z^-1
+  std::complex<S> h(1);
   for (Eigen::Index s = 0; s < sos.rows(); ++s) {
     h *= (sos(s, 0) + zi * (sos(s, 1) + zi * sos(s, 2))) /
          (sos(s, 3) + zi * (sos(s, 4) + zi * sos(s, 5)));

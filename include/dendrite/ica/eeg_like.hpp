@@ -59,14 +59,15 @@ struct EEGLikeMixture {
 
 namespace detail {
 
-inline void eeg_source(Eigen::RowVectorXd& s, int kind_index, double fs,
+template <AnalysisScalar S>
+void eeg_source(Eigen::Matrix<S, 1, Eigen::Dynamic>& s, int kind_index, double fs,
                        std::mt19937_64& rng, std::string& kind) {
   const Eigen::Index n = s.size();
   const double pi = std::numbers::pi;
   std::uniform_real_distribution<double> uni(0.0, 1.0);
   std::normal_distribution<double> normal;
-  auto bursts = [&](double mean_on_s, double mean_off_s, Eigen::RowVectorXd& gate) {
-    gate = Eigen::RowVectorXd::Zero(n);
+  auto bursts = [&](double mean_on_s, double mean_off_s, Eigen::Matrix<S, 1, Eigen::Dynamic>& gate) {
+    gate = Eigen::Matrix<S, 1, Eigen::Dynamic>::Zero(n);
     Eigen::Index i = Eigen::Index(uni(rng) * mean_off_s * fs);
     while (i < n) {
       const auto on = Eigen::Index((0.5 + uni(rng)) * mean_on_s * fs) + 1;
@@ -109,7 +110,7 @@ inline void eeg_source(Eigen::RowVectorXd& s, int kind_index, double fs,
     case 6: {  // alpha (kind 2) or another rhythm (theta or beta, kind 6)
       kind = k == 2 ? "alpha" : "rhythm";
       const double f = k == 2 ? 8 + 4 * uni(rng) : (uni(rng) < 0.5 ? 4 + 3 * uni(rng) : 15 + 10 * uni(rng));
-      Eigen::RowVectorXd gate;
+      Eigen::Matrix<S, 1, Eigen::Dynamic> gate;
       bursts(1.0, 0.8, gate);
       double ph = 2 * pi * uni(rng);
       for (Eigen::Index i = 0; i < n; ++i) {
@@ -121,7 +122,7 @@ inline void eeg_source(Eigen::RowVectorXd& s, int kind_index, double fs,
     case 3:
     case 7: {  // muscle: broadband bursts
       kind = "muscle";
-      Eigen::RowVectorXd gate;
+      Eigen::Matrix<S, 1, Eigen::Dynamic> gate;
       bursts(0.5, 2.0, gate);
       double prev = 0;
       for (Eigen::Index i = 0; i < n; ++i) {
@@ -178,19 +179,21 @@ inline void eeg_source(Eigen::RowVectorXd& s, int kind_index, double fs,
   if (sd > 0) s /= sd;
 }
 
-inline Eigen::MatrixXd random_mixing(int d, std::mt19937_64& rng) {
+template <AnalysisScalar S>
+MatrixX<S> random_mixing(int d, std::mt19937_64& rng) {
   std::normal_distribution<double> normal;
   for (;;) {
-    Eigen::MatrixXd a = Eigen::MatrixXd::NullaryExpr(d, d, [&] { return normal(rng); });
-    const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(a).singularValues();
+    MatrixX<S> a = MatrixX<S>::NullaryExpr(d, d, [&] { return normal(rng); });
+    const VectorX<S> sv = Eigen::JacobiSVD<MatrixX<S>>(a).singularValues();
     if (sv(d - 1) > 0 && sv(0) / sv(d - 1) < 30) return a;
   }
 }
 
 // R(t): a rotation by angle theta in the planes (0, 1), (2, 3), ... of a fixed random basis Q.
-inline Eigen::MatrixXd slow_rotation(const Eigen::MatrixXd& q, double theta) {
+template <AnalysisScalar S>
+MatrixX<S> slow_rotation(const MatrixX<S>& q, double theta) {
   const Eigen::Index d = q.rows();
-  Eigen::MatrixXd g = Eigen::MatrixXd::Identity(d, d);
+  MatrixX<S> g = MatrixX<S>::Identity(d, d);
   for (Eigen::Index p = 0; p + 1 < d; p += 2) {
     g(p, p) = std::cos(theta);
     g(p, p + 1) = -std::sin(theta);
@@ -216,12 +219,12 @@ template <AnalysisScalar S = double>
   EEGLikeMixture m;
   m.sources.resize(d, n);
   m.kinds.resize(std::size_t(d));
-  Eigen::RowVectorXd s(n);
+  Eigen::Matrix<S, 1, Eigen::Dynamic> s(n);
   for (int i = 0; i < d; ++i) {
-    detail::eeg_source(s, i, fs, rng, m.kinds[std::size_t(i)]);
+    detail::eeg_source<S>(s, i, fs, rng, m.kinds[std::size_t(i)]);
     m.sources.row(i) = s;
   }
-  m.mixing = detail::random_mixing(d, rng);
+  m.mixing = detail::random_mixing<S>(d, rng);
   m.mixed.resize(d, n);
   switch (options.drift) {
     case MixingDrift::None:
@@ -229,7 +232,7 @@ template <AnalysisScalar S = double>
       m.mixed.noalias() = m.mixing * m.sources;
       break;
     case MixingDrift::Abrupt: {
-      m.mixing_after = detail::random_mixing(d, rng);
+      m.mixing_after = detail::random_mixing<S>(d, rng);
       m.change_sample = std::clamp<Eigen::Index>(Eigen::Index(options.change_at_s * fs), 0, n);
       const Eigen::Index c = m.change_sample;
       m.mixed.leftCols(c).noalias() = m.mixing * m.sources.leftCols(c);
@@ -238,14 +241,14 @@ template <AnalysisScalar S = double>
     }
     case MixingDrift::Rotating: {
       std::normal_distribution<double> normal;
-      const Eigen::MatrixXd g = Eigen::MatrixXd::NullaryExpr(d, d, [&] { return normal(rng); });
-      const Eigen::MatrixXd q = Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
+      const MatrixX<S> g = MatrixX<S>::NullaryExpr(d, d, [&] { return normal(rng); });
+      const MatrixX<S> q = Eigen::HouseholderQR<MatrixX<S>>(g).householderQ();
       for (Eigen::Index i = 0; i < n; ++i) {
         const double theta = 2 * std::numbers::pi * options.rotation_hz * double(i) / fs;
-        m.mixed.col(i).noalias() = m.mixing * (detail::slow_rotation(q, theta) * m.sources.col(i));
+        m.mixed.col(i).noalias() = m.mixing * (detail::slow_rotation<S>(q, theta) * m.sources.col(i));
       }
       m.mixing_after =
-          m.mixing * detail::slow_rotation(q, 2 * std::numbers::pi * options.rotation_hz * double(n - 1) / fs);
+          m.mixing * detail::slow_rotation<S>(q, 2 * std::numbers::pi * options.rotation_hz * double(n - 1) / fs);
       break;
     }
   }

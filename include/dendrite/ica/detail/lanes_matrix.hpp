@@ -14,6 +14,7 @@
 #include <Eigen/Core>
 #include <Eigen/QR>
 
+#include <dendrite/core/analysis.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 
@@ -28,12 +29,13 @@ void set_identity(T* a, std::size_t d) noexcept {
 }
 
 /// A random orthogonal d x d matrix from `seed` (the Q of a Gaussian matrix's QR).
-inline Eigen::MatrixXd random_rotation(Eigen::Index d, std::uint64_t seed) {
+template <AnalysisScalar S = double>
+MatrixX<S> random_rotation(Eigen::Index d, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::normal_distribution<double> normal;
-  Eigen::MatrixXd g(d, d);
+  std::normal_distribution<S> normal;
+  MatrixX<S> g(d, d);
   for (auto& v : g.reshaped()) v = normal(rng);
-  return Eigen::HouseholderQR<Eigen::MatrixXd>(g).householderQ();
+  return Eigen::HouseholderQR<MatrixX<S>>(g).householderQ();
 }
 
 /// Every lane of `out` (D x D column-major) set to `m`.
