@@ -131,13 +131,21 @@ template <Real T>
 }
 
 /// Per lane: true where every one of the N values is finite (one sample of N channels).
+/// (For a scalar `T`, an OR over the values, x - x being 0 only for a finite x: it vectorises,
+/// unlike a chain of short-circuit tests.)
 template <Real T, std::size_t N>
 [[nodiscard]] inline mask_t<T> all_finite(std::span<const T, N> x) noexcept {
-  mask_t<T> ok = dendrite::isfinite(x[0]);
-  for (std::size_t i = 1; i < N; ++i) {
-    ok = ok && dendrite::isfinite(x[i]);
+  if constexpr (is_batch_v<T>) {
+    mask_t<T> ok = dendrite::isfinite(x[0]);
+    for (std::size_t i = 1; i < N; ++i) {
+      ok = ok && dendrite::isfinite(x[i]);
+    }
+    return ok;
+  } else {
+    unsigned bad = 0;
+    for (std::size_t i = 0; i < N; ++i) bad |= static_cast<unsigned>(!(x[i] - x[i] == T(0)));
+    return bad == 0;
   }
-  return ok;
 }
 
 /// x, or 0 where |x| is below the smallest normal number (a denormal). Arithmetic on denormals

@@ -70,7 +70,7 @@ class SOSFilter {
   /// 0 and returns `Status::RejectedNonFinite`. In place (x and y the same) is allowed.
   /// Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kC> x, std::span<T, kC> y) noexcept {
-    if (!finite(x)) {
+    if (!all_of(all_finite(x))) {
       for (std::size_t c = 0; c < kC; ++c) y[c] = T(0);
       return Status::RejectedNonFinite;
     }
@@ -118,18 +118,6 @@ class SOSFilter {
   std::vector<Scalar> coef_;  // per section: b0 b1 b2 a1 a2 (divided by a0)
   std::vector<T> z_;          // per section: z1 for the C channels, then z2
   std::uint32_t steps_ = 0;
-
-  // True when every value is finite. For a scalar T an OR over the channels (vectorises, unlike
-  // a chain of short-circuit tests); x - x is 0 for a finite x and NaN otherwise.
-  [[nodiscard]] static bool finite(std::span<const T, kC> x) noexcept {
-    if constexpr (is_batch_v<T>) {
-      return all_of(all_finite(x));
-    } else {
-      unsigned bad = 0;
-      for (std::size_t c = 0; c < kC; ++c) bad |= static_cast<unsigned>(!(x[c] - x[c] == T(0)));
-      return bad == 0;
-    }
-  }
 };
 
 }  // namespace dendrite::dsp
