@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh cmake make g++ clang pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev \
-  espeak-ng
+  espeak-ng python3-scipy libedf-dev
 jobs=$(nproc 2>/dev/null || echo 2)
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] && configs=(native)

@@ -7,9 +7,11 @@
 
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <limits>
 #include <numbers>
 #include <random>
+#include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -195,5 +197,325 @@ TEST_CASE("SOSFilter: bad designs, rejected samples, denormals, no allocation", 
   dendrite::test::NoAllocScope scope;
   for (int i = 0; i < 100; ++i) (void)a.step(x, ya);
   a.reset();
+  CHECK(scope.counts().total() == 0);
+}
+
+namespace {
+
+// The SciPy reference file (tests/dsp/scipy_reference.py): the signal, then per design its
+// parameters, SciPy's sections and sosfilt output, then firwin Kaiser taps.
+struct ScipyDesign {
+  std::string kind, btype;
+  int order = 0;
+  double e1 = 0, e2 = 0, fs = 0;
+  Eigen::MatrixXd sos;
+  std::vector<double> y;
+};
+struct ScipyFir {
+  std::size_t n = 0;
+  double fc = 0, beta = 0;
+  std::vector<double> taps;
+};
+struct ScipyReference {
+  std::vector<double> x;
+  std::vector<ScipyDesign> designs;
+  std::vector<ScipyFir> firs;
+};
+
+std::vector<double> read_values(std::istream& in, std::size_t n) {
+  std::vector<double> v(n);
+  for (double& e : v) in >> e;
+  return v;
+}
+
+ScipyReference read_scipy_reference(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  ScipyReference r;
+  std::string tag;
+  std::size_t n = 0;
+  in >> tag >> n;
+  r.x = read_values(in, n);
+  while (in >> tag) {
+    if (tag == "design") {
+      ScipyDesign d;
+      std::size_t rows = 0;
+      in >> d.kind >> d.order >> d.btype >> d.e1 >> d.e2 >> d.fs >> rows;
+      d.sos.resize(Eigen::Index(rows), 6);
+      for (Eigen::Index i = 0; i < d.sos.rows(); ++i) {
+        for (Eigen::Index j = 0; j < 6; ++j) in >> d.sos(i, j);
+      }
+      d.y = read_values(in, r.x.size());
+      r.designs.push_back(std::move(d));
+    } else if (tag == "fir") {
+      ScipyFir f;
+      in >> f.n >> f.fc >> f.beta;
+      f.taps = read_values(in, f.n);
+      r.firs.push_back(std::move(f));
+    }
+  }
+  return r;
+}
+
+std::vector<double> run_sos(const Eigen::MatrixXd& sos, const std::vector<double>& x) {
+  dsp::SOSFilter<double, 1> f(sos);
+  std::vector<double> y(x.size());
+  std::array<double, 1> in{}, out{};
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    in[0] = x[i];
+    (void)f.step(in, out);
+    y[i] = out[0];
+  }
+  return y;
+}
+
+double relative_error(const std::vector<double>& a, const std::vector<double>& ref) {
+  double worst = 0, scale = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    worst = std::max(worst, std::abs(a[i] - ref[i]));
+    scale = std::max(scale, std::abs(ref[i]));
+  }
+  return worst / scale;
+}
+
+dsp::BandType band_of(const std::string& s) {
+  if (s == "lowpass") return dsp::BandType::LowPass;
+  if (s == "highpass") return dsp::BandType::HighPass;
+  if (s == "bandpass") return dsp::BandType::BandPass;
+  return dsp::BandType::BandStop;
+}
+
+}  // namespace
+
+TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[dsp][scipy]") {
+  const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
+  if (ref.x.empty()) {
+    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
+         ": install python3-scipy (apt-get install python3-scipy) and configure again");
+  }
+  REQUIRE(ref.designs.size() == 9);
+  REQUIRE(ref.firs.size() == 4);
+  for (const auto& d : ref.designs) {
+    INFO(d.kind << " " << d.order << " " << d.btype << " " << d.e1 << " " << d.e2 << " fs " << d.fs);
+    const bool two = d.btype == "bandpass" || d.btype == "bandstop";
+    const Eigen::MatrixXd ours =
+        d.kind == "notch" ? dsp::iirnotch(d.e1, d.e2, d.fs)
+        : two             ? dsp::butter(d.order, {d.e1, d.e2}, band_of(d.btype), d.fs)
+                          : dsp::butter(d.order, {d.e1}, band_of(d.btype), d.fs);
+    CHECK(ours.rows() == d.sos.rows());
+    // our design through our filter against SciPy's design through sosfilt: the bar
+    CHECK(relative_error(run_sos(ours, ref.x), d.y) <= 1e-9);
+    // SciPy's own sections through SOSFilter: only the filter's rounding differs
+    CHECK(relative_error(run_sos(d.sos, ref.x), d.y) <= 1e-12);
+    // the same transfer function: equal responses on a grid (sections may be ordered differently)
+    for (int k = 0; k <= 64; ++k) {
+      const double f = d.fs * 0.5 * double(k) / 64.0;
+      CHECK(std::abs(dsp::sos_response(ours, f, d.fs) - dsp::sos_response(d.sos, f, d.fs)) < 1e-10);
+    }
+  }
+  for (const auto& f : ref.firs) {
+    const Eigen::VectorXd taps = dsp::kaiser_taps(f.n, f.fc, f.beta);
+    double worst = 0;
+    for (std::size_t k = 0; k < f.n; ++k) worst = std::max(worst, std::abs(taps(Eigen::Index(k)) - f.taps[k]));
+    INFO("firwin " << f.n << " taps, fc " << f.fc << ", beta " << f.beta);
+    CHECK(worst < 1e-14);
+  }
+}
+
+TEST_CASE("DCBlocker is the first-order Butterworth high-pass", "[dsp]") {
+  const double fs = 512.0, fc = 0.5;
+  dsp::DCBlocker<double, 3> dc(fc, fs);
+  const Eigen::MatrixXd sos = dsp::butter(1, {fc}, dsp::BandType::HighPass, fs);
+  // its pole is the design's, and the response is |H|^2 = 1 / (1 + (tan(pi fc/fs)/tan(pi f/fs))^2)
+  CHECK(dc.pole() == Approx(-sos(0, 4)).margin(1e-15));
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  const std::size_t n = 3001;
+  std::vector<std::vector<double>> x(3, std::vector<double>(n)), y = x;
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t i = 0; i < n; ++i) x[c][i] = 100.0 * double(c + 1) + normal(rng);  // DC offsets
+  }
+  std::array<double, 3> in{}, out{};
+  for (std::size_t i = 0; i < n; ++i) {
+    for (std::size_t c = 0; c < 3; ++c) in[c] = x[c][i];
+    REQUIRE(dc.step(in, out) == Status::Ok);
+    for (std::size_t c = 0; c < 3; ++c) y[c][i] = out[c];
+  }
+  for (std::size_t c = 0; c < 3; ++c) {
+    CHECK(relative_error(y[c], plain_sosfilt(sos, x[c])) < 1e-12);
+    // after 20 time constants (fs / (2 pi fc) samples each) the offset is gone: the mean of the
+    // last 500 samples is noise-sized, not 100 (c + 1)
+    double mean = 0;
+    for (std::size_t i = n - 500; i < n; ++i) mean += y[c][i] / 500.0;
+    CHECK(std::abs(mean) < 0.5);
+  }
+  CHECK_THROWS_AS((dsp::DCBlocker<float, 2>(300.0, 512.0)), dendrite::numerical_error);
+  std::array<double, 3> bad{1.0, std::numeric_limits<double>::infinity(), 0.0};
+  const auto before = out;
+  CHECK(dc.step(bad, out) == Status::RejectedNonFinite);
+  CHECK(dc.step(in, out) == Status::Ok);  // state untouched: the repeated sample gives y = p y
+  for (std::size_t c = 0; c < 3; ++c) CHECK(out[c] == Approx(dc.pole() * before[c]).epsilon(1e-14));
+}
+
+TEST_CASE("CommonAverage subtracts the mean of the channels in the average", "[dsp]") {
+  constexpr int C = 5;
+  dsp::CommonAverage<float, C> car;
+  CHECK(car.included() == 5);
+  REQUIRE(car.set_excluded(3, true));
+  CHECK(car.excluded(3));
+  CHECK_FALSE(car.set_excluded(7, true));
+  std::array<float, C> x{1.0f, -2.5f, 4.0f, 1000.0f, 0.25f}, y{};
+  REQUIRE(car.step(x, y) == Status::Ok);
+  const float mean = (1.0f - 2.5f + 4.0f + 0.25f) / 4.0f;  // channel 3 left out
+  for (std::size_t c = 0; c < C; ++c) CHECK(y[c] == Approx(x[c] - mean).margin(1e-6));
+  CHECK(y[0] + y[1] + y[2] + y[4] == Approx(0.0f).margin(1e-5));  // the good channels sum to 0
+  // a NaN in the excluded channel reaches its own output only; in a good channel it rejects
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  REQUIRE(car.step(x, y) == Status::Ok);
+  CHECK(std::isnan(y[3]));
+  CHECK(y[0] == Approx(1.0f - mean).margin(1e-6));
+  x[3] = 0.0f;
+  x[1] = std::numeric_limits<float>::infinity();
+  CHECK(car.step(x, y) == Status::RejectedNonFinite);
+  // every channel but one excluded: the last cannot go
+  dsp::CommonAverage<double, 2> two;
+  CHECK(two.set_excluded(0, true));
+  CHECK_FALSE(two.set_excluded(1, true));
+  std::array<double, 2> a{3.0, 5.0}, b{};
+  REQUIRE(two.step(a, b) == Status::Ok);
+  CHECK(b[0] == -2.0);
+  CHECK(b[1] == 0.0);
+}
+
+TEST_CASE("kaiser_lowpass meets its ripples on a grid of its own", "[dsp]") {
+  for (double a : {40.0, 60.0, 80.0, 100.0}) {
+    for (int m : {2, 3, 5, 8}) {
+      const double pass = 0.8 * 0.5 / m, stop = 0.5 / m;
+      const auto d = dsp::kaiser_lowpass(pass, stop, a);
+      const Eigen::VectorXd& h = d.taps;
+      CHECK(h.size() % 2 == 1);
+      CHECK((h - h.reverse()).cwiseAbs().maxCoeff() < 1e-15);  // symmetric: linear phase
+      // a grid offset from the design's, 40 points per 1 / N, with the plain DFT sum
+      const int grid = 40 * int(h.size());
+      double pass_dev = 0, stop_level = 0;
+      for (int i = 0; i <= grid; ++i) {
+        for (int band = 0; band < 2; ++band) {
+          const double f = band == 0 ? pass * (i + 0.37) / (grid + 1) : stop + (0.5 - stop) * (i + 0.37) / (grid + 1);
+          double re = 0, im = 0;
+          for (Eigen::Index k = 0; k < h.size(); ++k) {
+            re += h(k) * std::cos(2 * std::numbers::pi * f * double(k));
+            im -= h(k) * std::sin(2 * std::numbers::pi * f * double(k));
+          }
+          const double g = std::hypot(re, im);
+          (band == 0 ? pass_dev : stop_level) =
+              std::max(band == 0 ? pass_dev : stop_level, band == 0 ? std::abs(1 - g) : g);
+        }
+      }
+      INFO(a << " dB, M " << m << ", " << h.size() << " taps");
+      const double ripple = std::pow(10.0, -a / 20.0);
+      CHECK(pass_dev <= ripple);
+      CHECK(stop_level <= ripple);
+    }
+  }
+  CHECK_THROWS_AS(dsp::kaiser_lowpass(0.2, 0.1, 60.0), dendrite::numerical_error);
+  CHECK_THROWS_AS(dsp::kaiser_lowpass(0.1, 0.2, 10.0), dendrite::numerical_error);
+}
+
+TEST_CASE("Decimator equals filtering then keeping every M-th sample, in chunks of any size", "[dsp]") {
+  constexpr int C = 5, M = 3;
+  const std::size_t n = 1999;
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd x(C, Eigen::Index(n));
+  for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = normal(rng);
+  dsp::Decimator<double, C, M> dec;
+  const Eigen::VectorXd h = dec.design().taps;
+  CHECK(dec.latency_samples() == std::size_t(h.size() - 1) / 2);
+  // the plain reference: y[t] = sum_k h[k] x[t - k], kept at t = 0, M, 2M, ...
+  const std::size_t outs = (n + M - 1) / M;
+  Eigen::MatrixXd ref = Eigen::MatrixXd::Zero(C, Eigen::Index(outs));
+  for (std::size_t m = 0; m < outs; ++m) {
+    const auto t = Eigen::Index(m * M);
+    for (Eigen::Index k = 0; k < h.size() && k <= t; ++k) ref.col(Eigen::Index(m)) += h(k) * x.col(t - k);
+  }
+  REQUIRE(dec.outputs_for(n) == outs);
+  Eigen::MatrixXd whole(C, Eigen::Index(outs));
+  const auto r = dec.process(x, whole);
+  CHECK(r.ok());
+  CHECK(r.outputs == outs);
+  CHECK((whole - ref).cwiseAbs().maxCoeff() <= 1e-13 * ref.cwiseAbs().maxCoeff());
+  // chunks of random sizes, 0 included: bit-identical
+  dec.reset();
+  Eigen::MatrixXd chunked(C, Eigen::Index(outs));
+  std::uniform_int_distribution<int> size(0, 17);
+  std::size_t at = 0, written = 0;
+  while (at < n) {
+    const std::size_t k = std::min(n - at, std::size_t(size(rng)));
+    Eigen::MatrixXd out(C, Eigen::Index(dec.outputs_for(k)));
+    const auto rc = dec.process(x.middleCols(Eigen::Index(at), Eigen::Index(k)), out);
+    REQUIRE(rc.outputs == std::size_t(out.cols()));
+    chunked.middleCols(Eigen::Index(written), out.cols()) = out;
+    written += rc.outputs;
+    at += k;
+  }
+  REQUIRE(written == outs);
+  CHECK(chunked == whole);
+  // too small an output block: nothing processed, nothing written
+  Eigen::MatrixXd small = Eigen::MatrixXd::Constant(C, 1, 7.0);
+  const auto bad = dec.process(x.leftCols(10), small);
+  CHECK(bad.error == dendrite::rt::BlockError::SizeMismatch);
+  CHECK(small(0, 0) == 7.0);
+}
+
+TEST_CASE("Decimator: a tone above the output Nyquist frequency is gone, one below passes", "[dsp]") {
+  constexpr int M = 4;
+  const double fs = 1000.0, fs_out = fs / M;
+  dsp::Decimator<float, 1, M> dec;  // 80 dB from fs_out / 2, passband to 0.8 fs_out / 2
+  for (double f : {0.3 * fs_out, 0.7 * fs_out, 1.3 * fs_out, 0.49 * fs}) {
+    dec.reset();
+    std::array<float, 1> x{}, y{};
+    double peak = 0;
+    // least-squares amplitude of the output at f: normal equations of y ~ a sin + b cos
+    double ss = 0, cc = 0, sc = 0, ys = 0, yc = 0;
+    for (int i = 0; i < 8000; ++i) {
+      const double w = 2 * std::numbers::pi * f * i / fs;
+      x[0] = float(std::sin(w));
+      bool produced = false;
+      REQUIRE(dec.step(x, y, produced) == Status::Ok);
+      CHECK(produced == (i % M == 0));
+      if (produced && i > 2000) {
+        peak = std::max(peak, double(std::abs(y[0])));
+        const double s = std::sin(w), c = std::cos(w);
+        ss += s * s, cc += c * c, sc += s * c, ys += y[0] * s, yc += y[0] * c;
+      }
+    }
+    INFO("tone at " << f << " Hz");
+    if (f < 0.4 * fs_out) {
+      const double det = ss * cc - sc * sc;
+      const double a = (ys * cc - yc * sc) / det, b = (yc * ss - ys * sc) / det;
+      CHECK(std::abs(std::hypot(a, b) - 1.0) < 1e-3);  // passband deviation 1e-4, plus float sums
+    } else {
+      CHECK(peak < 1.2e-4);                // 80 dB = 1e-4, plus float rounding
+    }
+  }
+  // a rejected sample changes nothing and does not count towards M
+  dsp::Decimator<float, 2, 3> a, b;
+  std::array<float, 2> x{0.5f, -1.0f}, ya{}, yb{};
+  bool pa = false, pb = false;
+  for (int i = 0; i < 4; ++i) {
+    (void)a.step(x, ya, pa);
+    (void)b.step(x, yb, pb);
+  }
+  std::array<float, 2> nan{std::numeric_limits<float>::quiet_NaN(), 0.0f};
+  CHECK(a.step(nan, ya, pa) == Status::RejectedNonFinite);
+  CHECK_FALSE(pa);
+  dendrite::test::NoAllocScope scope;
+  for (int i = 0; i < 50; ++i) {
+    x[0] = float(i);
+    (void)a.step(x, ya, pa);
+    (void)b.step(x, yb, pb);
+    CHECK(pa == pb);
+    CHECK(ya == yb);
+  }
   CHECK(scope.counts().total() == 0);
 }

@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// A DC-blocking high-pass over C channels: the first-order Butterworth high-pass (the bilinear
+/// transform of s / (s + wc) at the pre-warped cut-off), one multiply-add per channel-sample:
+///   y[n] = g (x[n] - x[n-1]) + p y[n-1],   p = (1 - t) / (1 + t),  g = (1 + p) / 2,
+///   t = tan(pi fc / fs),
+/// so |H(f)|^2 = 1 / (1 + (tan(pi fc / fs) / tan(pi f / fs))^2): exactly 0 at DC, 1/2 (-3 dB) at
+/// fc and 1 at fs / 2. It equals `butter(1, {fc}, BandType::HighPass, fs)`, without the
+/// general section's extra state.
+#pragma once
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <numbers>
+#include <span>
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/core/traits.hpp>
+#include <dendrite/rt/contract.hpp>
+
+namespace dendrite::dsp {
+
+/// Removes DC (and drift below `fc`) from C channels (see the file comment).
+template <Real T, int C>
+class DCBlocker {
+  static_assert(C >= 1, "DCBlocker<T, C>: need at least one channel");
+  static constexpr std::size_t kC = static_cast<std::size_t>(C);
+  using Scalar = scalar_t<T>;
+
+ public:
+  using value_type = T;
+  static constexpr int input_size = C;
+  static constexpr int output_size = C;
+
+  /// Cut-off `fc` Hz at sampling rate `fs` Hz. Throws `numerical_error` unless 0 < fc < fs / 2.
+  DCBlocker(double fc, double fs) {
+    if (!(fs > 0 && fc > 0 && fc < 0.5 * fs)) {
+      DENDRITE_THROW(numerical_error, "DCBlocker: need 0 < fc < fs / 2, got fc ", fc, " Hz and fs ",
+                     fs, " Hz");
+    }
+    const double t = std::tan(std::numbers::pi * fc / fs);
+    const double p = (1 - t) / (1 + t);
+    pole_ = Scalar(p);
+    gain_ = Scalar(0.5 * (1 + p));
+    reset();
+  }
+
+  /// Filters one sample of every channel. A non-finite input leaves the state untouched,
+  /// writes 0 and returns `RejectedNonFinite`. In place is allowed. Real-time safe.
+  DENDRITE_REALTIME Status step(std::span<const T, kC> x, std::span<T, kC> y) noexcept {
+    if (!all_of(all_finite(x))) {
+      for (std::size_t c = 0; c < kC; ++c) y[c] = T(0);
+      return Status::RejectedNonFinite;
+    }
+    const T g(gain_), p(pole_);
+    for (std::size_t c = 0; c < kC; ++c) {
+      const T in = x[c];
+      const T out = dendrite::fma(p, y1_[c], g * (in - x1_[c]));
+      x1_[c] = in;
+      y1_[c] = out;
+      y[c] = out;
+    }
+    if ((++steps_ & 15U) == 0) {
+      for (T& v : y1_) v = flush_denormal(v);
+    }
+    return Status::Ok;
+  }
+
+  /// Clears the state: the next sample is taken as a step from 0.
+  DENDRITE_REALTIME void reset() noexcept {
+    x1_.fill(T(0));
+    y1_.fill(T(0));
+  }
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  [[nodiscard]] double pole() const noexcept { return double(pole_); }
+  /// A subtraction, a multiply and a multiply-add per channel.
+  [[nodiscard]] double flops_per_step() const noexcept { return 4.0 * double(C) * double(lanes_v<T>); }
+  [[nodiscard]] double bytes_per_step() const noexcept { return 4.0 * double(C) * sizeof(T); }
+
+ private:
+  Scalar pole_{}, gain_{};
+  std::array<T, kC> x1_{}, y1_{};
+  std::uint32_t steps_ = 0;
+};
+
+}  // namespace dendrite::dsp

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Reference values for tests/dsp/test_dsp.cpp, computed by SciPy (Debian's python3-scipy).
+
+Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
+a set of Butterworth and notch designs with `sosfilt` applied to the signal, and `firwin` Kaiser
+taps. Run at configure time; nothing it writes is kept in git.
+"""
+import sys
+
+import numpy as np
+from scipy import signal
+
+
+def row(values):
+    return " ".join(repr(float(v)) for v in np.ravel(values))
+
+
+def main(path):
+    rng = np.random.default_rng(20261130)
+    n = 4001  # odd on purpose
+    t = np.arange(n)
+    # tones across the band, a step, drift and white noise
+    x = (np.sin(2 * np.pi * 0.013 * t) + 0.5 * np.sin(2 * np.pi * 0.21 * t + 0.3)
+         + 0.25 * np.sin(2 * np.pi * 0.0017 * t) + 0.3 * (t > 1500) + 0.1 * rng.standard_normal(n))
+    # (kind, order, btype, edges, fs)
+    designs = [
+        ("butter", 4, "bandpass", (1.0, 40.0), 512.0),
+        ("butter", 3, "highpass", (50.0,), 1000.0),
+        ("butter", 5, "lowpass", (100.0,), 30000.0),
+        ("butter", 2, "bandstop", (45.0, 55.0), 500.0),
+        ("butter", 4, "bandpass", (300.0, 3000.0), 30000.0),
+        ("butter", 7, "lowpass", (0.3 * 250.0,), 250.0),
+        ("butter", 1, "highpass", (0.5,), 256.0),
+        ("notch", 2, "notch", (50.0, 30.0), 512.0),
+        ("notch", 2, "notch", (60.0, 35.0), 1000.0),
+    ]
+    with open(path, "w") as out:
+        out.write(f"x {n}\n{row(x)}\n")
+        for kind, order, btype, edges, fs in designs:
+            if kind == "butter":
+                wn = edges[0] if len(edges) == 1 else list(edges)
+                sos = signal.butter(order, wn, btype=btype, fs=fs, output="sos")
+            else:
+                b, a = signal.iirnotch(edges[0], edges[1], fs=fs)
+                sos = np.concatenate([b, a])[None, :]
+            y = signal.sosfilt(sos, x)
+            e2 = edges[1] if len(edges) > 1 else 0.0
+            out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {sos.shape[0]}\n")
+            for r in sos:
+                out.write(row(r) + "\n")
+            out.write(row(y) + "\n")
+        for numtaps, fc, beta in [(101, 0.05, 7.857), (63, 0.2, 5.0), (257, 0.01, 10.0), (1, 0.25, 0.0)]:
+            h = signal.firwin(numtaps, 2 * fc, window=("kaiser", beta))
+            out.write(f"fir {numtaps} {fc!r} {beta!r}\n{row(h)}\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
