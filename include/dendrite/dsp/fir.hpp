@@ -12,7 +12,7 @@
 /// on a dense grid and lengthens the filter until both the passband deviation and the stopband
 /// level are within 0.99 x 10^(-A/20) (Kaiser's windows give about equal ripples in both bands;
 /// for 40-100 dB and transitions of 0.1 / M this ends 2-18 % above Kaiser's estimate). The
-/// taps are normalised to unit gain at DC. SciPy's `firwin(N, fc, window=('kaiser', beta))`
+/// taps are normalised to unit gain at DC. SciPy's `firwin(N, 2 fc, window=('kaiser', beta))`
 /// gives the same taps for the same N and beta.
 #pragma once
 
