@@ -11,6 +11,8 @@
 #include <random>
 #include <string>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <dendrite/io/edf.hpp>
@@ -22,7 +24,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 fs::path temp_file(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / "dendrite_edf_tests";
+  // one directory per process: test runs of several builds may share the machine
+  const fs::path dir = fs::temp_directory_path() / ("dendrite_edf_tests_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   return dir / name;
 }
