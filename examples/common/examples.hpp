@@ -21,6 +21,10 @@ void run_working_memory(Report& report, const Options& options);
 /// Li et al.'s CycleGAN with attention masks on a synthetic corridor task with a known change.
 void run_cyclegan(Report& report, const Options& options);
 
+/// The 64-channel EEG closed loop: a BDF recording replayed through band-pass, notch, common
+/// average, ORICA, artifact removal and a GRU decoder (built where EDFlib is installed).
+void run_eeg_closed_loop(Report& report, const Options& options);
+
 /// main() of a one-section executable: parses the options, runs `section`, writes the report.
 int run_main(int argc, char** argv, const char* what, void (*section)(Report&, const Options&));
 

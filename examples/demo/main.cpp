@@ -25,6 +25,11 @@ int main(int argc, char** argv) {
     const auto t0 = std::chrono::steady_clock::now();
     run_ica_separation(report, options);
     run_realtime_pipeline(report, options);
+#if defined(DENDRITE_EXAMPLES_HAVE_EDF)
+    run_eeg_closed_loop(report, options);
+#else
+    std::cout << "[eeg closed loop] skipped: EDFlib (libedf-dev) was not found when this was built\n";
+#endif
     run_working_memory(report, options);
     run_cyclegan(report, options);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

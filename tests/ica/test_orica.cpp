@@ -135,6 +135,18 @@ TEST_CASE("ORICA on EEG-like mixtures: 20 seeds at 16 channels, and odd channel 
   }
 }
 
+TEST_CASE("eeg_like draws well-conditioned mixings at high channel counts too", "[orica][eeg]") {
+  // a Gaussian D x D matrix's condition number grows like D: the bound is 30 up to 16 channels
+  // and 4 D above (a fixed 30 made 64 channels loop for ever)
+  for (int d : {16, 24, 64}) {
+    const auto m = ica::eeg_like(d, 1.0, 64.0, 3);
+    const Eigen::VectorXd sv = Eigen::JacobiSVD<Eigen::MatrixXd>(m.mixing).singularValues();
+    INFO(d << " channels");
+    CHECK(sv(0) / sv(d - 1) < (d <= 16 ? 30.0 : 4.0 * d));
+    CHECK(m.kinds[0] == "blink");
+  }
+}
+
 TEST_CASE("ORICA follows an electrode shift: at its memory, and faster when Adaptive",
           "[orica][eeg]") {
   ica::EEGLikeOptions drift;
