@@ -165,6 +165,33 @@ TEST_CASE("analyze_torus classifies noisy Clifford, standard and pure-noise grid
   }
 }
 
+TEST_CASE("analyze_torus tells a flat torus with unequal radii from a Clifford torus",
+          "[geometry][torus]") {
+  // a product of two circles in orthogonal planes with radii 1 and r: flat, parallel and
+  // orthogonal like a Clifford torus, but only r near 1 treats both angles alike
+  const g::TorusGridSpec exact{.units = 40, .n1 = 12, .n2 = 12, .noise = 0.0, .seed = 1};
+  const auto a = g::analyze_torus(g::clifford_torus(exact, 1.0, 0.2), {.shuffles = 20});
+  CHECK(a.radius_ratio == Approx(0.2).epsilon(1e-9));  // ring radius = circle radius, exactly
+  CHECK(a.classification == g::TorusClass::FlatUnequal);
+  CHECK(std::string(g::to_string(a.classification)) == "flat torus, unequal radii");
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    // the case found from outside: radii 1 and 0.2 in 40 units with small noise, which the
+    // verdict called Clifford-like before it checked the radii (with noise 0.1 per unit the
+    // small circle sinks below the noise's top components and the verdict is "neither")
+    const g::TorusGridSpec spec{.units = 40, .n1 = 12, .n2 = 12, .noise = 0.03, .seed = seed};
+    const g::TorusTestOptions opt{.shuffles = 40, .seed = seed};
+    INFO("seed " << seed);
+    const auto unequal = g::analyze_torus(g::clifford_torus(spec, 1.0, 0.2), opt);
+    INFO("radii 1 and 0.2: " << unequal.reason);
+    CHECK(unequal.classification == g::TorusClass::FlatUnequal);
+    CHECK(unequal.radius_ratio == Approx(0.2).margin(0.05));
+    const auto near = g::analyze_torus(g::clifford_torus(spec, 1.0, 0.7), opt);  // inside [1/2, 2]
+    INFO("radii 1 and 0.7: " << near.reason);
+    CHECK(near.classification == g::TorusClass::Clifford);
+    CHECK(near.radius_ratio == Approx(0.7).margin(0.1));
+  }
+}
+
 TEST_CASE("analyze_torus rejects bad grids with a clear error", "[geometry][torus]") {
   CHECK_THROWS_WITH(g::analyze_torus({Eigen::MatrixXd::Ones(5, 6), 2, 3}),
                     Catch::Contains("at least 3 x 3 grid points, got 2 x 3"));

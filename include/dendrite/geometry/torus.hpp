@@ -32,7 +32,13 @@
 ///  - Classification (thresholds in `TorusTestOptions`):
 ///      Clifford-like: 4 dominant components (lambda4 >= spectrum_gap * lambda5), both families
 ///        parallel (mean largest angle < parallel_angle and p < alpha), orthogonality <
-///        orthogonal_max and its p < alpha;
+///        orthogonal_max and its p < alpha, and comparable radii: the families' mean ring radii
+///        within a factor radius_ratio_max (2) of each other;
+///      flat torus, unequal radii: all of that but the radii (a product of two circles in
+///        orthogonal planes, one much smaller: flat, but not Clifford, which treats both angles
+///        alike); the smaller family's parallelism is then judged by its angle alone, because
+///        its shuffle null is uninformative (shuffled points spread along the larger circle, so
+///        shuffled "rings" look parallel too);
 ///      standard-like: 3 dominant components (lambda3 >= spectrum_gap * lambda4), exactly one
 ///        family parallel, orthogonality within [standard_min, standard_max];
 ///    The spectrum is judged by a gap rather than by a variance fraction because isotropic noise
@@ -161,6 +167,7 @@ struct FamilyParallelism {
   double mean_largest_angle = 0;  ///< radians, mean over pairs of rings
   double max_largest_angle = 0;   ///< radians, worst pair
   double radius_cv = 0;           ///< std / mean of the ring radii
+  double mean_radius = 0;         ///< mean of the ring radii (in the PCA space of the test)
   double p_value = 1;             ///< shuffle null, P(null mean angle <= observed)
 };
 
@@ -188,6 +195,7 @@ template <AnalysisScalar S = double>
     var_r += (r.radius - mean_r) * (r.radius - mean_r);
   }
   out.radius_cv = mean_r > 0 ? std::sqrt(var_r / double(rings.size())) / mean_r : 0.0;
+  out.mean_radius = mean_r;
   return out;
 }
 
@@ -216,16 +224,21 @@ struct TorusTestOptions {
   double standard_min = 0.3;            ///< standard: orthogonality within
   double standard_max = 0.7;            ///<   [standard_min, standard_max]
   double spectrum_gap = 3.0;  ///< lambda4 / lambda5 (Clifford) or lambda3 / lambda4 (standard)
+  /// Clifford: the two families' mean radii within a factor of this of each other (a Clifford
+  /// torus treats both angles alike: equal radii); outside it the verdict is FlatUnequal
+  double radius_ratio_max = 2.0;
 };
 
 /// What analyze_torus decided.
-enum class TorusClass { Clifford, Standard, Neither };
+enum class TorusClass { Clifford, FlatUnequal, Standard, Neither };
 
 /// "Clifford-like", "standard-like" or "neither".
 [[nodiscard]] inline const char* to_string(TorusClass c) noexcept {
   switch (c) {
     case TorusClass::Clifford:
       return "Clifford-like";
+    case TorusClass::FlatUnequal:
+      return "flat torus, unequal radii";
     case TorusClass::Standard:
       return "standard-like";
     case TorusClass::Neither:
@@ -242,6 +255,7 @@ struct TorusAnalysis {
   FamilyParallelism theta2_rings;            ///< rings along theta2 (theta1 fixed)
   double orthogonality = 0;                  ///< see the file comment
   double orthogonality_p = 1;                ///< shuffle null, P(null <= observed)
+  double radius_ratio = 1;  ///< mean theta2-ring radius / mean theta1-ring radius
   TorusClass classification = TorusClass::Neither;
   std::string reason;  ///< the statistics that decided, in words
 };
@@ -274,6 +288,9 @@ template <AnalysisScalar S = double>
     return orthogonality(r1, r2);
   };
   out.orthogonality = stats(y, out.theta1_rings, out.theta2_rings);
+  out.radius_ratio = out.theta1_rings.mean_radius > 0
+                         ? out.theta2_rings.mean_radius / out.theta1_rings.mean_radius
+                         : std::numeric_limits<double>::infinity();
 
   std::mt19937_64 rng(opt.seed);
   std::vector<Eigen::Index> perm(static_cast<std::size_t>(y.cols()));
@@ -318,10 +335,24 @@ template <AnalysisScalar S = double>
       out.theta1_rings.mean_largest_angle * deg, " deg, p ", out.theta1_rings.p_value,
       "); theta2-rings ", par2 ? "parallel" : "not parallel", " (",
       out.theta2_rings.mean_largest_angle * deg, " deg, p ", out.theta2_rings.p_value,
-      "); orthogonality ", out.orthogonality, " (p ", out.orthogonality_p, ")");
+      "); orthogonality ", out.orthogonality, " (p ", out.orthogonality_p, "); radius ratio ",
+      out.radius_ratio);
+  const bool equal_radii = out.radius_ratio <= opt.radius_ratio_max &&
+                           out.radius_ratio >= 1.0 / opt.radius_ratio_max;
+  // With unequal radii the shuffle null of the smaller family is uninformative: shuffled points
+  // spread mostly along the larger circle, so every shuffled "ring" lies near its plane and looks
+  // parallel. There the smaller family must be parallel by angle only.
+  const bool small1 = out.theta1_rings.mean_radius < out.theta2_rings.mean_radius;
+  const bool flat_unequal =
+      !equal_radii && gap4 >= opt.spectrum_gap &&
+      out.theta1_rings.mean_largest_angle < opt.parallel_angle &&
+      out.theta2_rings.mean_largest_angle < opt.parallel_angle && (small1 ? par2 : par1) &&
+      out.orthogonality < opt.orthogonal_max && out.orthogonality_p < opt.alpha;
   if (gap4 >= opt.spectrum_gap && par1 && par2 && out.orthogonality < opt.orthogonal_max &&
-      out.orthogonality_p < opt.alpha) {
+      out.orthogonality_p < opt.alpha && equal_radii) {
     out.classification = TorusClass::Clifford;
+  } else if (flat_unequal) {
+    out.classification = TorusClass::FlatUnequal;
   } else if (gap3 >= opt.spectrum_gap && par1 != par2 && out.orthogonality >= opt.standard_min &&
              out.orthogonality <= opt.standard_max) {
     out.classification = TorusClass::Standard;

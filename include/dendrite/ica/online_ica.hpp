@@ -174,6 +174,9 @@ class OnlineICA {
         white_[j * kD + i] = Scalar(w.matrix(Eigen::Index(i), Eigen::Index(j)));
       }
     }
+    // with online whitening, the learned stage starts here too (not at V = I, m = first sample)
+    whitener_set_ = true;
+    seed_online_whitener();
   }
 
   /// The robust warm start: a batch pass over `x` (D x n, e.g. the first seconds of the stream)
@@ -229,12 +232,12 @@ class OnlineICA {
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
 
   /// Forgets what was learned: W back to its seeded start, M = I, t = 0 (whitener and Lambda2
-  /// kept). Real-time safe.
+  /// kept; with online whitening, the learned stage goes back to the whitener set, or to V = I).
+  /// Real-time safe.
   DENDRITE_REALTIME void restart() noexcept {
     std::copy(w_init_.begin(), w_init_.end(), w_.begin());
     detail::set_identity(m_.data(), kD);
-    std::copy(m_.begin(), m_.end(), vw_.begin());  // V = I
-    std::fill(mu_.begin(), mu_.end(), T(0));
+    seed_online_whitener();  // V = I and m from the first sample, or the whitener set
     std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
     std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
     t_ = 0;
@@ -258,8 +261,11 @@ class OnlineICA {
     const bool adaptive = opt_.whitening_rate > 0;
     std::fill(h.begin(), h.end(), T(0));
     if (adaptive) {
-      const T beta = dendrite::select<T>(
-          finite, broadcast<T>(std::max(1.0 / (double(t_) + 1.0), opt_.whitening_rate)), T(0));
+      // the mean: a running average from the first sample, then exponential; from a whitener
+      // that was set, exponential from the start
+      const double rate = whitener_set_ ? opt_.whitening_rate
+                                        : std::max(1.0 / (double(t_) + 1.0), opt_.whitening_rate);
+      const T beta = dendrite::select<T>(finite, broadcast<T>(rate), T(0));
       for (std::size_t j = 0; j < kD; ++j) {
         const T xj = dendrite::select<T>(finite, x[j], mu_[j]);
         mu_[j] = dendrite::fma(beta, xj - mu_[j], mu_[j]);
@@ -458,6 +464,18 @@ class OnlineICA {
   [[nodiscard]] const OnlineICAOptions& options() const noexcept { return opt_; }
 
  private:
+  /// The online whitening stage's start: the whitener given to `set_whitener` (V and m), or
+  /// V = I with the mean taken from the first sample.
+  DENDRITE_REALTIME void seed_online_whitener() noexcept {
+    if (whitener_set_) {
+      for (std::size_t k = 0; k < kD * kD; ++k) vw_[k] = T(white_[k]);
+      for (std::size_t i = 0; i < kD; ++i) mu_[i] = T(white_mean_[i]);
+    } else {
+      detail::set_identity(vw_.data(), kD);
+      std::fill(mu_.begin(), mu_.end(), T(0));
+    }
+  }
+
   [[nodiscard]] static WeightMatrix to_matrix(const std::vector<T>& a, std::size_t lane_index) {
     WeightMatrix m;
     for (std::size_t i = 0; i < kD; ++i) {
@@ -481,6 +499,7 @@ class OnlineICA {
   std::vector<T> w_init_;           // seeded start of W
   std::vector<Scalar> white_;       // D x D column-major whitening V (identity when unset), shared
   std::vector<Scalar> white_mean_;  // D
+  bool whitener_set_ = false;       // set_whitener was called: it seeds the online stage too
   std::vector<T> vw_;            // D x D column-major: learned whitening V per lane (online stage)
   std::vector<T> mu_;            // D: learned mean per lane (online stage)
   std::vector<Scalar> lambda2_;  // D, the paper's Lambda^{-2}
