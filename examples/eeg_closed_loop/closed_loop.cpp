@@ -20,7 +20,6 @@
 #include <random>
 #include <vector>
 
-#include <dendrite/autodiff/optim.hpp>
 #include <dendrite/dsp.hpp>
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/metrics.hpp>
@@ -29,6 +28,7 @@
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 
+#include "../common/decoder.hpp"
 #include "../common/examples.hpp"
 #include "../common/progress.hpp"
 #include "../common/report.hpp"
@@ -105,40 +105,6 @@ struct ClosedLoop {
     }
   }
 };
-
-/// Trains a GRU + readout to map 64 channels to the alpha envelope, by BPTT on random windows.
-double train_decoder(Decoder& gru, Readout& readout, const Eigen::MatrixXf& x,
-                     const Eigen::VectorXf& target, int iterations) {
-  const Eigen::Index steps = 96, burn_in = 32, batch = 16;
-  auto params = gru.parameters();
-  for (auto* p : readout.parameters()) params.push_back(p);
-  autodiff::Adam<float> adam(params, {.lr = 1e-2});
-  autodiff::Tape<float> tape;
-  Eigen::MatrixXf xb(kC, steps * batch), tb(1, (steps - burn_in) * batch);
-  std::mt19937_64 rng(5);
-  std::uniform_int_distribution<Eigen::Index> start(0, x.cols() - steps - 1);
-  double smooth = 0;
-  for (int it = 0; it < iterations; ++it) {
-    for (Eigen::Index b = 0; b < batch; ++b) {
-      const Eigen::Index s0 = start(rng);
-      for (Eigen::Index k = 0; k < steps; ++k) {
-        xb.col(k * batch + b) = x.col(s0 + k);
-        if (k >= burn_in) tb(0, (k - burn_in) * batch + b) = target(s0 + k);
-      }
-    }
-    tape.clear();
-    const auto hs = gru.forward(tape, tape.input(xb), batch);
-    const auto pred =
-        readout.forward(tape, autodiff::slice_cols(hs, burn_in * batch, (steps - burn_in) * batch));
-    const auto loss = autodiff::mse(pred, tape.input(tb));
-    tape.backward(loss);
-    adam.clip_grad_norm(1.0f);
-    adam.step();
-    adam.zero_grad();
-    smooth = it == 0 ? loss.item() : 0.95 * smooth + 0.05 * loss.item();
-  }
-  return smooth;
-}
 
 double correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
   const Eigen::ArrayXd x = a.array() - a.mean(), y = b.array() - b.mean();
@@ -307,10 +273,10 @@ void run_eeg_closed_loop(Report& report, const Options& options) {
     if (!trained && at >= n_calib) {
       const int iterations = options.smoke ? 10 : 1500;
       const Eigen::VectorXf target = envelope.head(at).cast<float>();
-      train_loss = train_decoder(loop.gru, loop.readout, cleaned_all.leftCols(at) / kMicrovolts, target,
-                                 iterations);
-      train_loss_plain = train_decoder(plain.gru, plain.readout, plain_all.leftCols(at) / kMicrovolts,
-                                       target, iterations);
+      const DecoderTraining how{.steps = 96, .burn_in = 32, .batch = 16, .lr = 1e-2f, .iterations = iterations};
+      train_loss = train_decoder(loop.gru, loop.readout, cleaned_all.leftCols(at) / kMicrovolts, target, how);
+      train_loss_plain =
+          train_decoder(plain.gru, plain.readout, plain_all.leftCols(at) / kMicrovolts, target, how);
       trained = true;
     }
     bar.update(double(at));

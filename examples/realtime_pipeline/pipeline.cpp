@@ -21,7 +21,6 @@
 
 #include <Eigen/Eigenvalues>
 
-#include <dendrite/autodiff/optim.hpp>
 #include <dendrite/geometry/streaming_pca.hpp>
 #include <dendrite/geometry/subspace.hpp>
 #include <dendrite/ica/metrics.hpp>
@@ -33,6 +32,7 @@
 
 #include "../common/progress.hpp"
 #include "../common/report.hpp"
+#include "../common/decoder.hpp"
 #include "../common/examples.hpp"
 #include "simulator.hpp"
 
@@ -76,43 +76,6 @@ struct Pipeline {
     return Status::Ok;
   }
 };
-
-/// Trains the decoder (GRU + linear readout) to map the power of the separated outputs, y^2
-/// (16 x n), to the state (active or not) of one burst source, by BPTT on random windows.
-double train_decoder(Decoder& gru, Readout& readout, const Eigen::MatrixXf& y,
-                     const Eigen::VectorXf& target, const Options& options) {
-  const Eigen::Index steps = 120, burn_in = 40, batch = 32;
-  const int iterations = options.smoke ? 20 : (options.full ? 1200 : 400);
-  auto params = gru.parameters();
-  for (auto* p : readout.parameters()) params.push_back(p);
-  autodiff::Adam<float> adam(params, {.lr = 3e-3});
-  autodiff::Tape<float> tape;
-  Eigen::MatrixXf xb(kC, steps * batch), tb(1, (steps - burn_in) * batch);
-  std::mt19937_64 rng(5);
-  std::uniform_int_distribution<Eigen::Index> start(0, y.cols() - steps - 1);
-  Progress bar("training decoder", iterations, "it");
-  double smooth = 0;
-  for (int it = 0; it < iterations; ++it) {
-    for (Eigen::Index b = 0; b < batch; ++b) {
-      const Eigen::Index s0 = start(rng);
-      for (Eigen::Index k = 0; k < steps; ++k) {
-        xb.col(k * batch + b) = y.col(s0 + k);
-        if (k >= burn_in) tb(0, (k - burn_in) * batch + b) = target(s0 + k);
-      }
-    }
-    tape.clear();
-    const auto hs = gru.forward(tape, tape.input(xb), batch);
-    const auto pred = readout.forward(tape, autodiff::slice_cols(hs, burn_in * batch, (steps - burn_in) * batch));
-    const auto loss = autodiff::mse(pred, tape.input(tb));
-    tape.backward(loss);
-    adam.clip_grad_norm(1.0f);
-    adam.step();
-    adam.zero_grad();
-    smooth = it == 0 ? loss.item() : 0.95 * smooth + 0.05 * loss.item();
-    bar.update(it + 1, "loss " + fmt(smooth));
-  }
-  return smooth;
-}
 
 double correlation(const std::vector<double>& a, const std::vector<double>& b) {
   const std::size_t n = a.size();
@@ -172,7 +135,10 @@ void run_realtime_pipeline(Report& report, const Options& options) {
             << (fobi.identifiable ? "passed" : "failed: " + fobi.warning) << ")\n";
   Decoder trained({.seed = 3});
   Readout trained_readout({.seed = 4});
-  const double train_loss = train_decoder(trained, trained_readout, ycal, target, options);
+  // the decoder: the power of the separated outputs -> the burst's state, by BPTT
+  const double train_loss = train_decoder(
+      trained, trained_readout, ycal, target,
+      {.iterations = options.smoke ? 20 : (options.full ? 1200 : 400), .progress = "training decoder"});
   std::cout << "  decoder trained: loss " << fmt(train_loss) << " (target variance "
             << fmt((target.array() - target.mean()).square().mean()) << ")\n";
   // through the NPY bridge: write as a state_dict with a reference pair, load with the check
