@@ -87,6 +87,14 @@ inline const char* edflib_error(int code) {
   DENDRITE_THROW(io_error, "EDF file '", path, "': ", what);
 }
 
+// A block must have one row per signal of the file.
+inline void check_rows(const std::string& path, Eigen::Index rows, int channels) {
+  if (rows != channels) {
+    fail(path, "a block of " + std::to_string(rows) + " rows was given for a file of " +
+                   std::to_string(channels) + " signals");
+  }
+}
+
 }  // namespace detail
 
 /// Reads an EDF(+)/BDF(+) file as blocks of channels x samples in physical units.
@@ -151,11 +159,7 @@ class Reader {
   template <class Derived>
   std::size_t read(const Eigen::MatrixBase<Derived>& block_) {
     auto& block = const_cast<Eigen::MatrixBase<Derived>&>(block_);
-    if (block.rows() != channels_) {
-      detail::fail(path_, "a block of " + std::to_string(block.rows()) +
-                              " rows was given for a file of " + std::to_string(channels_) +
-                              " signals");
-    }
+    detail::check_rows(path_, block.rows(), channels_);
     const auto n = int(std::min<long long>(block.cols(), samples_ - position_));
     if (n <= 0) return 0;
     scratch_.resize(std::size_t(n));
@@ -276,11 +280,7 @@ class Writer {
   template <class Derived>
   void write(const Eigen::MatrixBase<Derived>& block) {
     if (handle_ < 0) detail::fail(path_, "write after close");
-    if (block.rows() != channels_) {
-      detail::fail(path_, "a block of " + std::to_string(block.rows()) +
-                              " rows was given for a file of " + std::to_string(channels_) +
-                              " signals");
-    }
+    detail::check_rows(path_, block.rows(), channels_);
     for (Eigen::Index t = 0; t < block.cols(); ++t) {
       for (int c = 0; c < channels_; ++c) {
         const double v = double(block(c, t));
