@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// The examples' decoder training: a recurrent block (GRU) and a linear readout fitted by BPTT
-/// to map a multichannel signal to a target, on random windows (a burn-in, then the loss).
+/// to map a multichannel signal to a target, on random windows (a burn-in, then the loss); and
+/// the correlation that scores the decoder.
 #pragma once
 
+#include <cmath>
 #include <random>
 #include <string>
 
@@ -62,6 +64,13 @@ double train_decoder(Recurrent& rnn, Readout& readout, const Eigen::MatrixXf& x,
     if (o.progress) bar.update(it + 1, "loss " + fmt(smooth));
   }
   return smooth;
+}
+
+/// Pearson's correlation of two equally long series (a decoder's output and its target).
+inline double correlation(const Eigen::Ref<const Eigen::VectorXd>& a,
+                          const Eigen::Ref<const Eigen::VectorXd>& b) {
+  const Eigen::ArrayXd x = a.array() - a.mean(), y = b.array() - b.mean();
+  return (x * y).sum() / std::sqrt((x * x).sum() * (y * y).sum());
 }
 
 }  // namespace dendrite::examples

@@ -16,7 +16,6 @@
 #include <cmath>
 #include <filesystem>
 #include <iostream>
-#include <numeric>
 #include <random>
 #include <vector>
 
@@ -47,16 +46,20 @@ constexpr float kMicrovolts = 20.0f;  // scale of the unit-variance mixtures, in
 using Decoder = nn::GRU<float, kC, kH>;
 using Readout = nn::Dense<float, kH, 1>;
 
+/// The front end's filters, for the loop and for the ground truth alike.
+Eigen::MatrixXd bandpass_sos() { return dsp::butter(4, {1.0, 40.0}, dsp::BandType::BandPass, kRate); }
+Eigen::MatrixXd notch_sos() { return dsp::iirnotch(50.0, 30.0, kRate); }
+
 /// Everything the block callback touches, allocated before streaming starts.
 struct ClosedLoop {
-  dsp::SOSFilter<float, kC> bandpass{dsp::butter(4, {1.0, 40.0}, dsp::BandType::BandPass, kRate)};
-  dsp::SOSFilter<float, kC> notch{dsp::iirnotch(50.0, 30.0, kRate)};
+  dsp::SOSFilter<float, kC> bandpass{bandpass_sos()};
+  dsp::SOSFilter<float, kC> notch{notch_sos()};
   dsp::CommonAverage<float, kC> car;
   ica::ORICA<float, kI> ica;
   Decoder gru;
   Readout readout;
   std::array<bool, kI> keep{};
-  bool clean = true;  // off: the decoder sees the filtered, re-referenced channels uncleaned
+  bool clean = true;  // off: no ICA; the decoder sees the filtered, re-referenced channels
   std::array<float, kC> a{}, b{}, scaled{};
   std::array<float, kI> y{}, z{};
   std::array<float, kH> h{};
@@ -76,7 +79,7 @@ struct ClosedLoop {
     (void)notch.step(a, b);
     (void)car.step(b, a);
     std::span<const float, kI> in(a.data(), kI);
-    if (ica.step(in, y) == Status::Ok && clean) {
+    if (clean && ica.step(in, y) == Status::Ok) {
       ica.reconstruct(y, keep, z);
       float sum = 0;
       for (int i = 0; i < kI; ++i) {
@@ -105,11 +108,6 @@ struct ClosedLoop {
     }
   }
 };
-
-double correlation(const Eigen::VectorXd& a, const Eigen::VectorXd& b) {
-  const Eigen::ArrayXd x = a.array() - a.mean(), y = b.array() - b.mean();
-  return (x * y).sum() / std::sqrt((x * x).sum() * (y * y).sum());
-}
 
 /// A moving RMS over `w` samples (causal): the envelope a decoder is asked for.
 Eigen::VectorXd moving_rms(const Eigen::RowVectorXd& s, Eigen::Index w) {
@@ -172,8 +170,8 @@ void run_eeg_closed_loop(Report& report, const Options& options) {
   // effective mixing after the average reference with the last channel dropped
   Eigen::MatrixXd truth_f(kC, n);
   {
-    dsp::SOSFilter<double, kC> bp(dsp::butter(4, {1.0, 40.0}, dsp::BandType::BandPass, kRate));
-    dsp::SOSFilter<double, kC> nt(dsp::iirnotch(50.0, 30.0, kRate));
+    dsp::SOSFilter<double, kC> bp(bandpass_sos());
+    dsp::SOSFilter<double, kC> nt(notch_sos());
     std::array<double, kC> s{}, u{}, v{};
     for (Eigen::Index t = 0; t < n; ++t) {
       for (int c = 0; c < kC; ++c) s[std::size_t(c)] = mix.sources(c, t);

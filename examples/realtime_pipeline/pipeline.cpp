@@ -15,7 +15,6 @@
 #include <cmath>
 #include <iostream>
 #include <numbers>
-#include <numeric>
 #include <random>
 #include <vector>
 
@@ -76,19 +75,6 @@ struct Pipeline {
     return Status::Ok;
   }
 };
-
-double correlation(const std::vector<double>& a, const std::vector<double>& b) {
-  const std::size_t n = a.size();
-  const double ma = std::accumulate(a.begin(), a.end(), 0.0) / double(n);
-  const double mb = std::accumulate(b.begin(), b.end(), 0.0) / double(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    sab += (a[i] - ma) * (b[i] - mb);
-    saa += (a[i] - ma) * (a[i] - ma);
-    sbb += (b[i] - mb) * (b[i] - mb);
-  }
-  return sab / std::sqrt(saa * sbb);
-}
 
 }  // namespace
 
@@ -213,10 +199,9 @@ void run_realtime_pipeline(Report& report, const Options& options) {
     diag_hi.push_back(cov.diagonal().maxCoeff());
     angle_curve.push_back(geometry::largest_principal_angle(pipe.pca.components().cast<double>(), top3) * 180.0 / std::numbers::pi);
     if ((b1 % 30000) == 0) {
-      const std::vector<double> a(decoded.begin() + std::ptrdiff_t(b1 - 30000), decoded.begin() + std::ptrdiff_t(b1));
-      const std::vector<double> bt(truth.begin() + std::ptrdiff_t(b1 - 30000), truth.begin() + std::ptrdiff_t(b1));
       corr_t.push_back(t);
-      corr_v.push_back(correlation(a, bt));
+      corr_v.push_back(correlation(Eigen::Map<const Eigen::VectorXd>(decoded.data() + (b1 - 30000), 30000),
+                                   Eigen::Map<const Eigen::VectorXd>(truth.data() + (b1 - 30000), 30000)));
     }
     bar.update(double(b1));
   }
