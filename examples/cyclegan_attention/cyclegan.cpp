@@ -10,6 +10,7 @@
 #include "../common/examples.hpp"
 #include "../common/progress.hpp"
 #include "cyclegan.hpp"
+#include <dendrite/core/eigen_instantiations.hpp>  // the decompositions, compiled once
 
 namespace dendrite::examples {
 

@@ -31,6 +31,7 @@
 #include "../common/examples.hpp"
 #include "../common/progress.hpp"
 #include "../common/report.hpp"
+#include <dendrite/core/eigen_instantiations.hpp>  // the decompositions, compiled once
 
 namespace dendrite::examples {
 

@@ -22,6 +22,7 @@
 
 #include "../common/examples.hpp"
 #include "../common/progress.hpp"
+#include <dendrite/core/eigen_instantiations.hpp>  // the decompositions, compiled once
 
 namespace dendrite::examples {
 

@@ -34,6 +34,7 @@
 #include "../common/decoder.hpp"
 #include "../common/examples.hpp"
 #include "simulator.hpp"
+#include <dendrite/core/eigen_instantiations.hpp>  // the decompositions, compiled once
 
 namespace dendrite::examples {
 

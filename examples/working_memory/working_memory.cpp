@@ -12,6 +12,7 @@
 #include "../common/examples.hpp"
 #include "../common/progress.hpp"
 #include "working_memory.hpp"
+#include <dendrite/core/eigen_instantiations.hpp>  // the decompositions, compiled once
 
 namespace dendrite::examples {
 
