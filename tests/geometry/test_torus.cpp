@@ -141,7 +141,7 @@ TEST_CASE("analyze_torus classifies noisy Clifford, standard and pure-noise grid
           "[geometry][torus]") {
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     const g::TorusGridSpec spec{.units = 100, .n1 = 12, .n2 = 12, .noise = 0.1, .seed = seed};
-    const g::TorusTestOptions opt{.shuffles = 40, .seed = seed};
+    const g::TorusTestOptions opt{.shuffles = 40, .seed = seed, .radius_surrogates = 20};
     INFO("seed " << seed);
     const auto cliff = g::analyze_torus(g::clifford_torus(spec), opt);
     INFO("Clifford: " << cliff.reason);
@@ -190,6 +190,100 @@ TEST_CASE("analyze_torus tells a flat torus with unequal radii from a Clifford t
     CHECK(near.classification == g::TorusClass::Clifford);
     CHECK(near.radius_ratio == Approx(0.7).margin(0.1));
   }
+}
+
+TEST_CASE("the radius ratio's p-value comes from equal-radii surrogates with the grid's noise",
+          "[geometry][torus]") {
+  // noiseless radii 1 and 0.2: every equal-radii surrogate has ratio 1 to rounding, so none is as
+  // far from 1 as 0.2 and p = 1 / (1 + surrogates) exactly
+  const g::TorusGridSpec exact{.units = 40, .n1 = 12, .n2 = 12, .noise = 0.0, .seed = 3};
+  const auto a = g::analyze_torus(g::clifford_torus(exact, 1.0, 0.2),
+                                  {.shuffles = 20, .radius_surrogates = 29});
+  CHECK(a.noise_sd < 1e-6);
+  CHECK(a.radius_ratio_p == Approx(1.0 / 30.0).epsilon(1e-12));
+  CHECK(a.classification == g::TorusClass::FlatUnequal);
+
+  // the noise estimate: iid N(0, 0.1^2) per unit in 100 units (the spectrum past 8 components,
+  // rescaled) recovers 0.1
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const g::TorusGridSpec spec{.units = 100, .n1 = 12, .n2 = 12, .noise = 0.1, .seed = seed};
+    const auto b = g::analyze_torus(g::clifford_torus(spec), {.shuffles = 0, .radius_surrogates = 0});
+    CHECK(b.noise_sd == Approx(0.1).epsilon(0.08));
+    CHECK(b.radius_ratio_p == 1.0);  // no surrogates asked for
+  }
+
+  // calibration under the null: equal radii with noise; p must not fall below 0.05 much more often
+  // than 5 % of the time (20 grids: at most 3, which a uniform p exceeds with probability 1.6 %)
+  int small_p = 0;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    const g::TorusGridSpec spec{.units = 40, .n1 = 10, .n2 = 10, .noise = 0.15, .seed = seed};
+    const auto c = g::analyze_torus(g::clifford_torus(spec), {.shuffles = 0,
+                                                             .seed = seed,
+                                                             .radius_surrogates = 40});
+    INFO("seed " << seed << ": " << c.reason);
+    CHECK(c.radius_ratio_p > 0);
+    CHECK(c.radius_ratio_p <= 1);
+    small_p += c.radius_ratio_p < 0.05;
+  }
+  CHECK(small_p <= 3);
+
+  // and with power: radii 1 and 0.4 under the same noise are told apart every time
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const g::TorusGridSpec spec{.units = 40, .n1 = 10, .n2 = 10, .noise = 0.15, .seed = seed};
+    const auto d = g::analyze_torus(g::clifford_torus(spec, 1.0, 0.4),
+                                    {.shuffles = 0, .seed = seed, .radius_surrogates = 40});
+    INFO("seed " << seed << ": " << d.reason);
+    CHECK(d.radius_ratio_p < 0.05);
+  }
+}
+
+TEST_CASE("analyze_torus finds the circles' planes when a harmonic outranks one of them",
+          "[geometry][torus]") {
+  // r1 (cos a, sin a) u1,u2 + h (cos 2a, sin 2a) u5,u6 + r2 (cos b, sin b) u3,u4 with h = 1.3 > r1 = 1
+  // > r2 = 0.9: the top 4 components are theta1's harmonic and fundamental, and theta2's circle
+  // sits in components 5-6. Built here from the definition, in 40 units, noise 0.03.
+  for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+    const Eigen::Index n1 = 12, n2 = 12, units = 40;
+    const Eigen::MatrixXd u = dendrite::test::random_orthonormal(units, 6, seed);
+    const Eigen::MatrixXd noise = 0.03 * dendrite::test::random_matrix(units, n1 * n2, seed + 50);
+    g::AngleGrid grid{Eigen::MatrixXd(units, n1 * n2), n1, n2};
+    for (Eigen::Index j = 0; j < n2; ++j) {
+      for (Eigen::Index i = 0; i < n1; ++i) {
+        const double a = 2 * pi * double(i) / double(n1), b = 2 * pi * double(j) / double(n2);
+        grid.activity.col(i + n1 * j) =
+            std::cos(a) * u.col(0) + std::sin(a) * u.col(1) + 0.9 * std::cos(b) * u.col(2) +
+            0.9 * std::sin(b) * u.col(3) + 1.3 * std::cos(2 * a) * u.col(4) +
+            1.3 * std::sin(2 * a) * u.col(5) + noise.col(i + n1 * j);
+      }
+    }
+    INFO("seed " << seed);
+    const g::TorusTestOptions opt{.shuffles = 40, .seed = seed, .radius_surrogates = 20};
+    const auto aut = g::analyze_torus(grid, opt);
+    INFO("auto: " << aut.reason);
+    // the top 4 components hold theta1's plane (r1^2 = 1) but not theta2's (0.81): 1 / 1.81
+    CHECK(aut.fundamental_capture == Approx(1.0 / 1.81).margin(0.03));
+    CHECK(aut.space == g::TorusSpace::Fundamentals);
+    CHECK(aut.classification == g::TorusClass::Clifford);
+    CHECK(aut.radius_ratio == Approx(0.9).margin(0.03));
+    CHECK(aut.orthogonality < 0.05);
+    auto top = opt;
+    top.space = g::TorusSpace::TopPcs;  // the top 4 alone: theta2's rings shrink to noise
+    const auto pcs = g::analyze_torus(grid, top);
+    INFO("top 4 components: " << pcs.reason);
+    CHECK(pcs.space == g::TorusSpace::TopPcs);
+    CHECK(pcs.classification != g::TorusClass::Clifford);
+  }
+}
+
+TEST_CASE("a ring of one angle is not a torus", "[geometry][torus]") {
+  // the activity of a working-memory network before the second stimulus: a circle in theta1,
+  // the same for every theta2 (its theta2-rings are points, with arbitrary planes)
+  const g::TorusGridSpec spec{.units = 30, .n1 = 12, .n2 = 9, .noise = 0.0, .seed = 2};
+  const auto a = g::analyze_torus(g::clifford_torus(spec, 1.0, 0.0), {.shuffles = 20});
+  INFO(a.reason);
+  CHECK(a.classification == g::TorusClass::Neither);
+  CHECK(a.theta2_rings.mean_radius < 1e-12);  // zero up to the rounding of the PCA
+  CHECK(a.reason.find("theta2 does not move the activity") != std::string::npos);
 }
 
 TEST_CASE("analyze_torus rejects bad grids with a clear error", "[geometry][torus]") {

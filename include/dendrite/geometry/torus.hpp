@@ -14,9 +14,21 @@
 /// radial direction (principal angles 0 and 90 degrees).
 ///
 /// Data: an `AngleGrid`, N units x (n1 n2) grid points, column i + n1 j = the population vector
-/// at (theta1_i, theta2_j). All statistics are computed in the space of the grid's top `n_pcs`
-/// principal components (default 4), where a random plane is not automatically orthogonal to
-/// every other as it is in high dimension, so that the shuffle nulls are informative.
+/// at (theta1_i, theta2_j), each angle at equal steps over one period. The statistics are computed
+/// in a low-dimensional space, where a random plane is not automatically orthogonal to every other
+/// as it is in high dimension, so that the shuffle nulls are informative (`TorusSpace`):
+///  - the grid's top `n_pcs` principal components (default 4), unless
+///  - the angles' fundamental planes are not inside them: the first Fourier mode of each angle's
+///    marginal mean (the mean over the other angle) gives two vectors per angle, the plane its
+///    circle lies in; when less than `fundamental_capture_min` (0.9) of their squared length lies
+///    in the top components (harmonics of one angle, or a third variable, outrank the other
+///    circle), the statistics are computed in their span instead. There the spectrum test compares
+///    each component with the noise: lambda4 / noise variance instead of lambda4 / lambda5.
+/// Noise: the per-unit noise variance is estimated from the grid's spectrum past its 8th
+/// component (room for both circles and their second harmonics), scaled by r / (r - 8) for the
+/// noise the first 8 components absorb (r = min(N, n1 n2 - 1)); 0 when r <= 8. The noise's own
+/// largest components are among the first 8, so the estimate runs about 5 % low (100 units,
+/// 144 points, sd 0.1 -> 0.094-0.095); components of the signal past the 8th make it high.
 ///  - Ring planes: for each j, the theta1-ring {x(i, j)}_i: its centroid, its top-2 PCA plane
 ///    (orthonormal Q, m x 2) and radius sqrt(lambda1 + lambda2) (the RMS distance from the
 ///    centroid); likewise a theta2-ring for each i.
@@ -29,11 +41,17 @@
 ///    for random planes in 4 dimensions.
 ///  - Nulls: the same statistics after a seeded random permutation of the grid labels; one-sided
 ///    p = (1 + #{null <= observed}) / (1 + shuffles).
+///  - Radius ratio: mean theta2-ring radius / mean theta1-ring radius, and its p-value against
+///    `radius_surrogates` Clifford tori of equal radii (the geometric mean of the observed two,
+///    less the noise's share 2 sigma^2 of a ring's squared radius) with
+///    the grid's units, sampling and estimated noise, put through the same space and ring fits:
+///    p = (1 + #{|log ratio_null| >= |log ratio|}) / (1 + surrogates).
 ///  - Classification (thresholds in `TorusTestOptions`):
 ///      Clifford-like: 4 dominant components (lambda4 >= spectrum_gap * lambda5), both families
 ///        parallel (mean largest angle < parallel_angle and p < alpha), orthogonality <
 ///        orthogonal_max and its p < alpha, and comparable radii: the families' mean ring radii
-///        within a factor radius_ratio_max (2) of each other;
+///        within a factor radius_ratio_max (2) of each other, or a ratio outside that window that
+///        equal-radii surrogates reach with p >= alpha (the noise can explain it);
 ///      flat torus, unequal radii: all of that but the radii (a product of two circles in
 ///        orthogonal planes, one much smaller: flat, but not Clifford, which treats both angles
 ///        alike); the smaller family's parallelism is then judged by its angle alone, because
@@ -41,9 +59,10 @@
 ///        shuffled "rings" look parallel too);
 ///      standard-like: 3 dominant components (lambda3 >= spectrum_gap * lambda4), exactly one
 ///        family parallel, orthogonality within [standard_min, standard_max];
+///      neither otherwise, and whenever one angle's rings have no radius (below 1e-6 of the
+///        other's: that angle does not move the activity).
 ///    The spectrum is judged by a gap rather than by a variance fraction because isotropic noise
 ///    in many units adds a large total variance spread thinly over every component.
-///      neither otherwise.
 #pragma once
 
 #include <algorithm>
@@ -51,6 +70,7 @@
 #include <cstdint>
 #include <limits>
 #include <numbers>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,6 +82,7 @@
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/traits.hpp>
 #include <dendrite/geometry/pca.hpp>
+#include <dendrite/geometry/subspace.hpp>
 
 namespace dendrite::geometry {
 
@@ -212,11 +233,86 @@ template <AnalysisScalar S = double>
   return sum / double(theta1_rings.size() * theta2_rings.size());
 }
 
+/// Shape of a synthetic torus grid.
+struct TorusGridSpec {
+  Eigen::Index units = 100;  ///< N, the embedding dimension
+  Eigen::Index n1 = 16;      ///< theta1_i = pi i / n1
+  Eigen::Index n2 = 16;      ///< theta2_j = pi j / n2
+  double noise = 0.0;        ///< sd of iid Gaussian noise added to every coordinate
+  std::uint64_t seed = 1;    ///< seed of the embedding and the noise
+};
+
+namespace detail {
+
+/// Random N x k matrix with orthonormal columns (Gram-Schmidt on Gaussian columns).
+template <AnalysisScalar S = double>
+[[nodiscard]] Eigen::MatrixXd random_embedding(Eigen::Index n, Eigen::Index k,
+                                               std::mt19937_64& rng) {
+  if (n < k) {
+    DENDRITE_THROW(dimension_error, "torus generator: need at least ", k, " units, got ", n);
+  }
+  std::normal_distribution<double> normal;
+  MatrixX<S> q(n, k);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    for (Eigen::Index i = 0; i < n; ++i) {
+      q(i, j) = normal(rng);
+    }
+    for (int pass = 0; pass < 2; ++pass) {  // twice is enough for orthogonality to rounding
+      for (Eigen::Index l = 0; l < j; ++l) {
+        q.col(j) -= q.col(l).dot(q.col(j)) * q.col(l);
+      }
+    }
+    q.col(j).normalize();
+  }
+  return q;
+}
+
+template <class F>
+[[nodiscard]] AngleGrid make_torus(const TorusGridSpec& spec, Eigen::Index dims, F coords) {
+  if (spec.n1 < 3 || spec.n2 < 3) {
+    DENDRITE_THROW(dimension_error, "torus generator: need at least 3 x 3 grid points, got ",
+                   spec.n1, " x ", spec.n2);
+  }
+  std::mt19937_64 rng(spec.seed);
+  const Eigen::MatrixXd u = random_embedding(spec.units, dims, rng);
+  std::normal_distribution<double> normal;  // scaled by spec.noise (which may be 0)
+  AngleGrid g{Eigen::MatrixXd(spec.units, spec.n1 * spec.n2), spec.n1, spec.n2};
+  Eigen::VectorXd c(dims);
+  for (Eigen::Index j = 0; j < spec.n2; ++j) {
+    for (Eigen::Index i = 0; i < spec.n1; ++i) {
+      coords(2.0 * std::numbers::pi * double(i) / double(spec.n1),
+             2.0 * std::numbers::pi * double(j) / double(spec.n2), c);
+      auto col = g.activity.col(i + spec.n1 * j);
+      col = u * c;
+      if (spec.noise > 0) {
+        for (Eigen::Index k = 0; k < spec.units; ++k) {
+          col(k) += spec.noise * normal(rng);
+        }
+      }
+    }
+  }
+  return g;
+}
+
+}  // namespace detail
+
+/// Where analyze_torus computes its statistics.
+enum class TorusSpace {
+  /// TopPcs, unless the two angles' fundamental planes lie outside the top n_pcs components
+  /// (captured fraction below fundamental_capture_min): then Fundamentals
+  Auto,
+  /// the grid's top n_pcs principal components (the torus fills 4 of them, a standard torus 3)
+  TopPcs,
+  /// span of the first Fourier mode of each angle's marginal mean: the planes of the two
+  /// circles, whatever outranks them (harmonics of one angle, a third variable)
+  Fundamentals
+};
+
 /// Settings of analyze_torus. Angles in radians.
 struct TorusTestOptions {
-  Eigen::Index n_pcs = 4;  ///< PCA space of the statistics
+  Eigen::Index n_pcs = 4;  ///< PCA space of the statistics (TopPcs)
   int shuffles = 100;      ///< permutations for the nulls
-  std::uint64_t seed = 1;  ///< seed of the permutations
+  std::uint64_t seed = 1;  ///< seed of the permutations and the surrogates
   double alpha = 0.05;     ///< significance level
   double parallel_angle =
       20.0 * std::numbers::pi / 180.0;  ///< max mean largest angle of a parallel family
@@ -225,8 +321,12 @@ struct TorusTestOptions {
   double standard_max = 0.7;            ///<   [standard_min, standard_max]
   double spectrum_gap = 3.0;  ///< lambda4 / lambda5 (Clifford) or lambda3 / lambda4 (standard)
   /// Clifford: the two families' mean radii within a factor of this of each other (a Clifford
-  /// torus treats both angles alike: equal radii); outside it the verdict is FlatUnequal
+  /// torus treats both angles alike: equal radii); outside it, and with radius_ratio_p < alpha,
+  /// the verdict is FlatUnequal
   double radius_ratio_max = 2.0;
+  int radius_surrogates = 100;  ///< equal-radii surrogates for radius_ratio_p (>= 19 to reach 0.05)
+  TorusSpace space = TorusSpace::Auto;  ///< see TorusSpace
+  double fundamental_capture_min = 0.9;  ///< Auto: switch to Fundamentals below this
 };
 
 /// What analyze_torus decided.
@@ -256,29 +356,136 @@ struct TorusAnalysis {
   double orthogonality = 0;                  ///< see the file comment
   double orthogonality_p = 1;                ///< shuffle null, P(null <= observed)
   double radius_ratio = 1;  ///< mean theta2-ring radius / mean theta1-ring radius
+  /// P(|log ratio| >= observed) under Clifford tori of equal radii with this grid's sampling, units
+  /// and noise (see the file comment); 1 when radius_surrogates is 0
+  double radius_ratio_p = 1;
+  double noise_sd = 0;  ///< noise per unit and point, estimated from the spectrum past 8 components
+  TorusSpace space = TorusSpace::TopPcs;  ///< the space the statistics were computed in
+  double fundamental_capture = 1;  ///< fraction of the fundamental planes inside the top n_pcs
   TorusClass classification = TorusClass::Neither;
   std::string reason;  ///< the statistics that decided, in words
 };
 
-/// Runs the ring fits, the parallelism and orthogonality tests with their shuffle nulls, and the
-/// classification described in the file comment. Allocates; O(shuffles * (n1^2 + n2^2 + n1 n2)).
+namespace detail {
+
+/// The grid in the space analyze_torus works in, with the spectrum gaps judged there.
+struct TorusSpaceFit {
+  Eigen::MatrixXd y;  ///< dims x (n1 n2)
+  TorusSpace space = TorusSpace::TopPcs;
+  double capture = 1;
+  double gap3 = 0, gap4 = 0;  ///< see the file comment
+  double noise_var = 0;
+};
+
+/// The first Fourier mode of each angle's marginal mean, N x 4 (columns cos/sin of theta1, then
+/// of theta2), from the centred activity; the grid covers one period at equal steps.
 template <AnalysisScalar S = double>
-[[nodiscard]] TorusAnalysis analyze_torus(const AngleGrid& grid, const TorusTestOptions& opt = {}) {
-  validate(grid);
-  if (opt.n_pcs < 2 || opt.shuffles < 0) {
-    DENDRITE_THROW(dimension_error, "analyze_torus: need n_pcs >= 2 and shuffles >= 0, got ",
-                   opt.n_pcs, " and ", opt.shuffles);
+[[nodiscard]] MatrixX<S> fundamental_vectors(const AngleGrid& g, const VectorX<S>& mean) {
+  const Eigen::Index n = g.activity.rows();
+  MatrixX<S> f = MatrixX<S>::Zero(n, 4);
+  const double two_pi = 2.0 * std::numbers::pi;
+  for (Eigen::Index j = 0; j < g.n2; ++j) {
+    const double b = two_pi * double(j) / double(g.n2);
+    for (Eigen::Index i = 0; i < g.n1; ++i) {
+      const double a = two_pi * double(i) / double(g.n1);
+      const auto x = g.point(i, j) - mean;
+      f.col(0) += std::cos(a) * x;
+      f.col(1) += std::sin(a) * x;
+      f.col(2) += std::cos(b) * x;
+      f.col(3) += std::sin(b) * x;
+    }
   }
+  return f * (2.0 / double(g.n1 * g.n2));  // amplitude of each circle's mode
+}
+
+/// Per-unit noise variance: the components past the 8th (room for both circles and their second
+/// harmonics), corrected for the share of noise the first 8 take, r = rank of the centred grid.
+template <AnalysisScalar S = double>
+[[nodiscard]] double noise_variance(const VectorX<S>& ev, Eigen::Index units, Eigen::Index points) {
+  const Eigen::Index r = std::min<Eigen::Index>(units, points - 1);
+  const Eigen::Index k = 8;
+  if (r <= k || ev.size() <= k) {
+    return 0.0;
+  }
+  return ev.tail(ev.size() - k).sum() * double(r) / (double(units) * double(r - k));
+}
+
+template <AnalysisScalar S = double>
+[[nodiscard]] TorusSpaceFit torus_space(const AngleGrid& g, const TorusTestOptions& opt,
+                                        std::optional<TorusSpace> force = std::nullopt) {
   PCA<double> pca;
-  pca.fit(grid.activity);
-  TorusAnalysis out;
-  out.explained_variance_ratio = pca.explained_variance_ratio();
-  out.participation_ratio = participation_ratio(pca.explained_variance());
+  pca.fit(g.activity);
+  TorusSpaceFit out;
+  const auto& ev = pca.explained_variance();
+  out.noise_var = noise_variance(ev, g.activity.rows(), g.activity.cols());
   const Eigen::Index m = std::min(opt.n_pcs, pca.n_components());
   if (m < 2) {
     DENDRITE_THROW(dimension_error, "analyze_torus: the grid spans fewer than 2 dimensions");
   }
-  const MatrixX<S> y = pca.transform(grid.activity).topRows(m);
+  const MatrixX<S> f = fundamental_vectors(g, pca.mean());
+  const double f2 = f.squaredNorm();
+  out.capture = f2 > 0 ? (pca.components().leftCols(m).transpose() * f).squaredNorm() / f2 : 1.0;
+  out.space = force ? *force
+              : opt.space != TorusSpace::Auto ? opt.space
+              : out.capture < opt.fundamental_capture_min ? TorusSpace::Fundamentals
+                                                          : TorusSpace::TopPcs;
+  const auto gap = [](double a, double b) {
+    return a / std::max(b, std::numeric_limits<double>::min());
+  };
+  if (out.space == TorusSpace::TopPcs) {
+    out.y = pca.transform(g.activity).topRows(m);
+    const auto lam = [&](Eigen::Index k) {  // 1-based; 0 past the end
+      return ev.size() >= k ? ev(k - 1) : 0.0;
+    };
+    out.gap3 = gap(lam(3), lam(4));
+    out.gap4 = gap(lam(4), lam(5));
+    return out;
+  }
+  const MatrixX<S> q = orthonormal_basis(f, 1e-6);
+  out.y = q.transpose() * (g.activity.colwise() - pca.mean());
+  // the spectrum inside the fundamental space, each component against the noise per dimension
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(out.y * out.y.transpose() /
+                                                double(g.activity.cols() - 1));
+  const VectorX<S> lp = eig.eigenvalues().reverse();
+  const auto lam = [&](Eigen::Index k) { return lp.size() >= k ? lp(k - 1) : 0.0; };
+  out.gap3 = gap(lam(3), std::max(lam(4), out.noise_var));
+  out.gap4 = gap(lam(4), out.noise_var);
+  return out;
+}
+
+/// Mean theta2-ring radius / mean theta1-ring radius of a grid in its torus space.
+template <AnalysisScalar S = double>
+[[nodiscard]] double radius_ratio(const MatrixX<S>& y, Eigen::Index n1, Eigen::Index n2) {
+  const double r1 = parallelism(fit_rings(y, n1, n2, RingFamily::Theta1)).mean_radius;
+  const double r2 = parallelism(fit_rings(y, n1, n2, RingFamily::Theta2)).mean_radius;
+  return r1 > 0 ? r2 / r1 : std::numeric_limits<double>::infinity();
+}
+
+}  // namespace detail
+
+/// Runs the ring fits, the parallelism and orthogonality tests with their shuffle nulls, the
+/// radius-ratio test against equal-radii surrogates, and the classification described in the
+/// file comment. Allocates; O(shuffles * (n1^2 + n2^2 + n1 n2) + surrogates * PCA of the grid).
+template <AnalysisScalar S = double>
+[[nodiscard]] TorusAnalysis analyze_torus(const AngleGrid& grid, const TorusTestOptions& opt = {}) {
+  validate(grid);
+  if (opt.n_pcs < 2 || opt.shuffles < 0 || opt.radius_surrogates < 0) {
+    DENDRITE_THROW(dimension_error,
+                   "analyze_torus: need n_pcs >= 2, shuffles >= 0 and radius_surrogates >= 0, got ",
+                   opt.n_pcs, ", ", opt.shuffles, " and ", opt.radius_surrogates);
+  }
+  TorusAnalysis out;
+  {
+    PCA<double> pca;
+    pca.fit(grid.activity);
+    out.explained_variance_ratio = pca.explained_variance_ratio();
+    out.participation_ratio = participation_ratio(pca.explained_variance());
+  }
+  const detail::TorusSpaceFit space = detail::torus_space(grid, opt);
+  const MatrixX<S>& y = space.y;
+  out.space = space.space;
+  out.fundamental_capture = space.capture;
+  out.noise_sd = std::sqrt(space.noise_var);
 
   const auto stats = [&](const MatrixX<S>& x, FamilyParallelism& p1, FamilyParallelism& p2) {
     const auto r1 = fit_rings(x, grid.n1, grid.n2, RingFamily::Theta1);
@@ -315,30 +522,52 @@ template <AnalysisScalar S = double>
   out.theta2_rings.p_value = (1.0 + below2) / denom;
   out.orthogonality_p = (1.0 + below_o) / denom;
 
-  const auto& ev = pca.explained_variance();
-  const auto gap = [&](Eigen::Index k) {  // lambda_k / lambda_{k+1}, 1-based; +inf past the end
-    if (ev.size() <= k) {
-      return std::numeric_limits<double>::infinity();
+  // Equal-radii surrogates: Clifford tori with both radii the geometric mean of the observed
+  // ones, in as many units, on the same grid, with the estimated noise, through the same space
+  // and ring fits. The noise inflates and scatters the radii; the surrogates carry it.
+  if (opt.radius_surrogates > 0 && std::isfinite(out.radius_ratio) && out.radius_ratio > 0) {
+    // a ring's radius carries about 2 noise variances (its plane's share); the surrogates add
+    // their own, so the common radius is taken without it
+    const double r0 = std::sqrt(std::max(
+        out.theta1_rings.mean_radius * out.theta2_rings.mean_radius - 2.0 * space.noise_var,
+        1e-12 * out.theta1_rings.mean_radius * out.theta2_rings.mean_radius));
+    const double observed = std::abs(std::log(out.radius_ratio));
+    int as_far = 0;
+    for (int s = 0; s < opt.radius_surrogates; ++s) {
+      const TorusGridSpec spec{.units = grid.activity.rows(), .n1 = grid.n1, .n2 = grid.n2,
+                               .noise = out.noise_sd, .seed = rng()};
+      const AngleGrid sur = detail::make_torus(spec, 4, [&](double a, double b, VectorX<S>& c) {
+        c << r0 * std::cos(a), r0 * std::sin(a), r0 * std::cos(b), r0 * std::sin(b);
+      });
+      const auto sy = detail::torus_space(sur, opt, space.space).y;
+      as_far += std::abs(std::log(detail::radius_ratio(sy, grid.n1, grid.n2))) >= observed;
     }
-    return ev(k - 1) / std::max(ev(k), std::numeric_limits<double>::min());
-  };
-  const double gap3 = gap(3), gap4 = gap(4);
+    out.radius_ratio_p = (1.0 + as_far) / (1.0 + opt.radius_surrogates);
+  }
+
+  const double gap3 = space.gap3, gap4 = space.gap4;
   const auto is_parallel = [&](const FamilyParallelism& f) {
     return f.mean_largest_angle < opt.parallel_angle && f.p_value < opt.alpha;
   };
   const bool par1 = is_parallel(out.theta1_rings);
   const bool par2 = is_parallel(out.theta2_rings);
   const double deg = 180.0 / std::numbers::pi;
+  const bool fundamentals = space.space == TorusSpace::Fundamentals;
   out.reason = dendrite::detail::concat(
-      "lambda3/lambda4 ", gap3, ", lambda4/lambda5 ", gap4, "; theta1-rings ",
+      fundamentals ? "fundamental planes (top components hold " : "top components (they hold ",
+      space.capture, " of them); ", fundamentals ? "lambda3/max(lambda4, noise) " : "lambda3/lambda4 ",
+      gap3, fundamentals ? ", lambda4/noise " : ", lambda4/lambda5 ", gap4, "; theta1-rings ",
       par1 ? "parallel" : "not parallel", " (mean largest angle ",
       out.theta1_rings.mean_largest_angle * deg, " deg, p ", out.theta1_rings.p_value,
       "); theta2-rings ", par2 ? "parallel" : "not parallel", " (",
       out.theta2_rings.mean_largest_angle * deg, " deg, p ", out.theta2_rings.p_value,
       "); orthogonality ", out.orthogonality, " (p ", out.orthogonality_p, "); radius ratio ",
-      out.radius_ratio);
-  const bool equal_radii = out.radius_ratio <= opt.radius_ratio_max &&
-                           out.radius_ratio >= 1.0 / opt.radius_ratio_max;
+      out.radius_ratio, " (p ", out.radius_ratio_p, ", noise sd ", out.noise_sd, ")");
+  // Radii are unequal when the ratio leaves the window and equal-radii surrogates with this
+  // noise rarely leave 1 as far.
+  const bool in_window = out.radius_ratio <= opt.radius_ratio_max &&
+                         out.radius_ratio >= 1.0 / opt.radius_ratio_max;
+  const bool equal_radii = in_window || out.radius_ratio_p >= opt.alpha;
   // With unequal radii the shuffle null of the smaller family is uninformative: shuffled points
   // spread mostly along the larger circle, so every shuffled "ring" lies near its plane and looks
   // parallel. There the smaller family must be parallel by angle only.
@@ -348,6 +577,18 @@ template <AnalysisScalar S = double>
       out.theta1_rings.mean_largest_angle < opt.parallel_angle &&
       out.theta2_rings.mean_largest_angle < opt.parallel_angle && (small1 ? par2 : par1) &&
       out.orthogonality < opt.orthogonal_max && out.orthogonality_p < opt.alpha;
+  // An angle that does not move the activity (a ring of one angle, e.g. before the second
+  // stimulus of a working-memory trial) leaves its rings as points with arbitrary planes.
+  const double rmax = std::max(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
+  const double rmin = std::min(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
+  if (!(rmin > 1e-6 * rmax)) {
+    out.classification = TorusClass::Neither;
+    out.reason = dendrite::detail::concat(
+        out.theta1_rings.mean_radius < out.theta2_rings.mean_radius ? "theta1" : "theta2",
+        " does not move the activity (ring radius ", rmin, " against ", rmax, "): a ring, not a torus; ",
+        out.reason);
+    return out;
+  }
   if (gap4 >= opt.spectrum_gap && par1 && par2 && out.orthogonality < opt.orthogonal_max &&
       out.orthogonality_p < opt.alpha && equal_radii) {
     out.classification = TorusClass::Clifford;

@@ -19,69 +19,6 @@
 
 namespace dendrite::geometry {
 
-/// Shape of a synthetic torus grid.
-struct TorusGridSpec {
-  Eigen::Index units = 100;  ///< N, the embedding dimension
-  Eigen::Index n1 = 16;      ///< theta1_i = pi i / n1
-  Eigen::Index n2 = 16;      ///< theta2_j = pi j / n2
-  double noise = 0.0;        ///< sd of iid Gaussian noise added to every coordinate
-  std::uint64_t seed = 1;    ///< seed of the embedding and the noise
-};
-
-namespace detail {
-
-/// Random N x k matrix with orthonormal columns (Gram-Schmidt on Gaussian columns).
-template <AnalysisScalar S = double>
-[[nodiscard]] Eigen::MatrixXd random_embedding(Eigen::Index n, Eigen::Index k,
-                                               std::mt19937_64& rng) {
-  if (n < k) {
-    DENDRITE_THROW(dimension_error, "torus generator: need at least ", k, " units, got ", n);
-  }
-  std::normal_distribution<double> normal;
-  MatrixX<S> q(n, k);
-  for (Eigen::Index j = 0; j < k; ++j) {
-    for (Eigen::Index i = 0; i < n; ++i) {
-      q(i, j) = normal(rng);
-    }
-    for (int pass = 0; pass < 2; ++pass) {  // twice is enough for orthogonality to rounding
-      for (Eigen::Index l = 0; l < j; ++l) {
-        q.col(j) -= q.col(l).dot(q.col(j)) * q.col(l);
-      }
-    }
-    q.col(j).normalize();
-  }
-  return q;
-}
-
-template <class F>
-[[nodiscard]] AngleGrid make_torus(const TorusGridSpec& spec, Eigen::Index dims, F coords) {
-  if (spec.n1 < 3 || spec.n2 < 3) {
-    DENDRITE_THROW(dimension_error, "torus generator: need at least 3 x 3 grid points, got ",
-                   spec.n1, " x ", spec.n2);
-  }
-  std::mt19937_64 rng(spec.seed);
-  const Eigen::MatrixXd u = random_embedding(spec.units, dims, rng);
-  std::normal_distribution<double> normal(0.0, spec.noise);
-  AngleGrid g{Eigen::MatrixXd(spec.units, spec.n1 * spec.n2), spec.n1, spec.n2};
-  Eigen::VectorXd c(dims);
-  for (Eigen::Index j = 0; j < spec.n2; ++j) {
-    for (Eigen::Index i = 0; i < spec.n1; ++i) {
-      coords(2.0 * std::numbers::pi * double(i) / double(spec.n1),
-             2.0 * std::numbers::pi * double(j) / double(spec.n2), c);
-      auto col = g.activity.col(i + spec.n1 * j);
-      col = u * c;
-      if (spec.noise > 0) {
-        for (Eigen::Index k = 0; k < spec.units; ++k) {
-          col(k) += normal(rng);
-        }
-      }
-    }
-  }
-  return g;
-}
-
-}  // namespace detail
-
 /// Clifford-type torus r1 (cos 2a, sin 2a, 0, 0) + r2 (0, 0, cos 2b, sin 2b) on the grid
 /// a = pi i / n1, b = pi j / n2, embedded in R^units by a random orthonormal map, plus noise.
 template <AnalysisScalar S = double>
