@@ -22,9 +22,26 @@ struct Stage {
   std::string name;
   int step = 0;
   double error = 0;
-  geometry::AngleGrid grid;
-  geometry::TorusAnalysis torus;
+  geometry::AngleGrid grid;          ///< end of the second delay
+  geometry::TorusAnalysis torus;     ///< of grid
+  geometry::AngleGrid grid1;         ///< end of the first delay (theta2 not yet seen)
+  geometry::TorusAnalysis torus1;    ///< of grid1
+  double theta1_share1 = 0;          ///< delay 1: share of variance that theta1 explains
 };
+
+/// Share of the grid's variance explained by theta1 alone: the variance of the theta1-marginal
+/// means (over theta2) over the total variance.
+double theta1_share(const geometry::AngleGrid& g) {
+  const Eigen::VectorXd mean = g.activity.rowwise().mean();
+  double between = 0, total = 0;
+  for (Eigen::Index i = 0; i < g.n1; ++i) {
+    Eigen::VectorXd m = Eigen::VectorXd::Zero(g.activity.rows());
+    for (Eigen::Index j = 0; j < g.n2; ++j) m += g.point(i, j);
+    between += (m / double(g.n2) - mean).squaredNorm() * double(g.n2);
+  }
+  total = (g.activity.colwise() - mean).squaredNorm();
+  return total > 0 ? between / total : 0.0;
+}
 
 double held_out_error(const wm::Model& m, const wm::Timing& tm, int trials, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -45,8 +62,12 @@ Stage analyse(const wm::Model& m, const wm::Timing& tm, const std::string& name,
   s.name = name;
   s.step = step;
   s.error = held_out_error(m, tm, 256, 777);
-  s.grid = wm::delay_activity(m, tm, 16);
+  auto grids = wm::delay_activity(m, tm, 16);
+  s.grid = std::move(grids.second);
+  s.grid1 = std::move(grids.first);
   s.torus = geometry::analyze_torus(s.grid, {.shuffles = 200});
+  s.torus1 = geometry::analyze_torus(s.grid1, {.shuffles = 200});
+  s.theta1_share1 = theta1_share(s.grid1);
   return s;
 }
 
@@ -66,7 +87,7 @@ void run_working_memory(Report& report, const Options& options) {
   Eigen::MatrixXf x, y;
   std::vector<double> curve_t, curve_loss;
   std::vector<Stage> stages;
-  double smooth = 0;
+  double smooth = 0, analysis_seconds = 0;  // the analyses inside the loop are not training
   const auto t0 = std::chrono::steady_clock::now();
   {
     Progress bar("training", steps, "steps");
@@ -79,17 +100,24 @@ void run_working_memory(Report& report, const Options& options) {
         curve_loss.push_back(smooth);
       }
       bar.update(it, "loss " + fmt(smooth));
-      if (it == checkpoint) {
+      if (it == checkpoint || it == steps / 2) {
         bar.finish();
-        stages.push_back(analyse(model, tm, "early (step " + std::to_string(it) + ")", it));
+        const std::string when = it == checkpoint ? "early" : "middle";
+        const auto a0 = std::chrono::steady_clock::now();
+        stages.push_back(analyse(model, tm, when + " (step " + std::to_string(it) + ")", it));
+        analysis_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - a0).count();
       }
     }
   }
-  const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() - analysis_seconds;
   stages.push_back(analyse(model, tm, "end (step " + std::to_string(steps) + ")", steps));
   const Stage& last = stages.back();
   std::cout << "  trained in " << fmt(train_seconds) << " s; normalised error " << fmt(last.error)
-            << "%; delay activity: " << geometry::to_string(last.torus.classification) << "\n";
+            << "%; delay 2 activity: " << geometry::to_string(last.torus.classification)
+            << " (radius ratio " << fmt(last.torus.radius_ratio) << ", p " << fmt(last.torus.radius_ratio_p)
+            << "); delay 1: " << geometry::to_string(last.torus1.classification) << " (theta1 explains "
+            << fmt(last.theta1_share1) << " of the variance)\n";
 
   report.section("Working memory of two orientations (Cueva et al. 2021)",
                  "A leaky retanh RNN (100 units, dt/tau = 0.1, unit noise 0.1 in training) sees two "
@@ -100,19 +128,31 @@ void run_working_memory(Report& report, const Options& options) {
                  "end of the second delay on a 16 x 16 grid of (theta1, theta2), its PCA spectrum, "
                  "2-D projections on the top components, and the torus tests (parallelism of the "
                  "theta1- and theta2-rings, orthogonality of their planes, shuffle p-values, 200 "
-                 "shuffles), early in training and at the end.");
+                 "shuffles; the radius ratio against 100 equal-radii surrogates with the grid's "
+                 "noise), early in training, in the middle and at the end; and the same at the end "
+                 "of the first delay, where only theta1 has been seen and the activity should be a "
+                 "ring.");
   report.line_plot("wm_loss", "Training loss (MSE, smoothed)", {{"loss", curve_t, curve_loss}},
                    {.xlabel = "training step", .ylabel = "MSE", .logy = true});
   std::vector<std::vector<std::string>> rows = {
-      {"stage", "normalised error (%)", "variance in PCs 1-4", "theta1 rings: mean angle (deg)",
-       "theta2 rings: mean angle (deg)", "orthogonality", "orthogonality p", "classification"}};
+      {"stage", "delay", "normalised error (%)", "variance in PCs 1-4", "theta1 share of variance",
+       "theta1 rings: mean angle (deg)", "theta2 rings: mean angle (deg)", "orthogonality (p)",
+       "radius ratio (p)", "classification"}};
   std::vector<Series> spectra;
+  const auto deg = [](double rad) { return fmt(rad * 180 / std::numbers::pi); };
   for (const Stage& s : stages) {
+    for (int delay = 1; delay <= 2; ++delay) {
+      const auto& t = delay == 1 ? s.torus1 : s.torus;
+      rows.push_back({s.name, delay == 1 ? "1 (theta1 seen)" : "2 (both seen)", fmt(s.error),
+                      fmt(t.explained_variance_ratio.head(4).sum()),
+                      fmt(delay == 1 ? s.theta1_share1 : theta1_share(s.grid)),
+                      deg(t.theta1_rings.mean_largest_angle) + " (p " + fmt(t.theta1_rings.p_value) + ")",
+                      deg(t.theta2_rings.mean_largest_angle) + " (p " + fmt(t.theta2_rings.p_value) + ")",
+                      fmt(t.orthogonality) + " (p " + fmt(t.orthogonality_p) + ")",
+                      fmt(t.radius_ratio) + " (p " + fmt(t.radius_ratio_p) + ")",
+                      geometry::to_string(t.classification)});
+    }
     const auto& t = s.torus;
-    rows.push_back({s.name, fmt(s.error), fmt(t.explained_variance_ratio.head(4).sum()),
-                    fmt(t.theta1_rings.mean_largest_angle * 180 / std::numbers::pi) + " (p " + fmt(t.theta1_rings.p_value) + ")",
-                    fmt(t.theta2_rings.mean_largest_angle * 180 / std::numbers::pi) + " (p " + fmt(t.theta2_rings.p_value) + ")",
-                    fmt(t.orthogonality), fmt(t.orthogonality_p), geometry::to_string(t.classification)});
     Series sp{s.name, {}, {}};
     for (Eigen::Index k = 0; k < std::min<Eigen::Index>(10, t.explained_variance_ratio.size()); ++k) {
       sp.x.push_back(double(k + 1));
@@ -121,7 +161,10 @@ void run_working_memory(Report& report, const Options& options) {
     spectra.push_back(sp);
   }
   report.table("wm_torus", rows);
-  report.paragraph("Decision of the torus test at the end: " + last.torus.reason);
+  report.paragraph("Decision of the torus test at the end of the second delay: " + last.torus.reason);
+  report.paragraph("At the end of the first delay only theta1 has been shown: theta2 cannot move the "
+                   "activity, which is a ring (theta1 explains " + fmt(last.theta1_share1) +
+                   " of its variance); the test says: " + last.torus1.reason);
   report.line_plot("wm_pca_spectrum", "PCA spectrum of the delay activity (16 x 16 grid)", spectra,
                    {.xlabel = "component", .ylabel = "fraction of variance", .logy = true});
   for (const Stage& s : stages) {
@@ -140,7 +183,7 @@ void run_working_memory(Report& report, const Options& options) {
         th2.push_back(std::numbers::pi * double(j) / double(s.grid.n2));
       }
     }
-    const std::string tag = s.step == steps ? "end" : "early";
+    const std::string tag = s.name.substr(0, s.name.find(' '));  // early, middle, end
     report.scatter("wm_pc12_theta1_" + tag, s.name + ": PC1 vs PC2, coloured by theta1", p1, p2, th1,
                    "theta1", std::numbers::pi, {.xlabel = "PC1", .ylabel = "PC2"});
     report.scatter("wm_pc34_theta2_" + tag, s.name + ": PC3 vs PC4, coloured by theta2", p3, p4, th2,
@@ -149,8 +192,14 @@ void run_working_memory(Report& report, const Options& options) {
   report.summary("working memory normalised error", fmt(last.error) + " %",
                  "held-out trials after " + std::to_string(steps) + " steps (target < 10 %); early: " +
                      fmt(stages.front().error) + " %");
+  std::string over_training;
+  for (const Stage& s : stages) {
+    over_training += (over_training.empty() ? "" : "; ") + s.name.substr(0, s.name.find(' ')) +
+                     ": " + geometry::to_string(s.torus.classification);
+  }
   report.summary("working memory torus", geometry::to_string(last.torus.classification),
-                 std::string("early: ") + geometry::to_string(stages.front().torus.classification));
+                 "end of delay 2 over training: " + over_training + "; end of delay 1: " +
+                     geometry::to_string(last.torus1.classification));
   report.summary("working memory training", fmt(1e3 * train_seconds / steps) + " ms/step",
                  "forward + backward + Adam, batch 64, 120 time steps");
 }

@@ -177,11 +177,20 @@ inline double normalised_error(const Eigen::MatrixXf& out, const Eigen::MatrixXf
 
 /// Population activity h at the last step of the second delay (just before the go cue) on an
 /// n x n grid theta_i = pi i / n, noiseless inputs, fixed delays of 25 steps.
-inline geometry::AngleGrid delay_activity(const Model& m, const Timing& tm, int n) {
-  geometry::AngleGrid g;
-  g.n1 = n;
-  g.n2 = n;
-  g.activity.resize(kHidden, n * n);
+/// The population activity on an n x n grid of (theta1, theta2) = (pi i / n, pi j / n), at the end
+/// of each delay of a trial with the default delays: the first delay (only theta1 seen) and the
+/// second (both seen, just before the go cue).
+struct DelayGrids {
+  geometry::AngleGrid first, second;
+};
+
+inline DelayGrids delay_activity(const Model& m, const Timing& tm, int n) {
+  DelayGrids g;
+  for (geometry::AngleGrid* grid : {&g.first, &g.second}) {
+    grid->n1 = n;
+    grid->n2 = n;
+    grid->activity.resize(kHidden, n * n);
+  }
   std::mt19937_64 unused(0);
   Eigen::MatrixXf x(kInputs, tm.steps), y(kOutputs, tm.steps);
   for (int j = 0; j < n; ++j) {
@@ -191,7 +200,8 @@ inline geometry::AngleGrid delay_activity(const Model& m, const Timing& tm, int 
       tr.theta2 = std::numbers::pi * j / n;
       write_trial(tr, tm, false, unused, x, y, 0, 1);
       const Eigen::MatrixXf h = m.rnn.forward(x.leftCols(tr.go(tm)));
-      g.activity.col(i + n * j) = h.col(h.cols() - 1).cast<double>();
+      g.first.activity.col(i + n * j) = h.col(tr.stim2_start(tm) - 1).cast<double>();
+      g.second.activity.col(i + n * j) = h.col(h.cols() - 1).cast<double>();
     }
   }
   return g;
