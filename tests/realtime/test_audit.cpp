@@ -10,12 +10,14 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <random>
 #include <span>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include <dendrite/bench/step_profile.hpp>
 #include <dendrite/dendrite.hpp>
 
 namespace nn = dendrite::nn;
@@ -570,4 +572,93 @@ TEST_CASE("the cost of one step equals the count from the equations", "[realtime
   STATIC_REQUIRE(nn::Residual<nn::Dense<float, 4, 4>>::flops_per_step() == 2 * 4 * 4 + 4 + 4);
   STATIC_REQUIRE(nn::Parallel<nn::Dense<float, 3, 2>, nn::GRU<float, 3, 4>>::flops_per_step() ==
                  2 * 3 * 2 + 2 + gru);
+}
+
+namespace {
+
+/// Test doubles for profile_step's flags: a step that allocates (an explicit call of operator
+/// new, which no compiler may elide), and one that spins 200 times longer on subnormal input.
+struct AllocatingStep {
+  using value_type = float;
+  static constexpr int input_size = 2, output_size = 2;
+  static constexpr std::size_t flops_per_step() { return 2; }
+  static constexpr std::size_t bytes_per_step() { return 0; }
+  void reset() noexcept {}
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
+    void* p = ::operator new(64);  // would terminate on failure: fine for a test double
+    sink = p;
+    ::operator delete(p);
+    y[0] = x[0] + x[1];
+    y[1] = x[0] * x[1];
+    return Status::Ok;
+  }
+  void* volatile sink = nullptr;
+};
+
+struct SubnormalSlowStep {
+  using value_type = float;
+  static constexpr int input_size = 2, output_size = 2;
+  static constexpr std::size_t flops_per_step() { return 2; }
+  static constexpr std::size_t bytes_per_step() { return 0; }
+  void reset() noexcept {}
+  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+  Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
+    const int spins = std::fpclassify(x[0]) == FP_SUBNORMAL ? 200 : 1;
+    for (int i = 0; i < spins; ++i) {
+      counter = counter + 1;
+    }
+    y[0] = x[0] + x[1];
+    y[1] = x[0] * x[1];
+    return Status::Ok;
+  }
+  volatile int counter = 0;
+};
+
+dendrite::test::NoAllocScope* g_profile_scope = nullptr;
+std::size_t profile_allocations() { return g_profile_scope ? g_profile_scope->counts().total() : 0; }
+
+}  // namespace
+
+TEST_CASE("profile_step places a step against the machine and flags allocation and subnormal "
+          "slow-downs", "[realtime][bench]") {
+  namespace b = dendrite::bench;
+  const b::MachineLimits limits = b::measure_machine(1);
+  REQUIRE(limits.fma_float.best > 0);
+  dendrite::test::NoAllocScope scope;
+  g_profile_scope = &scope;
+  b::allocation_counter = &profile_allocations;
+
+  nn::GRU<float, 8, 16> gru({.seed = 3});
+  const b::StepProfile g = b::profile_step(gru, limits, {.calls = 20000});
+  INFO("GRU 8x16: " << g.ns_per_step << " ns, p50 " << g.p50 << ", p99 " << g.p99 << ", p99.9 "
+                    << g.p999 << ", max " << g.max << ", bound " << g.bound << " " << g.bound_ns
+                    << " ns, subnormal x" << g.denormal_ratio);
+  CHECK(g.allocations == 0);
+  CHECK_FALSE(g.flagged());
+  CHECK(g.flops == double(nn::GRU<float, 8, 16>::flops_per_step()));
+  CHECK(g.gflops * g.ns_per_step == Approx(g.flops));  // flops per ns is GFLOP/s
+  CHECK(g.p50 <= g.p99);
+  CHECK(g.p99 <= g.p999);
+  CHECK(g.p999 <= g.max);
+  CHECK(std::isfinite(g.max));
+  CHECK(g.bytes <= 32.0 * 1024);  // 1.9 KiB of weights and state: the bound is compute or L1
+  CHECK((g.bound == "compute" || g.bound == "L1"));
+  CHECK(g.bound_fraction > 0);
+  CHECK(g.bound_fraction < 1.5);  // the roofline is a bound: above 1 only by timing noise
+
+  AllocatingStep alloc;
+  const b::StepProfile a = b::profile_step(alloc, limits, {.calls = 1000});
+  CHECK(a.allocations >= 1000);  // one per timed step (and again for the percentiles)
+  CHECK(a.flagged());
+
+  SubnormalSlowStep slow;
+  const b::StepProfile s = b::profile_step(slow, limits, {.calls = 2000});
+  INFO("subnormal slow-down x" << s.denormal_ratio);
+  CHECK(s.allocations == 0);
+  CHECK(s.denormal_slow);
+  CHECK(s.flagged());
+
+  b::allocation_counter = nullptr;
+  g_profile_scope = nullptr;
 }
