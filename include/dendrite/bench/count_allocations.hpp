@@ -42,6 +42,10 @@ inline const bool operator_new_counter_installed = [] {
   return p;
 }
 
+// Not inlined: GCC's -Wmismatched-new-delete would otherwise see `free` applied to what the
+// replaced `operator new` returned, not knowing that it came from `malloc`.
+[[gnu::noinline]] inline void counted_free(void* p) noexcept { std::free(p); }
+
 }  // namespace dendrite::bench::detail
 
 void* operator new(std::size_t n) { return dendrite::bench::detail::counted_alloc(n, 1); }
@@ -52,11 +56,11 @@ void* operator new(std::size_t n, std::align_val_t a) {
 void* operator new[](std::size_t n, std::align_val_t a) {
   return dendrite::bench::detail::counted_alloc(n, static_cast<std::size_t>(a));
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete[](void* p) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete(void* p, std::size_t) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete[](void* p, std::size_t) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { dendrite::bench::detail::counted_free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { dendrite::bench::detail::counted_free(p); }
