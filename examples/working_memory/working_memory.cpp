@@ -29,7 +29,8 @@ struct Stage {
   geometry::TorusAnalysis torus;     ///< of grid
   geometry::AngleGrid grid1;         ///< end of the first delay (theta2 not yet seen)
   geometry::TorusAnalysis torus1;    ///< of grid1
-  double theta1_share1 = 0;          ///< delay 1: share of variance that theta1 explains
+  double theta1_share2 = 0;          ///< of grid: share of the variance theta1 explains
+  double theta1_share1 = 0;          ///< of grid1
 };
 
 /// Share of the grid's variance explained by theta1 alone: the variance of the theta1-marginal
@@ -70,6 +71,7 @@ Stage analyse(const wm::Model& m, const wm::Timing& tm, const std::string& name,
   s.grid1 = std::move(grids.first);
   s.torus = geometry::analyze_torus(s.grid, {.shuffles = 200});
   s.torus1 = geometry::analyze_torus(s.grid1, {.shuffles = 200});
+  s.theta1_share2 = theta1_share(s.grid);
   s.theta1_share1 = theta1_share(s.grid1);
   return s;
 }
@@ -96,15 +98,10 @@ std::vector<NullRow> torus_nulls(const Stage& net, int seeds) {
     const geometry::TorusGridSpec spec{.units = net.grid.activity.rows(), .n1 = net.grid.n1,
                                        .n2 = net.grid.n2, .noise = t.noise_sd,
                                        .seed = 9000 + std::uint64_t(k)};
-    std::mt19937_64 rng(spec.seed);
-    std::normal_distribution<double> normal;
-    Eigen::MatrixXd cloud(4, spec.n1 * spec.n2);
-    for (Eigen::Index i = 0; i < cloud.size(); ++i) cloud(i) = r * std::sqrt(0.5) * normal(rng);
-    geometry::AngleGrid blob = geometry::clifford_torus(spec, 0.0, 0.0);  // noise only
-    blob.activity += geometry::detail::random_embedding(spec.units, 4, rng) * cloud;
-    const geometry::AngleGrid grids[4] = {geometry::clifford_torus(spec, r, r),
-                                          geometry::standard_torus(spec, r, r / 2),
-                                          geometry::clifford_torus(spec, r, 0.3 * r), blob};
+    const geometry::AngleGrid grids[4] = {
+        geometry::clifford_torus(spec, r, r), geometry::standard_torus(spec, r, r / 2),
+        geometry::clifford_torus(spec, r, 0.3 * r),
+        geometry::gaussian_cloud(spec, 4, r * std::sqrt(0.5))};
     for (std::size_t f = 0; f < 4; ++f) {
       auto seeded = opt;
       seeded.seed = spec.seed;
@@ -160,9 +157,8 @@ std::string nearest_family(const geometry::TorusAnalysis& t, const std::vector<N
 }
 
 std::string mean_sd(const std::vector<double>& v) {
-  double m = 0, q = 0;
-  for (double x : v) m += x;
-  m /= double(v.size());
+  const double m = mean_of(v);
+  double q = 0;
   for (double x : v) q += (x - m) * (x - m);
   return fmt(m) + " ± " + fmt(std::sqrt(q / double(std::max<std::size_t>(1, v.size() - 1))));
 }
@@ -241,7 +237,7 @@ void run_working_memory(Report& report, const Options& options) {
       const auto& t = delay == 1 ? s.torus1 : s.torus;
       rows.push_back({s.name, delay == 1 ? "1 (theta1 seen)" : "2 (both seen)", fmt(s.error),
                       fmt(t.explained_variance_ratio.head(4).sum()),
-                      fmt(delay == 1 ? s.theta1_share1 : theta1_share(s.grid)),
+                      fmt(delay == 1 ? s.theta1_share1 : s.theta1_share2),
                       deg(t.theta1_rings.mean_largest_angle) + " (p " + fmt(t.theta1_rings.p_value) + ")",
                       deg(t.theta2_rings.mean_largest_angle) + " (p " + fmt(t.theta2_rings.p_value) + ")",
                       fmt(t.orthogonality) + " (p " + fmt(t.orthogonality_p) + ")",

@@ -162,7 +162,33 @@ TEST_CASE("analyze_torus classifies noisy Clifford, standard and pure-noise grid
     const auto none = g::analyze_torus(noise, opt);
     INFO("noise: " << none.reason);
     CHECK(none.classification == g::TorusClass::Neither);
+
+    // a non-torus with the Clifford torus's variance in as many dimensions
+    const auto cloud = g::analyze_torus(g::gaussian_cloud(spec, 4, std::sqrt(0.5)), opt);
+    INFO("cloud: " << cloud.reason);
+    CHECK(cloud.classification == g::TorusClass::Neither);
   }
+}
+
+TEST_CASE("gaussian_cloud spans its dimensions with the stated variance, whatever the angles",
+          "[geometry][torus]") {
+  for (const Eigen::Index dims : {3, 5}) {
+    const g::TorusGridSpec spec{.units = 17, .n1 = 13, .n2 = 11, .noise = 0.0, .seed = 5};
+    const double sd = 0.7;
+    const g::AngleGrid c = g::gaussian_cloud(spec, dims, sd);
+    REQUIRE(c.activity.rows() == 17);
+    REQUIRE(c.activity.cols() == 13 * 11);
+    const Eigen::MatrixXd centred = c.activity.colwise() - c.activity.rowwise().mean();
+    const Eigen::MatrixXd cov = centred * centred.transpose() / double(c.activity.cols() - 1);
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
+    const Eigen::VectorXd ev = eig.eigenvalues().reverse();
+    INFO("dims " << dims << ", spectrum " << ev.transpose());
+    CHECK(ev(dims - 1) > 0.1 * sd * sd);  // every dimension used
+    CHECK(std::abs(ev(dims)) < 1e-12 * ev(0));  // and no more (no noise asked): rounding only
+    // total variance dims sd^2: a chi-square with dims (143 - 1) degrees of freedom, sd ~ 7 %
+    CHECK(cov.trace() == Approx(double(dims) * sd * sd).epsilon(0.25));
+  }
+  CHECK_THROWS_AS(g::gaussian_cloud({.units = 10, .n1 = 4, .n2 = 4}, 0), dendrite::dimension_error);
 }
 
 TEST_CASE("analyze_torus tells a flat torus with unequal radii from a Clifford torus",
@@ -284,6 +310,7 @@ TEST_CASE("a ring of one angle is not a torus", "[geometry][torus]") {
   CHECK(a.classification == g::TorusClass::Neither);
   CHECK(a.theta2_rings.mean_radius < 1e-12);  // zero up to the rounding of the PCA
   CHECK(a.reason.find("theta2 does not move the activity") != std::string::npos);
+  CHECK(a.radius_ratio_p == 1.0);  // no radius test on a ring
 }
 
 TEST_CASE("analyze_torus rejects bad grids with a clear error", "[geometry][torus]") {

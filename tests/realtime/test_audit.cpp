@@ -577,40 +577,39 @@ TEST_CASE("the cost of one step equals the count from the equations", "[realtime
 namespace {
 
 /// Test doubles for profile_step's flags: a step that allocates (an explicit call of operator
-/// new, which no compiler may elide), and one that spins 200 times longer on subnormal input.
-struct AllocatingStep {
+/// new, which no compiler may elide), and one that spins 200 times longer on subnormal input,
+/// on a shared block contract: 2 in, 2 out, 2 flops, no weights.
+struct TwoByTwoDouble {
   using value_type = float;
   static constexpr int input_size = 2, output_size = 2;
   static constexpr std::size_t flops_per_step() { return 2; }
   static constexpr std::size_t bytes_per_step() { return 0; }
   void reset() noexcept {}
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
-  Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
-    void* p = ::operator new(64);  // would terminate on failure: fine for a test double
-    sink = p;
-    ::operator delete(p);
+  static Status sum_and_product(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
     y[0] = x[0] + x[1];
     y[1] = x[0] * x[1];
     return Status::Ok;
   }
+};
+
+struct AllocatingStep : TwoByTwoDouble {
+  Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
+    void* p = ::operator new(64);  // would terminate on failure: fine for a test double
+    sink = p;
+    ::operator delete(p);
+    return sum_and_product(x, y);
+  }
   void* volatile sink = nullptr;
 };
 
-struct SubnormalSlowStep {
-  using value_type = float;
-  static constexpr int input_size = 2, output_size = 2;
-  static constexpr std::size_t flops_per_step() { return 2; }
-  static constexpr std::size_t bytes_per_step() { return 0; }
-  void reset() noexcept {}
-  [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
+struct SubnormalSlowStep : TwoByTwoDouble {
   Status step(std::span<const float, 2> x, std::span<float, 2> y) noexcept {
     const int spins = std::fpclassify(x[0]) == FP_SUBNORMAL ? 200 : 1;
     for (int i = 0; i < spins; ++i) {
       counter = counter + 1;
     }
-    y[0] = x[0] + x[1];
-    y[1] = x[0] * x[1];
-    return Status::Ok;
+    return sum_and_product(x, y);
   }
   volatile int counter = 0;
 };

@@ -53,12 +53,7 @@ void register_step(const std::string& name, Args... args) {
   benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& state) {
     auto block = std::make_unique<B>(args...);  // on the heap: a block can be large
     std::mt19937_64 rng(1);
-    std::vector<std::array<T, In>> inputs(64);
-    for (auto& x : inputs) {
-      for (auto& e : x) {
-        e = detail::random_lane_value<T>(rng, 1.0);
-      }
-    }
+    const auto inputs = detail::random_inputs<B>(rng, 1.0);
     std::array<T, Out> y{};
     std::size_t i = 0;
     for (auto _ : state) {

@@ -87,6 +87,19 @@ template <class T>
   }
 }
 
+/// A cycle of 64 random inputs of B, each element uniform in [-scale, scale].
+template <class B>
+[[nodiscard]] auto random_inputs(std::mt19937_64& rng, double scale) {
+  using T = typename B::value_type;
+  std::vector<std::array<T, std::size_t(B::input_size)>> v(64);
+  for (auto& x : v) {
+    for (auto& e : x) {
+      e = random_lane_value<T>(rng, scale);
+    }
+  }
+  return v;
+}
+
 /// The mean ns per step over `calls` steps cycling through `inputs`.
 template <class B, class T, std::size_t In, std::size_t Out>
 [[nodiscard]] double mean_step_ns(B& block, const std::vector<std::array<T, In>>& inputs,
@@ -112,18 +125,9 @@ template <class B>
   constexpr std::size_t In = std::size_t(B::input_size), Out = std::size_t(B::output_size);
   const std::size_t calls = std::max<std::size_t>(opt.calls, 1);
   std::mt19937_64 rng(opt.seed);
-  const auto make_inputs = [&](double scale) {
-    std::vector<std::array<T, In>> v(64);
-    for (auto& x : v) {
-      for (auto& e : x) {
-        e = detail::random_lane_value<T>(rng, scale);
-      }
-    }
-    return v;
-  };
-  const auto normal = make_inputs(1.0);
+  const auto normal = detail::random_inputs<B>(rng, 1.0);
   const double tiny = std::is_same_v<S, float> ? 1e-39 : 1e-310;
-  const auto subnormal = make_inputs(tiny);
+  const auto subnormal = detail::random_inputs<B>(rng, tiny);
   std::array<T, Out> y{};
 
   StepProfile p;

@@ -357,7 +357,8 @@ struct TorusAnalysis {
   double orthogonality_p = 1;                ///< shuffle null, P(null <= observed)
   double radius_ratio = 1;  ///< mean theta2-ring radius / mean theta1-ring radius
   /// P(|log ratio| >= observed) under Clifford tori of equal radii with this grid's sampling, units
-  /// and noise (see the file comment); 1 when radius_surrogates is 0
+  /// and noise (see the file comment); 1 when radius_surrogates is 0 or one angle does not move
+  /// the activity
   double radius_ratio_p = 1;
   double noise_sd = 0;  ///< noise per unit and point, estimated from the spectrum past 8 components
   TorusSpace space = TorusSpace::TopPcs;  ///< the space the statistics were computed in
@@ -410,21 +411,28 @@ template <AnalysisScalar S = double>
   return ev.tail(ev.size() - k).sum() * double(r) / (double(units) * double(r - k));
 }
 
+/// The grid in its torus space. `pca` is the grid's fitted PCA. With `force`, the space is taken
+/// as given and only `y` is computed (the surrogates need nothing else).
 template <AnalysisScalar S = double>
 [[nodiscard]] TorusSpaceFit torus_space(const AngleGrid& g, const TorusTestOptions& opt,
+                                        const PCA<double>& pca,
                                         std::optional<TorusSpace> force = std::nullopt) {
-  PCA<double> pca;
-  pca.fit(g.activity);
   TorusSpaceFit out;
   const auto& ev = pca.explained_variance();
-  out.noise_var = noise_variance(ev, g.activity.rows(), g.activity.cols());
   const Eigen::Index m = std::min(opt.n_pcs, pca.n_components());
   if (m < 2) {
     DENDRITE_THROW(dimension_error, "analyze_torus: the grid spans fewer than 2 dimensions");
   }
-  const MatrixX<S> f = fundamental_vectors(g, pca.mean());
-  const double f2 = f.squaredNorm();
-  out.capture = f2 > 0 ? (pca.components().leftCols(m).transpose() * f).squaredNorm() / f2 : 1.0;
+  const bool y_only = force.has_value();
+  MatrixX<S> f;
+  if (!y_only || *force == TorusSpace::Fundamentals) {
+    f = fundamental_vectors(g, pca.mean());
+  }
+  if (!y_only) {
+    out.noise_var = noise_variance(ev, g.activity.rows(), g.activity.cols());
+    const double f2 = f.squaredNorm();
+    out.capture = f2 > 0 ? (pca.components().leftCols(m).transpose() * f).squaredNorm() / f2 : 1.0;
+  }
   out.space = force ? *force
               : opt.space != TorusSpace::Auto ? opt.space
               : out.capture < opt.fundamental_capture_min ? TorusSpace::Fundamentals
@@ -434,15 +442,20 @@ template <AnalysisScalar S = double>
   };
   if (out.space == TorusSpace::TopPcs) {
     out.y = pca.transform(g.activity).topRows(m);
-    const auto lam = [&](Eigen::Index k) {  // 1-based; 0 past the end
-      return ev.size() >= k ? ev(k - 1) : 0.0;
-    };
-    out.gap3 = gap(lam(3), lam(4));
-    out.gap4 = gap(lam(4), lam(5));
+    if (!y_only) {
+      const auto lam = [&](Eigen::Index k) {  // 1-based; 0 past the end
+        return ev.size() >= k ? ev(k - 1) : 0.0;
+      };
+      out.gap3 = gap(lam(3), lam(4));
+      out.gap4 = gap(lam(4), lam(5));
+    }
     return out;
   }
   const MatrixX<S> q = orthonormal_basis(f, 1e-6);
   out.y = q.transpose() * (g.activity.colwise() - pca.mean());
+  if (y_only) {
+    return out;
+  }
   // the spectrum inside the fundamental space, each component against the noise per dimension
   Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(out.y * out.y.transpose() /
                                                 double(g.activity.cols() - 1));
@@ -475,13 +488,11 @@ template <AnalysisScalar S = double>
                    opt.n_pcs, ", ", opt.shuffles, " and ", opt.radius_surrogates);
   }
   TorusAnalysis out;
-  {
-    PCA<double> pca;
-    pca.fit(grid.activity);
-    out.explained_variance_ratio = pca.explained_variance_ratio();
-    out.participation_ratio = participation_ratio(pca.explained_variance());
-  }
-  const detail::TorusSpaceFit space = detail::torus_space(grid, opt);
+  PCA<double> pca;
+  pca.fit(grid.activity);
+  out.explained_variance_ratio = pca.explained_variance_ratio();
+  out.participation_ratio = participation_ratio(pca.explained_variance());
+  const detail::TorusSpaceFit space = detail::torus_space(grid, opt, pca);
   const MatrixX<S>& y = space.y;
   out.space = space.space;
   out.fundamental_capture = space.capture;
@@ -522,10 +533,17 @@ template <AnalysisScalar S = double>
   out.theta2_rings.p_value = (1.0 + below2) / denom;
   out.orthogonality_p = (1.0 + below_o) / denom;
 
+  // An angle that does not move the activity (a ring of one angle, e.g. before the second
+  // stimulus of a working-memory trial) leaves its rings as points with arbitrary planes: no
+  // radius test, and the verdict below is Neither.
+  const double rmax = std::max(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
+  const double rmin = std::min(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
+  const bool one_angle = !(rmin > 1e-6 * rmax);
+
   // Equal-radii surrogates: Clifford tori with both radii the geometric mean of the observed
   // ones, in as many units, on the same grid, with the estimated noise, through the same space
   // and ring fits. The noise inflates and scatters the radii; the surrogates carry it.
-  if (opt.radius_surrogates > 0 && std::isfinite(out.radius_ratio) && out.radius_ratio > 0) {
+  if (opt.radius_surrogates > 0 && !one_angle) {
     // a ring's radius carries about 2 noise variances (its plane's share); the surrogates add
     // their own, so the common radius is taken without it
     const double r0 = std::sqrt(std::max(
@@ -539,7 +557,9 @@ template <AnalysisScalar S = double>
       const AngleGrid sur = detail::make_torus(spec, 4, [&](double a, double b, VectorX<S>& c) {
         c << r0 * std::cos(a), r0 * std::sin(a), r0 * std::cos(b), r0 * std::sin(b);
       });
-      const auto sy = detail::torus_space(sur, opt, space.space).y;
+      PCA<double> sur_pca;
+      sur_pca.fit(sur.activity);
+      const auto sy = detail::torus_space(sur, opt, sur_pca, space.space).y;
       as_far += std::abs(std::log(detail::radius_ratio(sy, grid.n1, grid.n2))) >= observed;
     }
     out.radius_ratio_p = (1.0 + as_far) / (1.0 + opt.radius_surrogates);
@@ -577,11 +597,7 @@ template <AnalysisScalar S = double>
       out.theta1_rings.mean_largest_angle < opt.parallel_angle &&
       out.theta2_rings.mean_largest_angle < opt.parallel_angle && (small1 ? par2 : par1) &&
       out.orthogonality < opt.orthogonal_max && out.orthogonality_p < opt.alpha;
-  // An angle that does not move the activity (a ring of one angle, e.g. before the second
-  // stimulus of a working-memory trial) leaves its rings as points with arbitrary planes.
-  const double rmax = std::max(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
-  const double rmin = std::min(out.theta1_rings.mean_radius, out.theta2_rings.mean_radius);
-  if (!(rmin > 1e-6 * rmax)) {
+  if (one_angle) {
     out.classification = TorusClass::Neither;
     out.reason = dendrite::detail::concat(
         out.theta1_rings.mean_radius < out.theta2_rings.mean_radius ? "theta1" : "theta2",

@@ -2,8 +2,9 @@
 /// @file
 /// Synthetic tori sampled on the grid of two angles that `analyze_torus` (torus.hpp) takes, for
 /// tests, examples and null distributions: a Clifford-type torus (two circles in orthogonal
-/// planes, radii r1 and r2) and a standard torus (a tube of radius r around a circle of radius
-/// R), each embedded in R^units by a random orthonormal map, plus iid Gaussian noise.
+/// planes, radii r1 and r2), a standard torus (a tube of radius r around a circle of radius R),
+/// and a non-torus (a Gaussian cloud that ignores the angles), each embedded in R^units by a
+/// random orthonormal map, plus iid Gaussian noise.
 #pragma once
 
 #include <cmath>
@@ -41,6 +42,23 @@ template <AnalysisScalar S = double>
   return detail::make_torus(spec, 3, [&](double a2, double b2, VectorX<S>& c) {
     const double ring = big_r + small_r * std::cos(b2);
     c << ring * std::cos(a2), ring * std::sin(a2), small_r * std::sin(b2);
+  });
+}
+
+/// A non-torus on the same grid: each grid point an independent draw of N(0, sd^2 I) in `dims`
+/// dimensions, whatever its angles, embedded and noised like the tori. With dims = 4 and
+/// sd = r / sqrt(2) it has the variance of clifford_torus(spec, r, r).
+template <AnalysisScalar S = double>
+[[nodiscard]] AngleGrid gaussian_cloud(const TorusGridSpec& spec, Eigen::Index dims = 4,
+                                       double sd = 1.0) {
+  if (dims < 1 || !(sd >= 0)) {
+    DENDRITE_THROW(dimension_error, "gaussian_cloud: need dims >= 1 and sd >= 0, got ", dims,
+                   " and ", sd);
+  }
+  std::mt19937_64 rng(spec.seed ^ 0x9e3779b97f4a7c15ULL);  // apart from the embedding's draws
+  std::normal_distribution<double> normal;
+  return detail::make_torus(spec, dims, [&](double, double, VectorX<S>& c) {
+    for (Eigen::Index k = 0; k < dims; ++k) c(k) = sd * normal(rng);
   });
 }
 
