@@ -574,6 +574,45 @@ TEST_CASE("the cost of one step equals the count from the equations", "[realtime
                  2 * 3 * 2 + 2 + gru);
 }
 
+TEST_CASE("OnlineICA's cost equals a hand count of its step in each configuration",
+          "[realtime][cost]") {
+  // OnlineICA<D 3>, counted stage by stage for d = 3 (an FMA counts 2):
+  //  fixed whitening: x - m 3, V (x - m) 9 FMAs = 18                              -> 21
+  //  W h: 9 FMAs                                                                   -> 18
+  //  Cholesky by full columns: (j, k < j) pairs 3, each a column of 3 FMAs = 6     -> 18
+  //    per column: sqrt, reciprocal, 3 scalings = 5                                 -> 15
+  //  forward and backward solves: per column 1 multiply + FMAs below it (2, 1, 0)  -> 9 + 9
+  //  ||y||^2: 3 FMAs                                                               -> 6
+  constexpr double frozen = 21 + 18 + 18 + 15 + 18 + 6;  // 96
+  //  learning: the two gated rates 2, the clip 1, c = 2 eta (y - a Lambda2 c) 4 per unit 12,
+  //  per column of W and M: eta y_j 1, 3 rows x 2 FMAs 12, M_jj - eta/tau 1 -> 3 x 14 = 42
+  constexpr double learning = 2 + 1 + 12 + 42;  // 57
+  //  online whitening: the mean's update (x - mu, FMA) 3 per unit 9, x - mu 3, V 18 -> 30
+  //  (instead of 21); learning it: ||h||^2 6, the gain k 4, per column of V: (V^T h)_j 3 FMAs
+  //  6 and 3 rows of (h r, subtraction, FMA) 12 -> 3 x 18 = 54
+  constexpr double online = 30 - 21;
+  constexpr double online_learning = 6 + 4 + 54;
+  using ICA3 = dendrite::ica::OnlineICA<float, 3>;
+  STATIC_REQUIRE(ICA3::step_flops(false, false, true) == frozen);
+  STATIC_REQUIRE(ICA3::step_flops(false, true, true) == frozen + learning);
+  STATIC_REQUIRE(ICA3::step_flops(false, true, false) == frozen + learning - 1);
+  STATIC_REQUIRE(ICA3::step_flops(true, true, true) == frozen + online + learning + online_learning);
+  STATIC_REQUIRE(dendrite::ica::OnlineICA<batchf, 3>::step_flops(false, true, true) ==
+                 double(dendrite::lanes_v<batchf>) * (frozen + learning));
+  ICA3 net;
+  CHECK(net.flops_per_step() == frozen + learning);  // defaults: fixed whitener, clip, learning
+  net.freeze();
+  CHECK(net.flops_per_step() == frozen);
+  const ICA3 white({.whitening_rate = 1e-3});
+  CHECK(white.flops_per_step() == frozen + online + learning + online_learning);
+  // bytes, float: V and m (9 + 3) x 4, W, M, L 3 x 9 x 4, L^T below its diagonal 3 x 4,
+  // 1 / L_jj 3 x 4, Lambda2 3 x 4
+  CHECK(net.bytes_per_step() == 48 + 108 + 12 + 12 + 12);
+  // learned online, V and m are per lane (of T); for float the same size
+  CHECK(white.bytes_per_step() == net.bytes_per_step());
+  CHECK(dendrite::ica::OnlineICA<double, 3>().bytes_per_step() == 2 * net.bytes_per_step());
+}
+
 namespace {
 
 /// Test doubles for profile_step's flags: a step that allocates (an explicit call of operator

@@ -225,6 +225,44 @@ class OnlineICA {
     t_ = 0;
   }
 
+  /// Flops of one step as written, per lane times the lanes (an FMA counts 2; selects, compares,
+  /// the finiteness checks and the schedule's double-precision scalars count 0), with d = D:
+  ///  - whitening h = V (x - m): d + 2 d^2 with a fixed V; learned online, 4 d + 2 d^2 (the mean's
+  ///    update 3 d, x - m d, V times it 2 d^2);
+  ///  - c = W h: 2 d^2;
+  ///  - y = M^{-1} c: the Cholesky factor by full columns 2 d * d(d-1)/2 + d (d + 2) (updates,
+  ///    then per column a square root, a reciprocal and d scalings), the two triangular solves
+  ///    d^2 each, ||y||^2 2 d;
+  ///  - learning (not frozen): the rates gated 2, the clip of ||y||^2 1 (norm_clip > 0),
+  ///    c = 2 eta (y - a Lambda2 c) 4 d, W and M updated 4 d^2 + 2 d; with online whitening also
+  ///    ||h||^2 2 d, its gain 4, and V <- V + k (I - h h^T) V 6 d^2.
+  [[nodiscard]] static constexpr double step_flops(bool online_whitening, bool learning,
+                                                   bool norm_clip) noexcept {
+    const double d = double(D);
+    double f = (online_whitening ? 4 * d : d) + 2 * d * d  // whitening
+               + 2 * d * d                                  // W h
+               + d * d * (d - 1) + d * (d + 2) + 2 * d * d + 2 * d;  // Cholesky, solves, ||y||^2
+    if (learning) {
+      f += 2 + (norm_clip ? 1 : 0) + 4 * d + 4 * d * d + 2 * d;
+      if (online_whitening) {
+        f += 2 * d + 4 + 6 * d * d;
+      }
+    }
+    return f * double(lanes_v<T>);
+  }
+  /// step_flops of this network's configuration (online whitening, frozen, clip).
+  [[nodiscard]] double flops_per_step() const noexcept {
+    return step_flops(opt_.whitening_rate > 0, !frozen_, opt_.norm_clip > 0);
+  }
+  /// Bytes of weights, state and scratch one step touches: V (d^2, of T when learned online,
+  /// else of the scalar) and m (d), W, M and the Cholesky factor L (d^2 each), the d(d-1)/2
+  /// entries of L^T below its diagonal, 1 / L_jj (d) and Lambda2 (d, of the scalar).
+  [[nodiscard]] double bytes_per_step() const noexcept {
+    const double d = double(D), t = double(sizeof(T)), s = double(sizeof(Scalar));
+    const double v = opt_.whitening_rate > 0 ? (d * d + d) * t : (d * d + d) * s;
+    return v + 3 * d * d * t + d * (d - 1) / 2 * t + d * t + d * s;
+  }
+
   /// Nothing to clear: the network has no running state besides what it learned (W, M, the
   /// output means and the schedule), which `restart` forgets. Real-time safe.
   DENDRITE_REALTIME void reset() noexcept {}
