@@ -157,6 +157,14 @@ std::string fmt(double v, int digits) {
   return buf;
 }
 
+std::string mean_sd(const std::vector<double>& v) {
+  if (v.empty()) return "-";
+  double m = 0, q = 0;
+  for (double x : v) m += x / double(v.size());
+  for (double x : v) q += (x - m) * (x - m);
+  return fmt(m) + " ± " + fmt(v.size() > 1 ? std::sqrt(q / double(v.size() - 1)) : 0.0);
+}
+
 Report::Report(std::filesystem::path dir) : dir_(std::move(dir)) {
   std::filesystem::create_directories(dir_);
 }

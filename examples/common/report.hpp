@@ -72,4 +72,7 @@ class Report {
 /// A number with `digits` significant digits.
 std::string fmt(double v, int digits = 3);
 
+/// "mean ± sd" of repeated figures (sample sd, n - 1; 0 for one figure), each with fmt.
+std::string mean_sd(const std::vector<double>& v);
+
 }  // namespace dendrite::examples

@@ -17,6 +17,17 @@
 /// `gain` in the bins [change_start, change_end) (anticipation of the reward). T multiplies
 /// exactly those entries, so the ground truth support is known; A and B are drawn
 /// independently (unpaired).
+/// Other changes (`CorridorConfig::change`), each with its own support, for changes a difference
+/// of means cannot see:
+///  - Variability: the same entries keep their mean and scale their trial-to-trial deviation
+///    from it by `gain` (B = mu + gain (x - mu), mu the entry's mean over B's trials);
+///  - Correlation: the same entries keep mean and variance and share one fluctuation per trial
+///    (B = mu + sqrt(1 - rho) (x - mu) + sqrt(rho) sd z, z ~ N(0, 1) per trial, rho =
+///    `correlation`): correlations of about rho between them, none before;
+///  - QuietShift: a `quiet_fraction` of the place cells fire at `quiet_peak` of the peak rate in
+///    both domains, and in B their fields move by `shift_cm`; the support is where a quiet cell's
+///    expected rate changes by more than a fifth of its peak. Anywhere on the track.
+/// A change far from the reward zone is a Gain with change_start_cm / change_end_cm moved.
 /// Neurons are pre-sorted (the paper's idea, our method): by the angle of each neuron in the
 /// plane of the two leading eigenvectors of the neurons' correlation matrix over domain A,
 /// which orders place cells by field position, so that convolutions see correlated neighbours.
@@ -38,8 +49,11 @@
 #include <cmath>
 #include <cstdint>
 #include <numbers>
+#include <limits>
 #include <numeric>
 #include <random>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -57,6 +71,19 @@ namespace dendrite::examples::cyclegan {
 using MatD = Eigen::MatrixXd;
 using Eigen::Index;
 
+/// What learning changed between A and B (see the file comment).
+enum class Change { Gain, Variability, Correlation, QuietShift };
+
+[[nodiscard]] inline const char* to_string(Change c) noexcept {
+  switch (c) {
+    case Change::Gain: return "gain";
+    case Change::Variability: return "variability";
+    case Change::Correlation: return "correlation";
+    case Change::QuietShift: return "quiet field shift";
+  }
+  return "?";
+}
+
 struct CorridorConfig {
   int neurons = 32;
   int bins = 32;
@@ -69,6 +96,11 @@ struct CorridorConfig {
   double peak_rate = 2.0;  ///< spikes per bin at the field centre
   double headroom = 4.0;   ///< maps are divided by headroom x the 99th percentile of A
   std::uint64_t seed = 1;
+  Change change = Change::Gain;
+  double correlation = 0.8;     ///< Correlation: rho between the changed entries
+  double quiet_fraction = 0.3;  ///< QuietShift: share of place cells that fire little
+  double quiet_peak = 0.25;     ///< QuietShift: their peak rate, as a share of peak_rate
+  double shift_cm = 20;         ///< QuietShift: how far their fields move in B
 };
 
 /// The synthetic data set: maps of neurons x bins, one column per trial, in C order (element
@@ -81,8 +113,10 @@ struct Corridor {
   std::vector<double> centre;   ///< field centre (cm) of each original neuron (-1: visual cell)
   double scale = 1;             ///< the maps were divided by this
 
-  /// The known change T applied to maps (columns as a, b).
+  /// The known change T applied to maps (columns as a, b); a map of maps only for Change::Gain
+  /// (the other changes depend on the trial set or on the spikes): the identity for them.
   [[nodiscard]] MatD transform(const MatD& maps) const {
+    if (cfg.change != Change::Gain) return maps;
     MatD out = maps;
     for (Index n = 0; n < cfg.neurons; ++n) {
       for (Index p = 0; p < cfg.bins; ++p) {
@@ -99,10 +133,11 @@ struct Corridor {
 namespace detail {
 
 /// Mean spike count of a neuron in a bin.
-inline double rate(double centre, double phase, double x, const CorridorConfig& c) {
+inline double rate(double centre, double phase, double x, const CorridorConfig& c,
+                   double peak = 1.0) {
   if (centre >= 0) {  // place cell
     const double d = (x - centre) / 12.0;
-    return 0.05 + c.peak_rate * std::exp(-0.5 * d * d);
+    return 0.05 + peak * c.peak_rate * std::exp(-0.5 * d * d);
   }
   const bool black = x >= c.reward_start_cm && x < c.reward_end_cm;
   return black ? 0.05 : 0.05 + 0.6 * c.peak_rate * std::pow(0.5 + 0.5 * std::cos(2 * std::numbers::pi * x / 40.0 + phase), 2);
@@ -110,7 +145,7 @@ inline double rate(double centre, double phase, double x, const CorridorConfig& 
 
 /// One trial's calcium map (neurons x bins, original neuron order, unscaled).
 inline MatD trial(const std::vector<double>& centre, const std::vector<double>& phase,
-                  const CorridorConfig& c, std::mt19937_64& rng) {
+                  const std::vector<double>& peak, const CorridorConfig& c, std::mt19937_64& rng) {
   const int N = c.neurons, P = c.bins;
   MatD m(N, P);
   std::normal_distribution<double> normal;
@@ -120,7 +155,8 @@ inline MatD trial(const std::vector<double>& centre, const std::vector<double>& 
     double ca = 0;
     for (int p = 0; p < P; ++p) {
       const double x = (p + 0.5) * c.track_cm / P;
-      std::poisson_distribution<int> spikes(g * rate(centre[std::size_t(n)], phase[std::size_t(n)], x, c));
+      std::poisson_distribution<int> spikes(
+          g * rate(centre[std::size_t(n)], phase[std::size_t(n)], x, c, peak[std::size_t(n)]));
       ca = decay * ca + spikes(rng);
       m(n, p) = ca + c.noise_sd * normal(rng);
     }
@@ -143,15 +179,26 @@ inline Corridor make_corridor(const CorridorConfig& cfg) {
     if (uni(rng) < 0.7) d.centre[std::size_t(n)] = cfg.track_cm * uni(rng);
     phase[std::size_t(n)] = 2 * std::numbers::pi * uni(rng);
   }
-  // the changed neurons: place fields just before the reward zone
+  // the changed neurons: place fields just before the reward zone (QuietShift: the quiet cells)
+  const bool quiet_shift = cfg.change == Change::QuietShift;
   std::vector<bool> changed(std::size_t(N), false);
+  std::vector<double> peak(std::size_t(N), 1.0), centre_b = d.centre;
   for (int n = 0; n < N; ++n) {
-    const double c = d.centre[std::size_t(n)];
-    changed[std::size_t(n)] = c >= cfg.change_start_cm - 10 && c <= cfg.change_end_cm + 10;
+    const std::size_t k = std::size_t(n);
+    const double c = d.centre[k];
+    if (quiet_shift) {
+      changed[k] = c >= 0 && uni(rng) < cfg.quiet_fraction;
+      if (changed[k]) {
+        peak[k] = cfg.quiet_peak;
+        centre_b[k] = c + cfg.shift_cm;
+      }
+    } else {
+      changed[k] = c >= cfg.change_start_cm - 10 && c <= cfg.change_end_cm + 10;
+    }
   }
   std::vector<MatD> raw_a, raw_b;
-  for (int t = 0; t < cfg.trials; ++t) raw_a.push_back(detail::trial(d.centre, phase, cfg, rng));
-  for (int t = 0; t < cfg.trials; ++t) raw_b.push_back(detail::trial(d.centre, phase, cfg, rng));
+  for (int t = 0; t < cfg.trials; ++t) raw_a.push_back(detail::trial(d.centre, phase, peak, cfg, rng));
+  for (int t = 0; t < cfg.trials; ++t) raw_b.push_back(detail::trial(centre_b, phase, peak, cfg, rng));
 
   // pre-sorting: angle in the plane of the two leading eigenvectors of the correlation matrix
   MatD all(N, Index(cfg.trials) * P);
@@ -173,10 +220,17 @@ inline Corridor make_corridor(const CorridorConfig& cfg) {
   // sorted maps, scaled; the support in sorted order
   d.support = MatD::Zero(N, P);
   for (int r = 0; r < N; ++r) {
-    if (!changed[std::size_t(d.order[std::size_t(r)])]) continue;
+    const std::size_t n = std::size_t(d.order[std::size_t(r)]);
+    if (!changed[n]) continue;
     for (int p = 0; p < P; ++p) {
       const double x = d.bin_centre_cm(p);
-      if (x >= cfg.change_start_cm && x < cfg.change_end_cm) d.support(r, p) = 1;
+      if (quiet_shift) {
+        const double ra = detail::rate(d.centre[n], 0, x, cfg, peak[n]);
+        const double rb = detail::rate(centre_b[n], 0, x, cfg, peak[n]);
+        if (std::abs(rb - ra) > 0.2 * peak[n] * cfg.peak_rate) d.support(r, p) = 1;
+      } else if (x >= cfg.change_start_cm && x < cfg.change_end_cm) {
+        d.support(r, p) = 1;
+      }
     }
   }
   std::vector<double> values(all.data(), all.data() + all.size());
@@ -195,6 +249,27 @@ inline Corridor make_corridor(const CorridorConfig& cfg) {
   };
   d.a = pack(raw_a);
   d.b = d.transform(pack(raw_b));
+  if (cfg.change == Change::Variability || cfg.change == Change::Correlation) {
+    const Eigen::VectorXd mean_b = d.b.rowwise().mean();
+    const Eigen::VectorXd sd_b =
+        ((d.b.colwise() - mean_b).rowwise().squaredNorm() / double(std::max(1, cfg.trials - 1)))
+            .cwiseSqrt();
+    std::normal_distribution<double> normal;
+    const double rho = cfg.correlation;
+    for (int t = 0; t < cfg.trials; ++t) {
+      const double z = normal(rng);  // shared by every changed entry of this trial
+      for (int r = 0; r < N; ++r) {
+        for (int p = 0; p < P; ++p) {
+          if (d.support(r, p) == 0) continue;
+          const Index e = Index(r) * P + p;
+          double& v = d.b(e, t);
+          v = cfg.change == Change::Variability
+                  ? mean_b(e) + cfg.gain * (v - mean_b(e))
+                  : mean_b(e) + std::sqrt(1 - rho) * (v - mean_b(e)) + std::sqrt(rho) * sd_b(e) * z;
+        }
+      }
+    }
+  }
   return d;
 }
 
@@ -212,6 +287,45 @@ inline double auroc(const std::vector<double>& score, const std::vector<int>& la
   }
   for (int l : label) neg += (l == 0);
   return pos > 0 && neg > 0 ? wins / (pos * neg) : 0.5;
+}
+
+/// A map that could find a change with no GAN: one score per entry (neuron, bin).
+struct SimpleMap {
+  const char* name;
+  Eigen::VectorXd score;
+};
+
+/// The simplest maps that could find where B differs from A, per entry, from trials a and b
+/// (columns, rows in C order): |mean(B) - mean(A)|, mean(B), mean(A), |Welch's t|, the variance
+/// ratio |log(var B / var A)|, and the change in correlation with the other entries: the mean over
+/// entries f of r_B(e, f)^2 - r_A(e, f)^2 (from z G z^T with G the trials' Gram matrix of the
+/// standardised rows: O(entries x trials^2), no entries x entries matrix).
+inline std::vector<SimpleMap> simple_maps(const MatD& a, const MatD& b) {
+  const auto stats = [](const MatD& x, Eigen::VectorXd& mean, Eigen::VectorXd& var,
+                        Eigen::VectorXd& r2) {
+    const double n = double(x.cols());
+    mean = x.rowwise().mean();
+    const MatD c = x.colwise() - mean;
+    var = c.rowwise().squaredNorm() / std::max(1.0, n - 1);
+    const MatD z = (var.array().sqrt().max(1e-12).inverse()).matrix().asDiagonal() * c /
+                   std::sqrt(std::max(1.0, n - 1));  // rows of unit norm
+    const MatD g = z.transpose() * z;                 // trials x trials
+    r2 = ((z * g).cwiseProduct(z)).rowwise().sum() / double(x.rows());
+  };
+  Eigen::VectorXd ma, va, ra, mb, vb, rb;
+  stats(a, ma, va, ra);
+  stats(b, mb, vb, rb);
+  const Eigen::VectorXd diff = (mb - ma).cwiseAbs();
+  const Eigen::VectorXd t =
+      diff.array() / (va.array() / double(a.cols()) + vb.array() / double(b.cols()) + 1e-12).sqrt();
+  const Eigen::VectorXd logvar =
+      ((vb.array() + 1e-12) / (va.array() + 1e-12)).log().abs().matrix();
+  return {{"|mean(B) - mean(A)|", diff},
+          {"|Welch t|", t},
+          {"mean(B)", mb},
+          {"mean(A)", ma},
+          {"|log(var B / var A)|", logvar},
+          {"change in mean squared correlation", rb - ra}};
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,5 +490,96 @@ class CycleGAN {
  public:
   autodiff::Adam<S> adam_g, adam_d;
 };
+
+// ---------------------------------------------------------------------------------------------
+// Evaluation on held-out trials
+
+inline double mse(const MatD& a, const MatD& b) { return (a - b).squaredNorm() / double(a.size()); }
+
+/// Row-major neurons x bins values of a (neurons bins) vector in C order.
+inline std::vector<double> as_map(const Eigen::VectorXd& v) {
+  return {v.data(), v.data() + v.size()};
+}
+
+struct Evaluation {
+  double g_error = 0, g_baseline = 0, f_error = 0, f_baseline = 0;  ///< Change::Gain only
+  double cycle_a = 0, cycle_b = 0, change_size = 0;
+  Eigen::VectorXd mask_ab, mask_ba, d_map;  // mean over trials, (neurons bins)
+  double auroc_ab = 0, auroc_ba = 0, auroc_d = 0;
+  /// the simplest maps that could find the change, from the same held-out trials, no GAN
+  std::vector<std::pair<std::string, double>> simple;
+  Eigen::MatrixXd example_in, example_out;  // first test trial: A and G_AB(A)
+
+  /// AUROC of the simple map called `name`.
+  [[nodiscard]] double simple_auroc(const std::string& name) const {
+    for (const auto& [n, v] : simple) {
+      if (n == name) return v;
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  /// The simple map with the highest AUROC.
+  [[nodiscard]] std::pair<std::string, double> best_simple() const {
+    std::pair<std::string, double> best{"", -1.0};
+    for (const auto& p : simple) {
+      if (p.second > best.second) best = p;
+    }
+    return best;
+  }
+};
+
+/// The masks' and the simple maps' AUROC against the support, and the generators' errors, on
+/// the trials from `first_test` on.
+template <class Gan>
+Evaluation evaluate(Gan& gan, const Corridor& d, Index first_test) {
+  Evaluation e;
+  const nn::MapShape shape = gan.shape();
+  const Index n_test = d.a.cols() - first_test;
+  const MatD a = d.a.rightCols(n_test), b = d.b.rightCols(n_test);
+  const nn::Maps<float> ma{a.cast<float>(), shape}, mb{b.cast<float>(), shape};
+  const nn::Maps<float> gab = gan.g_ab.forward(ma);
+  e.mask_ab = gan.g_ab.mask().data.template cast<double>().rowwise().mean();
+  const nn::Maps<float> gba = gan.g_ba.forward(mb);
+  e.mask_ba = gan.g_ba.mask().data.template cast<double>().rowwise().mean();
+  if (d.cfg.change == Change::Gain) {
+    const MatD ta = d.transform(a);
+    MatD tinv_b = b;  // T^-1: divide the support by the gain
+    for (Index r = 0; r < d.support.rows(); ++r) {
+      for (Index p = 0; p < d.support.cols(); ++p) {
+        if (d.support(r, p) != 0) tinv_b.row(r * d.support.cols() + p) /= d.cfg.gain;
+      }
+    }
+    e.g_error = mse(gab.data.cast<double>(), ta);
+    e.g_baseline = mse(a, ta);
+    e.f_error = mse(gba.data.cast<double>(), tinv_b);
+    e.f_baseline = mse(b, tinv_b);
+  }
+  e.cycle_a = mse(gan.g_ba.forward(gab).data.template cast<double>(), a);
+  e.cycle_b = mse(gan.g_ab.forward(gba).data.template cast<double>(), b);
+  e.change_size = e.g_baseline;
+  e.example_in = a.col(0);
+  e.example_out = gab.data.col(0).cast<double>();
+  // D_B's spatial attention on real B maps, each patch cell spread over the pixels it covers
+  (void)gan.d_b.forward(mb);
+  const auto& dm = gan.d_b.template get<5>().map();
+  const Eigen::VectorXd dmean = dm.data.template cast<double>().rowwise().mean();
+  const Index fh = shape.height / dm.shape.height, fw = shape.width / dm.shape.width;
+  e.d_map.resize(shape.height * shape.width);
+  for (Index r = 0; r < shape.height; ++r) {
+    for (Index p = 0; p < shape.width; ++p) {
+      e.d_map(r * shape.width + p) = dmean((r / fh) * dm.shape.width + p / fw);
+    }
+  }
+  std::vector<int> label;
+  for (Index r = 0; r < d.support.rows(); ++r) {
+    for (Index p = 0; p < d.support.cols(); ++p) label.push_back(d.support(r, p) != 0);
+  }
+  e.auroc_ab = auroc(as_map(e.mask_ab), label);
+  e.auroc_ba = auroc(as_map(e.mask_ba), label);
+  e.auroc_d = auroc(as_map(e.d_map), label);
+  for (const SimpleMap& m : simple_maps(a, b)) {
+    e.simple.emplace_back(m.name, auroc(as_map(m.score), label));
+  }
+  return e;
+}
 
 }  // namespace dendrite::examples::cyclegan

@@ -156,13 +156,6 @@ std::string nearest_family(const geometry::TorusAnalysis& t, const std::vector<N
   return best;
 }
 
-std::string mean_sd(const std::vector<double>& v) {
-  const double m = mean_of(v);
-  double q = 0;
-  for (double x : v) q += (x - m) * (x - m);
-  return fmt(m) + " ± " + fmt(std::sqrt(q / double(std::max<std::size_t>(1, v.size() - 1))));
-}
-
 }  // namespace
 
 void run_working_memory(Report& report, const Options& options) {

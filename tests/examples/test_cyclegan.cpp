@@ -157,3 +157,206 @@ TEST_CASE("a short training run is deterministic for its seed and lowers the cyc
   INFO("cycle loss, mean of the first 10 steps " << early / 10 << ", of the last 10 " << late / 10);
   CHECK(late < 0.5 * early);
 }
+
+namespace {
+
+/// AUROC by ranks (mid-ranks for ties): (sum of the positives' ranks - n1 (n1 + 1) / 2) / (n1 n0),
+/// written apart from cg::auroc's pair count.
+double auroc_by_ranks(const Eigen::VectorXd& score, const Eigen::MatrixXd& support) {
+  const Index n = score.size();
+  std::vector<Index> idx(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n; ++i) idx[std::size_t(i)] = i;
+  std::sort(idx.begin(), idx.end(), [&](Index i, Index j) { return score(i) < score(j); });
+  std::vector<double> rank(static_cast<std::size_t>(n));
+  for (Index i = 0; i < n;) {
+    Index j = i;
+    while (j + 1 < n && score(idx[std::size_t(j + 1)]) == score(idx[std::size_t(i)])) ++j;
+    for (Index k = i; k <= j; ++k) rank[std::size_t(idx[std::size_t(k)])] = 0.5 * double(i + j) + 1;
+    i = j + 1;
+  }
+  double n1 = 0, sum = 0;
+  for (Index e = 0; e < n; ++e) {
+    if (support(e / support.cols(), e % support.cols()) != 0) {
+      ++n1;
+      sum += rank[std::size_t(e)];
+    }
+  }
+  const double n0 = double(n) - n1;
+  return (sum - n1 * (n1 + 1) / 2) / (n1 * n0);
+}
+
+/// Mean over entry pairs (e, f), e != f, both in `mask`, of the correlation across trials.
+double mean_pair_correlation(const Eigen::MatrixXd& x, const Eigen::MatrixXd& support) {
+  std::vector<Index> rows;
+  for (Index e = 0; e < x.rows(); ++e) {
+    if (support(e / support.cols(), e % support.cols()) != 0) rows.push_back(e);
+  }
+  double sum = 0, pairs = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    for (std::size_t j = i + 1; j < rows.size(); ++j) {
+      const Eigen::VectorXd u = x.row(rows[i]).transpose().array() - x.row(rows[i]).mean();
+      const Eigen::VectorXd v = x.row(rows[j]).transpose().array() - x.row(rows[j]).mean();
+      sum += u.dot(v) / (u.norm() * v.norm());
+      ++pairs;
+    }
+  }
+  return sum / pairs;
+}
+
+}  // namespace
+
+TEST_CASE("each change type has its own support and hides from the simple maps it should",
+          "[examples][cyclegan]") {
+  cg::CorridorConfig cfg;
+  cfg.neurons = 29;  // odd sizes
+  cfg.bins = 31;
+  cfg.trials = 301;
+  const auto aurocs = [](const cg::Corridor& d) {
+    std::vector<std::pair<std::string, double>> out;
+    for (const cg::SimpleMap& m : cg::simple_maps(d.a, d.b)) {
+      out.emplace_back(m.name, auroc_by_ranks(m.score, d.support));
+      INFO(m.name);
+      CHECK(cg::auroc(cg::as_map(m.score), [&] {  // the two AUROCs agree
+        std::vector<int> l;
+        for (Index r = 0; r < d.support.rows(); ++r)
+          for (Index p = 0; p < d.support.cols(); ++p) l.push_back(d.support(r, p) != 0);
+        return l;
+      }()) == Approx(out.back().second).epsilon(1e-12));
+    }
+    return out;
+  };
+  const auto get = [](const std::vector<std::pair<std::string, double>>& v, const std::string& n) {
+    for (const auto& [name, x] : v)
+      if (name == n) return x;
+    return -1.0;
+  };
+  const Eigen::MatrixXd gain_support = cg::make_corridor(cfg).support;
+  REQUIRE(gain_support.sum() > 10);
+
+  SECTION("variability at constant mean: the variance ratio sees it, the difference of means not") {
+    cfg.change = cg::Change::Variability;
+    const cg::Corridor d = cg::make_corridor(cfg);
+    CHECK(d.support == gain_support);  // same cells and bins as the gain change
+    const Eigen::VectorXd va = (d.a.colwise() - d.a.rowwise().mean()).rowwise().squaredNorm();
+    const Eigen::VectorXd vb = (d.b.colwise() - d.b.rowwise().mean()).rowwise().squaredNorm();
+    double in = 0, out = 0, n_in = 0, n_out = 0;
+    for (Index e = 0; e < va.size(); ++e) {
+      const bool s = d.support(e / cfg.bins, e % cfg.bins) != 0;
+      (s ? in : out) += std::log(vb(e) / va(e));
+      (s ? n_in : n_out) += 1;
+    }
+    // variances x gain^2 inside (log 6.25 = 1.83), unchanged outside; A and B are independent
+    // draws, so the log ratio of one entry scatters by about 2 / sqrt(trials)
+    CHECK(in / n_in == Approx(2 * std::log(cfg.gain)).margin(0.2));
+    CHECK(std::abs(out / n_out) < 0.05);
+    const auto r = aurocs(d);
+    CHECK(get(r, "|log(var B / var A)|") > 0.95);
+    // the changed cells are active ones, so any map that grows with activity or its noise
+    // scores above 0.5 (mean(A) knows nothing of the change); the difference of means does no
+    // better than that, and the t statistic, which divides the noise out, less
+    CHECK(get(r, "|mean(B) - mean(A)|") < get(r, "mean(A)") + 0.05);
+    CHECK(get(r, "|Welch t|") < 0.65);
+  }
+  SECTION("correlation at constant mean and variance: only the correlation map sees it") {
+    cfg.change = cg::Change::Correlation;
+    const cg::Corridor d = cg::make_corridor(cfg);
+    CHECK(d.support == gain_support);
+    CHECK(mean_pair_correlation(d.b, d.support) == Approx(cfg.correlation).margin(0.1));
+    CHECK(std::abs(mean_pair_correlation(d.a, d.support)) < 0.15);
+    const auto r = aurocs(d);
+    CHECK(get(r, "change in mean squared correlation") > 0.95);
+    CHECK(get(r, "|mean(B) - mean(A)|") < get(r, "mean(A)") + 0.05);  // see above
+    CHECK(get(r, "|Welch t|") < 0.65);
+    CHECK(get(r, "|log(var B / var A)|") < 0.65);
+  }
+  SECTION("a field shift in quiet cells: its support is where a quiet place cell's rate moves") {
+    cfg.change = cg::Change::QuietShift;
+    const cg::Corridor d = cg::make_corridor(cfg);
+    REQUIRE(d.support.sum() > 5);
+    for (Index r = 0; r < d.support.rows(); ++r) {
+      if (d.support.row(r).sum() == 0) continue;
+      const double c = d.centre[std::size_t(d.order[std::size_t(r)])];
+      INFO("row " << r << ", field centre " << c);
+      CHECK(c >= 0);  // a place cell
+      // the entries lie within a field width and a shift of the old or new centre
+      for (Index p = 0; p < d.support.cols(); ++p) {
+        if (d.support(r, p) == 0) continue;
+        const double x = d.bin_centre_cm(int(p));
+        CHECK(x > c - 3 * 12.0);
+        CHECK(x < c + cfg.shift_cm + 3 * 12.0);
+      }
+    }
+    // low-activity cells: activity alone does not point at them
+    const auto r = aurocs(d);
+    CHECK(get(r, "mean(A)") < 0.7);
+  }
+  SECTION("a gain far from the reward zone moves the support with it") {
+    cfg.change_start_cm = 20;
+    cfg.change_end_cm = 50;
+    const cg::Corridor d = cg::make_corridor(cfg);
+    REQUIRE(d.support.sum() > 5);
+    for (Index r = 0; r < d.support.rows(); ++r) {
+      for (Index p = 0; p < d.support.cols(); ++p) {
+        if (d.support(r, p) == 0) continue;
+        CHECK(d.bin_centre_cm(int(p)) >= 20);
+        CHECK(d.bin_centre_cm(int(p)) < 50);
+      }
+    }
+  }
+}
+
+TEST_CASE("the CycleGAN comparison ranks the masks and the simple maps the same way on a tiny run",
+          "[examples][cyclegan][training]") {
+  cg::CorridorConfig cfg;
+  cfg.neurons = 16;
+  cfg.bins = 16;
+  cfg.trials = 40;
+  const cg::Corridor d = cg::make_corridor(cfg);
+  const Index n_train = 32;
+  const auto run = [&] {
+    cg::CycleGAN<float, 4, 8> gan({1, 16, 16}, 5, 1e-3);
+    ad::Tape<float> tape;
+    for (int it = 0; it < 20; ++it) {
+      const Index k = (2 * it) % (n_train - 1);
+      (void)gan.train_step(tape, d.a.middleCols(k, 2).cast<float>(),
+                           d.b.middleCols((k + 5) % (n_train - 1), 2).cast<float>());
+    }
+    return cg::evaluate(gan, d, n_train);
+  };
+  const cg::Evaluation first = run(), second = run();
+  const auto ranking = [](const cg::Evaluation& e) {
+    std::vector<std::pair<double, std::string>> all = {
+        {e.auroc_ab, "G_AB mask"}, {e.auroc_ba, "G_BA mask"}, {e.auroc_d, "D_B map"}};
+    for (const auto& [name, v] : e.simple) all.emplace_back(v, name);
+    std::sort(all.begin(), all.end());
+    return all;
+  };
+  CHECK(ranking(first) == ranking(second));  // the same AUROCs, hence the same order
+  // the simple maps' AUROCs are those of maps computed here, on the held-out trials only
+  const Eigen::MatrixXd a = d.a.rightCols(cfg.trials - n_train), b = d.b.rightCols(cfg.trials - n_train);
+  Eigen::VectorXd diff(a.rows()), post(a.rows()), pre(a.rows());
+  for (Index e = 0; e < a.rows(); ++e) {
+    double sa = 0, sb = 0;
+    for (Index t = 0; t < a.cols(); ++t) {
+      sa += a(e, t);
+      sb += b(e, t);
+    }
+    pre(e) = sa / double(a.cols());
+    post(e) = sb / double(b.cols());
+    diff(e) = std::abs(post(e) - pre(e));
+  }
+  CHECK(first.simple_auroc("|mean(B) - mean(A)|") ==
+        Approx(auroc_by_ranks(diff, d.support)).epsilon(1e-12));
+  CHECK(first.simple_auroc("mean(B)") == Approx(auroc_by_ranks(post, d.support)).epsilon(1e-12));
+  CHECK(first.simple_auroc("mean(A)") == Approx(auroc_by_ranks(pre, d.support)).epsilon(1e-12));
+  // and the masks' AUROCs those of the masks, which lie in (0, 1) after the gate's sigmoid
+  CHECK(first.auroc_ab == Approx(auroc_by_ranks(first.mask_ab, d.support)).epsilon(1e-12));
+  CHECK(first.mask_ab.minCoeff() > 0);
+  CHECK(first.mask_ab.maxCoeff() < 1);
+  CHECK(first.best_simple().second == std::max({first.simple_auroc("|mean(B) - mean(A)|"),
+                                                 first.simple_auroc("|Welch t|"),
+                                                 first.simple_auroc("mean(B)"),
+                                                 first.simple_auroc("mean(A)"),
+                                                 first.simple_auroc("|log(var B / var A)|"),
+                                                 first.simple_auroc("change in mean squared correlation")}));
+}
