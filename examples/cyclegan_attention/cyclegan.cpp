@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -116,11 +117,17 @@ std::vector<StudyRow> change_study(const Settings& st, int seeds) {
   }
   std::vector<Evaluation> results(jobs.size());
   std::atomic<std::size_t> next{0};
+  std::mutex print;
   const auto worker = [&] {
     for (std::size_t j = next++; j < jobs.size(); j = next++) {
       auto cfg = rows[jobs[j].first].cfg;
       cfg.seed = 100 + std::uint64_t(jobs[j].second);
       results[j] = train(cfg, st, 7 + 100 * std::uint64_t(jobs[j].second), false).eval;
+      const std::lock_guard<std::mutex> lock(print);
+      std::cout << "    " << rows[jobs[j].first].name << ", seed " << jobs[j].second << ": mask "
+                << fmt(results[j].auroc_ab) << ", best simple map "
+                << results[j].best_simple().first << " " << fmt(results[j].best_simple().second)
+                << std::endl;
     }
   };
   std::thread helper(worker);
@@ -128,9 +135,6 @@ std::vector<StudyRow> change_study(const Settings& st, int seeds) {
   helper.join();
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     StudyRow& row = rows[jobs[j].first];
-    std::cout << "    " << row.name << ", seed " << jobs[j].second << ": mask "
-              << fmt(results[j].auroc_ab) << ", best simple map " << results[j].best_simple().first
-              << " " << fmt(results[j].best_simple().second) << "\n";
     const Evaluation& e = results[j];
     row.mask.push_back(e.auroc_ab);
     if (row.simple.empty()) {
@@ -138,6 +142,38 @@ std::vector<StudyRow> change_study(const Settings& st, int seeds) {
       for (const auto& p : e.simple) row.simple_names.push_back(p.first);
     }
     for (std::size_t m = 0; m < e.simple.size(); ++m) row.simple[m].push_back(e.simple[m].second);
+  }
+  return rows;
+}
+
+/// The study as a table (and on the console): per change type, the mask's AUROC, the simple map
+/// with the best mean AUROC, the per-seed difference, and every simple map.
+std::vector<std::vector<std::string>> study_table(const std::vector<StudyRow>& study) {
+  std::vector<std::vector<std::string>> rows = {
+      {"change (ground truth: its own support)", "G_AB mask AUROC", "best simple map",
+       "its AUROC", "mask - best (per seed)", "every simple map (mean ± sd)"}};
+  std::cout << "[cyclegan] change types: mask AUROC | best simple map | mask - best (5 seeds)\n";
+  for (const StudyRow& r : study) {
+    std::size_t b = 0;
+    double best_mean = -1;
+    for (std::size_t m = 0; m < r.simple.size(); ++m) {
+      double mean = 0;
+      for (double v : r.simple[m]) mean += v / double(r.simple[m].size());
+      if (mean > best_mean) {
+        best_mean = mean;
+        b = m;
+      }
+    }
+    std::vector<double> margin;
+    for (std::size_t k = 0; k < r.mask.size(); ++k) margin.push_back(r.mask[k] - r.simple[b][k]);
+    std::string all;
+    for (std::size_t m = 0; m < r.simple.size(); ++m) {
+      all += (m ? "; " : "") + r.simple_names[m] + " " + mean_sd(r.simple[m]);
+    }
+    rows.push_back({r.name, mean_sd(r.mask), r.simple_names[b], mean_sd(r.simple[b]),
+                    mean_sd(margin), all});
+    std::cout << "    " << r.name << ": " << mean_sd(r.mask) << " | " << r.simple_names[b] << " "
+              << mean_sd(r.simple[b]) << " | " << mean_sd(margin) << std::endl;
   }
   return rows;
 }
@@ -174,10 +210,10 @@ void run_cyclegan(Report& report, const Options& options) {
   std::cout << "[cyclegan] " << cfg.neurons << " neurons x " << cfg.bins << " position bins, "
             << cfg.trials << " trials per domain (" << n_train << " for training), " << steps
             << " steps of batch " << batch << "\n";
-  std::vector<StudyRow> study;
+  std::vector<std::vector<std::string>> study_rows;
   if (options.full) {  // every change type, 5 seeds, at the quick size
     std::cout << "  change types first (5 seeds each, 32 x 32, 1500 steps, two at a time)...\n";
-    study = change_study(Settings{}, 5);
+    study_rows = study_table(change_study(Settings{}, 5));
   }
   const Trained run = train(cfg, st, 7, true);
   const Corridor& d = run.data;
@@ -268,34 +304,8 @@ void run_cyclegan(Report& report, const Options& options) {
       "the reward zone. The best simple map here is " + best.first + " (" + fmt(best.second) +
       "). This example shows that the masks find a known change; whether they find what simple "
       "maps cannot is the question of the change types below (--full).");
-  if (!study.empty()) {
-    std::vector<std::vector<std::string>> rows = {
-        {"change (ground truth: its own support)", "G_AB mask AUROC", "best simple map",
-         "its AUROC", "mask - best (per seed)", "every simple map (mean ± sd)"}};
-    std::cout << "[cyclegan] change types: mask AUROC | best simple map | mask - best (5 seeds)\n";
-    for (const StudyRow& r : study) {
-      std::size_t b = 0;
-      double best_mean = -1;
-      for (std::size_t m = 0; m < r.simple.size(); ++m) {
-        double mean = 0;
-        for (double v : r.simple[m]) mean += v / double(r.simple[m].size());
-        if (mean > best_mean) {
-          best_mean = mean;
-          b = m;
-        }
-      }
-      std::vector<double> margin;
-      for (std::size_t k = 0; k < r.mask.size(); ++k) margin.push_back(r.mask[k] - r.simple[b][k]);
-      std::string all;
-      for (std::size_t m = 0; m < r.simple.size(); ++m) {
-        all += (m ? "; " : "") + r.simple_names[m] + " " + mean_sd(r.simple[m]);
-      }
-      rows.push_back({r.name, mean_sd(r.mask), r.simple_names[b], mean_sd(r.simple[b]),
-                      mean_sd(margin), all});
-      std::cout << "    " << r.name << ": " << mean_sd(r.mask) << " | " << r.simple_names[b] << " "
-                << mean_sd(r.simple[b]) << " | " << mean_sd(margin) << "\n";
-    }
-    report.table("cyclegan_change_types", rows);
+  if (!study_rows.empty()) {
+    report.table("cyclegan_change_types", study_rows);
     report.paragraph(
         "Each change type with its own ground truth, 5 seeds (data and GAN), at the quick size "
         "(32 neurons x 32 bins, 256 trials, 1500 steps): the G_AB mask's AUROC beside the simple "
