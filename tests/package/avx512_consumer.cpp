@@ -6,7 +6,14 @@
 #include <array>
 #include <cstdio>
 
-#include <dendrite/dendrite.hpp>
+// the headers of what it uses, not the umbrella: the compile is a test run by every build
+#include <dendrite/core/math.hpp>
+#include <dendrite/ica/online_ica.hpp>
+#include <dendrite/nn/conv1d.hpp>
+#include <dendrite/nn/dense.hpp>
+#include <dendrite/nn/gru.hpp>
+#include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/rnn.hpp>
 
 namespace nn = dendrite::nn;
 using B = dendrite::batchf;
