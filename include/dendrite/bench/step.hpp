@@ -13,9 +13,11 @@
 ///       benchmark::RunSpecifiedBenchmarks();
 ///     }
 ///
-/// `register_step<B>(name, args...)` registers two benchmarks on a block built as `B(args...)`:
+/// `register_step<B>(name, args...)` registers these benchmarks on a block built as `B(args...)`:
 ///  - `name`: Google Benchmark's timing of `step` on a cycle of random inputs, with the counter
 ///    `GFLOP/s` from `B::flops_per_step()`;
+///  - `name/process256` (blocks of a scalar type only): `rt::process_interleaved` over 256
+///    samples per call, the form a host calls, with `ns/sample` and `GFLOP/s`;
 ///  - `name/profile`: one run of `profile_step` (bench/step_profile.hpp) against the machine's
 ///    limits (measured once per program by `measure_machine`), reported as counters: `ns`,
 ///    `GFLOP/s`, `peak` (fraction of the measured FMA peak), `bound_ns` and `of_bound` (fraction
@@ -35,6 +37,7 @@
 
 #include <dendrite/bench/machine.hpp>
 #include <dendrite/bench/step_profile.hpp>
+#include <dendrite/rt/process.hpp>
 
 namespace dendrite::bench {
 
@@ -65,6 +68,26 @@ void register_step(const std::string& name, Args... args) {
                                                    benchmark::Counter::kIsIterationInvariantRate,
                                                    benchmark::Counter::kIs1000);
   });
+  if constexpr (rt::ScalarStreamingBlock<B>) {
+    // the block form a host calls: process_interleaved over 256 samples per call
+    benchmark::RegisterBenchmark((name + "/process256").c_str(), [=](benchmark::State& state) {
+      auto block = std::make_unique<B>(args...);
+      constexpr std::size_t n = 256;
+      std::mt19937_64 rng(1);
+      std::vector<T> in(n * In), out(n * Out);
+      for (auto& v : in) v = detail::random_lane_value<T>(rng, 1.0);
+      for (auto _ : state) {
+        (void)rt::process_interleaved(*block, in.data(), out.data(), n);
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+      }
+      state.counters["ns/sample"] = benchmark::Counter(
+          double(n), benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
+      state.counters["GFLOP/s"] = benchmark::Counter(double(n) * double(B::flops_per_step()),
+                                                     benchmark::Counter::kIsIterationInvariantRate,
+                                                     benchmark::Counter::kIs1000);
+    });
+  }
   benchmark::RegisterBenchmark((name + "/profile").c_str(), [=](benchmark::State& state) {
     auto block = std::make_unique<B>(args...);
     const MachineLimits& limits = machine_limits();
