@@ -123,11 +123,11 @@ std::vector<StudyRow> change_study(const Settings& st, int seeds) {
       auto cfg = rows[jobs[j].first].cfg;
       cfg.seed = 100 + std::uint64_t(jobs[j].second);
       results[j] = train(cfg, st, 7 + 100 * std::uint64_t(jobs[j].second), false).eval;
+      const auto best = results[j].best_simple();
       const std::lock_guard<std::mutex> lock(print);
       std::cout << "    " << rows[jobs[j].first].name << ", seed " << jobs[j].second << ": mask "
-                << fmt(results[j].auroc_ab) << ", best simple map "
-                << results[j].best_simple().first << " " << fmt(results[j].best_simple().second)
-                << std::endl;
+                << fmt(results[j].auroc_ab) << ", best simple map " << best.first << " "
+                << fmt(best.second) << std::endl;
     }
   };
   std::thread helper(worker);
@@ -288,7 +288,7 @@ void run_cyclegan(Report& report, const Options& options) {
                {{"quantity (MSE on held-out trials)", "model", "trivial baseline: return the input"},
                 {"G_AB(A) against T(A)", fmt(e.g_error), fmt(e.g_baseline)},
                 {"G_BA(B) against T^-1(B)", fmt(e.f_error), fmt(e.f_baseline)},
-                {"cycle A: G_BA(G_AB(A)) against A", fmt(e.cycle_a), "0 (the size of the change, MSE(A, T(A)), is " + fmt(e.change_size) + ")"},
+                {"cycle A: G_BA(G_AB(A)) against A", fmt(e.cycle_a), "0 (the size of the change, MSE(A, T(A)), is " + fmt(e.g_baseline) + ")"},
                 {"cycle B: G_AB(G_BA(B)) against B", fmt(e.cycle_b), "0"}});
   std::vector<std::vector<std::string>> auroc_rows = {
       {"map", "AUROC against the ground-truth support"},

@@ -503,7 +503,7 @@ inline std::vector<double> as_map(const Eigen::VectorXd& v) {
 
 struct Evaluation {
   double g_error = 0, g_baseline = 0, f_error = 0, f_baseline = 0;  ///< Change::Gain only
-  double cycle_a = 0, cycle_b = 0, change_size = 0;
+  double cycle_a = 0, cycle_b = 0;
   Eigen::VectorXd mask_ab, mask_ba, d_map;  // mean over trials, (neurons bins)
   double auroc_ab = 0, auroc_ba = 0, auroc_d = 0;
   /// the simplest maps that could find the change, from the same held-out trials, no GAN
@@ -555,7 +555,6 @@ Evaluation evaluate(Gan& gan, const Corridor& d, Index first_test) {
   }
   e.cycle_a = mse(gan.g_ba.forward(gab).data.template cast<double>(), a);
   e.cycle_b = mse(gan.g_ab.forward(gba).data.template cast<double>(), b);
-  e.change_size = e.g_baseline;
   e.example_in = a.col(0);
   e.example_out = gab.data.col(0).cast<double>();
   // D_B's spatial attention on real B maps, each patch cell spread over the pixels it covers

@@ -193,8 +193,8 @@ double mean_pair_correlation(const Eigen::MatrixXd& x, const Eigen::MatrixXd& su
   }
   double sum = 0, pairs = 0;
   for (std::size_t i = 0; i < rows.size(); ++i) {
+    const Eigen::VectorXd u = x.row(rows[i]).transpose().array() - x.row(rows[i]).mean();
     for (std::size_t j = i + 1; j < rows.size(); ++j) {
-      const Eigen::VectorXd u = x.row(rows[i]).transpose().array() - x.row(rows[i]).mean();
       const Eigen::VectorXd v = x.row(rows[j]).transpose().array() - x.row(rows[j]).mean();
       sum += u.dot(v) / (u.norm() * v.norm());
       ++pairs;

@@ -9,8 +9,8 @@
 ///    cover the FMA latency (4-5 cycles) times the units (2) of current x86 cores; flops =
 ///    2 x lanes x chains x iterations.
 ///  - Read bandwidth: sums of a buffer with 8 vector accumulators, repeated until about 2 ms have
-///    passed (the clock read once per 4 MiB of passes): 16 KiB (L1), half of the L2 size sysfs reports (256 KiB if unknown), 128 MiB
-///    (memory, past any L3 of this class of machine).
+///    passed (the clock read once per 4 MiB of passes): 16 KiB (L1), half of the L2 size sysfs
+///    reports (256 KiB if unknown), 128 MiB (memory, past any L3 of this class of machine).
 ///  - Clock: on x86-64, a chain of 100 dependent integer additions per loop iteration (one cycle
 ///    each: cycles = additions) timed by the steady clock; elsewhere /proc/cpuinfo's "cpu MHz",
 ///    or 0 (unknown).
@@ -102,7 +102,8 @@ T read_sum(const T* p, std::size_t n) {
 
 inline double read_gbps(std::size_t bytes) {
   const std::size_t n = bytes / sizeof(float);
-  std::vector<float, xsimd::aligned_allocator<float, 4096>> buf(n, 1.0f);  // page-aligned: the same placement every run
+  // page-aligned: the same placement every run
+  std::vector<float, xsimd::aligned_allocator<float, 4096>> buf(n, 1.0f);
   volatile float sink = read_sum(buf.data(), n);  // warm: pages touched, caches filled
   // the clock is read once per group of passes of about 4 MiB: a pass over 16 KiB takes about
   // 100 ns, and a VM's clock read 20-50 ns, which moved the L1 figure by 30 % between runs
