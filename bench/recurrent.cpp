@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Real-time step of GRU and LSTM (input 32, hidden 8..128, float): dendrite with a scalar float
-// (one stream), with batch<float> (lanes_v streams per step; items = streams), and a plain Eigen
-// baseline with dynamic matrices written directly (W * x, Eigen's vectorised activations).
+// (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU with
+// bf16 and float weights (one stream), and a plain Eigen baseline with dynamic matrices written
+// directly (W * x, Eigen's vectorised activations).
 // Also the analysis form over 1000 steps.
 #include <array>
 #include <random>
@@ -12,6 +13,7 @@
 
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/packed_gru.hpp>
 
 namespace {
 
@@ -58,6 +60,25 @@ void BM_LstmStep(benchmark::State& state) {
 }
 
 /// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
+/// PackedGRU: the same GRU's weights stored as bf16 (W = dendrite::bf16) or as float in the
+/// packed block layout (W = float), one stream.
+template <class W, int H>
+void BM_PackedGruStep(benchmark::State& state) {
+  dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
+  dendrite::nn::PackedGRU<float, kIn, H, W> block(gru);
+  benchmark::DoNotOptimize(&block);  // the block must not be optimised away with its state
+  std::array<float, kIn> x;
+  fill_input<float, H>(x);
+  std::array<float, H> h;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(block.step(x, h));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<3, H>(),
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 template <int H>
 void BM_EigenGruStep(benchmark::State& state) {
   dendrite::nn::GRU<float, kIn, H> ref({.seed = 1});
@@ -121,6 +142,8 @@ void BM_GruForward1000(benchmark::State& state) {
   BENCHMARK_TEMPLATE(BM_GruStep, float, H);                           \
   BENCHMARK_TEMPLATE(BM_GruStep, batchf, H);                          \
   BENCHMARK_TEMPLATE(BM_EigenGruStep, H);                             \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::bf16, H);            \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);                     \
   BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
   BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
   BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);

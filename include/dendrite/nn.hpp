@@ -19,6 +19,7 @@
 #include <dendrite/nn/multihead_attention.hpp>
 #include <dendrite/nn/norm.hpp>
 #include <dendrite/nn/options.hpp>
+#include <dendrite/nn/packed_gru.hpp>
 #include <dendrite/nn/pool.hpp>
 #include <dendrite/nn/rnn.hpp>
 #include <dendrite/nn/sequential.hpp>

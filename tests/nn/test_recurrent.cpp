@@ -5,7 +5,12 @@
 // BPTT, and two small learning tasks.
 #include "support/alloc_counter.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -106,11 +111,12 @@ MatD reference_rnn(const MatD& wih, const MatD& whh, const MatD& bih, const MatD
 template <class Block>
 MatD run_steps(Block& block, const MatD& x) {
   constexpr int In = Block::input_size, Out = Block::output_size;
+  using T = typename Block::value_type;
   MatD out(Out, x.cols());
-  std::array<double, In> xi{};
-  std::array<double, Out> yi{};
+  std::array<T, In> xi{};
+  std::array<T, Out> yi{};
   for (Index t = 0; t < x.cols(); ++t) {
-    for (int j = 0; j < In; ++j) xi[std::size_t(j)] = x(j, t);
+    for (int j = 0; j < In; ++j) xi[std::size_t(j)] = T(x(j, t));
     REQUIRE(block.step(xi, yi) == Status::Ok);
     for (int i = 0; i < Out; ++i) out(i, t) = yi[std::size_t(i)];
   }
@@ -476,4 +482,205 @@ TEST_CASE("state() and set_state() round-trip: a block started from another's st
     CHECK(lstm_b.hidden()[i] == hc[i]);
     CHECK(lstm_b.cell()[i] == hc[4 + i]);
   }
+}
+
+// ------------------------------------------------------------------ bf16 weights (PackedGRU)
+namespace {
+
+/// The bf16 nearest to f, ties to the even significand, found by comparing the two candidates
+/// in double (independent of to_bf16's add-and-shift); f finite.
+std::uint16_t nearest_bf16(float f) {
+  const auto u = std::bit_cast<std::uint32_t>(f);
+  const std::uint32_t lo = u & 0xffff0000U, hi = lo + 0x10000U;  // toward and away from zero
+  const double d = f, dl = std::bit_cast<float>(lo), dh = std::bit_cast<float>(hi);
+  const double el = std::abs(d - dl), eh = std::abs(dh - d);
+  if (el < eh || (el == eh && ((lo >> 16) & 1U) == 0)) return std::uint16_t(lo >> 16);
+  return std::uint16_t(hi >> 16);
+}
+
+/// A float GRU and a PackedGRU<bf16> over the same trained weights, and a float GRU over the
+/// weights rounded by nearest_bf16.
+template <int In, int H>
+struct Bf16Trio {
+  nn::GRU<float, In, H> gru;
+  nn::GRU<float, In, H> rounded;
+  nn::PackedGRU<float, In, H, dendrite::bf16> packed;
+  explicit Bf16Trio(std::uint64_t seed) : gru({.seed = seed}), rounded(gru), packed(gru) {
+    for (auto* p : rounded.parameters()) {
+      if (p == &rounded.bias_ih || p == &rounded.bias_hh) continue;  // biases stay float
+      float* w = p->value.data();
+      for (Index i = 0; i < p->value.size(); ++i) {
+        w[i] = dendrite::to_float(dendrite::bf16{nearest_bf16(w[i])});
+      }
+    }
+  }
+};
+
+/// Max |a - b| over `steps` steps of N(0, 1) input fed to both blocks.
+template <class A, class B>
+double max_step_difference(A& a, B& b, int steps, std::uint64_t seed) {
+  constexpr int In = A::input_size, H = A::output_size;
+  const MatD x = random_matrix(In, steps, seed);
+  const MatD ya = run_steps(a, x), yb = run_steps(b, x);
+  return (ya - yb).cwiseAbs().maxCoeff();
+  static_assert(H == B::output_size);
+}
+
+template <int In, int H>
+void check_packed_gru(std::uint64_t seed) {
+  INFO("In " << In << ", H " << H);
+  Bf16Trio<In, H> t(seed);
+  for (Index i = 0; i < 3 * H; ++i) {
+    for (Index j = 0; j < In; ++j) {
+      REQUIRE(t.packed.weight_ih(std::size_t(i), std::size_t(j)) == t.rounded.weight_ih.value(i, j));
+    }
+    for (Index j = 0; j < H; ++j) {
+      REQUIRE(t.packed.weight_hh(std::size_t(i), std::size_t(j)) == t.rounded.weight_hh.value(i, j));
+    }
+  }
+  // the packed kernel computes the rounded GRU: only the order of the float sums differs
+  CHECK(max_step_difference(t.packed, t.rounded, 300, seed + 1) < 1e-5);
+  // float storage in the packed layout: the float GRU, again up to the order of the sums
+  nn::GRU<float, In, H> gru2 = t.gru;
+  nn::PackedGRU<float, In, H, float> packed_f(t.gru);
+  gru2.reset();
+  CHECK(max_step_difference(packed_f, gru2, 300, seed + 2) < 1e-5);
+}
+
+/// The one-step bound of packed_gru.hpp: from a random state h and input x, each unit of the
+/// bf16 step differs from the float step by at most the bound propagated from the pre-activation
+/// bound 2^-8 sum_j |w_ij| |v_j| through the gates (sigmoid' <= 1/4, tanh' <= 1).
+template <int In, int H>
+void check_one_step_bound(std::uint64_t seed) {
+  INFO("In " << In << ", H " << H);
+  Bf16Trio<In, H> t(seed);
+  const MatD xs = random_matrix(In, 20, seed + 3);
+  const MatD hs = 0.9 * random_matrix(H, 20, seed + 4).array().tanh().matrix();
+  const MatD wih = t.gru.weight_ih.value.template cast<double>();
+  const MatD whh = t.gru.weight_hh.value.template cast<double>();
+  const MatD bih = t.gru.bias_ih.value.template cast<double>();
+  const MatD bhh = t.gru.bias_hh.value.template cast<double>();
+  const double u = std::ldexp(1.0, -8);
+  double worst = 0;  // largest difference / bound
+  for (Index k = 0; k < xs.cols(); ++k) {
+    std::array<float, std::size_t(In)> x;
+    std::array<float, std::size_t(H)> h0, ya, yb;
+    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j, k));
+    for (int j = 0; j < H; ++j) h0[std::size_t(j)] = float(hs(j, k));
+    t.gru.set_state(h0);
+    t.packed.set_state(h0);
+    REQUIRE(t.gru.step(x, ya) == Status::Ok);
+    REQUIRE(t.packed.step(x, yb) == Status::Ok);
+    const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
+    const Eigen::VectorXd hv = Eigen::Map<const Eigen::VectorXf>(h0.data(), H).cast<double>();
+    const Eigen::VectorXd ai = wih * xv + bih, ah = whh * hv + bhh;
+    const Eigen::VectorXd di = u * (wih.cwiseAbs() * xv.cwiseAbs());
+    const Eigen::VectorXd dh = u * (whh.cwiseAbs() * hv.cwiseAbs());
+    for (Index i = 0; i < H; ++i) {
+      const double r = sig(ai(i) + ah(i)), z = sig(ai(H + i) + ah(H + i));
+      const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
+      const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
+      const double dn = di(2 * H + i) + dr * std::abs(ah(2 * H + i)) + (r + dr) * dh(2 * H + i);
+      const double bound = (1 - z) * dn + dz * std::abs(hv(i) - n) + dz * dn;
+      const double diff = std::abs(double(ya[std::size_t(i)]) - double(yb[std::size_t(i)]));
+      CHECK(diff <= bound + 1e-6);  // + the float rounding of both steps
+      worst = std::max(worst, diff / (bound + 1e-6));
+    }
+  }
+  // the bound is not vacuous: the rounding moves the output by a visible share of it
+  CHECK(worst > 0.01);
+}
+
+}  // namespace
+
+TEST_CASE("bf16 rounds to nearest, ties to even, and widens exactly", "[nn][bf16]") {
+  using dendrite::bf16;
+  using dendrite::to_bf16;
+  using dendrite::to_float;
+  CHECK(to_bf16(1.0f).bits == 0x3f80);
+  CHECK(to_float(bf16{0x3f80}) == 1.0f);
+  CHECK(to_bf16(std::bit_cast<float>(0x3f808000U)).bits == 0x3f80);  // tie: down to even
+  CHECK(to_bf16(std::bit_cast<float>(0x3f818000U)).bits == 0x3f82);  // tie: up to even
+  CHECK(to_bf16(std::bit_cast<float>(0x3f808001U)).bits == 0x3f81);  // past the tie
+  CHECK(to_bf16(-0.0f).bits == 0x8000);
+  CHECK(std::isnan(to_float(to_bf16(std::nanf("")))));
+  CHECK(std::isnan(to_float(to_bf16(-std::nanf("")))));
+  CHECK(to_float(to_bf16(INFINITY)) == INFINITY);
+  CHECK(to_float(to_bf16(-INFINITY)) == -INFINITY);
+  CHECK(to_float(to_bf16(std::numeric_limits<float>::max())) == INFINITY);  // past bf16's max
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<std::uint32_t> bits(0, 0xffffffffU);
+  int tested = 0;
+  while (tested < 200000) {
+    const float f = std::bit_cast<float>(bits(rng));
+    if (!std::isfinite(f) || std::abs(f) > 3.3e38f) continue;
+    ++tested;
+    const bf16 b = to_bf16(f);
+    REQUIRE(b.bits == nearest_bf16(f));
+    if (std::abs(f) >= std::numeric_limits<float>::min()) {
+      REQUIRE(std::abs(double(to_float(b)) - double(f)) <= std::ldexp(std::abs(double(f)), -8));
+    }
+  }
+}
+
+TEST_CASE("PackedGRU holds the GRU's weights rounded to bf16 and steps them", "[nn][bf16]") {
+  check_packed_gru<5, 7>(11);
+  check_packed_gru<3, 13>(12);
+  check_packed_gru<32, 8>(13);
+  check_packed_gru<32, 64>(14);
+  // with 3H a multiple of 8 batches the float-stored block sums in GRU's order: equal bits
+  nn::GRU<float, 32, 64> gru({.seed = 15});
+  nn::PackedGRU<float, 32, 64, float> packed(gru);
+  CHECK(max_step_difference(packed, gru, 50, 16) == 0.0);
+}
+
+TEST_CASE("PackedGRU<bf16> stays within its stated error of the float GRU", "[nn][bf16]") {
+  check_one_step_bound<5, 7>(21);
+  check_one_step_bound<32, 64>(22);
+  SECTION("over 2000 steps of N(0, 1) input: below 1e-2") {
+    Bf16Trio<32, 64> a(23);
+    const double d64 = max_step_difference(a.packed, a.gru, 2000, 24);
+    Bf16Trio<32, 8> b(25);
+    const double d8 = max_step_difference(b.packed, b.gru, 2000, 26);
+    CHECK(d64 < 1e-2);
+    CHECK(d8 < 1e-2);
+    CHECK(d64 > 1e-4);  // bf16 is coarse: a smaller difference would mean float weights
+  }
+  SECTION("PyTorch's fixture: bf16 weights reproduce torch's output within 1e-2") {
+    nn::GRU<float, 3, 5> gru;
+    const std::string dir = std::string(kFixtures) + "/gru";
+    dendrite::io::load_pytorch(gru, dir);
+    nn::PackedGRU<float, 3, 5, dendrite::bf16> packed(gru);
+    const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
+    const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
+    const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
+    CHECK(err < 1e-2);
+    CHECK(err > 1e-5);
+  }
+}
+
+TEST_CASE("PackedGRU's step rejects NaN, keeps its state, and allocates nothing", "[nn][bf16][realtime]") {
+  static_assert(dendrite::rt::Stateful<nn::PackedGRU<float, 32, 64>>);
+  nn::GRU<float, 32, 64> gru({.seed = 31});
+  nn::PackedGRU<float, 32, 64> packed(gru);
+  std::array<float, 32> x{};
+  std::array<float, 64> h{};
+  static_assert(noexcept(packed.step(x, h)));
+  x[0] = 0.5f;
+  REQUIRE(packed.step(x, h) == Status::Ok);
+  const std::array<float, 64> before = h;
+  x[3] = std::nanf("");
+  CHECK(packed.step(x, h) == Status::RejectedNonFinite);
+  CHECK(h == before);
+  CHECK(std::equal(before.begin(), before.end(), packed.state().begin()));
+  x[3] = 0.25f;
+  dendrite::test::AllocCounts counts;
+  {
+    dendrite::test::NoAllocScope scope;
+    for (int i = 0; i < 10; ++i) (void)packed.step(x, h);
+    counts = scope.counts();
+  }
+  CHECK(counts.total() == 0);
+  packed.reset();
+  CHECK(packed.state()[0] == 0.0f);
 }

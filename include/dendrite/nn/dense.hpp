@@ -87,9 +87,7 @@ class Dense {
     x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kOut> acc;
-    const Scalar* b = bias.value.data();
-    for (std::size_t i = 0; i < kOut; ++i) acc[i] = T(b[i]);
-    detail::gemv_acc<T, kOut, kIn>(weight.value.data(), x.data(), acc.data());
+    detail::gemv_bias<T, kOut, kIn>(weight.value.data(), x.data(), bias.value.data(), acc.data());
     std::array<T, kOut> out;
     detail::vmap<T, kOut>([](auto v) { return Activation::apply(v); }, out.data(), acc.data());
     for (std::size_t i = 0; i < kOut; ++i) y[i] = dendrite::select<T>(finite, out[i], y[i]);

@@ -41,6 +41,30 @@
 #include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
+namespace detail {
+
+/// The GRU's gates from gi = W_ih x + b_ih and gh = W_hh h + b_hh (r, z, n stacked): h is
+/// replaced by h' where `finite` holds (kept where it does not) and copied to h_out.
+template <class T, std::size_t H>
+DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
+                                        std::span<T, H> h_out) noexcept {
+  std::array<T, H> next;
+  vmap<T, H>(
+      [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
+        const auto r = dendrite::sigmoid(ir + hr);
+        const auto z = dendrite::sigmoid(iz + hz);
+        const auto n = dendrite::tanh(in + r * hn);
+        return n + z * (hp - n);
+      },
+      next.data(), gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H, h);
+  for (std::size_t i = 0; i < H; ++i) {
+    h[i] = dendrite::select<T>(finite, next[i], h[i]);
+    h_out[i] = h[i];
+  }
+  return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+}
+
+}  // namespace detail
 
 template <Real T, int In, int Hidden>
 class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
@@ -105,29 +129,9 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
     x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> gi, gh;
-    const Scalar* bi = bias_ih.value.data();
-    const Scalar* bh = bias_hh.value.data();
-    for (std::size_t i = 0; i < kG; ++i) {
-      gi[i] = T(bi[i]);
-      gh[i] = T(bh[i]);
-    }
-    detail::gemv_acc<T, kG, kIn>(weight_ih.value.data(), x.data(), gi.data());
-    detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), h_.data(), gh.data());
-    std::array<T, kH> next;
-    detail::vmap<T, kH>(
-        [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
-          const auto r = dendrite::sigmoid(ir + hr);
-          const auto z = dendrite::sigmoid(iz + hz);
-          const auto n = dendrite::tanh(in + r * hn);
-          return n + z * (hp - n);
-        },
-        next.data(), gi.data(), gi.data() + kH, gi.data() + 2 * kH, gh.data(), gh.data() + kH,
-        gh.data() + 2 * kH, h_.data());
-    for (std::size_t i = 0; i < kH; ++i) {
-      h_[i] = dendrite::select<T>(finite, next[i], h_[i]);
-      h_out[i] = h_[i];
-    }
-    return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+    detail::gemv_bias<T, kG, kIn>(weight_ih.value.data(), x.data(), bias_ih.value.data(), gi.data());
+    detail::gemv_bias<T, kG, kH>(weight_hh.value.data(), h_.data(), bias_hh.value.data(), gh.data());
+    return detail::gru_update<T, kH>(finite, gi.data(), gh.data(), h_.data(), h_out);
   }
 
   // ------------------------------------------------------------------ analysis

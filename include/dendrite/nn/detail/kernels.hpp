@@ -5,6 +5,8 @@
 ///   gemv_acc<R, C>(W, x, y)   y += W x, W an R x C column-major matrix of scalar_t<T>
 ///                             (register-blocked axpys over columns: vectorised over rows for
 ///                             a scalar T, over lanes for a batch T)
+///   gemv_bias<R, C>(W, x, b, y)  y = b + W x, b R values of scalar_t<T> (the accumulators
+///                             start from b: no copy of b into y first)
 ///   vmap<N>(f, out, in...)    out[i] = f(in[i]...), for a scalar T in SIMD chunks of the
 ///                             machine's batch width (so the activations vectorise), the tail
 ///                             through one zero-padded batch
@@ -24,25 +26,22 @@ namespace dendrite::nn::detail {
 /// batch of consecutive rows for a scalar T, or one row (a batch of lanes) for a batch T. With
 /// few units, P interleaved partial sums over the columns keep enough FMA chains in flight
 /// (a chain of C dependent FMAs would otherwise bound the time by C times the FMA latency).
-template <class T, class V, std::size_t NB, std::size_t R, std::size_t C>
-DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                     T* __restrict y) noexcept {
+/// The accumulators start from y, or from the scalars b when b is not null. Column j of the
+/// weights starts at w + j * Stride (in elements of Wt), and `load(col, k)` returns the weights
+/// of unit k of that column as a V (so the storage may be narrower than the arithmetic).
+template <class T, class V, std::size_t NB, std::size_t Stride, std::size_t C, class Wt, class Load>
+DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict x,
+                                     const scalar_t<T>* __restrict b, T* __restrict y,
+                                     Load load) noexcept {
   using S = scalar_t<T>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
   constexpr std::size_t P = NB >= 8 ? 1 : (NB >= 4 ? 2 : 4);
-  const auto load = [](const S* p) {
-    if constexpr (is_batch_v<T>) {
-      return T(*p);
-    } else {
-      return V::load_unaligned(p);
-    }
-  };
   V acc[P][NB];
   for (std::size_t k = 0; k < NB; ++k) {
     if constexpr (is_batch_v<T>) {
-      acc[0][k] = y[k];
+      acc[0][k] = b != nullptr ? T(b[k]) : y[k];
     } else {
-      acc[0][k] = V::load_unaligned(y + k * L);
+      acc[0][k] = V::load_unaligned(b != nullptr ? b + k * L : y + k * L);
     }
     for (std::size_t q = 1; q < P; ++q) acc[q][k] = V(S(0));
   }
@@ -50,16 +49,18 @@ DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* _
   for (std::size_t j = 0; j < CP; j += P) {
     for (std::size_t q = 0; q < P; ++q) {
       const V xj(x[j + q]);
-      const S* col = w + (j + q) * R;
+      const Wt* col = w + (j + q) * Stride;
+#pragma GCC unroll 16
       for (std::size_t k = 0; k < NB; ++k) {
-        acc[q][k] = dendrite::fma(load(col + k * L), xj, acc[q][k]);
+        acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
       }
     }
   }
   for (std::size_t j = CP; j < C; ++j) {
     const V xj(x[j]);
-    const S* col = w + j * R;
-    for (std::size_t k = 0; k < NB; ++k) acc[0][k] = dendrite::fma(load(col + k * L), xj, acc[0][k]);
+    const Wt* col = w + j * Stride;
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < NB; ++k) acc[0][k] = dendrite::fma(load(col, k), xj, acc[0][k]);
   }
   for (std::size_t k = 0; k < NB; ++k) {
     for (std::size_t q = 1; q < P; ++q) acc[0][k] += acc[q][k];
@@ -69,6 +70,20 @@ DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* _
       acc[0][k].store_unaligned(y + k * L);
     }
   }
+}
+
+/// gemv_rows over plain scalar_t<T> weights, R rows per column.
+template <class T, class V, std::size_t NB, std::size_t R, std::size_t C>
+DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                     const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+  constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
+  gemv_rows<T, V, NB, R, C>(w, x, b, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+    if constexpr (is_batch_v<T>) {
+      return T(col[k]);
+    } else {
+      return V::load_unaligned(col + k * L);
+    }
+  });
 }
 
 /// The widest SIMD batch of S with N or fewer lanes, at most R (a row block narrower than the
@@ -87,39 +102,61 @@ auto pick_row_batch() {
 template <class S, std::size_t R>
 using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
 
-/// y += W x with W an R x C column-major matrix of scalar_t<T>. Rows go in blocks of up to 8
-/// register-held units (see gemv_rows); for a scalar T the last R mod lanes rows go through one
-/// more overlapping batch, and a matrix with fewer rows than any batch is plain code.
+/// y = (b ? b : y) + W x with W an R x C column-major matrix of scalar_t<T>. Rows go in
+/// blocks of up to 8 register-held units (see gemv_rows); for a scalar T the last R mod lanes
+/// rows go through one more overlapping batch, and a matrix with fewer rows than any batch is
+/// plain code.
 template <class T, std::size_t R, std::size_t C>
-DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                    T* __restrict y) noexcept {
+DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                     const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   using S = scalar_t<T>;
   using V = std::conditional_t<is_batch_v<T>, T, row_batch_t<S, R>>;
   if constexpr (std::is_pointer_v<V>) {
     for (std::size_t i = 0; i < R; ++i) {
-      for (std::size_t j = 0; j < C; ++j) y[i] += w[j * R + i] * x[j];
+      T acc = b != nullptr ? T(b[i]) : y[i];
+      for (std::size_t j = 0; j < C; ++j) acc += w[j * R + i] * x[j];
+      y[i] = acc;
     }
   } else {
     constexpr std::size_t unit = is_batch_v<T> ? 1 : V::size;
     constexpr std::size_t units = R / unit;
     constexpr std::size_t kBlock = 8;
     constexpr std::size_t full = units / kBlock;
-    for (std::size_t b = 0; b < full; ++b) {
-      gemv_rows<T, V, kBlock, R, C>(w + b * kBlock * unit, x, y + b * kBlock * unit);
+    for (std::size_t blk = 0; blk < full; ++blk) {
+      const std::size_t row = blk * kBlock * unit;
+      gemv_rows<T, V, kBlock, R, C>(w + row, x, b != nullptr ? b + row : nullptr, y + row);
     }
     constexpr std::size_t rest = units - full * kBlock;
     if constexpr (rest > 0) {
-      gemv_rows<T, V, rest, R, C>(w + full * kBlock * unit, x, y + full * kBlock * unit);
+      const std::size_t row = full * kBlock * unit;
+      gemv_rows<T, V, rest, R, C>(w + row, x, b != nullptr ? b + row : nullptr, y + row);
     }
     constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
     if constexpr (tail > 0) {
       // one more batch over the last `unit` rows (overlapping rows already done), summed from
       // zero, of which only the last `tail` rows are added
       alignas(64) S part[unit] = {};
-      gemv_rows<T, V, 1, R, C>(w + (R - unit), x, part);
-      for (std::size_t i = 0; i < tail; ++i) y[units * unit + i] += part[unit - tail + i];
+      gemv_rows<T, V, 1, R, C>(w + (R - unit), x, nullptr, part);
+      for (std::size_t i = 0; i < tail; ++i) {
+        const std::size_t row = units * unit + i;
+        y[row] = (b != nullptr ? T(b[row]) : y[row]) + part[unit - tail + i];
+      }
     }
   }
+}
+
+/// y += W x (see gemv_impl).
+template <class T, std::size_t R, std::size_t C>
+DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                    T* __restrict y) noexcept {
+  gemv_impl<T, R, C>(w, x, nullptr, y);
+}
+
+/// y = b + W x, b R scalars (see gemv_impl).
+template <class T, std::size_t R, std::size_t C>
+DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                     const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+  gemv_impl<T, R, C>(w, x, b, y);
 }
 
 template <class T, std::size_t N, class F, class... In>
