@@ -8,6 +8,7 @@
 //
 //   dendrite-bench --gru 32x64 --lanes
 //   dendrite-bench --gru 16x128 --lstm 32x64 --dense 64x64 --precision double --out results
+//   dendrite-bench --gru 32x64 --precision bf16      (bf16 weights: PackedGRU, PackedLSTM)
 //
 // Sizes are template parameters in dendrite, so this program carries a fixed set of them (listed
 // by --help); another size is refused with the list.
@@ -39,7 +40,7 @@ namespace {
 
 struct Result {
   std::string kernel;     ///< e.g. "gru 32x64"
-  std::string precision;  ///< "float" or "double"
+  std::string precision;  ///< "float", "double" or "bf16" (weights; float arithmetic)
   int lanes = 1;          ///< independent streams per step
   b::StepProfile p;
 };
@@ -50,6 +51,16 @@ template <class Block>
 Runner runner() {
   return [](const b::MachineLimits& limits, const b::StepProfileOptions& opt) {
     auto block = std::make_unique<Block>();  // on the heap: a block can be large
+    return b::profile_step(*block, limits, opt);
+  };
+}
+
+/// A packed inference block (bf16 weights) made from a default-seeded float block.
+template <class Net, class Packed>
+Runner packed_runner() {
+  return [](const b::MachineLimits& limits, const b::StepProfileOptions& opt) {
+    const auto net = std::make_unique<Net>();
+    auto block = std::make_unique<Packed>(*net);
     return b::profile_step(*block, limits, opt);
   };
 }
@@ -77,6 +88,15 @@ struct Catalogue {
   void add_row(const std::string& kind) {
     (add<K, I, O>(kind), ...);
   }
+
+  /// The bf16-weight form P<float, I, O, bf16> of K (one stream only).
+  template <template <class, int, int> class K, template <class, int, int, class> class P, int I,
+            int... O>
+  void add_bf16_row(const std::string& kind) {
+    ((runners[key(kind + " " + std::to_string(I) + "x" + std::to_string(O), "bf16", false)] =
+          packed_runner<K<float, I, O>, P<float, I, O, dendrite::bf16>>()),
+     ...);
+  }
 };
 
 template <class T, int I, int O>
@@ -94,6 +114,10 @@ Catalogue make_catalogue() {
   c.add_row<GRU, 32, 8, 16, 32, 64, 128>("gru");
   c.add_row<LSTM, 16, 8, 16, 32, 64, 128>("lstm");
   c.add_row<LSTM, 32, 8, 16, 32, 64, 128>("lstm");
+  c.add_bf16_row<GRU, nn::PackedGRU, 16, 8, 16, 32, 64, 128>("gru");
+  c.add_bf16_row<GRU, nn::PackedGRU, 32, 8, 16, 32, 64, 128>("gru");
+  c.add_bf16_row<LSTM, nn::PackedLSTM, 16, 8, 16, 32, 64, 128>("lstm");
+  c.add_bf16_row<LSTM, nn::PackedLSTM, 32, 8, 16, 32, 64, 128>("lstm");
   c.add_row<RNNTanh, 2, 100>("rnn");  // the working-memory network's size
   c.add_row<RNNTanh, 32, 32, 64, 128>("rnn");
   c.add_row<DenseTanh, 16, 16>("dense");
@@ -106,7 +130,9 @@ Catalogue make_catalogue() {
 void usage(const Catalogue& c) {
   std::printf(
       "usage: dendrite-bench [--gru IxH] [--lstm IxH] [--rnn IxH] [--dense IxO] ...\n"
-      "                      [--precision float|double] [--lanes] [--calls N] [--out DIR]\n"
+      "                      [--precision float|double|bf16] [--lanes] [--calls N] [--out DIR]\n"
+      "  --precision  bf16: weights stored as bfloat16, float arithmetic (PackedGRU,\n"
+      "               PackedLSTM; --gru and --lstm only, one stream)\n"
       "  --lanes      also time the xsimd batch step: one independent stream per lane\n"
       "  --calls N    timed steps per figure (default 100000)\n"
       "  --out DIR    write results.json, results.csv and roofline.svg into DIR\n"
@@ -319,11 +345,11 @@ int main(int argc, char** argv) {
       kernels.push_back(kind + " " + size);
     } else if (a == "--precision") {
       precision = value();
-      if (precision != "float" && precision != "double") {
-        std::fprintf(stderr, "dendrite-bench: --precision expects float or double, got '%s'%s\n",
+      if (precision != "float" && precision != "double" && precision != "bf16") {
+        std::fprintf(stderr, "dendrite-bench: --precision expects float, double or bf16, got '%s'%s\n",
                      precision.c_str(),
-                     precision == "bf16" || precision == "fp16" || precision == "int8"
-                         ? " (reduced-precision weights are not implemented yet)"
+                     precision == "fp16" || precision == "int8"
+                         ? " (only bf16 weights are implemented)"
                          : "");
         return 2;
       }
@@ -347,8 +373,25 @@ int main(int argc, char** argv) {
     }
   }
   if (kernels.empty()) {
-    kernels = {"gru 32x64", "lstm 32x64", "dense 64x64"};
-    lanes = true;
+    kernels = {"gru 32x64", "lstm 32x64"};
+    if (precision != "bf16") {
+      kernels.push_back("dense 64x64");
+      lanes = true;
+    }
+  }
+  if (precision == "bf16") {
+    if (lanes) {
+      std::fprintf(stderr, "dendrite-bench: --precision bf16 has no batch form (one stream "
+                           "only): drop --lanes\n");
+      return 2;
+    }
+    for (const auto& k : kernels) {
+      if (cat.runners.count(Catalogue::key(k, "bf16", false)) == 0) {
+        std::fprintf(stderr, "dendrite-bench: bf16 weights exist for --gru and --lstm only "
+                             "(PackedGRU, PackedLSTM), not for '%s'\n", k.c_str());
+        return 2;
+      }
+    }
   }
 
   const b::MachineLimits m = b::measure_machine(3);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Real-time step of GRU and LSTM (input 32, hidden 8..128, float): dendrite with a scalar float
-// (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU with
-// bf16 and float weights (one stream), and a plain Eigen baseline with dynamic matrices written
-// directly (W * x, Eigen's vectorised activations).
+// (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU and
+// PackedLSTM with bf16 and float weights (one stream), and a plain Eigen baseline with dynamic
+// matrices written directly (W * x, Eigen's vectorised activations).
 // Also the analysis form over 1000 steps.
 #include <array>
 #include <random>
@@ -14,6 +14,7 @@
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
 #include <dendrite/nn/packed_gru.hpp>
+#include <dendrite/nn/packed_lstm.hpp>
 
 namespace {
 
@@ -60,12 +61,13 @@ void BM_LstmStep(benchmark::State& state) {
 }
 
 /// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
-/// PackedGRU: the same GRU's weights stored as bf16 (W = dendrite::bf16) or as float in the
-/// packed block layout (W = float), one stream.
-template <class W, int H>
-void BM_PackedGruStep(benchmark::State& state) {
-  dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
-  dendrite::nn::PackedGRU<float, kIn, H, W> block(gru);
+/// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16) or as
+/// float in the packed block layout (W = float), one stream.
+template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
+          int Gates, class W, int H>
+void BM_PackedStep(benchmark::State& state) {
+  Block<float, kIn, H> net({.seed = 1});
+  Packed<float, kIn, H, W> block(net);
   benchmark::DoNotOptimize(&block);  // the block must not be optimised away with its state
   std::array<float, kIn> x;
   fill_input<float, H>(x);
@@ -75,8 +77,16 @@ void BM_PackedGruStep(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations()));
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<3, H>(),
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<Gates, H>(),
                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+template <class W, int H>
+void BM_PackedGruStep(benchmark::State& state) {
+  BM_PackedStep<dendrite::nn::GRU, dendrite::nn::PackedGRU, 3, W, H>(state);
+}
+template <class W, int H>
+void BM_PackedLstmStep(benchmark::State& state) {
+  BM_PackedStep<dendrite::nn::LSTM, dendrite::nn::PackedLSTM, 4, W, H>(state);
 }
 
 template <int H>
@@ -146,6 +156,8 @@ void BM_GruForward1000(benchmark::State& state) {
   BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);                     \
   BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
   BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::bf16, H);           \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, float, H);                    \
   BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);
 
 DENDRITE_RECURRENT_BENCH(8)

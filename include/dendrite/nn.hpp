@@ -20,6 +20,7 @@
 #include <dendrite/nn/norm.hpp>
 #include <dendrite/nn/options.hpp>
 #include <dendrite/nn/packed_gru.hpp>
+#include <dendrite/nn/packed_lstm.hpp>
 #include <dendrite/nn/pool.hpp>
 #include <dendrite/nn/rnn.hpp>
 #include <dendrite/nn/sequential.hpp>

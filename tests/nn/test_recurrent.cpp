@@ -498,16 +498,16 @@ std::uint16_t nearest_bf16(float f) {
   return std::uint16_t(hi >> 16);
 }
 
-/// A float GRU and a PackedGRU<bf16> over the same trained weights, and a float GRU over the
-/// weights rounded by nearest_bf16.
-template <int In, int H>
+/// A float block (GRU or LSTM) and its packed bf16 form over the same trained weights, and a
+/// float block over the weights rounded by nearest_bf16.
+template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
+          int In, int H>
 struct Bf16Trio {
-  nn::GRU<float, In, H> gru;
-  nn::GRU<float, In, H> rounded;
-  nn::PackedGRU<float, In, H, dendrite::bf16> packed;
-  explicit Bf16Trio(std::uint64_t seed) : gru({.seed = seed}), rounded(gru), packed(gru) {
-    for (auto* p : rounded.parameters()) {
-      if (p == &rounded.bias_ih || p == &rounded.bias_hh) continue;  // biases stay float
+  Block<float, In, H> net;
+  Block<float, In, H> rounded;
+  Packed<float, In, H, dendrite::bf16> packed;
+  explicit Bf16Trio(std::uint64_t seed) : net({.seed = seed}), rounded(net), packed(net) {
+    for (auto* p : {&rounded.weight_ih, &rounded.weight_hh}) {  // biases stay float
       float* w = p->value.data();
       for (Index i = 0; i < p->value.size(); ++i) {
         w[i] = dendrite::to_float(dendrite::bf16{nearest_bf16(w[i])});
@@ -515,22 +515,25 @@ struct Bf16Trio {
     }
   }
 };
+template <int In, int H>
+using GruTrio = Bf16Trio<nn::GRU, nn::PackedGRU, In, H>;
+template <int In, int H>
+using LstmTrio = Bf16Trio<nn::LSTM, nn::PackedLSTM, In, H>;
 
 /// Max |a - b| over `steps` steps of N(0, 1) input fed to both blocks.
 template <class A, class B>
 double max_step_difference(A& a, B& b, int steps, std::uint64_t seed) {
-  constexpr int In = A::input_size, H = A::output_size;
-  const MatD x = random_matrix(In, steps, seed);
-  const MatD ya = run_steps(a, x), yb = run_steps(b, x);
-  return (ya - yb).cwiseAbs().maxCoeff();
-  static_assert(H == B::output_size);
+  static_assert(A::input_size == B::input_size && A::output_size == B::output_size);
+  const MatD x = random_matrix(A::input_size, steps, seed);
+  return (run_steps(a, x) - run_steps(b, x)).cwiseAbs().maxCoeff();
 }
 
-template <int In, int H>
-void check_packed_gru(std::uint64_t seed) {
+template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
+          int In, int H>
+void check_packed(std::uint64_t seed) {
   INFO("In " << In << ", H " << H);
-  Bf16Trio<In, H> t(seed);
-  for (Index i = 0; i < 3 * H; ++i) {
+  Bf16Trio<Block, Packed, In, H> t(seed);
+  for (Index i = 0; i < t.net.weight_ih.value.rows(); ++i) {
     for (Index j = 0; j < In; ++j) {
       REQUIRE(t.packed.weight_ih(std::size_t(i), std::size_t(j)) == t.rounded.weight_ih.value(i, j));
     }
@@ -538,42 +541,53 @@ void check_packed_gru(std::uint64_t seed) {
       REQUIRE(t.packed.weight_hh(std::size_t(i), std::size_t(j)) == t.rounded.weight_hh.value(i, j));
     }
   }
-  // the packed kernel computes the rounded GRU: only the order of the float sums differs
+  // the packed kernel computes the rounded block: only the order of the float sums differs
   CHECK(max_step_difference(t.packed, t.rounded, 300, seed + 1) < 1e-5);
-  // float storage in the packed layout: the float GRU, again up to the order of the sums
-  nn::GRU<float, In, H> gru2 = t.gru;
-  nn::PackedGRU<float, In, H, float> packed_f(t.gru);
-  gru2.reset();
-  CHECK(max_step_difference(packed_f, gru2, 300, seed + 2) < 1e-5);
+  // float storage in the packed layout: the float block, again up to the order of the sums
+  Block<float, In, H> net2 = t.net;
+  Packed<float, In, H, float> packed_f(t.net);
+  net2.reset();
+  CHECK(max_step_difference(packed_f, net2, 300, seed + 2) < 1e-5);
 }
 
-/// The one-step bound of packed_gru.hpp: from a random state h and input x, each unit of the
-/// bf16 step differs from the float step by at most the bound propagated from the pre-activation
-/// bound 2^-8 sum_j |w_ij| |v_j| through the gates (sigmoid' <= 1/4, tanh' <= 1).
+/// One step of a and b from the state `state` on input x; returns |a - b| per unit.
+template <class A, class B, std::size_t N, std::size_t S>
+std::array<double, std::size_t(A::output_size)> one_step_difference(
+    A& a, B& b, const std::array<float, N>& x, const std::array<float, S>& state) {
+  constexpr std::size_t H = std::size_t(A::output_size);
+  std::array<float, H> ya, yb;
+  a.set_state(state);
+  b.set_state(state);
+  REQUIRE(a.step(x, ya) == Status::Ok);
+  REQUIRE(b.step(x, yb) == Status::Ok);
+  std::array<double, H> d;
+  for (std::size_t i = 0; i < H; ++i) d[i] = std::abs(double(ya[i]) - double(yb[i]));
+  return d;
+}
+
+/// The one-step bounds of packed_gru.hpp and packed_lstm.hpp: from a random state and input,
+/// each unit of the bf16 step differs from the float step by at most the bound propagated from
+/// the pre-activation bound 2^-8 sum_j |w_ij| |v_j| through the gates (sigmoid' <= 1/4,
+/// tanh' <= 1). Returns the largest difference as a share of its bound.
 template <int In, int H>
-void check_one_step_bound(std::uint64_t seed) {
-  INFO("In " << In << ", H " << H);
-  Bf16Trio<In, H> t(seed);
-  const MatD xs = random_matrix(In, 20, seed + 3);
-  const MatD hs = 0.9 * random_matrix(H, 20, seed + 4).array().tanh().matrix();
-  const MatD wih = t.gru.weight_ih.value.template cast<double>();
-  const MatD whh = t.gru.weight_hh.value.template cast<double>();
-  const MatD bih = t.gru.bias_ih.value.template cast<double>();
-  const MatD bhh = t.gru.bias_hh.value.template cast<double>();
+double check_gru_bound(std::uint64_t seed) {
+  GruTrio<In, H> t(seed);
+  const MatD wih = t.net.weight_ih.value.template cast<double>();
+  const MatD whh = t.net.weight_hh.value.template cast<double>();
   const double u = std::ldexp(1.0, -8);
-  double worst = 0;  // largest difference / bound
-  for (Index k = 0; k < xs.cols(); ++k) {
+  double worst = 0;
+  for (int k = 0; k < 20; ++k) {
+    const MatD xs = random_matrix(In, 1, seed + 10 + std::uint64_t(k));
+    const MatD hs = 0.9 * random_matrix(H, 1, seed + 50 + std::uint64_t(k)).array().tanh().matrix();
     std::array<float, std::size_t(In)> x;
-    std::array<float, std::size_t(H)> h0, ya, yb;
-    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j, k));
-    for (int j = 0; j < H; ++j) h0[std::size_t(j)] = float(hs(j, k));
-    t.gru.set_state(h0);
-    t.packed.set_state(h0);
-    REQUIRE(t.gru.step(x, ya) == Status::Ok);
-    REQUIRE(t.packed.step(x, yb) == Status::Ok);
+    std::array<float, std::size_t(H)> h0;
+    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j));
+    for (int j = 0; j < H; ++j) h0[std::size_t(j)] = float(hs(j));
+    const auto diff = one_step_difference(t.net, t.packed, x, h0);
     const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
     const Eigen::VectorXd hv = Eigen::Map<const Eigen::VectorXf>(h0.data(), H).cast<double>();
-    const Eigen::VectorXd ai = wih * xv + bih, ah = whh * hv + bhh;
+    const Eigen::VectorXd ai = wih * xv + t.net.bias_ih.value.template cast<double>();
+    const Eigen::VectorXd ah = whh * hv + t.net.bias_hh.value.template cast<double>();
     const Eigen::VectorXd di = u * (wih.cwiseAbs() * xv.cwiseAbs());
     const Eigen::VectorXd dh = u * (whh.cwiseAbs() * hv.cwiseAbs());
     for (Index i = 0; i < H; ++i) {
@@ -581,14 +595,48 @@ void check_one_step_bound(std::uint64_t seed) {
       const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
       const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
       const double dn = di(2 * H + i) + dr * std::abs(ah(2 * H + i)) + (r + dr) * dh(2 * H + i);
-      const double bound = (1 - z) * dn + dz * std::abs(hv(i) - n) + dz * dn;
-      const double diff = std::abs(double(ya[std::size_t(i)]) - double(yb[std::size_t(i)]));
-      CHECK(diff <= bound + 1e-6);  // + the float rounding of both steps
-      worst = std::max(worst, diff / (bound + 1e-6));
+      const double bound = (1 - z) * dn + dz * std::abs(hv(i) - n) + dz * dn + 1e-6;  // + float
+      CHECK(diff[std::size_t(i)] <= bound);
+      worst = std::max(worst, diff[std::size_t(i)] / bound);
     }
   }
-  // the bound is not vacuous: the rounding moves the output by a visible share of it
-  CHECK(worst > 0.01);
+  return worst;
+}
+
+template <int In, int H>
+double check_lstm_bound(std::uint64_t seed) {
+  LstmTrio<In, H> t(seed);
+  const MatD wih = t.net.weight_ih.value.template cast<double>();
+  const MatD whh = t.net.weight_hh.value.template cast<double>();
+  const double u = std::ldexp(1.0, -8);
+  double worst = 0;
+  for (int k = 0; k < 20; ++k) {
+    const MatD xs = random_matrix(In, 1, seed + 10 + std::uint64_t(k));
+    const MatD hcs = random_matrix(2 * H, 1, seed + 50 + std::uint64_t(k));
+    std::array<float, std::size_t(In)> x;
+    std::array<float, std::size_t(2 * H)> hc;
+    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j));
+    for (int j = 0; j < H; ++j) hc[std::size_t(j)] = float(0.9 * std::tanh(hcs(j)));  // h
+    for (int j = H; j < 2 * H; ++j) hc[std::size_t(j)] = float(2 * hcs(j));            // c
+    const auto diff = one_step_difference(t.net, t.packed, x, hc);
+    const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
+    const Eigen::VectorXd hv = Eigen::Map<const Eigen::VectorXf>(hc.data(), H).cast<double>();
+    const Eigen::VectorXd a = wih * xv + whh * hv +
+                              (t.net.bias_ih.value + t.net.bias_hh.value).template cast<double>();
+    const Eigen::VectorXd d = u * (wih.cwiseAbs() * xv.cwiseAbs() + whh.cwiseAbs() * hv.cwiseAbs());
+    for (Index i = 0; i < H; ++i) {
+      const double c = hc[std::size_t(H + i)];
+      const double gi = sig(a(i)), gf = sig(a(H + i)), gg = std::tanh(a(2 * H + i));
+      const double go = sig(a(3 * H + i));
+      const double di = 0.25 * d(i), df = 0.25 * d(H + i), dg = d(2 * H + i), dgo = 0.25 * d(3 * H + i);
+      const double c1 = gf * c + gi * gg;
+      const double dc = std::abs(c) * df + std::abs(gg) * di + gi * dg + di * dg;
+      const double bound = go * dc + std::abs(std::tanh(c1)) * dgo + dgo * dc + 1e-6;  // + float
+      CHECK(diff[std::size_t(i)] <= bound);
+      worst = std::max(worst, diff[std::size_t(i)] / bound);
+    }
+  }
+  return worst;
 }
 
 }  // namespace
@@ -623,64 +671,88 @@ TEST_CASE("bf16 rounds to nearest, ties to even, and widens exactly", "[nn][bf16
   }
 }
 
-TEST_CASE("PackedGRU holds the GRU's weights rounded to bf16 and steps them", "[nn][bf16]") {
-  check_packed_gru<5, 7>(11);
-  check_packed_gru<3, 13>(12);
-  check_packed_gru<32, 8>(13);
-  check_packed_gru<32, 64>(14);
-  // with 3H a multiple of 8 batches the float-stored block sums in GRU's order: equal bits
-  nn::GRU<float, 32, 64> gru({.seed = 15});
+TEST_CASE("PackedGRU and PackedLSTM hold the weights rounded to bf16 and step them", "[nn][bf16]") {
+  check_packed<nn::GRU, nn::PackedGRU, 5, 7>(11);
+  check_packed<nn::GRU, nn::PackedGRU, 3, 13>(12);
+  check_packed<nn::GRU, nn::PackedGRU, 32, 8>(13);
+  check_packed<nn::GRU, nn::PackedGRU, 32, 64>(14);
+  check_packed<nn::LSTM, nn::PackedLSTM, 5, 7>(15);
+  check_packed<nn::LSTM, nn::PackedLSTM, 32, 64>(16);
+  // with 3H a multiple of 8 batches the float-stored GRU sums in GRU's order: equal bits
+  nn::GRU<float, 32, 64> gru({.seed = 17});
   nn::PackedGRU<float, 32, 64, float> packed(gru);
-  CHECK(max_step_difference(packed, gru, 50, 16) == 0.0);
+  CHECK(max_step_difference(packed, gru, 50, 18) == 0.0);
 }
 
-TEST_CASE("PackedGRU<bf16> stays within its stated error of the float GRU", "[nn][bf16]") {
-  check_one_step_bound<5, 7>(21);
-  check_one_step_bound<32, 64>(22);
+TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[nn][bf16]") {
+  SECTION("one step: within the propagated bound, and the bound is not vacuous") {
+    CHECK(check_gru_bound<5, 7>(21) > 0.01);
+    CHECK(check_gru_bound<32, 64>(22) > 0.01);
+    CHECK(check_lstm_bound<5, 7>(23) > 0.01);
+    CHECK(check_lstm_bound<32, 64>(24) > 0.01);
+  }
   SECTION("over 2000 steps of N(0, 1) input: below 1e-2") {
-    Bf16Trio<32, 64> a(23);
-    const double d64 = max_step_difference(a.packed, a.gru, 2000, 24);
-    Bf16Trio<32, 8> b(25);
-    const double d8 = max_step_difference(b.packed, b.gru, 2000, 26);
-    CHECK(d64 < 1e-2);
-    CHECK(d8 < 1e-2);
-    CHECK(d64 > 1e-4);  // bf16 is coarse: a smaller difference would mean float weights
+    GruTrio<32, 64> g64(25);
+    GruTrio<32, 8> g8(26);
+    LstmTrio<32, 64> l64(27);
+    const double dg64 = max_step_difference(g64.packed, g64.net, 2000, 28);
+    const double dg8 = max_step_difference(g8.packed, g8.net, 2000, 29);
+    const double dl64 = max_step_difference(l64.packed, l64.net, 2000, 30);
+    CHECK(dg64 < 1e-2);
+    CHECK(dg8 < 1e-2);
+    CHECK(dl64 < 1e-2);
+    CHECK(dg64 > 1e-4);  // bf16 is coarse: a smaller difference would mean float weights
+    CHECK(dl64 > 1e-4);
   }
-  SECTION("PyTorch's fixture: bf16 weights reproduce torch's output within 1e-2") {
+  SECTION("PyTorch's fixtures: bf16 weights reproduce torch's output within 1e-2") {
+    const auto check = [](auto& block, auto& packed, const char* name) {
+      const std::string dir = std::string(kFixtures) + "/" + name;
+      dendrite::io::load_pytorch(block, dir);
+      packed.pack(block);
+      const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
+      const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
+      const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
+      INFO(name);
+      CHECK(err < 1e-2);
+      CHECK(err > 1e-5);
+    };
     nn::GRU<float, 3, 5> gru;
-    const std::string dir = std::string(kFixtures) + "/gru";
-    dendrite::io::load_pytorch(gru, dir);
-    nn::PackedGRU<float, 3, 5, dendrite::bf16> packed(gru);
-    const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
-    const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
-    const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
-    CHECK(err < 1e-2);
-    CHECK(err > 1e-5);
+    nn::PackedGRU<float, 3, 5> pgru;
+    check(gru, pgru, "gru");
+    nn::LSTM<float, 3, 5> lstm;
+    nn::PackedLSTM<float, 3, 5> plstm;
+    check(lstm, plstm, "lstm");
   }
 }
 
-TEST_CASE("PackedGRU's step rejects NaN, keeps its state, and allocates nothing", "[nn][bf16][realtime]") {
+TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing", "[nn][bf16][realtime]") {
   static_assert(dendrite::rt::Stateful<nn::PackedGRU<float, 32, 64>>);
-  nn::GRU<float, 32, 64> gru({.seed = 31});
-  nn::PackedGRU<float, 32, 64> packed(gru);
-  std::array<float, 32> x{};
-  std::array<float, 64> h{};
-  static_assert(noexcept(packed.step(x, h)));
-  x[0] = 0.5f;
-  REQUIRE(packed.step(x, h) == Status::Ok);
-  const std::array<float, 64> before = h;
-  x[3] = std::nanf("");
-  CHECK(packed.step(x, h) == Status::RejectedNonFinite);
-  CHECK(h == before);
-  CHECK(std::equal(before.begin(), before.end(), packed.state().begin()));
-  x[3] = 0.25f;
-  dendrite::test::AllocCounts counts;
-  {
-    dendrite::test::NoAllocScope scope;
-    for (int i = 0; i < 10; ++i) (void)packed.step(x, h);
-    counts = scope.counts();
-  }
-  CHECK(counts.total() == 0);
-  packed.reset();
-  CHECK(packed.state()[0] == 0.0f);
+  static_assert(dendrite::rt::Stateful<nn::PackedLSTM<float, 32, 64>>);
+  const auto check = [](auto& packed) {
+    std::array<float, 32> x{};
+    std::array<float, 64> h{};
+    static_assert(noexcept(packed.step(x, h)));
+    x[0] = 0.5f;
+    REQUIRE(packed.step(x, h) == Status::Ok);
+    const std::array<float, 64> before = h;
+    const std::vector<float> state(packed.state().begin(), packed.state().end());
+    x[3] = std::nanf("");
+    CHECK(packed.step(x, h) == Status::RejectedNonFinite);
+    CHECK(h == before);
+    CHECK(std::equal(state.begin(), state.end(), packed.state().begin()));
+    x[3] = 0.25f;
+    dendrite::test::AllocCounts counts;
+    {
+      dendrite::test::NoAllocScope scope;
+      for (int i = 0; i < 10; ++i) (void)packed.step(x, h);
+      counts = scope.counts();
+    }
+    CHECK(counts.total() == 0);
+    packed.reset();
+    CHECK(std::all_of(packed.state().begin(), packed.state().end(), [](float v) { return v == 0; }));
+  };
+  nn::PackedGRU<float, 32, 64> pgru(nn::GRU<float, 32, 64>({.seed = 31}));
+  check(pgru);
+  nn::PackedLSTM<float, 32, 64> plstm(nn::LSTM<float, 32, 64>({.seed = 32}));
+  check(plstm);
 }

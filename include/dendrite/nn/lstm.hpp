@@ -34,6 +34,31 @@
 #include <dendrite/rt/contract.hpp>
 
 namespace dendrite::nn {
+namespace detail {
+
+/// The LSTM's cell from the gate pre-activations g = W_ih x + b_ih + W_hh h + b_hh (i, f, g, o
+/// stacked): hc = [h; c] is replaced by [h'; c'] where `finite` holds (kept where it does not),
+/// and h' copied to h_out.
+template <class T, std::size_t H>
+DENDRITE_FORCE_INLINE Status lstm_update(mask_t<T> finite, const T* g, T* hc,
+                                         std::span<T, H> h_out) noexcept {
+  std::array<T, H> c_next, h_next;
+  vmap<T, H>(
+      [](auto gi, auto gf, auto gg, auto c) {
+        return dendrite::sigmoid(gf) * c + dendrite::sigmoid(gi) * dendrite::tanh(gg);
+      },
+      c_next.data(), g, g + H, g + 2 * H, hc + H);
+  vmap<T, H>([](auto go, auto c) { return dendrite::sigmoid(go) * dendrite::tanh(c); },
+             h_next.data(), g + 3 * H, c_next.data());
+  for (std::size_t i = 0; i < H; ++i) {
+    hc[H + i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
+    hc[i] = dendrite::select<T>(finite, h_next[i], hc[i]);
+    h_out[i] = hc[i];
+  }
+  return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+}
+
+}  // namespace detail
 
 template <Real T, int In, int Hidden>
 class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
@@ -118,20 +143,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     }
     detail::gemv_acc<T, kG, kIn>(weight_ih.value.data(), x.data(), g.data());
     detail::gemv_acc<T, kG, kH>(weight_hh.value.data(), hc_.data(), g.data());
-    std::array<T, kH> c_next, h_next;
-    detail::vmap<T, kH>(
-        [](auto gi, auto gf, auto gg, auto c) {
-          return dendrite::sigmoid(gf) * c + dendrite::sigmoid(gi) * dendrite::tanh(gg);
-        },
-        c_next.data(), g.data(), g.data() + kH, g.data() + 2 * kH, hc_.data() + kH);
-    detail::vmap<T, kH>([](auto go, auto c) { return dendrite::sigmoid(go) * dendrite::tanh(c); },
-                        h_next.data(), g.data() + 3 * kH, c_next.data());
-    for (std::size_t i = 0; i < kH; ++i) {
-      hc_[kH + i] = dendrite::select<T>(finite, c_next[i], hc_[kH + i]);
-      hc_[i] = dendrite::select<T>(finite, h_next[i], hc_[i]);
-      h_out[i] = hc_[i];
-    }
-    return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
+    return detail::lstm_update<T, kH>(finite, g.data(), hc_.data(), h_out);
   }
 
   // ------------------------------------------------------------------ analysis

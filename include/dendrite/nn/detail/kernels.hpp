@@ -29,13 +29,13 @@ namespace dendrite::nn::detail {
 /// The accumulators start from y, or from the scalars b when b is not null. Column j of the
 /// weights starts at w + j * Stride (in elements of Wt), and `load(col, k)` returns the weights
 /// of unit k of that column as a V (so the storage may be narrower than the arithmetic).
-template <class T, class V, std::size_t NB, std::size_t Stride, std::size_t C, class Wt, class Load>
+template <class T, class V, std::size_t NB, std::size_t Stride, std::size_t C, std::size_t P,
+          class Wt, class Load>
 DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict x,
                                      const scalar_t<T>* __restrict b, T* __restrict y,
                                      Load load) noexcept {
   using S = scalar_t<T>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
-  constexpr std::size_t P = NB >= 8 ? 1 : (NB >= 4 ? 2 : 4);
   V acc[P][NB];
   for (std::size_t k = 0; k < NB; ++k) {
     if constexpr (is_batch_v<T>) {
@@ -72,12 +72,15 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   }
 }
 
+/// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
+constexpr std::size_t partial_sums(std::size_t nb) noexcept { return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4); }
+
 /// gemv_rows over plain scalar_t<T> weights, R rows per column.
 template <class T, class V, std::size_t NB, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
-  gemv_rows<T, V, NB, R, C>(w, x, b, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(w, x, b, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
     if constexpr (is_batch_v<T>) {
       return T(col[k]);
     } else {

@@ -109,14 +109,16 @@ class PackedWeights {
     constexpr std::size_t stride = NB * L / kRowsPerWord;  // words per column of this block
     if constexpr (kHalf) {
       static_assert(NB % 2 == 0, "PackedWeights: a bf16 block is whole groups");
-      gemv_rows<float, V, NB, stride, C>(
+      // at most 8 accumulators: the conversion needs registers of its own (16 on AVX2)
+      constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
+      gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             const U u = U::load_unaligned(col + (k / 2) * L);
             const U bits = k % 2 == 0 ? U(u << 16) : U(u & U(0xffff0000U));
             return xsimd::bitwise_cast<V>(bits);
           });
     } else {
-      gemv_rows<float, V, NB, stride, C>(
+      gemv_rows<float, V, NB, stride, C, partial_sums(NB)>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             return V::load_unaligned(col + k * L);
           });
