@@ -565,42 +565,55 @@ std::array<double, std::size_t(A::output_size)> one_step_difference(
   return d;
 }
 
-/// The one-step bounds of packed_gru.hpp and packed_lstm.hpp: from a random state and input,
-/// each unit of the bf16 step differs from the float step by at most the bound propagated from
-/// the pre-activation bound 2^-8 sum_j |w_ij| |v_j| through the gates (sigmoid' <= 1/4,
-/// tanh' <= 1). Returns the largest difference as a share of its bound.
+/// The one-step bounds of packed_gru.hpp and packed_lstm.hpp: from 20 random (input, state)
+/// pairs, each unit of the bf16 step differs from the float step by at most the bound
+/// propagated from the pre-activation bound 2^-8 sum_j |w_ij| |v_j| through the gates
+/// (sigmoid' <= 1/4, tanh' <= 1). `bound(x, state, i)` gives unit i's bound; the state's first H
+/// values (h) are 0.9 tanh of a normal draw, the rest (an LSTM's c) twice one. Returns the
+/// largest difference as a share of its bound.
+template <class Trio, class Bound>
+double check_one_step_bound(Trio& t, std::uint64_t seed, Bound bound) {
+  using Net = decltype(t.net);
+  constexpr int In = Net::input_size, H = Net::output_size, S = int(Net::state_size);
+  double worst = 0;
+  for (int k = 0; k < 20; ++k) {
+    const MatD xs = random_matrix(In, 1, seed + 10 + std::uint64_t(k));
+    const MatD ss = random_matrix(S, 1, seed + 50 + std::uint64_t(k));
+    std::array<float, std::size_t(In)> x;
+    std::array<float, std::size_t(S)> state;
+    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j));
+    for (int j = 0; j < S; ++j) state[std::size_t(j)] = float(j < H ? 0.9 * std::tanh(ss(j)) : 2 * ss(j));
+    const auto diff = one_step_difference(t.net, t.packed, x, state);
+    const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
+    const Eigen::VectorXd sv = Eigen::Map<const Eigen::VectorXf>(state.data(), S).cast<double>();
+    for (Index i = 0; i < H; ++i) {
+      const double b = bound(xv, sv, i) + 1e-6;  // + the float rounding of both steps
+      CHECK(diff[std::size_t(i)] <= b);
+      worst = std::max(worst, diff[std::size_t(i)] / b);
+    }
+  }
+  return worst;
+}
+
+constexpr double kBf16 = 1.0 / 256;  // 2^-8: a weight's largest relative rounding
+
 template <int In, int H>
 double check_gru_bound(std::uint64_t seed) {
   GruTrio<In, H> t(seed);
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
-  const double u = std::ldexp(1.0, -8);
-  double worst = 0;
-  for (int k = 0; k < 20; ++k) {
-    const MatD xs = random_matrix(In, 1, seed + 10 + std::uint64_t(k));
-    const MatD hs = 0.9 * random_matrix(H, 1, seed + 50 + std::uint64_t(k)).array().tanh().matrix();
-    std::array<float, std::size_t(In)> x;
-    std::array<float, std::size_t(H)> h0;
-    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j));
-    for (int j = 0; j < H; ++j) h0[std::size_t(j)] = float(hs(j));
-    const auto diff = one_step_difference(t.net, t.packed, x, h0);
-    const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
-    const Eigen::VectorXd hv = Eigen::Map<const Eigen::VectorXf>(h0.data(), H).cast<double>();
-    const Eigen::VectorXd ai = wih * xv + t.net.bias_ih.value.template cast<double>();
-    const Eigen::VectorXd ah = whh * hv + t.net.bias_hh.value.template cast<double>();
-    const Eigen::VectorXd di = u * (wih.cwiseAbs() * xv.cwiseAbs());
-    const Eigen::VectorXd dh = u * (whh.cwiseAbs() * hv.cwiseAbs());
-    for (Index i = 0; i < H; ++i) {
-      const double r = sig(ai(i) + ah(i)), z = sig(ai(H + i) + ah(H + i));
-      const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
-      const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
-      const double dn = di(2 * H + i) + dr * std::abs(ah(2 * H + i)) + (r + dr) * dh(2 * H + i);
-      const double bound = (1 - z) * dn + dz * std::abs(hv(i) - n) + dz * dn + 1e-6;  // + float
-      CHECK(diff[std::size_t(i)] <= bound);
-      worst = std::max(worst, diff[std::size_t(i)] / bound);
-    }
-  }
-  return worst;
+  const MatD bih = t.net.bias_ih.value.template cast<double>();
+  const MatD bhh = t.net.bias_hh.value.template cast<double>();
+  return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& h, Index i) {
+    const Eigen::VectorXd ai = wih * x + bih, ah = whh * h + bhh;
+    const Eigen::VectorXd di = kBf16 * (wih.cwiseAbs() * x.cwiseAbs());
+    const Eigen::VectorXd dh = kBf16 * (whh.cwiseAbs() * h.cwiseAbs());
+    const double r = sig(ai(i) + ah(i)), z = sig(ai(H + i) + ah(H + i));
+    const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
+    const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
+    const double dn = di(2 * H + i) + dr * std::abs(ah(2 * H + i)) + (r + dr) * dh(2 * H + i);
+    return (1 - z) * dn + dz * std::abs(h(i) - n) + dz * dn;
+  });
 }
 
 template <int In, int H>
@@ -608,35 +621,19 @@ double check_lstm_bound(std::uint64_t seed) {
   LstmTrio<In, H> t(seed);
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
-  const double u = std::ldexp(1.0, -8);
-  double worst = 0;
-  for (int k = 0; k < 20; ++k) {
-    const MatD xs = random_matrix(In, 1, seed + 10 + std::uint64_t(k));
-    const MatD hcs = random_matrix(2 * H, 1, seed + 50 + std::uint64_t(k));
-    std::array<float, std::size_t(In)> x;
-    std::array<float, std::size_t(2 * H)> hc;
-    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xs(j));
-    for (int j = 0; j < H; ++j) hc[std::size_t(j)] = float(0.9 * std::tanh(hcs(j)));  // h
-    for (int j = H; j < 2 * H; ++j) hc[std::size_t(j)] = float(2 * hcs(j));            // c
-    const auto diff = one_step_difference(t.net, t.packed, x, hc);
-    const Eigen::VectorXd xv = Eigen::Map<const Eigen::VectorXf>(x.data(), In).cast<double>();
-    const Eigen::VectorXd hv = Eigen::Map<const Eigen::VectorXf>(hc.data(), H).cast<double>();
-    const Eigen::VectorXd a = wih * xv + whh * hv +
-                              (t.net.bias_ih.value + t.net.bias_hh.value).template cast<double>();
-    const Eigen::VectorXd d = u * (wih.cwiseAbs() * xv.cwiseAbs() + whh.cwiseAbs() * hv.cwiseAbs());
-    for (Index i = 0; i < H; ++i) {
-      const double c = hc[std::size_t(H + i)];
-      const double gi = sig(a(i)), gf = sig(a(H + i)), gg = std::tanh(a(2 * H + i));
-      const double go = sig(a(3 * H + i));
-      const double di = 0.25 * d(i), df = 0.25 * d(H + i), dg = d(2 * H + i), dgo = 0.25 * d(3 * H + i);
-      const double c1 = gf * c + gi * gg;
-      const double dc = std::abs(c) * df + std::abs(gg) * di + gi * dg + di * dg;
-      const double bound = go * dc + std::abs(std::tanh(c1)) * dgo + dgo * dc + 1e-6;  // + float
-      CHECK(diff[std::size_t(i)] <= bound);
-      worst = std::max(worst, diff[std::size_t(i)] / bound);
-    }
-  }
-  return worst;
+  const MatD b = (t.net.bias_ih.value + t.net.bias_hh.value).template cast<double>();
+  return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& hc, Index i) {
+    const Eigen::VectorXd h = hc.head(H);
+    const Eigen::VectorXd a = wih * x + whh * h + b;
+    const Eigen::VectorXd d = kBf16 * (wih.cwiseAbs() * x.cwiseAbs() + whh.cwiseAbs() * h.cwiseAbs());
+    const double c = hc(H + i);
+    const double gi = sig(a(i)), gf = sig(a(H + i)), gg = std::tanh(a(2 * H + i));
+    const double go = sig(a(3 * H + i));
+    const double di = 0.25 * d(i), df = 0.25 * d(H + i), dg = d(2 * H + i), dgo = 0.25 * d(3 * H + i);
+    const double c1 = gf * c + gi * gg;
+    const double dc = std::abs(c) * df + std::abs(gg) * di + gi * dg + di * dg;
+    return go * dc + std::abs(std::tanh(c1)) * dgo + dgo * dc;
+  });
 }
 
 }  // namespace

@@ -26,22 +26,22 @@ namespace dendrite::nn::detail {
 /// batch of consecutive rows for a scalar T, or one row (a batch of lanes) for a batch T. With
 /// few units, P interleaved partial sums over the columns keep enough FMA chains in flight
 /// (a chain of C dependent FMAs would otherwise bound the time by C times the FMA latency).
-/// The accumulators start from y, or from the scalars b when b is not null. Column j of the
-/// weights starts at w + j * Stride (in elements of Wt), and `load(col, k)` returns the weights
-/// of unit k of that column as a V (so the storage may be narrower than the arithmetic).
+/// The accumulators start from `init`: y itself (T values) or a bias (scalar_t<T> values,
+/// broadcast for a batch T). Column j of the weights starts at w + j * Stride (in elements of
+/// Wt), and `load(col, k)` returns the weights of unit k of that column as a V (so the storage
+/// may be narrower than the arithmetic).
 template <class T, class V, std::size_t NB, std::size_t Stride, std::size_t C, std::size_t P,
-          class Wt, class Load>
+          class Wt, class Init, class Load>
 DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict x,
-                                     const scalar_t<T>* __restrict b, T* __restrict y,
-                                     Load load) noexcept {
+                                     const Init* init, T* y, Load load) noexcept {
   using S = scalar_t<T>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
   V acc[P][NB];
   for (std::size_t k = 0; k < NB; ++k) {
     if constexpr (is_batch_v<T>) {
-      acc[0][k] = b != nullptr ? T(b[k]) : y[k];
+      acc[0][k] = T(init[k]);
     } else {
-      acc[0][k] = V::load_unaligned(b != nullptr ? b + k * L : y + k * L);
+      acc[0][k] = V::load_unaligned(init + k * L);
     }
     for (std::size_t q = 1; q < P; ++q) acc[q][k] = V(S(0));
   }
@@ -76,11 +76,11 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
 constexpr std::size_t partial_sums(std::size_t nb) noexcept { return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4); }
 
 /// gemv_rows over plain scalar_t<T> weights, R rows per column.
-template <class T, class V, std::size_t NB, std::size_t R, std::size_t C>
+template <class T, class V, std::size_t NB, std::size_t R, std::size_t C, class Init>
 DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                     const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+                                     const Init* init, T* y) noexcept {
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
-  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(w, x, b, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(w, x, init, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
     if constexpr (is_batch_v<T>) {
       return T(col[k]);
     } else {
@@ -105,18 +105,18 @@ auto pick_row_batch() {
 template <class S, std::size_t R>
 using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
 
-/// y = (b ? b : y) + W x with W an R x C column-major matrix of scalar_t<T>. Rows go in
-/// blocks of up to 8 register-held units (see gemv_rows); for a scalar T the last R mod lanes
-/// rows go through one more overlapping batch, and a matrix with fewer rows than any batch is
-/// plain code.
-template <class T, std::size_t R, std::size_t C>
+/// y = init + W x with W an R x C column-major matrix of scalar_t<T>, init either y (T values)
+/// or a bias (R scalars). Rows go in blocks of up to 8 register-held units (see gemv_rows); for
+/// a scalar T the last R mod lanes rows go through one more overlapping batch, and a matrix
+/// with fewer rows than any batch is plain code.
+template <class T, std::size_t R, std::size_t C, class Init>
 DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                     const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+                                     const Init* init, T* y) noexcept {
   using S = scalar_t<T>;
   using V = std::conditional_t<is_batch_v<T>, T, row_batch_t<S, R>>;
   if constexpr (std::is_pointer_v<V>) {
     for (std::size_t i = 0; i < R; ++i) {
-      T acc = b != nullptr ? T(b[i]) : y[i];
+      T acc = T(init[i]);
       for (std::size_t j = 0; j < C; ++j) acc += w[j * R + i] * x[j];
       y[i] = acc;
     }
@@ -127,22 +127,22 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
     constexpr std::size_t full = units / kBlock;
     for (std::size_t blk = 0; blk < full; ++blk) {
       const std::size_t row = blk * kBlock * unit;
-      gemv_rows<T, V, kBlock, R, C>(w + row, x, b != nullptr ? b + row : nullptr, y + row);
+      gemv_rows<T, V, kBlock, R, C>(w + row, x, init + row, y + row);
     }
     constexpr std::size_t rest = units - full * kBlock;
     if constexpr (rest > 0) {
       const std::size_t row = full * kBlock * unit;
-      gemv_rows<T, V, rest, R, C>(w + row, x, b != nullptr ? b + row : nullptr, y + row);
+      gemv_rows<T, V, rest, R, C>(w + row, x, init + row, y + row);
     }
     constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
     if constexpr (tail > 0) {
       // one more batch over the last `unit` rows (overlapping rows already done), summed from
       // zero, of which only the last `tail` rows are added
       alignas(64) S part[unit] = {};
-      gemv_rows<T, V, 1, R, C>(w + (R - unit), x, nullptr, part);
+      gemv_rows<T, V, 1, R, C>(w + (R - unit), x, part, part);
       for (std::size_t i = 0; i < tail; ++i) {
         const std::size_t row = units * unit + i;
-        y[row] = (b != nullptr ? T(b[row]) : y[row]) + part[unit - tail + i];
+        y[row] = T(init[row]) + part[unit - tail + i];
       }
     }
   }
@@ -151,8 +151,8 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
 /// y += W x (see gemv_impl).
 template <class T, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                    T* __restrict y) noexcept {
-  gemv_impl<T, R, C>(w, x, nullptr, y);
+                                    T* y) noexcept {
+  gemv_impl<T, R, C>(w, x, y, y);
 }
 
 /// y = b + W x, b R scalars (see gemv_impl).
