@@ -3,7 +3,8 @@
 // (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU and
 // PackedLSTM with bf16 and float weights (one stream), a plain Eigen baseline with dynamic
 // matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
-// plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh).
+// plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU with 4
+// groups of batch<float> streams per call.
 // Also the analysis form over 1000 steps.
 #include <algorithm>
 #include <array>
@@ -14,6 +15,7 @@
 
 #include <Eigen/Core>
 
+#include <dendrite/nn/blocked_gru.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
 #include <dendrite/nn/packed_gru.hpp>
@@ -64,6 +66,26 @@ void BM_LstmStep(benchmark::State& state) {
 }
 
 /// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
+/// BlockedGRU: G groups of lanes_v streams per call over weights read once (items = streams);
+/// beside it, BM_GruStep<batchf> advances one group per call.
+template <int H, int G>
+void BM_BlockedGruStep(benchmark::State& state) {
+  dendrite::nn::BlockedGRU<batchf, kIn, H, G> block({.seed = 1});
+  std::array<batchf, kIn * G> x;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n;
+  for (auto& v : x) v = batchf(n(rng));
+  std::array<batchf, H * G> h;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(block.step(x, h));
+    benchmark::ClobberMemory();
+  }
+  const double streams = double(G * dendrite::lanes_v<batchf>);
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * streams));
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<3, H>() * streams,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
 /// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16) or as
 /// float in the packed block layout (W = float), one stream.
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
@@ -209,4 +231,7 @@ DENDRITE_RECURRENT_BENCH(32)
 DENDRITE_RECURRENT_BENCH(64)
 DENDRITE_RECURRENT_BENCH(100)
 DENDRITE_RECURRENT_BENCH(128)
+BENCHMARK_TEMPLATE(BM_BlockedGruStep, 32, 4);
+BENCHMARK_TEMPLATE(BM_BlockedGruStep, 64, 4);
+BENCHMARK_TEMPLATE(BM_BlockedGruStep, 128, 4);
 BENCHMARK_TEMPLATE(BM_GruForward1000, 64)->Unit(benchmark::kMicrosecond);

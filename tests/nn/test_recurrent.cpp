@@ -753,3 +753,76 @@ TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing",
   nn::PackedLSTM<float, 32, 64> plstm(nn::LSTM<float, 32, 64>({.seed = 32}));
   check(plstm);
 }
+
+TEST_CASE("BlockedGRU: every lane of every group is the GRU on its own stream", "[nn][blocked]") {
+  constexpr int In = 5, H = 7, G = 3;
+  constexpr std::size_t L = dendrite::lanes_v<batchf>, S = L * G;
+  nn::BlockedGRU<batchf, In, H, G> blocked({.seed = 41});
+  const nn::GRU<float, In, H> ref({.seed = 41});
+  REQUIRE(blocked.weight_ih.value == ref.weight_ih.value);  // the same draw as GRU's
+  REQUIRE(blocked.bias_hh.value == ref.bias_hh.value);
+  std::vector<nn::GRU<float, In, H>> streams(S, ref);
+  std::mt19937 rng(42);
+  std::normal_distribution<float> normal;
+  std::array<batchf, In * G> x;
+  std::array<batchf, H * G> h;
+  double worst = 0;
+  for (int t = 0; t < 60; ++t) {
+    std::vector<std::array<float, In>> xs(S);
+    for (auto& v : xs) {
+      for (auto& c : v) c = normal(rng);
+    }
+    const std::size_t bad = 2 * L + 1;  // stream 1 of group 2 gets a NaN at t = 30
+    if (t == 30) xs[bad][0] = std::nanf("");
+    for (std::size_t g = 0; g < std::size_t(G); ++g) {
+      for (std::size_t j = 0; j < std::size_t(In); ++j) {
+        for (std::size_t l = 0; l < L; ++l) dendrite::set_lane(x[g * In + j], l, xs[g * L + l][j]);
+      }
+    }
+    const auto held = dendrite::lane(blocked.state()[2 * H], 1);
+    const Status s = blocked.step(x, h);
+    CHECK(s == (t == 30 ? Status::RejectedNonFinite : Status::Ok));
+    if (t == 30) CHECK(dendrite::lane(blocked.state()[2 * H], 1) == held);  // that stream held
+    for (std::size_t k = 0; k < S; ++k) {
+      std::array<float, H> hk;
+      const Status sk = streams[k].step(xs[k], hk);
+      CHECK(sk == (t == 30 && k == bad ? Status::RejectedNonFinite : Status::Ok));
+      for (std::size_t i = 0; i < std::size_t(H); ++i) {
+        const float got = dendrite::lane(h[(k / L) * H + i], k % L);
+        worst = std::max(worst, double(std::abs(got - streams[k].state()[i])));
+      }
+    }
+  }
+  CHECK(worst < 1e-5);  // only the order of the float sums differs
+
+  SECTION("scalar double groups against GRU<double>") {
+    nn::BlockedGRU<double, 3, 4, 2> bd({.seed = 43});
+    nn::GRU<double, 3, 4> a({.seed = 43}), b({.seed = 43});
+    const MatD xs = random_matrix(6, 40, 44);
+    std::array<double, 6> xd;
+    std::array<double, 8> hd;
+    std::array<double, 3> xa, xb;
+    std::array<double, 4> ha, hb;
+    for (Index t = 0; t < xs.cols(); ++t) {
+      for (std::size_t j = 0; j < 6; ++j) xd[j] = xs(Index(j), t);
+      std::copy(xd.begin(), xd.begin() + 3, xa.begin());
+      std::copy(xd.begin() + 3, xd.end(), xb.begin());
+      REQUIRE(bd.step(xd, hd) == Status::Ok);
+      REQUIRE(a.step(xa, ha) == Status::Ok);
+      REQUIRE(b.step(xb, hb) == Status::Ok);
+      for (std::size_t i = 0; i < 4; ++i) {
+        CHECK(std::abs(hd[i] - ha[i]) < 1e-13);
+        CHECK(std::abs(hd[4 + i] - hb[i]) < 1e-13);
+      }
+    }
+  }
+  SECTION("no allocation") {
+    dendrite::test::AllocCounts counts;
+    {
+      dendrite::test::NoAllocScope scope;
+      for (int i = 0; i < 10; ++i) (void)blocked.step(x, h);
+      counts = scope.counts();
+    }
+    CHECK(counts.total() == 0);
+  }
+}

@@ -7,6 +7,8 @@
 ///                             a scalar T, over lanes for a batch T)
 ///   gemv_bias<R, C>(W, x, b, y)  y = b + W x, b R values of scalar_t<T> (the accumulators
 ///                             start from b: no copy of b into y first)
+///   gemv_groups<R, C, G>(W, x, b, y)  y_g = b + W x_g for G inputs at once, each weight read
+///                             once for all of them (the blocked multi-stream steps)
 ///   vmap<N>(f, out, in...)    out[i] = f(in[i]...), for a scalar T in SIMD chunks of the
 ///                             machine's batch width (so the activations vectorise), the tail
 ///                             through one zero-padded batch
@@ -160,6 +162,44 @@ template <class T, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   gemv_impl<T, R, C>(w, x, b, y);
+}
+
+/// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers, each weight loaded
+/// (broadcast) once for all G groups.
+template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G>
+DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                            const scalar_t<T>* __restrict b, T* __restrict y,
+                                            std::size_t r0) noexcept {
+  T acc[NB][G];
+  for (std::size_t k = 0; k < NB; ++k) {
+    for (std::size_t g = 0; g < G; ++g) acc[k][g] = T(b[r0 + k]);
+  }
+  for (std::size_t j = 0; j < C; ++j) {
+    T xg[G];
+    for (std::size_t g = 0; g < G; ++g) xg[g] = x[g * C + j];
+    const scalar_t<T>* col = w + j * R + r0;
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < NB; ++k) {
+      const T wk(col[k]);
+#pragma GCC unroll 16
+      for (std::size_t g = 0; g < G; ++g) acc[k][g] = dendrite::fma(wk, xg[g], acc[k][g]);
+    }
+  }
+  for (std::size_t k = 0; k < NB; ++k) {
+    for (std::size_t g = 0; g < G; ++g) y[g * R + r0 + k] = acc[k][g];
+  }
+}
+
+/// y_g = b + W x_g for G groups at once (G right-hand sides): W an R x C column-major matrix of
+/// scalar_t<T>, x G groups of C values (group g at x + g C), y G groups of R. Every weight is
+/// read once per call, not once per group.
+template <class T, std::size_t R, std::size_t C, std::size_t G>
+DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+  constexpr std::size_t NB = G >= 12 ? 1 : 12 / G;  // at most 12 accumulators
+  constexpr std::size_t full = R / NB;
+  for (std::size_t blk = 0; blk < full; ++blk) gemv_groups_rows<T, NB, R, C, G>(w, x, b, y, blk * NB);
+  if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G>(w, x, b, y, full * NB);
 }
 
 template <class T, std::size_t N, class F, class... In>
