@@ -346,7 +346,8 @@ int main(int argc, char** argv) {
     } else if (a == "--precision") {
       precision = value();
       if (precision != "float" && precision != "double" && precision != "bf16") {
-        std::fprintf(stderr, "dendrite-bench: --precision expects float, double or bf16, got '%s'%s\n",
+        std::fprintf(stderr,
+                     "dendrite-bench: --precision expects float, double or bf16, got '%s'%s\n",
                      precision.c_str(),
                      precision == "fp16" || precision == "int8"
                          ? " (only bf16 weights are implemented)"

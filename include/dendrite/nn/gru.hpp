@@ -133,8 +133,10 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
     x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> gi, gh;
-    detail::gemv_bias<T, kG, kIn>(weight_ih.value.data(), x.data(), bias_ih.value.data(), gi.data());
-    detail::gemv_bias<T, kG, kH>(weight_hh.value.data(), h_.data(), bias_hh.value.data(), gh.data());
+    detail::gemv_bias<T, kG, kIn>(weight_ih.value.data(), x.data(), bias_ih.value.data(),
+                                  gi.data());
+    detail::gemv_bias<T, kG, kH>(weight_hh.value.data(), h_.data(), bias_hh.value.data(),
+                                 gh.data());
     return detail::gru_update<T, kH>(finite, gi.data(), gh.data(), h_.data(), h_out);
   }
 

@@ -106,7 +106,8 @@ class PackedGRU {
 
   /// One step: h <- GRU(x, h) with the packed weights; writes h to `h_out`. A non-finite input
   /// is rejected (state untouched, `Status::RejectedNonFinite`). Real-time safe.
-  DENDRITE_REALTIME Status step(std::span<const float, kIn> x, std::span<float, kH> h_out) noexcept {
+  DENDRITE_REALTIME Status step(std::span<const float, kIn> x,
+                                std::span<float, kH> h_out) noexcept {
     const std::array<float, kIn> xf = flush_denormals(x);  // denormals cost 10-100x
     const bool finite = all_finite(std::span<const float, kIn>(xf));
     std::array<float, kRows> gi, gh;

@@ -106,7 +106,8 @@ class PackedLSTM {
   /// One step: (h, c) <- LSTM(x, h, c) with the packed weights; writes h to `h_out`. A
   /// non-finite input is rejected (state untouched, `Status::RejectedNonFinite`). Real-time
   /// safe.
-  DENDRITE_REALTIME Status step(std::span<const float, kIn> x, std::span<float, kH> h_out) noexcept {
+  DENDRITE_REALTIME Status step(std::span<const float, kIn> x,
+                                std::span<float, kH> h_out) noexcept {
     std::array<float, kV> v;  // [x; h], x with denormals flushed (they cost 10-100x)
     for (std::size_t j = 0; j < kIn; ++j) v[j] = flush_denormal(x[j]);
     const bool finite = all_finite(std::span<const float, kIn>(v.data(), kIn));

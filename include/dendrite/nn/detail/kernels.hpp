@@ -75,20 +75,23 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
 }
 
 /// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
-constexpr std::size_t partial_sums(std::size_t nb) noexcept { return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4); }
+constexpr std::size_t partial_sums(std::size_t nb) noexcept {
+  return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4);
+}
 
 /// gemv_rows over plain scalar_t<T> weights, R rows per column.
 template <class T, class V, std::size_t NB, std::size_t R, std::size_t C, class Init>
 DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const Init* init, T* y) noexcept {
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
-  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(w, x, init, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
-    if constexpr (is_batch_v<T>) {
-      return T(col[k]);
-    } else {
-      return V::load_unaligned(col + k * L);
-    }
-  });
+  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(
+      w, x, init, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+        if constexpr (is_batch_v<T>) {
+          return T(col[k]);
+        } else {
+          return V::load_unaligned(col + k * L);
+        }
+      });
 }
 
 /// The widest SIMD batch of S with N or fewer lanes, at most R (a row block narrower than the
@@ -198,7 +201,9 @@ DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T*
                                        const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   constexpr std::size_t NB = G >= 12 ? 1 : 12 / G;  // at most 12 accumulators
   constexpr std::size_t full = R / NB;
-  for (std::size_t blk = 0; blk < full; ++blk) gemv_groups_rows<T, NB, R, C, G>(w, x, b, y, blk * NB);
+  for (std::size_t blk = 0; blk < full; ++blk) {
+    gemv_groups_rows<T, NB, R, C, G>(w, x, b, y, blk * NB);
+  }
   if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G>(w, x, b, y, full * NB);
 }
 
