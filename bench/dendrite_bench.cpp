@@ -74,9 +74,14 @@ struct Catalogue {
     return kernel + "/" + precision + "/" + (lanes ? "lanes" : "1");
   }
 
+  /// "kind IxO", as the command line names a kernel.
+  static std::string name(const std::string& kind, int i, int o) {
+    return kind + " " + std::to_string(i) + "x" + std::to_string(o);
+  }
+
   template <template <class, int, int> class K, int I, int O>
   void add(const std::string& kind) {
-    const std::string k = kind + " " + std::to_string(I) + "x" + std::to_string(O);
+    const std::string k = name(kind, I, O);
     runners[key(k, "float", false)] = runner<K<float, I, O>>();
     runners[key(k, "double", false)] = runner<K<double, I, O>>();
     runners[key(k, "float", true)] = runner<K<dendrite::batchf, I, O>>();
@@ -93,7 +98,7 @@ struct Catalogue {
   template <template <class, int, int> class K, template <class, int, int, class> class P, int I,
             int... O>
   void add_bf16_row(const std::string& kind) {
-    ((runners[key(kind + " " + std::to_string(I) + "x" + std::to_string(O), "bf16", false)] =
+    ((runners[key(name(kind, I, O), "bf16", false)] =
           packed_runner<K<float, I, O>, P<float, I, O, dendrite::bf16>>()),
      ...);
   }
@@ -136,7 +141,8 @@ void usage(const Catalogue& c) {
       "  --lanes      also time the xsimd batch step: one independent stream per lane\n"
       "  --calls N    timed steps per figure (default 100000)\n"
       "  --out DIR    write results.json, results.csv and roofline.svg into DIR\n"
-      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes.\n"
+      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes (with bf16:\n"
+      "--gru 32x64 --lstm 32x64).\n"
       "Sizes carried (input x hidden or input x output):\n");
   for (const auto& [kind, list] : c.sizes) {
     std::printf("  %-6s", kind.c_str());

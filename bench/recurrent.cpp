@@ -32,28 +32,37 @@ double flops_per_step() {
   return 2.0 * Gates * H * (kIn + H) + 10.0 * Gates * H;
 }
 
-template <class T, int H>
-void fill_input(std::array<T, kIn>& x) {
+/// N(0, 1) values from a fixed seed: the input every step is timed on.
+template <class T, std::size_t N>
+void fill_input(std::array<T, N>& x) {
   std::mt19937 rng(1);
   std::normal_distribution<float> n;
   for (auto& v : x) v = T(n(rng));
+}
+
+/// Times block.step(x, h) and reports `streams` items and streams x flops_per_step<Gates, H>
+/// FLOP/s per call.
+template <int Gates, int H, class Block, class X, class Y>
+void time_steps(benchmark::State& state, Block& block, const X& x, Y& h, double streams) {
+  benchmark::DoNotOptimize(&block);  // the block must not be optimised away with its state
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(block.step(x, h));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * streams));
+  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<Gates, H>() * streams,
+                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <template <class, int, int> class Block, int Gates, class T, int H>
 void BM_Step(benchmark::State& state) {
   Block<T, kIn, H> block({.seed = 1});
   std::array<T, kIn> x;
-  fill_input<T, H>(x);
+  fill_input(x);
   std::array<T, H> h;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(block.step(x, h));
-    benchmark::ClobberMemory();
-  }
   const double lanes = double(dendrite::lanes_v<T>);
-  state.SetItemsProcessed(int64_t(double(state.iterations()) * lanes));
+  time_steps<Gates, H>(state, block, x, h, lanes);
   state.counters["lanes"] = lanes;
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<Gates, H>() * lanes,
-                                                benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class T, int H>
@@ -65,25 +74,15 @@ void BM_LstmStep(benchmark::State& state) {
   BM_Step<dendrite::nn::LSTM, 4, T, H>(state);
 }
 
-/// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
 /// BlockedGRU: G groups of lanes_v streams per call over weights read once (items = streams);
 /// beside it, BM_GruStep<batchf> advances one group per call.
 template <int H, int G>
 void BM_BlockedGruStep(benchmark::State& state) {
   dendrite::nn::BlockedGRU<batchf, kIn, H, G> block({.seed = 1});
   std::array<batchf, kIn * G> x;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> n;
-  for (auto& v : x) v = batchf(n(rng));
+  fill_input(x);
   std::array<batchf, H * G> h;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(block.step(x, h));
-    benchmark::ClobberMemory();
-  }
-  const double streams = double(G * dendrite::lanes_v<batchf>);
-  state.SetItemsProcessed(int64_t(double(state.iterations()) * streams));
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<3, H>() * streams,
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  time_steps<3, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
 }
 
 /// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16) or as
@@ -93,17 +92,10 @@ template <template <class, int, int> class Block, template <class, int, int, cla
 void BM_PackedStep(benchmark::State& state) {
   Block<float, kIn, H> net({.seed = 1});
   Packed<float, kIn, H, W> block(net);
-  benchmark::DoNotOptimize(&block);  // the block must not be optimised away with its state
   std::array<float, kIn> x;
-  fill_input<float, H>(x);
+  fill_input(x);
   std::array<float, H> h;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(block.step(x, h));
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(int64_t(state.iterations()));
-  state.counters["FLOP/s"] = benchmark::Counter(flops_per_step<Gates, H>(),
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  time_steps<Gates, H>(state, block, x, h, 1.0);
 }
 template <class W, int H>
 void BM_PackedGruStep(benchmark::State& state) {
@@ -130,7 +122,7 @@ void BM_PlainGruStep(benchmark::State& state) {
   std::copy(ref.bias_ih.value.data(), ref.bias_ih.value.data() + G, bih.begin());
   std::copy(ref.bias_hh.value.data(), ref.bias_hh.value.data() + G, bhh.begin());
   std::array<float, kIn> x;
-  fill_input<float, H>(x);
+  fill_input(x);
   std::array<float, H> h{};
   for (auto _ : state) {
     gi = bih;
@@ -153,6 +145,7 @@ void BM_PlainGruStep(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()));
 }
 
+/// Baseline: PyTorch's GRU equations with dynamic Eigen matrices, buffers preallocated.
 template <int H>
 void BM_EigenGruStep(benchmark::State& state) {
   dendrite::nn::GRU<float, kIn, H> ref({.seed = 1});

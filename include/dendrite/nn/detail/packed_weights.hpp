@@ -42,7 +42,7 @@ class PackedWeights {
   static constexpr std::size_t rows = (R + kGroup - 1) / kGroup * kGroup;
   using Word = std::conditional_t<kHalf, std::uint32_t, float>;
 
-  PackedWeights() : words_(rows / kRowsPerWord * C, Word(0)) {}
+  PackedWeights() : words_(kWords, Word(0)) {}
 
   /// Stores w (R x C, column-major), rounded to bf16 (to nearest, ties to even) if Weight is.
   void pack(const float* w) {
@@ -80,10 +80,11 @@ class PackedWeights {
   }
 
   /// Bytes of weights one gemv reads.
-  static constexpr std::size_t bytes() noexcept { return sizeof(Word) * rows / kRowsPerWord * C; }
+  static constexpr std::size_t bytes() noexcept { return sizeof(Word) * kWords; }
 
  private:
   static constexpr std::size_t kRowsPerWord = kHalf ? 2 : 1;
+  static constexpr std::size_t kWords = rows / kRowsPerWord * C;  // the whole matrix
   static constexpr std::size_t kBlock = 8;  // batches per block: even, so a block is whole groups
   static constexpr std::size_t kUnits = rows / L;
   static constexpr std::size_t kFull = kUnits / kBlock;
