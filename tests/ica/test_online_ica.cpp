@@ -9,10 +9,13 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <type_traits>
 #include <vector>
 
+#include <Eigen/Eigenvalues>
 #include <catch2/catch.hpp>
 
+#include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
 #include <dendrite/ica/synthetic.hpp>
@@ -251,8 +254,12 @@ TEMPLATE_TEST_CASE("OnlineICA lanes equal the scalar network on each stream", "[
   using S = dendrite::scalar_t<TestType>;
   constexpr std::size_t L = dendrite::lanes_v<TestType>;
   const auto data = ica::bahroun_synthetic(3000, 21);
-  ica::OnlineICA<TestType, 4> lanes({.seed = 4});
-  std::vector<ica::OnlineICA<S, 4>> scalars(L, ica::OnlineICA<S, 4>({.seed = 4}));
+  // both solves: the refined one iterates until every lane has converged
+  const auto solve = GENERATE(ica::OnlineLateralSolve::Direct, ica::OnlineLateralSolve::Refined);
+  CAPTURE(int(solve));
+  const ica::OnlineICAOptions opt{.seed = 4, .lateral_solve = solve};
+  ica::OnlineICA<TestType, 4> lanes(opt);
+  std::vector<ica::OnlineICA<S, 4>> scalars(L, ica::OnlineICA<S, 4>(opt));
   lanes.warm_start(data.mixed);
   for (auto& s : scalars) {
     s.warm_start(data.mixed);
@@ -291,6 +298,7 @@ TEMPLATE_TEST_CASE("OnlineICA lanes equal the scalar network on each stream", "[
 TEMPLATE_TEST_CASE("OnlineICA step, reset and freeze allocate nothing and are noexcept",
                    "[ica][online][rt]", float, double, dendrite::batchf, dendrite::batchd) {
   ica::OnlineICA<TestType, 16> net;
+  ica::OnlineICA<TestType, 16> refined({.lateral_solve = ica::OnlineLateralSolve::Refined});
   std::array<TestType, 16> x{}, y{};
   for (std::size_t i = 0; i < x.size(); ++i) {
     x[i] = dendrite::broadcast<TestType>(std::sin(double(i)));
@@ -305,8 +313,16 @@ TEMPLATE_TEST_CASE("OnlineICA step, reset and freeze allocate nothing and are no
     net.freeze(false);
     net.reset();
     net.restart();
+    // the refined solve: background factor, corrections, checkpoints with fresh factors
+    for (int t = 0; t < 1200; ++t) {
+      (void)refined.step(x, y);
+    }
+    refined.restart();
+    (void)refined.step(x, y);
     CHECK(scope.counts().total() == 0);
   }
+  CHECK(refined.refined_solve());
+  CHECK(refined.refactorisations() >= 2);
   STATIC_REQUIRE(noexcept(net.step(x, y)));
   STATIC_REQUIRE(noexcept(net.reset()));
   STATIC_REQUIRE(noexcept(net.restart()));
@@ -387,4 +403,154 @@ void check_warm_started_networks(std::integer_sequence<int, D...>) {
 TEST_CASE("OnlineICA at every channel count from 2 to 9 starts at FOBI's solution",
           "[ica][online]") {
   check_warm_started_networks(std::make_integer_sequence<int, 8>{});
+}
+
+namespace {
+
+/// What `compare_solves` found.
+struct SolveComparison {
+  double worst_output = 0;  ///< max over steps of |y_direct - y_refined|_inf / (|y_direct|_inf + 1)
+  /// double only: max over steps of ||y_direct - y_refined|| / (2 kappa(M) tol ||y_direct||), the
+  /// error against the bound a relative residual tol gives (<= 1 when the solve stops as stated)
+  double worst_vs_bound = 0;
+  double w_diff = 0, m_diff = 0;  ///< max |.| of the final W and M differences
+  std::uint64_t refactorisations = 0, refinements = 0;  ///< of the refined network
+  double end_residual = 0;  ///< frozen refined step: |y - unmixing (x - m)|_inf / (|y|_inf + 1)
+};
+
+/// Streams the columns of `x` (D x n) through two networks that differ only in how they solve
+/// M y = c (the same options, seed and warm start), then freezes the refined one and checks one
+/// more output against an Eigen LLT solve of its own M, W and whitener.
+template <class S, int D>
+SolveComparison compare_solves(const Eigen::MatrixXd& x, ica::OnlineICAOptions opt,
+                               bool warm_start) {
+  opt.lateral_solve = ica::OnlineLateralSolve::Direct;
+  ica::OnlineICA<S, D> direct(opt);
+  opt.lateral_solve = ica::OnlineLateralSolve::Refined;
+  ica::OnlineICA<S, D> refined(opt);
+  REQUIRE(refined.refined_solve());
+  REQUIRE(!direct.refined_solve());
+  if (warm_start) {
+    direct.warm_start(x);
+    refined.warm_start(x);
+  }
+  std::array<S, D> xs{}, yd{}, yr{};
+  SolveComparison out;
+  for (Eigen::Index t = 0; t < x.cols(); ++t) {
+    for (int i = 0; i < D; ++i) xs[std::size_t(i)] = static_cast<S>(x(i, t));
+    double kappa = 0;  // M's condition number before the step (M solved against)
+    if constexpr (std::is_same_v<S, double>) {
+      const Eigen::VectorXd ev =
+          Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(direct.lateral()).eigenvalues();
+      kappa = ev(0) > 0 ? ev(D - 1) / ev(0) : 0;
+    }
+    const Status sd = direct.step(xs, yd);
+    const Status sr = refined.step(xs, yr);
+    REQUIRE(sd == sr);
+    double diff = 0, scale = 0;
+    for (std::size_t i = 0; i < std::size_t(D); ++i) {
+      diff = std::max(diff, std::abs(double(yd[i]) - double(yr[i])));
+      scale = std::max(scale, std::abs(double(yd[i])));
+    }
+    out.worst_output = std::max(out.worst_output, diff / (scale + 1));
+    if (kappa > 0 && sd == Status::Ok) {
+      // relative error <= kappa x relative residual; tol as the header states it
+      const double tol = std::sqrt(double(D)) * std::pow(2.220446049250313e-16, 2.0 / 3.0);
+      double e2 = 0, y2 = 0;
+      for (std::size_t i = 0; i < std::size_t(D); ++i) {
+        e2 += (double(yd[i]) - double(yr[i])) * (double(yd[i]) - double(yr[i]));
+        y2 += double(yd[i]) * double(yd[i]);
+      }
+      out.worst_vs_bound =
+          std::max(out.worst_vs_bound, std::sqrt(e2) / (2 * kappa * tol * std::sqrt(y2) + 1e-300));
+    }
+  }
+  out.w_diff = (direct.feedforward() - refined.feedforward()).cwiseAbs().maxCoeff();
+  out.m_diff = (direct.lateral() - refined.lateral()).cwiseAbs().maxCoeff();
+  out.refactorisations = refined.refactorisations();
+  out.refinements = refined.refinements();
+  refined.freeze();
+  const Eigen::VectorXd last = x.col(x.cols() - 1);
+  for (int i = 0; i < D; ++i) xs[std::size_t(i)] = static_cast<S>(last(i));
+  REQUIRE(refined.step(xs, yr) == Status::Ok);
+  // independent: y = M^{-1} W V (x - m) by Eigen's LLT in double, from the network's own state
+  const Eigen::VectorXd expect =
+      refined.unmixing() * (last.template cast<S>().template cast<double>() - refined.input_mean());
+  double diff = 0, scale = 0;
+  for (int i = 0; i < D; ++i) {
+    diff = std::max(diff, std::abs(double(yr[std::size_t(i)]) - expect(i)));
+    scale = std::max(scale, std::abs(expect(i)));
+  }
+  out.end_residual = diff / (scale + 1);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("OnlineICA's refined O(D^2) solve follows the direct solve", "[ica][online]") {
+  // The refined solve stops at a relative residual of sqrt(D) eps^(2/3) (float 1e-4 at
+  // D = 16, double 1.5e-10): outputs may differ by about that times M's condition number.
+  SECTION("EEG-like, 5 channels, warm start and learning, float and double") {
+    const auto data = ica::eeg_like(5, 30.0, 256.0, 11);
+    const auto f = compare_solves<float, 5>(data.mixed, {.eta0 = 1e-4, .t0 = 1e4}, true);
+    INFO("float: outputs " << f.worst_output << ", W " << f.w_diff << ", M " << f.m_diff
+                           << ", refactorisations " << f.refactorisations << ", refinements "
+                           << f.refinements);
+    CHECK(f.worst_output < 2e-3);
+    CHECK(f.w_diff < 2e-3);
+    CHECK(f.m_diff < 2e-3);
+    CHECK(f.end_residual < 1e-4);
+    const auto d = compare_solves<double, 5>(data.mixed, {.eta0 = 1e-4, .t0 = 1e4}, true);
+    INFO("double: outputs " << d.worst_output << " (" << d.worst_vs_bound << " of the bound), W "
+                            << d.w_diff << ", M " << d.m_diff << ", end " << d.end_residual);
+    CHECK(d.worst_output < 1e-7);
+    CHECK(d.w_diff < 1e-7);
+    CHECK(d.m_diff < 1e-7);
+    CHECK(d.end_residual < 1e-9);
+    CHECK(d.worst_vs_bound <= 1);
+    // M moves slowly here: a few corrections per sample at most, and no fresh factor but the
+    // first one and one per checkpoint (every 1000 samples)
+    CHECK(d.refactorisations <= 1 + std::uint64_t(data.mixed.cols() / 1000));
+    CHECK(double(d.refinements) < 4.0 * double(data.mixed.cols()));
+  }
+  SECTION("16 channels, cold start: a fast-moving M forces fresh factors, the outputs agree") {
+    // no whitener: M moves fast, and the guard restores checkpoints hundreds of times (in both
+    // networks at the same samples), so the refined solve's fresh factors after a restore and
+    // its fallbacks run too
+    const auto data = ica::eeg_like(16, 20.0, 256.0, 5);
+    const Eigen::MatrixXd x = data.mixed.leftCols(3001);  // odd
+    const auto d = compare_solves<double, 16>(x, {.eta0 = 1e-3, .t0 = 1e3, .tau = 0.1}, false);
+    INFO("double: outputs " << d.worst_output << " (" << d.worst_vs_bound
+                            << " of the bound), refactorisations " << d.refactorisations
+                            << ", refinements " << d.refinements);
+    CHECK(d.refactorisations > 10);  // restores and fallbacks did run
+    CHECK(d.worst_vs_bound <= 1);
+    CHECK(d.end_residual < 1e-9);
+  }
+}
+
+TEST_CASE("OnlineICA's refined solve survives a diverging learning rate without NaN output",
+          "[ica][online]") {
+  const auto data = ica::bahroun_synthetic(4000, 9);
+  ica::OnlineICA<double, 4> net({.eta0 = 0.09,
+                                 .t0 = 1e12,
+                                 .tau = 0.1,
+                                 .norm_clip = 0,
+                                 .checkpoint_interval = 50,
+                                 .lateral_solve = ica::OnlineLateralSolve::Refined});
+  std::array<double, 4> x{}, y{};
+  int diverged = 0;
+  for (int t = 0; t < 20000; ++t) {
+    for (int i = 0; i < 4; ++i) x[std::size_t(i)] = data.mixed(i, t % 4000);
+    if (t % 997 == 0) x[1] = 1e30;
+    diverged += net.step(x, y) == Status::Diverged;
+    for (double v : y) REQUIRE(std::isfinite(v));
+  }
+  CHECK(diverged > 0);
+  CHECK(net.feedforward().allFinite());
+  CHECK(net.lateral().allFinite());
+  net.freeze();
+  for (int i = 0; i < 4; ++i) x[std::size_t(i)] = data.mixed(i, 0);
+  (void)net.step(x, y);
+  CHECK(Eigen::LLT<Eigen::Matrix4d>(net.lateral()).info() == Eigen::Success);
 }

@@ -5,7 +5,8 @@
 ///
 /// Per sample x (D channels), with h the optionally whitened input:
 ///   c = W h                                       dendritic currents
-///   y = M^{-1} c                                  somatic outputs (Cholesky solve; M stays SPD)
+///   y = M^{-1} c                                  somatic outputs (Cholesky solve; M stays SPD;
+///                                                 from 128 channels O(D^2) by refinement, below)
 ///   W <- W + 2 eta (y - a Lambda2 c) h^T          a = ||y||^2, the global "third factor"
 ///   M <- M + (eta / tau) (y y^T - I)
 ///   eta = eta0 / (1 + t / t0)
@@ -71,6 +72,9 @@
 
 namespace dendrite::ica {
 
+/// How OnlineICA solves its lateral system M y = c (see OnlineICAOptions::lateral_solve).
+enum class OnlineLateralSolve : std::uint8_t { Auto, Direct, Refined };
+
 /// Settings of OnlineICA (defaults: the authors' synthetic-data schedule plus our guards).
 struct OnlineICAOptions {
   double eta0 = 1e-3;           ///< initial learning rate of W
@@ -81,6 +85,20 @@ struct OnlineICAOptions {
   double max_output_norm2 = 1e8;   ///< ||y||^2 above this counts as divergence
   int checkpoint_interval = 1000;  ///< good samples between checkpoints of W and M
   std::uint64_t seed = 1;  ///< W starts as a random orthogonal matrix from this seed; M at I
+  /// How y = M^{-1} c is solved: `Direct` factorises M every sample (O(D^3)); `Refined` keeps a
+  /// factor of a recent M, refreshed `refresh_columns` columns per sample, and refines on the
+  /// current M (O(D^2) plus a fresh factor at each checkpoint and when refinement stalls);
+  /// `Auto` picks Refined from D = kRefinedFromD (128) channels on. Measured warm-started on
+  /// EEG-like signal (bench/README.md): at D = 16 the direct solve is 1.1-1.2x faster, at D = 64
+  /// the two are even within this VM's noise (M's rank-1 steps, eta/tau ||y||^2, are large
+  /// against M, so the background factor goes stale and refinement takes 2-4 corrections); at
+  /// D = 128 the refined one is 2.7-2.9x faster.
+  OnlineLateralSolve lateral_solve = OnlineLateralSolve::Auto;
+  int refresh_columns = 2;   ///< Refined: columns of the background factor computed per sample
+  int max_refinements = 6;   ///< Refined: corrections before falling back to a fresh factor
+  /// Refined: stop when ||c - M y|| <= solve_tolerance ||c||; 0 picks sqrt(D) eps^(2/3) of the
+  /// scalar (float: 1e-4 at D = 16, double: 1.5e-10), far below the learning's own noise.
+  double solve_tolerance = 0;
 };
 
 /// Streaming ICA network (see the file comment).
@@ -104,6 +122,8 @@ class OnlineICA {
   using Scalar = scalar_t<T>;
   static constexpr int input_size = D;
   static constexpr int output_size = D;
+  /// From this many channels on, `OnlineLateralSolve::Auto` solves by refinement.
+  static constexpr int kRefinedFromD = 128;
   using WeightMatrix = Eigen::Matrix<Scalar, D, D>;
 
   /// Allocates the state; Lambda2 starts at 1 + i / D (distinct), no whitening stage.
@@ -122,6 +142,27 @@ class OnlineICA {
         l_(kD * kD),
         lt_(kD * kD),
         inv_diag_(kD) {
+    refined_ = opt_.lateral_solve == OnlineLateralSolve::Refined ||
+               (opt_.lateral_solve == OnlineLateralSolve::Auto && D >= kRefinedFromD);
+    if (refined_) {
+      nl_.resize(kD * kD);
+      nlt_.resize(kD * kD);
+      ninv_.resize(kD);
+      if (opt_.refresh_columns < 1 || opt_.max_refinements < 0 || !(opt_.solve_tolerance >= 0) ||
+          !(opt_.solve_tolerance < 1)) {
+        DENDRITE_THROW(numerical_error,
+                       "OnlineICA: the refined solve needs refresh_columns >= 1, max_refinements "
+                       ">= 0 and 0 <= solve_tolerance < 1, got ",
+                       opt_.refresh_columns, ", ", opt_.max_refinements, ", ",
+                       opt_.solve_tolerance);
+      }
+      const double tol =
+          opt_.solve_tolerance > 0
+              ? opt_.solve_tolerance
+              : std::sqrt(double(D)) *
+                    std::pow(double(std::numeric_limits<Scalar>::epsilon()), 2.0 / 3.0);
+      solve_tol2_ = tol * tol;
+    }
     if (!(opt_.eta0 > 0) || !(opt_.t0 > 0) || !(opt_.tau > 0) || opt_.checkpoint_interval < 1 ||
         !(opt_.max_output_norm2 > 0)) {
       DENDRITE_THROW(numerical_error,
@@ -236,6 +277,9 @@ class OnlineICA {
   ///  - learning (not frozen): the rates gated 2, the clip of ||y||^2 1 (norm_clip > 0),
   ///    c = 2 eta (y - a Lambda2 c) 4 d, W and M updated 4 d^2 + 2 d; with online whitening also
   ///    ||h||^2 2 d, its gain 4, and V <- V + k (I - h h^T) V 6 d^2.
+  /// This counts the direct solve. The refined solve's cost varies with its work per sample:
+  /// about 2 d^2 (y = P c) + 2 d^2 (the residual) + 4 d^2 per correction + the background
+  /// factor's d^2 per refresh column, instead of the factor and the solves above.
   [[nodiscard]] static constexpr double step_flops(bool online_whitening, bool learning,
                                                    bool norm_clip) noexcept {
     const double d = double(D);
@@ -280,6 +324,7 @@ class OnlineICA {
     std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
     t_ = 0;
     since_ckpt_ = 0;
+    factor_valid_ = false;
   }
 
   /// One sample in, one separated sample out (see the file comment for the statuses).
@@ -330,51 +375,9 @@ class OnlineICA {
         c[i] = dendrite::fma(wj[i], h[j], c[i]);
       }
     }
-    // 4. y = M^{-1} c by Cholesky M = L L^T (left-looking, by columns); a non-positive pivot
-    //    marks the lane as diverged.
-    // The column updates run over all D rows, not just rows j..D-1: fixed-length loops vectorise
-    // cleanly, and the entries above the diagonal of l_ are scratch that nothing reads.
-    mask_t<T> spd = T(0) == T(0);  // all lanes true
-    for (std::size_t j = 0; j < kD; ++j) {
-      T* lj = &l_[j * kD];
-      std::copy_n(&m_[j * kD], kD, lj);
-      for (std::size_t k = 0; k < j; ++k) {  // L(:, j) -= L(j, k) L(:, k)
-        const T* lk = &l_[k * kD];
-        const T ljk = lk[j];
-        for (std::size_t i = 0; i < kD; ++i) {
-          lj[i] = dendrite::fma(-ljk, lk[i], lj[i]);
-        }
-      }
-      const T d = lj[j];
-      spd = spd && (d > T(0));
-      const T ljj = dendrite::sqrt(dendrite::select<T>(d > T(0), d, T(1)));
-      const T inv = T(1) / ljj;
-      for (std::size_t i = 0; i < kD; ++i) {
-        lj[i] = lj[i] * inv;
-      }
-      lj[j] = ljj;
-      inv_diag_[j] = inv;
-      for (std::size_t i = j + 1; i < kD; ++i) {  // row j of L^T = column j of L, kept by rows too
-        lt_[i * kD + j] = lj[i];
-      }
-    }
+    // 4. y = M^{-1} c; a lane whose M is not positive definite is marked as diverged
     std::copy(c.begin(), c.end(), u.begin());
-    for (std::size_t j = 0; j < kD; ++j) {  // forward, L u = c (u in u)
-      const T* lj = &l_[j * kD];
-      const T uj = u[j] * inv_diag_[j];
-      u[j] = uj;
-      for (std::size_t i = j + 1; i < kD; ++i) {
-        u[i] = dendrite::fma(-uj, lj[i], u[i]);
-      }
-    }
-    for (std::size_t ii = kD; ii-- > 0;) {  // backward, L^T y = u, by columns of L^T (rows of L)
-      const T* lti = &lt_[ii * kD];
-      const T yi = u[ii] * inv_diag_[ii];
-      u[ii] = yi;
-      for (std::size_t k = 0; k < ii; ++k) {
-        u[k] = dendrite::fma(-yi, lti[k], u[k]);
-      }
-    }
+    const mask_t<T> spd = refined_ ? solve_refined(u) : solve_direct(u);
     T norm2(0);
     for (std::size_t i = 0; i < kD; ++i) {
       norm2 = dendrite::fma(u[i], u[i], norm2);
@@ -398,7 +401,10 @@ class OnlineICA {
     }
     // 6. checkpoint the state that just factorised and produced a finite output, then learn
     if (!frozen_) {
-      if (++since_ckpt_ >= opt_.checkpoint_interval && all_of(good)) {
+      // (the refined solve does not see a loss of definiteness at once: there, a checkpoint
+      // also takes a fresh factor of M, which must succeed; it then preconditions the solves)
+      if (++since_ckpt_ >= opt_.checkpoint_interval && all_of(good) &&
+          (!refined_ || all_of(refactor()))) {
         std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
         std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
         since_ckpt_ = 0;
@@ -497,11 +503,176 @@ class OnlineICA {
     }
     return l;
   }
+  /// Refined solve: corrections applied so far (about one per sample when M moves slowly).
+  [[nodiscard]] std::uint64_t refinements() const noexcept { return refinements_; }
+  /// Refined solve: fresh O(D^3) factorisations so far (the first step, restarts, restores and
+  /// fallbacks when refinement did not converge).
+  [[nodiscard]] std::uint64_t refactorisations() const noexcept { return refactorisations_; }
+  /// True when this network solves M y = c by refinement (O(D^2)), false when directly.
+  [[nodiscard]] bool refined_solve() const noexcept { return refined_; }
   /// Samples learned from so far.
   [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
   [[nodiscard]] const OnlineICAOptions& options() const noexcept { return opt_; }
 
  private:
+  /// Columns [j0, j1) of the Cholesky factor a = L L^T (left-looking, by columns; columns
+  /// before j0 must already be in `l`), into `l` (D x D, lower), `lt` (column i holds row i of
+  /// L below the diagonal, for L^T solves by columns) and `inv` (1 / L_jj). Returns the lanes
+  /// whose pivots were all positive; a failed pivot is replaced by 1 so that nothing becomes
+  /// NaN. The column updates run over all D rows, not just rows j..D-1: fixed-length loops
+  /// vectorise cleanly, and the entries above the diagonal of `l` are scratch nothing reads.
+  static mask_t<T> factor_columns(const T* __restrict a, T* __restrict l, T* __restrict lt,
+                                  T* __restrict inv, std::size_t j0, std::size_t j1) noexcept {
+    mask_t<T> spd = T(0) == T(0);  // all lanes true
+    for (std::size_t j = j0; j < j1; ++j) {
+      T* lj = &l[j * kD];
+      std::copy_n(&a[j * kD], kD, lj);
+      for (std::size_t k = 0; k < j; ++k) {  // L(:, j) -= L(j, k) L(:, k)
+        const T* lk = &l[k * kD];
+        const T ljk = lk[j];
+        for (std::size_t i = 0; i < kD; ++i) {
+          lj[i] = dendrite::fma(-ljk, lk[i], lj[i]);
+        }
+      }
+      const T d = lj[j];
+      spd = spd && (d > T(0));
+      const T ljj = dendrite::sqrt(dendrite::select<T>(d > T(0), d, T(1)));
+      const T r = T(1) / ljj;
+      for (std::size_t i = 0; i < kD; ++i) {
+        lj[i] = lj[i] * r;
+      }
+      lj[j] = ljj;
+      inv[j] = r;
+      for (std::size_t i = j + 1; i < kD; ++i) {
+        lt[i * kD + j] = lj[i];
+      }
+    }
+    return spd;
+  }
+
+  /// u <- (L L^T)^{-1} u: the forward solve by columns of L, the backward one by columns of L^T.
+  static void cholesky_solve(const T* __restrict l, const T* __restrict lt,
+                             const T* __restrict inv, std::array<T, kD>& u) noexcept {
+    for (std::size_t j = 0; j < kD; ++j) {  // L v = u
+      const T* lj = &l[j * kD];
+      const T uj = u[j] * inv[j];
+      u[j] = uj;
+      for (std::size_t i = j + 1; i < kD; ++i) {
+        u[i] = dendrite::fma(-uj, lj[i], u[i]);
+      }
+    }
+    for (std::size_t ii = kD; ii-- > 0;) {  // L^T y = v
+      const T* lti = &lt[ii * kD];
+      const T yi = u[ii] * inv[ii];
+      u[ii] = yi;
+      for (std::size_t k = 0; k < ii; ++k) {
+        u[k] = dendrite::fma(-yi, lti[k], u[k]);
+      }
+    }
+  }
+
+  /// The direct solve: M factorised afresh, then u <- M^{-1} u. O(D^3).
+  mask_t<T> solve_direct(std::array<T, kD>& u) noexcept {
+    const mask_t<T> spd = factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+    cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
+    return spd;
+  }
+
+  /// The refined solve, O(D^2): P = (L L^T)^{-1} from a factor of a recent M (refreshed a few
+  /// columns per step, in the background) preconditions conjugate gradients on the current M,
+  /// started at y = P c, until ||c - M y|| <= tol ||c|| in every lane. If that takes more than
+  /// `max_refinements` iterations (M moved far from the factor, or lost definiteness), M is
+  /// factorised afresh and solved directly, which also marks a lane that is not positive
+  /// definite. u holds c on entry and y on return.
+  mask_t<T> solve_refined(std::array<T, kD>& u) noexcept {
+    mask_t<T> spd = T(0) == T(0);
+    if (!factor_valid_) {  // after a start, restart or restore
+      spd = refactor();
+    }
+    const std::array<T, kD> c = u;
+    const T tol2 = broadcast<T>(solve_tol2_) * dot(c, c);
+    cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
+    // p starts at 0: beta = 0 first, and 0 * p must not meet garbage (0 * NaN = NaN)
+    std::array<T, kD> r = c, z{}, p{}, q{};
+    mat_vec_sub(u, r);  // r = c - M y
+    T rn = dot(r, r);
+    mask_t<T> active = !(rn <= tol2);
+    T rz(0);
+    bool converged = !any_of(active);
+    for (int it = 0; !converged && any_of(active) && it < opt_.max_refinements; ++it) {
+      z = r;
+      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), z);
+      const T rz_new = dot(r, z);
+      // p = z + beta p (beta = 0 on the first iteration); lanes already done stay put
+      const T beta = it == 0 ? T(0) : dendrite::select<T>(active, rz_new / rz, T(0));
+      rz = rz_new;
+      for (std::size_t i = 0; i < kD; ++i) {
+        p[i] = dendrite::fma(beta, p[i], z[i]);
+        q[i] = T(0);
+      }
+      mat_vec_sub(p, q);  // q = -M p
+      const T pq = -dot(p, q);
+      const T alpha = dendrite::select<T>(active && (pq > T(0)), rz / pq, T(0));
+      for (std::size_t i = 0; i < kD; ++i) {
+        u[i] = dendrite::fma(alpha, p[i], u[i]);
+        r[i] = dendrite::fma(alpha, q[i], r[i]);
+      }
+      rn = dot(r, r);
+      active = active && !(rn <= tol2) && (pq > T(0));
+      converged = all_of(rn <= tol2);
+      ++refinements_;
+    }
+    if (!converged) {
+      spd = spd && refactor();
+      u = c;
+      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
+    }
+    if (!frozen_) {  // the background refresh (M does not change while frozen)
+      const std::size_t j1 = std::min(kD, next_col_ + std::size_t(opt_.refresh_columns));
+      next_spd_ = next_spd_ &&
+                  factor_columns(m_.data(), nl_.data(), nlt_.data(), ninv_.data(), next_col_, j1);
+      next_col_ = j1;
+      if (next_col_ == kD) {  // a whole factor: use it if every pivot was positive
+        if (all_of(next_spd_)) {
+          l_.swap(nl_);
+          lt_.swap(nlt_);
+          inv_diag_.swap(ninv_);
+        }
+        next_col_ = 0;
+        next_spd_ = T(0) == T(0);
+      }
+    }
+    return spd;
+  }
+
+  /// Sum of a_i b_i.
+  static T dot(const std::array<T, kD>& a, const std::array<T, kD>& b) noexcept {
+    T s(0);
+    for (std::size_t i = 0; i < kD; ++i) {
+      s = dendrite::fma(a[i], b[i], s);
+    }
+    return s;
+  }
+  /// r <- r - M v, by columns of M.
+  void mat_vec_sub(const std::array<T, kD>& v, std::array<T, kD>& r) const noexcept {
+    for (std::size_t j = 0; j < kD; ++j) {
+      const T* mj = &m_[j * kD];
+      const T vj = v[j];
+      for (std::size_t i = 0; i < kD; ++i) {
+        r[i] = dendrite::fma(-vj, mj[i], r[i]);
+      }
+    }
+  }
+
+  /// Factorises the current M into the factor in use and restarts the background refresh.
+  mask_t<T> refactor() noexcept {
+    ++refactorisations_;
+    factor_valid_ = true;
+    next_col_ = 0;
+    next_spd_ = T(0) == T(0);
+    return factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+  }
+
   /// The online whitening stage's start: the whitener given to `set_whitener` (V and m), or
   /// V = I with the mean taken from the first sample.
   DENDRITE_REALTIME void seed_online_whitener() noexcept {
@@ -528,6 +699,7 @@ class OnlineICA {
       w_[k] = dendrite::select<T>(lanes, w_ckpt_[k], w_[k]);
       m_[k] = dendrite::select<T>(lanes, m_ckpt_[k], m_[k]);
     }
+    factor_valid_ = false;  // the refined solve factorises the restored M afresh
   }
 
   OnlineICAOptions opt_;
@@ -544,6 +716,14 @@ class OnlineICA {
   std::vector<T> l_;             // D x D column-major, scratch: Cholesky factor (lower)
   std::vector<T> lt_;            // D x D, scratch: column i holds row i of L (for L^T y = u)
   std::vector<T> inv_diag_;      // D, scratch: 1 / L_jj
+  bool refined_ = false;         // the refined O(D^2) solve (else a fresh factor per sample)
+  bool factor_valid_ = false;    // refined: l_, lt_, inv_diag_ hold a factor of a recent M
+  double solve_tol2_ = 0;        // refined: the squared relative residual to stop at
+  std::vector<T> nl_, nlt_, ninv_;  // refined: the background factor under way
+  std::size_t next_col_ = 0;        // refined: its next column
+  mask_t<T> next_spd_ = T(0) == T(0);  // refined: its pivots so far were positive, per lane
+  std::uint64_t refinements_ = 0;       // refined: corrections applied
+  std::uint64_t refactorisations_ = 0;  // refined: fresh factors (start, restore, fallback)
   std::uint64_t t_ = 0;
   int since_ckpt_ = 0;
 };
