@@ -410,12 +410,14 @@ namespace {
 /// What `compare_solves` found.
 struct SolveComparison {
   double worst_output = 0;  ///< max over steps of |y_direct - y_refined|_inf / (|y_direct|_inf + 1)
-  /// double only: max over steps of ||y_direct - y_refined|| / (2 kappa(M) tol ||y_direct||), the
-  /// error against the bound a relative residual tol gives (<= 1 when the solve stops as stated)
+  /// max over steps of ||y_direct - y_refined|| / bound: a relative residual tol bounds the
+  /// relative error by kappa(M) tol; the bound adds the direct solve's own rounding,
+  /// bound = (2 kappa tol + 8 D kappa eps) ||y_direct|| (<= 1 when the solve stops as stated)
   double worst_vs_bound = 0;
   double w_diff = 0, m_diff = 0;  ///< max |.| of the final W and M differences
   std::uint64_t refactorisations = 0, refinements = 0;  ///< of the refined network
-  double end_residual = 0;  ///< frozen refined step: |y - unmixing (x - m)|_inf / (|y|_inf + 1)
+  /// frozen refined step: ||y - unmixing (x - m)|| over the same bound (kappa of the final M)
+  double end_vs_bound = 0;
 };
 
 /// Streams the columns of `x` (D x n) through two networks that differ only in how they solve
@@ -424,6 +426,10 @@ struct SolveComparison {
 template <class S, int D>
 SolveComparison compare_solves(const Eigen::MatrixXd& x, ica::OnlineICAOptions opt,
                                bool warm_start) {
+  // tol as the header states it, sqrt(D) eps^(2/3)
+  const double eps = double(std::numeric_limits<S>::epsilon());
+  const double tol = std::sqrt(double(D)) * std::pow(eps, 2.0 / 3.0);
+  const auto bound = [&](double kappa) { return 2 * kappa * tol + 8 * D * kappa * eps; };
   opt.lateral_solve = ica::OnlineLateralSolve::Direct;
   ica::OnlineICA<S, D> direct(opt);
   opt.lateral_solve = ica::OnlineLateralSolve::Refined;
@@ -439,9 +445,10 @@ SolveComparison compare_solves(const Eigen::MatrixXd& x, ica::OnlineICAOptions o
   for (Eigen::Index t = 0; t < x.cols(); ++t) {
     for (int i = 0; i < D; ++i) xs[std::size_t(i)] = static_cast<S>(x(i, t));
     double kappa = 0;  // M's condition number before the step (M solved against)
-    if constexpr (std::is_same_v<S, double>) {
-      const Eigen::VectorXd ev =
-          Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(direct.lateral()).eigenvalues();
+    {
+      const Eigen::VectorXd ev = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+                                     direct.lateral().template cast<double>())
+                                     .eigenvalues();
       kappa = ev(0) > 0 ? ev(D - 1) / ev(0) : 0;
     }
     const Status sd = direct.step(xs, yd);
@@ -454,15 +461,13 @@ SolveComparison compare_solves(const Eigen::MatrixXd& x, ica::OnlineICAOptions o
     }
     out.worst_output = std::max(out.worst_output, diff / (scale + 1));
     if (kappa > 0 && sd == Status::Ok) {
-      // relative error <= kappa x relative residual; tol as the header states it
-      const double tol = std::sqrt(double(D)) * std::pow(2.220446049250313e-16, 2.0 / 3.0);
       double e2 = 0, y2 = 0;
       for (std::size_t i = 0; i < std::size_t(D); ++i) {
         e2 += (double(yd[i]) - double(yr[i])) * (double(yd[i]) - double(yr[i]));
         y2 += double(yd[i]) * double(yd[i]);
       }
       out.worst_vs_bound =
-          std::max(out.worst_vs_bound, std::sqrt(e2) / (2 * kappa * tol * std::sqrt(y2) + 1e-300));
+          std::max(out.worst_vs_bound, std::sqrt(e2) / (bound(kappa) * std::sqrt(y2) + 1e-300));
     }
   }
   out.w_diff = (direct.feedforward() - refined.feedforward()).cwiseAbs().maxCoeff();
@@ -476,12 +481,12 @@ SolveComparison compare_solves(const Eigen::MatrixXd& x, ica::OnlineICAOptions o
   // independent: y = M^{-1} W V (x - m) by Eigen's LLT in double, from the network's own state
   const Eigen::VectorXd expect =
       refined.unmixing() * (last.template cast<S>().template cast<double>() - refined.input_mean());
-  double diff = 0, scale = 0;
-  for (int i = 0; i < D; ++i) {
-    diff = std::max(diff, std::abs(double(yr[std::size_t(i)]) - expect(i)));
-    scale = std::max(scale, std::abs(expect(i)));
-  }
-  out.end_residual = diff / (scale + 1);
+  const Eigen::VectorXd ev = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(
+                                 refined.lateral().template cast<double>())
+                                 .eigenvalues();
+  double e2 = 0;
+  for (int i = 0; i < D; ++i) e2 += std::pow(double(yr[std::size_t(i)]) - expect(i), 2);
+  out.end_vs_bound = std::sqrt(e2) / (bound(ev(D - 1) / ev(0)) * expect.norm() + 1e-300);
   return out;
 }
 
@@ -493,25 +498,25 @@ TEST_CASE("OnlineICA's refined O(D^2) solve follows the direct solve", "[ica][on
   SECTION("EEG-like, 5 channels, warm start and learning, float and double") {
     const auto data = ica::eeg_like(5, 30.0, 256.0, 11);
     const auto f = compare_solves<float, 5>(data.mixed, {.eta0 = 1e-4, .t0 = 1e4}, true);
-    INFO("float: outputs " << f.worst_output << ", W " << f.w_diff << ", M " << f.m_diff
+    INFO("float: outputs " << f.worst_output << " (" << f.worst_vs_bound << " of the bound), end "
+                           << f.end_vs_bound << ", W " << f.w_diff << ", M " << f.m_diff
                            << ", refactorisations " << f.refactorisations << ", refinements "
                            << f.refinements);
-    CHECK(f.worst_output < 2e-3);
     CHECK(f.w_diff < 2e-3);
     CHECK(f.m_diff < 2e-3);
-    CHECK(f.end_residual < 1e-4);
+    CHECK(f.worst_vs_bound <= 1);
+    CHECK(f.end_vs_bound <= 1);
     const auto d = compare_solves<double, 5>(data.mixed, {.eta0 = 1e-4, .t0 = 1e4}, true);
     INFO("double: outputs " << d.worst_output << " (" << d.worst_vs_bound << " of the bound), W "
-                            << d.w_diff << ", M " << d.m_diff << ", end " << d.end_residual);
-    CHECK(d.worst_output < 1e-7);
+                            << d.w_diff << ", M " << d.m_diff << ", end " << d.end_vs_bound);
     CHECK(d.w_diff < 1e-7);
     CHECK(d.m_diff < 1e-7);
-    CHECK(d.end_residual < 1e-9);
+    CHECK(d.end_vs_bound <= 1);
     CHECK(d.worst_vs_bound <= 1);
-    // M moves slowly here: a few corrections per sample at most, and no fresh factor but the
-    // first one and one per checkpoint (every 1000 samples)
-    CHECK(d.refactorisations <= 1 + std::uint64_t(data.mixed.cols() / 1000));
-    CHECK(double(d.refinements) < 4.0 * double(data.mixed.cols()));
+    // M moves slowly here: the O(D^3) fresh inverses stay rare (the first, one per checkpoint,
+    // and one whenever P has gone stale)
+    CHECK(double(d.refactorisations) < 0.05 * double(data.mixed.cols()));
+    CHECK(double(d.refinements) < 6.0 * double(data.mixed.cols()));
   }
   SECTION("16 channels, cold start: a fast-moving M forces fresh factors, the outputs agree") {
     // no whitener: M moves fast, and the guard restores checkpoints hundreds of times (in both
@@ -525,7 +530,7 @@ TEST_CASE("OnlineICA's refined O(D^2) solve follows the direct solve", "[ica][on
                             << ", refinements " << d.refinements);
     CHECK(d.refactorisations > 10);  // restores and fallbacks did run
     CHECK(d.worst_vs_bound <= 1);
-    CHECK(d.end_residual < 1e-9);
+    CHECK(d.end_vs_bound <= 1);
   }
 }
 
@@ -553,4 +558,25 @@ TEST_CASE("OnlineICA's refined solve survives a diverging learning rate without 
   for (int i = 0; i < 4; ++i) x[std::size_t(i)] = data.mixed(i, 0);
   (void)net.step(x, y);
   CHECK(Eigen::LLT<Eigen::Matrix4d>(net.lateral()).info() == Eigen::Success);
+}
+
+TEST_CASE("OnlineICA's learning rate decays to its floor", "[ica][online]") {
+  // eta(t) = max(eta_min, eta0 / (1 + t / t0)), t = samples learned from
+  ica::OnlineICA<double, 4> net({.eta0 = 1e-2, .t0 = 10, .tau = 0.5, .eta_min = 1e-3});
+  const auto data = ica::bahroun_synthetic(300, 4);
+  net.warm_start(data.mixed);
+  std::array<double, 4> x{}, y{};
+  for (int t = 0; t <= 200; ++t) {
+    const double expect = std::max(1e-3, 1e-2 / (1.0 + t / 10.0));
+    REQUIRE(net.learning_rate() == Approx(expect).epsilon(1e-12));
+    for (int i = 0; i < 4; ++i) x[std::size_t(i)] = data.mixed(i, t);
+    (void)net.step(x, y);
+  }
+  CHECK(net.learning_rate() == 1e-3);  // at the floor since t = 90
+  net.freeze();
+  (void)net.step(x, y);
+  CHECK(net.samples() == 201);  // a frozen step does not advance the schedule
+  using Net4 = ica::OnlineICA<double, 4>;
+  CHECK_THROWS_WITH(Net4({.tau = 0.1, .eta_min = 0.2}),
+                    Catch::Contains("need 0 <= eta_min < tau, got eta_min 0.2"));
 }

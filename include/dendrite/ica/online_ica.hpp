@@ -5,11 +5,11 @@
 ///
 /// Per sample x (D channels), with h the optionally whitened input:
 ///   c = W h                                       dendritic currents
-///   y = M^{-1} c                                  somatic outputs (Cholesky solve; M stays SPD;
-///                                                 from 128 channels O(D^2) by refinement, below)
+///   y = M^{-1} c                                  somatic outputs (M stays SPD; a Cholesky solve,
+///                                                 or from 8 channels O(D^2) refinement, below)
 ///   W <- W + 2 eta (y - a Lambda2 c) h^T          a = ||y||^2, the global "third factor"
 ///   M <- M + (eta / tau) (y y^T - I)
-///   eta = eta0 / (1 + t / t0)
+///   eta = max(eta_min, eta0 / (1 + t / t0))
 /// `Lambda2` is the paper's Lambda^{-2} (the authors' code calls it `Lambda`): a diagonal of
 /// distinct positive values. The paper's global optimum pairs Lambda2_i = kurt_i; the authors'
 /// notebooks set it from the kurtosis of a batch FOBI pass.
@@ -85,20 +85,26 @@ struct OnlineICAOptions {
   double max_output_norm2 = 1e8;   ///< ||y||^2 above this counts as divergence
   int checkpoint_interval = 1000;  ///< good samples between checkpoints of W and M
   std::uint64_t seed = 1;  ///< W starts as a random orthogonal matrix from this seed; M at I
-  /// How y = M^{-1} c is solved: `Direct` factorises M every sample (O(D^3)); `Refined` keeps a
-  /// factor of a recent M, refreshed `refresh_columns` columns per sample, and refines on the
-  /// current M (O(D^2) plus a fresh factor at each checkpoint and when refinement stalls);
-  /// `Auto` picks Refined from D = kRefinedFromD (128) channels on. Measured warm-started on
-  /// EEG-like signal (bench/README.md): at D = 16 the direct solve is 1.1-1.2x faster, at D = 64
-  /// the two are even within this VM's noise (M's rank-1 steps, eta/tau ||y||^2, are large
-  /// against M, so the background factor goes stale and refinement takes 2-4 corrections); at
-  /// D = 128 the refined one is 2.7-2.9x faster.
+  /// How y = M^{-1} c is solved: `Direct` factorises M every sample (O(D^3)); `Refined` keeps
+  /// P, the inverse of M + sigma I (M's rank-1 steps applied to P exactly by Sherman-Morrison,
+  /// its -(eta/tau) I steps summed into sigma), and runs conjugate gradients on the current M
+  /// preconditioned by P: O(D^2) per sample, plus a fresh O(D^3) inverse at each checkpoint and
+  /// once y = P c misses by more than `refresh_residual` (sigma grown). `Auto` picks
+  /// Refined from D = kRefinedFromD (8) channels on: measured warm-started on EEG-like signal
+  /// (bench/README.md), the refined solve is 1.1x faster at 8 channels, 1.7-1.9x at 16,
+  /// 2.5-2.8x at 64 and 5-6x at 128, and 2-10 % slower at 4.
   OnlineLateralSolve lateral_solve = OnlineLateralSolve::Auto;
-  int refresh_columns = 2;   ///< Refined: columns of the background factor computed per sample
-  int max_refinements = 6;   ///< Refined: corrections before falling back to a fresh factor
+  /// Refined: a relative residual ||c - M P c|| / ||c|| above this calls for a fresh P; 0 picks
+  /// D / 320 within [0.05, 0.2] (a fresh P costs O(D^3), a correction O(D^2): measured best
+  /// at D = 16 and 64, bench/README.md)
+  double refresh_residual = 0;
+  int max_refinements = 8;      ///< Refined: corrections before falling back to a fresh factor
   /// Refined: stop when ||c - M y|| <= solve_tolerance ||c||; 0 picks sqrt(D) eps^(2/3) of the
   /// scalar (float: 1e-4 at D = 16, double: 1.5e-10), far below the learning's own noise.
   double solve_tolerance = 0;
+  /// Floor of the learning rate, eta = max(eta_min, eta0 / (1 + t / t0)), so that a long run
+  /// keeps adapting (tracking); 0 (the default): eta decays to 0. Must be < tau.
+  double eta_min = 0;
 };
 
 /// Streaming ICA network (see the file comment).
@@ -123,7 +129,7 @@ class OnlineICA {
   static constexpr int input_size = D;
   static constexpr int output_size = D;
   /// From this many channels on, `OnlineLateralSolve::Auto` solves by refinement.
-  static constexpr int kRefinedFromD = 128;
+  static constexpr int kRefinedFromD = 8;
   using WeightMatrix = Eigen::Matrix<Scalar, D, D>;
 
   /// Allocates the state; Lambda2 starts at 1 + i / D (distinct), no whitening stage.
@@ -145,15 +151,13 @@ class OnlineICA {
     refined_ = opt_.lateral_solve == OnlineLateralSolve::Refined ||
                (opt_.lateral_solve == OnlineLateralSolve::Auto && D >= kRefinedFromD);
     if (refined_) {
-      nl_.resize(kD * kD);
-      nlt_.resize(kD * kD);
-      ninv_.resize(kD);
-      if (opt_.refresh_columns < 1 || opt_.max_refinements < 0 || !(opt_.solve_tolerance >= 0) ||
-          !(opt_.solve_tolerance < 1)) {
+      p_.resize(kD * kD);
+      if (!(opt_.refresh_residual >= 0) || opt_.max_refinements < 0 ||
+          !(opt_.solve_tolerance >= 0) || !(opt_.solve_tolerance < 1)) {
         DENDRITE_THROW(numerical_error,
-                       "OnlineICA: the refined solve needs refresh_columns >= 1, max_refinements "
-                       ">= 0 and 0 <= solve_tolerance < 1, got ",
-                       opt_.refresh_columns, ", ", opt_.max_refinements, ", ",
+                       "OnlineICA: the refined solve needs refresh_residual >= 0, "
+                       "max_refinements >= 0 and 0 <= solve_tolerance < 1, got ",
+                       opt_.refresh_residual, ", ", opt_.max_refinements, ", ",
                        opt_.solve_tolerance);
       }
       const double tol =
@@ -162,6 +166,10 @@ class OnlineICA {
               : std::sqrt(double(D)) *
                     std::pow(double(std::numeric_limits<Scalar>::epsilon()), 2.0 / 3.0);
       solve_tol2_ = tol * tol;
+      const double refresh = opt_.refresh_residual > 0
+                                 ? opt_.refresh_residual
+                                 : std::clamp(double(D) / 320.0, 0.05, 0.2);
+      refresh2_ = refresh * refresh;
     }
     if (!(opt_.eta0 > 0) || !(opt_.t0 > 0) || !(opt_.tau > 0) || opt_.checkpoint_interval < 1 ||
         !(opt_.max_output_norm2 > 0)) {
@@ -176,6 +184,10 @@ class OnlineICA {
           numerical_error,
           "OnlineICA: need eta0 < tau to keep M positive definite (paper, sec. 4), got eta0 ",
           opt_.eta0, " and tau ", opt_.tau);
+    }
+    if (!(opt_.eta_min >= 0) || !(opt_.eta_min < opt_.tau)) {
+      DENDRITE_THROW(numerical_error, "OnlineICA: need 0 <= eta_min < tau, got eta_min ",
+                     opt_.eta_min, " and tau ", opt_.tau);
     }
     // W starts as a random orthogonal matrix: on whitened input the outputs then start with
     // identity covariance, matching M = I (a random Gaussian W makes M collapse early, see above).
@@ -277,9 +289,7 @@ class OnlineICA {
   ///  - learning (not frozen): the rates gated 2, the clip of ||y||^2 1 (norm_clip > 0),
   ///    c = 2 eta (y - a Lambda2 c) 4 d, W and M updated 4 d^2 + 2 d; with online whitening also
   ///    ||h||^2 2 d, its gain 4, and V <- V + k (I - h h^T) V 6 d^2.
-  /// This counts the direct solve. The refined solve's cost varies with its work per sample:
-  /// about 2 d^2 (y = P c) + 2 d^2 (the residual) + 4 d^2 per correction + the background
-  /// factor's d^2 per refresh column, instead of the factor and the solves above.
+  /// This counts the direct solve; `refined_flops` the refined one.
   [[nodiscard]] static constexpr double step_flops(bool online_whitening, bool learning,
                                                    bool norm_clip) noexcept {
     const double d = double(D);
@@ -294,16 +304,43 @@ class OnlineICA {
     }
     return f * double(lanes_v<T>);
   }
-  /// step_flops of this network's configuration (online whitening, frozen, clip).
+  /// What the refined solve costs instead of the direct one (factor, solves), per lane, for k
+  /// corrections and a fresh inverse every n samples: y = P c 2 d^2, ||c||^2 2 d, the residual
+  /// 2 d^2 + 2 d; per correction P r and M p 4 d^2 and its dot products and updates 12 d; when
+  /// learning, Sherman-Morrison's P y 2 d^2, y^T g 2 d and P's rank-1 update 2 d^2 + 2; the fresh
+  /// inverse (the factor, then d solves of 2 d^2) over n. A model: the checks count 0.
+  [[nodiscard]] static constexpr double refined_flops(double k, double n, bool learning) noexcept {
+    const double d = double(D);
+    const double fresh = d * d * (d - 1) + d * (d + 2) + d * 2 * d * d;
+    return 2 * d * d + 2 * d + 2 * d * d + 2 * d + k * (4 * d * d + 12 * d) +
+           (learning ? 4 * d * d + 2 * d + 2 : 0) + fresh / n;
+  }
+  /// step_flops of this network's configuration (online whitening, frozen, clip); for the
+  /// refined solve with the corrections and fresh inverses per sample it has needed so far.
   [[nodiscard]] double flops_per_step() const noexcept {
-    return step_flops(opt_.whitening_rate > 0, !frozen_, opt_.norm_clip > 0);
+    const double direct = step_flops(opt_.whitening_rate > 0, !frozen_, opt_.norm_clip > 0);
+    if (!refined_) {
+      return direct;
+    }
+    const double d = double(D), lanes = double(lanes_v<T>);
+    const double samples = double(std::max<std::uint64_t>(t_, 1));
+    const double solve = d * d * (d - 1) + d * (d + 2) + 2 * d * d;  // the direct solve's part
+    return direct - solve * lanes +
+           refined_flops(double(refinements_) / samples,
+                         samples / double(std::max<std::uint64_t>(refactorisations_, 1)),
+                         !frozen_) *
+               lanes;
   }
   /// Bytes of weights, state and scratch one step touches: V (d^2, of T when learned online,
   /// else of the scalar) and m (d), W, M and the Cholesky factor L (d^2 each), the d(d-1)/2
-  /// entries of L^T below its diagonal, 1 / L_jj (d) and Lambda2 (d, of the scalar).
+  /// entries of L^T below its diagonal, 1 / L_jj (d) and Lambda2 (d, of the scalar). The refined
+  /// solve touches P (d^2) instead of the factor, which only its fresh inverses use.
   [[nodiscard]] double bytes_per_step() const noexcept {
     const double d = double(D), t = double(sizeof(T)), s = double(sizeof(Scalar));
     const double v = opt_.whitening_rate > 0 ? (d * d + d) * t : (d * d + d) * s;
+    if (refined_) {
+      return v + 3 * d * d * t + d * s;
+    }
     return v + 3 * d * d * t + d * (d - 1) / 2 * t + d * t + d * s;
   }
 
@@ -359,22 +396,15 @@ class OnlineICA {
         }
       }
     } else {
+      std::array<T, kD> xc;  // centred, rejected lanes at 0
       for (std::size_t j = 0; j < kD; ++j) {
-        const T xj = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
-        const Scalar* vj = &white_[j * kD];
-        for (std::size_t i = 0; i < kD; ++i) {
-          h[i] = dendrite::fma(T(vj[i]), xj, h[i]);
-        }
+        xc[j] = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
       }
+      mat_vec_add(white_.data(), xc, h);
     }
     // 3. c = W h
     std::fill(c.begin(), c.end(), T(0));
-    for (std::size_t j = 0; j < kD; ++j) {
-      const T* wj = &w_[j * kD];
-      for (std::size_t i = 0; i < kD; ++i) {
-        c[i] = dendrite::fma(wj[i], h[j], c[i]);
-      }
-    }
+    mat_vec_add(w_.data(), h, c);
     // 4. y = M^{-1} c; a lane whose M is not positive definite is marked as diverged
     std::copy(c.begin(), c.end(), u.begin());
     const mask_t<T> spd = refined_ ? solve_refined(u) : solve_direct(u);
@@ -409,7 +439,7 @@ class OnlineICA {
         std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
         since_ckpt_ = 0;
       }
-      const double eta = opt_.eta0 / (1.0 + double(t_) / opt_.t0);
+      const double eta = learning_rate();
       const T gate = dendrite::select<T>(good, T(1), T(0));
       const T ew = gate * broadcast<T>(2.0 * eta);
       const T em = gate * broadcast<T>(eta / opt_.tau);
@@ -429,6 +459,9 @@ class OnlineICA {
           mj[i] = dendrite::fma(yj, u[i], mj[i]);
         }
         mj[j] = mj[j] - em;
+      }
+      if (refined_) {
+        update_p(u, em);
       }
       if (adaptive) {  // V <- V + k (I - h h^T) V, k = eta_w / (1 + eta_w ||h||^2)
         T hn(0);
@@ -503,13 +536,17 @@ class OnlineICA {
     }
     return l;
   }
-  /// Refined solve: corrections applied so far (about one per sample when M moves slowly).
+  /// Refined solve: conjugate-gradient corrections so far (2-3 per sample in float, measured).
   [[nodiscard]] std::uint64_t refinements() const noexcept { return refinements_; }
-  /// Refined solve: fresh O(D^3) factorisations so far (the first step, restarts, restores and
-  /// fallbacks when refinement did not converge).
+  /// Refined solve: fresh O(D^3) inverses of M so far (the first step, restarts, restores,
+  /// checkpoints, a stale P, and fallbacks when refinement did not converge).
   [[nodiscard]] std::uint64_t refactorisations() const noexcept { return refactorisations_; }
   /// True when this network solves M y = c by refinement (O(D^2)), false when directly.
   [[nodiscard]] bool refined_solve() const noexcept { return refined_; }
+  /// The learning rate of the next sample, max(eta_min, eta0 / (1 + t / t0)).
+  [[nodiscard]] double learning_rate() const noexcept {
+    return std::max(opt_.eta_min, opt_.eta0 / (1.0 + double(t_) / opt_.t0));
+  }
   /// Samples learned from so far.
   [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
   [[nodiscard]] const OnlineICAOptions& options() const noexcept { return opt_; }
@@ -578,39 +615,42 @@ class OnlineICA {
     return spd;
   }
 
-  /// The refined solve, O(D^2): P = (L L^T)^{-1} from a factor of a recent M (refreshed a few
-  /// columns per step, in the background) preconditions conjugate gradients on the current M,
-  /// started at y = P c, until ||c - M y|| <= tol ||c|| in every lane. If that takes more than
-  /// `max_refinements` iterations (M moved far from the factor, or lost definiteness), M is
-  /// factorised afresh and solved directly, which also marks a lane that is not positive
-  /// definite. u holds c on entry and y on return.
+  /// The refined solve, O(D^2): conjugate gradients on the current M, preconditioned by P
+  /// (the inverse of M + sigma I, see OnlineICAOptions::lateral_solve), started at y = P c, until
+  /// ||c - M y|| <= tol ||c|| in every lane. If that takes more than `max_refinements`
+  /// corrections (sigma grown large, or M lost definiteness), P is computed afresh from M, which
+  /// also marks a lane whose M is not positive definite. u holds c on entry and y on return.
   mask_t<T> solve_refined(std::array<T, kD>& u) noexcept {
     mask_t<T> spd = T(0) == T(0);
-    if (!factor_valid_) {  // after a start, restart or restore
+    if (!factor_valid_) {  // after a start, restart, restore, checkpoint or a slow solve
       spd = refactor();
     }
     const std::array<T, kD> c = u;
-    const T tol2 = broadcast<T>(solve_tol2_) * dot(c, c);
-    cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
-    // p starts at 0: beta = 0 first, and 0 * p must not meet garbage (0 * NaN = NaN)
-    std::array<T, kD> r = c, z{}, p{}, q{};
-    mat_vec_sub(u, r);  // r = c - M y
+    const T cn = dot(c, c);
+    const T tol2 = broadcast<T>(solve_tol2_) * cn;
+    u = apply_p(c);
+    std::array<T, kD> r = c;
+    mat_vec_sub(m_.data(), u, r);  // r = c - M y
     T rn = dot(r, r);
+    // P has gone stale (sigma grown against M): a fresh one before the next sample
+    const bool stale = any_of(rn > broadcast<T>(refresh2_) * cn);
     mask_t<T> active = !(rn <= tol2);
+    // p starts at 0: beta = 0 first, and 0 * p must not meet garbage (0 * NaN = NaN)
+    std::array<T, kD> p{}, q{};
     T rz(0);
     bool converged = !any_of(active);
-    for (int it = 0; !converged && any_of(active) && it < opt_.max_refinements; ++it) {
-      z = r;
-      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), z);
+    int it = 0;
+    for (; !converged && any_of(active) && it < opt_.max_refinements; ++it) {
+      const std::array<T, kD> z = apply_p(r);
       const T rz_new = dot(r, z);
-      // p = z + beta p (beta = 0 on the first iteration); lanes already done stay put
+      // p = z + beta p (beta = 0 on the first correction); lanes already done stay put
       const T beta = it == 0 ? T(0) : dendrite::select<T>(active, rz_new / rz, T(0));
       rz = rz_new;
       for (std::size_t i = 0; i < kD; ++i) {
         p[i] = dendrite::fma(beta, p[i], z[i]);
         q[i] = T(0);
       }
-      mat_vec_sub(p, q);  // q = -M p
+      mat_vec_sub(m_.data(), p, q);  // q = -M p
       const T pq = -dot(p, q);
       const T alpha = dendrite::select<T>(active && (pq > T(0)), rz / pq, T(0));
       for (std::size_t i = 0; i < kD; ++i) {
@@ -620,29 +660,42 @@ class OnlineICA {
       rn = dot(r, r);
       active = active && !(rn <= tol2) && (pq > T(0));
       converged = all_of(rn <= tol2);
-      ++refinements_;
     }
+    refinements_ += std::uint64_t(it);
     if (!converged) {
-      spd = spd && refactor();
-      u = c;
-      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
-    }
-    if (!frozen_) {  // the background refresh (M does not change while frozen)
-      const std::size_t j1 = std::min(kD, next_col_ + std::size_t(opt_.refresh_columns));
-      next_spd_ = next_spd_ &&
-                  factor_columns(m_.data(), nl_.data(), nlt_.data(), ninv_.data(), next_col_, j1);
-      next_col_ = j1;
-      if (next_col_ == kD) {  // a whole factor: use it if every pivot was positive
-        if (all_of(next_spd_)) {
-          l_.swap(nl_);
-          lt_.swap(nlt_);
-          inv_diag_.swap(ninv_);
-        }
-        next_col_ = 0;
-        next_spd_ = T(0) == T(0);
-      }
+      spd = spd && refactor();  // P = M^{-1} now: one product solves
+      u = apply_p(c);
+    } else if (stale) {
+      factor_valid_ = false;
     }
     return spd;
+  }
+
+  /// P v (P symmetric, by columns).
+  std::array<T, kD> apply_p(const std::array<T, kD>& v) const noexcept {
+    std::array<T, kD> out{};
+    for (std::size_t j = 0; j < kD; ++j) {
+      const T* pj = &p_[j * kD];
+      const T vj = v[j];
+      for (std::size_t i = 0; i < kD; ++i) {
+        out[i] = dendrite::fma(vj, pj[i], out[i]);
+      }
+    }
+    return out;
+  }
+
+  /// After M += e (y y^T - I): P <- P - e g g^T / (1 + e y^T g), g = P y (Sherman-Morrison for
+  /// the rank-1 part; the -e I part is left to the refinement). e is 0 in lanes that did not learn.
+  void update_p(const std::array<T, kD>& y, T e) noexcept {
+    const std::array<T, kD> g = apply_p(y);
+    const T k = e / (T(1) + e * dot(y, g));
+    for (std::size_t j = 0; j < kD; ++j) {
+      T* pj = &p_[j * kD];
+      const T kgj = k * g[j];
+      for (std::size_t i = 0; i < kD; ++i) {
+        pj[i] = dendrite::fma(-kgj, g[i], pj[i]);
+      }
+    }
   }
 
   /// Sum of a_i b_i.
@@ -653,10 +706,22 @@ class OnlineICA {
     }
     return s;
   }
-  /// r <- r - M v, by columns of M.
-  void mat_vec_sub(const std::array<T, kD>& v, std::array<T, kD>& r) const noexcept {
+  /// out <- out + A v, by columns of A (D x D, of T or of the scalar).
+  template <class A>
+  static void mat_vec_add(const A* __restrict a, const std::array<T, kD>& v,
+                          std::array<T, kD>& out) noexcept {
     for (std::size_t j = 0; j < kD; ++j) {
-      const T* mj = &m_[j * kD];
+      const A* aj = &a[j * kD];
+      const T vj = v[j];
+      for (std::size_t i = 0; i < kD; ++i) {
+        out[i] = dendrite::fma(T(aj[i]), vj, out[i]);
+      }
+    }
+  }
+  /// r <- r - A v, by columns of A (D x D).
+  static void mat_vec_sub(const T* a, const std::array<T, kD>& v, std::array<T, kD>& r) noexcept {
+    for (std::size_t j = 0; j < kD; ++j) {
+      const T* mj = &a[j * kD];
       const T vj = v[j];
       for (std::size_t i = 0; i < kD; ++i) {
         r[i] = dendrite::fma(-vj, mj[i], r[i]);
@@ -664,13 +729,21 @@ class OnlineICA {
     }
   }
 
-  /// Factorises the current M into the factor in use and restarts the background refresh.
+  /// P = M^{-1} afresh (Cholesky factor of M, then P's columns by solves on unit vectors;
+  /// O(D^3)). Returns the lanes whose M is positive definite.
   mask_t<T> refactor() noexcept {
     ++refactorisations_;
     factor_valid_ = true;
-    next_col_ = 0;
-    next_spd_ = T(0) == T(0);
-    return factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+    const mask_t<T> spd =
+        factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+    std::array<T, kD> e;
+    for (std::size_t j = 0; j < kD; ++j) {
+      e.fill(T(0));
+      e[j] = T(1);
+      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), e);
+      std::copy(e.begin(), e.end(), &p_[j * kD]);
+    }
+    return spd;
   }
 
   /// The online whitening stage's start: the whitener given to `set_whitener` (V and m), or
@@ -717,11 +790,10 @@ class OnlineICA {
   std::vector<T> lt_;            // D x D, scratch: column i holds row i of L (for L^T y = u)
   std::vector<T> inv_diag_;      // D, scratch: 1 / L_jj
   bool refined_ = false;         // the refined O(D^2) solve (else a fresh factor per sample)
-  bool factor_valid_ = false;    // refined: l_, lt_, inv_diag_ hold a factor of a recent M
+  bool factor_valid_ = false;    // refined: p_ holds the inverse of M + sigma I
   double solve_tol2_ = 0;        // refined: the squared relative residual to stop at
-  std::vector<T> nl_, nlt_, ninv_;  // refined: the background factor under way
-  std::size_t next_col_ = 0;        // refined: its next column
-  mask_t<T> next_spd_ = T(0) == T(0);  // refined: its pivots so far were positive, per lane
+  double refresh2_ = 0;          // refined: the squared relative residual that calls for a fresh P
+  std::vector<T> p_;              // refined: D x D, the inverse of M + sigma I
   std::uint64_t refinements_ = 0;       // refined: corrections applied
   std::uint64_t refactorisations_ = 0;  // refined: fresh factors (start, restore, fallback)
   std::uint64_t t_ = 0;
