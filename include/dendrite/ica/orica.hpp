@@ -389,10 +389,8 @@ class ORICA {
         T* nj = &minv_[j * kD];
         const T pj = mc * detail::dot<T, D>(mj, v.data());
         const T vj = nc * v[j];
-        for (std::size_t i = 0; i < kD; ++i) {
-          mj[i] = dendrite::fma(v[i], pj, f * mj[i]);
-          nj[i] = dendrite::fma(xc[i], vj, inv_f * nj[i]);
-        }
+        detail::scale_axpy<T, D>(mj, f, pj, v.data());
+        detail::scale_axpy<T, D>(nj, inv_f, vj, xc.data());
       }
     }
     // (b) signs: k_i = sign(E[sech^2 y] E[y^2] - E[y tanh y]), running averages
@@ -434,7 +432,7 @@ class ORICA {
       const T qj = detail::dot<T, D>(wj, g.data());
       const T r0 = dendrite::fma(c1, pj, c2 * qj);
       const T r1 = dendrite::fma(c3, pj, c4 * qj);
-      for (std::size_t i = 0; i < kD; ++i) wj[i] = dendrite::fma(g[i], r0, dendrite::fma(y[i], r1, wj[i]));
+      detail::axpy2<T, D>(wj, r0, g.data(), r1, y.data());
     }
     // (d) nonstationarity index (Adaptive): the whitened input's covariance over the last
     //     `nsi_memory_s`, C_w (updated every 4th sample), and index = |C_w - I|_F^2 / D, against

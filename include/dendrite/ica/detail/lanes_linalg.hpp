@@ -4,6 +4,7 @@
 /// matrix of `T` (a float/double or an xsimd batch, one independent matrix per lane):
 ///   gemv     y = A x          (axpy over columns: vectorises over rows, or over lanes)
 ///   gemv_t   y = A^T x        (a dot product per column, `dot`)
+///   scale_axpy, axpy2          a column's update, f a + s x and a + s x + r y
 ///   tanh_n   out = tanh(y), elementwise
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
 /// vectorise without -ffast-math); for a batch `T` every lane is a separate matrix and the
@@ -64,6 +65,24 @@ template <Real T, int D>
       for (std::size_t i = full; i < n; ++i) s = dendrite::fma(a[i], x[i], s);
     }
     return s;
+  }
+}
+
+/// a <- f a + s x over D values (a and x distinct: the compiler may then vectorise without
+/// run-time overlap checks, which g++ otherwise resolves by a scalar loop at small D).
+template <Real T, int D>
+DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __restrict x) noexcept {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(D); ++i) {
+    a[i] = dendrite::fma(x[i], s, f * a[i]);
+  }
+}
+
+/// a <- a + s x + r y over D values (a distinct from x and y).
+template <Real T, int D>
+DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T r,
+                                 const T* __restrict y) noexcept {
+  for (std::size_t i = 0; i < static_cast<std::size_t>(D); ++i) {
+    a[i] = dendrite::fma(x[i], s, dendrite::fma(y[i], r, a[i]));
   }
 }
 
