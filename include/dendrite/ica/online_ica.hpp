@@ -64,6 +64,7 @@
 #include <dendrite/core/math.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
+#include <dendrite/ica/detail/lanes_linalg.hpp>
 #include <dendrite/ica/detail/lanes_matrix.hpp>
 #include <dendrite/ica/fobi.hpp>
 #include <dendrite/ica/metrics.hpp>
@@ -290,12 +291,17 @@ class OnlineICA {
   ///    c = 2 eta (y - a Lambda2 c) 4 d, W and M updated 4 d^2 + 2 d; with online whitening also
   ///    ||h||^2 2 d, its gain 4, and V <- V + k (I - h h^T) V 6 d^2.
   /// This counts the direct solve; `refined_flops` the refined one.
+  /// The Cholesky factor by full columns: 2 d * d(d-1)/2 + d (d + 2).
+  [[nodiscard]] static constexpr double factor_flops() noexcept {
+    const double d = double(D);
+    return d * d * (d - 1) + d * (d + 2);
+  }
   [[nodiscard]] static constexpr double step_flops(bool online_whitening, bool learning,
                                                    bool norm_clip) noexcept {
     const double d = double(D);
     double f = (online_whitening ? 4 * d : d) + 2 * d * d  // whitening
                + 2 * d * d                                  // W h
-               + d * d * (d - 1) + d * (d + 2) + 2 * d * d + 2 * d;  // Cholesky, solves, ||y||^2
+               + factor_flops() + 2 * d * d + 2 * d;        // Cholesky, solves, ||y||^2
     if (learning) {
       f += 2 + (norm_clip ? 1 : 0) + 4 * d + 4 * d * d + 2 * d;
       if (online_whitening) {
@@ -311,7 +317,7 @@ class OnlineICA {
   /// inverse (the factor, then d solves of 2 d^2) over n. A model: the checks count 0.
   [[nodiscard]] static constexpr double refined_flops(double k, double n, bool learning) noexcept {
     const double d = double(D);
-    const double fresh = d * d * (d - 1) + d * (d + 2) + d * 2 * d * d;
+    const double fresh = factor_flops() + d * 2 * d * d;
     return 2 * d * d + 2 * d + 2 * d * d + 2 * d + k * (4 * d * d + 12 * d) +
            (learning ? 4 * d * d + 2 * d + 2 : 0) + fresh / n;
   }
@@ -324,7 +330,7 @@ class OnlineICA {
     }
     const double d = double(D), lanes = double(lanes_v<T>);
     const double samples = double(std::max<std::uint64_t>(t_, 1));
-    const double solve = d * d * (d - 1) + d * (d + 2) + 2 * d * d;  // the direct solve's part
+    const double solve = factor_flops() + 2 * d * d;  // the direct solve's part
     return direct - solve * lanes +
            refined_flops(double(refinements_) / samples,
                          samples / double(std::max<std::uint64_t>(refactorisations_, 1)),
@@ -400,11 +406,10 @@ class OnlineICA {
       for (std::size_t j = 0; j < kD; ++j) {
         xc[j] = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
       }
-      mat_vec_add(white_.data(), xc, h);
+      detail::gemv<T, D>(white_.data(), xc.data(), h.data());
     }
     // 3. c = W h
-    std::fill(c.begin(), c.end(), T(0));
-    mat_vec_add(w_.data(), h, c);
+    detail::gemv<T, D>(w_.data(), h.data(), c.data());
     // 4. y = M^{-1} c; a lane whose M is not positive definite is marked as diverged
     std::copy(c.begin(), c.end(), u.begin());
     const mask_t<T> spd = refined_ ? solve_refined(u) : solve_direct(u);
@@ -552,16 +557,16 @@ class OnlineICA {
   [[nodiscard]] const OnlineICAOptions& options() const noexcept { return opt_; }
 
  private:
-  /// Columns [j0, j1) of the Cholesky factor a = L L^T (left-looking, by columns; columns
-  /// before j0 must already be in `l`), into `l` (D x D, lower), `lt` (column i holds row i of
-  /// L below the diagonal, for L^T solves by columns) and `inv` (1 / L_jj). Returns the lanes
+  /// The Cholesky factor a = L L^T (left-looking, by columns), into `l` (D x D, lower), `lt`
+  /// (column i holds row i of L below the diagonal, for L^T solves by columns) and `inv`
+  /// (1 / L_jj). Returns the lanes
   /// whose pivots were all positive; a failed pivot is replaced by 1 so that nothing becomes
   /// NaN. The column updates run over all D rows, not just rows j..D-1: fixed-length loops
   /// vectorise cleanly, and the entries above the diagonal of `l` are scratch nothing reads.
-  static mask_t<T> factor_columns(const T* __restrict a, T* __restrict l, T* __restrict lt,
-                                  T* __restrict inv, std::size_t j0, std::size_t j1) noexcept {
+  static mask_t<T> factor(const T* __restrict a, T* __restrict l, T* __restrict lt,
+                          T* __restrict inv) noexcept {
     mask_t<T> spd = T(0) == T(0);  // all lanes true
-    for (std::size_t j = j0; j < j1; ++j) {
+    for (std::size_t j = 0; j < kD; ++j) {
       T* lj = &l[j * kD];
       std::copy_n(&a[j * kD], kD, lj);
       for (std::size_t k = 0; k < j; ++k) {  // L(:, j) -= L(j, k) L(:, k)
@@ -610,7 +615,7 @@ class OnlineICA {
 
   /// The direct solve: M factorised afresh, then u <- M^{-1} u. O(D^3).
   mask_t<T> solve_direct(std::array<T, kD>& u) noexcept {
-    const mask_t<T> spd = factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+    const mask_t<T> spd = factor(m_.data(), l_.data(), lt_.data(), inv_diag_.data());
     cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), u);
     return spd;
   }
@@ -626,12 +631,12 @@ class OnlineICA {
       spd = refactor();
     }
     const std::array<T, kD> c = u;
-    const T cn = dot(c, c);
+    const T cn = detail::dot<T, D>(c.data(), c.data());
     const T tol2 = broadcast<T>(solve_tol2_) * cn;
     u = apply_p(c);
     std::array<T, kD> r = c;
     mat_vec_sub(m_.data(), u, r);  // r = c - M y
-    T rn = dot(r, r);
+    T rn = detail::dot<T, D>(r.data(), r.data());
     // P has gone stale (sigma grown against M): a fresh one before the next sample
     const bool stale = any_of(rn > broadcast<T>(refresh2_) * cn);
     mask_t<T> active = !(rn <= tol2);
@@ -642,7 +647,7 @@ class OnlineICA {
     int it = 0;
     for (; !converged && any_of(active) && it < opt_.max_refinements; ++it) {
       const std::array<T, kD> z = apply_p(r);
-      const T rz_new = dot(r, z);
+      const T rz_new = detail::dot<T, D>(r.data(), z.data());
       // p = z + beta p (beta = 0 on the first correction); lanes already done stay put
       const T beta = it == 0 ? T(0) : dendrite::select<T>(active, rz_new / rz, T(0));
       rz = rz_new;
@@ -651,13 +656,13 @@ class OnlineICA {
         q[i] = T(0);
       }
       mat_vec_sub(m_.data(), p, q);  // q = -M p
-      const T pq = -dot(p, q);
+      const T pq = -detail::dot<T, D>(p.data(), q.data());
       const T alpha = dendrite::select<T>(active && (pq > T(0)), rz / pq, T(0));
       for (std::size_t i = 0; i < kD; ++i) {
         u[i] = dendrite::fma(alpha, p[i], u[i]);
         r[i] = dendrite::fma(alpha, q[i], r[i]);
       }
-      rn = dot(r, r);
+      rn = detail::dot<T, D>(r.data(), r.data());
       active = active && !(rn <= tol2) && (pq > T(0));
       converged = all_of(rn <= tol2);
     }
@@ -671,16 +676,10 @@ class OnlineICA {
     return spd;
   }
 
-  /// P v (P symmetric, by columns).
+  /// P v.
   std::array<T, kD> apply_p(const std::array<T, kD>& v) const noexcept {
-    std::array<T, kD> out{};
-    for (std::size_t j = 0; j < kD; ++j) {
-      const T* pj = &p_[j * kD];
-      const T vj = v[j];
-      for (std::size_t i = 0; i < kD; ++i) {
-        out[i] = dendrite::fma(vj, pj[i], out[i]);
-      }
-    }
+    std::array<T, kD> out;
+    detail::gemv<T, D>(p_.data(), v.data(), out.data());
     return out;
   }
 
@@ -688,7 +687,7 @@ class OnlineICA {
   /// the rank-1 part; the -e I part is left to the refinement). e is 0 in lanes that did not learn.
   void update_p(const std::array<T, kD>& y, T e) noexcept {
     const std::array<T, kD> g = apply_p(y);
-    const T k = e / (T(1) + e * dot(y, g));
+    const T k = e / (T(1) + e * detail::dot<T, D>(y.data(), g.data()));
     for (std::size_t j = 0; j < kD; ++j) {
       T* pj = &p_[j * kD];
       const T kgj = k * g[j];
@@ -698,26 +697,6 @@ class OnlineICA {
     }
   }
 
-  /// Sum of a_i b_i.
-  static T dot(const std::array<T, kD>& a, const std::array<T, kD>& b) noexcept {
-    T s(0);
-    for (std::size_t i = 0; i < kD; ++i) {
-      s = dendrite::fma(a[i], b[i], s);
-    }
-    return s;
-  }
-  /// out <- out + A v, by columns of A (D x D, of T or of the scalar).
-  template <class A>
-  static void mat_vec_add(const A* __restrict a, const std::array<T, kD>& v,
-                          std::array<T, kD>& out) noexcept {
-    for (std::size_t j = 0; j < kD; ++j) {
-      const A* aj = &a[j * kD];
-      const T vj = v[j];
-      for (std::size_t i = 0; i < kD; ++i) {
-        out[i] = dendrite::fma(T(aj[i]), vj, out[i]);
-      }
-    }
-  }
   /// r <- r - A v, by columns of A (D x D).
   static void mat_vec_sub(const T* a, const std::array<T, kD>& v, std::array<T, kD>& r) noexcept {
     for (std::size_t j = 0; j < kD; ++j) {
@@ -734,8 +713,7 @@ class OnlineICA {
   mask_t<T> refactor() noexcept {
     ++refactorisations_;
     factor_valid_ = true;
-    const mask_t<T> spd =
-        factor_columns(m_.data(), l_.data(), lt_.data(), inv_diag_.data(), 0, kD);
+    const mask_t<T> spd = factor(m_.data(), l_.data(), lt_.data(), inv_diag_.data());
     std::array<T, kD> e;
     for (std::size_t j = 0; j < kD; ++j) {
       e.fill(T(0));
@@ -795,7 +773,7 @@ class OnlineICA {
   double refresh2_ = 0;          // refined: the squared relative residual that calls for a fresh P
   std::vector<T> p_;              // refined: D x D, the inverse of M + sigma I
   std::uint64_t refinements_ = 0;       // refined: corrections applied
-  std::uint64_t refactorisations_ = 0;  // refined: fresh factors (start, restore, fallback)
+  std::uint64_t refactorisations_ = 0;  // refined: fresh inverses (see refactorisations())
   std::uint64_t t_ = 0;
   int since_ckpt_ = 0;
 };

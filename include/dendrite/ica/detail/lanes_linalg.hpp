@@ -23,14 +23,15 @@
 
 namespace dendrite::ica::detail {
 
-template <Real T, int D>
-DENDRITE_FORCE_INLINE void gemv(const T* a, const T* x, T* y) noexcept {
+/// (The matrix may hold the scalar of a batch `T`: one matrix shared by every lane.)
+template <Real T, int D, class A = T>
+DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
   for (std::size_t i = 0; i < n; ++i) y[i] = T(0);
   for (std::size_t j = 0; j < n; ++j) {
-    const T* aj = a + j * n;
+    const A* aj = a + j * n;
     const T xj = x[j];
-    for (std::size_t i = 0; i < n; ++i) y[i] = dendrite::fma(aj[i], xj, y[i]);
+    for (std::size_t i = 0; i < n; ++i) y[i] = dendrite::fma(T(aj[i]), xj, y[i]);
   }
 }
 
