@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <random>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@
 #include <Eigen/Dense>
 
 #include <dendrite/ica/artifact_remover.hpp>
+#include <dendrite/ica/detail/lanes_linalg.hpp>
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
@@ -392,4 +394,113 @@ TEST_CASE("ORICA's step allocates nothing", "[orica][realtime]") {
   }
   CHECK(scope.counts().total() == 0);
   CHECK(std::isfinite(y[0]));
+}
+
+namespace {
+
+// The O(D^2) kernels of the streaming engines (ica/detail/lanes_linalg.hpp) against plain
+// double loops. Their register paths depend on D modulo the register width (16 floats on
+// AVX-512, 8 on AVX2, 4 on SSE2), so D runs over odd sizes, multiples and a tail. A sum of n
+// products in any order is within gamma_n sum |a_i x_i| of the exact one, gamma_n ~ n eps.
+template <class T, int D>
+void check_kernels() {
+  namespace kd = dendrite::ica::detail;
+  constexpr std::size_t n = std::size_t(D);
+  std::mt19937 rng(static_cast<unsigned>(D));
+  std::normal_distribution<double> normal;
+  std::vector<T> a(n * n), a2(n * n);
+  std::array<T, n> x{}, z{}, y{}, y2{}, p{}, q{};
+  for (auto& v : a) v = T(normal(rng));
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = T(normal(rng));
+    z[i] = T(normal(rng));
+  }
+  const double gamma = 2.0 * double(n) * double(std::numeric_limits<T>::epsilon());
+  double worst = 0;  // error / bound
+  const auto note = [&](double got, double exact, double scale) {
+    worst = std::max(worst, std::abs(got - exact) / (gamma * scale));
+  };
+  kd::gemv<T, D>(a.data(), x.data(), y.data());
+  kd::gemv_t<T, D>(a.data(), x.data(), y2.data());
+  constexpr std::size_t B = kd::dot_block<T, D>;
+  for (std::size_t j = 0; j < n; j += B) {
+    kd::column_dots<T, D, 2>(&a[j * n], {x.data(), z.data()}, {p.data() + j, q.data() + j});
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    double ax = 0, abs_ax = 0, atx = 0, abs_atx = 0, atz = 0, abs_atz = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+      ax += double(a[j * n + i]) * double(x[j]);
+      abs_ax += std::abs(double(a[j * n + i]) * double(x[j]));
+      atx += double(a[i * n + j]) * double(x[j]);
+      abs_atx += std::abs(double(a[i * n + j]) * double(x[j]));
+      atz += double(a[i * n + j]) * double(z[j]);
+      abs_atz += std::abs(double(a[i * n + j]) * double(z[j]));
+    }
+    note(double(y[i]), ax, abs_ax);
+    note(double(y2[i]), atx, abs_atx);
+    note(double(p[i]), atx, abs_atx);
+    note(double(q[i]), atz, abs_atz);
+  }
+  note(double(kd::dot<T, D>(x.data(), z.data())), [&] {
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += double(x[i]) * double(z[i]);
+    return s;
+  }(), [&] {
+    double s = 0;
+    for (std::size_t i = 0; i < n; ++i) s += std::abs(double(x[i]) * double(z[i]));
+    return s;
+  }());
+  // column updates: two roundings at most per value
+  a2 = a;
+  const T f(0.75), s(-1.25), r(0.5);
+  kd::scale_axpy<T, D>(a2.data(), f, s, x.data());
+  kd::axpy2<T, D>(a2.data() + n, s, x.data(), r, z.data());
+  for (std::size_t i = 0; i < n; ++i) {
+    const double e1 = double(f) * double(a[i]) + double(s) * double(x[i]);
+    const double e2 = double(a[n + i]) + double(s) * double(x[i]) + double(r) * double(z[i]);
+    const double eps = double(std::numeric_limits<T>::epsilon());
+    CHECK(std::abs(double(a2[i]) - e1) <= 2 * eps * (std::abs(e1) + 2 * std::abs(double(a[i]))));
+    CHECK(std::abs(double(a2[n + i]) - e2) <=
+          2 * eps * (std::abs(double(a[n + i])) + 2 * std::abs(double(s * x[i])) + 2 * std::abs(double(r * z[i]))));
+  }
+  INFO("D = " << D << ", " << (sizeof(T) == 4 ? "float" : "double"));
+  CHECK(worst <= 1.0);
+  // the input screen: denormals flushed, NaN/Inf and out-of-range flagged, at any position
+  const T limit(10);
+  for (std::size_t bad = 0; bad < n; bad += std::max<std::size_t>(1, n / 5)) {
+    for (int kind = 0; kind < 4; ++kind) {
+      std::array<T, n> in = x, out{};
+      in[bad] = kind == 0 ? std::numeric_limits<T>::quiet_NaN()
+              : kind == 1 ? -std::numeric_limits<T>::infinity()
+              : kind == 2 ? T(-11)
+                          : std::numeric_limits<T>::denorm_min();
+      bool finite = false, in_range = false;
+      kd::screen<T, D>(in.data(), out.data(), limit, finite, in_range);
+      INFO("value " << bad << ", kind " << kind);
+      CHECK(finite == (kind >= 2));
+      CHECK(in_range == (kind == 3 && std::all_of(x.begin(), x.end(), [&](T v) { return std::abs(v) <= limit; })));
+      if (kind == 3) CHECK(out[bad] == T(0));
+      for (std::size_t i = 0; i < n; ++i) {
+        if (i != bad) CHECK(out[i] == in[i]);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("The streaming ICA kernels equal plain loops at every size and register width",
+          "[orica][kernels]") {
+  check_kernels<float, 3>();
+  check_kernels<float, 5>();
+  check_kernels<float, 16>();
+  check_kernels<float, 20>();
+  check_kernels<float, 48>();
+  check_kernels<float, 80>();
+  check_kernels<float, 256>();
+  check_kernels<double, 3>();
+  check_kernels<double, 7>();
+  check_kernels<double, 16>();
+  check_kernels<double, 24>();
+  check_kernels<double, 136>();
 }

@@ -124,6 +124,7 @@ template <Real T, int D>
 class ORICA {
   static_assert(D >= 2, "ORICA<T, D>: need at least 2 channels");
   static constexpr std::size_t kD = static_cast<std::size_t>(D);
+  static constexpr std::size_t kBlock = detail::dot_block<T, D>;  // columns per dot-product block
 
  public:
   using value_type = T;
@@ -207,14 +208,8 @@ class ORICA {
   DENDRITE_REALTIME Status step(std::span<const T, kD> x, std::span<T, kD> y) noexcept {
     std::array<T, kD> xc, v, u, g;
     // 1. screen the input, per lane: finite, and within the accepted range
-    mask_t<T> finite = T(0) == T(0);
-    mask_t<T> in_range = finite;
-    for (std::size_t i = 0; i < kD; ++i) {
-      const T xi = flush_denormal(x[i]);
-      finite = finite && dendrite::isfinite(xi);
-      in_range = in_range && (dendrite::abs(xi) <= broadcast<T>(opt_.max_abs_input));
-      xc[i] = xi;
-    }
+    mask_t<T> finite, in_range;
+    detail::screen<T, D>(x.data(), xc.data(), broadcast<T>(opt_.max_abs_input), finite, in_range);
     const mask_t<T> ok = finite && in_range;
     for (std::size_t i = 0; i < kD; ++i) xc[i] = dendrite::select<T>(ok, xc[i], mean_[i]);
     // 2. a lane's first good sample sets its mean and the whitener's scale (M = I / rms)
@@ -233,8 +228,7 @@ class ORICA {
     detail::gemv<T, D>(m_.data(), xc.data(), v.data());
     // 4. separate: y = W v
     detail::gemv<T, D>(w_.data(), v.data(), u.data());
-    T norm2(0);
-    for (std::size_t i = 0; i < kD; ++i) norm2 = dendrite::fma(u[i], u[i], norm2);
+    const T norm2 = detail::dot<T, D>(u.data(), u.data());
     const mask_t<T> healthy =
         dendrite::isfinite(norm2) && (norm2 <= broadcast<T>(opt_.max_output_norm2 * double(D)));
     const mask_t<T> good = learn && healthy;
@@ -359,8 +353,7 @@ class ORICA {
     // (a) whitener: M <- (I - c' v v^T) M / sqrt(1 - l_w);  M^-1 <- sqrt(1 - l_w) M^-1 (I + c'' v v^T)
     //     (M^-1 v = x - m, exactly in exact arithmetic). A ridge: a +/- dither in one channel.
     {
-      T ss(0);
-      for (std::size_t i = 0; i < kD; ++i) ss = dendrite::fma(xc[i], xc[i], ss);
+      const T ss = detail::dot<T, D>(xc.data(), xc.data());
       const T lwt = broadcast<T>(lw) * gate;
       var_ = dendrite::fma(lwt, ss / broadcast<T>(double(D)) - var_, var_);
       if (opt_.ridge > 0) {  // dither of power ridge * var in channel (t mod D)
@@ -371,8 +364,7 @@ class ORICA {
         const T* mk = &m_[k * kD];
         for (std::size_t i = 0; i < kD; ++i) v[i] = dendrite::fma(mk[i], d, v[i]);
       }
-      T s(0);
-      for (std::size_t i = 0; i < kD; ++i) s = dendrite::fma(v[i], v[i], s);
+      const T s = detail::dot<T, D>(v.data(), v.data());
       const T one(1);
       const T c = lwt / (one - lwt + lwt * s);
       const T root = dendrite::sqrt(dendrite::max(one - c * s, T(0)));
@@ -380,17 +372,19 @@ class ORICA {
       const T cpp = cp / dendrite::max(one - cp * s, T(1e-30f));  // c'' = c' / (1 - c' s)
       const T f = one / dendrite::sqrt(one - lwt);         // 1 / sqrt(1 - l_w)
       // M <- f M - f c' v p^T with p = M^T v;  M^-1 <- M^-1 / f + (c'' / f) (x - m) v^T.
-      // One pass: p_j needs only column j of M, which is then updated.
+      // One pass: p_j needs only column j of M, which is then updated (a block of columns at
+      // a time, whose dot products finish together).
       const T inv_f = one / f;
       const T mc = -f * cp;
       const T nc = cpp * inv_f;
-      for (std::size_t j = 0; j < kD; ++j) {
-        T* mj = &m_[j * kD];
-        T* nj = &minv_[j * kD];
-        const T pj = mc * detail::dot<T, D>(mj, v.data());
-        const T vj = nc * v[j];
-        detail::scale_axpy<T, D>(mj, f, pj, v.data());
-        detail::scale_axpy<T, D>(nj, inv_f, vj, xc.data());
+      for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
+        std::array<T, kBlock> p;
+        detail::column_dots<T, D, 1>(&m_[j0 * kD], {v.data()}, {p.data()});
+        for (std::size_t b = 0; b < kBlock; ++b) {
+          const std::size_t j = j0 + b;
+          detail::scale_axpy<T, D>(&m_[j * kD], f, mc * p[b], v.data());
+          detail::scale_axpy<T, D>(&minv_[j * kD], inv_f, nc * v[j], xc.data());
+        }
       }
     }
     // (b) signs: k_i = sign(E[sech^2 y] E[y^2] - E[y tanh y]), running averages
@@ -410,12 +404,9 @@ class ORICA {
     //     W' = W + g (c1 p + c2 q)^T + y (c3 p + c4 q)^T, K = (I + aB)^-1 (I - aB), B = V^T U.
     const double l = rate();
     const T a = broadcast<T>(0.5 * l) * gate;
-    T alpha(0), beta(0), gam(0);
-    for (std::size_t i = 0; i < kD; ++i) {
-      alpha = dendrite::fma(y[i], g[i], alpha);
-      beta = dendrite::fma(y[i], y[i], beta);
-      gam = dendrite::fma(g[i], g[i], gam);
-    }
+    const T alpha = detail::dot<T, D>(y.data(), g.data());
+    const T beta = detail::dot<T, D>(y.data(), y.data());
+    const T gam = detail::dot<T, D>(g.data(), g.data());
     // B = [[alpha, -beta], [gam, -alpha]]; I + aB = [[1 + a alpha, -a beta], [a gam, 1 - a alpha]]
     const T one(1);
     const T det = one + a * a * (beta * gam - alpha * alpha);  // >= 1 (Cauchy-Schwarz)
@@ -426,13 +417,14 @@ class ORICA {
     const T k10 = i10 * b00 + i11 * b10, k11 = i10 * b01 + i11 * b11;
     const T c1 = -a * (one + k00), c2 = -a * k01, c3 = a * k10, c4 = a * (one + k11);
     // One pass over W: p_j = W(:, j) . y and q_j = W(:, j) . g need only column j.
-    for (std::size_t j = 0; j < kD; ++j) {
-      T* wj = &w_[j * kD];
-      const T pj = detail::dot<T, D>(wj, y.data());
-      const T qj = detail::dot<T, D>(wj, g.data());
-      const T r0 = dendrite::fma(c1, pj, c2 * qj);
-      const T r1 = dendrite::fma(c3, pj, c4 * qj);
-      detail::axpy2<T, D>(wj, r0, g.data(), r1, y.data());
+    for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
+      std::array<T, kBlock> p, q;
+      detail::column_dots<T, D, 2>(&w_[j0 * kD], {y.data(), g.data()}, {p.data(), q.data()});
+      for (std::size_t b = 0; b < kBlock; ++b) {
+        const T r0 = dendrite::fma(c1, p[b], c2 * q[b]);
+        const T r1 = dendrite::fma(c3, p[b], c4 * q[b]);
+        detail::axpy2<T, D>(&w_[(j0 + b) * kD], r0, g.data(), r1, y.data());
+      }
     }
     // (d) nonstationarity index (Adaptive): the whitened input's covariance over the last
     //     `nsi_memory_s`, C_w (updated every 4th sample), and index = |C_w - I|_F^2 / D, against

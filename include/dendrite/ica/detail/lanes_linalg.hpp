@@ -3,7 +3,8 @@
 /// The O(D^2) matrix-vector kernels of the streaming ICA engines, for a D x D column-major
 /// matrix of `T` (a float/double or an xsimd batch, one independent matrix per lane):
 ///   gemv     y = A x          (axpy over columns: vectorises over rows, or over lanes)
-///   gemv_t   y = A^T x        (a dot product per column, `dot`)
+///   gemv_t   y = A^T x        (a dot product per column, `column_dots`)
+///   column_dots                the dot products of a block of columns with one or two vectors
 ///   scale_axpy, axpy2          a column's update, f a + s x and a + s x + r y
 ///   tanh_n   out = tanh(y), elementwise
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
@@ -13,6 +14,7 @@
 
 #include <array>
 #include <cstddef>
+#include <type_traits>
 
 #include <xsimd/xsimd.hpp>
 
@@ -21,17 +23,95 @@
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593 (sums_of)
+
 namespace dendrite::ica::detail {
 
-/// (The matrix may hold the scalar of a batch `T`: one matrix shared by every lane.)
+/// Values per register for a scalar `T` (1 for a batch: its lanes are separate networks).
+template <Real T>
+inline constexpr std::size_t simd_width = [] {
+  if constexpr (is_batch_v<T>) {
+    return std::size_t{1};
+  } else {
+    return std::size_t{xsimd::batch<T>::size};
+  }
+}();
+
+/// (The matrix may hold the scalar of a batch `T`: one matrix shared by every lane.) For a
+/// scalar `T` whose D is a multiple of the register width, blocks of up to 16 registers of rows
+/// stay in registers over all columns (at D <= 16 registers, one sequential pass over A); with
+/// 4 or fewer per block, even and odd columns go to two accumulators, so that the FMAs do not
+/// wait on each other.
 template <Real T, int D, class A = T>
 DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  for (std::size_t i = 0; i < n; ++i) y[i] = T(0);
-  for (std::size_t j = 0; j < n; ++j) {
-    const A* aj = a + j * n;
-    const T xj = x[j];
-    for (std::size_t i = 0; i < n; ++i) y[i] = dendrite::fma(T(aj[i]), xj, y[i]);
+  if constexpr (!is_batch_v<T> && std::is_same_v<A, T> && n % simd_width<T> == 0) {
+    using V = xsimd::batch<T>;
+    constexpr std::size_t w = V::size;
+    constexpr std::size_t R = n / w;  // registers per column
+    constexpr std::size_t RB = [] {  // the largest divisor of R up to 16
+      std::size_t b = R < 16 ? R : 16;
+      while (R % b != 0) --b;
+      return b;
+    }();
+    constexpr std::size_t S = RB <= 4 ? 2 : 1;  // accumulator sets (n is a multiple of 2)
+    for (std::size_t rb = 0; rb < R; rb += RB) {
+      std::array<std::array<V, RB>, S> s;
+      for (auto& set : s) set.fill(V(T(0)));
+      for (std::size_t j = 0; j < n; j += S) {
+        for (std::size_t k = 0; k < S; ++k) {
+          const V xj(x[j + k]);
+          const T* aj = a + (j + k) * n + rb * w;
+          for (std::size_t r = 0; r < RB; ++r) {
+            s[k][r] = dendrite::fma(V::load_unaligned(aj + r * w), xj, s[k][r]);
+          }
+        }
+      }
+      for (std::size_t r = 0; r < RB; ++r) {
+        V sum = s[0][r];
+        for (std::size_t k = 1; k < S; ++k) sum += s[k][r];
+        sum.store_unaligned(y + (rb + r) * w);
+      }
+    }
+  } else {
+    for (std::size_t i = 0; i < n; ++i) y[i] = T(0);
+    for (std::size_t j = 0; j < n; ++j) {
+      const A* aj = a + j * n;
+      const T xj = x[j];
+      for (std::size_t i = 0; i < n; ++i) y[i] = dendrite::fma(T(aj[i]), xj, y[i]);
+    }
+  }
+}
+
+/// The input screen of a step: out = x with denormals flushed; per lane, whether all D values
+/// are finite and whether all are within |x| <= limit (in registers for a scalar `T`).
+template <Real T, int D>
+DENDRITE_FORCE_INLINE void screen(const T* x, T* out, const T& limit, mask_t<T>& finite,
+                                  mask_t<T>& in_range) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values screened in registers
+  finite = T(0) == T(0);
+  in_range = finite;
+  if constexpr (full > 0) {
+    using V = xsimd::batch<T>;
+    auto fin = V(T(0)) == V(T(0));
+    auto rng = fin;
+    const V lim(limit);
+    for (std::size_t i = 0; i < full; i += w) {
+      const V xv = flush_denormal(V::load_unaligned(x + i));
+      fin = fin & xsimd::isfinite(xv);
+      rng = rng & (xsimd::abs(xv) <= lim);
+      xv.store_unaligned(out + i);
+    }
+    finite = xsimd::all(fin);
+    in_range = xsimd::all(rng);
+  }
+  for (std::size_t i = full; i < n; ++i) {
+    const T xi = flush_denormal(x[i]);
+    finite = finite && dendrite::isfinite(xi);
+    in_range = in_range && (dendrite::abs(xi) <= limit);
+    out[i] = xi;
   }
 }
 
@@ -69,20 +149,105 @@ template <Real T, int D>
   }
 }
 
-/// a <- f a + s x over D values (a and x distinct: the compiler may then vectorise without
-/// run-time overlap checks, which g++ otherwise resolves by a scalar loop at small D).
+/// The sums of B = V::size registers, one per lane of the result: out[b] = sum(rows[b]).
+/// xsimd::haddp, except for AVX-512 float, whose xsimd 8.1 version returns the sums in a
+/// shuffled order (lanes 2-5 and 10-13 swapped in pairs): there a tree of in-register shuffles
+/// (45 instructions for 16 sums instead of about 8 per serial reduction).
+template <class V>
+[[nodiscard]] DENDRITE_FORCE_INLINE V sums_of(const V* rows) noexcept {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<typename V::value_type, float> && V::size == 16) {
+    // Inputs in transposed 4 x 4 order: the last step leaves row 4i + j in lane 4j + i.
+    __m512 t[8];  // NOLINT(*-avoid-c-arrays): std::array drops the vector attributes
+    for (std::size_t k = 0; k < 8; ++k) {  // 128-bit lanes [a0+a2, a1+a3, b0+b2, b1+b3]
+      const __m512 a = rows[4 * ((2 * k) % 4) + (2 * k) / 4];
+      const __m512 b = rows[4 * ((2 * k + 1) % 4) + (2 * k + 1) / 4];
+      t[k] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x44), _mm512_shuffle_f32x4(a, b, 0xEE));
+    }
+    __m512 u[4];  // NOLINT(*-avoid-c-arrays)
+    for (std::size_t m = 0; m < 4; ++m) {  // [a0+a1, a2+a3, b0+b1, b2+b3]: one row per lane
+      const __m512 a = t[2 * m], b = t[2 * m + 1];
+      u[m] = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
+    }
+    const auto pair = [](__m512 a, __m512 b) {  // within each 128-bit lane
+      return _mm512_add_ps(_mm512_shuffle_ps(a, b, 0x88), _mm512_shuffle_ps(a, b, 0xDD));
+    };
+    return V(pair(pair(u[0], u[1]), pair(u[2], u[3])));
+  } else
+#endif
+  {
+    return xsimd::haddp(rows);
+  }
+}
+
+/// Columns per block of `column_dots`: for a scalar `T` whose D is a multiple of the register
+/// width, that width (one parallel horizontal sum, `sums_of`, finishes the block's dot
+/// products together instead of one serial reduction each); otherwise 1.
+template <Real T, int D>
+inline constexpr std::size_t dot_block =
+    static_cast<std::size_t>(D) % simd_width<T> == 0 ? simd_width<T> : std::size_t{1};
+
+/// out_k[b] = a(:, b) . x_k for the `dot_block<T, D>` columns (D rows each, column-major)
+/// starting at `a`, and the K = 1 or 2 vectors x_k.
+template <Real T, int D, std::size_t K>
+DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>& x,
+                                       const std::array<T*, K>& out) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t B = dot_block<T, D>;
+  if constexpr (B == 1) {
+    for (std::size_t k = 0; k < K; ++k) out[k][0] = dot<T, D>(a, x[k]);
+  } else {
+    using V = xsimd::batch<T>;  // B == V::size
+    std::array<std::array<V, B>, K> acc;
+    for (std::size_t b = 0; b < B; ++b) {
+      const T* ab = a + b * n;
+      for (std::size_t k = 0; k < K; ++k) {
+        V s = V::load_unaligned(ab) * V::load_unaligned(x[k]);
+        for (std::size_t i = B; i < n; i += B) {
+          s = dendrite::fma(V::load_unaligned(ab + i), V::load_unaligned(x[k] + i), s);
+        }
+        acc[k][b] = s;
+      }
+    }
+    for (std::size_t k = 0; k < K; ++k) sums_of(acc[k].data()).store_unaligned(out[k]);
+  }
+}
+
+/// a <- f a + s x over D values (a and x distinct), in registers of this target's width for a
+/// scalar `T` (g++ otherwise may leave the loop scalar at small D).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __restrict x) noexcept {
-  for (std::size_t i = 0; i < static_cast<std::size_t>(D); ++i) {
-    a[i] = dendrite::fma(x[i], s, f * a[i]);
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values updated in registers
+  if constexpr (full > 0) {
+    using V = xsimd::batch<T>;
+    const V fv(f), sv(s);
+    for (std::size_t i = 0; i < full; i += w) {
+      dendrite::fma(V::load_unaligned(x + i), sv, fv * V::load_unaligned(a + i))
+          .store_unaligned(a + i);
+    }
   }
+  for (std::size_t i = full; i < n; ++i) a[i] = dendrite::fma(x[i], s, f * a[i]);
 }
 
 /// a <- a + s x + r y over D values (a distinct from x and y).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T r,
                                  const T* __restrict y) noexcept {
-  for (std::size_t i = 0; i < static_cast<std::size_t>(D); ++i) {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t full = w > 1 ? n / w * w : 0;
+  if constexpr (full > 0) {
+    using V = xsimd::batch<T>;
+    const V sv(s), rv(r);
+    for (std::size_t i = 0; i < full; i += w) {
+      dendrite::fma(V::load_unaligned(x + i), sv,
+                    dendrite::fma(V::load_unaligned(y + i), rv, V::load_unaligned(a + i)))
+          .store_unaligned(a + i);
+    }
+  }
+  for (std::size_t i = full; i < n; ++i) {
     a[i] = dendrite::fma(x[i], s, dendrite::fma(y[i], r, a[i]));
   }
 }
@@ -90,7 +255,10 @@ DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T 
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void gemv_t(const T* a, const T* x, T* y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  for (std::size_t j = 0; j < n; ++j) y[j] = dot<T, D>(a + j * n, x);
+  constexpr std::size_t B = dot_block<T, D>;
+  for (std::size_t j = 0; j < n; j += B) {
+    column_dots<T, D, 1>(a + j * n, {x}, {y + j});
+  }
 }
 
 /// out_i = tanh(y_i) for the D values (in SIMD registers for a scalar `T` too).
@@ -119,3 +287,5 @@ DENDRITE_FORCE_INLINE void tanh_n(const T* y, T* out) noexcept {
 }
 
 }  // namespace dendrite::ica::detail
+
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>
