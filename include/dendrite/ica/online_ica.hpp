@@ -413,10 +413,7 @@ class OnlineICA {
     // 4. y = M^{-1} c; a lane whose M is not positive definite is marked as diverged
     std::copy(c.begin(), c.end(), u.begin());
     const mask_t<T> spd = refined_ ? solve_refined(u) : solve_direct(u);
-    T norm2(0);
-    for (std::size_t i = 0; i < kD; ++i) {
-      norm2 = dendrite::fma(u[i], u[i], norm2);
-    }
+    T norm2 = detail::dot<T, D>(u.data(), u.data());
     // 5. divergence: failed factorisation, non-finite or exploding output
     const mask_t<T> healthy =
         spd && dendrite::isfinite(norm2) && (norm2 < T(Scalar(opt_.max_output_norm2)));
@@ -455,14 +452,9 @@ class OnlineICA {
         c[i] = ew * (u[i] - a * T(lambda2_[i]) * c[i]);
       }
       for (std::size_t j = 0; j < kD; ++j) {  // W(:, j) += c h_j;  M(:, j) += em (y y_j - e_j)
-        T* wj = &w_[j * kD];
         T* mj = &m_[j * kD];
-        const T hj = h[j];
-        const T yj = em * u[j];
-        for (std::size_t i = 0; i < kD; ++i) {
-          wj[i] = dendrite::fma(c[i], hj, wj[i]);
-          mj[i] = dendrite::fma(yj, u[i], mj[i]);
-        }
+        detail::axpy<T, D>(&w_[j * kD], h[j], c.data());
+        detail::axpy<T, D>(mj, em * u[j], u.data());
         mj[j] = mj[j] - em;
       }
       if (refined_) {
@@ -634,8 +626,9 @@ class OnlineICA {
     const T cn = detail::dot<T, D>(c.data(), c.data());
     const T tol2 = broadcast<T>(solve_tol2_) * cn;
     u = apply_p(c);
-    std::array<T, kD> r = c;
-    mat_vec_sub(m_.data(), u, r);  // r = c - M y
+    std::array<T, kD> r;
+    detail::gemv<T, D>(m_.data(), u.data(), r.data());
+    for (std::size_t i = 0; i < kD; ++i) r[i] = c[i] - r[i];  // r = c - M y
     T rn = detail::dot<T, D>(r.data(), r.data());
     // P has gone stale (sigma grown against M): a fresh one before the next sample
     const bool stale = any_of(rn > broadcast<T>(refresh2_) * cn);
@@ -651,16 +644,13 @@ class OnlineICA {
       // p = z + beta p (beta = 0 on the first correction); lanes already done stay put
       const T beta = it == 0 ? T(0) : dendrite::select<T>(active, rz_new / rz, T(0));
       rz = rz_new;
-      for (std::size_t i = 0; i < kD; ++i) {
-        p[i] = dendrite::fma(beta, p[i], z[i]);
-        q[i] = T(0);
-      }
-      mat_vec_sub(m_.data(), p, q);  // q = -M p
-      const T pq = -detail::dot<T, D>(p.data(), q.data());
+      for (std::size_t i = 0; i < kD; ++i) p[i] = dendrite::fma(beta, p[i], z[i]);
+      detail::gemv<T, D>(m_.data(), p.data(), q.data());  // q = M p
+      const T pq = detail::dot<T, D>(p.data(), q.data());
       const T alpha = dendrite::select<T>(active && (pq > T(0)), rz / pq, T(0));
       for (std::size_t i = 0; i < kD; ++i) {
         u[i] = dendrite::fma(alpha, p[i], u[i]);
-        r[i] = dendrite::fma(alpha, q[i], r[i]);
+        r[i] = dendrite::fma(-alpha, q[i], r[i]);
       }
       rn = detail::dot<T, D>(r.data(), r.data());
       active = active && !(rn <= tol2) && (pq > T(0));
@@ -688,24 +678,7 @@ class OnlineICA {
   void update_p(const std::array<T, kD>& y, T e) noexcept {
     const std::array<T, kD> g = apply_p(y);
     const T k = e / (T(1) + e * detail::dot<T, D>(y.data(), g.data()));
-    for (std::size_t j = 0; j < kD; ++j) {
-      T* pj = &p_[j * kD];
-      const T kgj = k * g[j];
-      for (std::size_t i = 0; i < kD; ++i) {
-        pj[i] = dendrite::fma(-kgj, g[i], pj[i]);
-      }
-    }
-  }
-
-  /// r <- r - A v, by columns of A (D x D).
-  static void mat_vec_sub(const T* a, const std::array<T, kD>& v, std::array<T, kD>& r) noexcept {
-    for (std::size_t j = 0; j < kD; ++j) {
-      const T* mj = &a[j * kD];
-      const T vj = v[j];
-      for (std::size_t i = 0; i < kD; ++i) {
-        r[i] = dendrite::fma(-vj, mj[i], r[i]);
-      }
-    }
+    for (std::size_t j = 0; j < kD; ++j) detail::axpy<T, D>(&p_[j * kD], -k * g[j], g.data());
   }
 
   /// P = M^{-1} afresh (Cholesky factor of M, then P's columns by solves on unit vectors;

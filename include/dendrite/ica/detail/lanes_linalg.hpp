@@ -5,7 +5,7 @@
 ///   gemv     y = A x          (axpy over columns: vectorises over rows, or over lanes)
 ///   gemv_t   y = A^T x        (a dot product per column, `column_dots`)
 ///   column_dots                the dot products of a block of columns with one or two vectors
-///   scale_axpy, axpy2          a column's update, f a + s x and a + s x + r y
+///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
 ///   tanh_n   out = tanh(y), elementwise
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
 /// vectorise without -ffast-math); for a batch `T` every lane is a separate matrix and the
@@ -229,6 +229,22 @@ DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __rest
     }
   }
   for (std::size_t i = full; i < n; ++i) a[i] = dendrite::fma(x[i], s, f * a[i]);
+}
+
+/// a <- a + s x over D values (a distinct from x).
+template <Real T, int D>
+DENDRITE_FORCE_INLINE void axpy(T* __restrict a, T s, const T* __restrict x) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t full = w > 1 ? n / w * w : 0;
+  if constexpr (full > 0) {
+    using V = xsimd::batch<T>;
+    const V sv(s);
+    for (std::size_t i = 0; i < full; i += w) {
+      dendrite::fma(V::load_unaligned(x + i), sv, V::load_unaligned(a + i)).store_unaligned(a + i);
+    }
+  }
+  for (std::size_t i = full; i < n; ++i) a[i] = dendrite::fma(x[i], s, a[i]);
 }
 
 /// a <- a + s x + r y over D values (a distinct from x and y).
