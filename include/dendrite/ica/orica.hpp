@@ -390,15 +390,19 @@ class ORICA {
     // (b) signs: k_i = sign(E[sech^2 y] E[y^2] - E[y tanh y]), running averages
     const T rs = broadcast<T>(std::max(1.0 / (double(t_) + 1.0), 1.0 / opt_.sign_memory)) * gate;
     detail::tanh_n<T, D>(y.data(), g.data());
-    for (std::size_t i = 0; i < kD; ++i) {
-      const T th = g[i];
-      const T se = T(1) - th * th;
-      sech2_[i] = dendrite::fma(rs, se - sech2_[i], sech2_[i]);
-      y2_[i] = dendrite::fma(rs, y[i] * y[i] - y2_[i], y2_[i]);
-      ytanh_[i] = dendrite::fma(rs, y[i] * th - ytanh_[i], ytanh_[i]);
-      sign_[i] = dendrite::select<T>(sech2_[i] * y2_[i] - ytanh_[i] >= T(0), T(1), T(-1));
-      g[i] = sign_[i] * th;
-    }
+    detail::for_each_chunk<T, D>([&]<class U>(std::size_t i) {  // U: T, or a register of T
+      using detail::load_as, detail::store_as;
+      const U r(rs), th = load_as<U>(&g[i]), yi = load_as<U>(&y[i]);
+      const U s2 = dendrite::fma(r, (U(1) - th * th) - load_as<U>(&sech2_[i]), load_as<U>(&sech2_[i]));
+      const U yy = dendrite::fma(r, yi * yi - load_as<U>(&y2_[i]), load_as<U>(&y2_[i]));
+      const U yt = dendrite::fma(r, yi * th - load_as<U>(&ytanh_[i]), load_as<U>(&ytanh_[i]));
+      const U k = dendrite::select<U>(s2 * yy - yt >= U(0), U(1), U(-1));
+      store_as(s2, &sech2_[i]);
+      store_as(yy, &y2_[i]);
+      store_as(yt, &ytanh_[i]);
+      store_as(k, &sign_[i]);
+      store_as(k * th, &g[i]);
+    });
     // (c) rotation: W <- (I + aH)^-1 (I - aH) W, H = g y^T - y g^T = U V^T, U = [g, -y],
     //     V = [y, g]. With p = W^T y (= v for an orthogonal W) and q = W^T g:
     //     W' = W + g (c1 p + c2 q)^T + y (c3 p + c4 q)^T, K = (I + aB)^-1 (I - aB), B = V^T U.

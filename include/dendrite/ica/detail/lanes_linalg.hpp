@@ -7,6 +7,7 @@
 ///   column_dots                the dot products of a block of columns with one or two vectors
 ///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
 ///   tanh_n   out = tanh(y), elementwise
+///   for_each_chunk, load_as, store_as   an elementwise update in registers of this width
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
 /// vectorise without -ffast-math); for a batch `T` every lane is a separate matrix and the
 /// loops vectorise over lanes. Internal.
@@ -36,6 +37,40 @@ inline constexpr std::size_t simd_width = [] {
     return std::size_t{xsimd::batch<T>::size};
   }
 }();
+
+/// *p as a `U`: `T` itself, or a register of scalar `T`s loaded from p (unaligned).
+template <class U, class T>
+[[nodiscard]] DENDRITE_FORCE_INLINE U load_as(const T* p) noexcept {
+  if constexpr (std::is_same_v<U, T>) {
+    return *p;
+  } else {
+    return U::load_unaligned(p);
+  }
+}
+
+/// Stores a `U` (a `T`, or a register of them) at p.
+template <class U, class T>
+DENDRITE_FORCE_INLINE void store_as(const U& v, T* p) noexcept {
+  if constexpr (std::is_same_v<U, T>) {
+    *p = v;
+  } else {
+    v.store_unaligned(p);
+  }
+}
+
+/// f.template operator()<U>(i) over the D values of an elementwise update: for a scalar `T`,
+/// U = xsimd::batch<T> on each full register at i and U = T on the tail; for a batch `T`,
+/// U = T at every i.
+template <Real T, int D, class F>
+DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t full = w > 1 ? n / w * w : 0;
+  if constexpr (full > 0) {
+    for (std::size_t i = 0; i < full; i += w) f.template operator()<xsimd::batch<T>>(i);
+  }
+  for (std::size_t i = full; i < n; ++i) f.template operator()<T>(i);
+}
 
 /// (The matrix may hold the scalar of a batch `T`: one matrix shared by every lane.) For a
 /// scalar `T` whose D is a multiple of the register width, blocks of up to 16 registers of rows
