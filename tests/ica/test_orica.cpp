@@ -399,8 +399,8 @@ TEST_CASE("ORICA's step allocates nothing", "[orica][realtime]") {
 namespace {
 
 // The O(D^2) kernels of the streaming engines (ica/detail/lanes_linalg.hpp) against plain
-// double loops. Their register paths depend on D modulo the register width (16 floats on
-// AVX-512, 8 on AVX2, 4 on SSE2), so D runs over odd sizes, multiples and a tail. A sum of n
+// double loops. Their register paths depend on D modulo the register widths (16, 8, 4 floats
+// on AVX-512; 8, 4 on AVX2; 4 on SSE2), so D runs over odd sizes, multiples and a tail. A sum of n
 // products in any order is within gamma_n sum |a_i x_i| of the exact one, gamma_n ~ n eps.
 template <class T, int D>
 void check_kernels() {
@@ -492,13 +492,17 @@ void check_kernels() {
 TEST_CASE("The streaming ICA kernels equal plain loops at every size and register width",
           "[orica][kernels]") {
   check_kernels<float, 3>();
+  check_kernels<float, 4>();
   check_kernels<float, 5>();
+  check_kernels<float, 8>();
+  check_kernels<float, 12>();
   check_kernels<float, 16>();
   check_kernels<float, 20>();
   check_kernels<float, 48>();
   check_kernels<float, 80>();
   check_kernels<float, 256>();
   check_kernels<double, 3>();
+  check_kernels<double, 4>();
   check_kernels<double, 7>();
   check_kernels<double, 16>();
   check_kernels<double, 24>();

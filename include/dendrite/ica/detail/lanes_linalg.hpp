@@ -28,15 +28,42 @@
 
 namespace dendrite::ica::detail {
 
-/// Values per register for a scalar `T` (1 for a batch: its lanes are separate networks).
-template <Real T>
-inline constexpr std::size_t simd_width = [] {
-  if constexpr (is_batch_v<T>) {
-    return std::size_t{1};
-  } else {
-    return std::size_t{xsimd::batch<T>::size};
-  }
-}();
+namespace kernel_pick {
+/// The batch of the widest register of this target holding N or fewer values whose width
+/// divides D (void if none).
+template <class T, std::size_t D, std::size_t N>
+struct widest {
+  using sized = xsimd::make_sized_batch_t<T, N>;
+  using type = std::conditional_t<D % N == 0 && !std::is_void_v<sized>, sized,
+                                  typename widest<T, D, N / 2>::type>;
+};
+template <class T, std::size_t D>
+struct widest<T, D, 1> {
+  using type = void;
+};
+}  // namespace kernel_pick
+
+/// The register type of the kernels for D values of a scalar `T`: the widest xsimd batch of
+/// this target whose width divides D (so 8 floats run in AVX registers on an AVX-512 build, 4
+/// in SSE ones), else the default batch (full registers, then a scalar tail). For a batch `T`,
+/// T itself: its lanes are separate networks.
+template <Real T, int D>
+struct kernel_reg_of {
+  using type = T;
+};
+template <Real T, int D>
+  requires(!is_batch_v<T>)
+struct kernel_reg_of<T, D> {
+  using widest =
+      typename kernel_pick::widest<T, static_cast<std::size_t>(D), xsimd::batch<T>::size>::type;
+  using type = std::conditional_t<std::is_void_v<widest>, xsimd::batch<T>, widest>;
+};
+template <Real T, int D>
+using kernel_reg = typename kernel_reg_of<T, D>::type;
+
+/// Values per kernel register (1 for a batch `T`).
+template <Real T, int D>
+inline constexpr std::size_t kernel_width = is_batch_v<T> ? 1 : kernel_reg<T, D>::size;
 
 /// *p as a `U`: `T` itself, or a register of scalar `T`s loaded from p (unaligned).
 template <class U, class T>
@@ -59,15 +86,15 @@ DENDRITE_FORCE_INLINE void store_as(const U& v, T* p) noexcept {
 }
 
 /// f.template operator()<U>(i) over the D values of an elementwise update: for a scalar `T`,
-/// U = xsimd::batch<T> on each full register at i and U = T on the tail; for a batch `T`,
+/// U = kernel_reg<T, D> on each full register at i and U = T on the tail; for a batch `T`,
 /// U = T at every i.
 template <Real T, int D, class F>
 DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t w = kernel_width<T, D>;
   constexpr std::size_t full = w > 1 ? n / w * w : 0;
   if constexpr (full > 0) {
-    for (std::size_t i = 0; i < full; i += w) f.template operator()<xsimd::batch<T>>(i);
+    for (std::size_t i = 0; i < full; i += w) f.template operator()<kernel_reg<T, D>>(i);
   }
   for (std::size_t i = full; i < n; ++i) f.template operator()<T>(i);
 }
@@ -80,8 +107,8 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
 template <Real T, int D, class A = T>
 DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  if constexpr (!is_batch_v<T> && std::is_same_v<A, T> && n % simd_width<T> == 0) {
-    using V = xsimd::batch<T>;
+  if constexpr (!is_batch_v<T> && std::is_same_v<A, T> && n % kernel_width<T, D> == 0) {
+    using V = kernel_reg<T, D>;
     constexpr std::size_t w = V::size;
     constexpr std::size_t R = n / w;  // registers per column
     constexpr std::size_t RB = [] {  // the largest divisor of R up to 16
@@ -124,12 +151,12 @@ template <Real T, int D>
 DENDRITE_FORCE_INLINE void screen(const T* x, T* out, const T& limit, mask_t<T>& finite,
                                   mask_t<T>& in_range) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t w = kernel_width<T, D>;
   constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values screened in registers
   finite = T(0) == T(0);
   in_range = finite;
   if constexpr (full > 0) {
-    using V = xsimd::batch<T>;
+    using V = kernel_reg<T, D>;
     auto fin = V(T(0)) == V(T(0));
     auto rng = fin;
     const V lim(limit);
@@ -161,7 +188,7 @@ template <Real T, int D>
     for (std::size_t i = 0; i < n; ++i) s = dendrite::fma(a[i], x[i], s);
     return s;
   } else {
-    using V = xsimd::batch<T>;
+    using V = kernel_reg<T, D>;
     constexpr std::size_t w = V::size;
     constexpr std::size_t full = n / w * w;
     T s(0);
@@ -220,7 +247,7 @@ template <class V>
 /// products together instead of one serial reduction each); otherwise 1.
 template <Real T, int D>
 inline constexpr std::size_t dot_block =
-    static_cast<std::size_t>(D) % simd_width<T> == 0 ? simd_width<T> : std::size_t{1};
+    static_cast<std::size_t>(D) % kernel_width<T, D> == 0 ? kernel_width<T, D> : std::size_t{1};
 
 /// out_k[b] = a(:, b) . x_k for the `dot_block<T, D>` columns (D rows each, column-major)
 /// starting at `a`, and the K = 1 or 2 vectors x_k.
@@ -232,7 +259,7 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
   if constexpr (B == 1) {
     for (std::size_t k = 0; k < K; ++k) out[k][0] = dot<T, D>(a, x[k]);
   } else {
-    using V = xsimd::batch<T>;  // B == V::size
+    using V = kernel_reg<T, D>;  // B == V::size
     std::array<std::array<V, B>, K> acc;
     for (std::size_t b = 0; b < B; ++b) {
       const T* ab = a + b * n;
@@ -253,10 +280,10 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __restrict x) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t w = kernel_width<T, D>;
   constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values updated in registers
   if constexpr (full > 0) {
-    using V = xsimd::batch<T>;
+    using V = kernel_reg<T, D>;
     const V fv(f), sv(s);
     for (std::size_t i = 0; i < full; i += w) {
       dendrite::fma(V::load_unaligned(x + i), sv, fv * V::load_unaligned(a + i))
@@ -270,10 +297,10 @@ DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __rest
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy(T* __restrict a, T s, const T* __restrict x) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t w = kernel_width<T, D>;
   constexpr std::size_t full = w > 1 ? n / w * w : 0;
   if constexpr (full > 0) {
-    using V = xsimd::batch<T>;
+    using V = kernel_reg<T, D>;
     const V sv(s);
     for (std::size_t i = 0; i < full; i += w) {
       dendrite::fma(V::load_unaligned(x + i), sv, V::load_unaligned(a + i)).store_unaligned(a + i);
@@ -287,10 +314,10 @@ template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T r,
                                  const T* __restrict y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = simd_width<T>;
+  constexpr std::size_t w = kernel_width<T, D>;
   constexpr std::size_t full = w > 1 ? n / w * w : 0;
   if constexpr (full > 0) {
-    using V = xsimd::batch<T>;
+    using V = kernel_reg<T, D>;
     const V sv(s), rv(r);
     for (std::size_t i = 0; i < full; i += w) {
       dendrite::fma(V::load_unaligned(x + i), sv,
