@@ -498,12 +498,15 @@ TEST_CASE("The streaming ICA kernels equal plain loops at every size and registe
   check_kernels<float, 12>();
   check_kernels<float, 16>();
   check_kernels<float, 20>();
+  check_kernels<float, 21>();  // full registers and a tail on every target
+  check_kernels<float, 63>();
   check_kernels<float, 48>();
   check_kernels<float, 80>();
   check_kernels<float, 256>();
   check_kernels<double, 3>();
   check_kernels<double, 4>();
   check_kernels<double, 7>();
+  check_kernels<double, 11>();
   check_kernels<double, 16>();
   check_kernels<double, 24>();
   check_kernels<double, 136>();
