@@ -396,10 +396,7 @@ class OnlineICA {
         const T xj = dendrite::select<T>(finite, x[j], mu_[j]);
         mu_[j] = dendrite::fma(beta, xj - mu_[j], mu_[j]);
         const T dj = xj - mu_[j];
-        const T* vj = &vw_[j * kD];
-        for (std::size_t i = 0; i < kD; ++i) {
-          h[i] = dendrite::fma(vj[i], dj, h[i]);
-        }
+        detail::axpy<T, D>(h.data(), dj, &vw_[j * kD]);  // h += V(:, j) d_j
       }
     } else {
       std::array<T, kD> xc;  // centred, rejected lanes at 0

@@ -361,8 +361,7 @@ class ORICA {
         const T amp = dendrite::sqrt(broadcast<T>(opt_.ridge * double(D)) * var_) * gate;
         const T d = ((t_ / kD) & 1U) != 0 ? amp : -amp;
         xc[k] = xc[k] + d;
-        const T* mk = &m_[k * kD];
-        for (std::size_t i = 0; i < kD; ++i) v[i] = dendrite::fma(mk[i], d, v[i]);
+        detail::axpy<T, D>(v.data(), d, &m_[k * kD]);
       }
       const T s = detail::dot<T, D>(v.data(), v.data());
       const T one(1);

@@ -279,55 +279,27 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
 /// scalar `T` (g++ otherwise may leave the loop scalar at small D).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __restrict x) noexcept {
-  constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = kernel_width<T, D>;
-  constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values updated in registers
-  if constexpr (full > 0) {
-    using V = kernel_reg<T, D>;
-    const V fv(f), sv(s);
-    for (std::size_t i = 0; i < full; i += w) {
-      dendrite::fma(V::load_unaligned(x + i), sv, fv * V::load_unaligned(a + i))
-          .store_unaligned(a + i);
-    }
-  }
-  for (std::size_t i = full; i < n; ++i) a[i] = dendrite::fma(x[i], s, f * a[i]);
+  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+    store_as(dendrite::fma(load_as<U>(x + i), U(s), U(f) * load_as<U>(a + i)), a + i);
+  });
 }
 
 /// a <- a + s x over D values (a distinct from x).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy(T* __restrict a, T s, const T* __restrict x) noexcept {
-  constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = kernel_width<T, D>;
-  constexpr std::size_t full = w > 1 ? n / w * w : 0;
-  if constexpr (full > 0) {
-    using V = kernel_reg<T, D>;
-    const V sv(s);
-    for (std::size_t i = 0; i < full; i += w) {
-      dendrite::fma(V::load_unaligned(x + i), sv, V::load_unaligned(a + i)).store_unaligned(a + i);
-    }
-  }
-  for (std::size_t i = full; i < n; ++i) a[i] = dendrite::fma(x[i], s, a[i]);
+  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+    store_as(dendrite::fma(load_as<U>(x + i), U(s), load_as<U>(a + i)), a + i);
+  });
 }
 
 /// a <- a + s x + r y over D values (a distinct from x and y).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T r,
                                  const T* __restrict y) noexcept {
-  constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = kernel_width<T, D>;
-  constexpr std::size_t full = w > 1 ? n / w * w : 0;
-  if constexpr (full > 0) {
-    using V = kernel_reg<T, D>;
-    const V sv(s), rv(r);
-    for (std::size_t i = 0; i < full; i += w) {
-      dendrite::fma(V::load_unaligned(x + i), sv,
-                    dendrite::fma(V::load_unaligned(y + i), rv, V::load_unaligned(a + i)))
-          .store_unaligned(a + i);
-    }
-  }
-  for (std::size_t i = full; i < n; ++i) {
-    a[i] = dendrite::fma(x[i], s, dendrite::fma(y[i], r, a[i]));
-  }
+  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+    const U ay = dendrite::fma(load_as<U>(y + i), U(r), load_as<U>(a + i));
+    store_as(dendrite::fma(load_as<U>(x + i), U(s), ay), a + i);
+  });
 }
 
 template <Real T, int D>
