@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Quick start, second command: installs what is missing, then builds and runs the whole test
 # suite through ctest. Configurations:
-#   native    clang++, -march=native (the SIMD width of this machine), unit tests and examples
-#             at -O1 (DENDRITE_QUICK_BUILD; the real-time audit stays at -O3). The default:
-#             clang compiles these tests about 1.8x faster than g++, which CI still builds with.
+#   native    clang++, -march=native (the SIMD width of this machine), DENDRITE_QUICK_BUILD:
+#             unit tests at -O0, the files with long learning or statistical runs and the
+#             examples at -O1 (tests/CMakeLists.txt lists them), the real-time audit at -O3.
+#             The default: clang compiles these tests about 1.8x faster than g++, which CI
+#             still builds with.
 #   portable  g++, Release, no arch flags (SSE2: proves no code assumes a lane count), unit
-#             tests at -O1 as in native (the real-time audit and the benchmarks at -O3, built),
-#             every public header compiled on its own, and with valgrind installed the nn tests
-#             under memcheck.
-#   sanitize  clang++, -O1, AddressSanitizer + UBSan (and a second compiler's warnings), line
-#             tables only for the reports (full -g compiles 20 % slower, 3x the objects), with
-#             the quick build's precompiled headers.
+#             tests at -O1 (g++ gains little at -O0; the real-time audit and the benchmarks at
+#             -O3, built), every public header compiled on its own, and with valgrind installed
+#             the nn tests under memcheck.
+#   sanitize  clang++, AddressSanitizer + UBSan (and a second compiler's warnings), the unit
+#             tests at -O0 and -O1 as in native, the rest at -O1; Eigen's decompositions
+#             compiled once without instrumentation (tests/CMakeLists.txt); line tables only
+#             for the reports (full -g compiles 20 % slower, 3x the objects).
 # The examples and their tests are built once, in native: portable and sanitize skip them
 # (about a fifth of each one's build).
 # `bash scripts/test.sh` runs native; `bash scripts/test.sh all` runs the three (what CI runs);
