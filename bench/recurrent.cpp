@@ -10,6 +10,7 @@
 #include <array>
 #include <cmath>
 #include <random>
+#include <vector>
 
 #include <benchmark/benchmark.h>
 
@@ -104,6 +105,30 @@ void BM_PackedGruStep(benchmark::State& state) {
 template <class W, int H>
 void BM_PackedLstmStep(benchmark::State& state) {
   BM_PackedStep<dendrite::nn::LSTM, dendrite::nn::PackedLSTM, 4, W, H>(state);
+}
+
+/// The bf16 product of PackedGRU/PackedLSTM alone, y = b + W x (R x C): on a target with
+/// AVX512-BF16, Dot = true multiplies bf16 pairs (VDPBF16PS, the input rounded to bf16) and
+/// Dot = false is the shift-and-FMA path every other target runs (the baseline).
+template <std::size_t R, std::size_t C, bool Dot>
+void BM_Bf16Gemv(benchmark::State& state) {
+  using PW = dendrite::nn::detail::PackedWeights<dendrite::bf16, R, C, Dot>;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  std::vector<float> w(R * C), x(C), b(PW::rows, 0.0F), y(PW::rows);
+  for (auto& v : w) v = normal(rng);
+  for (auto& v : x) v = normal(rng);
+  PW pw;
+  pw.pack(w.data());
+  for (auto _ : state) {
+    pw.gemv(x.data(), b.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["rounds_input"] = PW::rounds_input ? 1 : 0;
+  state.counters["GMAC/s"] = benchmark::Counter(double(R * C) * double(state.iterations()),
+                                                benchmark::Counter::kIsRate,
+                                                benchmark::Counter::kIs1000);
 }
 
 /// Baseline: the best plain C++ a user would write: fixed-size std::arrays, the weights
@@ -224,6 +249,10 @@ DENDRITE_RECURRENT_BENCH(32)
 DENDRITE_RECURRENT_BENCH(64)
 DENDRITE_RECURRENT_BENCH(100)
 DENDRITE_RECURRENT_BENCH(128)
+BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, false);  // GRU hidden 64: W_hh
+BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, true);
+BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, false);  // GRU hidden 128: W_hh
+BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, true);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 32, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 64, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 128, 4);

@@ -542,11 +542,48 @@ void check_packed(std::uint64_t seed) {
     }
   }
   // the packed kernel computes the rounded block: only the order of the float sums differs
-  CHECK(max_step_difference(t.packed, t.rounded, 300, seed + 1) < 1e-5);
+  // (where the target rounds the product's input to bf16 too, the step differs by that rounding:
+  // check_packed_product checks the kernel there, and the one-step bound the step)
+  if constexpr (!decltype(t.packed)::rounds_input) {
+    CHECK(max_step_difference(t.packed, t.rounded, 300, seed + 1) < 1e-5);
+  }
   // float storage in the packed layout: the float block (not stepped yet), again up to the
   // order of the sums
   Packed<float, In, H, float> packed_f(t.net);
   CHECK(max_step_difference(packed_f, t.net, 300, seed + 2) < 1e-5);
+}
+
+/// The packed product y = b + W x against plain double sums of the stored weights (rounded to
+/// bf16 by nearest_bf16 for bf16 storage) times the input (rounded by nearest_bf16 too where
+/// the kernel says it rounds it), within the float rounding of a sum of C + 1 terms; the
+/// padding rows give b.
+template <class Weight, std::size_t R, std::size_t C>
+void check_packed_product(std::uint64_t seed) {
+  using PW = dendrite::nn::detail::PackedWeights<Weight, R, C>;
+  INFO("R " << R << ", C " << C << ", rounds_input " << PW::rounds_input);
+  const MatD wd = random_matrix(Index(R), Index(C), seed);
+  const MatD xd = random_matrix(Index(C), 1, seed + 1);
+  const MatD bd = random_matrix(Index(R), 1, seed + 2);
+  const Eigen::MatrixXf wf = wd.cast<float>();
+  PW pw;
+  pw.pack(wf.data());
+  std::vector<float> x(C), b(PW::rows, 0.0F), y(PW::rows, -1.0F);
+  for (std::size_t j = 0; j < C; ++j) x[j] = float(xd(Index(j)));
+  for (std::size_t i = 0; i < R; ++i) b[i] = float(bd(Index(i)));
+  pw.gemv(x.data(), b.data(), y.data());
+  const auto round = [](float f) { return dendrite::to_float(dendrite::bf16{nearest_bf16(f)}); };
+  for (std::size_t i = 0; i < R; ++i) {
+    double ref = b[i], mag = std::abs(b[i]);
+    for (std::size_t j = 0; j < C; ++j) {
+      const float wij = wf(Index(i), Index(j));
+      const double w = std::is_same_v<Weight, dendrite::bf16> ? round(wij) : wij;
+      const double xj = PW::rounds_input ? round(x[j]) : x[j];
+      ref += w * xj;
+      mag += std::abs(w * xj);
+    }
+    REQUIRE(std::abs(double(y[i]) - ref) <= 2.0 * double(C + 1) * std::ldexp(mag, -24));
+  }
+  for (std::size_t i = R; i < PW::rows; ++i) REQUIRE(y[i] == 0.0F);
 }
 
 /// One step of a and b from the state `state` on input x; returns |a - b| per unit.
@@ -596,17 +633,23 @@ double check_one_step_bound(Trio& t, std::uint64_t seed, Bound bound) {
 
 constexpr double kBf16 = 1.0 / 256;  // 2^-8: a weight's largest relative rounding
 
+/// The pre-activation bound per unit of sum_j |w_ij| |v_j|: u = 2^-8 for the weights' rounding,
+/// 2u + u^2 where the product's input is rounded to bf16 too.
+template <class Packed>
+constexpr double kPreActivation = Packed::rounds_input ? kBf16 * (2 + kBf16) : kBf16;
+
 template <int In, int H>
 double check_gru_bound(std::uint64_t seed) {
   GruTrio<In, H> t(seed);
+  constexpr double k = kPreActivation<decltype(t.packed)>;
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
   const MatD bih = t.net.bias_ih.value.template cast<double>();
   const MatD bhh = t.net.bias_hh.value.template cast<double>();
   return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& h, Index i) {
     const Eigen::VectorXd ai = wih * x + bih, ah = whh * h + bhh;
-    const Eigen::VectorXd di = kBf16 * (wih.cwiseAbs() * x.cwiseAbs());
-    const Eigen::VectorXd dh = kBf16 * (whh.cwiseAbs() * h.cwiseAbs());
+    const Eigen::VectorXd di = k * (wih.cwiseAbs() * x.cwiseAbs());
+    const Eigen::VectorXd dh = k * (whh.cwiseAbs() * h.cwiseAbs());
     const double r = sig(ai(i) + ah(i)), z = sig(ai(H + i) + ah(H + i));
     const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
     const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
@@ -618,13 +661,14 @@ double check_gru_bound(std::uint64_t seed) {
 template <int In, int H>
 double check_lstm_bound(std::uint64_t seed) {
   LstmTrio<In, H> t(seed);
+  constexpr double k = kPreActivation<decltype(t.packed)>;
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
   const MatD b = (t.net.bias_ih.value + t.net.bias_hh.value).template cast<double>();
   return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& hc, Index i) {
     const Eigen::VectorXd h = hc.head(H);
     const Eigen::VectorXd a = wih * x + whh * h + b;
-    const Eigen::VectorXd d = kBf16 * (wih.cwiseAbs() * x.cwiseAbs() + whh.cwiseAbs() * h.cwiseAbs());
+    const Eigen::VectorXd d = k * (wih.cwiseAbs() * x.cwiseAbs() + whh.cwiseAbs() * h.cwiseAbs());
     const double c = hc(H + i);
     const double gi = sig(a(i)), gf = sig(a(H + i)), gg = std::tanh(a(2 * H + i));
     const double go = sig(a(3 * H + i));
@@ -680,6 +724,16 @@ TEST_CASE("PackedGRU and PackedLSTM hold the weights rounded to bf16 and step th
   CHECK(max_step_difference(packed, gru, 50, 18) == 0.0);
 }
 
+TEST_CASE("the packed product is the stored weights times the input, at odd sizes", "[nn][bf16]") {
+  check_packed_product<dendrite::bf16, 21, 5>(41);
+  check_packed_product<dendrite::bf16, 39, 3>(42);
+  check_packed_product<dendrite::bf16, 24, 32>(43);
+  check_packed_product<dendrite::bf16, 192, 64>(44);
+  check_packed_product<dendrite::bf16, 195, 65>(45);
+  check_packed_product<float, 21, 5>(46);
+  check_packed_product<float, 195, 65>(47);
+}
+
 TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[nn][bf16]") {
   SECTION("one step: within the propagated bound, and the bound is not vacuous") {
     CHECK(check_gru_bound<5, 7>(21) > 0.01);
@@ -687,16 +741,19 @@ TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[n
     CHECK(check_lstm_bound<5, 7>(23) > 0.01);
     CHECK(check_lstm_bound<32, 64>(24) > 0.01);
   }
-  SECTION("over 2000 steps of N(0, 1) input: below 1e-2") {
+  SECTION("over 2000 steps of N(0, 1) input: below the stated drift") {
     GruTrio<32, 64> g64(25);
     GruTrio<32, 8> g8(26);
     LstmTrio<32, 64> l64(27);
     const double dg64 = max_step_difference(g64.packed, g64.net, 2000, 28);
     const double dg8 = max_step_difference(g8.packed, g8.net, 2000, 29);
     const double dl64 = max_step_difference(l64.packed, l64.net, 2000, 30);
-    CHECK(dg64 < 1e-2);
-    CHECK(dg8 < 1e-2);
-    CHECK(dl64 < 1e-2);
+    // stated as 1e-2 for rounded weights, scaled with the pre-activation bound where the
+    // input is rounded too (2e-2: packed_gru.hpp)
+    const double limit = 1e-2 * kPreActivation<decltype(g64.packed)> / kBf16;
+    CHECK(dg64 < limit);
+    CHECK(dg8 < limit);
+    CHECK(dl64 < limit);
     CHECK(dg64 > 1e-4);  // bf16 is coarse: a smaller difference would mean float weights
     CHECK(dl64 > 1e-4);
   }

@@ -13,15 +13,22 @@
 /// and the step is bound by that bandwidth, not by the FMAs; bf16 halves the bytes. The bf16
 /// to float conversion is a 16-bit shift or mask, done on whole SIMD words (see
 /// detail/packed_weights.hpp), so it is the same exact conversion on SSE2, AVX2 and AVX-512.
+/// Where the target has AVX512-BF16 (`rounds_input`), the products run on its bf16 pair
+/// dot-product instruction instead (VDPBF16PS, float accumulation), which needs the product's
+/// input (x, and h) rounded to bf16 as well: 1.3-1.6x faster at hidden 64-128 on a Sapphire
+/// Rapids core, and twice the pre-activation error bound below.
 ///
-/// Error against the float GRU: each weight moves by at most 2^-8 of itself (half a bf16 ulp),
-/// so each gate pre-activation moves by at most 2^-8 sum_j |w_ij| |v_j| over its inputs v, and
-/// the step's output by at most that bound through the gates' slopes (sigmoid' <= 1/4,
+/// Error against the float GRU: each weight moves by at most u = 2^-8 of itself (half a bf16
+/// ulp), so each gate pre-activation moves by at most u sum_j |w_ij| |v_j| over its inputs v
+/// ((2u + u^2) sum_j |w_ij| |v_j| where the input is rounded too, `rounds_input`), and the
+/// step's output by at most that bound through the gates' slopes (sigmoid' <= 1/4,
 /// tanh' <= 1). tests/nn/test_recurrent.cpp checks that one-step bound on random weights (the
-/// largest difference measured was 0.39 of it), the distance to a float GRU whose weights were
-/// rounded the same way (below 1e-5: only the order of the sums differs), and the drift over
-/// sequences, stated as below 1e-2: measured 1.8e-3 (hidden 64) and 5.2e-3 (hidden 8) over 2000
-/// steps of N(0, 1) input, and 5.8e-4 against PyTorch's own output on the GRU fixture.
+/// largest difference measured was 0.39 of it), that the product is the rounded weights times
+/// the (rounded) input up to float sums, and the drift over sequences, stated as below 1e-2
+/// (2e-2 with `rounds_input`): measured 1.8e-3 (hidden 64) and 5.2e-3 (hidden 8) over 2000
+/// steps of N(0, 1) input, and 5.8e-4 against PyTorch's own output on the GRU fixture; with
+/// `rounds_input` 2.9-3.1e-3 (hidden 64), 6.8e-3 to 1.1e-2 (hidden 8, two input draws) and
+/// 6.2e-4.
 ///
 /// Limits: T is float (one stream); the batch steps of GRU already read each weight once for
 /// all lanes. The packed copy does not follow later changes to the GRU's parameters: call
@@ -60,6 +67,9 @@ class PackedGRU {
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
   static constexpr std::size_t state_size = kH;
+  /// Whether the products round their input (x and h) to bf16 too: bf16 weights on a target
+  /// with AVX512-BF16 (see the file comment).
+  static constexpr bool rounds_input = Ih::rounds_input;
 
   /// Zero weights and state (pack a trained GRU before use).
   PackedGRU() { static_assert(rt::Stateful<PackedGRU> && rt::Costed<PackedGRU>); }

@@ -8,16 +8,20 @@
 ///
 /// The two products W_ih x and W_hh h are one product [W_ih W_hh] [x; h] (4H x (In + H)), and
 /// the two biases are summed once when packing (as LSTM::step sums them per step, so in the same
-/// float rounding). The weights are stored as in PackedGRU (detail/packed_weights.hpp).
+/// float rounding). The weights are stored as in PackedGRU (detail/packed_weights.hpp), and as
+/// there, a target with AVX512-BF16 multiplies bf16 pairs (`rounds_input`: [x; h] is rounded to
+/// bf16 too, which doubles the pre-activation bound below).
 ///
-/// Error against the float LSTM: each weight moves by at most 2^-8 of itself, so each gate
-/// pre-activation moves by at most 2^-8 sum_j |w_ij| |v_j| over v = [x; h]; through the gates
+/// Error against the float LSTM: each weight moves by at most u = 2^-8 of itself, so each gate
+/// pre-activation moves by at most u sum_j |w_ij| |v_j| over v = [x; h] ((2u + u^2) times the
+/// sum where v is rounded too); through the gates
 /// (sigmoid' <= 1/4, tanh' <= 1) c' moves by at most |c| df + |g| di + i dg + di dg and h' by
 /// o dc + |tanh c'| do + do dc. tests/nn/test_recurrent.cpp checks that one-step bound on random
-/// weights (the largest difference measured was 0.22 of it), the distance to a float LSTM whose
-/// weights were rounded the same way (below 1e-5), and the drift over sequences, stated as below
-/// 1e-2: measured 1.2e-3 over 2000 steps of N(0, 1) input (hidden 64) and 2.8e-4 against
-/// PyTorch's own output on the LSTM fixture.
+/// weights (the largest difference measured was 0.22 of it), that the product is the rounded
+/// weights times the (rounded) input up to float sums, and the drift over sequences, stated as
+/// below 1e-2 (2e-2 with `rounds_input`): measured 1.2e-3 over 2000 steps of N(0, 1) input
+/// (hidden 64) and 2.8e-4 against PyTorch's own output on the LSTM fixture; with
+/// `rounds_input` 1.8e-3 and 2.9e-4.
 ///
 /// Limits: T is float (one stream); the packed copy does not follow later changes to the LSTM's
 /// parameters: call `pack(lstm)` again after training or loading.
@@ -56,6 +60,8 @@ class PackedLSTM {
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
   static constexpr std::size_t state_size = 2 * kH;  ///< [h; c], as LSTM
+  /// Whether the product rounds its input [x; h] to bf16 too (bf16 weights, AVX512-BF16).
+  static constexpr bool rounds_input = W::rounds_input;
 
   /// Zero weights and state (pack a trained LSTM before use).
   PackedLSTM() { static_assert(rt::Stateful<PackedLSTM> && rt::Costed<PackedLSTM>); }

@@ -11,8 +11,16 @@
 ///    batches by integer operations only: rows [2Lg, 2Lg + L) are (word << 16) and rows
 ///    [2Lg + L, 2Lg + 2L) are (word & 0xffff0000). This is the whole bf16 -> float conversion
 ///    on every target (SSE2, AVX2, AVX-512), and it halves the bytes the product reads.
+///  - bf16 on a target with AVX512-BF16 (`rounds_input`): the product runs on VDPBF16PS, which
+///    multiplies pairs of bf16 and accumulates in float: a group is one 16-word register of
+///    rows, word i holding W(row i, 2p) in its low half and W(row i, 2p + 1) in its high half
+///    for the column pair p (C padded to even with a zero column). The input is rounded to bf16
+///    (VCVTNE2PS2BF16, to nearest, ties to even) once per product. Each product w x then
+///    carries both roundings: |w~ x~ - w x| <= (2 u + u^2) |w| |x| with u = 2^-8, twice the
+///    weights-only bound of the other targets.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
@@ -21,13 +29,21 @@
 
 #include <xsimd/xsimd.hpp>
 
+#if defined(__AVX512BF16__) && defined(__AVX512F__)
+#include <immintrin.h>
+#define DENDRITE_DETAIL_HAVE_DPBF16 1
+#else
+#define DENDRITE_DETAIL_HAVE_DPBF16 0
+#endif
+
 #include <dendrite/config.hpp>
 #include <dendrite/core/bf16.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 
 namespace dendrite::nn::detail {
 
-template <class Weight, std::size_t R, std::size_t C>
+/// AllowDot = false keeps the shift path on an AVX512-BF16 target too (the benchmarks' baseline).
+template <class Weight, std::size_t R, std::size_t C, bool AllowDot = true>
 class PackedWeights {
   static_assert(std::is_same_v<Weight, float> || std::is_same_v<Weight, bf16>,
                 "PackedWeights: the storage is float or bf16");
@@ -35,9 +51,14 @@ class PackedWeights {
   using U = xsimd::batch<std::uint32_t, typename V::arch_type>;
   static constexpr bool kHalf = std::is_same_v<Weight, bf16>;
   static constexpr std::size_t L = V::size;
-  static constexpr std::size_t kGroup = kHalf ? 2 * L : L;
+  // bf16 pairs of columns on VDPBF16PS (xsimd's batch must be the 16-float AVX-512 register)
+  static constexpr bool kDot = AllowDot && kHalf && DENDRITE_DETAIL_HAVE_DPBF16 != 0 && L == 16;
+  static constexpr std::size_t kGroup = kHalf && !kDot ? 2 * L : L;
+  static constexpr std::size_t kCols = kDot ? (C + 1) / 2 * 2 : C;  // C padded to even (kDot)
 
  public:
+  /// Whether gemv rounds its input x to bf16 too (the AVX512-BF16 dot-product path).
+  static constexpr bool rounds_input = kDot;
   /// R rounded up to whole groups: the length of b and y in gemv.
   static constexpr std::size_t rows = (R + kGroup - 1) / kGroup * kGroup;
   using Word = std::conditional_t<kHalf, std::uint32_t, float>;
@@ -73,30 +94,58 @@ class PackedWeights {
   DENDRITE_FORCE_INLINE void gemv(const float* __restrict x, const float* __restrict b,
                                   float* __restrict y) const noexcept {
     const Word* w = words_.data();
-    for (std::size_t blk = 0; blk < kFull; ++blk) {
-      block<kBlock>(w + blk * kBlockWords, blk * kBlock * L, x, b, y);
+#if DENDRITE_DETAIL_HAVE_DPBF16
+    if constexpr (kDot) {
+      // x as bf16 pairs (x_2p low, x_2p+1 high), zero-padded to whole registers
+      constexpr std::size_t kX = (C + 31) / 32 * 32;
+      alignas(64) float xf[kX];          // NOLINT(*-avoid-c-arrays)
+      alignas(64) std::uint32_t xp[kX / 2];  // NOLINT(*-avoid-c-arrays)
+      for (std::size_t j = 0; j < C; ++j) xf[j] = x[j];
+      for (std::size_t j = C; j < kX; ++j) xf[j] = 0.0F;
+      for (std::size_t j = 0; j < kX; j += 32) {  // bf16 of xf[j..j+16) low, xf[j+16..j+32) high
+        const __m512bh h =
+            _mm512_cvtne2ps_pbh(_mm512_load_ps(xf + j + 16), _mm512_load_ps(xf + j));
+        _mm512_store_si512(xp + j / 2, std::bit_cast<__m512i>(h));
+      }
+      for (std::size_t blk = 0; blk < kFull; ++blk) {
+        block_dot<kBlock>(w + blk * kBlockWords, blk * kBlock * L, xp, b, y);
+      }
+      if constexpr (kRest > 0) {
+        block_dot<kRest>(w + kFull * kBlockWords, kFull * kBlock * L, xp, b, y);
+      }
+    } else
+#endif
+    {
+      for (std::size_t blk = 0; blk < kFull; ++blk) {
+        block<kBlock>(w + blk * kBlockWords, blk * kBlock * L, x, b, y);
+      }
+      if constexpr (kRest > 0) block<kRest>(w + kFull * kBlockWords, kFull * kBlock * L, x, b, y);
     }
-    if constexpr (kRest > 0) block<kRest>(w + kFull * kBlockWords, kFull * kBlock * L, x, b, y);
   }
 
   /// Bytes of weights one gemv reads.
   static constexpr std::size_t bytes() noexcept { return sizeof(Word) * kWords; }
 
  private:
-  static constexpr std::size_t kRowsPerWord = kHalf ? 2 : 1;
-  static constexpr std::size_t kWords = rows / kRowsPerWord * C;  // the whole matrix
+  // values per word along the rows (bf16 shift path) and along the columns (kDot)
+  static constexpr std::size_t kRowsPerWord = kHalf && !kDot ? 2 : 1;
+  static constexpr std::size_t kColsPerWord = kDot ? 2 : 1;
+  static constexpr std::size_t kWordCols = kCols / kColsPerWord;  // words along a row
+  static constexpr std::size_t kWords = rows / kRowsPerWord * kWordCols;  // the whole matrix
   static constexpr std::size_t kBlock = 8;  // batches per block: even, so a block is whole groups
   static constexpr std::size_t kUnits = rows / L;
   static constexpr std::size_t kFull = kUnits / kBlock;
   static constexpr std::size_t kRest = kUnits - kFull * kBlock;
-  static constexpr std::size_t kBlockWords = kBlock * L / kRowsPerWord * C;  // a full block
+  static constexpr std::size_t kBlockWords = kBlock * L / kRowsPerWord * kWordCols;  // a full block
 
   // (word index, bit shift) of W(i, j)
   static constexpr std::pair<std::size_t, unsigned> place(std::size_t i, std::size_t j) noexcept {
     const std::size_t blk = i / (kBlock * L), r = i % (kBlock * L);
     const std::size_t units = blk < kFull ? kBlock : kRest;
-    const std::size_t col = blk * kBlockWords + j * (units * L / kRowsPerWord);
-    if constexpr (kHalf) {
+    const std::size_t col = blk * kBlockWords + j / kColsPerWord * (units * L / kRowsPerWord);
+    if constexpr (kDot) {
+      return {col + r, j % 2 == 0 ? 0U : 16U};
+    } else if constexpr (kHalf) {
       const std::size_t g = r / kGroup, in = r % kGroup;
       return {col + g * L + in % L, in < L ? 0U : 16U};
     } else {
@@ -125,6 +174,50 @@ class PackedWeights {
           });
     }
   }
+
+#if DENDRITE_DETAIL_HAVE_DPBF16
+  // NB registers of rows from `row`: y = b + W x over the column pairs, VDPBF16PS per pair
+  // (with 4 or fewer registers, two partial sums per row register keep more products in
+  // flight).
+  template <std::size_t NB>
+  DENDRITE_FORCE_INLINE static void block_dot(const Word* w, std::size_t row,
+                                              const std::uint32_t* xp, const float* b,
+                                              float* y) noexcept {
+    constexpr std::size_t P = NB >= 6 ? 1 : 2;
+    constexpr std::size_t stride = NB * L;  // words per column pair of this block
+    __m512 acc[P][NB];                      // NOLINT(*-avoid-c-arrays)
+    for (std::size_t k = 0; k < NB; ++k) {
+      acc[0][k] = _mm512_loadu_ps(b + row + k * L);
+      for (std::size_t q = 1; q < P; ++q) acc[q][k] = _mm512_setzero_ps();
+    }
+    constexpr std::size_t pairs = kWordCols / P * P;
+    for (std::size_t p = 0; p < pairs; p += P) {
+      for (std::size_t q = 0; q < P; ++q) {
+        const __m512i xv = _mm512_set1_epi32(static_cast<int>(xp[p + q]));
+        const Word* col = w + (p + q) * stride;
+#pragma GCC unroll 16
+        for (std::size_t k = 0; k < NB; ++k) {
+          const __m512i wv = _mm512_loadu_si512(col + k * L);
+          acc[q][k] = _mm512_dpbf16_ps(acc[q][k], std::bit_cast<__m512bh>(wv),
+                                       std::bit_cast<__m512bh>(xv));
+        }
+      }
+    }
+    for (std::size_t p = pairs; p < kWordCols; ++p) {
+      const __m512i xv = _mm512_set1_epi32(static_cast<int>(xp[p]));
+      const Word* col = w + p * stride;
+      for (std::size_t k = 0; k < NB; ++k) {
+        const __m512i wv = _mm512_loadu_si512(col + k * L);
+        acc[0][k] = _mm512_dpbf16_ps(acc[0][k], std::bit_cast<__m512bh>(wv),
+                                     std::bit_cast<__m512bh>(xv));
+      }
+    }
+    for (std::size_t k = 0; k < NB; ++k) {
+      for (std::size_t q = 1; q < P; ++q) acc[0][k] = _mm512_add_ps(acc[0][k], acc[q][k]);
+      _mm512_storeu_ps(y + row + k * L, acc[0][k]);
+    }
+  }
+#endif
 
   std::vector<Word> words_;
 };
