@@ -663,6 +663,15 @@ TEST_CASE("profile_step places a step against the machine and flags allocation a
   namespace b = dendrite::bench;
   const b::MachineLimits limits = b::measure_machine(1);
   REQUIRE(limits.fma_float.best > 0);
+  // the clock of any core this runs on (a chain the core shortcuts reads far above this), and
+  // no core does more than two full-width FMAs per cycle
+  INFO("clock " << limits.clock_ghz << " GHz, FMA " << limits.fma_float.best << " of "
+                << limits.derived_peak_float << " GFLOP/s derived");
+#if defined(__x86_64__)
+  CHECK(limits.clock_ghz > 0.3);
+  CHECK(limits.clock_ghz < 7.0);
+  CHECK(limits.fma_float.best <= 1.15 * limits.derived_peak_float);
+#endif
   dendrite::test::NoAllocScope scope;
   g_profile_scope = &scope;
   b::allocation_counter = &profile_allocations;
