@@ -15,8 +15,9 @@
 /// detail/packed_weights.hpp), so it is the same exact conversion on SSE2, AVX2 and AVX-512.
 /// Where the target has AVX512-BF16 (`rounds_input`), the products run on its bf16 pair
 /// dot-product instruction instead (VDPBF16PS, float accumulation), which needs the product's
-/// input (x, and h) rounded to bf16 as well: 1.3-1.6x faster at hidden 64-128 on a Sapphire
-/// Rapids core, and twice the pre-activation error bound below.
+/// input (x, and h) rounded to bf16 as well: the products 1.2-1.6x faster at hidden 64-128 on a
+/// Sapphire Rapids core (the whole step up to 1.4x; bench/README.md), and twice the
+/// pre-activation error bound below.
 ///
 /// Error against the float GRU: each weight moves by at most u = 2^-8 of itself (half a bf16
 /// ulp), so each gate pre-activation moves by at most u sum_j |w_ij| |v_j| over its inputs v
