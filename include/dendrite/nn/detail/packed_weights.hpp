@@ -20,6 +20,7 @@
 ///    weights-only bound of the other targets.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -96,15 +97,16 @@ class PackedWeights {
     const Word* w = words_.data();
 #if DENDRITE_DETAIL_HAVE_DPBF16
     if constexpr (kDot) {
-      // x as bf16 pairs (x_2p low, x_2p+1 high), zero-padded to whole registers
+      // x as bf16 pairs (x_2p low, x_2p+1 high), zero-padded to whole registers: masked loads
+      // straight from x (a padded copy's scalar stores would stall the vector loads after them)
       constexpr std::size_t kX = (C + 31) / 32 * 32;
-      alignas(64) float xf[kX];          // NOLINT(*-avoid-c-arrays)
       alignas(64) std::uint32_t xp[kX / 2];  // NOLINT(*-avoid-c-arrays)
-      for (std::size_t j = 0; j < C; ++j) xf[j] = x[j];
-      for (std::size_t j = C; j < kX; ++j) xf[j] = 0.0F;
-      for (std::size_t j = 0; j < kX; j += 32) {  // bf16 of xf[j..j+16) low, xf[j+16..j+32) high
-        const __m512bh h =
-            _mm512_cvtne2ps_pbh(_mm512_load_ps(xf + j + 16), _mm512_load_ps(xf + j));
+      const auto load16 = [x](std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA {
+        const std::size_t n = j < C ? std::min<std::size_t>(16, C - j) : 0;
+        return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1U << n) - 1U), x + (n > 0 ? j : 0));
+      };
+      for (std::size_t j = 0; j < kX; j += 32) {  // bf16 of x[j..j+16) low, x[j+16..j+32) high
+        const __m512bh h = _mm512_cvtne2ps_pbh(load16(j + 16), load16(j));
         _mm512_store_si512(xp + j / 2, std::bit_cast<__m512i>(h));
       }
       for (std::size_t blk = 0; blk < kFull; ++blk) {
@@ -190,28 +192,20 @@ class PackedWeights {
       acc[0][k] = _mm512_loadu_ps(b + row + k * L);
       for (std::size_t q = 1; q < P; ++q) acc[q][k] = _mm512_setzero_ps();
     }
+    // the NB products of column pair p into the accumulators `a`
+    const auto pair = [w, xp](__m512* a, std::size_t p) DENDRITE_FORCE_INLINE_LAMBDA {
+      const __m512bh xv = std::bit_cast<__m512bh>(_mm512_set1_epi32(static_cast<int>(xp[p])));
+      const Word* col = w + p * stride;
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < NB; ++k) {
+        a[k] = _mm512_dpbf16_ps(a[k], std::bit_cast<__m512bh>(_mm512_loadu_si512(col + k * L)), xv);
+      }
+    };
     constexpr std::size_t pairs = kWordCols / P * P;
     for (std::size_t p = 0; p < pairs; p += P) {
-      for (std::size_t q = 0; q < P; ++q) {
-        const __m512i xv = _mm512_set1_epi32(static_cast<int>(xp[p + q]));
-        const Word* col = w + (p + q) * stride;
-#pragma GCC unroll 16
-        for (std::size_t k = 0; k < NB; ++k) {
-          const __m512i wv = _mm512_loadu_si512(col + k * L);
-          acc[q][k] = _mm512_dpbf16_ps(acc[q][k], std::bit_cast<__m512bh>(wv),
-                                       std::bit_cast<__m512bh>(xv));
-        }
-      }
+      for (std::size_t q = 0; q < P; ++q) pair(acc[q], p + q);
     }
-    for (std::size_t p = pairs; p < kWordCols; ++p) {
-      const __m512i xv = _mm512_set1_epi32(static_cast<int>(xp[p]));
-      const Word* col = w + p * stride;
-      for (std::size_t k = 0; k < NB; ++k) {
-        const __m512i wv = _mm512_loadu_si512(col + k * L);
-        acc[0][k] = _mm512_dpbf16_ps(acc[0][k], std::bit_cast<__m512bh>(wv),
-                                     std::bit_cast<__m512bh>(xv));
-      }
-    }
+    for (std::size_t p = pairs; p < kWordCols; ++p) pair(acc[0], p);
     for (std::size_t k = 0; k < NB; ++k) {
       for (std::size_t q = 1; q < P; ++q) acc[0][k] = _mm512_add_ps(acc[0][k], acc[q][k]);
       _mm512_storeu_ps(y + row + k * L, acc[0][k]);
