@@ -498,6 +498,9 @@ std::uint16_t nearest_bf16(float f) {
   return std::uint16_t(hi >> 16);
 }
 
+/// f rounded to bf16 by nearest_bf16, as float.
+float rounded_bf16(float f) { return dendrite::to_float(dendrite::bf16{nearest_bf16(f)}); }
+
 /// A float block (GRU or LSTM) and its packed bf16 form over the same trained weights, and a
 /// float block over the weights rounded by nearest_bf16.
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
@@ -509,9 +512,7 @@ struct Bf16Trio {
   explicit Bf16Trio(std::uint64_t seed) : net({.seed = seed}), rounded(net), packed(net) {
     for (auto* p : {&rounded.weight_ih, &rounded.weight_hh}) {  // biases stay float
       float* w = p->value.data();
-      for (Index i = 0; i < p->value.size(); ++i) {
-        w[i] = dendrite::to_float(dendrite::bf16{nearest_bf16(w[i])});
-      }
+      for (Index i = 0; i < p->value.size(); ++i) w[i] = rounded_bf16(w[i]);
     }
   }
 };
@@ -571,13 +572,12 @@ void check_packed_product(std::uint64_t seed) {
   for (std::size_t j = 0; j < C; ++j) x[j] = float(xd(Index(j)));
   for (std::size_t i = 0; i < R; ++i) b[i] = float(bd(Index(i)));
   pw.gemv(x.data(), b.data(), y.data());
-  const auto round = [](float f) { return dendrite::to_float(dendrite::bf16{nearest_bf16(f)}); };
   for (std::size_t i = 0; i < R; ++i) {
     double ref = b[i], mag = std::abs(b[i]);
     for (std::size_t j = 0; j < C; ++j) {
       const float wij = wf(Index(i), Index(j));
-      const double w = std::is_same_v<Weight, dendrite::bf16> ? round(wij) : wij;
-      const double xj = PW::rounds_input ? round(x[j]) : x[j];
+      const double w = std::is_same_v<Weight, dendrite::bf16> ? rounded_bf16(wij) : wij;
+      const double xj = PW::rounds_input ? rounded_bf16(x[j]) : x[j];
       ref += w * xj;
       mag += std::abs(w * xj);
     }
