@@ -246,8 +246,7 @@ namespace detail {
 
 /// Random N x k matrix with orthonormal columns (Gram-Schmidt on Gaussian columns).
 template <AnalysisScalar S = double>
-[[nodiscard]] Eigen::MatrixXd random_embedding(Eigen::Index n, Eigen::Index k,
-                                               std::mt19937_64& rng) {
+[[nodiscard]] MatrixX<S> random_embedding(Eigen::Index n, Eigen::Index k, std::mt19937_64& rng) {
   if (n < k) {
     DENDRITE_THROW(dimension_error, "torus generator: need at least ", k, " units, got ", n);
   }
@@ -267,17 +266,17 @@ template <AnalysisScalar S = double>
   return q;
 }
 
-template <class F>
+template <AnalysisScalar S = double, class F>
 [[nodiscard]] AngleGrid make_torus(const TorusGridSpec& spec, Eigen::Index dims, F coords) {
   if (spec.n1 < 3 || spec.n2 < 3) {
     DENDRITE_THROW(dimension_error, "torus generator: need at least 3 x 3 grid points, got ",
                    spec.n1, " x ", spec.n2);
   }
   std::mt19937_64 rng(spec.seed);
-  const Eigen::MatrixXd u = random_embedding(spec.units, dims, rng);
+  const MatrixX<S> u = random_embedding<S>(spec.units, dims, rng);
   std::normal_distribution<double> normal;  // scaled by spec.noise (which may be 0)
   AngleGrid g{Eigen::MatrixXd(spec.units, spec.n1 * spec.n2), spec.n1, spec.n2};
-  Eigen::VectorXd c(dims);
+  VectorX<S> c(dims);
   for (Eigen::Index j = 0; j < spec.n2; ++j) {
     for (Eigen::Index i = 0; i < spec.n1; ++i) {
       coords(2.0 * std::numbers::pi * double(i) / double(spec.n1),
@@ -370,8 +369,9 @@ struct TorusAnalysis {
 namespace detail {
 
 /// The grid in the space analyze_torus works in, with the spectrum gaps judged there.
+template <AnalysisScalar S = double>
 struct TorusSpaceFit {
-  Eigen::MatrixXd y;  ///< dims x (n1 n2)
+  MatrixX<S> y;  ///< dims x (n1 n2)
   TorusSpace space = TorusSpace::TopPcs;
   double capture = 1;
   double gap3 = 0, gap4 = 0;  ///< see the file comment
@@ -414,10 +414,10 @@ template <AnalysisScalar S = double>
 /// The grid in its torus space. `pca` is the grid's fitted PCA. With `force`, the space is taken
 /// as given and only `y` is computed (the surrogates need nothing else).
 template <AnalysisScalar S = double>
-[[nodiscard]] TorusSpaceFit torus_space(const AngleGrid& g, const TorusTestOptions& opt,
-                                        const PCA<double>& pca,
+[[nodiscard]] TorusSpaceFit<S> torus_space(const AngleGrid& g, const TorusTestOptions& opt,
+                                           const PCA<S>& pca,
                                         std::optional<TorusSpace> force = std::nullopt) {
-  TorusSpaceFit out;
+  TorusSpaceFit<S> out;
   const auto& ev = pca.explained_variance();
   const Eigen::Index m = std::min(opt.n_pcs, pca.n_components());
   if (m < 2) {
@@ -488,11 +488,11 @@ template <AnalysisScalar S = double>
                    opt.n_pcs, ", ", opt.shuffles, " and ", opt.radius_surrogates);
   }
   TorusAnalysis out;
-  PCA<double> pca;
+  PCA<S> pca;
   pca.fit(grid.activity);
   out.explained_variance_ratio = pca.explained_variance_ratio();
   out.participation_ratio = participation_ratio(pca.explained_variance());
-  const detail::TorusSpaceFit space = detail::torus_space(grid, opt, pca);
+  const detail::TorusSpaceFit<S> space = detail::torus_space(grid, opt, pca);
   const MatrixX<S>& y = space.y;
   out.space = space.space;
   out.fundamental_capture = space.capture;
@@ -554,10 +554,10 @@ template <AnalysisScalar S = double>
     for (int s = 0; s < opt.radius_surrogates; ++s) {
       const TorusGridSpec spec{.units = grid.activity.rows(), .n1 = grid.n1, .n2 = grid.n2,
                                .noise = out.noise_sd, .seed = rng()};
-      const AngleGrid sur = detail::make_torus(spec, 4, [&](double a, double b, VectorX<S>& c) {
+      const AngleGrid sur = detail::make_torus<S>(spec, 4, [&](double a, double b, VectorX<S>& c) {
         c << r0 * std::cos(a), r0 * std::sin(a), r0 * std::cos(b), r0 * std::sin(b);
       });
-      PCA<double> sur_pca;
+      PCA<S> sur_pca;
       sur_pca.fit(sur.activity);
       const auto sy = detail::torus_space(sur, opt, sur_pca, space.space).y;
       as_far += std::abs(std::log(detail::radius_ratio(sy, grid.n1, grid.n2))) >= observed;

@@ -25,7 +25,7 @@ namespace dendrite::geometry {
 template <AnalysisScalar S = double>
 [[nodiscard]] AngleGrid clifford_torus(const TorusGridSpec& spec, double r1 = 1.0,
                                        double r2 = 1.0) {
-  return detail::make_torus(spec, 4, [&](double a2, double b2, VectorX<S>& c) {
+  return detail::make_torus<S>(spec, 4, [&](double a2, double b2, VectorX<S>& c) {
     c << r1 * std::cos(a2), r1 * std::sin(a2), r2 * std::cos(b2), r2 * std::sin(b2);
   });
 }
@@ -39,7 +39,7 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(numerical_error, "standard_torus: need R > r > 0, got R = ", big_r,
                    ", r = ", small_r);
   }
-  return detail::make_torus(spec, 3, [&](double a2, double b2, VectorX<S>& c) {
+  return detail::make_torus<S>(spec, 3, [&](double a2, double b2, VectorX<S>& c) {
     const double ring = big_r + small_r * std::cos(b2);
     c << ring * std::cos(a2), ring * std::sin(a2), small_r * std::sin(b2);
   });
@@ -57,7 +57,7 @@ template <AnalysisScalar S = double>
   }
   std::mt19937_64 rng(spec.seed ^ 0x9e3779b97f4a7c15ULL);  // apart from the embedding's draws
   std::normal_distribution<double> normal;
-  return detail::make_torus(spec, dims, [&](double, double, VectorX<S>& c) {
+  return detail::make_torus<S>(spec, dims, [&](double, double, VectorX<S>& c) {
     for (Eigen::Index k = 0; k < dims; ++k) c(k) = sd * normal(rng);
   });
 }
