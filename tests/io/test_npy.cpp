@@ -225,6 +225,34 @@ TEST_CASE("PyTorch directories: round trip, layer-0 names, shape checks, referen
   }
 }
 
+TEST_CASE("PyTorch directories: paths as strings, nested directories created, blocked ones refused",
+          "[io][pytorch]") {
+  namespace nn = dendrite::nn;
+  const fs::path d = scratch_dir("pytorch_dirs");
+  nn::GRU<double, 3, 4> a({.seed = 1});
+  const MatD x = dendrite::test::random_matrix(3, 10, 5);
+  // mkdir -p from a std::string with a trailing slash; read back through a const char*
+  const std::string nested = (d / "a" / "b" / "c").string() + "/";
+  io::save_pytorch(a, nested);
+  CHECK(fs::is_directory(d / "a" / "b" / "c"));
+  CHECK(fs::exists(d / "a" / "b" / "c" / "weight_ih.npy"));
+  nn::GRU<double, 3, 4> b({.seed = 2});
+  io::load_pytorch(b, nested.c_str());
+  CHECK(b.forward(x) == a.forward(x));
+  // a file where a directory should be: an io_error naming it, no filesystem_error
+  write_file(d / "blocked", "not a directory");
+  CHECK_THROWS_WITH(io::save_pytorch(a, d / "blocked" / "gru"),
+                    Catch::Contains("cannot create the directory") && Catch::Contains("blocked"));
+  CHECK_THROWS_WITH(io::load_pytorch(b, d / "blocked"), Catch::Contains("is not a directory"));
+  // a write over an existing file replaces it (rename over the old one)
+  io::write_npy(d / "r.npy", MatD::Constant(2, 2, 1.0));
+  io::write_npy(d / "r.npy", MatD::Constant(3, 1, 2.0));
+  CHECK(io::read_npy<double>(d / "r.npy") == MatD::Constant(3, 1, 2.0));
+  CHECK_FALSE(fs::exists(d / "r.npy.tmp"));
+  // a directory is not an NPY file
+  CHECK_THROWS_AS(io::read_npy<double>(d / "a"), dendrite::io_error);
+}
+
 TEST_CASE("save_pytorch writes each parameter in the shape it declares, not by its name",
           "[io][pytorch]") {
   namespace nn = dendrite::nn;

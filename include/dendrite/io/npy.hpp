@@ -22,15 +22,20 @@
 /// Every problem throws `io_error` naming the file and what is wrong (missing, bad magic,
 /// unsupported version or dtype, big-endian, header too long or malformed, truncated or trailing
 /// data, shape mismatch). Writing goes to `<path>.tmp` first and renames, so a failed write leaves
-/// an existing file intact.
+/// an existing file intact (on POSIX the rename replaces the old file atomically; Windows' C
+/// `rename` refuses to replace an existing file, so there an existing target is an error).
+///
+/// Paths are `std::string`s; a `std::filesystem::path` converts to one implicitly on POSIX. The
+/// file access is C stdio: `<filesystem>` and `<fstream>` would cost every file that includes
+/// dendrite about 0.2 s of compile time.
 #pragma once
 
 #include <bit>
 #include <cctype>
+#include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <span>
 #include <string>
@@ -73,17 +78,25 @@ namespace detail {
 
 constexpr std::size_t kMaxHeader = std::size_t(1) << 20;  // numpy's own limit is far below this
 
-[[noreturn]] inline void npy_fail(const std::filesystem::path& path, std::string_view what) {
-  DENDRITE_THROW(io_error, "NPY file '", path.string(), "': ", what);
+[[noreturn]] inline void npy_fail(const std::string& path, std::string_view what) {
+  DENDRITE_THROW(io_error, "NPY file '", path, "': ", what);
 }
 
-inline std::vector<char> read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    npy_fail(path, std::filesystem::exists(path) ? "cannot be opened" : "does not exist");
+inline std::vector<char> read_file(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) {
+    npy_fail(path, errno == ENOENT ? "does not exist" : "cannot be opened");
   }
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) {
+  std::vector<char> bytes;
+  std::size_t size = 0;
+  for (std::size_t got = 1; got > 0; size += got) {  // works for pipes too, not only files
+    bytes.resize(size + (std::size_t(1) << 16));
+    got = std::fread(bytes.data() + size, 1, bytes.size() - size, f);
+  }
+  bytes.resize(size);
+  const bool failed = std::ferror(f) != 0;
+  std::fclose(f);
+  if (failed) {
     npy_fail(path, "read error");
   }
   return bytes;
@@ -92,7 +105,7 @@ inline std::vector<char> read_file(const std::filesystem::path& path) {
 /// A parser for the header's Python dict literal (strings, True/False, tuples of integers).
 class HeaderParser {
  public:
-  HeaderParser(std::string_view text, const std::filesystem::path& path) : s_(text), path_(path) {}
+  HeaderParser(std::string_view text, const std::string& path) : s_(text), path_(path) {}
 
   NpyHeader parse() {
     NpyHeader h;
@@ -202,7 +215,7 @@ class HeaderParser {
   }
 
   std::string_view s_;
-  const std::filesystem::path& path_;
+  const std::string& path_;
   std::size_t pos_ = 0;
 };
 
@@ -218,7 +231,7 @@ inline char npy_kind(const std::string& d, int& size) {
   return 0;
 }
 
-inline NpyHeader parse_header(std::span<const char> bytes, const std::filesystem::path& path) {
+inline NpyHeader parse_header(std::span<const char> bytes, const std::string& path) {
   static constexpr char kMagic[] = "\x93NUMPY";
   if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) {
     npy_fail(path, "bad magic: not an NPY file (expected the bytes \\x93NUMPY)");
@@ -268,7 +281,7 @@ S element(const char* p, char kind, int size) noexcept {
 }
 
 /// Parses and validates the whole file; returns the header and the element size.
-inline NpyHeader validate(std::span<const char> bytes, const std::filesystem::path& path,
+inline NpyHeader validate(std::span<const char> bytes, const std::string& path,
                           char& kind, int& size) {
   NpyHeader h = parse_header(bytes, path);
   kind = npy_kind(h.descr, size);
@@ -313,7 +326,7 @@ inline std::string shape_string(const std::vector<std::int64_t>& shape) {
 }  // namespace detail
 
 /// Reads only the header (validating the whole file).
-inline NpyHeader read_npy_header(const std::filesystem::path& path) {
+inline NpyHeader read_npy_header(const std::string& path) {
   const std::vector<char> bytes = detail::read_file(path);
   char kind = 0;
   int size = 0;
@@ -323,7 +336,7 @@ inline NpyHeader read_npy_header(const std::filesystem::path& path) {
 /// Parses the bytes of an NPY file held in memory (`path` only names it in errors): an array of
 /// any number of dimensions, data in C order, converted to S.
 template <class S>
-NpyArray<S> parse_npy_array(std::span<const char> bytes, const std::filesystem::path& path = "<memory>") {
+NpyArray<S> parse_npy_array(std::span<const char> bytes, const std::string& path = "<memory>") {
   static_assert(std::is_arithmetic_v<S>, "parse_npy_array: S must be an arithmetic type");
   char kind = 0;
   int size = 0;
@@ -353,7 +366,7 @@ NpyArray<S> parse_npy_array(std::span<const char> bytes, const std::filesystem::
 
 /// Reads an array of any number of dimensions; data in C order, converted to S.
 template <class S>
-NpyArray<S> read_npy_array(const std::filesystem::path& path) {
+NpyArray<S> read_npy_array(const std::string& path) {
   const std::vector<char> bytes = detail::read_file(path);
   return parse_npy_array<S>(bytes, path);
 }
@@ -361,7 +374,7 @@ NpyArray<S> read_npy_array(const std::filesystem::path& path) {
 /// Parses the bytes of an NPY file held in memory as a matrix (`path` only names it in errors).
 template <class S>
 Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> parse_npy(std::span<const char> bytes,
-                                                           const std::filesystem::path& path = "<memory>") {
+                                                           const std::string& path = "<memory>") {
   static_assert(std::is_floating_point_v<S>, "read_npy: S must be float or double");
   char kind = 0;
   int size = 0;
@@ -385,14 +398,14 @@ Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> parse_npy(std::span<const char>
 
 /// Reads a 0-, 1- or 2-D array as a matrix (see the file comment for the shape rules).
 template <class S>
-Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem::path& path) {
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::string& path) {
   const std::vector<char> bytes = detail::read_file(path);
   return parse_npy<S>(bytes, path);
 }
 
 /// Reads a matrix and checks its shape; `what` names it in the error (e.g. "weight_ih").
 template <class S>
-Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem::path& path,
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::string& path,
                                                           Eigen::Index rows, Eigen::Index cols) {
   auto m = read_npy<S>(path);
   if (m.rows() != rows || m.cols() != cols) {
@@ -406,7 +419,7 @@ Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_npy(const std::filesystem:
 namespace detail {
 
 template <class S>
-void write_elements(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
+void write_elements(const std::string& path, const std::vector<std::int64_t>& shape,
                     bool fortran_order, const S* data, std::size_t count) {
   static_assert(std::is_same_v<S, float> || std::is_same_v<S, double>,
                 "write_npy: the matrix scalar must be float or double");
@@ -432,28 +445,22 @@ void write_elements(const std::filesystem::path& path, const std::vector<std::in
     head.push_back(char((len >> 16) & 0xff));
     head.push_back(char((len >> 24) & 0xff));
   }
-  std::filesystem::path tmp = path;
-  tmp += ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      npy_fail(path, "cannot be created for writing");
-    }
-    out.write(head.data(), std::streamsize(head.size()));
-    out.write(dict.data(), std::streamsize(dict.size()));
-    out.write(reinterpret_cast<const char*>(data), std::streamsize(count * sizeof(S)));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      npy_fail(path, "write error");
-    }
+  const std::string tmp = path + ".tmp";
+  std::FILE* out = std::fopen(tmp.c_str(), "wb");
+  if (out == nullptr) {
+    npy_fail(path, "cannot be created for writing");
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    npy_fail(path, "cannot replace the file: " + ec.message());
+  const bool written = std::fwrite(head.data(), 1, head.size(), out) == head.size() &&
+                       std::fwrite(dict.data(), 1, dict.size(), out) == dict.size() &&
+                       std::fwrite(data, sizeof(S), count, out) == count;
+  if (std::fclose(out) != 0 || !written) {
+    std::remove(tmp.c_str());
+    npy_fail(path, "write error");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    std::remove(tmp.c_str());
+    npy_fail(path, std::string("cannot replace the file: ") + std::strerror(err));
   }
 }
 
@@ -462,7 +469,7 @@ void write_elements(const std::filesystem::path& path, const std::vector<std::in
 /// Writes a matrix as a 2-D array of its shape: C order (numpy's default) or, with
 /// fortran_order, column-major (no transposition: Eigen's own layout).
 template <class Derived>
-void write_npy(const std::filesystem::path& path, const Eigen::MatrixBase<Derived>& m,
+void write_npy(const std::string& path, const Eigen::MatrixBase<Derived>& m,
                bool fortran_order = false) {
   using S = typename Derived::Scalar;
   const std::vector<std::int64_t> shape = {std::int64_t(m.rows()), std::int64_t(m.cols())};
@@ -477,10 +484,10 @@ void write_npy(const std::filesystem::path& path, const Eigen::MatrixBase<Derive
 
 /// Writes a vector (any n x 1 or 1 x n matrix) as a 1-D array of shape (n,), as PyTorch biases.
 template <class Derived>
-void write_npy_vector(const std::filesystem::path& path, const Eigen::MatrixBase<Derived>& v) {
+void write_npy_vector(const std::string& path, const Eigen::MatrixBase<Derived>& v) {
   using S = typename Derived::Scalar;
   if (v.rows() != 1 && v.cols() != 1) {
-    DENDRITE_THROW(dimension_error, "write_npy_vector('", path.string(),
+    DENDRITE_THROW(dimension_error, "write_npy_vector('", path,
                    "'): expected a vector, got ", v.rows(), " x ", v.cols());
   }
   const Eigen::Matrix<S, Eigen::Dynamic, 1> c = v.reshaped();
@@ -489,12 +496,12 @@ void write_npy_vector(const std::filesystem::path& path, const Eigen::MatrixBase
 
 /// Writes `data` (C order) as an array of any `shape` (e.g. a PyTorch conv weight).
 template <class S>
-void write_npy_array(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
+void write_npy_array(const std::string& path, const std::vector<std::int64_t>& shape,
                      std::span<const S> data) {
   std::int64_t count = 1;
   for (std::int64_t d : shape) count *= d;
   if (count != std::int64_t(data.size())) {
-    DENDRITE_THROW(dimension_error, "write_npy_array('", path.string(), "'): a shape of ",
+    DENDRITE_THROW(dimension_error, "write_npy_array('", path, "'): a shape of ",
                    count, " elements for ", data.size(), " values");
   }
   detail::write_elements(path, shape, false, data.data(), data.size());

@@ -16,11 +16,12 @@
 /// `<prefix>check_output.npy` (shape (N, Out)), the loaded block must reproduce the output to
 /// 1e-4 relative to the largest output (float32 references), or loading fails: a wrong layout
 /// cannot load silently. On any failure the block keeps its old weights and `io_error` says
-/// which file and what is wrong.
+/// which file and what is wrong. `save_pytorch` and `save_check_pair` create the directory and its
+/// parents. Paths are `std::string`s (see npy.hpp); directories are checked and created with
+/// POSIX `stat`/`mkdir` (`<filesystem>` on Windows).
 #pragma once
 
 #include <algorithm>
-#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,29 +29,85 @@
 #include <dendrite/core/error.hpp>
 #include <dendrite/io/npy.hpp>
 
+#if defined(_WIN32)
+#include <filesystem>
+#else
+#include <sys/stat.h>  // POSIX stat and mkdir: <filesystem> costs every including file ~0.2 s
+#endif
+
 namespace dendrite::io {
 
 namespace detail {
 
-inline std::filesystem::path state_dict_file(const std::filesystem::path& dir,
-                                             std::string_view prefix, std::string_view name) {
-  const std::filesystem::path plain = dir / (std::string(prefix) + std::string(name) + ".npy");
-  if (std::filesystem::exists(plain)) {
+/// Whether `path` names an existing file or directory.
+inline bool path_exists(const std::string& path) {
+#if defined(_WIN32)
+  std::error_code ec;
+  return detail::path_exists(path, ec);
+#else
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+#endif
+}
+
+/// Whether `path` names a directory.
+inline bool is_directory(const std::string& path) {
+#if defined(_WIN32)
+  std::error_code ec;
+  return std::filesystem::is_directory(path, ec);
+#else
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+#endif
+}
+
+/// Creates `path` and its missing parents (mkdir -p); throws `io_error` if it is not then a
+/// directory.
+inline void make_directories(const std::string& path) {
+#if defined(_WIN32)
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+#else
+  for (std::size_t i = 1; i <= path.size(); ++i) {
+    if (i == path.size() || path[i] == '/') {
+      const std::string prefix = path.substr(0, i);
+      if (!is_directory(prefix)) {
+        ::mkdir(prefix.c_str(), 0777);  // failure (a race, a file in the way) is judged below
+      }
+    }
+  }
+#endif
+  if (!is_directory(path)) {
+    DENDRITE_THROW(io_error, "PyTorch weights: cannot create the directory '", path, "'");
+  }
+}
+
+/// `dir`/`name`.
+inline std::string join(const std::string& dir, std::string_view name) {
+  std::string out = dir;
+  if (!out.empty() && out.back() != '/') out += '/';
+  return out.append(name);
+}
+
+inline std::string state_dict_file(const std::string& dir, std::string_view prefix,
+                                   std::string_view name) {
+  const std::string plain = join(dir, std::string(prefix) + std::string(name) + ".npy");
+  if (path_exists(plain)) {
     return plain;
   }
-  const std::filesystem::path layer0 = dir / (std::string(prefix) + std::string(name) + "_l0.npy");
-  if (std::filesystem::exists(layer0)) {
+  const std::string layer0_name = std::string(prefix) + std::string(name) + "_l0.npy";
+  const std::string layer0 = join(dir, layer0_name);
+  if (path_exists(layer0)) {
     return layer0;
   }
-  DENDRITE_THROW(io_error, "PyTorch weights: missing file '", plain.string(), "' (also tried '",
-                 layer0.filename().string(), "')");
+  DENDRITE_THROW(io_error, "PyTorch weights: missing file '", plain, "' (also tried '",
+                 layer0_name, "')");
 }
 
 /// The matrix of a parameter from its file: a parameter with an N-D `shape` (a conv weight)
 /// must match it exactly and is read in C order as shape[0] x (the rest); others as before.
 template <class S, class P>
-Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::filesystem::path& file,
-                                                                const P& p) {
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::string& file, const P& p) {
   if (p.shape.empty()) {
     return read_npy<S>(file, p.rows(), p.cols());
   }
@@ -74,17 +131,17 @@ Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::files
 
 /// Fills `block` from the NPY files of a PyTorch state_dict in `dir` (see the file comment).
 template <class Block>
-void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_view prefix = "") {
+void load_pytorch(Block& block, const std::string& dir, std::string_view prefix = "") {
   using S = typename Block::Scalar;
   using M = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
-  if (!std::filesystem::is_directory(dir)) {
-    DENDRITE_THROW(io_error, "PyTorch weights: '", dir.string(), "' is not a directory");
+  if (!detail::is_directory(dir)) {
+    DENDRITE_THROW(io_error, "PyTorch weights: '", dir, "' is not a directory");
   }
   auto params = block.named_parameters();
   std::vector<M> staged;
   staged.reserve(params.size());
   for (auto& [name, p] : params) {
-    const std::filesystem::path file = detail::state_dict_file(dir, prefix, name);
+    const std::string file = detail::state_dict_file(dir, prefix, name);
     staged.push_back(detail::read_parameter<S>(file, *p));
   }
   std::vector<M> old;
@@ -94,9 +151,9 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
     old.push_back(p->value);
     p->value = staged[k++];
   }
-  const std::filesystem::path in_file = dir / (std::string(prefix) + "check_input.npy");
-  const std::filesystem::path out_file = dir / (std::string(prefix) + "check_output.npy");
-  if (!std::filesystem::exists(in_file) && !std::filesystem::exists(out_file)) {
+  const std::string in_file = detail::join(dir, std::string(prefix) + "check_input.npy");
+  const std::string out_file = detail::join(dir, std::string(prefix) + "check_output.npy");
+  if (!detail::path_exists(in_file) && !detail::path_exists(out_file)) {
     return;
   }
   // Puts the old weights back unless the check passes: an exception unwinding through here
@@ -115,16 +172,16 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
   } restore{params, old};
   {
     if constexpr (!requires(const M& m) { block.forward(m); }) {
-      DENDRITE_THROW(io_error, "PyTorch weights in '", dir.string(),
+      DENDRITE_THROW(io_error, "PyTorch weights in '", dir,
                      "': a check pair was given for a block without a matrix forward()");
     } else {
-      if (!std::filesystem::exists(in_file) || !std::filesystem::exists(out_file)) {
-        DENDRITE_THROW(io_error, "PyTorch weights: '", dir.string(),
+      if (!detail::path_exists(in_file) || !detail::path_exists(out_file)) {
+        DENDRITE_THROW(io_error, "PyTorch weights: '", dir,
                        "' has only one of check_input.npy and check_output.npy");
       }
       const M x = read_npy<S>(in_file);
       if (x.cols() != Block::input_size) {
-        DENDRITE_THROW(io_error, "NPY file '", in_file.string(), "': expected shape (N, ",
+        DENDRITE_THROW(io_error, "NPY file '", in_file, "': expected shape (N, ",
                        Block::input_size, "), got (", x.rows(), ", ", x.cols(), ")");
       }
       const M want = read_npy<S>(out_file, x.rows(), Block::output_size);
@@ -132,7 +189,7 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
       const double scale = std::max(1.0, double(want.cwiseAbs().maxCoeff()));
       const double err = double((got - want).cwiseAbs().maxCoeff());
       if (!(err <= 1e-4 * scale)) {
-        DENDRITE_THROW(io_error, "PyTorch weights in '", dir.string(),
+        DENDRITE_THROW(io_error, "PyTorch weights in '", dir,
                        "': the block does not reproduce check_output.npy (largest difference ", err,
                        "); the weights were not loaded");
       }
@@ -144,11 +201,11 @@ void load_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
 /// Writes the block's parameters as NPY files named like a PyTorch state_dict, each in the
 /// shape its parameter declares (`Parameter::shape`: a bias 1-D, a conv weight 3-D or 4-D).
 template <class Block>
-void save_pytorch(Block& block, const std::filesystem::path& dir, std::string_view prefix = "") {
-  std::filesystem::create_directories(dir);
+void save_pytorch(Block& block, const std::string& dir, std::string_view prefix = "") {
+  detail::make_directories(dir);
   using S = typename Block::Scalar;
   for (auto& [name, p] : block.named_parameters()) {
-    const std::filesystem::path file = dir / (std::string(prefix) + std::string(name) + ".npy");
+    const std::string file = detail::join(dir, std::string(prefix) + std::string(name) + ".npy");
     if (p->shape.size() == 1) {
       write_npy_vector(file, p->value);
     } else if (!p->shape.empty()) {
@@ -164,11 +221,11 @@ void save_pytorch(Block& block, const std::filesystem::path& dir, std::string_vi
 /// Writes the reference pair for `x` (In x N): check_input.npy (N, In) and the block's output
 /// check_output.npy (N, Out), so that a later load_pytorch verifies the weights.
 template <class Block, class Derived>
-void save_check_pair(Block& block, const std::filesystem::path& dir,
+void save_check_pair(Block& block, const std::string& dir,
                      const Eigen::MatrixBase<Derived>& x, std::string_view prefix = "") {
-  std::filesystem::create_directories(dir);
-  write_npy(dir / (std::string(prefix) + "check_input.npy"), x.transpose());
-  write_npy(dir / (std::string(prefix) + "check_output.npy"), block.forward(x).transpose());
+  detail::make_directories(dir);
+  write_npy(detail::join(dir, std::string(prefix) + "check_input.npy"), x.transpose());
+  write_npy(detail::join(dir, std::string(prefix) + "check_output.npy"), block.forward(x).transpose());
 }
 
 }  // namespace dendrite::io
