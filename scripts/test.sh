@@ -10,7 +10,8 @@
 #             tests at -O1 (g++ gains little at -O0; the real-time audit and the benchmarks at
 #             -O3, built), every public header compiled on its own, and with valgrind installed
 #             the nn tests under memcheck.
-#   sanitize  clang++, AddressSanitizer + UBSan (and a second compiler's warnings), the unit
+#   sanitize  clang++, AddressSanitizer + UBSan (without five checks that cost a third of the
+#             build, CMakeLists.txt says which and why; and a second compiler's warnings), the unit
 #             tests at -O0 and -O1 as in native, the rest at -O1; Eigen's decompositions
 #             compiled once without instrumentation (tests/CMakeLists.txt); line tables only
 #             for the reports (full -g compiles 20 % slower, 3x the objects).
