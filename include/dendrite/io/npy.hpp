@@ -22,8 +22,8 @@
 /// Every problem throws `io_error` naming the file and what is wrong (missing, bad magic,
 /// unsupported version or dtype, big-endian, header too long or malformed, truncated or trailing
 /// data, shape mismatch). Writing goes to `<path>.tmp` first and renames, so a failed write leaves
-/// an existing file intact (on POSIX the rename replaces the old file atomically; Windows' C
-/// `rename` refuses to replace an existing file, so there an existing target is an error).
+/// an existing file intact (on POSIX the rename replaces the old file atomically; on Windows,
+/// where C `rename` does not replace, the old file is removed first: not atomic there).
 ///
 /// Paths are `std::string`s; a `std::filesystem::path` converts to one implicitly on POSIX. The
 /// file access is C stdio: `<filesystem>` and `<fstream>` would cost every file that includes
@@ -457,6 +457,9 @@ void write_elements(const std::string& path, const std::vector<std::int64_t>& sh
     std::remove(tmp.c_str());
     npy_fail(path, "write error");
   }
+#if defined(_WIN32)
+  std::remove(path.c_str());  // C rename does not replace an existing file there
+#endif
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());
