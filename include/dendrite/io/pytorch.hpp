@@ -43,7 +43,7 @@ namespace detail {
 inline bool path_exists(const std::string& path) {
 #if defined(_WIN32)
   std::error_code ec;
-  return detail::path_exists(path, ec);
+  return std::filesystem::exists(path, ec);
 #else
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
