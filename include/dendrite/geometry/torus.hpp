@@ -416,7 +416,7 @@ template <AnalysisScalar S = double>
 template <AnalysisScalar S = double>
 [[nodiscard]] TorusSpaceFit<S> torus_space(const AngleGrid& g, const TorusTestOptions& opt,
                                            const PCA<S>& pca,
-                                        std::optional<TorusSpace> force = std::nullopt) {
+                                           std::optional<TorusSpace> force = std::nullopt) {
   TorusSpaceFit<S> out;
   const auto& ev = pca.explained_variance();
   const Eigen::Index m = std::min(opt.n_pcs, pca.n_components());

@@ -107,7 +107,8 @@ inline std::string state_dict_file(const std::string& dir, std::string_view pref
 /// The matrix of a parameter from its file: a parameter with an N-D `shape` (a conv weight)
 /// must match it exactly and is read in C order as shape[0] x (the rest); others as before.
 template <class S, class P>
-Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::string& file, const P& p) {
+Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> read_parameter(const std::string& file,
+                                                                const P& p) {
   if (p.shape.empty()) {
     return read_npy<S>(file, p.rows(), p.cols());
   }
