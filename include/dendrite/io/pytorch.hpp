@@ -91,11 +91,12 @@ inline std::string join(const std::string& dir, std::string_view name) {
 
 inline std::string state_dict_file(const std::string& dir, std::string_view prefix,
                                    std::string_view name) {
-  const std::string plain = join(dir, std::string(prefix) + std::string(name) + ".npy");
+  const std::string stem = std::string(prefix) + std::string(name);
+  const std::string plain = join(dir, stem + ".npy");
   if (path_exists(plain)) {
     return plain;
   }
-  const std::string layer0_name = std::string(prefix) + std::string(name) + "_l0.npy";
+  const std::string layer0_name = stem + "_l0.npy";
   const std::string layer0 = join(dir, layer0_name);
   if (path_exists(layer0)) {
     return layer0;
@@ -226,7 +227,8 @@ void save_check_pair(Block& block, const std::string& dir,
                      const Eigen::MatrixBase<Derived>& x, std::string_view prefix = "") {
   detail::make_directories(dir);
   write_npy(detail::join(dir, std::string(prefix) + "check_input.npy"), x.transpose());
-  write_npy(detail::join(dir, std::string(prefix) + "check_output.npy"), block.forward(x).transpose());
+  write_npy(detail::join(dir, std::string(prefix) + "check_output.npy"),
+            block.forward(x).transpose());
 }
 
 }  // namespace dendrite::io

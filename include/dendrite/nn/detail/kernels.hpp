@@ -211,11 +211,10 @@ DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T*
 
 template <class T, std::size_t N, class F, class... In>
 DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
-  std::size_t i = 0;
   using W = row_batch_t<scalar_t<T>, N>;  // the widest batch of N or fewer lanes
   if constexpr (!is_batch_v<T> && !std::is_pointer_v<W>) {
     constexpr std::size_t L = W::size;
-    for (; i + L <= N; i += L) {
+    for (std::size_t i = 0; i + L <= N; i += L) {
       f(W::load_unaligned(in + i)...).store_unaligned(out + i);
     }
     if constexpr (N % L != 0) {
@@ -228,19 +227,19 @@ DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
   } else if constexpr (!is_batch_v<T>) {
     // fewer elements than any batch: one padded batch, so they vectorise too
     using B = xsimd::batch<T>;
-    constexpr std::size_t rest = N - N / B::size * B::size;
-    if constexpr (rest > 0) {
-      const auto padded = [i](const T* p) {
+    static_assert(N < B::size, "vmap: a batch of N or fewer lanes exists from B::size on");
+    if constexpr (N > 0) {
+      const auto padded = [](const T* p) {
         alignas(64) T buf[B::size] = {};
-        for (std::size_t k = 0; k < rest; ++k) buf[k] = p[i + k];
+        for (std::size_t k = 0; k < N; ++k) buf[k] = p[k];
         return B::load_aligned(buf);
       };
       alignas(64) T res[B::size];
       f(padded(in)...).store_aligned(res);
-      for (std::size_t k = 0; k < rest; ++k) out[i + k] = res[k];
+      for (std::size_t k = 0; k < N; ++k) out[k] = res[k];
     }
   } else {
-    for (; i < N; ++i) {
+    for (std::size_t i = 0; i < N; ++i) {
       out[i] = f(in[i]...);
     }
   }
