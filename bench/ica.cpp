@@ -3,7 +3,9 @@
 // baselines in the same binary: FOBI written directly with Eigen (full covariance products, a
 // dense K accumulation) and one step of the network with Eigen's dynamic LLT (what a direct port
 // of the authors' numpy code looks like).
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <random>
 #include <vector>
 
@@ -260,6 +262,84 @@ void BM_ConvergenceEEG16(benchmark::State& state) {
   }
 }
 
+// Tracking an electrode shift: eeg_like(16, 90 s, 256 Hz, abrupt change at 60 s), seeds 1-4,
+// medians. Arg 0: ORICA, Cooling; 1: Adaptive; 2: Adaptive, and 5 s after the detection a batch
+// fit of those 5 s (ORICA::fit, FastICA) adopted; 3: EASI at a constant rate of 2e-3 (baseline).
+// Counters: the Amari index just before the change and 10 s after it, and the seconds after the
+// change until it stays within 1.5x of the level before (checked every 0.5 s; -1: not in 30 s).
+void BM_TrackingEEG16(benchmark::State& state) {
+  namespace ica = dendrite::ica;
+  constexpr int D = 16;
+  constexpr Eigen::Index half_second = 128, wait = 5 * 256;
+  ica::EEGLikeOptions drift;
+  drift.drift = ica::MixingDrift::Abrupt;
+  drift.change_at_s = 60;
+  std::vector<ica::EEGLikeMixture> data;
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    data.push_back(ica::eeg_like(D, 90.0, 256.0, seed, drift));
+  }
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return 0.5 * (v[(v.size() - 1) / 2] + v[v.size() / 2]);
+  };
+  for (auto _ : state) {
+    std::vector<double> before, after10, back, fit_ms;
+    for (const auto& m : data) {
+      const Eigen::Index c = m.change_sample;
+      std::vector<double> amari;  // every 0.5 s after the change
+      const auto after = [&](const Eigen::MatrixXd& b) {
+        return ica::amari_index(Eigen::MatrixXd(b * m.mixing_after));
+      };
+      if (state.range(0) == 3) {
+        EASI easi(D, 2e-3f);
+        Eigen::VectorXf y(D);
+        for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
+          easi.step(m.mixed.col(i).cast<float>(), y);
+          const Eigen::MatrixXd b = easi.b.cast<double>();
+          if (i + 1 == c) before.push_back(ica::amari_index(Eigen::MatrixXd(b * m.mixing)));
+          if (i >= c && (i - c + 1) % half_second == 0) amari.push_back(after(b));
+        }
+      } else {
+        using Net = ica::ORICA<float, D>;
+        Net net({.schedule = state.range(0) == 0 ? ica::ForgettingSchedule::Cooling
+                                                 : ica::ForgettingSchedule::Adaptive,
+                 .sample_rate = 256});
+        std::array<float, D> x{}, y{};
+        Eigen::Index detected = -1;
+        std::uint64_t reheats = 0;
+        for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
+          for (int k = 0; k < D; ++k) x[std::size_t(k)] = float(m.mixed(k, i));
+          benchmark::DoNotOptimize(net.step(x, y));
+          if (i + 1 == c) {
+            before.push_back(ica::amari_index(Eigen::MatrixXd(net.unmixing() * m.mixing)));
+            reheats = net.reheats();
+          }
+          if (i >= c && detected < 0 && net.reheats() != reheats) detected = i + 1;
+          if (state.range(0) == 2 && detected >= 0 && i + 1 == detected + wait) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto fit = Net::fit(m.mixed.middleCols(detected, wait));
+            fit_ms.push_back(std::chrono::duration<double, std::milli>(
+                                 std::chrono::steady_clock::now() - t0).count());
+            (void)net.adopt(fit);
+          }
+          if (i >= c && (i - c + 1) % half_second == 0) amari.push_back(after(net.unmixing()));
+        }
+      }
+      after10.push_back(amari[19]);
+      double when = -1;
+      for (std::size_t k = amari.size(); k-- > 0;) {
+        if (amari[k] > 1.5 * before.back()) break;
+        when = 0.5 * double(k + 1);
+      }
+      back.push_back(when);
+    }
+    state.counters["amari_before"] = median(before);
+    state.counters["amari_10s"] = median(after10);
+    state.counters["s_back"] = median(back);
+    if (!fit_ms.empty()) state.counters["fit_ms"] = median(fit_ms);
+  }
+}
+
 using dendrite::batchd;
 using dendrite::batchf;
 
@@ -304,3 +384,4 @@ BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 16);
 BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 64);
 BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 256);
 BENCHMARK(BM_ConvergenceEEG16)->Arg(0)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kSecond);
+BENCHMARK(BM_TrackingEEG16)->DenseRange(0, 3)->Iterations(1)->Unit(benchmark::kSecond);

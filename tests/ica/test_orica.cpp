@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // ORICA: the exact recursive whitener against a plain running covariance, the rotation's
 // orthogonality, separation from a cold start on recorded-style speech (espeak-ng) and on
-// EEG-like mixtures (20 seeds, 16 channels; odd channel counts), tracking an electrode shift,
-// artifact removal, bad input, lanes against scalar runs, and allocation-free steps.
+// EEG-like mixtures (20 seeds, 16 channels; odd channel counts), tracking an electrode shift
+// (online, and with a batch fit adopted after its detection), artifact removal, bad input, lanes
+// against scalar runs, and allocation-free steps.
 #include "support/alloc_counter.hpp"
 #include "support/speech.hpp"
 
@@ -187,6 +188,67 @@ TEST_CASE("ORICA follows an electrode shift: at its memory, and faster when Adap
   CHECK(median(after30) <= 0.12);
   CHECK(caught >= 6);
   CHECK(median(adaptive10) < median(after10));
+}
+
+TEST_CASE("ORICA::fit and adopt after a detected electrode shift: back within 1.5x in 10 s",
+          "[orica][eeg]") {
+  // Adaptive detects the shift (reheats()); 5 s later the samples since the detection are
+  // fitted in batch (FastICA), the network adopts the fit and learns on from there.
+  ica::EEGLikeOptions drift;
+  drift.drift = ica::MixingDrift::Abrupt;
+  drift.change_at_s = 60;
+  constexpr Eigen::Index wait = 5 * 256;
+  std::vector<double> before, after10;
+  double worst_white = 0, worst_inverse = 0;
+  int refitted = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const auto m = ica::eeg_like(16, 70.0, 256.0, seed, drift);
+    const Eigen::Index c = m.change_sample;
+    ica::ORICA<float, 16> net({.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256});
+    stream<decltype(net), 16>(net, m.mixed, 0, c);
+    before.push_back(amari(net.unmixing(), m.mixing));
+    const auto reheats_before = net.reheats();
+    Eigen::Index i = c;  // the first sample after the detection
+    while (i < c + 2560 && net.reheats() == reheats_before) {
+      stream<decltype(net), 16>(net, m.mixed, i, i + 1);
+      ++i;
+    }
+    if (i + wait > c + 2560) {  // not caught in time to refit within the 10 s
+      stream<decltype(net), 16>(net, m.mixed, i, c + 2560);
+      after10.push_back(amari(net.unmixing(), m.mixing_after));
+      continue;
+    }
+    ++refitted;
+    stream<decltype(net), 16>(net, m.mixed, i, i + wait);
+    const Eigen::MatrixXd block = m.mixed.middleCols(i, wait);
+    const auto fit = decltype(net)::fit(block);  // on a worker thread in an acquisition program
+    REQUIRE(net.adopt(fit));
+    // the adopted unmixing whitens the block it was fitted on, and mixing() is its inverse
+    const Eigen::MatrixXd centred = block.colwise() - block.rowwise().mean();
+    const Eigen::MatrixXd cov = centred * centred.transpose() / double(wait);
+    const Eigen::MatrixXd b = net.unmixing();
+    const Eigen::MatrixXd eye = Eigen::MatrixXd::Identity(16, 16);
+    worst_white = std::max(worst_white, (b * cov * b.transpose() - eye).norm());
+    worst_inverse = std::max(worst_inverse, (net.mixing() * b - eye).norm());
+    stream<decltype(net), 16>(net, m.mixed, i + wait, c + 2560);
+    after10.push_back(amari(net.unmixing(), m.mixing_after));
+  }
+  INFO("median Amari: " << median(before) << " before, " << median(after10)
+                        << " 10 s after the change (refit 5 s after its detection, "
+                        << refitted << " of 8 detected in time)");
+  CHECK(refitted >= 6);
+  CHECK(worst_white < 1e-3);
+  CHECK(worst_inverse < 1e-3);
+  CHECK(median(after10) <= 1.5 * median(before));
+
+  ica::ORICA<float, 4> small;
+  CHECK_THROWS_AS(decltype(small)::fit(Eigen::MatrixXd::Ones(3, 100)), dendrite::dimension_error);
+  CHECK_THROWS_AS(decltype(small)::fit(Eigen::MatrixXd::Ones(4, 4)), dendrite::dimension_error);
+  CHECK_THROWS_AS(small.refit(Eigen::MatrixXd::Ones(4, 100), 1), dendrite::dimension_error);
+  Eigen::MatrixXd nan = Eigen::MatrixXd::Random(4, 100);
+  nan(2, 50) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(decltype(small)::fit(nan), dendrite::numerical_error);
+  CHECK(small.unmixing().isIdentity());  // a refused refit changes nothing
 }
 
 TEST_CASE("ORICA removes a blink component and keeps the rest", "[orica][eeg]") {
@@ -378,21 +440,35 @@ TEST_CASE("ORICA on a batch: every lane is the scalar network on its own stream"
   for (std::size_t l = 0; l < L; ++l) {
     CHECK((lanes.unmixing(l) - singles[l].unmixing()).norm() < 1e-9);
   }
+  // refit one lane: it becomes the scalar network's refit, the other lanes keep their state
+  const Eigen::MatrixXd block = data[0].mixed.leftCols(5 * 256);
+  lanes.refit(block, L - 1);
+  singles[L - 1].refit(block);
+  for (std::size_t l = 0; l < L; ++l) {
+    CHECK((lanes.unmixing(l) - singles[l].unmixing()).norm() < 1e-9);
+    CHECK((lanes.mixing(l) - singles[l].mixing()).norm() < 1e-9);
+    CHECK((lanes.signs(l) - singles[l].signs()).norm() == 0);
+  }
 }
 
-TEST_CASE("ORICA's step allocates nothing", "[orica][realtime]") {
-  ica::ORICA<float, 16> net;
+TEST_CASE("ORICA's step and adopt allocate nothing", "[orica][realtime]") {
+  ica::ORICA<float, 16> net({.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256});
+  const auto fit = decltype(net)::fit(ica::eeg_like(16, 2.0, 256.0, 5).mixed);  // allocates
   std::array<float, 16> x{}, y{};
   std::array<bool, 16> keep{};
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
+  bool adopted = false;
   dendrite::test::NoAllocScope scope;
   for (int t = 0; t < 200; ++t) {
     for (auto& v : x) v = normal(rng);
     (void)net.step(x, y);
     net.reconstruct(y, keep, x);
+    if (t == 100) adopted = net.adopt(fit);
   }
   CHECK(scope.counts().total() == 0);
+  CHECK(adopted);
+  CHECK_FALSE(net.adopt(fit, 1));  // no lane 1 in a scalar network
   CHECK(std::isfinite(y[0]));
 }
 
