@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <future>
 #include <limits>
 #include <random>
 #include <vector>
@@ -221,8 +222,9 @@ TEST_CASE("ORICA::fit and adopt after a detected electrode shift: back within 1.
     ++refitted;
     stream<decltype(net), 16>(net, m.mixed, i, i + wait);
     const Eigen::MatrixXd block = m.mixed.middleCols(i, wait);
-    const auto fit = decltype(net)::fit(block);  // on a worker thread in an acquisition program
-    REQUIRE(net.adopt(fit));
+    // the fit on a worker thread, as in an acquisition program (it reads nothing of the network)
+    auto worker = std::async(std::launch::async, [&block] { return decltype(net)::fit(block); });
+    REQUIRE(net.adopt(worker.get()));
     // the adopted unmixing whitens the block it was fitted on, and mixing() is its inverse
     const Eigen::MatrixXd centred = block.colwise() - block.rowwise().mean();
     const Eigen::MatrixXd cov = centred * centred.transpose() / double(wait);
