@@ -139,6 +139,35 @@ TEST_CASE("ORICA on EEG-like mixtures: 20 seeds at 16 channels, and odd channel 
   }
 }
 
+TEST_CASE("ORICA adopts a batch fit at 5 and 7 channels and learns on from it", "[orica][eeg]") {
+  // a fit of seconds 10-30 adopted at 30 s: better than the online network then, and still
+  // separating after 30 s more of learning
+  ica::ORICAOptions opt;
+  opt.sample_rate = 256;
+  const auto five = ica::eeg_like(5, 60.0, 256.0, 8);
+  const auto seven = ica::eeg_like(7, 60.0, 256.0, 9);
+  ica::ORICA<double, 5> n5(opt);
+  ica::ORICA<float, 7> n7(opt);
+  stream<decltype(n5), 5>(n5, five.mixed, 0, 30 * 256);
+  stream<decltype(n7), 7>(n7, seven.mixed, 0, 30 * 256);
+  const double online5 = amari(n5.unmixing(), five.mixing);
+  const double online7 = amari(n7.unmixing(), seven.mixing);
+  REQUIRE(n5.adopt(decltype(n5)::fit(five.mixed.middleCols(10 * 256, 20 * 256))));
+  REQUIRE(n7.adopt(decltype(n7)::fit(seven.mixed.middleCols(10 * 256, 20 * 256))));
+  const double adopted5 = amari(n5.unmixing(), five.mixing);
+  const double adopted7 = amari(n7.unmixing(), seven.mixing);
+  stream<decltype(n5), 5>(n5, five.mixed, 30 * 256, five.mixed.cols());
+  stream<decltype(n7), 7>(n7, seven.mixed, 30 * 256, seven.mixed.cols());
+  INFO("5 channels: online " << online5 << " at 30 s, adopted " << adopted5 << ", at 60 s "
+                             << amari(n5.unmixing(), five.mixing) << "; 7 channels: online "
+                             << online7 << ", adopted " << adopted7 << ", at 60 s "
+                             << amari(n7.unmixing(), seven.mixing));
+  CHECK(adopted5 < online5);
+  CHECK(adopted7 < online7);
+  CHECK(amari(n5.unmixing(), five.mixing) <= 0.05);
+  CHECK(amari(n7.unmixing(), seven.mixing) <= 0.05);
+}
+
 TEST_CASE("eeg_like draws well-conditioned mixings at high channel counts too", "[orica][eeg]") {
   // a Gaussian D x D matrix's condition number grows like D: the bound is 30 up to 16 channels
   // and 4 D above (a fixed 30 made 64 channels loop for ever)
