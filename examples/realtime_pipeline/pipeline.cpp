@@ -212,11 +212,11 @@ void run_realtime_pipeline(Report& report, const Options& options) {
       fit_ms = std::chrono::duration<double, std::milli>(Clock::now() - f0).count();
       (void)pipe.ica.adopt(fit);
       adopted_at = b1;
-      amari_adopted = ica::amari_index(pipe.ica.unmixing(), sim.mixing());
     }
     const double t = double(b1) / AcquisitionSimulator::kRate;
     t_axis.push_back(t);
     amari_curve.push_back(ica::amari_index(pipe.ica.unmixing(), sim.mixing()));
+    if (adopted_at == b1) amari_adopted = amari_curve.back();
     frozen_curve.push_back(ica::amari_index(frozen.unmixing(), sim.mixing()));
     if (b1 <= n_shift) amari_before_shift = amari_curve.back();
     const Eigen::MatrixXd yb = yblock.leftCols(Eigen::Index(good_in_block)).cast<double>();

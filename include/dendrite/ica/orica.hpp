@@ -365,8 +365,7 @@ class ORICA {
     dendrite::set_lane(var_, lane_index, f.var_);
     dendrite::set_lane(started_, lane_index, Scalar(1));
     // both rates at their floors: the cooling clock where l reaches it, the whitener's at n
-    const double g = std::max(opt_.gamma, 1e-9);
-    clock_ = std::max(clock_, opt_.t0 * (std::pow(opt_.lambda0 / floor_, 1.0 / g) - 1.0));
+    clock_ = std::max(clock_, clock_at(floor_));
     wclock_ = std::max(wclock_, f.samples_);
     reset_index();
     checkpoint();
@@ -442,6 +441,12 @@ class ORICA {
     const double base = 1.0 + clock_ / opt_.t0;
     const double l = opt_.lambda0 / (opt_.gamma == 1.0 ? base : std::pow(base, opt_.gamma));
     return std::max(l, floor_);
+  }
+
+  // The cooling clock at which l0 / (1 + t / t0)^gamma equals l (rate()'s inverse).
+  [[nodiscard]] double clock_at(double l) const noexcept {
+    const double g = std::max(opt_.gamma, 1e-9);
+    return opt_.t0 * (std::pow(opt_.lambda0 / l, 1.0 / g) - 1.0);
   }
 
   void start(const mask_t<T>& first, const std::array<T, kD>& x) noexcept {
@@ -598,9 +603,7 @@ class ORICA {
 
   void reheat() noexcept {
     const double target = std::max(1.0 / (opt_.reheat_memory_s * opt_.sample_rate), floor_);
-    const double g = std::max(opt_.gamma, 1e-9);
-    const double back = opt_.t0 * (std::pow(opt_.lambda0 / target, 1.0 / g) - 1.0);
-    clock_ = std::min(clock_, std::max(back, 0.0));
+    clock_ = std::min(clock_, std::max(clock_at(target), 0.0));
     wclock_ = std::min(wclock_, opt_.reheat_whitener_s * opt_.sample_rate);
     reset_index();
     ++reheats_;
