@@ -10,12 +10,12 @@
 #include <span>
 #include <string>
 
-#include <unistd.h>
-
 #include <dendrite/io/npy.hpp>
 #include <dendrite/io/pytorch.hpp>
 #include <dendrite/nn/conv.hpp>
 #include <dendrite/nn/dense.hpp>
+
+#include "support/scratch.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::span<const char> bytes(reinterpret_cast<const char*>(data), size);
@@ -31,9 +31,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   // The loader, with the input as a Dense layer's weight file next to a valid bias.
   static const std::filesystem::path dir = [] {
-    const auto d = std::filesystem::temp_directory_path() /
-                   ("dendrite_fuzz_" + std::to_string(::getpid()));
-    std::filesystem::create_directories(d);
+    const auto d = dendrite::test::scratch_dir("fuzz");
     dendrite::io::write_npy_vector(d / "bias.npy", Eigen::VectorXf::Ones(3));
     return d;
   }();

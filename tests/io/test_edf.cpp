@@ -3,6 +3,7 @@
 // clipping, the padded last record, chunked reads equal to one read, real-time pacing, and bad
 // files and arguments giving an io_error that names the file and the problem.
 #include "support/alloc_counter.hpp"
+#include "support/scratch.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -10,8 +11,6 @@
 #include <fstream>
 #include <random>
 #include <string>
-
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -24,9 +23,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 fs::path temp_file(const std::string& name) {
-  // one directory per process: test runs of several builds may share the machine
-  const fs::path dir = fs::temp_directory_path() / ("dendrite_edf_tests_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  static const fs::path dir = dendrite::test::scratch_dir("edf");
   return dir / name;
 }
 

@@ -18,6 +18,7 @@
 #include <dendrite/nn.hpp>
 
 #include "support/random.hpp"
+#include "support/scratch.hpp"
 
 namespace io = dendrite::io;
 namespace fs = std::filesystem;
@@ -26,13 +27,7 @@ using MatF = Eigen::MatrixXf;
 
 namespace {
 
-/// A fresh directory per test case under the system temp dir.
-fs::path scratch_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("dendrite_test_io_" + name);
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+using dendrite::test::scratch_dir;
 
 /// The bytes of an NPY file: magic, version, header length, the dict padded to 64, data.
 std::string npy_bytes(const std::string& dict, const std::string& data, int major = 1,

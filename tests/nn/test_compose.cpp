@@ -18,6 +18,7 @@
 #include <dendrite/nn.hpp>
 
 #include "support/random.hpp"
+#include "support/scratch.hpp"
 #include "support/sequences.hpp"
 
 namespace ad = dendrite::autodiff;
@@ -303,8 +304,7 @@ TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorc
   CHECK(max_abs(seq.forward(x) - y) < 1e-12);
 
   // save and load round trip keeps the N-D shapes; a model with other sizes is refused whole
-  const auto tmp = std::filesystem::temp_directory_path() / "dendrite_test_sequential";
-  std::filesystem::remove_all(tmp);
+  const auto tmp = dendrite::test::scratch_dir("sequential");
   dendrite::io::save_pytorch(seq, tmp);
   CHECK(dendrite::io::read_npy_array<double>(tmp / "0.weight.npy").shape == std::vector<std::int64_t>{4, 3, 3});
   decltype(seq) copy;
@@ -314,7 +314,6 @@ TEST_CASE("a Sequential loaded from nn.Sequential's state_dict reproduces PyTorc
   const MatD before = other.get<0>().weight.value;
   CHECK_THROWS_WITH(dendrite::io::load_pytorch(other, tmp), Catch::Contains("2.weight.npy': shape mismatch: expected (3, 4, 1), got (2, 4, 1)"));
   CHECK(other.get<0>().weight.value == before);
-  std::filesystem::remove_all(tmp);
 }
 
 TEST_CASE("attention gate and spatial attention: formulas, masks and gradients", "[nn][attention][gate]") {
