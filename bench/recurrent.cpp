@@ -4,7 +4,7 @@
 // PackedLSTM with bf16 and float weights (one stream), a plain Eigen baseline with dynamic
 // matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
 // plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU with 4
-// groups of batch<float> streams per call.
+// groups of batch<float> streams per call; the GRU's elementwise part alone (BM_GruGates).
 // Also the analysis form over 1000 steps.
 #include <algorithm>
 #include <array>
@@ -84,6 +84,25 @@ void BM_BlockedGruStep(benchmark::State& state) {
   fill_input(x);
   std::array<batchf, H * G> h;
   time_steps<3, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
+}
+
+/// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
+/// the blend and the rejection select) on fixed pre-activations: the step minus this is the
+/// time of its two products, so the two parts' shares of a step can be read side by side.
+template <class T, int H>
+void BM_GruGates(benchmark::State& state) {
+  std::array<T, 3 * H> gi, gh;
+  fill_input(gi);
+  fill_input(gh);
+  std::array<T, H> h{}, out;
+  const dendrite::mask_t<T> finite(true);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(gi.data());
+    benchmark::DoNotOptimize(
+        dendrite::nn::detail::gru_update<T, H>(finite, gi.data(), gh.data(), h.data(), out));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
 }
 
 /// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16) or as
@@ -253,6 +272,9 @@ BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, false);  // GRU hidden 64: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, false);  // GRU hidden 128: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, true);
+BENCHMARK_TEMPLATE(BM_GruGates, batchf, 32);
+BENCHMARK_TEMPLATE(BM_GruGates, batchf, 64);
+BENCHMARK_TEMPLATE(BM_GruGates, batchf, 128);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 32, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 64, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 128, 4);

@@ -718,7 +718,7 @@ TEST_CASE("PackedGRU and PackedLSTM hold the weights rounded to bf16 and step th
   check_packed<nn::GRU, nn::PackedGRU, 32, 64>(14);
   check_packed<nn::LSTM, nn::PackedLSTM, 5, 7>(15);
   check_packed<nn::LSTM, nn::PackedLSTM, 32, 64>(16);
-  // with 3H a multiple of 8 batches the float-stored GRU sums in GRU's order: equal bits
+  // stored as float, the packed blocks are the GRU's own (kGemvUnits batches): equal bits
   nn::GRU<float, 32, 64> gru({.seed = 17});
   nn::PackedGRU<float, 32, 64, float> packed(gru);
   CHECK(max_step_difference(packed, gru, 50, 18) == 0.0);

@@ -76,6 +76,12 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   }
 }
 
+/// Register-held accumulators a GEMV block may use: 16 where the target has 32 vector
+/// registers (AVX-512), 8 where it has 16 (SSE2, AVX2). Twice the FMA latency x throughput
+/// product (4 cycles x 2 units) in flight, and one broadcast or load of x per 16 FMAs instead
+/// of per 8: the 16-lane GRU step at hidden 64 and 128 gained 10-15 % (bench/README.md).
+inline constexpr std::size_t kGemvUnits = sizeof(xsimd::batch<float>) >= 64 ? 16 : 8;
+
 /// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
 constexpr std::size_t partial_sums(std::size_t nb) noexcept {
   return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4);
@@ -113,9 +119,9 @@ template <class S, std::size_t R>
 using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
 
 /// y = init + W x with W an R x C column-major matrix of scalar_t<T>, init either y (T values)
-/// or a bias (R scalars). Rows go in blocks of up to 8 register-held units (see gemv_rows); for
-/// a scalar T the last R mod lanes rows go through one more overlapping batch, and a matrix
-/// with fewer rows than any batch is plain code.
+/// or a bias (R scalars). Rows go in blocks of up to kGemvUnits register-held units (see
+/// gemv_rows); for a scalar T the last R mod lanes rows go through one more overlapping batch,
+/// and a matrix with fewer rows than any batch is plain code.
 template <class T, std::size_t R, std::size_t C, class Init>
 DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const Init* init, T* y) noexcept {
@@ -130,7 +136,7 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
   } else {
     constexpr std::size_t unit = is_batch_v<T> ? 1 : V::size;
     constexpr std::size_t units = R / unit;
-    constexpr std::size_t kBlock = 8;
+    constexpr std::size_t kBlock = kGemvUnits;
     constexpr std::size_t full = units / kBlock;
     for (std::size_t blk = 0; blk < full; ++blk) {
       const std::size_t row = blk * kBlock * unit;
@@ -201,7 +207,8 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
 template <class T, std::size_t R, std::size_t C, std::size_t G>
 DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
                                        const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
-  constexpr std::size_t NB = G >= 12 ? 1 : 12 / G;  // at most 12 accumulators
+  constexpr std::size_t kAcc = kGemvUnits * 3 / 2;  // 24 or 12 accumulators, G of them a row
+  constexpr std::size_t NB = G >= kAcc ? 1 : kAcc / G;
   constexpr std::size_t full = R / NB;
   for (std::size_t blk = 0; blk < full; ++blk) {
     gemv_groups_rows<T, NB, R, C, G>(w, x, b, y, blk * NB);

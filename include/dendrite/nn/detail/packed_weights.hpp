@@ -2,9 +2,10 @@
 /// @file
 /// An R x C float matrix stored for a single-stream y = b + W x, as float or as bf16 (the
 /// arithmetic is float either way). Rows are padded with zeros to a whole number of groups and
-/// cut into blocks of up to 8 SIMD batches of rows (64 rows on AVX2), the register-held
-/// accumulators of one pass (see gemv_rows); each block is stored column after column, so a
-/// pass reads its block's weights in one sequential stream. Within a column of a block:
+/// cut into blocks of up to kGemvUnits SIMD batches of rows (64 rows on AVX2, 256 on AVX-512),
+/// the register-held accumulators of one pass (see gemv_rows); each block is stored column
+/// after column, so a pass reads its block's weights in one sequential stream. Within a column
+/// of a block:
 ///  - float: a group is one SIMD batch of L = xsimd::batch<float>::size rows, in order;
 ///  - bf16: a group is 2L rows in L 32-bit words, word i of group g holding row 2Lg + i in its
 ///    low half and row 2Lg + L + i in its high half. One load of L words then gives two float
@@ -134,7 +135,9 @@ class PackedWeights {
   static constexpr std::size_t kColsPerWord = kDot ? 2 : 1;
   static constexpr std::size_t kWordCols = kCols / kColsPerWord;  // words along a row
   static constexpr std::size_t kWords = rows / kRowsPerWord * kWordCols;  // the whole matrix
-  static constexpr std::size_t kBlock = 8;  // batches per block: even, so a block is whole groups
+  // batches per block, as the float GEMV (so a float-stored block sums in its order); even, so
+  // a block is whole groups
+  static constexpr std::size_t kBlock = kGemvUnits;
   static constexpr std::size_t kUnits = rows / L;
   static constexpr std::size_t kFull = kUnits / kBlock;
   static constexpr std::size_t kRest = kUnits - kFull * kBlock;
@@ -161,7 +164,7 @@ class PackedWeights {
     constexpr std::size_t stride = NB * L / kRowsPerWord;  // words per column of this block
     if constexpr (kHalf) {
       static_assert(NB % 2 == 0, "PackedWeights: a bf16 block is whole groups");
-      // at most 8 accumulators: the conversion needs registers of its own (16 on AVX2)
+      // at most kGemvUnits accumulators: the conversion needs registers of its own
       constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
       gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
