@@ -331,4 +331,14 @@ TEST_CASE("the recurrent gates' float sigmoid and tanh meet their stated absolut
   CHECK(d::gate_tanh(B(-INFINITY)).get(0) == -1.0f);
   // double keeps the accurate functions
   CHECK(d::gate_tanh(batchd(0.3)).get(0) == dendrite::tanh(batchd(0.3)).get(0));
+  // three batches interleaved give each one's own result, bit for bit, NaN included
+  const d::Interleaved<B, 3> three{{B(-2.5f), B(std::nanf("")), B(40.0f)}};
+  const auto sig3 = d::gate_sigmoid(three), tanh3 = d::gate_tanh(three);
+  for (std::size_t k = 0; k < 3; ++k) {
+    const float s1 = d::gate_sigmoid(three.v[k]).get(0), t1 = d::gate_tanh(three.v[k]).get(0);
+    CHECK((sig3.v[k].get(0) == s1 || (std::isnan(s1) && std::isnan(sig3.v[k].get(0)))));
+    CHECK((tanh3.v[k].get(0) == t1 || (std::isnan(t1) && std::isnan(tanh3.v[k].get(0)))));
+  }
+  CHECK(std::isnan(sig3.v[1].get(0)));
+  CHECK(sig3.v[0].get(0) != sig3.v[2].get(0));
 }

@@ -53,7 +53,7 @@ template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
   std::array<T, H> next;
-  vmap<T, H>(
+  vmap<T, H, kGateInterleave>(
       [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
         const auto r = gate_sigmoid(ir + hr);
         const auto z = gate_sigmoid(iz + hz);

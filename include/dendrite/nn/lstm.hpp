@@ -47,12 +47,12 @@ template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status lstm_update(mask_t<T> finite, const T* g, T* hc,
                                          std::span<T, H> h_out) noexcept {
   std::array<T, H> c_next, h_next;
-  vmap<T, H>(
+  vmap<T, H, kGateInterleave>(
       [](auto gi, auto gf, auto gg, auto c) {
         return gate_sigmoid(gf) * c + gate_sigmoid(gi) * gate_tanh(gg);
       },
       c_next.data(), g, g + H, g + 2 * H, hc + H);
-  vmap<T, H>([](auto go, auto c) { return gate_sigmoid(go) * gate_tanh(c); },
+  vmap<T, H, kGateInterleave>([](auto go, auto c) { return gate_sigmoid(go) * gate_tanh(c); },
              h_next.data(), g + 3 * H, c_next.data());
   for (std::size_t i = 0; i < H; ++i) {
     hc[H + i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
