@@ -6,14 +6,18 @@
 /// a gate uses it:
 ///   e^x        Cody-Waite: x clamped to [-87, 87], x = n ln2 + r with ln2 split in two parts so
 ///              that n ln2_hi is exact, |r| <= ln2 / 2, e^r by its Taylor series to r^7
-///              (truncation < 6e-9 relative), 2^n written into the exponent bits
+///              (truncation < 6e-9 relative) in Estrin's order (a chain of 4 FMAs where
+///              Horner's is 7: a lone gate is bound by its latency), 2^n written into the
+///              exponent bits
 ///   sigmoid(x) = 1 / (1 + e^-x): |error| <= 1.2e-7 everywhere, relative <= 2.4e-7 for x >= -80
 ///   tanh(x)    = 1 - 2 / (1 + e^2x): |error| <= 2.4e-7 everywhere (relative error grows as
 ///              |x| -> 0, where tanh x ~ x is smaller than the absolute bound)
 /// The float GEMV that feeds a gate already carries rounding of about 1e-6 for 64 inputs of
 /// unit size, so these bounds are below what the step can resolve. tests/core/test_math.cpp
 /// checks them against long double on a dense grid and on random arguments (measured: sigmoid
-/// 8.9e-8 absolute and 1.5e-7 relative, tanh 1.8e-7). NaN stays NaN; +-Inf give the limits.
+/// 8.9e-8 absolute and 2.2e-7 relative, tanh 1.8e-7; Horner's order gave 1.5e-7 relative). NaN
+/// stays NaN; +-Inf give the limits. A refined reciprocal (VRCP14PS and a Newton step) in place
+/// of the division broke these bounds (1.4e-7 absolute, tanh 2.9e-7) and is not used.
 #pragma once
 
 #include <array>
@@ -62,29 +66,31 @@ struct Interleaved {
 template <class B, std::size_t K>
 [[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gate_exp(std::array<B, K> x) noexcept {
   using I = xsimd::batch<std::int32_t, typename B::arch_type>;
-  std::array<B, K> n, r, p;
+  // t = x / ln 2 + 1.5 2^23 rounds x / ln 2 to the nearest integer n in one FMA, and leaves n in
+  // t's low mantissa bits; n = t - 1.5 2^23
+  const B magic(12582912.0F);
+  std::array<B, K> t, r, p;
   // the constant first: minps/maxps return their second operand when one is NaN, so a NaN
   // lane stays NaN (and then so does the result)
   for (std::size_t k = 0; k < K; ++k) x[k] = xsimd::min(B(87.0F), xsimd::max(B(-87.0F), x[k]));
-  for (std::size_t k = 0; k < K; ++k) n[k] = xsimd::nearbyint(x[k] * B(1.44269504088896341F));
+  for (std::size_t k = 0; k < K; ++k) t[k] = xsimd::fma(x[k], B(1.44269504088896341F), magic);
   for (std::size_t k = 0; k < K; ++k) {
-    r[k] = xsimd::fma(n[k], B(-0.693145751953125F), x[k]);  // ln2_hi: 16 significant bits
+    const B n = t[k] - magic;
+    r[k] = xsimd::fma(n, B(-0.693145751953125F), x[k]);  // ln2_hi: 16 significant bits
+    r[k] = xsimd::fma(n, B(-1.428606765330187e-06F), r[k]);  // ln2_lo = ln 2 - ln2_hi
+  }
+  // e^r to r^7 by Estrin's scheme (depth 4 instead of Horner's 7):
+  // (1 + r) + r^2 (1/2 + r/6) + r^4 ((1/24 + r/120) + r^2 (1/720 + r/5040))
+  for (std::size_t k = 0; k < K; ++k) {
+    const B r2 = r[k] * r[k];
+    const B lo = xsimd::fma(r2, xsimd::fma(r[k], B(1.0F / 6.0F), B(0.5F)), r[k] + B(1.0F));
+    const B hi = xsimd::fma(r2, xsimd::fma(r[k], B(1.0F / 5040.0F), B(1.0F / 720.0F)),
+                            xsimd::fma(r[k], B(1.0F / 120.0F), B(1.0F / 24.0F)));
+    p[k] = xsimd::fma(r2 * r2, hi, lo);
   }
   for (std::size_t k = 0; k < K; ++k) {
-    r[k] = xsimd::fma(n[k], B(-1.428606765330187e-06F), r[k]);  // ln2_lo = ln 2 - ln2_hi
-  }
-  for (std::size_t k = 0; k < K; ++k) p[k] = xsimd::fma(r[k], B(1.0F / 5040.0F), B(1.0F / 720.0F));
-  const auto horner = [&](float c) DENDRITE_FORCE_INLINE_LAMBDA {
-    for (std::size_t k = 0; k < K; ++k) p[k] = xsimd::fma(p[k], r[k], B(c));
-  };
-  horner(1.0F / 120.0F);
-  horner(1.0F / 24.0F);
-  horner(1.0F / 6.0F);
-  horner(0.5F);
-  horner(1.0F);
-  horner(1.0F);
-  for (std::size_t k = 0; k < K; ++k) {
-    const I e = (xsimd::to_int(n[k]) + I(127)) << 23;  // 2^n, n in [-126, 126]: a normal number
+    // 2^n from t's bits: (n + 127) << 23 (the magic's own bits shift out), n in [-126, 126]
+    const I e = (xsimd::bitwise_cast<I>(t[k]) + I(127)) << 23;
     p[k] = p[k] * xsimd::bitwise_cast<B>(e);
   }
   return p;
