@@ -104,7 +104,8 @@ template <class B>
 
 /// The sigmoid a gate applies to K batches at once, interleaved.
 template <class B, std::size_t K>
-[[nodiscard]] DENDRITE_FORCE_INLINE Interleaved<B, K> gate_sigmoid(const Interleaved<B, K>& x) noexcept {
+[[nodiscard]] DENDRITE_FORCE_INLINE Interleaved<B, K> gate_sigmoid(
+    const Interleaved<B, K>& x) noexcept {
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
     out.v = gate_exp((-x).v);
@@ -117,7 +118,8 @@ template <class B, std::size_t K>
 
 /// The tanh a gate applies to K batches at once, interleaved.
 template <class B, std::size_t K>
-[[nodiscard]] DENDRITE_FORCE_INLINE Interleaved<B, K> gate_tanh(const Interleaved<B, K>& x) noexcept {
+[[nodiscard]] DENDRITE_FORCE_INLINE Interleaved<B, K> gate_tanh(
+    const Interleaved<B, K>& x) noexcept {
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
     out.v = gate_exp((x + x).v);

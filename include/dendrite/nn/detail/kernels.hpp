@@ -82,7 +82,8 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
 /// Register-held accumulators a GEMV block may use: 16 where the target has 32 vector
 /// registers (AVX-512), 8 where it has 16 (SSE2, AVX2). Twice the FMA latency x throughput
 /// product (4 cycles x 2 units) in flight, and one broadcast or load of x per 16 FMAs instead
-/// of per 8: the 16-lane GRU step at hidden 64 and 128 gained 10-15 % (bench/README.md).
+/// of per 8: the 16-lane GRU step at hidden 128 gained 13 %, BlockedGRU at 128 28 %
+/// (bench/README.md).
 inline constexpr std::size_t kGemvUnits = sizeof(xsimd::batch<float>) >= 64 ? 16 : 8;
 
 /// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
