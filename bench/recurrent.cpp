@@ -3,8 +3,9 @@
 // (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU and
 // PackedLSTM with bf16 and float weights (one stream), a plain Eigen baseline with dynamic
 // matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
-// plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU with 4
-// groups of batch<float> streams per call; the GRU's elementwise part alone (BM_GruGates).
+// plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
+// BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
+// (BM_GruGates).
 // Also the analysis form over 1000 steps.
 #include <algorithm>
 #include <array>
@@ -17,6 +18,7 @@
 #include <Eigen/Core>
 
 #include <dendrite/nn/blocked_gru.hpp>
+#include <dendrite/nn/blocked_lstm.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
 #include <dendrite/nn/packed_gru.hpp>
@@ -84,6 +86,16 @@ void BM_BlockedGruStep(benchmark::State& state) {
   fill_input(x);
   std::array<batchf, H * G> h;
   time_steps<3, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
+}
+
+/// BlockedLSTM: the same for the LSTM (beside BM_LstmStep<batchf>).
+template <int H, int G>
+void BM_BlockedLstmStep(benchmark::State& state) {
+  dendrite::nn::BlockedLSTM<batchf, kIn, H, G> block({.seed = 1});
+  std::array<batchf, kIn * G> x;
+  fill_input(x);
+  std::array<batchf, H * G> h;
+  time_steps<4, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
 }
 
 /// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
@@ -278,4 +290,7 @@ BENCHMARK_TEMPLATE(BM_GruGates, batchf, 128);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 32, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 64, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 128, 4);
+BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 32, 4);
+BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 64, 4);
+BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 128, 4);
 BENCHMARK_TEMPLATE(BM_GruForward1000, 64)->Unit(benchmark::kMicrosecond);

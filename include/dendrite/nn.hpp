@@ -10,6 +10,7 @@
 #include <dendrite/nn/activation_layers.hpp>
 #include <dendrite/nn/attention_gate.hpp>
 #include <dendrite/nn/blocked_gru.hpp>
+#include <dendrite/nn/blocked_lstm.hpp>
 #include <dendrite/nn/conv1d.hpp>
 #include <dendrite/nn/conv2d.hpp>
 #include <dendrite/nn/conv_options.hpp>

@@ -7,8 +7,9 @@
 ///                             a scalar T, over lanes for a batch T)
 ///   gemv_bias<R, C>(W, x, b, y)  y = b + W x, b R values of scalar_t<T> (the accumulators
 ///                             start from b: no copy of b into y first)
-///   gemv_groups<R, C, G>(W, x, b, y)  y_g = b + W x_g for G inputs at once, each weight read
-///                             once for all of them (the blocked multi-stream steps)
+///   gemv_groups<R, C, G, XS>(W, x, b, y)  y_g = b + W x_g for G inputs at once (x_g at
+///                             x + g XS), each weight read once for all of them (the blocked
+///                             multi-stream steps)
 ///   vmap<N, K>(f, out, in...) out[i] = f(in[i]...), for a scalar T in SIMD chunks of the
 ///                             widest batch of N or fewer lanes (so the activations vectorise),
 ///                             the tail as the last N elements' chunk again (overlapping; out
@@ -181,7 +182,7 @@ DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* _
 
 /// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers, each weight loaded
 /// (broadcast) once for all G groups.
-template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G>
+template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G, std::size_t XS>
 DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                             const scalar_t<T>* __restrict b, T* __restrict y,
                                             std::size_t r0) noexcept {
@@ -191,7 +192,7 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
   }
   for (std::size_t j = 0; j < C; ++j) {
     T xg[G];
-    for (std::size_t g = 0; g < G; ++g) xg[g] = x[g * C + j];
+    for (std::size_t g = 0; g < G; ++g) xg[g] = x[g * XS + j];
     const scalar_t<T>* col = w + j * R + r0;
 #pragma GCC unroll 16
     for (std::size_t k = 0; k < NB; ++k) {
@@ -206,18 +207,18 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
 }
 
 /// y_g = b + W x_g for G groups at once (G right-hand sides): W an R x C column-major matrix of
-/// scalar_t<T>, x G groups of C values (group g at x + g C), y G groups of R. Every weight is
-/// read once per call, not once per group.
-template <class T, std::size_t R, std::size_t C, std::size_t G>
+/// scalar_t<T>, x G groups of C values (group g at x + g XS, XS >= C), y G groups of R. Every
+/// weight is read once per call, not once per group.
+template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS = C>
 DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
                                        const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   constexpr std::size_t kAcc = kGemvUnits * 3 / 2;  // 24 or 12 accumulators, G of them a row
   constexpr std::size_t NB = G >= kAcc ? 1 : kAcc / G;
   constexpr std::size_t full = R / NB;
   for (std::size_t blk = 0; blk < full; ++blk) {
-    gemv_groups_rows<T, NB, R, C, G>(w, x, b, y, blk * NB);
+    gemv_groups_rows<T, NB, R, C, G, XS>(w, x, b, y, blk * NB);
   }
-  if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G>(w, x, b, y, full * NB);
+  if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G, XS>(w, x, b, y, full * NB);
 }
 
 /// Batches (or chunks) the recurrent steps' gate updates hand to f together (vmap's K): with 4,
