@@ -77,25 +77,24 @@ void BM_LstmStep(benchmark::State& state) {
   BM_Step<dendrite::nn::LSTM, 4, T, H>(state);
 }
 
-/// BlockedGRU: G groups of lanes_v streams per call over weights read once (items = streams);
-/// beside it, BM_GruStep<batchf> advances one group per call.
+/// BlockedGRU / BlockedLSTM: G groups of lanes_v streams per call over weights read once
+/// (items = streams); beside them, BM_GruStep<batchf> and BM_LstmStep<batchf> advance one group
+/// per call.
+template <template <class, int, int, int> class Block, int Gates, int H, int G>
+void BM_Blocked(benchmark::State& state) {
+  Block<batchf, kIn, H, G> block({.seed = 1});
+  std::array<batchf, kIn * G> x;
+  fill_input(x);
+  std::array<batchf, H * G> h;
+  time_steps<Gates, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
+}
 template <int H, int G>
 void BM_BlockedGruStep(benchmark::State& state) {
-  dendrite::nn::BlockedGRU<batchf, kIn, H, G> block({.seed = 1});
-  std::array<batchf, kIn * G> x;
-  fill_input(x);
-  std::array<batchf, H * G> h;
-  time_steps<3, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
+  BM_Blocked<dendrite::nn::BlockedGRU, 3, H, G>(state);
 }
-
-/// BlockedLSTM: the same for the LSTM (beside BM_LstmStep<batchf>).
 template <int H, int G>
 void BM_BlockedLstmStep(benchmark::State& state) {
-  dendrite::nn::BlockedLSTM<batchf, kIn, H, G> block({.seed = 1});
-  std::array<batchf, kIn * G> x;
-  fill_input(x);
-  std::array<batchf, H * G> h;
-  time_steps<4, H>(state, block, x, h, double(G * dendrite::lanes_v<batchf>));
+  BM_Blocked<dendrite::nn::BlockedLSTM, 4, H, G>(state);
 }
 
 /// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
