@@ -2,7 +2,11 @@
 // Errors, status, version, and the allocation counter the real-time tests rely on.
 #include "support/alloc_counter.hpp"
 
+#include <array>
+#include <cmath>
+#include <limits>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -108,4 +112,49 @@ TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core]
     CHECK(t > 0.0f);
     CHECK(scope.counts().total() == 0);
   }
+}
+
+namespace {
+/// all_finite and flush_denormals on one sample of N scalars against plain per-value checks,
+/// with one non-finite or denormal value at every position in turn (every SIMD chunk, and the
+/// overlapping last chunk when N is not a multiple of the lanes).
+template <class S, std::size_t N>
+void check_sample_screening() {
+  std::array<S, N> x;
+  for (std::size_t i = 0; i < N; ++i) x[i] = S(0.25) * S(int(i) - 7);  // finite, some zero
+  CHECK(dendrite::all_finite(std::span<const S, N>(x)));
+  const S denormal = std::numeric_limits<S>::denorm_min() * S(3);
+  for (const S bad : {std::numeric_limits<S>::quiet_NaN(), std::numeric_limits<S>::infinity(),
+                      -std::numeric_limits<S>::infinity()}) {
+    for (std::size_t k = 0; k < N; ++k) {
+      std::array<S, N> y = x;
+      y[k] = bad;
+      CHECK_FALSE(dendrite::all_finite(std::span<const S, N>(y)));
+    }
+  }
+  for (std::size_t k = 0; k < N; ++k) {
+    std::array<S, N> y = x;
+    y[k] = k % 2 == 0 ? denormal : -denormal;
+    if (k + 1 < N) y[k + 1] = std::numeric_limits<S>::quiet_NaN();  // NaN passes the flush
+    const std::array<S, N> f = dendrite::flush_denormals(std::span<const S, N>(y));
+    for (std::size_t i = 0; i < N; ++i) {
+      if (i == k) {
+        CHECK(f[i] == S(0));
+      } else if (std::isnan(y[i])) {
+        CHECK(std::isnan(f[i]));
+      } else {
+        CHECK(f[i] == y[i]);
+      }
+    }
+  }
+}
+}  // namespace
+
+TEST_CASE("a sample's screening: all_finite and flush_denormals at odd sizes, every position",
+          "[core][simd]") {
+  check_sample_screening<float, 3>();
+  check_sample_screening<float, 16>();
+  check_sample_screening<float, 37>();
+  check_sample_screening<double, 5>();
+  check_sample_screening<double, 37>();
 }
