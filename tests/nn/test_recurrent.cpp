@@ -840,10 +840,16 @@ double blocked_against_streams(std::uint64_t seed) {
         for (std::size_t l = 0; l < L; ++l) dendrite::set_lane(x[g * In + j], l, xs[g * L + l][j]);
       }
     }
+    // group 2's h[0]: its state (each group's state starts with its h) and its output
+    constexpr std::size_t per_group = decltype(blocked)::state_size / std::size_t(G);
+    const auto held_state = dendrite::lane(blocked.state()[2 * per_group], 1);
     const auto held = dendrite::lane(h[2 * H], 1);
     const Status s = blocked.step(x, h);
     CHECK(s == (t == 30 ? Status::RejectedNonFinite : Status::Ok));
-    if (t == 30) CHECK(dendrite::lane(h[2 * H], 1) == held);  // that stream held
+    if (t == 30) {  // that stream held, in its state and in its output
+      CHECK(dendrite::lane(blocked.state()[2 * per_group], 1) == held_state);
+      CHECK(dendrite::lane(h[2 * H], 1) == held);
+    }
     for (std::size_t k = 0; k < S; ++k) {
       std::array<float, H> hk;
       const Status sk = streams[k].step(xs[k], hk);

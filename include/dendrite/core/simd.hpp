@@ -141,6 +141,15 @@ constexpr std::size_t scalar_simd_lanes() noexcept {
     return xsimd::batch<T>::size;
   }
 }
+
+/// f(i) at the start i of every L-value chunk of N >= L values, the last chunk [N - L, N)
+/// overlapping the one before when L does not divide N (so f must not mind seeing a value twice).
+template <std::size_t L, std::size_t N, class F>
+DENDRITE_FORCE_INLINE void for_each_chunk(F f) noexcept {
+  static_assert(N >= L, "for_each_chunk: fewer values than one chunk");
+  for (std::size_t i = 0; i + L <= N; i += L) f(i);
+  if constexpr (N % L != 0) f(N - L);
+}
 }  // namespace detail
 
 /// Per lane: true where every one of the N values is finite (one sample of N channels).
@@ -162,9 +171,10 @@ template <Real T, std::size_t N>
       const B v = B::load_unaligned(p);
       return (v - v) == B(T(0));
     };
-    auto ok = finite(x.data());
-    for (std::size_t i = L; i + L <= N; i += L) ok = ok && finite(x.data() + i);
-    if constexpr (N % L != 0) ok = ok && finite(x.data() + (N - L));
+    typename B::batch_bool_type ok(true);
+    detail::for_each_chunk<L, N>([&](std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+      ok = ok && finite(x.data() + i);
+    });
     return xsimd::all(ok);
   } else {
     unsigned bad = 0;
@@ -195,12 +205,9 @@ template <Real T, std::size_t N>
   if constexpr (!is_batch_v<T> && N >= detail::scalar_simd_lanes<T>()) {
     using B = xsimd::batch<T>;
     constexpr std::size_t L = B::size;
-    for (std::size_t i = 0; i + L <= N; i += L) {
+    detail::for_each_chunk<L, N>([&](std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
       flush_denormal(B::load_unaligned(x.data() + i)).store_unaligned(out.data() + i);
-    }
-    if constexpr (N % L != 0) {
-      flush_denormal(B::load_unaligned(x.data() + (N - L))).store_unaligned(out.data() + (N - L));
-    }
+    });
   } else {
     for (std::size_t i = 0; i < N; ++i) out[i] = flush_denormal(x[i]);
   }

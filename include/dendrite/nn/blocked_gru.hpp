@@ -14,16 +14,13 @@
 /// s})` hold equal weights; load trained ones through the same names (weight_ih, ...).
 #pragma once
 
-#include <array>
 #include <cstddef>
 #include <span>
 
 #include <dendrite/config.hpp>
 #include <dendrite/core/error.hpp>
-#include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 #include <dendrite/nn/detail/blocked.hpp>
-#include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/options.hpp>
 #include <dendrite/rt/contract.hpp>

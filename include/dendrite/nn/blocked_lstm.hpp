@@ -20,10 +20,8 @@
 
 #include <dendrite/config.hpp>
 #include <dendrite/core/error.hpp>
-#include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
 #include <dendrite/nn/detail/blocked.hpp>
-#include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/lstm.hpp>
 #include <dendrite/nn/options.hpp>
 #include <dendrite/rt/contract.hpp>

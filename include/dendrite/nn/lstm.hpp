@@ -53,7 +53,7 @@ DENDRITE_FORCE_INLINE Status lstm_update(mask_t<T> finite, const T* g, T* hc,
       },
       c_next.data(), g, g + H, g + 2 * H, hc + H);
   vmap<T, H, kGateInterleave>([](auto go, auto c) { return gate_sigmoid(go) * gate_tanh(c); },
-             h_next.data(), g + 3 * H, c_next.data());
+                              h_next.data(), g + 3 * H, c_next.data());
   for (std::size_t i = 0; i < H; ++i) {
     hc[H + i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
     hc[i] = dendrite::select<T>(finite, h_next[i], hc[i]);
