@@ -9,6 +9,7 @@
 //   dendrite-bench --gru 32x64 --lanes
 //   dendrite-bench --gru 16x128 --lstm 32x64 --dense 64x64 --precision double --out results
 //   dendrite-bench --gru 32x64 --precision bf16      (bf16 weights: PackedGRU, PackedLSTM)
+//   dendrite-bench --gru 32x64 --precision int8      (int8 weights, the input quantized per step)
 //
 // Sizes are template parameters in dendrite, so this program carries a fixed set of them (listed
 // by --help); another size is refused with the list.
@@ -16,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -40,7 +42,7 @@ namespace {
 
 struct Result {
   std::string kernel;     ///< e.g. "gru 32x64"
-  std::string precision;  ///< "float", "double" or "bf16" (weights; float arithmetic)
+  std::string precision;  ///< "float", "double", "bf16" or "int8" (the last two: weights)
   int lanes = 1;          ///< independent streams per step
   b::StepProfile p;
 };
@@ -55,7 +57,7 @@ Runner runner() {
   };
 }
 
-/// A packed inference block (bf16 weights) made from a default-seeded float block.
+/// A packed inference block (bf16 or int8 weights) made from a default-seeded float block.
 template <class Net, class Packed>
 Runner packed_runner() {
   return [](const b::MachineLimits& limits, const b::StepProfileOptions& opt) {
@@ -94,12 +96,16 @@ struct Catalogue {
     (add<K, I, O>(kind), ...);
   }
 
-  /// The bf16-weight form P<float, I, O, bf16> of K (one stream only).
+  /// The packed forms P<float, I, O, bf16> and P<float, I, O, std::int8_t> of K (one stream
+  /// only), as precisions "bf16" and "int8".
   template <template <class, int, int> class K, template <class, int, int, class> class P, int I,
             int... O>
-  void add_bf16_row(const std::string& kind) {
+  void add_packed_row(const std::string& kind) {
     ((runners[key(name(kind, I, O), "bf16", false)] =
           packed_runner<K<float, I, O>, P<float, I, O, dendrite::bf16>>()),
+     ...);
+    ((runners[key(name(kind, I, O), "int8", false)] =
+          packed_runner<K<float, I, O>, P<float, I, O, std::int8_t>>()),
      ...);
   }
 };
@@ -119,10 +125,10 @@ Catalogue make_catalogue() {
   c.add_row<GRU, 32, 8, 16, 32, 64, 128>("gru");
   c.add_row<LSTM, 16, 8, 16, 32, 64, 128>("lstm");
   c.add_row<LSTM, 32, 8, 16, 32, 64, 128>("lstm");
-  c.add_bf16_row<GRU, nn::PackedGRU, 16, 8, 16, 32, 64, 128>("gru");
-  c.add_bf16_row<GRU, nn::PackedGRU, 32, 8, 16, 32, 64, 128>("gru");
-  c.add_bf16_row<LSTM, nn::PackedLSTM, 16, 8, 16, 32, 64, 128>("lstm");
-  c.add_bf16_row<LSTM, nn::PackedLSTM, 32, 8, 16, 32, 64, 128>("lstm");
+  c.add_packed_row<GRU, nn::PackedGRU, 16, 8, 16, 32, 64, 128>("gru");
+  c.add_packed_row<GRU, nn::PackedGRU, 32, 8, 16, 32, 64, 128>("gru");
+  c.add_packed_row<LSTM, nn::PackedLSTM, 16, 8, 16, 32, 64, 128>("lstm");
+  c.add_packed_row<LSTM, nn::PackedLSTM, 32, 8, 16, 32, 64, 128>("lstm");
   c.add_row<RNNTanh, 2, 100>("rnn");  // the working-memory network's size
   c.add_row<RNNTanh, 32, 32, 64, 128>("rnn");
   c.add_row<DenseTanh, 16, 16>("dense");
@@ -135,13 +141,15 @@ Catalogue make_catalogue() {
 void usage(const Catalogue& c) {
   std::printf(
       "usage: dendrite-bench [--gru IxH] [--lstm IxH] [--rnn IxH] [--dense IxO] ...\n"
-      "                      [--precision float|double|bf16] [--lanes] [--calls N] [--out DIR]\n"
-      "  --precision  bf16: weights stored as bfloat16, float arithmetic (PackedGRU,\n"
+      "                      [--precision float|double|bf16|int8] [--lanes] [--calls N]\n"
+      "                      [--out DIR]\n"
+      "  --precision  bf16: weights stored as bfloat16, float arithmetic; int8: weights as\n"
+      "               int8 with a scale per row, the input quantized per step (PackedGRU,\n"
       "               PackedLSTM; --gru and --lstm only, one stream)\n"
       "  --lanes      also time the xsimd batch step: one independent stream per lane\n"
       "  --calls N    timed steps per figure (default 100000)\n"
       "  --out DIR    write results.json, results.csv and roofline.svg into DIR\n"
-      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes (with bf16:\n"
+      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes (bf16, int8:\n"
       "--gru 32x64 --lstm 32x64).\n"
       "Sizes carried (input x hidden or input x output):\n");
   for (const auto& [kind, list] : c.sizes) {
@@ -351,13 +359,13 @@ int main(int argc, char** argv) {
       kernels.push_back(kind + " " + size);
     } else if (a == "--precision") {
       precision = value();
-      if (precision != "float" && precision != "double" && precision != "bf16") {
+      if (precision != "float" && precision != "double" && precision != "bf16" &&
+          precision != "int8") {
         std::fprintf(stderr,
-                     "dendrite-bench: --precision expects float, double or bf16, got '%s'%s\n",
+                     "dendrite-bench: --precision expects float, double, bf16 or int8, got "
+                     "'%s'%s\n",
                      precision.c_str(),
-                     precision == "fp16" || precision == "int8"
-                         ? " (only bf16 weights are implemented)"
-                         : "");
+                     precision == "fp16" ? " (fp16 weights are not implemented)" : "");
         return 2;
       }
     } else if (a == "--lanes") {
@@ -379,23 +387,25 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
+  const bool packed = precision == "bf16" || precision == "int8";
   if (kernels.empty()) {
     kernels = {"gru 32x64", "lstm 32x64"};
-    if (precision != "bf16") {
+    if (!packed) {
       kernels.push_back("dense 64x64");
       lanes = true;
     }
   }
-  if (precision == "bf16") {
+  if (packed) {
     if (lanes) {
-      std::fprintf(stderr, "dendrite-bench: --precision bf16 has no batch form (one stream "
-                           "only): drop --lanes\n");
+      std::fprintf(stderr, "dendrite-bench: --precision %s has no batch form (one stream "
+                           "only): drop --lanes\n", precision.c_str());
       return 2;
     }
     for (const auto& k : kernels) {
-      if (cat.runners.count(Catalogue::key(k, "bf16", false)) == 0) {
-        std::fprintf(stderr, "dendrite-bench: bf16 weights exist for --gru and --lstm only "
-                             "(PackedGRU, PackedLSTM), not for '%s'\n", k.c_str());
+      if (cat.runners.count(Catalogue::key(k, precision, false)) == 0) {
+        std::fprintf(stderr, "dendrite-bench: %s weights exist for --gru and --lstm only "
+                             "(PackedGRU, PackedLSTM), not for '%s'\n", precision.c_str(),
+                     k.c_str());
         return 2;
       }
     }

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -116,8 +117,9 @@ void BM_GruGates(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
 }
 
-/// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16) or as
-/// float in the packed block layout (W = float), one stream.
+/// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16), as
+/// int8 with a scale per row (W = std::int8_t), or as float in the packed block layout
+/// (W = float), one stream.
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
           int Gates, class W, int H>
 void BM_PackedStep(benchmark::State& state) {
@@ -156,6 +158,29 @@ void BM_Bf16Gemv(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.counters["rounds_input"] = PW::rounds_input ? 1 : 0;
+  state.counters["GMAC/s"] = benchmark::Counter(double(R * C) * double(state.iterations()),
+                                                benchmark::Counter::kIsRate,
+                                                benchmark::Counter::kIs1000);
+}
+
+/// The int8 product of PackedGRU/PackedLSTM alone, the input quantized per call: on a target
+/// with AVX512-VNNI, Dot = true runs VPDPBUSD and Dot = false the portable shift-convert-FMA
+/// path (what SSE2 and AVX2 run).
+template <std::size_t R, std::size_t C, bool Dot>
+void BM_Int8Gemv(benchmark::State& state) {
+  using PW = dendrite::nn::detail::Int8Weights<R, C, Dot>;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> normal;
+  std::vector<float> w(R * C), x(C), b(PW::rows, 0.0F), y(PW::rows);
+  for (auto& v : w) v = normal(rng);
+  for (auto& v : x) v = normal(rng);
+  PW pw;
+  pw.pack(w.data());
+  for (auto _ : state) {
+    pw.gemv(x.data(), b.data(), y.data());
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
   state.counters["GMAC/s"] = benchmark::Counter(double(R * C) * double(state.iterations()),
                                                 benchmark::Counter::kIsRate,
                                                 benchmark::Counter::kIs1000);
@@ -267,10 +292,12 @@ void BM_GruForward1000(benchmark::State& state) {
   BENCHMARK_TEMPLATE(BM_PlainGruStep, H);                             \
   BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::bf16, H);            \
   BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);                     \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, std::int8_t, H);               \
   BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
   BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
   BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::bf16, H);           \
   BENCHMARK_TEMPLATE(BM_PackedLstmStep, float, H);                    \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, std::int8_t, H);              \
   BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);
 
 DENDRITE_RECURRENT_BENCH(8)
@@ -283,6 +310,10 @@ BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, false);  // GRU hidden 64: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, false);  // GRU hidden 128: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, true);
+BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, false);  // the portable path, then VPDPBUSD
+BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, true);
+BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, false);
+BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, true);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 32);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 64);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 128);

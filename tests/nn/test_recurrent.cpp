@@ -501,25 +501,38 @@ std::uint16_t nearest_bf16(float f) {
 /// f rounded to bf16 by nearest_bf16, as float.
 float rounded_bf16(float f) { return dendrite::to_float(dendrite::bf16{nearest_bf16(f)}); }
 
-/// A float block (GRU or LSTM) and its packed bf16 form over the same trained weights, and a
-/// float block over the weights rounded by nearest_bf16.
+/// A float block (GRU or LSTM), its packed form over the same trained weights (bf16 by
+/// default), and a float block over the stored weights: rounded by nearest_bf16 for bf16, the
+/// packed block's own s_i q_ij for int8 (Int8Weights' quanta are checked on their own).
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
-          int In, int H>
-struct Bf16Trio {
+          int In, int H, class Weight = dendrite::bf16>
+struct Trio {
   Block<float, In, H> net;
   Block<float, In, H> rounded;
-  Packed<float, In, H, dendrite::bf16> packed;
-  explicit Bf16Trio(std::uint64_t seed) : net({.seed = seed}), rounded(net), packed(net) {
+  Packed<float, In, H, Weight> packed;
+  explicit Trio(std::uint64_t seed) : net({.seed = seed}), rounded(net), packed(net) {
     for (auto* p : {&rounded.weight_ih, &rounded.weight_hh}) {  // biases stay float
-      float* w = p->value.data();
-      for (Index i = 0; i < p->value.size(); ++i) w[i] = rounded_bf16(w[i]);
+      auto& w = p->value;
+      for (Index j = 0; j < w.cols(); ++j) {
+        for (Index i = 0; i < w.rows(); ++i) {
+          if constexpr (std::is_same_v<Weight, dendrite::bf16>) {
+            w(i, j) = rounded_bf16(w(i, j));
+          } else {
+            w(i, j) = p == &rounded.weight_ih ? packed.weight_ih(std::size_t(i), std::size_t(j))
+                                              : packed.weight_hh(std::size_t(i), std::size_t(j));
+          }
+        }
+      }
     }
   }
 };
-template <int In, int H>
-using GruTrio = Bf16Trio<nn::GRU, nn::PackedGRU, In, H>;
-template <int In, int H>
-using LstmTrio = Bf16Trio<nn::LSTM, nn::PackedLSTM, In, H>;
+template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
+          int In, int H>
+using Bf16Trio = Trio<Block, Packed, In, H>;
+template <int In, int H, class Weight = dendrite::bf16>
+using GruTrio = Trio<nn::GRU, nn::PackedGRU, In, H, Weight>;
+template <int In, int H, class Weight = dendrite::bf16>
+using LstmTrio = Trio<nn::LSTM, nn::PackedLSTM, In, H, Weight>;
 
 /// Max |a - b| over `steps` steps of N(0, 1) input fed to both blocks.
 template <class A, class B>
@@ -638,18 +651,33 @@ constexpr double kBf16 = 1.0 / 256;  // 2^-8: a weight's largest relative roundi
 template <class Packed>
 constexpr double kPreActivation = Packed::rounds_input ? kBf16 * (2 + kBf16) : kBf16;
 
-template <int In, int H>
+/// Per row i, the bound on |w~ v~ - w v| for the packed product of w (float weights) and v:
+/// bf16, kPreActivation sum_j |w_ij| |v_j|; int8 (detail/packed_int8.hpp), with
+/// s_i = max_j |w_ij| / 127 and t = max_j |v_j| / 127,
+/// (s_i / 2) sum_j |v_j| + (t / 2) sum_j |w_ij| + C s_i t / 4.
+template <class Packed>
+Eigen::VectorXd pre_bound(const MatD& w, const Eigen::VectorXd& v) {
+  if constexpr (std::is_same_v<typename Packed::weight_type, std::int8_t>) {
+    const double t = v.cwiseAbs().maxCoeff() / 127;
+    const Eigen::VectorXd s = w.cwiseAbs().rowwise().maxCoeff() / 127;
+    const Eigen::VectorXd sums = w.cwiseAbs().rowwise().sum();
+    return (0.5 * v.cwiseAbs().sum() + double(w.cols()) * t / 4) * s + (t / 2) * sums;
+  } else {
+    return kPreActivation<Packed> * (w.cwiseAbs() * v.cwiseAbs());
+  }
+}
+
+template <int In, int H, class Weight = dendrite::bf16>
 double check_gru_bound(std::uint64_t seed) {
-  GruTrio<In, H> t(seed);
-  constexpr double k = kPreActivation<decltype(t.packed)>;
+  GruTrio<In, H, Weight> t(seed);
+  using P = decltype(t.packed);
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
   const MatD bih = t.net.bias_ih.value.template cast<double>();
   const MatD bhh = t.net.bias_hh.value.template cast<double>();
   return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& h, Index i) {
     const Eigen::VectorXd ai = wih * x + bih, ah = whh * h + bhh;
-    const Eigen::VectorXd di = k * (wih.cwiseAbs() * x.cwiseAbs());
-    const Eigen::VectorXd dh = k * (whh.cwiseAbs() * h.cwiseAbs());
+    const Eigen::VectorXd di = pre_bound<P>(wih, x), dh = pre_bound<P>(whh, h);
     const double r = sig(ai(i) + ah(i)), z = sig(ai(H + i) + ah(H + i));
     const double n = std::tanh(ai(2 * H + i) + r * ah(2 * H + i));
     const double dr = 0.25 * (di(i) + dh(i)), dz = 0.25 * (di(H + i) + dh(H + i));
@@ -658,17 +686,17 @@ double check_gru_bound(std::uint64_t seed) {
   });
 }
 
-template <int In, int H>
+template <int In, int H, class Weight = dendrite::bf16>
 double check_lstm_bound(std::uint64_t seed) {
-  LstmTrio<In, H> t(seed);
-  constexpr double k = kPreActivation<decltype(t.packed)>;
+  LstmTrio<In, H, Weight> t(seed);
+  using P = decltype(t.packed);
   const MatD wih = t.net.weight_ih.value.template cast<double>();
   const MatD whh = t.net.weight_hh.value.template cast<double>();
   const MatD b = (t.net.bias_ih.value + t.net.bias_hh.value).template cast<double>();
   return check_one_step_bound(t, seed, [&](const Eigen::VectorXd& x, const Eigen::VectorXd& hc, Index i) {
     const Eigen::VectorXd h = hc.head(H);
     const Eigen::VectorXd a = wih * x + whh * h + b;
-    const Eigen::VectorXd d = k * (wih.cwiseAbs() * x.cwiseAbs() + whh.cwiseAbs() * h.cwiseAbs());
+    const Eigen::VectorXd d = pre_bound<P>(wih, x) + pre_bound<P>(whh, h);
     const double c = hc(H + i);
     const double gi = sig(a(i)), gf = sig(a(H + i)), gg = std::tanh(a(2 * H + i));
     const double go = sig(a(3 * H + i));
@@ -778,6 +806,141 @@ TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[n
   }
 }
 
+// ------------------------------------------------------------------ int8 weights
+namespace {
+
+/// Int8Weights against the documented quantization written out plainly: the row scales and
+/// quanta from double arithmetic, the input's r_j = round(x_j 127 / max|x|) in float, the
+/// integer sum in int64; the VNNI product (where the target has it) and the portable one give
+/// the same bits. Also the bound against the float product, and that it is not vacuous.
+template <std::size_t R, std::size_t C>
+double check_int8_product(std::uint64_t seed, double x_scale) {
+  using PW = dendrite::nn::detail::Int8Weights<R, C>;
+  using Plain = dendrite::nn::detail::Int8Weights<R, C, false>;
+  INFO("R " << R << ", C " << C);
+  const MatD wd = random_matrix(Index(R), Index(C), seed);
+  const MatD xd = x_scale * random_matrix(Index(C), 1, seed + 1);
+  const MatD bd = random_matrix(Index(R), 1, seed + 2);
+  Eigen::MatrixXf wf = wd.cast<float>();
+  wf.row(1).setZero();  // an all-zero row: scale 0
+  PW pw;
+  Plain plain;
+  pw.pack(wf.data());
+  plain.pack(wf.data());
+  std::vector<float> x(C), b(PW::rows, 0.0F), y(PW::rows, -1.0F), yp(PW::rows, -2.0F);
+  for (std::size_t j = 0; j < C; ++j) x[j] = float(xd(Index(j)));
+  for (std::size_t i = 0; i < R; ++i) b[i] = float(bd(Index(i)));
+  float m = 0;
+  for (float v : x) m = std::max(m, std::abs(v));
+  const float t = m / 127.0F;
+  REQUIRE(PW::input_scale(x.data()) == t);
+  std::vector<std::int64_t> r(C);
+  for (std::size_t j = 0; j < C; ++j) r[j] = std::llround(std::nearbyint(x[j] * (127.0F / m)));
+  pw.gemv(x.data(), b.data(), y.data());
+  plain.gemv(x.data(), b.data(), yp.data());
+  double worst = 0;
+  for (std::size_t i = 0; i < R; ++i) {
+    double mi = 0, wsum = 0;
+    for (std::size_t j = 0; j < C; ++j) {
+      mi = std::max(mi, std::abs(double(wf(Index(i), Index(j)))));
+      wsum += std::abs(double(wf(Index(i), Index(j))));
+    }
+    REQUIRE(pw.scale(i) == float(mi / 127));
+    std::int64_t acc = 0;
+    int largest = 0;
+    double exact = b[i], xsum = 0;
+    for (std::size_t j = 0; j < C; ++j) {
+      const double w = wf(Index(i), Index(j));
+      const int q = pw.quantum(i, j);
+      REQUIRE(std::abs(q) <= 127);
+      if (mi > 0) REQUIRE(std::abs(double(q) - w * 127 / mi) <= 0.5);
+      REQUIRE(pw.weight(i, j) == pw.scale(i) * float(q));
+      largest = std::max(largest, std::abs(q));
+      acc += q * r[j];
+      exact += w * x[j];
+      xsum += std::abs(x[j]);
+    }
+    CHECK(largest == (mi > 0 ? 127 : 0));
+    // the kernel: b + (s_i t) acc, two float roundings and an exact conversion of acc
+    const double st = double(pw.scale(i) * t), ref = b[i] + st * double(acc);
+    REQUIRE(std::abs(double(y[i]) - ref) <= std::ldexp(std::abs(b[i]) + 2 * std::abs(st * double(acc)), -23));
+    REQUIRE(y[i] == yp[i]);
+    // against the float product
+    const double si = mi / 127;
+    const double bound = 0.5 * si * xsum + 0.5 * double(t) * wsum + double(C) * si * double(t) / 4;
+    const double err = std::abs(double(y[i]) - exact);
+    REQUIRE(err <= bound * (1 + 1e-5) + std::ldexp(std::abs(ref), -22));
+    if (bound > 0) worst = std::max(worst, err / bound);
+  }
+  for (std::size_t i = R; i < PW::rows; ++i) REQUIRE(y[i] == 0.0F);
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("int8 weights: the product is the quantized weights times the quantized input", "[nn][int8]") {
+  CHECK(check_int8_product<21, 5>(61, 1.0) > 0.01);
+  CHECK(check_int8_product<39, 3>(62, 1e-3) > 0.01);
+  CHECK(check_int8_product<24, 37>(63, 30.0) > 0.01);
+  CHECK(check_int8_product<195, 65>(64, 1.0) > 0.01);
+  CHECK(check_int8_product<384, 128>(65, 0.5) > 0.01);
+  SECTION("a zero input gives the bias; a non-finite weight is refused with its place") {
+    dendrite::nn::detail::Int8Weights<5, 3> pw;
+    const std::array<float, 15> w{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+    pw.pack(w.data());
+    std::vector<float> x(3, 0.0F), b(decltype(pw)::rows, 0.5F), y(decltype(pw)::rows, 0.0F);
+    pw.gemv(x.data(), b.data(), y.data());
+    CHECK(std::all_of(y.begin(), y.end(), [](float v) { return v == 0.5F; }));
+    std::array<float, 15> bad = w;
+    bad[7] = std::nanf("");
+    CHECK_THROWS_AS(pw.pack(bad.data()), dendrite::numerical_error);
+    CHECK_THROWS_WITH(pw.pack(bad.data()), Catch::Contains("(2, 1)"));
+  }
+}
+
+TEST_CASE("int8 weights stay within their stated error of the float blocks", "[nn][int8]") {
+  using I8 = std::int8_t;
+  SECTION("one step: within the propagated bound, and the bound is not vacuous") {
+    CHECK(check_gru_bound<5, 7, I8>(71) > 0.01);
+    CHECK(check_gru_bound<32, 64, I8>(72) > 0.01);
+    CHECK(check_lstm_bound<5, 7, I8>(73) > 0.01);
+    CHECK(check_lstm_bound<32, 64, I8>(74) > 0.01);
+  }
+  SECTION("over 2000 steps of N(0, 1) input: below the stated drift") {
+    GruTrio<32, 64, I8> g64(75);
+    GruTrio<32, 8, I8> g8(76);
+    LstmTrio<32, 64, I8> l64(77);
+    const double dg64 = max_step_difference(g64.packed, g64.net, 2000, 78);
+    const double dg8 = max_step_difference(g8.packed, g8.net, 2000, 79);
+    const double dl64 = max_step_difference(l64.packed, l64.net, 2000, 80);
+    INFO("drift: GRU 64 " << dg64 << ", GRU 8 " << dg8 << ", LSTM 64 " << dl64);
+    CHECK(dg64 < 5e-2);  // stated in packed_gru.hpp and packed_lstm.hpp
+    CHECK(dg8 < 5e-2);
+    CHECK(dl64 < 5e-2);
+    CHECK(dg64 > 1e-3);  // int8 is coarser than bf16
+    CHECK(dl64 > 1e-3);
+  }
+  SECTION("PyTorch's fixtures: int8 weights reproduce torch's output within 1e-2") {
+    const auto check = [](auto& block, auto& packed, const char* name) {
+      const std::string dir = std::string(kFixtures) + "/" + name;
+      dendrite::io::load_pytorch(block, dir);
+      packed.pack(block);
+      const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
+      const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
+      const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
+      INFO(name << ": " << err);
+      CHECK(err < 1e-2);
+      CHECK(err > 1e-4);
+    };
+    nn::GRU<float, 3, 5> gru;
+    nn::PackedGRU<float, 3, 5, I8> pgru;
+    check(gru, pgru, "gru");
+    nn::LSTM<float, 3, 5> lstm;
+    nn::PackedLSTM<float, 3, 5, I8> plstm;
+    check(lstm, plstm, "lstm");
+  }
+}
+
 TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing", "[nn][bf16][realtime]") {
   static_assert(dendrite::rt::Stateful<nn::PackedGRU<float, 32, 64>>);
   static_assert(dendrite::rt::Stateful<nn::PackedLSTM<float, 32, 64>>);
@@ -808,6 +971,10 @@ TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing",
   check(pgru);
   nn::PackedLSTM<float, 32, 64> plstm(nn::LSTM<float, 32, 64>({.seed = 32}));
   check(plstm);
+  nn::PackedGRU<float, 32, 64, std::int8_t> qgru(nn::GRU<float, 32, 64>({.seed = 33}));
+  check(qgru);
+  nn::PackedLSTM<float, 32, 64, std::int8_t> qlstm(nn::LSTM<float, 32, 64>({.seed = 34}));
+  check(qlstm);
 }
 
 /// A blocked block (G groups of batchf lanes) against one single-stream block per lane, from the

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// An R x C float matrix stored as int8 with one float scale per row, for a single-stream
+/// y = b + W x whose input x is quantized to int8 at every call (dynamic quantization, as
+/// PyTorch's `quantize_dynamic` does for its GRU and LSTM, here symmetric):
+///
+///   weights  s_i = max_j |w_ij| / 127,  q_ij = round(w_ij / s_i)  in [-127, 127]  (once)
+///   input    t   = max_j |x_j| / 127,   r_j  = round(x_j / t)     in [-127, 127]  (per call)
+///   y_i      = b_i + s_i t sum_j q_ij r_j
+///
+/// The integer sum is exact (int32 on AVX512-VNNI; float sums of integers elsewhere, exact
+/// while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only errors
+/// are the two roundings, |s_i q_ij - w_ij| <= s_i / 2 and |t r_j - x_j| <= t / 2:
+///
+///   |y_i - (b_i + sum_j w_ij x_j)| <= (s_i / 2) sum_j |x_j| + (t / 2) sum_j |w_ij|
+///                                     + C s_i t / 4    (+ float rounding of the last step)
+///
+/// Unlike bf16's relative 2^-8 per value, both roundings are relative to the largest value of
+/// the row or of the input: a row with one large weight and many small ones, or an input with
+/// one large value, loses the small ones' precision.
+///
+/// Layout: rows padded with zeros to whole SIMD batches of L rows and cut into blocks of up to
+/// kGemvUnits batches (as PackedWeights); each block is stored column quad after column quad
+/// (C padded to a multiple of 4 with zero columns), one 32-bit word per row holding the row's
+/// 4 weights of the quad, column 4p + k in byte k.
+///  - AVX512-VNNI (with 16-float batches): VPDPBUSD multiplies the 4 bytes of a word by 4
+///    unsigned bytes and adds the 4 products to an int32 lane, so one instruction takes 64
+///    weights. The input is stored as r_j + 128 (unsigned); each row's accumulator starts at
+///    -128 sum_j q_ij, which removes the offset exactly.
+///  - elsewhere (SSE2, AVX2, and `AllowDot = false`): byte k of each word is sign-extended by
+///    two shifts, converted to float and multiplied by r_{4p+k} in float. Correct, but slower
+///    than the bf16 or float products on those targets: int8 pays only with VNNI.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <xsimd/xsimd.hpp>
+
+#if defined(__AVX512VNNI__) && defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define DENDRITE_DETAIL_HAVE_VNNI 1
+#else
+#define DENDRITE_DETAIL_HAVE_VNNI 0
+#endif
+
+#include <dendrite/config.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/simd.hpp>
+#include <dendrite/nn/detail/kernels.hpp>
+#include <dendrite/nn/detail/packed_weights.hpp>
+
+namespace dendrite::nn::detail {
+
+/// AllowDot = false keeps the portable float path on an AVX512-VNNI target too (the benchmarks'
+/// baseline, and the tests of that path on such a machine).
+template <std::size_t R, std::size_t C, bool AllowDot = true>
+class Int8Weights {
+  static_assert(R > 0 && C > 0 && C <= 1040, "Int8Weights: C must be in [1, 1040]");
+  using V = xsimd::batch<float>;
+  using I = xsimd::batch<std::int32_t, typename V::arch_type>;
+  static constexpr std::size_t L = V::size;
+  static constexpr bool kDot = AllowDot && DENDRITE_DETAIL_HAVE_VNNI != 0 && L == 16;
+  static constexpr std::size_t kQuads = (C + 3) / 4;
+  static constexpr std::size_t kX = (C + 15) / 16 * 16;  // the quantized input, padded
+
+ public:
+  /// The input is rounded too (to int8, at every call).
+  static constexpr bool rounds_input = true;
+  /// R rounded up to whole SIMD batches: the length of b and y in gemv.
+  static constexpr std::size_t rows = (R + L - 1) / L * L;
+
+  Int8Weights() : words_(kWords, 0U), scale_(rows, 0.0F), offset_(rows, 0) {}
+
+  /// Stores w (R x C, column-major) as int8 with a scale per row (the row's largest magnitude
+  /// over 127; an all-zero row has scale 0). Throws dendrite::numerical_error on a non-finite
+  /// weight.
+  void pack(const float* w) {
+    std::fill(words_.begin(), words_.end(), 0U);
+    for (std::size_t i = 0; i < R; ++i) {
+      double m = 0;
+      for (std::size_t j = 0; j < C; ++j) {
+        const float v = w[j * R + i];
+        if (!std::isfinite(v)) {
+          DENDRITE_THROW(numerical_error, "Int8Weights::pack: expected finite weights, got ", v,
+                         " at (", i, ", ", j, ")");
+        }
+        m = std::max(m, std::abs(double(v)));
+      }
+      scale_[i] = float(m / 127);
+      std::int32_t sum = 0;
+      for (std::size_t j = 0; j < C; ++j) {
+        const double q = m > 0 ? std::nearbyint(double(w[j * R + i]) * 127 / m) : 0.0;
+        const auto b = static_cast<std::int8_t>(std::clamp(q, -127.0, 127.0));
+        const auto [word, shift] = place(i, j);
+        words_[word] |= std::uint32_t(std::uint8_t(b)) << shift;
+        sum += b;
+      }
+      offset_[i] = -128 * sum;
+    }
+  }
+
+  /// The stored value of W(i, j), s_i q_ij, as float.
+  [[nodiscard]] float weight(std::size_t i, std::size_t j) const noexcept {
+    return scale_[i] * float(quantum(i, j));
+  }
+  /// q_ij, the stored integer of W(i, j).
+  [[nodiscard]] std::int8_t quantum(std::size_t i, std::size_t j) const noexcept {
+    const auto [word, shift] = place(i, j);
+    return static_cast<std::int8_t>(std::uint8_t(words_[word] >> shift));
+  }
+  /// s_i, the scale of row i.
+  [[nodiscard]] float scale(std::size_t i) const noexcept { return scale_[i]; }
+
+  /// t, the input's scale gemv uses for x: max_j |x_j| / 127, or 0 where that is 0 or below
+  /// the smallest normal float.
+  [[nodiscard]] static float input_scale(const float* x) noexcept {
+    const float m = max_abs(x);
+    return m >= std::numeric_limits<float>::min() ? m / 127.0F : 0.0F;
+  }
+
+  /// y = b + s t (q r), b and y of `rows` floats (the padded rows give b's values). x is read
+  /// as C floats; a non-finite x gives an unspecified (but harmless) y. Real-time safe.
+  DENDRITE_FORCE_INLINE void gemv(const float* __restrict x, const float* __restrict b,
+                                  float* __restrict y) const noexcept {
+    const float m = max_abs(x);
+    const bool any = m >= std::numeric_limits<float>::min();
+    const float inv = any ? 127.0F / m : 0.0F, t = any ? m / 127.0F : 0.0F;
+#if DENDRITE_DETAIL_HAVE_VNNI
+    if constexpr (kDot) {
+      alignas(64) std::uint32_t xw[kX / 4];  // NOLINT(*-avoid-c-arrays): r_j + 128, bytes
+      const __m512 vin = _mm512_set1_ps(inv);
+      for (std::size_t j = 0; j < kX; j += 16) {
+        const __m512 v = _mm512_maskz_loadu_ps(mask(std::min<std::size_t>(16, C - j)), x + j);
+        const __m512i r = _mm512_cvtps_epi32(quantize(V(_mm512_mul_ps(v, vin))));
+        const __m512i u = _mm512_add_epi32(r, _mm512_set1_epi32(128));
+        _mm_store_si128(reinterpret_cast<__m128i*>(xw + j / 4), _mm512_cvtepi32_epi8(u));
+      }
+      for (std::size_t blk = 0; blk < kFull; ++blk) {
+        block_dot<kBlock>(words_.data() + blk * kBlockWords, blk * kBlock * L, xw, t, b, y);
+      }
+      if constexpr (kRest > 0) {
+        block_dot<kRest>(words_.data() + kFull * kBlockWords, kFull * kBlock * L, xw, t, b, y);
+      }
+      return;
+    }
+#endif
+    alignas(64) float xr[kQuads * 4];  // NOLINT(*-avoid-c-arrays): r_j, zero-padded
+    for (std::size_t j = 0; j < C; ++j) {
+      xr[j] = std::clamp(std::nearbyint(x[j] * inv), -127.0F, 127.0F);
+    }
+    for (std::size_t j = C; j < kQuads * 4; ++j) xr[j] = 0.0F;
+    for (std::size_t blk = 0; blk < kFull; ++blk) {
+      block<kBlock>(words_.data() + blk * kBlockWords, blk * kBlock * L, xr, t, b, y);
+    }
+    if constexpr (kRest > 0) {
+      block<kRest>(words_.data() + kFull * kBlockWords, kFull * kBlock * L, xr, t, b, y);
+    }
+  }
+
+  /// Bytes of weights, scales and row offsets one gemv reads.
+  static constexpr std::size_t bytes() noexcept {
+    return sizeof(std::uint32_t) * kWords + (sizeof(float) + sizeof(std::int32_t)) * rows;
+  }
+
+ private:
+  static constexpr std::size_t kBlock = kGemvUnits;
+  static constexpr std::size_t kUnits = rows / L;
+  static constexpr std::size_t kFull = kUnits / kBlock;
+  static constexpr std::size_t kRest = kUnits - kFull * kBlock;
+  static constexpr std::size_t kBlockWords = kBlock * L * kQuads;  // a full block
+  static constexpr std::size_t kWords = rows * kQuads;
+
+  // (word index, bit shift) of W(i, j)
+  static constexpr std::pair<std::size_t, unsigned> place(std::size_t i, std::size_t j) noexcept {
+    const std::size_t blk = i / (kBlock * L), r = i % (kBlock * L);
+    const std::size_t units = blk < kFull ? kBlock : kRest;
+    return {blk * kBlockWords + j / 4 * (units * L) + r, unsigned(8 * (j % 4))};
+  }
+
+  // max_j |x_j| (a NaN may or may not propagate: the caller rejects such an input)
+  DENDRITE_FORCE_INLINE static float max_abs(const float* x) noexcept {
+    float m = 0.0F;
+#if DENDRITE_DETAIL_HAVE_VNNI
+    if constexpr (kDot) {
+      __m512 a = _mm512_setzero_ps();
+      for (std::size_t j = 0; j < kX; j += 16) {
+        const std::size_t n = std::min<std::size_t>(16, C - j);
+        a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask(n), x + j)));
+      }
+      return _mm512_reduce_max_ps(a);
+    }
+#endif
+    if constexpr (C >= L) {
+      V a(0.0F);
+      for (std::size_t j = 0; j + L <= C; j += L) {
+        a = xsimd::max(a, xsimd::abs(V::load_unaligned(x + j)));
+      }
+      if constexpr (C % L != 0) a = xsimd::max(a, xsimd::abs(V::load_unaligned(x + C - L)));
+      m = dendrite::reduce_max(a);
+    } else {
+      for (std::size_t j = 0; j < C; ++j) m = std::max(m, std::abs(x[j]));
+    }
+    return m;
+  }
+
+  // round to nearest (ties to even) and clamp to [-127, 127]
+  DENDRITE_FORCE_INLINE static V quantize(V v) noexcept {
+    return xsimd::min(xsimd::max(xsimd::nearbyint(v), V(-127.0F)), V(127.0F));
+  }
+
+  // NB batches of rows from `row`, the portable path: float products of the sign-extended bytes
+  template <std::size_t NB>
+  DENDRITE_FORCE_INLINE void block(const std::uint32_t* w, std::size_t row, const float* xr,
+                                   float t, const float* b, float* y) const noexcept {
+    constexpr std::size_t stride = NB * L;  // words per column quad of this block
+    V acc[NB];  // NOLINT(*-avoid-c-arrays)
+    for (std::size_t k = 0; k < NB; ++k) acc[k] = V(0.0F);
+    for (std::size_t p = 0; p < kQuads; ++p) {
+      const V x0(xr[4 * p]), x1(xr[4 * p + 1]), x2(xr[4 * p + 2]), x3(xr[4 * p + 3]);
+      const std::uint32_t* col = w + p * stride;
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < NB; ++k) {
+        const I u = xsimd::bitwise_cast<I>(
+            xsimd::batch<std::uint32_t, typename V::arch_type>::load_unaligned(col + k * L));
+        acc[k] = dendrite::fma(xsimd::batch_cast<float>(I(u << 24) >> 24), x0, acc[k]);
+        acc[k] = dendrite::fma(xsimd::batch_cast<float>(I(u << 16) >> 24), x1, acc[k]);
+        acc[k] = dendrite::fma(xsimd::batch_cast<float>(I(u << 8) >> 24), x2, acc[k]);
+        acc[k] = dendrite::fma(xsimd::batch_cast<float>(u >> 24), x3, acc[k]);
+      }
+    }
+    for (std::size_t k = 0; k < NB; ++k) {
+      const V st = V::load_unaligned(scale_.data() + row + k * L) * V(t);
+      const V yk = dendrite::fma(acc[k], st, V::load_unaligned(b + row + k * L));
+      yk.store_unaligned(y + row + k * L);
+    }
+  }
+
+#if DENDRITE_DETAIL_HAVE_VNNI
+  // the first n of 16 lanes
+  static constexpr __mmask16 mask(std::size_t n) noexcept {
+    return static_cast<__mmask16>((1U << n) - 1U);
+  }
+
+  // NB registers of rows from `row`: int32 sums of VPDPBUSD over the column quads
+  template <std::size_t NB>
+  DENDRITE_FORCE_INLINE void block_dot(const std::uint32_t* w, std::size_t row,
+                                       const std::uint32_t* xw, float t, const float* b,
+                                       float* y) const noexcept {
+    constexpr std::size_t stride = NB * L;  // words per column quad of this block
+    __m512i acc[NB];                        // NOLINT(*-avoid-c-arrays)
+    for (std::size_t k = 0; k < NB; ++k) acc[k] = _mm512_loadu_si512(offset_.data() + row + k * L);
+    for (std::size_t p = 0; p < kQuads; ++p) {
+      const __m512i xv = _mm512_set1_epi32(static_cast<int>(xw[p]));
+      const std::uint32_t* col = w + p * stride;
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < NB; ++k) {
+        acc[k] = _mm512_dpbusd_epi32(acc[k], xv, _mm512_loadu_si512(col + k * L));
+      }
+    }
+    const __m512 vt = _mm512_set1_ps(t);
+    for (std::size_t k = 0; k < NB; ++k) {
+      const __m512 st = _mm512_mul_ps(_mm512_loadu_ps(scale_.data() + row + k * L), vt);
+      _mm512_storeu_ps(y + row + k * L, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), st,
+                                                        _mm512_loadu_ps(b + row + k * L)));
+    }
+  }
+#endif
+
+  std::vector<std::uint32_t> words_;
+  std::vector<float> scale_;          // s_i (0 on the padded rows)
+  std::vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes the input's unsigned offset
+};
+
+}  // namespace dendrite::nn::detail
+
+namespace dendrite::nn::detail {
+
+/// The storage of a packed product for a weight type: float or bf16 (PackedWeights), or
+/// std::int8_t (Int8Weights).
+template <class Weight, std::size_t R, std::size_t C>
+using packed_weights_t = std::conditional_t<std::is_same_v<Weight, std::int8_t>, Int8Weights<R, C>,
+                                            PackedWeights<Weight, R, C>>;
+
+}  // namespace dendrite::nn::detail
