@@ -43,9 +43,11 @@
 /// one-step bound through the gates (largest measured 0.23 of it), and the drift, stated as
 /// below 5e-2: measured 8.2e-3 (hidden 64) and 2.6e-2 (hidden 8) over 2000 steps of N(0, 1)
 /// input, and 1.2e-3 against PyTorch's output on the GRU fixture (stated below 1e-2). On a
-/// Sapphire Rapids core, beside RTNeural in one binary: hidden 64 271 ns (RTNeural 780), 128
-/// 1.26 us (2.45); at hidden 8-32 the input's quantization costs more than it saves
-/// (bench/README.md).
+/// Sapphire Rapids core, beside RTNeural in one binary: hidden 64 253-292 ns (RTNeural
+/// 721-835), 128 918-1002 ns (2241-2451); at hidden 8-32 the input's quantization costs what
+/// the smaller weights save (bench/README.md). Every other int8 step reads the weights
+/// backwards, so that a step starts on the weights the last one read last, still in L1 (at
+/// hidden 128 they exceed L1); the integer sums make the order exact.
 ///
 /// Limits: T is float (one stream); the batch steps of GRU already read each weight once for
 /// all lanes. The packed copy does not follow later changes to the GRU's parameters: call
@@ -144,8 +146,21 @@ class PackedGRU {
     const std::array<float, kIn> xf = flush_denormals(x);  // denormals cost 10-100x
     const bool finite = all_finite(std::span<const float, kIn>(xf));
     std::array<float, kRows> gi, gh;
-    wih_.gemv(xf.data(), bih_.data(), gi.data());
-    whh_.gemv(h_.data(), bhh_.data(), gh.data());
+    if constexpr (std::is_same_v<Weight, std::int8_t>) {
+      // every other step reads the weights backwards, so the step starts on the ones the last
+      // step read last, still in L1; the integer sums make the order exact (same result)
+      if (backwards_) {
+        whh_.template gemv<true>(h_.data(), bhh_.data(), gh.data());
+        wih_.template gemv<true>(xf.data(), bih_.data(), gi.data());
+      } else {
+        wih_.gemv(xf.data(), bih_.data(), gi.data());
+        whh_.gemv(h_.data(), bhh_.data(), gh.data());
+      }
+      backwards_ = !backwards_;
+    } else {
+      wih_.gemv(xf.data(), bih_.data(), gi.data());
+      whh_.gemv(h_.data(), bhh_.data(), gh.data());
+    }
     return detail::gru_update<float, kH>(finite, gi.data(), gh.data(), h_.data(), h_out);
   }
 
@@ -154,6 +169,7 @@ class PackedGRU {
   Hh whh_;
   std::array<float, kRows> bih_{}, bhh_{};  // the padding rows stay 0
   std::array<float, kH> h_{};
+  bool backwards_ = false;  // int8: the order of the next step's reads (not the result's)
 };
 
 }  // namespace dendrite::nn

@@ -148,9 +148,18 @@ class PackedLSTM {
     std::copy(hc_.begin(), hc_.begin() + std::ptrdiff_t(kH), v.begin() + std::ptrdiff_t(kIn));
     std::array<float, kRows> g;
     if constexpr (kSplit) {
-      std::array<float, kRows> gx;
-      w_.gemv(v.data(), b_.data(), gx.data());
-      wh_.gemv(v.data() + kIn, gx.data(), g.data());
+      // two products summed after (so their order does not matter), read backwards every
+      // other step so that a step starts on the weights the last one read last (still in L1)
+      std::array<float, kRows> gx, gh;
+      if (backwards_) {
+        wh_.template gemv<true>(v.data() + kIn, zero_.data(), gh.data());
+        w_.template gemv<true>(v.data(), b_.data(), gx.data());
+      } else {
+        w_.gemv(v.data(), b_.data(), gx.data());
+        wh_.gemv(v.data() + kIn, zero_.data(), gh.data());
+      }
+      backwards_ = !backwards_;
+      for (std::size_t i = 0; i < kRows; ++i) g[i] = gx[i] + gh[i];
     } else {
       w_.gemv(v.data(), b_.data(), g.data());
     }
@@ -160,6 +169,8 @@ class PackedLSTM {
  private:
   W w_;
   [[no_unique_address]] std::conditional_t<kSplit, Wh, None> wh_;
+  [[no_unique_address]] std::conditional_t<kSplit, std::array<float, kRows>, None> zero_{};
+  bool backwards_ = false;  // int8: the order of the next step's reads (not the result's)
   std::array<float, kRows> b_{};  // b_ih + b_hh; the padding rows stay 0
   std::array<float, 2 * kH> hc_{};
 };

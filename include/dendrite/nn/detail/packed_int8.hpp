@@ -126,7 +126,11 @@ class Int8Weights {
   }
 
   /// y = b + s t (q r), b and y of `rows` floats (the padded rows give b's values). x is read
-  /// as C floats; a non-finite x gives an unspecified (but harmless) y. Real-time safe.
+  /// as C floats; a non-finite x gives an unspecified (but harmless) y. Reverse = true reads
+  /// the weights in the opposite order, last word first, for the same result (the sums are
+  /// exact): a caller that alternates the order finds the part it read last still in L1.
+  /// Real-time safe.
+  template <bool Reverse = false>
   DENDRITE_FORCE_INLINE void gemv(const float* __restrict x, const float* __restrict b,
                                   float* __restrict y) const noexcept {
     const float m = max_abs(x);
@@ -142,12 +146,9 @@ class Int8Weights {
         const __m512i u = _mm512_add_epi32(r, _mm512_set1_epi32(128));
         _mm_store_si128(reinterpret_cast<__m128i*>(xw + j / 4), _mm512_cvtepi32_epi8(u));
       }
-      for (std::size_t blk = 0; blk < kFull; ++blk) {
-        block_dot<kBlock>(words_.data() + blk * kBlockWords, blk * kBlock * L, xw, t, b, y);
-      }
-      if constexpr (kRest > 0) {
-        block_dot<kRest>(words_.data() + kFull * kBlockWords, kFull * kBlock * L, xw, t, b, y);
-      }
+      for_blocks<Reverse>([&]<std::size_t NB>(std::size_t blk) DENDRITE_FORCE_INLINE_LAMBDA {
+        block_dot<NB, Reverse>(words_.data() + blk * kBlockWords, blk * kBlock * L, xw, t, b, y);
+      });
       return;
     }
 #endif
@@ -156,12 +157,9 @@ class Int8Weights {
       xr[j] = std::clamp(std::nearbyint(x[j] * inv), -127.0F, 127.0F);
     }
     for (std::size_t j = C; j < kQuads * 4; ++j) xr[j] = 0.0F;
-    for (std::size_t blk = 0; blk < kFull; ++blk) {
-      block<kBlock>(words_.data() + blk * kBlockWords, blk * kBlock * L, xr, t, b, y);
-    }
-    if constexpr (kRest > 0) {
-      block<kRest>(words_.data() + kFull * kBlockWords, kFull * kBlock * L, xr, t, b, y);
-    }
+    for_blocks<Reverse>([&]<std::size_t NB>(std::size_t blk) DENDRITE_FORCE_INLINE_LAMBDA {
+      block<NB, Reverse>(words_.data() + blk * kBlockWords, blk * kBlock * L, xr, t, b, y);
+    });
   }
 
   /// Bytes of weights, scales and row offsets one gemv reads.
@@ -182,6 +180,25 @@ class Int8Weights {
     const std::size_t blk = i / (kBlock * L), r = i % (kBlock * L);
     const std::size_t units = blk < kFull ? kBlock : kRest;
     return {blk * kBlockWords + j / 4 * (units * L) + r, unsigned(8 * (j % 4))};
+  }
+
+  // f.template operator()<NB>(blk) for every block: the full ones (NB = kBlock), then the rest
+  // (NB = kRest), or the other way round
+  template <bool Reverse, class F>
+  DENDRITE_FORCE_INLINE static void for_blocks(F f) noexcept {
+    if constexpr (Reverse) {
+      if constexpr (kRest > 0) f.template operator()<kRest>(kFull);
+      for (std::size_t blk = kFull; blk-- > 0;) f.template operator()<kBlock>(blk);
+    } else {
+      for (std::size_t blk = 0; blk < kFull; ++blk) f.template operator()<kBlock>(blk);
+      if constexpr (kRest > 0) f.template operator()<kRest>(kFull);
+    }
+  }
+
+  // the p-th column quad a pass reads
+  template <bool Reverse>
+  static constexpr std::size_t quad(std::size_t i) noexcept {
+    return Reverse ? kQuads - 1 - i : i;
   }
 
   // max_j |x_j| (a NaN may or may not propagate: the caller rejects such an input)
@@ -216,13 +233,14 @@ class Int8Weights {
   }
 
   // NB batches of rows from `row`, the portable path: float products of the sign-extended bytes
-  template <std::size_t NB>
+  template <std::size_t NB, bool Reverse>
   DENDRITE_FORCE_INLINE void block(const std::uint32_t* w, std::size_t row, const float* xr,
                                    float t, const float* b, float* y) const noexcept {
     constexpr std::size_t stride = NB * L;  // words per column quad of this block
     V acc[NB];  // NOLINT(*-avoid-c-arrays)
     for (std::size_t k = 0; k < NB; ++k) acc[k] = V(0.0F);
-    for (std::size_t p = 0; p < kQuads; ++p) {
+    for (std::size_t i = 0; i < kQuads; ++i) {
+      const std::size_t p = quad<Reverse>(i);
       const V x0(xr[4 * p]), x1(xr[4 * p + 1]), x2(xr[4 * p + 2]), x3(xr[4 * p + 3]);
       const std::uint32_t* col = w + p * stride;
 #pragma GCC unroll 16
@@ -249,14 +267,15 @@ class Int8Weights {
   }
 
   // NB registers of rows from `row`: int32 sums of VPDPBUSD over the column quads
-  template <std::size_t NB>
+  template <std::size_t NB, bool Reverse>
   DENDRITE_FORCE_INLINE void block_dot(const std::uint32_t* w, std::size_t row,
                                        const std::uint32_t* xw, float t, const float* b,
                                        float* y) const noexcept {
     constexpr std::size_t stride = NB * L;  // words per column quad of this block
     __m512i acc[NB];                        // NOLINT(*-avoid-c-arrays)
     for (std::size_t k = 0; k < NB; ++k) acc[k] = _mm512_loadu_si512(offset_.data() + row + k * L);
-    for (std::size_t p = 0; p < kQuads; ++p) {
+    for (std::size_t i = 0; i < kQuads; ++i) {
+      const std::size_t p = quad<Reverse>(i);
       const __m512i xv = _mm512_set1_epi32(static_cast<int>(xw[p]));
       const std::uint32_t* col = w + p * stride;
 #pragma GCC unroll 16
