@@ -50,8 +50,9 @@
 /// hidden 128 they exceed L1); the integer sums make the order exact.
 ///
 /// Limits: T is float (one stream); the batch steps of GRU already read each weight once for
-/// all lanes. The packed copy does not follow later changes to the GRU's parameters: call
-/// `pack(gru)` again after training or loading.
+/// all lanes. int8 needs In and H <= 1040 (so that the portable path's float sums of integers
+/// stay exact; a static_assert says so). The packed copy does not follow later changes to the
+/// GRU's parameters: call `pack(gru)` again after training or loading.
 #pragma once
 
 #include <algorithm>
