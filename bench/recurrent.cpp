@@ -139,12 +139,9 @@ void BM_PackedLstmStep(benchmark::State& state) {
   BM_PackedStep<dendrite::nn::LSTM, dendrite::nn::PackedLSTM, 4, W, H>(state);
 }
 
-/// The bf16 product of PackedGRU/PackedLSTM alone, y = b + W x (R x C): on a target with
-/// AVX512-BF16, Dot = true multiplies bf16 pairs (VDPBF16PS, the input rounded to bf16) and
-/// Dot = false is the shift-and-FMA path every other target runs (the baseline).
-template <std::size_t R, std::size_t C, bool Dot>
-void BM_Bf16Gemv(benchmark::State& state) {
-  using PW = dendrite::nn::detail::PackedWeights<dendrite::bf16, R, C, Dot>;
+/// A packed product y = b + W x (R x C) alone, over N(0, 1) weights and input.
+template <class PW, std::size_t R, std::size_t C>
+void time_packed_gemv(benchmark::State& state) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
   std::vector<float> w(R * C), x(C), b(PW::rows, 0.0F), y(PW::rows);
@@ -163,27 +160,19 @@ void BM_Bf16Gemv(benchmark::State& state) {
                                                 benchmark::Counter::kIs1000);
 }
 
-/// The int8 product of PackedGRU/PackedLSTM alone, the input quantized per call: on a target
-/// with AVX512-VNNI, Dot = true runs VPDPBUSD and Dot = false the portable shift-convert-FMA
-/// path (what SSE2 and AVX2 run).
+/// The bf16 product of PackedGRU/PackedLSTM: on a target with AVX512-BF16, Dot = true
+/// multiplies bf16 pairs (VDPBF16PS, the input rounded to bf16) and Dot = false is the
+/// shift-and-FMA path every other target runs (the baseline).
+template <std::size_t R, std::size_t C, bool Dot>
+void BM_Bf16Gemv(benchmark::State& state) {
+  time_packed_gemv<dendrite::nn::detail::PackedWeights<dendrite::bf16, R, C, Dot>, R, C>(state);
+}
+
+/// The int8 product, the input quantized per call: on a target with AVX512-VNNI, Dot = true
+/// runs VPDPBUSD and Dot = false the portable shift-convert-FMA path (what SSE2 and AVX2 run).
 template <std::size_t R, std::size_t C, bool Dot>
 void BM_Int8Gemv(benchmark::State& state) {
-  using PW = dendrite::nn::detail::Int8Weights<R, C, Dot>;
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  std::vector<float> w(R * C), x(C), b(PW::rows, 0.0F), y(PW::rows);
-  for (auto& v : w) v = normal(rng);
-  for (auto& v : x) v = normal(rng);
-  PW pw;
-  pw.pack(w.data());
-  for (auto _ : state) {
-    pw.gemv(x.data(), b.data(), y.data());
-    benchmark::DoNotOptimize(y.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["GMAC/s"] = benchmark::Counter(double(R * C) * double(state.iterations()),
-                                                benchmark::Counter::kIsRate,
-                                                benchmark::Counter::kIs1000);
+  time_packed_gemv<dendrite::nn::detail::Int8Weights<R, C, Dot>, R, C>(state);
 }
 
 /// Baseline: the best plain C++ a user would write: fixed-size std::arrays, the weights

@@ -707,6 +707,18 @@ double check_lstm_bound(std::uint64_t seed) {
   });
 }
 
+/// Loads PyTorch's fixture `name` into `block`, packs it into `packed` and returns the largest
+/// difference of the packed block's outputs from torch's on the fixture's reference input.
+template <class Block, class Packed>
+double fixture_error(Block& block, Packed& packed, const char* name) {
+  const std::string dir = std::string(kFixtures) + "/" + name;
+  dendrite::io::load_pytorch(block, dir);
+  packed.pack(block);
+  const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
+  const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
+  return (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
+}
+
 }  // namespace
 
 TEST_CASE("bf16 rounds to nearest, ties to even, and widens exactly", "[nn][bf16]") {
@@ -787,13 +799,8 @@ TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[n
   }
   SECTION("PyTorch's fixtures: bf16 weights reproduce torch's output within 1e-2") {
     const auto check = [](auto& block, auto& packed, const char* name) {
-      const std::string dir = std::string(kFixtures) + "/" + name;
-      dendrite::io::load_pytorch(block, dir);
-      packed.pack(block);
-      const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
-      const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
-      const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
-      INFO(name);
+      const double err = fixture_error(block, packed, name);
+      INFO(name << ": " << err);
       CHECK(err < 1e-2);
       CHECK(err > 1e-5);
     };
@@ -942,12 +949,7 @@ TEST_CASE("int8 weights stay within their stated error of the float blocks", "[n
   }
   SECTION("PyTorch's fixtures: int8 weights reproduce torch's output within 1e-2") {
     const auto check = [](auto& block, auto& packed, const char* name) {
-      const std::string dir = std::string(kFixtures) + "/" + name;
-      dendrite::io::load_pytorch(block, dir);
-      packed.pack(block);
-      const MatD x = dendrite::io::read_npy<double>(dir + "/check_input.npy").transpose();
-      const MatD want = dendrite::io::read_npy<double>(dir + "/check_output.npy").transpose();
-      const double err = (run_steps(packed, x) - want).cwiseAbs().maxCoeff();
+      const double err = fixture_error(block, packed, name);
       INFO(name << ": " << err);
       CHECK(err < 1e-2);
       CHECK(err > 1e-4);
