@@ -4,9 +4,12 @@
 /// y = b + W x whose input x is quantized to int8 at every call (dynamic quantization, as
 /// PyTorch's `quantize_dynamic` does for its GRU and LSTM, here symmetric):
 ///
-///   weights  s_i = max_j |w_ij| / 127,  q_ij = round(w_ij / s_i)  in [-127, 127]  (once)
-///   input    t   = max_j |x_j| / 127,   r_j  = round(x_j / t)     in [-127, 127]  (per call)
-///   y_i      = b_i + s_i t sum_j q_ij r_j
+///   weights  m_i = max_j |w_ij|, s_i = m_i / 127, q_ij = round(127 w_ij / m_i)  (once, in double)
+///   input    m = max_j |x_j|,    t = m / 127,     r_j = round(x_j (127 / m))   (per call, float)
+///   y_i      = b_i + s_i t sum_j q_ij r_j,        q_ij and r_j in [-127, 127]
+///
+/// (round: to nearest, ties to even; an all-zero row or input has scale 0, and so does an input
+/// whose largest magnitude is below the smallest normal float.)
 ///
 /// The integer sum is exact (int32 on AVX512-VNNI; float sums of integers elsewhere, exact
 /// while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only errors
