@@ -147,21 +147,8 @@ class PackedGRU {
     const std::array<float, kIn> xf = flush_denormals(x);  // denormals cost 10-100x
     const bool finite = all_finite(std::span<const float, kIn>(xf));
     std::array<float, kRows> gi, gh;
-    if constexpr (std::is_same_v<Weight, std::int8_t>) {
-      // every other step reads the weights backwards, so the step starts on the ones the last
-      // step read last, still in L1; the integer sums make the order exact (same result)
-      if (backwards_) {
-        whh_.template gemv<true>(h_.data(), bhh_.data(), gh.data());
-        wih_.template gemv<true>(xf.data(), bih_.data(), gi.data());
-      } else {
-        wih_.gemv(xf.data(), bih_.data(), gi.data());
-        whh_.gemv(h_.data(), bhh_.data(), gh.data());
-      }
-      backwards_ = !backwards_;
-    } else {
-      wih_.gemv(xf.data(), bih_.data(), gi.data());
-      whh_.gemv(h_.data(), bhh_.data(), gh.data());
-    }
+    detail::gemv_pair(backwards_, wih_, xf.data(), bih_.data(), gi.data(), whh_, h_.data(),
+                      bhh_.data(), gh.data());
     return detail::gru_update<float, kH>(finite, gi.data(), gh.data(), h_.data(), h_out);
   }
 
@@ -170,7 +157,7 @@ class PackedGRU {
   Hh whh_;
   std::array<float, kRows> bih_{}, bhh_{};  // the padding rows stay 0
   std::array<float, kH> h_{};
-  bool backwards_ = false;  // int8: the order of the next step's reads (not the result's)
+  bool backwards_ = false;  // the order of the next step's reads, not the result's (int8)
 };
 
 }  // namespace dendrite::nn

@@ -89,15 +89,15 @@ class PackedLSTM {
 
   /// Copies and rounds `lstm`'s parameters into this block; keeps the state.
   void pack(const LSTM<float, In, Hidden>& lstm) {
-    std::vector<float> both(4 * kH * kV);  // [W_ih W_hh], column-major
     const float* wih = lstm.weight_ih.value.data();
     const float* whh = lstm.weight_hh.value.data();
-    std::copy(wih, wih + 4 * kH * kIn, both.begin());
-    std::copy(whh, whh + 4 * kH * kH, both.begin() + std::ptrdiff_t(4 * kH * kIn));
     if constexpr (kSplit) {
       w_.pack(wih);
       wh_.pack(whh);
     } else {
+      std::vector<float> both(4 * kH * kV);  // [W_ih W_hh], column-major
+      std::copy(wih, wih + 4 * kH * kIn, both.begin());
+      std::copy(whh, whh + 4 * kH * kH, both.begin() + std::ptrdiff_t(4 * kH * kIn));
       w_.pack(both.data());
     }
     for (std::size_t i = 0; i < 4 * kH; ++i) {
@@ -148,17 +148,10 @@ class PackedLSTM {
     std::copy(hc_.begin(), hc_.begin() + std::ptrdiff_t(kH), v.begin() + std::ptrdiff_t(kIn));
     std::array<float, kRows> g;
     if constexpr (kSplit) {
-      // two products summed after (so their order does not matter), read backwards every
-      // other step so that a step starts on the weights the last one read last (still in L1)
+      // two products summed after, so that the order gemv_pair reads them in does not matter
       std::array<float, kRows> gx, gh;
-      if (backwards_) {
-        wh_.template gemv<true>(v.data() + kIn, zero_.data(), gh.data());
-        w_.template gemv<true>(v.data(), b_.data(), gx.data());
-      } else {
-        w_.gemv(v.data(), b_.data(), gx.data());
-        wh_.gemv(v.data() + kIn, zero_.data(), gh.data());
-      }
-      backwards_ = !backwards_;
+      detail::gemv_pair(backwards_, w_, v.data(), b_.data(), gx.data(), wh_, v.data() + kIn,
+                        zero_.data(), gh.data());
       for (std::size_t i = 0; i < kRows; ++i) g[i] = gx[i] + gh[i];
     } else {
       w_.gemv(v.data(), b_.data(), g.data());
@@ -170,7 +163,7 @@ class PackedLSTM {
   W w_;
   [[no_unique_address]] std::conditional_t<kSplit, Wh, None> wh_;
   [[no_unique_address]] std::conditional_t<kSplit, std::array<float, kRows>, None> zero_{};
-  bool backwards_ = false;  // int8: the order of the next step's reads (not the result's)
+  bool backwards_ = false;  // the order of the next step's reads, not the result's (int8)
   std::array<float, kRows> b_{};  // b_ih + b_hh; the padding rows stay 0
   std::array<float, 2 * kH> hc_{};
 };

@@ -76,6 +76,8 @@ class Int8Weights {
  public:
   /// The input is rounded too (to int8, at every call).
   static constexpr bool rounds_input = true;
+  /// gemv<true> reads the weights backwards for the same result (the sums are exact).
+  static constexpr bool any_order = true;
   /// R rounded up to whole SIMD batches: the length of b and y in gemv.
   static constexpr std::size_t rows = (R + L - 1) / L * L;
 
@@ -219,10 +221,9 @@ class Int8Weights {
 #endif
     if constexpr (C >= L) {
       V a(0.0F);
-      for (std::size_t j = 0; j + L <= C; j += L) {
+      dendrite::detail::for_each_chunk<L, C>([&](std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA {
         a = xsimd::max(a, xsimd::abs(V::load_unaligned(x + j)));
-      }
-      if constexpr (C % L != 0) a = xsimd::max(a, xsimd::abs(V::load_unaligned(x + C - L)));
+      });
       m = dendrite::reduce_max(a);
     } else {
       for (std::size_t j = 0; j < C; ++j) m = std::max(m, std::abs(x[j]));
@@ -300,14 +301,34 @@ class Int8Weights {
   std::vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes the input's unsigned offset
 };
 
-}  // namespace dendrite::nn::detail
-
-namespace dendrite::nn::detail {
-
 /// The storage of a packed product for a weight type: float or bf16 (PackedWeights), or
 /// std::int8_t (Int8Weights).
 template <class Weight, std::size_t R, std::size_t C>
 using packed_weights_t = std::conditional_t<std::is_same_v<Weight, std::int8_t>, Int8Weights<R, C>,
                                             PackedWeights<Weight, R, C>>;
+
+/// y1 = b1 + P1 x1 and y2 = b2 + P2 x2, two packed products of one step. Where both storages
+/// give the same result in either order (`any_order`, int8), every other call reads them
+/// backwards (P2 first, each from its last word), as `backwards` says and toggles: a call then
+/// starts on the weights the last one read last, still in L1 where all of them do not fit.
+/// Elsewhere (float, bf16: the order of their float sums is the result's) always forwards.
+template <class P1, class P2>
+DENDRITE_FORCE_INLINE void gemv_pair(bool& backwards, const P1& p1, const float* x1,
+                                     const float* b1, float* y1, const P2& p2, const float* x2,
+                                     const float* b2, float* y2) noexcept {
+  if constexpr (P1::any_order && P2::any_order) {
+    if (backwards) {
+      p2.template gemv<true>(x2, b2, y2);
+      p1.template gemv<true>(x1, b1, y1);
+    } else {
+      p1.gemv(x1, b1, y1);
+      p2.gemv(x2, b2, y2);
+    }
+    backwards = !backwards;
+  } else {
+    p1.gemv(x1, b1, y1);
+    p2.gemv(x2, b2, y2);
+  }
+}
 
 }  // namespace dendrite::nn::detail

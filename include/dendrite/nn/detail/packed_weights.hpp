@@ -61,6 +61,8 @@ class PackedWeights {
  public:
   /// Whether gemv rounds its input x to bf16 too (the AVX512-BF16 dot-product path).
   static constexpr bool rounds_input = kDot;
+  /// No: the order of the float sums is the result's (see gemv_pair).
+  static constexpr bool any_order = false;
   /// R rounded up to whole groups: the length of b and y in gemv.
   static constexpr std::size_t rows = (R + kGroup - 1) / kGroup * kGroup;
   using Word = std::conditional_t<kHalf, std::uint32_t, float>;
