@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -891,6 +892,38 @@ TEST_CASE("int8 weights: the product is the quantized weights times the quantize
   CHECK(check_int8_product<24, 37>(63, 30.0) > 0.01);
   CHECK(check_int8_product<195, 65>(64, 1.0) > 0.01);
   CHECK(check_int8_product<384, 128>(65, 0.5) > 0.01);
+  SECTION("every product at the extremes, +-127^2: the integer sums stay exact") {
+    // VPMADDUBSW's int16 pair sums reach 2 127^2 = 32 258 here, the most they can
+    const auto extreme = []<std::size_t C>(std::integral_constant<std::size_t, C>) {
+      constexpr std::size_t R = 13;
+      dendrite::nn::detail::Int8Weights<R, C> pw;
+      std::vector<float> w(R * C), x(C), b(decltype(pw)::rows, 0.25F), y(decltype(pw)::rows);
+      for (std::size_t j = 0; j < C; ++j) {
+        x[j] = j % 3 == 0 ? 2.0F : -2.0F;  // r_j = +-127, t = 2 / 127
+        for (std::size_t i = 0; i < R; ++i) {  // q_ij = +-127, s_i = (i + 1) / 127
+          const bool agree = i % 3 == 0 || (i % 3 == 1 ? j % 2 == 0 : false);
+          w[j * R + i] = float(i + 1) * ((x[j] > 0) == agree ? 1.0F : -1.0F);
+        }
+      }
+      pw.pack(w.data());
+      pw.gemv(x.data(), b.data(), y.data());
+      for (std::size_t i = 0; i < R; ++i) {
+        std::int64_t acc = 0;
+        for (std::size_t j = 0; j < C; ++j) {
+          acc += std::int64_t(pw.quantum(i, j)) * (x[j] > 0 ? 127 : -127);
+        }
+        INFO("C " << C << ", row " << i << ", sum " << acc);
+        if (i % 3 == 0) REQUIRE(acc == std::int64_t(C) * 127 * 127);   // every product +127^2
+        if (i % 3 == 2) REQUIRE(acc == -std::int64_t(C) * 127 * 127);  // every product -127^2
+        const double st = double(pw.scale(i) * (2.0F / 127.0F));
+        REQUIRE(std::abs(double(y[i]) - (0.25 + st * double(acc))) <=
+                std::ldexp(0.25 + std::abs(st * double(acc)), -22));
+      }
+    };
+    extreme(std::integral_constant<std::size_t, 5>{});
+    extreme(std::integral_constant<std::size_t, 37>{});
+    extreme(std::integral_constant<std::size_t, 130>{});
+  }
   SECTION("a zero input gives the bias; a non-finite weight is refused with its place") {
     dendrite::nn::detail::Int8Weights<5, 3> pw;
     const std::array<float, 15> w{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};

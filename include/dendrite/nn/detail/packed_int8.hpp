@@ -11,8 +11,8 @@
 /// (round: to nearest, ties to even; an all-zero row or input has scale 0, and so does an input
 /// whose largest magnitude is below the smallest normal float.)
 ///
-/// The integer sum is exact (int32 on AVX512-VNNI; float sums of integers elsewhere, exact
-/// while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only errors
+/// The integer sum is exact (int32 on AVX512-VNNI and AVX2; float sums of integers elsewhere,
+/// exact while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only errors
 /// are the two roundings, |s_i q_ij - w_ij| <= s_i / 2 and |t r_j - x_j| <= t / 2:
 ///
 ///   |y_i - (b_i + sum_j w_ij x_j)| <= (s_i / 2) sum_j |x_j| + (t / 2) sum_j |w_ij|
@@ -30,9 +30,13 @@
 ///    unsigned bytes and adds the 4 products to an int32 lane, so one instruction takes 64
 ///    weights. The input is stored as r_j + 128 (unsigned); each row's accumulator starts at
 ///    -128 sum_j q_ij, which removes the offset exactly.
-///  - elsewhere (SSE2, AVX2, and `AllowDot = false`): byte k of each word is sign-extended by
-///    two shifts, converted to float and multiplied by r_{4p+k} in float. Correct, but slower
-///    than the bf16 or float products on those targets: int8 pays only with VNNI.
+///  - AVX2 (with 8-float batches): VPMADDUBSW multiplies |r_j| by the weight bytes with r_j's
+///    sign moved onto them (VPSIGNB) and adds pairs to int16, which is exact: a pair is at most
+///    2 127^2 = 32 258 < 2^15; VPMADDWD adds the pairs to int32. Three instructions for 32
+///    weights where VPDPBUSD takes 64 in one; AVX-VNNI's 256-bit VPDPBUSD is not used.
+///  - elsewhere (SSE2, AVX-512 without VNNI, and `AllowDot = false`): byte k of each word is
+///    sign-extended by two shifts, converted to float and multiplied by r_{4p+k} in float.
+///    Correct, but slower than the bf16 or float products on those targets.
 #pragma once
 
 #include <algorithm>
@@ -46,11 +50,16 @@
 
 #include <xsimd/xsimd.hpp>
 
+// The integer dot product of the target, for its float batch width: 16 with AVX512-VNNI
+// (VPDPBUSD), 8 with AVX2 (VPMADDUBSW + VPMADDWD); 0 elsewhere (the portable float path).
 #if defined(__AVX512VNNI__) && defined(__AVX512F__) && defined(__AVX512BW__)
 #include <immintrin.h>
-#define DENDRITE_DETAIL_HAVE_VNNI 1
+#define DENDRITE_DETAIL_INT8_WIDTH 16
+#elif defined(__AVX2__)
+#include <immintrin.h>
+#define DENDRITE_DETAIL_INT8_WIDTH 8
 #else
-#define DENDRITE_DETAIL_HAVE_VNNI 0
+#define DENDRITE_DETAIL_INT8_WIDTH 0
 #endif
 
 #include <dendrite/config.hpp>
@@ -61,17 +70,87 @@
 
 namespace dendrite::nn::detail {
 
-/// AllowDot = false keeps the portable float path on an AVX512-VNNI target too (the benchmarks'
-/// baseline, and the tests of that path on such a machine).
+#if DENDRITE_DETAIL_INT8_WIDTH != 0
+/// The target's integer dot product of 4 bytes per 32-bit lane: acc_i + sum_k r_k q_ik, with
+/// r the input quad (4 signed bytes, in [-127, 127]) broadcast to every lane and q_i a row's
+/// 4 signed weights. AVX512-VNNI (`vnni`): VPDPBUSD takes the input unsigned (r + 128, as
+/// r ^ 0x80 per byte), so the accumulator starts at -128 sum_k q_ik. AVX2: VPMADDUBSW
+/// multiplies |r_k| (unsigned) by q_ik with r_k's sign moved onto it (VPSIGNB) and adds pairs
+/// to int16 exactly (|r q| <= 127^2, a pair <= 32 258 < 2^15); VPMADDWD adds the pairs to int32.
+struct Int8Dot {
+#if DENDRITE_DETAIL_INT8_WIDTH == 16
+  using reg = __m512i;
+  using operand = __m512i;  // r + 128
+  static constexpr bool vnni = true;
+  DENDRITE_FORCE_INLINE static reg load(const void* p) noexcept { return _mm512_loadu_si512(p); }
+  DENDRITE_FORCE_INLINE static reg zero() noexcept { return _mm512_setzero_si512(); }
+  DENDRITE_FORCE_INLINE static operand quad(std::uint32_t r) noexcept {
+    return _mm512_set1_epi32(static_cast<int>(r ^ 0x80808080U));
+  }
+  DENDRITE_FORCE_INLINE static reg dot(reg acc, operand x, reg q) noexcept {
+    return _mm512_dpbusd_epi32(acc, x, q);
+  }
+  /// Bytes r_j = round(x_j inv) clamped to [-127, 127] for j < n (n <= 16), 0 up to 16, at out.
+  DENDRITE_FORCE_INLINE static void quantize(const float* x, std::size_t n, float inv,
+                                             std::uint32_t* out) noexcept {
+    const auto m = static_cast<__mmask16>((1U << n) - 1U);
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x), _mm512_set1_ps(inv));
+    const __m512 c = _mm512_min_ps(
+        _mm512_max_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                      _mm512_set1_ps(-127.0F)),
+        _mm512_set1_ps(127.0F));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(c)));
+  }
+#else
+  using reg = __m256i;
+  static constexpr bool vnni = false;
+  struct operand {
+    __m256i abs;   // |r|
+    __m256i sign;  // r (VPSIGNB moves its sign onto q)
+  };
+  DENDRITE_FORCE_INLINE static reg load(const void* p) noexcept {
+    return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+  }
+  DENDRITE_FORCE_INLINE static reg zero() noexcept { return _mm256_setzero_si256(); }
+  DENDRITE_FORCE_INLINE static operand quad(std::uint32_t r) noexcept {
+    const __m256i v = _mm256_set1_epi32(static_cast<int>(r));
+    return {_mm256_abs_epi8(v), v};
+  }
+  DENDRITE_FORCE_INLINE static reg dot(reg acc, const operand& x, reg q) noexcept {
+    const __m256i p = _mm256_maddubs_epi16(x.abs, _mm256_sign_epi8(q, x.sign));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
+  }
+  /// Bytes r_j = round(x_j inv) clamped to [-127, 127] for j < n (n <= 8), 0 up to 8, at out.
+  DENDRITE_FORCE_INLINE static void quantize(const float* x, std::size_t n, float inv,
+                                             std::uint32_t* out) noexcept {
+    const __m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                                         _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256 v = _mm256_mul_ps(_mm256_maskload_ps(x, m), _mm256_set1_ps(inv));
+    const __m256 c = _mm256_min_ps(
+        _mm256_max_ps(_mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
+                      _mm256_set1_ps(-127.0F)),
+        _mm256_set1_ps(127.0F));
+    const __m256i r = _mm256_cvtps_epi32(c);
+    // int32 -> int16 -> int8 within each 128-bit half: bytes 0-3 of each half hold 4 values
+    const __m256i b = _mm256_packs_epi16(_mm256_packs_epi32(r, r), _mm256_setzero_si256());
+    out[0] = static_cast<std::uint32_t>(_mm256_extract_epi32(b, 0));
+    out[1] = static_cast<std::uint32_t>(_mm256_extract_epi32(b, 4));
+  }
+#endif
+};
+#endif
+
+/// AllowDot = false keeps the portable float path on an AVX512-VNNI or AVX2 target too (the
+/// benchmarks' baseline, and the tests of that path on such a machine).
 template <std::size_t R, std::size_t C, bool AllowDot = true>
 class Int8Weights {
   static_assert(R > 0 && C > 0 && C <= 1040, "Int8Weights: C must be in [1, 1040]");
   using V = xsimd::batch<float>;
   using I = xsimd::batch<std::int32_t, typename V::arch_type>;
   static constexpr std::size_t L = V::size;
-  static constexpr bool kDot = AllowDot && DENDRITE_DETAIL_HAVE_VNNI != 0 && L == 16;
+  static constexpr bool kDot = AllowDot && DENDRITE_DETAIL_INT8_WIDTH == L;
   static constexpr std::size_t kQuads = (C + 3) / 4;
-  static constexpr std::size_t kX = (C + 15) / 16 * 16;  // the quantized input, padded
+  static constexpr std::size_t kX = (C + L - 1) / L * L;  // the quantized input, padded
 
  public:
   /// The input is rounded too (to int8, at every call).
@@ -141,15 +220,11 @@ class Int8Weights {
     const float m = max_abs(x);
     const bool any = m >= std::numeric_limits<float>::min();
     const float inv = any ? 127.0F / m : 0.0F, t = any ? m / 127.0F : 0.0F;
-#if DENDRITE_DETAIL_HAVE_VNNI
+#if DENDRITE_DETAIL_INT8_WIDTH != 0
     if constexpr (kDot) {
-      alignas(64) std::uint32_t xw[kX / 4];  // NOLINT(*-avoid-c-arrays): r_j + 128, bytes
-      const __m512 vin = _mm512_set1_ps(inv);
-      for (std::size_t j = 0; j < kX; j += 16) {
-        const __m512 v = _mm512_maskz_loadu_ps(mask(std::min<std::size_t>(16, C - j)), x + j);
-        const __m512i r = _mm512_cvtps_epi32(quantize(V(_mm512_mul_ps(v, vin))));
-        const __m512i u = _mm512_add_epi32(r, _mm512_set1_epi32(128));
-        _mm_store_si128(reinterpret_cast<__m128i*>(xw + j / 4), _mm512_cvtepi32_epi8(u));
+      alignas(64) std::uint32_t xw[kX / 4];  // NOLINT(*-avoid-c-arrays): r_j as bytes
+      for (std::size_t j = 0; j < kX; j += L) {
+        Int8Dot::quantize(x + j, std::min<std::size_t>(L, C - j), inv, xw + j / 4);
       }
       for_blocks<Reverse>([&]<std::size_t NB>(std::size_t blk) DENDRITE_FORCE_INLINE_LAMBDA {
         block_dot<NB, Reverse>(words_.data() + blk * kBlockWords, blk * kBlock * L, xw, t, b, y);
@@ -209,12 +284,12 @@ class Int8Weights {
   // max_j |x_j| (a NaN may or may not propagate: the caller rejects such an input)
   DENDRITE_FORCE_INLINE static float max_abs(const float* x) noexcept {
     float m = 0.0F;
-#if DENDRITE_DETAIL_HAVE_VNNI
+#if DENDRITE_DETAIL_INT8_WIDTH == 16
     if constexpr (kDot) {
       __m512 a = _mm512_setzero_ps();
       for (std::size_t j = 0; j < kX; j += 16) {
-        const std::size_t n = std::min<std::size_t>(16, C - j);
-        a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(mask(n), x + j)));
+        const auto m = static_cast<__mmask16>((1U << std::min<std::size_t>(16, C - j)) - 1U);
+        a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + j)));
       }
       return _mm512_reduce_max_ps(a);
     }
@@ -264,41 +339,36 @@ class Int8Weights {
     }
   }
 
-#if DENDRITE_DETAIL_HAVE_VNNI
-  // the first n of 16 lanes
-  static constexpr __mmask16 mask(std::size_t n) noexcept {
-    return static_cast<__mmask16>((1U << n) - 1U);
-  }
-
-  // NB registers of rows from `row`: int32 sums of VPDPBUSD over the column quads
+#if DENDRITE_DETAIL_INT8_WIDTH != 0
+  // NB registers of rows from `row`: int32 sums of the target's dot product over the quads
   template <std::size_t NB, bool Reverse>
   DENDRITE_FORCE_INLINE void block_dot(const std::uint32_t* w, std::size_t row,
                                        const std::uint32_t* xw, float t, const float* b,
                                        float* y) const noexcept {
     constexpr std::size_t stride = NB * L;  // words per column quad of this block
-    __m512i acc[NB];                        // NOLINT(*-avoid-c-arrays)
-    for (std::size_t k = 0; k < NB; ++k) acc[k] = _mm512_loadu_si512(offset_.data() + row + k * L);
+    Int8Dot::reg acc[NB];                   // NOLINT(*-avoid-c-arrays)
+    for (std::size_t k = 0; k < NB; ++k) {
+      acc[k] = Int8Dot::vnni ? Int8Dot::load(offset_.data() + row + k * L) : Int8Dot::zero();
+    }
     for (std::size_t i = 0; i < kQuads; ++i) {
       const std::size_t p = quad<Reverse>(i);
-      const __m512i xv = _mm512_set1_epi32(static_cast<int>(xw[p]));
+      const Int8Dot::operand xq = Int8Dot::quad(xw[p]);
       const std::uint32_t* col = w + p * stride;
 #pragma GCC unroll 16
-      for (std::size_t k = 0; k < NB; ++k) {
-        acc[k] = _mm512_dpbusd_epi32(acc[k], xv, _mm512_loadu_si512(col + k * L));
-      }
+      for (std::size_t k = 0; k < NB; ++k) acc[k] = Int8Dot::dot(acc[k], xq, Int8Dot::load(col + k * L));
     }
-    const __m512 vt = _mm512_set1_ps(t);
     for (std::size_t k = 0; k < NB; ++k) {
-      const __m512 st = _mm512_mul_ps(_mm512_loadu_ps(scale_.data() + row + k * L), vt);
-      _mm512_storeu_ps(y + row + k * L, _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc[k]), st,
-                                                        _mm512_loadu_ps(b + row + k * L)));
+      const V st = V::load_unaligned(scale_.data() + row + k * L) * V(t);
+      const V yk = dendrite::fma(xsimd::batch_cast<float>(I(acc[k])), st,
+                                 V::load_unaligned(b + row + k * L));
+      yk.store_unaligned(y + row + k * L);
     }
   }
 #endif
 
   std::vector<std::uint32_t> words_;
   std::vector<float> scale_;          // s_i (0 on the padded rows)
-  std::vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes the input's unsigned offset
+  std::vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes VPDPBUSD's unsigned offset
 };
 
 /// The storage of a packed product for a weight type: float or bf16 (PackedWeights), or
