@@ -168,8 +168,9 @@ void BM_Bf16Gemv(benchmark::State& state) {
   time_packed_gemv<dendrite::nn::detail::PackedWeights<dendrite::bf16, R, C, Dot>, R, C>(state);
 }
 
-/// The int8 product, the input quantized per call: on a target with AVX512-VNNI, Dot = true
-/// runs VPDPBUSD and Dot = false the portable shift-convert-FMA path (what SSE2 and AVX2 run).
+/// The int8 product, the input quantized per call: Dot = true runs the target's integer dot
+/// product (VPDPBUSD with AVX512-VNNI, VPMADDUBSW + VPMADDWD with AVX2) and Dot = false the
+/// portable shift-convert-FMA path (what SSE2 runs).
 template <std::size_t R, std::size_t C, bool Dot>
 void BM_Int8Gemv(benchmark::State& state) {
   time_packed_gemv<dendrite::nn::detail::Int8Weights<R, C, Dot>, R, C>(state);
@@ -299,7 +300,7 @@ BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, false);  // GRU hidden 64: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, false);  // GRU hidden 128: W_hh
 BENCHMARK_TEMPLATE(BM_Bf16Gemv, 384, 128, true);
-BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, false);  // the portable path, then VPDPBUSD
+BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, false);  // the portable path, then the dot product
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, false);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, true);

@@ -221,12 +221,14 @@ DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T*
   if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G, XS>(w, x, b, y, full * NB);
 }
 
-/// Batches (or chunks) the recurrent steps' gate updates hand to f together (vmap's K): with 4,
-/// the gates of a 64-unit GRU took 20 % less time than one at a time on AVX-512 (16 lanes) and
-/// 16 % less on AVX2, 30 % and 32 % less for one 64-unit stream (scratch benchmark, randomly
-/// interleaved repetitions); 2 gained less on both, and 4 does not spill on AVX2's 16 registers
-/// enough to matter.
-inline constexpr std::size_t kGateInterleave = 4;
+/// Batches (or chunks) the recurrent steps' gate updates hand to f together (vmap's K): 4 where
+/// the target has 32 vector registers (AVX-512), 1 where it has 16 (SSE2, AVX2). With 4 on
+/// AVX-512 the gates of a 64-unit GRU took 20 % less time than one at a time (16 lanes), 30 %
+/// less for one 64-unit stream (scratch benchmark, randomly interleaved repetitions; 2 gained
+/// less). On AVX2 (Zen 3, 8 lanes) 4 spills: 340 stack accesses in a 32-unit GRU's gates
+/// against 32, and the gates took 132 ns against 66 with 1 (g++ 12; clang 14 alike), the whole
+/// step 331 against 276 ns.
+inline constexpr std::size_t kGateInterleave = sizeof(xsimd::batch<float>) >= 64 ? 4 : 1;
 
 template <class T, std::size_t N, std::size_t K = 1, class F, class... In>
 DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
