@@ -87,6 +87,18 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
 /// (bench/README.md).
 inline constexpr std::size_t kGemvUnits = sizeof(xsimd::batch<float>) >= 64 ? 16 : 8;
 
+/// Units per register-held block of gemv_impl's plain (float or double) weights, for `units`
+/// units in all: kGemvUnits, except on AVX2, where up to 12 accumulators fit beside the
+/// broadcast input in 16 registers and the units are split into the fewest blocks of at most 12,
+/// balanced (16 units: 8 + 8, not 12 + 4). On an AVX2 Zen 3, against blocks of 8: GRU 32's step
+/// (12 units a product) 279 -> 226 ns, LSTM 128's 5.2 -> 4.7 us, the 8-lane GRU 128 steps 10 %
+/// faster; 12 + 4 for LSTM 32 was 5 % slower than 8 + 8.
+constexpr std::size_t gemv_block(std::size_t units) noexcept {
+  if (sizeof(xsimd::batch<float>) != 32 || units <= kGemvUnits) return kGemvUnits;
+  const std::size_t blocks = (units + 11) / 12;
+  return (units + blocks - 1) / blocks;
+}
+
 /// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
 constexpr std::size_t partial_sums(std::size_t nb) noexcept {
   return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4);
@@ -124,7 +136,7 @@ template <class S, std::size_t R>
 using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
 
 /// y = init + W x with W an R x C column-major matrix of scalar_t<T>, init either y (T values)
-/// or a bias (R scalars). Rows go in blocks of up to kGemvUnits register-held units (see
+/// or a bias (R scalars). Rows go in blocks of gemv_block(units) register-held units (see
 /// gemv_rows); for a scalar T the last R mod lanes rows go through one more overlapping batch,
 /// and a matrix with fewer rows than any batch is plain code.
 template <class T, std::size_t R, std::size_t C, class Init>
@@ -141,7 +153,7 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
   } else {
     constexpr std::size_t unit = is_batch_v<T> ? 1 : V::size;
     constexpr std::size_t units = R / unit;
-    constexpr std::size_t kBlock = kGemvUnits;
+    constexpr std::size_t kBlock = gemv_block(units);
     constexpr std::size_t full = units / kBlock;
     for (std::size_t blk = 0; blk < full; ++blk) {
       const std::size_t row = blk * kBlock * unit;
