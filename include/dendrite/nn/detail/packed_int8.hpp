@@ -32,8 +32,9 @@
 ///    -128 sum_j q_ij, which removes the offset exactly.
 ///  - AVX2 (with 8-float batches): VPMADDUBSW multiplies |r_j| by the weight bytes with r_j's
 ///    sign moved onto them (VPSIGNB) and adds pairs to int16, which is exact: a pair is at most
-///    2 127^2 = 32 258 < 2^15; VPMADDWD adds the pairs to int32. Three instructions for 32
-///    weights where VPDPBUSD takes 64 in one; AVX-VNNI's 256-bit VPDPBUSD is not used.
+///    2 127^2 = 32 258 < 2^15; VPMADDWD adds the pairs to int32. Four instructions (with the
+///    sign and the int32 addition) for 32 weights where VPDPBUSD takes 64 in one; AVX-VNNI's
+///    256-bit VPDPBUSD is not used.
 ///  - elsewhere (SSE2, AVX-512 without VNNI, and `AllowDot = false`): byte k of each word is
 ///    sign-extended by two shifts, converted to float and multiplied by r_{4p+k} in float.
 ///    Correct, but slower than the bf16 or float products on those targets.
@@ -73,24 +74,25 @@ namespace dendrite::nn::detail {
 #if DENDRITE_DETAIL_INT8_WIDTH != 0
 /// The target's integer dot product of 4 bytes per 32-bit lane: acc_i + sum_k r_k q_ik, with
 /// r the input quad (4 signed bytes, in [-127, 127]) broadcast to every lane and q_i a row's
-/// 4 signed weights. AVX512-VNNI (`vnni`): VPDPBUSD takes the input unsigned (r + 128, as
-/// r ^ 0x80 per byte), so the accumulator starts at -128 sum_k q_ik. AVX2: VPMADDUBSW
+/// 4 signed weights. AVX512-VNNI (`vnni`): VPDPBUSD takes the input unsigned (`quantize`
+/// stores r + 128), so the accumulator starts at -128 sum_k q_ik. AVX2: VPMADDUBSW
 /// multiplies |r_k| (unsigned) by q_ik with r_k's sign moved onto it (VPSIGNB) and adds pairs
 /// to int16 exactly (|r q| <= 127^2, a pair <= 32 258 < 2^15); VPMADDWD adds the pairs to int32.
 struct Int8Dot {
 #if DENDRITE_DETAIL_INT8_WIDTH == 16
   using reg = __m512i;
-  using operand = __m512i;  // r + 128
+  using operand = __m512i;  // r + 128, unsigned
   static constexpr bool vnni = true;
   DENDRITE_FORCE_INLINE static reg load(const void* p) noexcept { return _mm512_loadu_si512(p); }
   DENDRITE_FORCE_INLINE static reg zero() noexcept { return _mm512_setzero_si512(); }
-  DENDRITE_FORCE_INLINE static operand quad(std::uint32_t r) noexcept {
-    return _mm512_set1_epi32(static_cast<int>(r ^ 0x80808080U));
+  DENDRITE_FORCE_INLINE static operand quad(std::uint32_t u) noexcept {
+    return _mm512_set1_epi32(static_cast<int>(u));
   }
   DENDRITE_FORCE_INLINE static reg dot(reg acc, operand x, reg q) noexcept {
     return _mm512_dpbusd_epi32(acc, x, q);
   }
-  /// Bytes r_j = round(x_j inv) clamped to [-127, 127] for j < n (n <= 16), 0 up to 16, at out.
+  /// Bytes r_j + 128, r_j = round(x_j inv) clamped to [-127, 127], for j < n (n <= 16), and 128
+  /// (r = 0) up to 16, at out.
   DENDRITE_FORCE_INLINE static void quantize(const float* x, std::size_t n, float inv,
                                              std::uint32_t* out) noexcept {
     const auto m = static_cast<__mmask16>((1U << n) - 1U);
@@ -99,7 +101,8 @@ struct Int8Dot {
         _mm512_max_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                       _mm512_set1_ps(-127.0F)),
         _mm512_set1_ps(127.0F));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(c)));
+    const __m512i u = _mm512_add_epi32(_mm512_cvtps_epi32(c), _mm512_set1_epi32(128));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtepi32_epi8(u));
   }
 #else
   using reg = __m256i;
@@ -222,7 +225,8 @@ class Int8Weights {
     const float inv = any ? 127.0F / m : 0.0F, t = any ? m / 127.0F : 0.0F;
 #if DENDRITE_DETAIL_INT8_WIDTH != 0
     if constexpr (kDot) {
-      alignas(64) std::uint32_t xw[kX / 4];  // NOLINT(*-avoid-c-arrays): r_j as bytes
+      // NOLINTNEXTLINE(*-avoid-c-arrays): the quantized input, bytes as Int8Dot::quantize stores
+      alignas(64) std::uint32_t xw[kX / 4];
       for (std::size_t j = 0; j < kX; j += L) {
         Int8Dot::quantize(x + j, std::min<std::size_t>(L, C - j), inv, xw + j / 4);
       }
