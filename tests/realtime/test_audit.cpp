@@ -661,7 +661,10 @@ std::size_t profile_allocations() { return g_profile_scope ? g_profile_scope->co
 TEST_CASE("profile_step places a step against the machine and flags allocation and subnormal "
           "slow-downs", "[realtime][bench]") {
   namespace b = dendrite::bench;
-  const b::MachineLimits limits = b::measure_machine(1);
+  // best of 3 runs of each probe: with one, a probe preempted by another test (ctest runs two
+  // at a time) read this VM's L1 bandwidth at a third of its rate, which put a 92 ns GRU step
+  // at 2.9x its "bound"
+  const b::MachineLimits limits = b::measure_machine(3);
   REQUIRE(limits.fma_float.best > 0);
   // the clock of any core this runs on (a chain the core shortcuts reads far above this), and
   // no core does more than two full-width FMAs per cycle
