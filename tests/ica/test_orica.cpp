@@ -438,6 +438,66 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
   CHECK(amari(net.unmixing(), m.mixing) <= 0.1);
 }
 
+TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica]") {
+  // defer_from = 1: every step leaves its updates of M and W to the next step's products (the
+  // path of 64 channels and more); 1000: applied at once. The same network up to rounding, and
+  // the accessors and reconstruct see the pending updates (checked mid-stream, where one is)
+  constexpr int D = 5;
+  using Schedule = ica::ForgettingSchedule;
+  for (const auto schedule : {Schedule::Cooling, Schedule::Adaptive}) {
+    ica::ORICAOptions now, later;
+    now.sample_rate = later.sample_rate = 256;
+    now.schedule = later.schedule = schedule;
+    now.checkpoint_interval = later.checkpoint_interval = 500;
+    now.defer_from = 1000;
+    later.defer_from = 1;
+    ica::ORICA<double, D> a(now), b(later);
+    const auto m = ica::eeg_like(D, 12.0, 256.0, 41);
+    std::array<double, D> x{}, ya{}, yb{}, back{};
+    std::array<bool, D> keep{};
+    keep.fill(true);
+    keep[2] = false;
+    double worst_y = 0, worst_matrix = 0, worst_back = 0;
+    for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
+      for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, i);
+      REQUIRE(a.step(x, ya) == b.step(x, yb));
+      for (int c = 0; c < D; ++c) {
+        worst_y = std::max(worst_y, std::abs(ya[std::size_t(c)] - yb[std::size_t(c)]));
+      }
+      if (i % 97 == 0) {
+        worst_matrix = std::max({worst_matrix, (a.unmixing() - b.unmixing()).norm(),
+                                 (a.mixing() - b.mixing()).norm(),
+                                 (a.whitener() - b.whitener()).norm(),
+                                 (a.rotation() - b.rotation()).norm()});
+        // reconstruct against mixing() diag(keep) y + mean(), from the accessors
+        b.reconstruct(yb, keep, back);
+        Eigen::VectorXd yk(D);
+        for (int c = 0; c < D; ++c) yk(c) = keep[std::size_t(c)] ? yb[std::size_t(c)] : 0.0;
+        const Eigen::VectorXd want = b.mixing() * yk + b.mean();
+        for (int c = 0; c < D; ++c) {
+          worst_back = std::max(worst_back, std::abs(back[std::size_t(c)] - want(c)));
+        }
+      }
+    }
+    INFO("schedule " << int(schedule) << ": outputs " << worst_y << ", matrices " << worst_matrix
+                     << ", reconstruct " << worst_back << ", reheats " << b.reheats());
+    CHECK(a.reheats() == b.reheats());
+    CHECK(worst_y < 1e-9);
+    CHECK(worst_matrix < 1e-9);
+    CHECK(worst_back < 1e-9);
+    // adopting a fit in the middle of a pending update
+    const Eigen::MatrixXd block = m.mixed.leftCols(4 * 256);
+    a.refit(block);
+    b.refit(block);
+    CHECK((a.unmixing() - b.unmixing()).norm() < 1e-12);
+    for (Eigen::Index i = 0; i < 300; ++i) {
+      for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, i);
+      REQUIRE(a.step(x, ya) == b.step(x, yb));
+    }
+    CHECK((a.unmixing() - b.unmixing()).norm() < 1e-9);
+  }
+}
+
 TEST_CASE("ORICA on a batch: every lane is the scalar network on its own stream", "[orica]") {
   using B = xsimd::batch<double>;
   constexpr std::size_t L = B::size;
@@ -445,7 +505,9 @@ TEST_CASE("ORICA on a batch: every lane is the scalar network on its own stream"
   ica::ORICAOptions opt;
   opt.sample_rate = 256;
   opt.schedule = ica::ForgettingSchedule::Cooling;  // Adaptive reheats all lanes together
-  ica::ORICA<B, D> lanes(opt);
+  ica::ORICAOptions deferred = opt;  // the lanes take the deferred path, the singles not
+  deferred.defer_from = 1;
+  ica::ORICA<B, D> lanes(deferred);
   std::vector<ica::ORICA<double, D>> singles(L, ica::ORICA<double, D>(opt));
   std::vector<ica::EEGLikeMixture> data;
   for (std::size_t l = 0; l < L; ++l) data.push_back(ica::eeg_like(D, 10.0, 256.0, 30 + l));
@@ -483,24 +545,29 @@ TEST_CASE("ORICA on a batch: every lane is the scalar network on its own stream"
 }
 
 TEST_CASE("ORICA's step and adopt allocate nothing", "[orica][realtime]") {
-  ica::ORICA<float, 16> net({.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256});
-  const auto fit = decltype(net)::fit(ica::eeg_like(16, 2.0, 256.0, 5).mixed);  // allocates
-  std::array<float, 16> x{}, y{};
-  std::array<bool, 16> keep{};
-  std::mt19937 rng(1);
-  std::normal_distribution<float> normal;
-  bool adopted = false;
-  dendrite::test::NoAllocScope scope;
-  for (int t = 0; t < 200; ++t) {
-    for (auto& v : x) v = normal(rng);
-    (void)net.step(x, y);
-    net.reconstruct(y, keep, x);
-    if (t == 100) adopted = net.adopt(fit);
+  for (const int defer_from : {1000, 1}) {  // updates applied at once, and deferred
+    INFO("defer_from " << defer_from);
+    ica::ORICA<float, 16> net({.schedule = ica::ForgettingSchedule::Adaptive,
+                               .sample_rate = 256,
+                               .defer_from = defer_from});
+    const auto fit = decltype(net)::fit(ica::eeg_like(16, 2.0, 256.0, 5).mixed);  // allocates
+    std::array<float, 16> x{}, y{};
+    std::array<bool, 16> keep{};
+    std::mt19937 rng(1);
+    std::normal_distribution<float> normal;
+    bool adopted = false;
+    dendrite::test::NoAllocScope scope;
+    for (int t = 0; t < 200; ++t) {
+      for (auto& v : x) v = normal(rng);
+      (void)net.step(x, y);
+      net.reconstruct(y, keep, x);
+      if (t == 100) adopted = net.adopt(fit);
+    }
+    CHECK(scope.counts().total() == 0);
+    CHECK(adopted);
+    CHECK_FALSE(net.adopt(fit, 1));  // no lane 1 in a scalar network
+    CHECK(std::isfinite(y[0]));
   }
-  CHECK(scope.counts().total() == 0);
-  CHECK(adopted);
-  CHECK_FALSE(net.adopt(fit, 1));  // no lane 1 in a scalar network
-  CHECK(std::isfinite(y[0]));
 }
 
 namespace {
@@ -569,6 +636,40 @@ void check_kernels() {
     CHECK(std::abs(double(a2[i]) - e1) <= 2 * eps * (std::abs(e1) + 2 * std::abs(double(a[i]))));
     CHECK(std::abs(double(a2[n + i]) - e2) <=
           2 * eps * (std::abs(double(a[n + i])) + 2 * std::abs(double(s * x[i])) + 2 * std::abs(double(r * z[i]))));
+  }
+  // the same updates on a block of 3 columns, each also adding t_b times its new value to y
+  {
+    constexpr std::size_t K = 3;
+    std::vector<T> m1 = a, m2 = a;
+    const std::array<T, K> sb{T(-1.25), T(0.5), T(2)}, rb{T(0.25), T(-3), T(1)};
+    const std::array<T, K> tb{T(0.5), T(-2), T(1.5)};
+    std::array<T, n> acc1{}, acc2{};
+    for (std::size_t i = 0; i < n; ++i) acc1[i] = acc2[i] = z[i];
+    kd::scale_axpy_acc<T, D, K>(m1.data(), f, sb, x.data(), tb.data(), acc1.data());
+    kd::axpy2_acc<T, D, K>(m2.data(), sb, x.data(), rb, z.data(), tb.data(), acc2.data());
+    const double eps = double(std::numeric_limits<T>::epsilon());
+    for (std::size_t i = 0; i < n; ++i) {
+      double want1 = double(z[i]), want2 = want1;
+      double scale1 = std::abs(want1), scale2 = scale1;
+      for (std::size_t b = 0; b < K; ++b) {
+        const double a0 = double(a[b * n + i]);
+        const double e1 = double(f) * a0 + double(sb[b]) * double(x[i]);
+        const double e2 = a0 + double(sb[b]) * double(x[i]) + double(rb[b]) * double(z[i]);
+        const double s1 = std::abs(a0) + std::abs(double(sb[b]) * double(x[i]));
+        const double s2 = s1 + std::abs(double(rb[b]) * double(z[i]));
+        CHECK(std::abs(double(m1[b * n + i]) - e1) <= 2 * eps * 2 * s1);
+        CHECK(std::abs(double(m2[b * n + i]) - e2) <= 2 * eps * 2 * s2);
+        want1 += double(tb[b]) * e1;
+        want2 += double(tb[b]) * e2;
+        scale1 += std::abs(double(tb[b])) * s1;
+        scale2 += std::abs(double(tb[b])) * s2;
+      }
+      CHECK(std::abs(double(acc1[i]) - want1) <= 8 * eps * 2 * scale1);
+      CHECK(std::abs(double(acc2[i]) - want2) <= 8 * eps * 2 * scale2);
+      for (std::size_t b = K; b < 4 && b < n; ++b) {
+        CHECK(m1[b * n + i] == a[b * n + i]);  // the columns after the block: untouched
+      }
+    }
   }
   INFO("D = " << D << ", " << (sizeof(T) == 4 ? "float" : "double"));
   CHECK(worst <= 1.0);

@@ -6,6 +6,7 @@
 ///   gemv_t   y = A^T x        (a dot product per column, `column_dots`)
 ///   column_dots                the dot products of a block of columns with one or two vectors
 ///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
+///   scale_axpy_acc, axpy2_acc  the same updates, each adding the new column times z_j to y
 ///   tanh_n   out = tanh(y), elementwise
 ///   for_each_chunk, load_as, store_as   an elementwise update in registers of this width
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
@@ -299,6 +300,47 @@ DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T 
   for_each_chunk<T, D>([&]<class U>(std::size_t i) {
     const U ay = dendrite::fma(load_as<U>(y + i), U(r), load_as<U>(a + i));
     store_as(dendrite::fma(load_as<U>(x + i), U(s), ay), a + i);
+  });
+}
+
+/// For the B columns a_b (D values each, column-major from `a`): a_b <- f a_b + s_b x, and
+/// y <- y + sum_b t_b a_b (the new a_b), a row chunk of all B columns at a time (y read and
+/// written once per block): a block of columns' update and its terms of a product y = A z.
+template <Real T, int D, std::size_t B>
+DENDRITE_FORCE_INLINE void scale_axpy_acc(T* __restrict a, T f, const std::array<T, B>& s,
+                                          const T* __restrict x, const T* t,
+                                          T* __restrict y) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+    const U xi = load_as<U>(x + i);
+    U acc = load_as<U>(y + i);
+    for (std::size_t b = 0; b < B; ++b) {
+      T* ab = a + b * n + i;
+      const U ai = dendrite::fma(xi, U(s[b]), U(f) * load_as<U>(ab));
+      store_as(ai, ab);
+      acc = dendrite::fma(ai, U(t[b]), acc);
+    }
+    store_as(acc, y + i);
+  });
+}
+
+/// For the B columns a_b: a_b <- a_b + s_b x + r_b z, and y <- y + sum_b t_b a_b (the new a_b),
+/// as scale_axpy_acc.
+template <Real T, int D, std::size_t B>
+DENDRITE_FORCE_INLINE void axpy2_acc(T* __restrict a, const std::array<T, B>& s,
+                                     const T* __restrict x, const std::array<T, B>& r,
+                                     const T* __restrict z, const T* t, T* __restrict y) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+    const U xi = load_as<U>(x + i), zi = load_as<U>(z + i);
+    U acc = load_as<U>(y + i);
+    for (std::size_t b = 0; b < B; ++b) {
+      T* ab = a + b * n + i;
+      const U ai = dendrite::fma(xi, U(s[b]), dendrite::fma(zi, U(r[b]), load_as<U>(ab)));
+      store_as(ai, ab);
+      acc = dendrite::fma(ai, U(t[b]), acc);
+    }
+    store_as(acc, y + i);
   });
 }
 
