@@ -438,11 +438,14 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
   CHECK(amari(net.unmixing(), m.mixing) <= 0.1);
 }
 
-TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica]") {
-  // defer_from = 1: every step leaves its updates of M and W to the next step's products (the
-  // path of 64 channels and more); 1000: applied at once. The same network up to rounding, and
-  // the accessors and reconstruct see the pending updates (checked mid-stream, where one is)
-  constexpr int D = 5;
+namespace {
+
+// defer_from = 1: every step leaves its updates of M and W to the next step's products (the
+// path of 64 channels and more); 1000: applied at once. The same network up to rounding, and
+// the accessors and reconstruct see the pending updates (checked mid-stream, where one is).
+template <int D>
+void check_deferred_updates() {
+  INFO("D = " << D);
   using Schedule = ica::ForgettingSchedule;
   for (const auto schedule : {Schedule::Cooling, Schedule::Adaptive}) {
     ica::ORICAOptions now, later;
@@ -457,12 +460,13 @@ TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica
     std::array<bool, D> keep{};
     keep.fill(true);
     keep[2] = false;
-    double worst_y = 0, worst_matrix = 0, worst_back = 0;
+    double worst_y = 0, worst_early = 0, worst_matrix = 0, worst_back = 0;
     for (Eigen::Index i = 0; i < m.mixed.cols(); ++i) {
       for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, i);
       REQUIRE(a.step(x, ya) == b.step(x, yb));
       for (int c = 0; c < D; ++c) {
         worst_y = std::max(worst_y, std::abs(ya[std::size_t(c)] - yb[std::size_t(c)]));
+        if (i < 100) worst_early = std::max(worst_early, worst_y);
       }
       if (i % 97 == 0) {
         worst_matrix = std::max({worst_matrix, (a.unmixing() - b.unmixing()).norm(),
@@ -479,11 +483,18 @@ TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica
         }
       }
     }
-    INFO("schedule " << int(schedule) << ": outputs " << worst_y << ", matrices " << worst_matrix
+    INFO("schedule " << int(schedule) << ": outputs " << worst_y << " (first 100 steps "
+                     << worst_early << "), matrices " << worst_matrix
                      << ", reconstruct " << worst_back << ", reheats " << b.reheats());
     CHECK(a.reheats() == b.reheats());
-    CHECK(worst_y < 1e-9);
-    CHECK(worst_matrix < 1e-9);
+    // The two products sum in different orders (by blocks of columns, or by rows in registers),
+    // and the fast early learning (rate 0.1 cooling) amplifies that rounding: at 16 channels the
+    // outputs differ by 1e-15 after 10 steps, 4e-13 after 128, then level off near 1e-9 to 1e-8
+    // (measured). A pending update lost or applied twice moves W by at least the rate floor
+    // times |H| (1/512 here): far above these bounds.
+    CHECK(worst_early < 1e-11);
+    CHECK(worst_y < 1e-7);
+    CHECK(worst_matrix < 1e-7);
     CHECK(worst_back < 1e-9);
     // adopting a fit in the middle of a pending update
     const Eigen::MatrixXd block = m.mixed.leftCols(4 * 256);
@@ -494,8 +505,15 @@ TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica
       for (int c = 0; c < D; ++c) x[std::size_t(c)] = m.mixed(c, i);
       REQUIRE(a.step(x, ya) == b.step(x, yb));
     }
-    CHECK((a.unmixing() - b.unmixing()).norm() < 1e-9);
+    CHECK((a.unmixing() - b.unmixing()).norm() < 1e-7);
   }
+}
+
+}  // namespace
+
+TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica]") {
+  check_deferred_updates<5>();   // one column at a time (5 is no multiple of a register)
+  check_deferred_updates<16>();  // blocks of a register's width of columns
 }
 
 TEST_CASE("ORICA on a batch: every lane is the scalar network on its own stream", "[orica]") {
