@@ -99,6 +99,18 @@ constexpr std::size_t gemv_block(std::size_t units) noexcept {
   return (units + blocks - 1) / blocks;
 }
 
+/// Columns per panel of gemv_impl: C (one pass of each row block over all columns), except on
+/// AVX2 for a scalar T whose matrix exceeds a 32 KiB L1: panels of 16 columns, every row block
+/// over one panel before the next (the accumulators go through y between panels), so that the
+/// weights stream from L2 in order, once, as in Eigen's GEMV. On an AVX2 Zen 3, scratch
+/// benchmark: 128 x 128 776 -> 672 ns, 256 x 64 763 -> 681, 384 x 128 2 411 -> 2 149, 512 x 128
+/// 3 484 -> 3 307 (Eigen 3.4: 707, 804, 2 274, 3 259).
+template <class T>
+constexpr std::size_t gemv_panel(std::size_t rows, std::size_t cols) noexcept {
+  const bool streams = rows * cols * sizeof(scalar_t<T>) > 32 * 1024;
+  return sizeof(xsimd::batch<float>) == 32 && !is_batch_v<T> && streams ? 16 : cols;
+}
+
 /// Partial sums per accumulator for NB register-held units: enough FMA chains in flight.
 constexpr std::size_t partial_sums(std::size_t nb) noexcept {
   return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4);
@@ -155,14 +167,28 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
     constexpr std::size_t units = R / unit;
     constexpr std::size_t kBlock = gemv_block(units);
     constexpr std::size_t full = units / kBlock;
-    for (std::size_t blk = 0; blk < full; ++blk) {
-      const std::size_t row = blk * kBlock * unit;
-      gemv_rows<T, V, kBlock, R, C>(w + row, x, init + row, y + row);
-    }
     constexpr std::size_t rest = units - full * kBlock;
-    if constexpr (rest > 0) {
-      const std::size_t row = full * kBlock * unit;
-      gemv_rows<T, V, rest, R, C>(w + row, x, init + row, y + row);
+    // the row blocks over columns [c0, c0 + CP), their accumulators starting from `from`
+    const auto pass = [&]<std::size_t CP, class From>(std::size_t c0, const From* from)
+                          DENDRITE_FORCE_INLINE_LAMBDA {
+      for (std::size_t blk = 0; blk < full; ++blk) {
+        const std::size_t row = blk * kBlock * unit;
+        gemv_rows<T, V, kBlock, R, CP>(w + c0 * R + row, x + c0, from + row, y + row);
+      }
+      if constexpr (rest > 0) {
+        const std::size_t row = full * kBlock * unit;
+        gemv_rows<T, V, rest, R, CP>(w + c0 * R + row, x + c0, from + row, y + row);
+      }
+    };
+    constexpr std::size_t panel = gemv_panel<T>(R, C);
+    if constexpr (panel >= C) {
+      pass.template operator()<C>(0, init);
+    } else {
+      pass.template operator()<panel>(0, init);
+      for (std::size_t c0 = panel; c0 + panel <= C; c0 += panel) {
+        pass.template operator()<panel>(c0, y);
+      }
+      if constexpr (C % panel > 0) pass.template operator()<C % panel>(C - C % panel, y);
     }
     constexpr std::size_t tail = R - units * unit;  // scalar T only: rows past the last batch
     if constexpr (tail > 0) {
