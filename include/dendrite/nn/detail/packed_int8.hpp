@@ -12,8 +12,8 @@
 /// whose largest magnitude is below the smallest normal float.)
 ///
 /// The integer sum is exact (int32 on AVX512-VNNI and AVX2; float sums of integers elsewhere,
-/// exact while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only errors
-/// are the two roundings, |s_i q_ij - w_ij| <= s_i / 2 and |t r_j - x_j| <= t / 2:
+/// exact while every partial sum stays below 2^24, which C <= 1040 guarantees). So the only
+/// errors are the two roundings, |s_i q_ij - w_ij| <= s_i / 2 and |t r_j - x_j| <= t / 2:
 ///
 ///   |y_i - (b_i + sum_j w_ij x_j)| <= (s_i / 2) sum_j |x_j| + (t / 2) sum_j |w_ij|
 ///                                     + C s_i t / 4    (+ float rounding of the last step)
@@ -91,12 +91,15 @@ struct Int8Dot {
   DENDRITE_FORCE_INLINE static reg dot(reg acc, operand x, reg q) noexcept {
     return _mm512_dpbusd_epi32(acc, x, q);
   }
+  /// The first n of 16 lanes.
+  static constexpr __mmask16 first(std::size_t n) noexcept {
+    return static_cast<__mmask16>((1U << n) - 1U);
+  }
   /// Bytes r_j + 128, r_j = round(x_j inv) clamped to [-127, 127], for j < n (n <= 16), and 128
   /// (r = 0) up to 16, at out.
   DENDRITE_FORCE_INLINE static void quantize(const float* x, std::size_t n, float inv,
                                              std::uint32_t* out) noexcept {
-    const auto m = static_cast<__mmask16>((1U << n) - 1U);
-    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, x), _mm512_set1_ps(inv));
+    const __m512 v = _mm512_mul_ps(_mm512_maskz_loadu_ps(first(n), x), _mm512_set1_ps(inv));
     const __m512 c = _mm512_min_ps(
         _mm512_max_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC),
                       _mm512_set1_ps(-127.0F)),
@@ -292,7 +295,7 @@ class Int8Weights {
     if constexpr (kDot) {
       __m512 a = _mm512_setzero_ps();
       for (std::size_t j = 0; j < kX; j += 16) {
-        const auto m = static_cast<__mmask16>((1U << std::min<std::size_t>(16, C - j)) - 1U);
+        const __mmask16 m = Int8Dot::first(std::min<std::size_t>(16, C - j));
         a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + j)));
       }
       return _mm512_reduce_max_ps(a);
@@ -308,11 +311,6 @@ class Int8Weights {
       for (std::size_t j = 0; j < C; ++j) m = std::max(m, std::abs(x[j]));
     }
     return m;
-  }
-
-  // round to nearest (ties to even) and clamp to [-127, 127]
-  DENDRITE_FORCE_INLINE static V quantize(V v) noexcept {
-    return xsimd::min(xsimd::max(xsimd::nearbyint(v), V(-127.0F)), V(127.0F));
   }
 
   // NB batches of rows from `row`, the portable path: float products of the sign-extended bytes
@@ -359,7 +357,9 @@ class Int8Weights {
       const Int8Dot::operand xq = Int8Dot::quad(xw[p]);
       const std::uint32_t* col = w + p * stride;
 #pragma GCC unroll 16
-      for (std::size_t k = 0; k < NB; ++k) acc[k] = Int8Dot::dot(acc[k], xq, Int8Dot::load(col + k * L));
+      for (std::size_t k = 0; k < NB; ++k) {
+        acc[k] = Int8Dot::dot(acc[k], xq, Int8Dot::load(col + k * L));
+      }
     }
     for (std::size_t k = 0; k < NB; ++k) {
       const V st = V::load_unaligned(scale_.data() + row + k * L) * V(t);
