@@ -79,6 +79,8 @@
 #include <cmath>
 #include <cstdint>
 #include <span>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -299,8 +301,7 @@ class ORICA {
     for (std::size_t i = 0; i < kD; ++i) yk[i] = keep[i] ? y[i] : T(0);
     if (w_pending_) {
       // W = S + g r0^T + y r1^T with the stored S and the update the next step applies
-      // (r0_j = c1 p_j + c2 q_j, r1_j = c3 p_j + c4 q_j): W^T k = S^T k + r0 (g . k) + r1 (y . k)
-      const auto [c1, c2, c3, c4] = pw_c_;
+      // (rotation_terms): W^T k = S^T k + r0 (g . k) + r1 (y . k)
       const T gk = detail::dot<T, D>(pw_g_.data(), yk.data());
       const T yy = detail::dot<T, D>(pw_y_.data(), yk.data());
       for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
@@ -308,8 +309,7 @@ class ORICA {
         detail::column_dots<T, D, 3>(&w_[j0 * kD], {yk.data(), pw_y_.data(), pw_g_.data()},
                                      {sk.data(), p.data(), q.data()});
         for (std::size_t b = 0; b < kBlock; ++b) {
-          const T r0 = dendrite::fma(c1, p[b], c2 * q[b]);
-          const T r1 = dendrite::fma(c3, p[b], c4 * q[b]);
+          const auto [r0, r1] = rotation_terms(pw_c_, p[b], q[b]);
           z[j0 + b] = dendrite::fma(r1, yy, dendrite::fma(r0, gk, sk[b]));
         }
       }
@@ -439,8 +439,8 @@ class ORICA {
   [[nodiscard]] Eigen::MatrixXd rotation(std::size_t lane_index = 0) const {
     Eigen::MatrixXd w = matrix(w_, lane_index);
     if (w_pending_) {  // the update the next step applies (see pw_y_)
-      const Eigen::VectorXd y = lane_vector(pw_y_, lane_index);
-      const Eigen::VectorXd g = lane_vector(pw_g_, lane_index);
+      const Eigen::VectorXd y = detail::lane_vector(pw_y_, lane_index);
+      const Eigen::VectorXd g = detail::lane_vector(pw_g_, lane_index);
       const Eigen::VectorXd p = w.transpose() * y, q = w.transpose() * g;
       const auto c = [&](std::size_t k) { return double(lane(pw_c_[k], lane_index)); };
       w += g * (c(0) * p + c(1) * q).transpose() + y * (c(2) * p + c(3) * q).transpose();
@@ -451,7 +451,7 @@ class ORICA {
   [[nodiscard]] Eigen::MatrixXd whitener(std::size_t lane_index = 0) const {
     Eigen::MatrixXd m = matrix(m_, lane_index);
     if (m_pending_) {  // the update the next step applies (see pm_v_)
-      const Eigen::VectorXd v = lane_vector(pm_v_, lane_index);
+      const Eigen::VectorXd v = detail::lane_vector(pm_v_, lane_index);
       const Eigen::VectorXd p = m.transpose() * v;
       m = double(lane(pm_f_, lane_index)) * m +
           double(lane(pm_mc_, lane_index)) * v * p.transpose();
@@ -460,15 +460,11 @@ class ORICA {
   }
   /// The running mean of one lane.
   [[nodiscard]] Eigen::VectorXd mean(std::size_t lane_index = 0) const {
-    Eigen::VectorXd m(D);
-    for (std::size_t i = 0; i < kD; ++i) m(Eigen::Index(i)) = double(lane(mean_[i], lane_index));
-    return m;
+    return detail::lane_vector(mean_, lane_index);
   }
   /// +1 where a component is treated as super-Gaussian, -1 where sub-Gaussian (one lane).
   [[nodiscard]] Eigen::VectorXd signs(std::size_t lane_index = 0) const {
-    Eigen::VectorXd s(D);
-    for (std::size_t i = 0; i < kD; ++i) s(Eigen::Index(i)) = double(lane(sign_[i], lane_index));
-    return s;
+    return detail::lane_vector(sign_, lane_index);
   }
   /// The ICA rate (forgetting factor) the next sample will learn with.
   [[nodiscard]] double learning_rate() const noexcept { return rate(); }
@@ -703,6 +699,12 @@ class ORICA {
     }
   }
 
+  // Column j's coefficients of W's rank-2 update (see update_w): (c0 p_j + c1 q_j, c2 p_j + c3 q_j)
+  DENDRITE_FORCE_INLINE static std::pair<T, T> rotation_terms(const std::array<T, 4>& c,
+                                                              const T& p, const T& q) noexcept {
+    return {dendrite::fma(c[0], p, c[1] * q), dendrite::fma(c[2], p, c[3] * q)};
+  }
+
   // W <- W + g (c0 p + c1 q)^T + y (c2 p + c3 q)^T with p = W^T y, q = W^T g, column by column;
   // with Product, also out = W x (the new W) in the same pass.
   template <bool Product>
@@ -713,8 +715,7 @@ class ORICA {
       std::array<T, kBlock> p, q, r0, r1;
       detail::column_dots<T, D, 2>(&w_[j0 * kD], {y, g}, {p.data(), q.data()});
       for (std::size_t b = 0; b < kBlock; ++b) {
-        r0[b] = dendrite::fma(c[0], p[b], c[1] * q[b]);
-        r1[b] = dendrite::fma(c[2], p[b], c[3] * q[b]);
+        std::tie(r0[b], r1[b]) = rotation_terms(c, p[b], q[b]);
       }
       if constexpr (Product) {
         detail::axpy2_acc<T, D, kBlock>(&w_[j0 * kD], r0, g, r1, y, x + j0, out);
@@ -768,12 +769,6 @@ class ORICA {
 
   [[nodiscard]] static Eigen::MatrixXd matrix(const std::vector<T>& a, std::size_t lane_index) {
     return detail::lane_matrix(a, kD, lane_index);
-  }
-  [[nodiscard]] static Eigen::VectorXd lane_vector(const std::vector<T>& a,
-                                                   std::size_t lane_index) {
-    Eigen::VectorXd v(D);
-    for (std::size_t i = 0; i < kD; ++i) v(Eigen::Index(i)) = double(lane(a[i], lane_index));
-    return v;
   }
 
   ORICAOptions opt_;

@@ -61,4 +61,12 @@ Eigen::MatrixXd lane_matrix(const std::vector<T>& a, std::size_t d, std::size_t 
   return m;
 }
 
+/// Lane `lane_index` of a vector of `T`, as doubles.
+template <Real T>
+Eigen::VectorXd lane_vector(const std::vector<T>& a, std::size_t lane_index) {
+  Eigen::VectorXd v(static_cast<Eigen::Index>(a.size()));
+  for (std::size_t i = 0; i < a.size(); ++i) v(Eigen::Index(i)) = double(lane(a[i], lane_index));
+  return v;
+}
+
 }  // namespace dendrite::ica::detail
