@@ -163,12 +163,14 @@ void BM_ORICAStep(benchmark::State& state) {
 
 // ORICA with its defaults (sample_rate set) on eeg_like(D, 60 s, 256 Hz), streamed in order
 // and looped: the input a lab records (the bench above repeats 64 white samples, which at
-// D >= 64 leaves the whitener's covariance singular).
+// D >= 64 leaves the whitener's covariance singular). Arg(0), if given, sets block_size.
 template <int D>
 void BM_ORICAStepEEG(benchmark::State& state) {
   const auto m = dendrite::ica::eeg_like(D, 60.0, 256.0, 3);
   const Eigen::MatrixXf x = m.mixed.cast<float>();
-  dendrite::ica::ORICA<float, D> net({.sample_rate = 256});
+  dendrite::ica::ORICAOptions opt{.sample_rate = 256};
+  if (state.range(0) > 0) opt.block_size = int(state.range(0));
+  dendrite::ica::ORICA<float, D> net(opt);
   std::array<float, D> y{};
   Eigen::Index i = 0;
   for (auto _ : state) {
@@ -177,6 +179,27 @@ void BM_ORICAStepEEG(benchmark::State& state) {
     if (++i == x.cols()) i = 0;
   }
   state.SetItemsProcessed(int64_t(state.iterations()));
+}
+
+// The same through step_block, 64 samples a call (an acquisition host's block), with
+// Arg(0) = block_size: 1 is the serial network (step per sample), N > 1 the block update.
+template <int D>
+void BM_ORICABlockEEG(benchmark::State& state) {
+  const auto m = dendrite::ica::eeg_like(D, 60.0, 256.0, 3);
+  const Eigen::MatrixXf x = m.mixed.cast<float>();
+  dendrite::ica::ORICA<float, D> net({.sample_rate = 256, .block_size = int(state.range(0))});
+  constexpr Eigen::Index chunk = 64;
+  Eigen::MatrixXf y(D, chunk);
+  Eigen::Index i = 0;
+  for (auto _ : state) {
+    const auto r = net.step_block({x.col(i).data(), std::size_t(D * chunk)},
+                                  {y.data(), std::size_t(D * chunk)});
+    benchmark::DoNotOptimize(r);
+    benchmark::ClobberMemory();
+    i += chunk;
+    if (i + chunk > x.cols()) i = 0;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * chunk);
 }
 
 // Baseline: the textbook serial EASI rule (Cardoso & Laheld 1996, normalised form, g = tanh),
@@ -375,11 +398,14 @@ BENCHMARK_TEMPLATE(BM_ORICAStep, float, 16);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 64);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 256);
 BENCHMARK_TEMPLATE(BM_ORICAStep, batchf, 16);
-BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 4);
-BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 8);
-BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 16);
-BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 64);
-BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 256);
+BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 4)->Arg(0);
+BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 8)->Arg(0);
+BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 16)->Arg(0);
+BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 64)->Arg(0);
+BENCHMARK_TEMPLATE(BM_ORICAStepEEG, 256)->Arg(1)->Arg(0);  // serial; the default (blocks of 16)
+BENCHMARK_TEMPLATE(BM_ORICABlockEEG, 64)->Arg(1)->Arg(8)->Arg(16)->Arg(32);
+BENCHMARK_TEMPLATE(BM_ORICABlockEEG, 128)->Arg(1)->Arg(8)->Arg(16)->Arg(32);
+BENCHMARK_TEMPLATE(BM_ORICABlockEEG, 256)->Arg(1)->Arg(8)->Arg(16)->Arg(32);
 BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 4);
 BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 16);
 BENCHMARK_TEMPLATE(BM_EASIStepBaseline, 64);
