@@ -400,8 +400,11 @@ TEST_CASE("ArtifactRemover: the same projection as ORICA, and blink removal for 
 TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", "[orica]") {
   constexpr int D = 5;
   const auto m = ica::eeg_like(D, 80.0, 256.0, 21);
+  const int block_size = GENERATE(1, 16);  // the serial path and the block update
+  INFO("block_size " << block_size);
   ica::ORICAOptions opt;
   opt.sample_rate = 256;
+  opt.block_size = block_size;
   ica::ORICA<float, D> net(opt);
   stream<decltype(net), D>(net, m.mixed, 0, 256 * 20);
   const Eigen::MatrixXd before = net.unmixing();
@@ -433,6 +436,16 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
   }
   CHECK(finite);
   CHECK(net.unmixing().allFinite());
+  // a burst of huge but accepted values (1e8 x the signal, under max_abs_input) drives the
+  // output past max_output_norm2: the network restores its checkpoint and says so
+  std::size_t diverged = 0;
+  for (Eigen::Index i = t3 - 40; i < t3; ++i) {
+    for (int c = 0; c < D; ++c) in[std::size_t(c)] = float(1e8 * m.mixed(c, i));
+    diverged += net.step(in, out) == Status::Diverged ? 1 : 0;
+    for (float v : out) finite = finite && std::isfinite(v);
+  }
+  CHECK(diverged > 0);
+  CHECK(finite);
   // after the electrode is back, the network separates again
   stream<decltype(net), D>(net, m.mixed, 0, 256 * 40);
   CHECK(amari(net.unmixing(), m.mixing) <= 0.1);

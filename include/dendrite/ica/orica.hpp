@@ -918,71 +918,64 @@ class ORICA {
       if (bn_ == 0 && !frozen_) begin_block();
       const std::size_t c0 = bn_;
       const std::size_t run = std::min(block_ - bn_, n - t);
-      // (a) screen and centre, sample by sample (the mean's rate counts this run's good
-      //     samples as learned; a divergence below restores the mean anyway)
-      std::array<bool, kMaxBlock> ok{}, finite{};
+      // (a) screen and centre, sample by sample; a good sample takes the next column, a
+      //     rejected one none (the state stays untouched). The mean's rate counts this run's
+      //     good samples as learned (a divergence below restores the mean anyway).
+      std::array<int, kMaxBlock> col{};  // column of sample s after c0, or -1: rejected
+      std::array<bool, kMaxBlock> finite{};
+      std::size_t used = 0;
       double wclock = wclock_;
       for (std::size_t s = 0; s < run; ++s) {
-        Scalar* xc = &bx_[(c0 + s) * kD];
+        std::array<T, kD> xs;
         mask_t<T> fin, in_range;
-        detail::screen<T, D>(x + (t + s) * kD, xc, broadcast<T>(opt_.max_abs_input), fin,
+        detail::screen<T, D>(x + (t + s) * kD, xs.data(), broadcast<T>(opt_.max_abs_input), fin,
                              in_range);
         finite[s] = fin;
-        ok[s] = fin && in_range;
-        if (!ok[s]) {
-          std::fill(xc, xc + kD, Scalar(0));
-          continue;
-        }
+        col[s] = fin && in_range ? int(used) : -1;
+        if (col[s] < 0) continue;
+        Scalar* xc = &bx_[(c0 + used++) * kD];
         const Scalar lw = frozen_ ? Scalar(0) : Scalar(std::max(1.0 / (wclock + 2.0), floor_));
         for (std::size_t i = 0; i < kD; ++i) {
-          mean_[i] += lw * (xc[i] - mean_[i]);
-          xc[i] -= mean_[i];
+          mean_[i] += lw * (xs[i] - mean_[i]);
+          xc[i] = xs[i] - mean_[i];
         }
         wclock += frozen_ ? 0.0 : 1.0;
       }
-      // (b) M_0 x and W_0 M_0 x for the run
+      // (b) M_0 x and W_0 M_0 x for the run's good samples
       Scalar* v0 = &bv0_[c0 * kD];
       Scalar* y0 = &by0_[c0 * kD];
-      detail::gemm_nn<Scalar>(kD, run, kD, 1, m_.data(), kD, &bx_[c0 * kD], 1, kD, 0, v0, kD);
-      detail::gemm_nn<Scalar>(kD, run, kD, 1, w_.data(), kD, v0, 1, kD, 0, y0, kD);
+      detail::gemm_nn<Scalar>(kD, used, kD, 1, m_.data(), kD, &bx_[c0 * kD], 1, kD, 0, v0, kD);
+      detail::gemm_nn<Scalar>(kD, used, kD, 1, w_.data(), kD, v0, 1, kD, 0, y0, kD);
       // (c) sample by sample: v and y through the block's factors, the guard, the output and
       //     the learning
       bool diverged = false;
       for (std::size_t s = 0; s < run && !diverged; ++s) {
-        const std::size_t c = c0 + s;
+        Scalar* out = y + (t + s) * kD;
+        if (col[s] < 0) {
+          std::fill(out, out + kD, Scalar(0));
+          rt::detail::count(r, last = finite[s] ? Status::RejectedOutlier
+                                                : Status::RejectedNonFinite);
+          continue;
+        }
+        const std::size_t c = c0 + std::size_t(col[s]);
         std::array<Scalar, kD> v, u, yv;
         separate_column(c, v.data(), u.data(), yv.data());
-        Scalar* out = y + (t + s) * kD;
         const Scalar norm2 = detail::dot<T, D>(yv.data(), yv.data());
-        const bool healthy = std::isfinite(norm2) && norm2 <= opt_.max_output_norm2 * double(D);
-        if (ok[s] && !healthy) {  // restore; the rest of the call starts again from there
-          std::fill(out, out + kD, Scalar(0));
+        if (!(std::isfinite(norm2) && norm2 <= opt_.max_output_norm2 * double(D))) {
+          std::fill(out, out + kD, Scalar(0));  // restore; the call goes on from the next sample
           restore(true);
           rt::detail::count(r, last = Status::Diverged);
           t += s + 1;
           diverged = true;
           continue;
         }
-        for (std::size_t i = 0; i < kD; ++i) out[i] = ok[s] ? yv[i] : Scalar(0);
-        last = ok[s] ? Status::Ok : finite[s] ? Status::RejectedOutlier : Status::RejectedNonFinite;
-        rt::detail::count(r, last);
-        if (frozen_) continue;
-        if (ok[s]) {
-          learn_column(c, v.data(), u.data(), yv.data());
-        } else {  // an identity step: the column adds nothing
-          phi_[c] = c == 0 ? Scalar(1) : phi_[c - 1];
-          em_[c] = 0;
-          std::fill(&bv_[c * kD], &bv_[c * kD] + kD, Scalar(0));
-          std::fill(&bwv_[c * kD], &bwv_[c * kD] + kD, Scalar(0));
-          std::fill(&bua_[2 * c * kD], &bua_[2 * c * kD] + 2 * kD, Scalar(0));
-          std::fill(&bub_[2 * c * kD], &bub_[2 * c * kD] + 2 * kD, Scalar(0));
-          std::fill(&bt_[c * block_], &bt_[c * block_] + block_, Scalar(0));  // column c of T
-          for (std::size_t k = 0; k < c; ++k) bt_[k * block_ + c] = 0;        // row c of T
-        }
+        std::copy(yv.begin(), yv.end(), out);
+        rt::detail::count(r, last = Status::Ok);
+        if (!frozen_) learn_column(c, v.data(), u.data(), yv.data());
       }
       if (diverged) continue;
       t += run;
-      if (!frozen_) bn_ += run;
+      if (!frozen_) bn_ += used;
       if (bn_ == block_) {
         update_block();
         bn_ = 0;
