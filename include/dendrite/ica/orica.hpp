@@ -48,15 +48,23 @@
 ///    l_min = 1 / (memory_s * sample_rate), so the network keeps adapting and tracks a change
 ///    of mixing at that memory (without a sample rate the floor is 1e-4: a 10^4-sample memory);
 ///  - `Constant`: l = l_min;
-///  - `Adaptive`: cooling, reheated by a nonstationarity index: the whitened input's covariance
-///    over the last `nsi_memory_s` (updated every 4th sample, O(D^2 / 4) per sample), and
-///    index = |C_w - I|_F^2 / D, compared with its own slow running mean (its level while the
-///    recording is stationary, which the sources' bursts set). Past `reheat_threshold` times that
-///    level the whitener restarts its running average (as if it had seen `reheat_whitener_s`)
-///    and the cooling clock goes back to where l = 1 / (`reheat_memory_s` x sample_rate).
-///    Needs `sample_rate`; without it Adaptive is Cooling. Measured on eeg_like(16) at 256 Hz
-///    (4 s window): it caught 8 of 8 electrode shifts and fired on 3 of 20 stationary
-///    recordings; a reheat costs a few seconds of noisier separation.
+///  - `Adaptive`: cooling, reheated by a nonstationarity index: the outputs' covariance C over the
+///    last `nsi_memory_s` (updated every 4th sample: about D^2 / 4 multiply-adds per sample), and
+///    index = the mean over pairs i < j of the squared correlation C_ij^2 / (C_ii C_jj), from 5
+///    outputs without the pairs of the output whose correlations sum highest. Independent outputs
+///    keep it near its sampling noise whatever the sources' bursts do to their own variances (a
+///    blink stays on its output's diagonal, and what leaks of it correlates one output with the
+///    rest); a new mixing correlates every pair at once. The index is compared with its own running
+///    mean and standard deviation over 4 windows (the values entering them winsorised at 2 sd, so
+///    that a change's rise does not widen the spread it is measured against); past
+///    `reheat_threshold` standard deviations the whitener restarts its running average (as if it
+///    had seen `reheat_whitener_s`) and the cooling clock goes back to where l = 1 /
+///    (`reheat_memory_s` x sample_rate). Needs `sample_rate`; without it Adaptive is Cooling.
+///    Measured by bench/adaptive_alarms.cpp on eeg_like at 256 Hz, 40 seeds, defaults (electrode
+///    shifts caught within 5 s; stationary 90 s recordings that made it reheat at all): 5 channels
+///    38 and 2 of 40, 7 channels 39 and 3, 16 channels 40 and 1, 32 channels 40 and 0, 64 channels
+///    8 and 0 of 8; median delay 0-0.33 s. At 3 channels (3 pairs) it is not reliable: 29 and 15 of
+///    40. A reheat costs a few seconds of noisier separation.
 /// The whitener uses l_w = max(1 / (t + 2), l_min): a running average, then the same memory.
 ///
 /// Tracking an abrupt change (an electrode shift) faster than the memory allows: once `reheats()`
@@ -123,8 +131,8 @@ struct ORICAOptions {
   double lambda0 = 0.1;     ///< ICA rate at t = 0
   double t0 = 100.0;        ///< cooling time constant, in samples
   double gamma = 1.0;       ///< cooling exponent (1: the rate of a running average)
-  double reheat_threshold = 5.0;  ///< Adaptive: reheat when the nonstationarity index exceeds
-                                  ///< this many times its stationary level
+  double reheat_threshold = 12.0;  ///< Adaptive: reheat when the nonstationarity index exceeds
+                                   ///< its stationary mean by this many standard deviations
   double reheat_memory_s = 0.2; ///< Adaptive: a reheat sends the ICA rate back to 1 / (this x rate)
   double reheat_whitener_s = 0.25;  ///< Adaptive: after a reheat the whitener's running average
                                     ///< restarts as if it had seen this many seconds
@@ -260,6 +268,7 @@ class ORICA {
     var_ = T(0);
     reset_index();
     baseline_ = 0;
+    baseline_sq_ = 0;
     baseline_n_ = 0;
     reheats_ = 0;
     t_ = 0;
@@ -595,7 +604,8 @@ class ORICA {
   [[nodiscard]] double learning_rate() const noexcept { return rate(); }
   /// Samples learned from so far.
   [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
-  /// The nonstationarity index of the Adaptive schedule (0 while the input stays white).
+  /// The nonstationarity index of the Adaptive schedule: the outputs' mean squared correlation
+  /// over the index's window (near 0 while they stay independent).
   [[nodiscard]] double nonstationarity() const noexcept { return nsi_; }
   /// How often the Adaptive schedule detected a change and reheated.
   [[nodiscard]] std::uint64_t reheats() const noexcept { return reheats_; }
@@ -651,7 +661,6 @@ class ORICA {
   void learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
                   std::array<T, kD>& y, std::array<T, kD>& g, double lw) noexcept {
     const T gate = dendrite::select<T>(good, T(1), T(0));
-    const std::array<T, kD> v0 = v;  // before the dither below
     // (a) whitener: M <- (I - c' v v^T) M / sqrt(1 - l_w);  M^-1 <- sqrt(1 - l_w) M^-1 (I + c'' v v^T)
     //     (M^-1 v = x - m, exactly in exact arithmetic). A ridge: a +/- dither in one channel.
     {
@@ -698,14 +707,13 @@ class ORICA {
     } else {
       update_w<false>(y.data(), g.data(), c, nullptr, nullptr);
     }
-    // (d) nonstationarity index (Adaptive): the whitened input's covariance over the last
-    //     `nsi_memory_s`, C_w (updated every 4th sample), and index = |C_w - I|_F^2 / D, against
-    //     its own slow running mean (its level while the recording is stationary, which the
-    //     sources' bursts set). Past `reheat_threshold` times that level, the whitener restarts
-    //     its running average and the ICA clock goes back (see reheat()).
+    // (d) nonstationarity index (Adaptive): the outputs' mean squared correlation over the
+    //     last `nsi_memory_s` (updated every 4th sample), against its own slow running mean and
+    //     spread. Past `reheat_threshold` standard deviations, the whitener restarts its running
+    //     average and the ICA clock goes back (see reheat()).
     if (opt_.schedule == ForgettingSchedule::Adaptive && opt_.sample_rate > 0 &&
         (t_ & 3U) == 0) {
-      update_index(gate, v0);
+      update_index(gate, y.data());
     }
     // (e) one row of W back toward orthonormal every few samples
     if (++since_reorth_ >= opt_.reorthogonalize_every) {
@@ -778,25 +786,52 @@ class ORICA {
     });
   }
 
-  void update_index(const T& gate, const std::array<T, kD>& v) noexcept {
+  void update_index(const T& gate, const T* y) noexcept {
     const double window = opt_.nsi_memory_s * opt_.sample_rate / 4.0;  // in updates
     const T r = gate * broadcast<T>(1.0 / std::min(double(since_reheat_) + 1.0, window));
-    T index(0);
+    // the outputs' windowed covariance C
+    std::array<T, kD> s;  // 1 / C_ii
     for (std::size_t j = 0; j < kD; ++j) {
       T* cj = &cov_[j * kD];
-      const T rv = r * v[j];
-      for (std::size_t i = 0; i < kD; ++i) {
-        cj[i] = dendrite::fma(rv, v[i], dendrite::fma(-r, cj[i], cj[i]));
-        const T e = i == j ? cj[i] - T(1) : cj[i];
-        index = dendrite::fma(e, e, index);
-      }
+      detail::scale_axpy<T, D>(cj, T(1) - r, r * y[j], y);
+      s[j] = T(1) / dendrite::max(cj[j], T(Scalar(1e-30)));
     }
-    nsi_ = double(reduce_max(index)) / double(D);
+    // the squared correlations C_ij^2 / (C_ii C_jj), summed per output (R_j, i != j) and in all
+    std::array<T, kD> scaled;
+    T pairs(0), largest(0);
+    for (std::size_t j = 0; j < kD; ++j) {
+      const T* cj = &cov_[j * kD];
+      for (std::size_t i = 0; i < kD; ++i) scaled[i] = cj[i] * s[i];
+      const T rj = (detail::dot<T, D>(cj, scaled.data()) - cj[j]) * s[j];
+      pairs += rj;
+      largest = dendrite::max(largest, rj);
+    }
+    pairs *= T(0.5);
+    // their mean over the pairs, from 5 outputs without the output of the largest R_i: a burst
+    // leaking from an imperfectly separated source correlates one output with the others, a
+    // new mixing correlates every pair
+    T index(0);
+    if constexpr (D > 4) {
+      index = (pairs - largest) * broadcast<T>(2.0 / double((D - 1) * (D - 2)));
+    } else if constexpr (D > 1) {
+      index = pairs * broadcast<T>(2.0 / double(D * (D - 1)));
+    }
+    nsi_ = double(reduce_max(index));
     ++since_reheat_;
     if (double(since_reheat_) < 2.0 * window) return;  // the window is filling
+    // the index against its stationary mean and spread (before this value enters them)
+    const double sd = std::max(std::sqrt(std::max(baseline_sq_ - baseline_ * baseline_, 0.0)),
+                               1e-3 * baseline_);
+    const bool settled = baseline_n_ > std::uint64_t(window);
+    const bool jump = settled && nsi_ > baseline_ + opt_.reheat_threshold * sd;
     ++baseline_n_;
-    baseline_ += (nsi_ - baseline_) / std::min(double(baseline_n_), 8.0 * window);
-    if (baseline_n_ > std::uint64_t(window) && nsi_ > opt_.reheat_threshold * baseline_) {
+    const double rb = 1.0 / std::min(double(baseline_n_), 4.0 * window);
+    // winsorised at 2 sd, so that a change's rise does not widen the spread it is measured
+    // against; a memory of 4 windows
+    const double x = settled ? std::min(nsi_, baseline_ + 2.0 * sd) : nsi_;
+    baseline_ += rb * (x - baseline_);
+    baseline_sq_ += rb * (x * x - baseline_sq_);
+    if (jump) {
       reheat();
     }
   }
@@ -1052,9 +1087,7 @@ class ORICA {
     const double lw = std::max(1.0 / (wclock_ + 2.0), floor_);
     const double l = rate();
     if (opt_.schedule == ForgettingSchedule::Adaptive && opt_.sample_rate > 0 && (t_ & 3U) == 0) {
-      std::array<T, kD> v0;
-      std::copy(v, v + kD, v0.begin());
-      update_index(T(1), v0);
+      update_index(T(1), yv);
     }
     // (a) whitener, with the dither d e_k: x~ = x + d e_k, v~ = v + d M_{c-1} e_k
     std::copy(v, v + kD, vt);
@@ -1204,8 +1237,9 @@ class ORICA {
   T started_{};                  // 1 in lanes that have seen their first good sample
   T var_{};                      // running mean channel variance (for the ridge)
   double nsi_ = 0;               // Adaptive: the nonstationarity index
-  std::vector<T> cov_;           // Adaptive: D x D windowed covariance of the whitened input
+  std::vector<T> cov_;           // Adaptive: the outputs' windowed covariance, D x D
   double baseline_ = 0;          // Adaptive: slow mean of the index while stationary
+  double baseline_sq_ = 0;       // Adaptive: slow mean of its square
   std::uint64_t baseline_n_ = 0;
   std::uint64_t since_reheat_ = 0;
   std::uint64_t reheats_ = 0;
