@@ -255,7 +255,7 @@ void run_realtime_pipeline(Report& report, const Options& options) {
                  "oscillations, spiking-like bursts, Laplace noise; a random mixing; sensor "
                  "noise), processed one sample at a time by one noexcept callback: an outlier gate, "
                  "ORICA<float, 16> learning all the time from a cold start (Adaptive schedule: "
-                 "a nonstationarity index on the whitened input's covariance reheats its rates), "
+                 "a nonstationarity index on its outputs' correlations reheats its rates), "
                  "StreamingPCA<float, 16, 3> on the raw channels and a GRU<float, 16, 16> + "
                  "Dense decoder of whether one burst source is active (from the power y^2 of the "
                  "separated outputs), trained on the second half of a " + fmt(calib_seconds) +
