@@ -498,9 +498,10 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
 
 namespace {
 
-// defer_from = 1: every step leaves its updates of M and W to the next step's products (the
-// path of 64 channels and more); 1000: applied at once. The same network up to rounding, and
-// the accessors and reconstruct see the pending updates (checked mid-stream, where one is).
+// defer_from = 1: every step leaves its updates of M and W to the next step's products and
+// queues M^-1's for one matrix product every 16 samples (the path of 64 channels and more);
+// 1000: applied at once. The same network up to rounding, and the accessors and reconstruct see
+// the pending and queued updates (checked every 97 samples: at every queue length in turn).
 template <int D>
 void check_deferred_updates() {
   INFO("D = " << D);
@@ -606,7 +607,8 @@ namespace {
 // A block network against the serial one on the same stream (a NaN and an outlier in it): the
 // outputs, then mid-block (partial factors) the accessors and reconstruct.
 template <int D>
-void check_block_is_serial(ica::ForgettingSchedule schedule, int block_size, double tol) {
+void check_block_is_serial(ica::ForgettingSchedule schedule, int block_size, double tol,
+                           int serial_defer_from = 64) {
   Eigen::MatrixXd x = ica::eeg_like(D, 4.0, 256.0, 13).mixed;
   x(1, 90) = std::numeric_limits<double>::infinity();
   x(0, 500) = -1e30;
@@ -614,7 +616,13 @@ void check_block_is_serial(ica::ForgettingSchedule schedule, int block_size, dou
   opt.sample_rate = 256;
   opt.schedule = schedule;
   opt.reorthogonalize_every = 1 << 30;  // the one departure: reorthogonalised at a block's end
-  ica::ORICA<double, D> serial(opt);
+  opt.checkpoint_interval = serial_defer_from < D ? 50 : opt.checkpoint_interval;
+  ica::ORICAOptions serial_opt = opt;
+  // from defer_from channels the serial network defers its updates of M and W to the next step
+  // and queues M^-1's (applied every 16 samples, at checkpoints, and read by mixing and
+  // reconstruct with the queue): checked here against the block form at every chunk's end
+  serial_opt.defer_from = serial_defer_from;
+  ica::ORICA<double, D> serial(serial_opt);
   opt.block_size = block_size;
   ica::ORICA<double, D> block(opt);
   std::array<double, D> in{}, ys{}, rs{}, rb{};
@@ -650,7 +658,8 @@ void check_block_is_serial(ica::ForgettingSchedule schedule, int block_size, dou
                                           (1 + std::abs(rs[std::size_t(c)])));
     }
   }
-  INFO("D " << D << ", block " << block_size << ": outputs " << out_err << ", state " << state_err);
+  INFO("D " << D << ", block " << block_size << ", serial defer_from " << serial_defer_from
+            << ": outputs " << out_err << ", state " << state_err);
   CHECK(out_err <= tol);
   CHECK(state_err <= tol);
   CHECK(block.samples() == serial.samples());
@@ -669,6 +678,9 @@ TEST_CASE("ORICA's block update is the serial network with its matrix passes bat
   check_block_is_serial<5>(ica::ForgettingSchedule::Cooling, 16, 1e-11);
   check_block_is_serial<16>(ica::ForgettingSchedule::Adaptive, 24, 1e-9);
   check_block_is_serial<7>(ica::ForgettingSchedule::Constant, 64, 1e-11);
+  // the serial network with deferred updates and M^-1's queue, checkpoints every 50 samples
+  check_block_is_serial<7>(ica::ForgettingSchedule::Cooling, 16, 1e-11, 1);
+  check_block_is_serial<16>(ica::ForgettingSchedule::Adaptive, 24, 1e-9, 1);
 }
 
 TEST_CASE("ORICA's block update does not depend on how the stream is chunked", "[orica][block]") {
