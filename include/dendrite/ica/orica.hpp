@@ -876,6 +876,7 @@ class ORICA {
     nsi_ = double(reduce_max(index));
     ++since_reheat_;
     if (double(since_reheat_) < 2.0 * window) return;  // the window is filling
+    if (!std::isfinite(nsi_)) return;  // never into the running statistics
     // the index against its stationary mean and spread (before this value enters them)
     const double sd = std::max(std::sqrt(std::max(baseline_sq_ - baseline_ * baseline_, 0.0)),
                                1e-3 * baseline_);
