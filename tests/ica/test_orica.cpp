@@ -259,8 +259,8 @@ TEST_CASE("ORICA's Adaptive schedule: electrode shifts caught, quiet on stationa
   INFO("false alarms in 8 stationary recordings: " << quiet7 << " (7 channels), " << quiet16
                                                    << " (16); shifts caught within 5 s: "
                                                    << caught7 << " and " << caught16 << " of 8");
-  CHECK(quiet7 <= 1);
-  CHECK(quiet16 == 0);
+  CHECK(quiet7 <= 1);   // 3 of 40; the old index: 25
+  CHECK(quiet16 <= 1);  // 1 of 40 over seeds 201-240 (bench/adaptive_alarms.cpp); the old index: 11
   CHECK(caught7 >= 6);
   CHECK(caught16 >= 7);
 }
