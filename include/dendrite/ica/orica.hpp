@@ -136,6 +136,7 @@ struct ORICAOptions {
   double gamma = 1.0;       ///< cooling exponent (1: the rate of a running average)
   double reheat_threshold = 12.0;  ///< Adaptive: reheat when the nonstationarity index exceeds
                                    ///< its stationary mean by this many standard deviations
+                                   ///< (until 2026-12-02: a ratio to that mean, default 5)
   double reheat_memory_s = 0.2; ///< Adaptive: a reheat sends the ICA rate back to 1 / (this x rate)
   double reheat_whitener_s = 0.25;  ///< Adaptive: after a reheat the whitener's running average
                                     ///< restarts as if it had seen this many seconds
