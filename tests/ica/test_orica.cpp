@@ -446,10 +446,13 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
   constexpr int D = 5;
   const auto m = ica::eeg_like(D, 80.0, 256.0, 21);
   const int block_size = GENERATE(1, 16);  // the serial path and the block update
-  INFO("block_size " << block_size);
+  using Schedule = ica::ForgettingSchedule;
+  const auto schedule = GENERATE(Schedule::Cooling, Schedule::Adaptive);
+  INFO("block_size " << block_size << ", schedule " << int(schedule));
   ica::ORICAOptions opt;
   opt.sample_rate = 256;
   opt.block_size = block_size;
+  opt.schedule = schedule;
   ica::ORICA<float, D> net(opt);
   stream<decltype(net), D>(net, m.mixed, 0, 256 * 20);
   const Eigen::MatrixXd before = net.unmixing();
@@ -491,9 +494,11 @@ TEST_CASE("ORICA rejects bad samples, survives a flat and a saturated channel", 
   }
   CHECK(diverged > 0);
   CHECK(finite);
+  CHECK(std::isfinite(net.nonstationarity()));
   // after the electrode is back, the network separates again
   stream<decltype(net), D>(net, m.mixed, 0, 256 * 40);
   CHECK(amari(net.unmixing(), m.mixing) <= 0.1);
+  CHECK(std::isfinite(net.nonstationarity()));
 }
 
 namespace {
