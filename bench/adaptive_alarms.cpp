@@ -8,12 +8,13 @@
 //
 //   ./build/bench/bench/adaptive_alarms [seeds, default 20] [reheat_threshold, default 12]
 #include <algorithm>
+#include <array>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
 
 #include <dendrite/ica/eeg_like.hpp>
-#include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/orica.hpp>
 
 namespace {

@@ -410,33 +410,39 @@ class ORICA {
     } else if (bn_ == 0) {
       detail::gemv_t<T, D>(w_.data(), yk.data(), z.data());  // W^T (keep y): whitened space
     } else if constexpr (std::is_floating_point_v<T>) {
-      // a partial block (see run_blocks): W^T k = W_0^T (k + Ub (Ua^T k)), then
-      // M^-1 z = (M_0^-1 z + X (E (V^T z))) / phi
+      // a partial block (see run_blocks): W^T k = W_0^T (k + Ub (Ua^T k))
       std::array<T, kD> kk = yk;
       for (std::size_t c = 0; c < 2 * bn_; ++c) {
         detail::axpy<T, D>(kk.data(), detail::dot<T, D>(&bua_[c * kD], yk.data()), &bub_[c * kD]);
       }
       detail::gemv_t<T, D>(w_.data(), kk.data(), z.data());
-      detail::gemv<T, D>(minv_.data(), z.data(), x.data());
-      for (std::size_t c = 0; c < bn_; ++c) {
-        detail::axpy<T, D>(x.data(), em_[c] * detail::dot<T, D>(&bv_[c * kD], z.data()),
-                           &bx_[c * kD]);
-      }
-      const T phi = phi_[bn_ - 1];
-      for (std::size_t i = 0; i < kD; ++i) x[i] = x[i] / phi + mean_[i];
-      return;
     }
     detail::gemv<T, D>(minv_.data(), z.data(), x.data());  // M^-1 ...
     if constexpr (std::is_floating_point_v<T>) {
-      if (qn_ > 0) {  // ... with its queued updates: P (M^-1_0 z + sum_t e_t x_t (v_t . z))
-        for (std::size_t c = 0; c < qn_; ++c) {
-          detail::axpy<T, D>(x.data(), detail::dot<T, D>(&qv_[c * kD], z.data()), &qx_[c * kD]);
-        }
+      if (bn_ > 0) {  // ... of a partial block: (M_0^-1 z + X (E (V^T z))) / phi
+        add_lowrank(bx_.data(), bv_.data(), em_.data(), bn_, z.data(), x.data());
+        const T phi = phi_[bn_ - 1];
+        for (std::size_t i = 0; i < kD; ++i) x[i] /= phi;
+      } else if (qn_ > 0) {  // ... with its queued updates: P (M^-1_0 z + X (V^T z))
+        add_lowrank(qx_.data(), qv_.data(), nullptr, qn_, z.data(), x.data());
         for (std::size_t i = 0; i < kD; ++i) x[i] *= qphi_;
       }
     }
     for (std::size_t i = 0; i < kD; ++i) x[i] = x[i] + mean_[i];
   }
+
+ private:
+  // x += sum_{c < n} e_c (v_c . z) x_c over the D x n columns of X and V (e null: all 1): the
+  // low-rank part of M^-1 z, in a partial block or in the queue.
+  static void add_lowrank(const Scalar* xs, const Scalar* vs, const Scalar* e, std::size_t n,
+                          const T* z, T* x) noexcept {
+    for (std::size_t c = 0; c < n; ++c) {
+      const T d = detail::dot<T, D>(&vs[c * kD], z);
+      detail::axpy<T, D>(x, e != nullptr ? e[c] * d : d, &xs[c * kD]);
+    }
+  }
+
+ public:
 
   /// A batch fit of one stream's recent input, made by `fit` (on any thread) and taken over by
   /// `adopt` (in the real-time thread). Its sizes are fixed by the network's type.
@@ -556,10 +562,9 @@ class ORICA {
     Eigen::MatrixXd minv = matrix(minv_, lane_index);
     if (qn_ > 0) {  // queued updates (see qx_)
       const Eigen::Index n = Eigen::Index(qn_);
-      using Queued = Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>;
-      const Eigen::MatrixXd x = Queued(qx_.data(), D, n).template cast<double>();
-      const Eigen::MatrixXd v = Queued(qv_.data(), D, n).template cast<double>();
-      minv = double(qphi_) * (minv + x * v.transpose());
+      const Eigen::Map<const MatrixX<Scalar>> x(qx_.data(), D, n), v(qv_.data(), D, n);
+      minv = double(qphi_) *
+             (minv + x.template cast<double>() * v.template cast<double>().transpose());
     }
     if (bn_ > 0) {  // a partial block: (M_0^-1 + X E V^T) / phi (see run_blocks)
       const auto [x, v, phi] = block_columns();
@@ -868,11 +873,11 @@ class ORICA {
     // their mean over the pairs, from 5 outputs without the output of the largest R_i: a burst
     // leaking from an imperfectly separated source correlates one output with the others, a
     // new mixing correlates every pair
-    T index(0);
+    T index;
     if constexpr (D > 4) {
       index = (pairs - largest) * broadcast<T>(2.0 / double((D - 1) * (D - 2)));
-    } else if constexpr (D > 1) {
-      index = pairs * broadcast<T>(2.0 / double(D * (D - 1)));
+    } else {
+      index = pairs * broadcast<T>(2.0 / double(D * (D - 1)));  // D >= 2
     }
     nsi_ = double(reduce_max(index));
     ++since_reheat_;
