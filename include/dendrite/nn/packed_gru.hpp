@@ -34,20 +34,23 @@
 /// `rounds_input` 2.9-3.1e-3 (hidden 64), 6.8e-3 to 1.1e-2 (hidden 8, two input draws) and
 /// 6.2e-4.
 ///
-/// int8 (where the target has AVX512-VNNI, VPDPBUSD takes 64 weights per instruction; elsewhere
-/// a portable float path, slower than bf16 there): the error of each product is relative to the
-/// largest weight of its row and the largest value of its input, not to each value:
-/// |pre~_i - pre_i| <= (s_i / 2) sum_j |v_j| + (t / 2) sum_j |w_ij| + C s_i t / 4 per product
-/// (s_i = max_j |w_ij| / 127, t = max_j |v_j| / 127). tests/nn/test_recurrent.cpp checks the
-/// product against that quantization written plainly (bit for bit where the sum is exact), the
-/// one-step bound through the gates (largest measured 0.23 of it), and the drift, stated as
-/// below 5e-2: measured 8.2e-3 (hidden 64) and 2.6e-2 (hidden 8) over 2000 steps of N(0, 1)
-/// input, and 1.2e-3 against PyTorch's output on the GRU fixture (stated below 1e-2). On a
-/// Sapphire Rapids core, beside RTNeural in one binary: hidden 64 253-292 ns (RTNeural
-/// 721-835), 128 918-1002 ns (2241-2451); at hidden 8-32 the input's quantization costs what
-/// the smaller weights save (bench/README.md). Every other int8 step reads the weights
-/// backwards, so that a step starts on the weights the last one read last, still in L1 (at
-/// hidden 128 they exceed L1); the integer sums make the order exact.
+/// int8 (where the target has AVX512-VNNI, VPDPBUSD takes 64 weights per instruction; with
+/// AVX2, VPMADDUBSW and VPMADDWD take 32 in four instructions, exactly; elsewhere, SSE2 or
+/// AVX-512 without VNNI, a portable float path, slower than bf16 there): the error of each
+/// product is relative to the largest weight of its row and the largest value of its input,
+/// not to each value:
+///   |pre~_i - pre_i| <= (s_i / 2) sum_j |v_j| + (t / 2) sum_j |w_ij| + C s_i t / 4
+/// per product (s_i = max_j |w_ij| / 127, t = max_j |v_j| / 127). tests/nn/test_recurrent.cpp
+/// checks the product against that quantization written plainly (bit for bit where the sum is
+/// exact), the one-step bound through the gates (largest measured 0.23 of it), and the drift,
+/// stated as below 5e-2: measured 8.2e-3 (hidden 64) and 2.6e-2 (hidden 8) over 2000 steps of
+/// N(0, 1) input, and 1.2e-3 against PyTorch's output on the GRU fixture (stated below 1e-2).
+/// Beside RTNeural in one binary, hidden 64 and 128: 253-292 ns (RTNeural 721-835) and
+/// 918-1002 ns (2241-2451) on a Sapphire Rapids core; 437-441 ns (976-991) and 1197-1237 ns
+/// (3300-3338) on a Zen 3 core (AVX2). At hidden 8-32 the input's quantization costs what the
+/// smaller weights save (bench/README.md). Every other int8 step reads the weights backwards,
+/// so that a step starts on the weights the last one read last, still in L1 (at hidden 128
+/// they exceed L1); the integer sums make the order exact.
 ///
 /// Limits: T is float (one stream); the batch steps of GRU already read each weight once for
 /// all lanes. int8 needs In and H <= 1040 (so that the portable path's float sums of integers
