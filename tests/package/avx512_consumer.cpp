@@ -2,7 +2,10 @@
 // Compiled (not run) for an AVX-512 target with -Wall -Wextra -Werror by every build, whatever the
 // host: GCC 12.2 warns inside its own AVX-512 intrinsics (GCC PR 105593) wherever xsimd's exp,
 // nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
-// build working. Uses the batch math and the batch steps of the real-time blocks.
+// build working. Uses the batch math and the batch steps of the real-time blocks, and the packed
+// bf16 and int8 steps (built for Sapphire Rapids too, whose VDPBF16PS and VPDPBUSD paths no CI
+// host may have; and with clang, which checks the discarded branches of a non-dependent
+// `if constexpr` that GCC lets pass).
 #include <array>
 #include <cstdio>
 
@@ -13,10 +16,33 @@
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/packed_gru.hpp>
+#include <dendrite/nn/packed_lstm.hpp>
 #include <dendrite/nn/rnn.hpp>
 
 namespace nn = dendrite::nn;
 using B = dendrite::batchf;
+
+// one float stream with packed weights (the int8 product's quantization inlines the intrinsics
+// PR 105593 is about)
+int packed_steps(const std::array<float, 32>& x, std::array<float, 64>& h) {
+  nn::GRU<float, 32, 64> gru;
+  nn::LSTM<float, 32, 16> lstm;
+  nn::PackedGRU<float, 32, 64, std::int8_t> gru8(gru);
+  nn::PackedGRU<float, 32, 64, dendrite::bf16> gru16(gru);
+  nn::PackedLSTM<float, 32, 16, std::int8_t> lstm8(lstm);
+  nn::PackedLSTM<float, 32, 16, dendrite::bf16> lstm16(lstm);
+  std::array<float, 16> c{};
+  int bad = 0;
+  bad += gru.step(x, h) != dendrite::Status::Ok;
+  bad += gru8.step(x, h) != dendrite::Status::Ok;
+  bad += gru16.step(x, h) != dendrite::Status::Ok;
+  bad += lstm.step(x, c) != dendrite::Status::Ok;
+  bad += lstm8.step(x, c) != dendrite::Status::Ok;
+  bad += lstm16.step(x, c) != dendrite::Status::Ok;
+  h[0] += c[0];
+  return bad;
+}
 
 int main(int argc, char**) {
   const B x = dendrite::broadcast<B>(0.1 * argc);
@@ -39,6 +65,10 @@ int main(int argc, char**) {
   bad += dense.step(in, h) != dendrite::Status::Ok;
   bad += conv.step(in, h) != dendrite::Status::Ok;
   bad += ica.step(in, sep) != dendrite::Status::Ok;
-  std::printf("%f %d\n", double(dendrite::lane(y + h[0] + sep[0], 0)), bad);
+  std::array<float, 32> xf{};
+  xf[0] = float(argc);
+  std::array<float, 64> hf{};
+  bad += packed_steps(xf, hf);
+  std::printf("%f %f %d\n", double(dendrite::lane(y + h[0] + sep[0], 0)), double(hf[0]), bad);
   return bad;
 }

@@ -40,6 +40,8 @@
 ///    Correct, but slower than the bf16 or float products on those targets.
 #pragma once
 
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -317,20 +319,20 @@ class Int8Weights {
   // compare and a branch per lane, mispredicted wherever the largest input falls; here a NaN
   // may or may not propagate, as in max_abs)
   DENDRITE_FORCE_INLINE static float lane_max(const V& a) noexcept {
-#if defined(__AVX2__)
-    if constexpr (L == 8) {
-      const __m256 v = a;
-      __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-      h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-      h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-      return _mm_cvtss_f32(h);
-    }
-#endif
+#if defined(__AVX2__) && !defined(__AVX512F__)  // xsimd's float batch is then one __m256
+    static_assert(L == 8);
+    const __m256 v = a;
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+    return _mm_cvtss_f32(h);
+#else
     alignas(64) float lanes[L];  // NOLINT(*-avoid-c-arrays)
     a.store_aligned(lanes);
     float m = lanes[0];
     for (std::size_t i = 1; i < L; ++i) m = std::max(m, lanes[i]);
     return m;
+#endif
   }
 
   // NB batches of rows from `row`, the portable path: float products of the sign-extended bytes
@@ -426,3 +428,5 @@ DENDRITE_FORCE_INLINE void gemv_pair(bool& backwards, const P1& p1, const float*
 }
 
 }  // namespace dendrite::nn::detail
+
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>
