@@ -7,6 +7,7 @@
 // host may have; and with clang, which checks the discarded branches of a non-dependent
 // `if constexpr` that GCC lets pass).
 #include <array>
+#include <cstdint>
 #include <cstdio>
 
 // the headers of what it uses, not the umbrella: the compile is a test run by every build
@@ -22,6 +23,8 @@
 
 namespace nn = dendrite::nn;
 using B = dendrite::batchf;
+
+namespace {
 
 // one float stream with packed weights (the int8 product's quantization inlines the intrinsics
 // PR 105593 is about)
@@ -43,6 +46,8 @@ int packed_steps(const std::array<float, 32>& x, std::array<float, 64>& h) {
   h[0] += c[0];
   return bad;
 }
+
+}  // namespace
 
 int main(int argc, char**) {
   const B x = dendrite::broadcast<B>(0.1 * argc);

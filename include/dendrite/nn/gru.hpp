@@ -53,7 +53,8 @@ namespace detail {
 /// division each), then n and h' (a chain through n). In one pass, a chunk's chain ran through
 /// all three gates (about 100 instructions), and the out-of-order core held only two or three
 /// chunks; on Zen 3 (AVX2) the two passes took GRU 32 from 230 to 198 ns and int8 GRU 64 from
-/// 501 to 455 ns (bench/README.md). The LSTM's cell keeps its two passes (a third was slower).
+/// 501 to 455 ns (bench/README.md). The LSTM's cell keeps its two passes (one pass, or a third,
+/// was slower).
 template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
