@@ -292,7 +292,13 @@ TEMPLATE_TEST_CASE("lane helpers: load, store, reductions, finiteness", "[core][
   CHECK(std::isnan(dendrite::lane(y, L - 1)));
   if constexpr (L > 1) {
     CHECK(dendrite::reduce_max(y) == *std::max_element(data.begin(), data.end() - 1));
+    // NaN in the first lane, and in every lane
+    TestType z = x;
+    dendrite::set_lane(z, 0, std::numeric_limits<S>::quiet_NaN());
+    CHECK(dendrite::reduce_max(z) == *std::max_element(data.begin() + 1, data.end()));
   }
+  CHECK(std::isnan(dendrite::reduce_max(dendrite::broadcast<TestType>(
+      std::numeric_limits<S>::quiet_NaN()))));
 }
 
 TEST_CASE("the recurrent gates' float sigmoid and tanh meet their stated absolute bounds",

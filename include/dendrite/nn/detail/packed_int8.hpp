@@ -308,31 +308,11 @@ class Int8Weights {
       dendrite::detail::for_each_chunk<L, C>([&](std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA {
         a = xsimd::max(a, xsimd::abs(V::load_unaligned(x + j)));
       });
-      m = lane_max(a);
+      m = dendrite::reduce_max(a);
     } else {
       for (std::size_t j = 0; j < C; ++j) m = std::max(m, std::abs(x[j]));
     }
     return m;
-  }
-
-  // The largest lane of a, without branches (dendrite::reduce_max's NaN handling compiled to a
-  // compare and a branch per lane, mispredicted wherever the largest input falls; here a NaN
-  // may or may not propagate, as in max_abs)
-  DENDRITE_FORCE_INLINE static float lane_max(const V& a) noexcept {
-#if defined(__AVX2__) && !defined(__AVX512F__)  // xsimd's float batch is then one __m256
-    static_assert(L == 8);
-    const __m256 v = a;
-    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
-    return _mm_cvtss_f32(h);
-#else
-    alignas(64) float lanes[L];  // NOLINT(*-avoid-c-arrays)
-    a.store_aligned(lanes);
-    float m = lanes[0];
-    for (std::size_t i = 1; i < L; ++i) m = std::max(m, lanes[i]);
-    return m;
-#endif
   }
 
   // NB batches of rows from `row`, the portable path: float products of the sign-extended bytes
