@@ -443,7 +443,6 @@ class ORICA {
   }
 
  public:
-
   /// A batch fit of one stream's recent input, made by `fit` (on any thread) and taken over by
   /// `adopt` (in the real-time thread). Its sizes are fixed by the network's type.
   class Fit {
