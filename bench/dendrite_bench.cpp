@@ -9,6 +9,7 @@
 //   dendrite-bench --gru 32x64 --lanes
 //   dendrite-bench --gru 16x128 --lstm 32x64 --dense 64x64 --precision double --out results
 //   dendrite-bench --gru 32x64 --precision bf16      (bf16 weights: PackedGRU, PackedLSTM)
+//   dendrite-bench --gru 32x64 --precision f16       (IEEE half weights, likewise)
 //   dendrite-bench --gru 32x64 --precision int8      (int8 weights, the input quantized per step)
 //
 // Sizes are template parameters in dendrite, so this program carries a fixed set of them (listed
@@ -42,7 +43,7 @@ namespace {
 
 struct Result {
   std::string kernel;     ///< e.g. "gru 32x64"
-  std::string precision;  ///< "float", "double", "bf16" or "int8" (the last two: weights)
+  std::string precision;  ///< "float", "double", "bf16", "f16" or "int8" (the last three: weights)
   int lanes = 1;          ///< independent streams per step
   b::StepProfile p;
 };
@@ -57,7 +58,7 @@ Runner runner() {
   };
 }
 
-/// A packed inference block (bf16 or int8 weights) made from a default-seeded float block.
+/// A packed inference block (bf16, f16 or int8 weights) made from a default-seeded float block.
 template <class Net, class Packed>
 Runner packed_runner() {
   return [](const b::MachineLimits& limits, const b::StepProfileOptions& opt) {
@@ -96,13 +97,16 @@ struct Catalogue {
     (add<K, I, O>(kind), ...);
   }
 
-  /// The packed forms P<float, I, O, bf16> and P<float, I, O, std::int8_t> of K (one stream
-  /// only), as precisions "bf16" and "int8".
+  /// The packed forms P<float, I, O, W> of K for W = bf16, f16 and std::int8_t (one stream
+  /// only), as precisions "bf16", "f16" and "int8".
   template <template <class, int, int> class K, template <class, int, int, class> class P, int I,
             int... O>
   void add_packed_row(const std::string& kind) {
     ((runners[key(name(kind, I, O), "bf16", false)] =
           packed_runner<K<float, I, O>, P<float, I, O, dendrite::bf16>>()),
+     ...);
+    ((runners[key(name(kind, I, O), "f16", false)] =
+          packed_runner<K<float, I, O>, P<float, I, O, dendrite::f16>>()),
      ...);
     ((runners[key(name(kind, I, O), "int8", false)] =
           packed_runner<K<float, I, O>, P<float, I, O, std::int8_t>>()),
@@ -141,15 +145,15 @@ Catalogue make_catalogue() {
 void usage(const Catalogue& c) {
   std::printf(
       "usage: dendrite-bench [--gru IxH] [--lstm IxH] [--rnn IxH] [--dense IxO] ...\n"
-      "                      [--precision float|double|bf16|int8] [--lanes] [--calls N]\n"
+      "                      [--precision float|double|bf16|f16|int8] [--lanes] [--calls N]\n"
       "                      [--out DIR]\n"
-      "  --precision  bf16: weights stored as bfloat16, float arithmetic; int8: weights as\n"
-      "               int8 with a scale per row, the input quantized per step (PackedGRU,\n"
-      "               PackedLSTM; --gru and --lstm only, one stream)\n"
+      "  --precision  bf16, f16: weights stored as bfloat16 or IEEE half, float arithmetic;\n"
+      "               int8: weights as int8 with a scale per row, the input quantized per\n"
+      "               step (PackedGRU, PackedLSTM; --gru and --lstm only, one stream)\n"
       "  --lanes      also time the xsimd batch step: one independent stream per lane\n"
       "  --calls N    timed steps per figure (default 100000)\n"
       "  --out DIR    write results.json, results.csv and roofline.svg into DIR\n"
-      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes (bf16, int8:\n"
+      "With no kernel named: --gru 32x64 --lstm 32x64 --dense 64x64 --lanes (bf16, f16, int8:\n"
       "--gru 32x64 --lstm 32x64).\n"
       "Sizes carried (input x hidden or input x output):\n");
   for (const auto& [kind, list] : c.sizes) {
@@ -359,13 +363,13 @@ int main(int argc, char** argv) {
       kernels.push_back(kind + " " + size);
     } else if (a == "--precision") {
       precision = value();
+      if (precision == "fp16" || precision == "half") precision = "f16";
       if (precision != "float" && precision != "double" && precision != "bf16" &&
-          precision != "int8") {
+          precision != "f16" && precision != "int8") {
         std::fprintf(stderr,
-                     "dendrite-bench: --precision expects float, double, bf16 or int8, got "
-                     "'%s'%s\n",
-                     precision.c_str(),
-                     precision == "fp16" ? " (fp16 weights are not implemented)" : "");
+                     "dendrite-bench: --precision expects float, double, bf16, f16 or int8, "
+                     "got '%s'\n",
+                     precision.c_str());
         return 2;
       }
     } else if (a == "--lanes") {
@@ -387,7 +391,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const bool packed = precision == "bf16" || precision == "int8";
+  const bool packed = precision == "bf16" || precision == "f16" || precision == "int8";
   if (kernels.empty()) {
     kernels = {"gru 32x64", "lstm 32x64"};
     if (!packed) {

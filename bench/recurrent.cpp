@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Real-time step of GRU and LSTM (input 32, hidden 8..128, float): dendrite with a scalar float
 // (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU and
-// PackedLSTM with bf16 and float weights (one stream), a plain Eigen baseline with dynamic
-// matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
+// PackedLSTM with bf16, f16, int8 and float weights (one stream), a plain Eigen baseline with
+// dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
 // plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
 // (BM_GruGates).
@@ -118,8 +118,8 @@ void BM_GruGates(benchmark::State& state) {
 }
 
 /// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16), as
-/// int8 with a scale per row (W = std::int8_t), or as float in the packed block layout
-/// (W = float), one stream.
+/// IEEE half (W = dendrite::f16), as int8 with a scale per row (W = std::int8_t), or as float
+/// in the packed block layout (W = float), one stream.
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
           int Gates, class W, int H>
 void BM_PackedStep(benchmark::State& state) {
@@ -281,11 +281,13 @@ void BM_GruForward1000(benchmark::State& state) {
   BENCHMARK_TEMPLATE(BM_EigenGruStep, H);                             \
   BENCHMARK_TEMPLATE(BM_PlainGruStep, H);                             \
   BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::bf16, H);            \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::f16, H);             \
   BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);                     \
   BENCHMARK_TEMPLATE(BM_PackedGruStep, std::int8_t, H);               \
   BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
   BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
   BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::bf16, H);           \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::f16, H);            \
   BENCHMARK_TEMPLATE(BM_PackedLstmStep, float, H);                    \
   BENCHMARK_TEMPLATE(BM_PackedLstmStep, std::int8_t, H);              \
   BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);

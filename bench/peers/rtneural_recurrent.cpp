@@ -119,6 +119,12 @@ void BM_DendritePackedGruBf16(benchmark::State& state) {
   time_dendrite<decltype(packed), kIn, H>(state, packed);
 }
 template <int H>
+void BM_DendritePackedGruF16(benchmark::State& state) {
+  const dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
+  dendrite::nn::PackedGRU<float, kIn, H, dendrite::f16> packed(gru);
+  time_dendrite<decltype(packed), kIn, H>(state, packed);
+}
+template <int H>
 void BM_DendritePackedGruInt8(benchmark::State& state) {
   const dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
   dendrite::nn::PackedGRU<float, kIn, H, std::int8_t> packed(gru);
@@ -133,6 +139,12 @@ template <int H>
 void BM_DendritePackedLstmBf16(benchmark::State& state) {
   const dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
   dendrite::nn::PackedLSTM<float, kIn, H, dendrite::bf16> packed(lstm);
+  time_dendrite<decltype(packed), kIn, H>(state, packed);
+}
+template <int H>
+void BM_DendritePackedLstmF16(benchmark::State& state) {
+  const dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
+  dendrite::nn::PackedLSTM<float, kIn, H, dendrite::f16> packed(lstm);
   time_dendrite<decltype(packed), kIn, H>(state, packed);
 }
 template <int H>
@@ -158,10 +170,12 @@ void BM_DendriteDense(benchmark::State& state) {
 DENDRITE_PEER_SIZES(BM_RTNeuralGru);
 DENDRITE_PEER_SIZES(BM_DendriteGru);
 DENDRITE_PEER_SIZES(BM_DendritePackedGruBf16);
+DENDRITE_PEER_SIZES(BM_DendritePackedGruF16);
 DENDRITE_PEER_SIZES(BM_DendritePackedGruInt8);
 DENDRITE_PEER_SIZES(BM_RTNeuralLstm);
 DENDRITE_PEER_SIZES(BM_DendriteLstm);
 DENDRITE_PEER_SIZES(BM_DendritePackedLstmBf16);
+DENDRITE_PEER_SIZES(BM_DendritePackedLstmF16);
 DENDRITE_PEER_SIZES(BM_DendritePackedLstmInt8);
 BENCHMARK_TEMPLATE(BM_RTNeuralDense, 16);
 BENCHMARK_TEMPLATE(BM_DendriteDense, 16);

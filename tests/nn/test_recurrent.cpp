@@ -548,9 +548,59 @@ std::uint16_t nearest_bf16(float f) {
 /// f rounded to bf16 by nearest_bf16, as float.
 float rounded_bf16(float f) { return dendrite::to_float(dendrite::bf16{nearest_bf16(f)}); }
 
+/// The magnitudes of f16 bit patterns 0x0000-0x7c00 in order, from IEEE 754's definition in
+/// double: m 2^-24 with exponent field 0, (1024 + m) 2^(e - 25) otherwise; 0x7c00 (Inf) stands
+/// at 65536, where the next exponent would start, so that rounding to the table rounds past
+/// 65504 as IEEE does (ties to even: 65520 goes to 0x7c00).
+const std::vector<double>& f16_magnitudes() {
+  static const std::vector<double> table = [] {
+    std::vector<double> t(0x7c01);
+    for (std::uint32_t b = 0; b <= 0x7c00U; ++b) {
+      const std::uint32_t e = b >> 10, m = b & 0x3ffU;
+      t[b] = e == 0 ? std::ldexp(double(m), -24) : std::ldexp(double(1024 + m), int(e) - 25);
+    }
+    return t;
+  }();
+  return table;
+}
+
+/// The f16 nearest to f (not NaN), ties to the even bit pattern, by searching f16_magnitudes
+/// (independent of to_f16's integer rounding).
+std::uint16_t nearest_f16(float f) {
+  const std::vector<double>& t = f16_magnitudes();
+  const auto sign = static_cast<std::uint16_t>(std::signbit(f) ? 0x8000U : 0U);
+  const double a = std::abs(double(f));
+  const auto it = std::lower_bound(t.begin(), t.end(), a);  // the first magnitude >= a
+  if (it == t.end()) return std::uint16_t(sign | 0x7c00U);
+  const auto hi = std::size_t(it - t.begin());
+  if (t[hi] == a || hi == 0) return std::uint16_t(sign | hi);
+  const std::size_t lo = hi - 1;
+  const double dl = a - t[lo], dh = t[hi] - a;
+  return std::uint16_t(sign | ((dl < dh || (dl == dh && lo % 2 == 0)) ? lo : hi));
+}
+
+/// f rounded to f16 by nearest_f16, as float (from the table; f well inside f16's range).
+float rounded_f16(float f) {
+  const std::uint16_t b = nearest_f16(f);
+  const auto v = float(f16_magnitudes()[b & 0x7fffU]);
+  return (b & 0x8000U) != 0 ? -v : v;
+}
+
+/// The value a weight w is stored as, by the independent roundings above (int8 and float: w).
+template <class Weight>
+float stored_weight(float w) {
+  if constexpr (std::is_same_v<Weight, dendrite::bf16>) {
+    return rounded_bf16(w);
+  } else if constexpr (std::is_same_v<Weight, dendrite::f16>) {
+    return rounded_f16(w);
+  } else {
+    return w;
+  }
+}
+
 /// A float block (GRU or LSTM), its packed form over the same trained weights (bf16 by
-/// default), and a float block over the stored weights: rounded by nearest_bf16 for bf16, the
-/// packed block's own s_i q_ij for int8 (Int8Weights' quanta are checked on their own).
+/// default), and a float block over the stored weights: rounded by nearest_bf16 for bf16 and
+/// nearest_f16 for f16, the packed block's own s_i q_ij for int8 (Int8Weights' quanta are checked on their own).
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
           int In, int H, class Weight = dendrite::bf16>
 struct Trio {
@@ -562,8 +612,9 @@ struct Trio {
       auto& w = p->value;
       for (Index j = 0; j < w.cols(); ++j) {
         for (Index i = 0; i < w.rows(); ++i) {
-          if constexpr (std::is_same_v<Weight, dendrite::bf16>) {
-            w(i, j) = rounded_bf16(w(i, j));
+          if constexpr (std::is_same_v<Weight, dendrite::bf16> ||
+                        std::is_same_v<Weight, dendrite::f16>) {
+            w(i, j) = stored_weight<Weight>(w(i, j));
           } else {
             w(i, j) = p == &rounded.weight_ih ? packed.weight_ih(std::size_t(i), std::size_t(j))
                                               : packed.weight_hh(std::size_t(i), std::size_t(j));
@@ -573,9 +624,6 @@ struct Trio {
     }
   }
 };
-template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
-          int In, int H>
-using Bf16Trio = Trio<Block, Packed, In, H>;
 template <int In, int H, class Weight = dendrite::bf16>
 using GruTrio = Trio<nn::GRU, nn::PackedGRU, In, H, Weight>;
 template <int In, int H, class Weight = dendrite::bf16>
@@ -590,10 +638,10 @@ double max_step_difference(A& a, B& b, int steps, std::uint64_t seed) {
 }
 
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
-          int In, int H>
+          int In, int H, class Weight = dendrite::bf16>
 void check_packed(std::uint64_t seed) {
   INFO("In " << In << ", H " << H);
-  Bf16Trio<Block, Packed, In, H> t(seed);
+  Trio<Block, Packed, In, H, Weight> t(seed);
   for (Index i = 0; i < t.net.weight_ih.value.rows(); ++i) {
     for (Index j = 0; j < In; ++j) {
       REQUIRE(t.packed.weight_ih(std::size_t(i), std::size_t(j)) == t.rounded.weight_ih.value(i, j));
@@ -614,18 +662,21 @@ void check_packed(std::uint64_t seed) {
   CHECK(max_step_difference(packed_f, t.net, 300, seed + 2) < 1e-5);
 }
 
-/// The packed product y = b + W x against plain double sums of the stored weights (rounded to
-/// bf16 by nearest_bf16 for bf16 storage) times the input (rounded by nearest_bf16 too where
-/// the kernel says it rounds it), within the float rounding of a sum of C + 1 terms; the
-/// padding rows give b.
-template <class Weight, std::size_t R, std::size_t C>
+/// The packed product y = b + W x against plain double sums of the stored weights (rounded by
+/// stored_weight) times the input (rounded by nearest_bf16 too where the kernel says it rounds
+/// it), within the float rounding of a sum of C + 1 terms; the padding rows give b. Every
+/// seventh weight is scaled by 1e-5 (f16's subnormals start below 6.1e-5). AllowDot = false:
+/// the portable integer paths (bf16's shift, f16's widening without F16C) on any target.
+template <class Weight, std::size_t R, std::size_t C, bool AllowDot = true>
 void check_packed_product(std::uint64_t seed) {
-  using PW = dendrite::nn::detail::PackedWeights<Weight, R, C>;
-  INFO("R " << R << ", C " << C << ", rounds_input " << PW::rounds_input);
+  using PW = dendrite::nn::detail::PackedWeights<Weight, R, C, AllowDot>;
+  INFO("R " << R << ", C " << C << ", rounds_input " << PW::rounds_input << ", AllowDot "
+            << AllowDot);
   const MatD wd = random_matrix(Index(R), Index(C), seed);
   const MatD xd = random_matrix(Index(C), 1, seed + 1);
   const MatD bd = random_matrix(Index(R), 1, seed + 2);
-  const Eigen::MatrixXf wf = wd.cast<float>();
+  Eigen::MatrixXf wf = wd.cast<float>();
+  for (Index k = 0; k < wf.size(); k += 7) wf(k) *= 1e-5F;
   PW pw;
   pw.pack(wf.data());
   std::vector<float> x(C), b(PW::rows, 0.0F), y(PW::rows, -1.0F);
@@ -636,7 +687,8 @@ void check_packed_product(std::uint64_t seed) {
     double ref = b[i], mag = std::abs(b[i]);
     for (std::size_t j = 0; j < C; ++j) {
       const float wij = wf(Index(i), Index(j));
-      const double w = std::is_same_v<Weight, dendrite::bf16> ? rounded_bf16(wij) : wij;
+      const double w = stored_weight<Weight>(wij);
+      REQUIRE(pw.weight(i, j) == float(w));
       const double xj = PW::rounds_input ? rounded_bf16(x[j]) : x[j];
       ref += w * xj;
       mag += std::abs(w * xj);
@@ -699,12 +751,17 @@ template <class Packed>
 constexpr double kPreActivation = Packed::rounds_input ? kBf16 * (2 + kBf16) : kBf16;
 
 /// Per row i, the bound on |w~ v~ - w v| for the packed product of w (float weights) and v:
-/// bf16, kPreActivation sum_j |w_ij| |v_j|; int8 (detail/packed_int8.hpp), with
+/// bf16, kPreActivation sum_j |w_ij| |v_j|; f16, 2^-11 sum_j |w_ij| |v_j| + 2^-25 sum_j |v_j|;
+/// int8 (detail/packed_int8.hpp), with
 /// s_i = max_j |w_ij| / 127 and t = max_j |v_j| / 127,
 /// (s_i / 2) sum_j |v_j| + (t / 2) sum_j |w_ij| + C s_i t / 4.
 template <class Packed>
 Eigen::VectorXd pre_bound(const MatD& w, const Eigen::VectorXd& v) {
-  if constexpr (std::is_same_v<typename Packed::weight_type, std::int8_t>) {
+  if constexpr (std::is_same_v<typename Packed::weight_type, dendrite::f16>) {
+    // |w~ - w| <= 2^-11 |w| (normal) or 2^-25 (subnormal): 2^-11 sum |w| |v| + 2^-25 sum |v|
+    return std::ldexp(1.0, -11) * (w.cwiseAbs() * v.cwiseAbs()) +
+           Eigen::VectorXd::Constant(w.rows(), std::ldexp(v.cwiseAbs().sum(), -25));
+  } else if constexpr (std::is_same_v<typename Packed::weight_type, std::int8_t>) {
     const double t = v.cwiseAbs().maxCoeff() / 127;
     const Eigen::VectorXd s = w.cwiseAbs().rowwise().maxCoeff() / 127;
     const Eigen::VectorXd sums = w.cwiseAbs().rowwise().sum();
@@ -858,6 +915,134 @@ TEST_CASE("bf16 weights stay within their stated error of the float blocks", "[n
     nn::PackedLSTM<float, 3, 5> plstm;
     check(lstm, plstm, "lstm");
   }
+}
+
+// ------------------------------------------------------------------ f16 weights
+TEST_CASE("f16 rounds to nearest, ties to even, and widens exactly", "[nn][f16]") {
+  using dendrite::f16;
+  using dendrite::to_f16;
+  using dendrite::to_float;
+  CHECK(to_f16(1.0f).bits == 0x3c00);
+  CHECK(to_f16(65504.0f).bits == 0x7bff);
+  CHECK(to_f16(65519.99f).bits == 0x7bff);
+  CHECK(to_f16(65520.0f).bits == 0x7c00);  // the tie past the largest f16: to Inf (even)
+  CHECK(to_f16(-1e6f).bits == 0xfc00);
+  CHECK(to_f16(std::ldexp(1.0f, -24)).bits == 0x0001);  // the smallest subnormal
+  CHECK(to_f16(std::ldexp(1.0f, -25)).bits == 0x0000);  // its half: a tie, to even (zero)
+  CHECK(to_f16(std::ldexp(3.0f, -25)).bits == 0x0002);  // 1.5 units: a tie, to even (2)
+  CHECK(to_f16(std::ldexp(1.0f, -14)).bits == 0x0400);  // the smallest normal
+  CHECK(to_f16(std::nextafter(std::ldexp(1.0f, -14), 0.0f)).bits == 0x0400);  // rounds up into it
+  CHECK(to_f16(std::bit_cast<float>(0x3f801000U)).bits == 0x3c00);  // tie: down to even
+  CHECK(to_f16(std::bit_cast<float>(0x3f803000U)).bits == 0x3c02);  // tie: up to even
+  CHECK(to_f16(-0.0f).bits == 0x8000);
+  CHECK(std::isnan(to_float(to_f16(std::nanf("")))));
+  CHECK(std::isnan(to_float(to_f16(-std::nanf("")))));
+  CHECK(to_float(to_f16(INFINITY)) == INFINITY);
+  CHECK(to_float(to_f16(-INFINITY)) == -INFINITY);
+  // every finite f16 widens to its IEEE value and rounds back to itself
+  const std::vector<double>& t = f16_magnitudes();
+  for (std::uint32_t b = 0; b < 0x7c00U; ++b) {
+    REQUIRE(double(to_float(f16{std::uint16_t(b)})) == t[b]);
+    REQUIRE(double(to_float(f16{std::uint16_t(b | 0x8000U)})) == -t[b]);
+    REQUIRE(to_f16(to_float(f16{std::uint16_t(b)})).bits == b);
+  }
+  // random floats over f16's range and past it (exponents 2^-30 to 2^17), and any bit pattern
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<std::uint32_t> bits(0, 0xffffffffU);
+  std::uniform_int_distribution<std::uint32_t> exponent(97, 144);
+  for (int k = 0; k < 400000; ++k) {
+    std::uint32_t u = bits(rng);
+    if (k % 2 == 0) u = (u & 0x807fffffU) | (exponent(rng) << 23);
+    const float f = std::bit_cast<float>(u);
+    if (std::isnan(f)) continue;
+    const f16 h = to_f16(f);
+    REQUIRE(h.bits == nearest_f16(f));
+    const double a = std::abs(double(f)), err = std::abs(double(to_float(h)) - double(f));
+    if (a >= std::ldexp(1.0, -14) && a <= 65504) REQUIRE(err <= std::ldexp(a, -11));
+    if (a < std::ldexp(1.0, -14)) REQUIRE(err <= std::ldexp(1.0, -25));
+  }
+}
+
+TEST_CASE("f16 weights: the packed product and steps are the rounded weights', at odd sizes",
+          "[nn][f16]") {
+  check_packed_product<dendrite::f16, 21, 5>(51);
+  check_packed_product<dendrite::f16, 39, 3>(52);
+  check_packed_product<dendrite::f16, 195, 65>(53);
+  check_packed_product<dendrite::f16, 21, 5, false>(54);  // without F16C, on any target
+  check_packed_product<dendrite::f16, 195, 65, false>(55);
+  check_packed<nn::GRU, nn::PackedGRU, 5, 7, dendrite::f16>(56);
+  check_packed<nn::GRU, nn::PackedGRU, 32, 64, dendrite::f16>(57);
+  check_packed<nn::LSTM, nn::PackedLSTM, 3, 13, dendrite::f16>(58);
+  check_packed<nn::LSTM, nn::PackedLSTM, 32, 64, dendrite::f16>(59);
+}
+
+TEST_CASE("f16 weights stay within their stated error of the float blocks", "[nn][f16]") {
+  SECTION("one step: within the propagated bound, and the bound is not vacuous") {
+    CHECK(check_gru_bound<5, 7, dendrite::f16>(61) > 0.01);
+    CHECK(check_gru_bound<32, 64, dendrite::f16>(62) > 0.01);
+    CHECK(check_lstm_bound<5, 7, dendrite::f16>(63) > 0.01);
+    CHECK(check_lstm_bound<32, 64, dendrite::f16>(64) > 0.01);
+  }
+  SECTION("over 2000 steps of N(0, 1) input: below the stated drift") {
+    GruTrio<32, 64, dendrite::f16> g64(65);
+    GruTrio<32, 8, dendrite::f16> g8(66);
+    LstmTrio<32, 64, dendrite::f16> l64(67);
+    const double dg64 = max_step_difference(g64.packed, g64.net, 2000, 68);
+    const double dg8 = max_step_difference(g8.packed, g8.net, 2000, 69);
+    const double dl64 = max_step_difference(l64.packed, l64.net, 2000, 70);
+    // stated as bf16's 1e-2 times the ratio of the roundings, 2^-11 / 2^-8 (packed_gru.hpp)
+    CHECK(dg64 < 1.25e-3);
+    CHECK(dg8 < 1.25e-3);
+    CHECK(dl64 < 1.25e-3);
+    CHECK(dg64 > 1e-5);  // a smaller difference would mean float weights
+    CHECK(dl64 > 1e-5);
+  }
+  SECTION("PyTorch's fixtures: f16 weights reproduce torch's output within 1.25e-3") {
+    const auto check = [](auto& block, auto& packed, const char* name) {
+      const double err = fixture_error(block, packed, name);
+      INFO(name << ": " << err);
+      CHECK(err < 1.25e-3);  // bf16's 1e-2 times 2^-11 / 2^-8
+      CHECK(err > 1e-6);
+    };
+    nn::GRU<float, 3, 5> gru;
+    nn::PackedGRU<float, 3, 5, dendrite::f16> pgru;
+    check(gru, pgru, "gru");
+    nn::LSTM<float, 3, 5> lstm;
+    nn::PackedLSTM<float, 3, 5, dendrite::f16> plstm;
+    check(lstm, plstm, "lstm");
+  }
+}
+
+TEST_CASE("packing a weight the storage cannot hold throws and keeps the block", "[nn][f16][int8]") {
+  // each block packed from one trained block, then asked to pack another with one bad weight
+  const auto check = [](auto& packed, auto bad, float value, const char* says) {
+    const std::vector<float> state(packed.state().begin(), packed.state().end());
+    const float w0 = packed.weight_hh(2, 1);
+    bad.weight_hh.value(2, 1) = value;
+    CHECK_THROWS_AS(packed.pack(bad), dendrite::numerical_error);
+    CHECK_THROWS_WITH(packed.pack(bad), Catch::Contains(says));
+    CHECK(packed.weight_hh(2, 1) == w0);  // the previous weights, whole
+    CHECK(std::equal(state.begin(), state.end(), packed.state().begin()));
+    std::array<float, 4> x{0.5F, -1.0F, 0.25F, 2.0F};
+    std::array<float, 6> h{};
+    CHECK(packed.step(x, h) == Status::Ok);
+  };
+  const nn::GRU<float, 4, 6> gru({.seed = 71});
+  const nn::LSTM<float, 4, 6> lstm({.seed = 72});
+  nn::PackedGRU<float, 4, 6, dendrite::f16> hgru(gru);
+  check(hgru, gru, 7e4F, "65520");
+  check(hgru, gru, INFINITY, "65520");
+  nn::PackedLSTM<float, 4, 6, dendrite::f16> hlstm(lstm);
+  check(hlstm, lstm, -65520.0F, "65520");
+  nn::PackedGRU<float, 4, 6, std::int8_t> qgru(gru);
+  check(qgru, gru, std::nanf(""), "expected finite weights");
+  nn::PackedLSTM<float, 4, 6, std::int8_t> qlstm(lstm);
+  check(qlstm, lstm, -INFINITY, "expected finite weights");
+  // 65504 rounds to f16's largest value and packs
+  nn::GRU<float, 4, 6> big(gru);
+  big.weight_ih.value(0, 0) = 65519.0F;
+  hgru.pack(big);
+  CHECK(hgru.weight_ih(0, 0) == 65504.0F);
 }
 
 // ------------------------------------------------------------------ int8 weights
@@ -1076,6 +1261,10 @@ TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing",
   check(qgru);
   nn::PackedLSTM<float, 32, 64, std::int8_t> qlstm(nn::LSTM<float, 32, 64>({.seed = 34}));
   check(qlstm);
+  nn::PackedGRU<float, 32, 64, dendrite::f16> hgru(nn::GRU<float, 32, 64>({.seed = 35}));
+  check(hgru);
+  nn::PackedLSTM<float, 32, 64, dendrite::f16> hlstm(nn::LSTM<float, 32, 64>({.seed = 36}));
+  check(hlstm);
 }
 
 /// A blocked block (G groups of batchf lanes) against one single-stream block per lane, from the

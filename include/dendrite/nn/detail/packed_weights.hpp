@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// An R x C float matrix stored for a single-stream y = b + W x, as float or as bf16 (the
-/// arithmetic is float either way). Rows are padded with zeros to a whole number of groups and
-/// cut into blocks of up to kGemvUnits SIMD batches of rows (64 rows on AVX2, 256 on AVX-512),
-/// the register-held accumulators of one pass (see gemv_rows); each block is stored column
-/// after column, so a pass reads its block's weights in one sequential stream. Within a column
-/// of a block:
+/// An R x C float matrix stored for a single-stream y = b + W x, as float, as bf16 or as f16
+/// (IEEE half; the arithmetic is float in every case). Rows are padded with zeros to a whole
+/// number of groups and cut into blocks of up to kGemvUnits SIMD batches of rows (64 rows on
+/// AVX2, 256 on AVX-512), the register-held accumulators of one pass (see gemv_rows); each
+/// block is stored column after column, so a pass reads its block's weights in one sequential
+/// stream. Within a column of a block:
 ///  - float: a group is one SIMD batch of L = xsimd::batch<float>::size rows, in order;
-///  - bf16: a group is 2L rows in L 32-bit words, word i of group g holding row 2Lg + i in its
-///    low half and row 2Lg + L + i in its high half. One load of L words then gives two float
-///    batches by integer operations only: rows [2Lg, 2Lg + L) are (word << 16) and rows
-///    [2Lg + L, 2Lg + 2L) are (word & 0xffff0000). This is the whole bf16 -> float conversion
-///    on every target (SSE2, AVX2, AVX-512), and it halves the bytes the product reads.
+///  - bf16, and f16 without F16C: a group is 2L rows in L 32-bit words, word i of group g
+///    holding row 2Lg + i in its low half and row 2Lg + L + i in its high half. One load of L
+///    words then gives two batches of 16-bit values in the top halves of 32-bit lanes by
+///    integer operations only: (word << 16) and (word & 0xffff0000). For bf16 that is the whole
+///    conversion to float on every target (SSE2, AVX2, AVX-512), and it halves the bytes the
+///    product reads. For f16 the conversion goes on from there: the magnitude's bits shifted
+///    into a float's exponent and mantissa fields, the exponent rebiased by an integer add
+///    (normal values), or the 10-bit mantissa converted as an integer and scaled by 2^-24
+///    (subnormal values: no float subnormal is formed, so a host that sets DAZ/FTZ reads the
+///    same weights), then the sign.
+///  - f16 on a target with F16C (every AVX2 processor): a group is one batch of L rows as L
+///    halves in order, widened by VCVTPH2PS (exact, one instruction per batch).
 ///  - bf16 on a target with AVX512-BF16 (`rounds_input`): the product runs on VDPBF16PS, which
 ///    multiplies pairs of bf16 and accumulates in float: a group is one 16-word register of
 ///    rows, word i holding W(row i, 2p) in its low half and W(row i, 2p + 1) in its high half
@@ -20,6 +27,8 @@
 ///    carries both roundings: |w~ x~ - w x| <= (2 u + u^2) |w| |x| with u = 2^-8, twice the
 ///    weights-only bound of the other targets.
 #pragma once
+
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593 (VCVTPH2PS)
 
 #include <algorithm>
 #include <bit>
@@ -38,24 +47,42 @@
 #define DENDRITE_DETAIL_HAVE_DPBF16 0
 #endif
 
+#if defined(__F16C__)
+#include <immintrin.h>
+#define DENDRITE_DETAIL_HAVE_F16C 1
+#else
+#define DENDRITE_DETAIL_HAVE_F16C 0
+#endif
+
 #include <dendrite/config.hpp>
 #include <dendrite/core/bf16.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/core/f16.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 
 namespace dendrite::nn::detail {
 
-/// AllowDot = false keeps the shift path on an AVX512-BF16 target too (the benchmarks' baseline).
+/// AllowDot = false keeps the portable integer paths on every target (bf16's shift where
+/// AVX512-BF16 is, f16's widening where F16C is): the benchmarks' baseline and a test of them.
 template <class Weight, std::size_t R, std::size_t C, bool AllowDot = true>
 class PackedWeights {
-  static_assert(std::is_same_v<Weight, float> || std::is_same_v<Weight, bf16>,
-                "PackedWeights: the storage is float or bf16");
+  static_assert(std::is_same_v<Weight, float> || std::is_same_v<Weight, bf16> ||
+                    std::is_same_v<Weight, f16>,
+                "PackedWeights: the storage is float, bf16 or f16");
   using V = xsimd::batch<float>;
   using U = xsimd::batch<std::uint32_t, typename V::arch_type>;
-  static constexpr bool kHalf = std::is_same_v<Weight, bf16>;
+  using I32 = xsimd::batch<std::int32_t, typename V::arch_type>;
+  static constexpr bool kBf16 = std::is_same_v<Weight, bf16>;
+  static constexpr bool kF16 = std::is_same_v<Weight, f16>;
   static constexpr std::size_t L = V::size;
   // bf16 pairs of columns on VDPBF16PS (xsimd's batch must be the 16-float AVX-512 register)
-  static constexpr bool kDot = AllowDot && kHalf && DENDRITE_DETAIL_HAVE_DPBF16 != 0 && L == 16;
-  static constexpr std::size_t kGroup = kHalf && !kDot ? 2 * L : L;
+  static constexpr bool kDot = AllowDot && kBf16 && DENDRITE_DETAIL_HAVE_DPBF16 != 0 && L == 16;
+  // f16 batches widened by VCVTPH2PS (xsimd's batch is one __m128, __m256 or __m512)
+  static constexpr bool kF16c =
+      AllowDot && kF16 && DENDRITE_DETAIL_HAVE_F16C != 0 && (L == 8 || L == 16);
+  // two rows of 16-bit values per 32-bit word (see the file comment)
+  static constexpr bool kPaired = (kBf16 && !kDot) || (kF16 && !kF16c);
+  static constexpr std::size_t kGroup = kPaired ? 2 * L : L;
   static constexpr std::size_t kCols = kDot ? (C + 1) / 2 * 2 : C;  // C padded to even (kDot)
 
  public:
@@ -65,18 +92,37 @@ class PackedWeights {
   static constexpr bool any_order = false;
   /// R rounded up to whole groups: the length of b and y in gemv.
   static constexpr std::size_t rows = (R + kGroup - 1) / kGroup * kGroup;
-  using Word = std::conditional_t<kHalf, std::uint32_t, float>;
+  using Word = std::conditional_t<kF16c, std::uint16_t,
+                                  std::conditional_t<kBf16 || kF16, std::uint32_t, float>>;
 
   PackedWeights() : words_(kWords, Word(0)) {}
 
-  /// Stores w (R x C, column-major), rounded to bf16 (to nearest, ties to even) if Weight is.
+  /// Stores w (R x C, column-major), rounded to bf16 or f16 (to nearest, ties to even) if
+  /// Weight is. f16: throws dendrite::numerical_error, storing nothing, on a weight that is not
+  /// finite or rounds past f16's largest value (|w| >= 65520).
   void pack(const float* w) {
+    if constexpr (kF16) {
+      for (std::size_t j = 0; j < C; ++j) {
+        for (std::size_t i = 0; i < R; ++i) {
+          const float v = w[j * R + i];
+          if ((to_f16(v).bits & 0x7c00U) == 0x7c00U) {  // Inf or NaN
+            DENDRITE_THROW(numerical_error,
+                           "PackedWeights::pack: expected finite weights under 65520 in "
+                           "magnitude (f16's largest is 65504), got ",
+                           v, " at (", i, ", ", j, ")");
+          }
+        }
+      }
+    }
     for (std::size_t j = 0; j < C; ++j) {
       for (std::size_t i = 0; i < R; ++i) {
         const auto [word, shift] = place(i, j);
-        if constexpr (kHalf) {
+        if constexpr (kF16c) {
+          words_[word] = to_f16(w[j * R + i]).bits;
+        } else if constexpr (kBf16 || kF16) {
+          const std::uint16_t bits = kF16 ? to_f16(w[j * R + i]).bits : to_bf16(w[j * R + i]).bits;
           Word& wd = words_[word];
-          wd = (wd & ~(Word(0xffffU) << shift)) | (Word(to_bf16(w[j * R + i]).bits) << shift);
+          wd = (wd & ~(Word(0xffffU) << shift)) | (Word(bits) << shift);
         } else {
           words_[word] = w[j * R + i];
         }
@@ -87,8 +133,13 @@ class PackedWeights {
   /// The stored value of W(i, j), as float.
   [[nodiscard]] float weight(std::size_t i, std::size_t j) const noexcept {
     const auto [word, shift] = place(i, j);
-    if constexpr (kHalf) {
-      return to_float(bf16{static_cast<std::uint16_t>(words_[word] >> shift)});
+    if constexpr (kBf16 || kF16) {
+      const auto bits = static_cast<std::uint16_t>(words_[word] >> shift);
+      if constexpr (kF16) {
+        return to_float(f16{bits});
+      } else {
+        return to_float(bf16{bits});
+      }
     } else {
       return words_[word];
     }
@@ -132,8 +183,8 @@ class PackedWeights {
   static constexpr std::size_t bytes() noexcept { return sizeof(Word) * kWords; }
 
  private:
-  // values per word along the rows (bf16 shift path) and along the columns (kDot)
-  static constexpr std::size_t kRowsPerWord = kHalf && !kDot ? 2 : 1;
+  // values per word along the rows (the paired 16-bit layout) and along the columns (kDot)
+  static constexpr std::size_t kRowsPerWord = kPaired ? 2 : 1;
   static constexpr std::size_t kColsPerWord = kDot ? 2 : 1;
   static constexpr std::size_t kWordCols = kCols / kColsPerWord;  // words along a row
   static constexpr std::size_t kWords = rows / kRowsPerWord * kWordCols;  // the whole matrix
@@ -152,7 +203,7 @@ class PackedWeights {
     const std::size_t col = blk * kBlockWords + j / kColsPerWord * (units * L / kRowsPerWord);
     if constexpr (kDot) {
       return {col + r, j % 2 == 0 ? 0U : 16U};
-    } else if constexpr (kHalf) {
+    } else if constexpr (kPaired) {
       const std::size_t g = r / kGroup, in = r % kGroup;
       return {col + g * L + in % L, in < L ? 0U : 16U};
     } else {
@@ -164,15 +215,25 @@ class PackedWeights {
   DENDRITE_FORCE_INLINE static void block(const Word* w, std::size_t row, const float* x,
                                           const float* b, float* y) noexcept {
     constexpr std::size_t stride = NB * L / kRowsPerWord;  // words per column of this block
-    if constexpr (kHalf) {
-      static_assert(NB % 2 == 0, "PackedWeights: a bf16 block is whole groups");
+    if constexpr (kPaired) {
+      static_assert(NB % 2 == 0, "PackedWeights: a 16-bit block is whole groups");
       // at most kGemvUnits accumulators: the conversion needs registers of its own
       constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
       gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             const U u = U::load_unaligned(col + (k / 2) * L);
-            const U bits = k % 2 == 0 ? U(u << 16) : U(u & U(0xffff0000U));
-            return xsimd::bitwise_cast<V>(bits);
+            const U top = k % 2 == 0 ? U(u << 16) : U(u & U(0xffff0000U));  // value << 16
+            if constexpr (kBf16) {
+              return xsimd::bitwise_cast<V>(top);
+            } else {
+              return widen_f16(top);
+            }
+          });
+    } else if constexpr (kF16c) {
+      constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
+      gemv_rows<float, V, NB, stride, C, P>(
+          w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+            return widen_f16c(col + k * L);
           });
     } else {
       gemv_rows<float, V, NB, stride, C, partial_sums(NB)>(
@@ -181,6 +242,32 @@ class PackedWeights {
           });
     }
   }
+
+  // f16 bits in the top halves of 32-bit lanes (low halves zero) as floats, exactly, with
+  // integer operations and an integer conversion only (no float subnormal is formed)
+  DENDRITE_FORCE_INLINE static V widen_f16(const U& top) noexcept {
+    const U mag = (top & U(0x7fff0000U)) >> 3;  // exponent and mantissa at float's positions
+    const V normal = xsimd::bitwise_cast<V>(mag + U(112U << 23));  // exponent 15 -> 127 bias
+    // exponent 0: m 2^-24, m = the mantissa (< 1024, exact as a float)
+    const V sub = xsimd::to_float(xsimd::bitwise_cast<I32>(mag >> 13)) * V(0x1p-24F);
+    const I32 imag = xsimd::bitwise_cast<I32>(mag);  // < 2^27: signed compares are right
+    const I32 v = xsimd::select(imag < I32(1 << 23), xsimd::bitwise_cast<I32>(sub),
+                                xsimd::bitwise_cast<I32>(normal));
+    return xsimd::bitwise_cast<V>(xsimd::bitwise_cast<U>(v) | (top & U(0x80000000U)));
+  }
+
+#if DENDRITE_DETAIL_HAVE_F16C
+  // L halves from p as L floats: VCVTPH2PS (exact). The width by the preprocessor (F16C
+  // implies AVX: xsimd's float batch is one __m256, or one __m512 with AVX-512), not by an if
+  // constexpr on L, which clang would check in its discarded branch.
+  DENDRITE_FORCE_INLINE static V widen_f16c(const std::uint16_t* p) noexcept {
+#if defined(__AVX512F__)
+    return V(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+#else
+    return V(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))));
+#endif
+  }
+#endif
 
 #if DENDRITE_DETAIL_HAVE_DPBF16
   // NB registers of rows from `row`: y = b + W x over the column pairs, VDPBF16PS per pair
@@ -222,3 +309,5 @@ class PackedWeights {
 };
 
 }  // namespace dendrite::nn::detail
+
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>
