@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <limits>
 #include <span>
+#include <vector>
 
 #include <xsimd/xsimd.hpp>
 
@@ -20,6 +21,12 @@
 #include <dendrite/core/traits.hpp>
 
 namespace dendrite {
+
+/// A std::vector on whole cache lines (64 bytes): the state of the streaming blocks, so that
+/// no SIMD load of a column crosses a line (a std::vector of float is only 16-byte aligned,
+/// and a 32-byte load from it crosses a line every other time).
+template <class T>
+using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, 64>>;
 
 /// `T` with every lane equal to `v`. `broadcast<float>(0.5)` is `0.5f`.
 template <Real T>

@@ -157,18 +157,19 @@ class PackedLSTM {
   /// safe.
   DENDRITE_REALTIME Status step(std::span<const float, kIn> x,
                                 std::span<float, kH> h_out) noexcept {
-    std::array<float, kV> v;  // [x; h], x with denormals flushed (they cost 10-100x)
-    for (std::size_t j = 0; j < kIn; ++j) v[j] = flush_denormal(x[j]);
-    const bool finite = all_finite(std::span<const float, kIn>(v.data(), kIn));
-    std::copy(hc_.begin(), hc_.begin() + std::ptrdiff_t(kH), v.begin() + std::ptrdiff_t(kIn));
+    const std::array<float, kIn> xf = flush_denormals(x);  // denormals cost 10-100x
+    const bool finite = all_finite(std::span<const float, kIn>(xf));
     std::array<float, kRows> g;
     if constexpr (kSplit) {
       // two products summed after, so that the order gemv_pair reads them in does not matter
       std::array<float, kRows> gx, gh;
-      detail::gemv_pair(backwards_, w_, v.data(), b_.data(), gx.data(), wh_, v.data() + kIn,
+      detail::gemv_pair(backwards_, w_, xf.data(), b_.data(), gx.data(), wh_, hc_.data(),
                         zero_.data(), gh.data());
       for (std::size_t i = 0; i < kRows; ++i) g[i] = gx[i] + gh[i];
     } else {
+      std::array<float, kV> v;  // [x; h]
+      std::copy(xf.begin(), xf.end(), v.begin());
+      std::copy(hc_.begin(), hc_.begin() + std::ptrdiff_t(kH), v.begin() + std::ptrdiff_t(kIn));
       w_.gemv(v.data(), b_.data(), g.data());
     }
     return detail::lstm_update<float, kH>(finite, g.data(), hc_.data(), h_out);

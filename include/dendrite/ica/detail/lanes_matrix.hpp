@@ -39,8 +39,9 @@ MatrixX<S> random_rotation(Eigen::Index d, std::uint64_t seed) {
 }
 
 /// Every lane of `out` (D x D column-major) set to `m`.
-template <Real T>
-void broadcast_matrix(const Eigen::MatrixXd& m, std::vector<T>& out) {
+template <class Vec>
+void broadcast_matrix(const Eigen::MatrixXd& m, Vec& out) {
+  using T = typename Vec::value_type;
   const auto d = std::size_t(m.rows());
   for (std::size_t j = 0; j < d; ++j) {
     for (std::size_t i = 0; i < d; ++i) {
@@ -50,8 +51,8 @@ void broadcast_matrix(const Eigen::MatrixXd& m, std::vector<T>& out) {
 }
 
 /// Lane `lane_index` of a D x D column-major matrix of `T`, as doubles.
-template <Real T>
-Eigen::MatrixXd lane_matrix(const std::vector<T>& a, std::size_t d, std::size_t lane_index) {
+template <class Vec>
+Eigen::MatrixXd lane_matrix(const Vec& a, std::size_t d, std::size_t lane_index) {
   Eigen::MatrixXd m(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
   for (std::size_t j = 0; j < d; ++j) {
     for (std::size_t i = 0; i < d; ++i) {
@@ -62,8 +63,8 @@ Eigen::MatrixXd lane_matrix(const std::vector<T>& a, std::size_t d, std::size_t 
 }
 
 /// Lane `lane_index` of a vector of `T`, as doubles.
-template <Real T>
-Eigen::VectorXd lane_vector(const std::vector<T>& a, std::size_t lane_index) {
+template <class Vec>
+Eigen::VectorXd lane_vector(const Vec& a, std::size_t lane_index) {
   Eigen::VectorXd v(static_cast<Eigen::Index>(a.size()));
   for (std::size_t i = 0; i < a.size(); ++i) v(Eigen::Index(i)) = double(lane(a[i], lane_index));
   return v;

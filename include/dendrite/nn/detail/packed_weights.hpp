@@ -305,7 +305,9 @@ class PackedWeights {
   }
 #endif
 
-  std::vector<Word> words_;
+  // on whole cache lines: a 32-byte batch load from a 16-byte aligned std::vector crossed a
+  // line every other load (PackedLSTM float, hidden 16: 161 ns against LSTM's 121)
+  std::vector<Word, xsimd::aligned_allocator<Word, 64>> words_;
 };
 
 }  // namespace dendrite::nn::detail
