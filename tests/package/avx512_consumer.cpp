@@ -3,8 +3,8 @@
 // host: GCC 12.2 warns inside its own AVX-512 intrinsics (GCC PR 105593) wherever xsimd's exp,
 // nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
 // build working. Uses the batch math and the batch steps of the real-time blocks, and the packed
-// bf16 and int8 steps (built for Sapphire Rapids too, whose VDPBF16PS and VPDPBUSD paths no CI
-// host may have; and with clang, which checks the discarded branches of a non-dependent
+// bf16, f16 and int8 steps (built for Sapphire Rapids too, whose VDPBF16PS and VPDPBUSD paths
+// and 512-bit VCVTPH2PS no CI host may have; and with clang, which checks the discarded branches of a non-dependent
 // `if constexpr` that GCC lets pass).
 #include <array>
 #include <cstdint>
@@ -33,16 +33,20 @@ int packed_steps(const std::array<float, 32>& x, std::array<float, 64>& h) {
   nn::LSTM<float, 32, 16> lstm;
   nn::PackedGRU<float, 32, 64, std::int8_t> gru8(gru);
   nn::PackedGRU<float, 32, 64, dendrite::bf16> gru16(gru);
+  nn::PackedGRU<float, 32, 64, dendrite::f16> gruh(gru);
   nn::PackedLSTM<float, 32, 16, std::int8_t> lstm8(lstm);
   nn::PackedLSTM<float, 32, 16, dendrite::bf16> lstm16(lstm);
+  nn::PackedLSTM<float, 32, 16, dendrite::f16> lstmh(lstm);
   std::array<float, 16> c{};
   int bad = 0;
   bad += gru.step(x, h) != dendrite::Status::Ok;
   bad += gru8.step(x, h) != dendrite::Status::Ok;
   bad += gru16.step(x, h) != dendrite::Status::Ok;
+  bad += gruh.step(x, h) != dendrite::Status::Ok;
   bad += lstm.step(x, c) != dendrite::Status::Ok;
   bad += lstm8.step(x, c) != dendrite::Status::Ok;
   bad += lstm16.step(x, c) != dendrite::Status::Ok;
+  bad += lstmh.step(x, c) != dendrite::Status::Ok;
   h[0] += c[0];
   return bad;
 }
