@@ -363,7 +363,9 @@ int main(int argc, char** argv) {
       kernels.push_back(kind + " " + size);
     } else if (a == "--precision") {
       precision = value();
-      if (precision == "fp16" || precision == "half") precision = "f16";
+      if (precision == "fp16" || precision == "half") {
+        precision = "f16";
+      }
       if (precision != "float" && precision != "double" && precision != "bf16" &&
           precision != "f16" && precision != "int8") {
         std::fprintf(stderr,

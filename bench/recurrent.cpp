@@ -2,8 +2,8 @@
 // Real-time step of GRU and LSTM (input 32, hidden 8..128, float): dendrite with a scalar float
 // (one stream), with batch<float> (lanes_v streams per step; items = streams), PackedGRU and
 // PackedLSTM with bf16, f16, int8 and float weights (one stream), a plain Eigen baseline with
-// dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the best
-// plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
+// dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the
+// best plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
 // (BM_GruGates).
 // Also the analysis form over 1000 steps.
@@ -275,21 +275,21 @@ void BM_GruForward1000(benchmark::State& state) {
 
 }  // namespace
 
-#define DENDRITE_RECURRENT_BENCH(H)                                   \
-  BENCHMARK_TEMPLATE(BM_GruStep, float, H);                           \
-  BENCHMARK_TEMPLATE(BM_GruStep, batchf, H);                          \
-  BENCHMARK_TEMPLATE(BM_EigenGruStep, H);                             \
-  BENCHMARK_TEMPLATE(BM_PlainGruStep, H);                             \
-  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::bf16, H);            \
-  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::f16, H);             \
-  BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);                     \
-  BENCHMARK_TEMPLATE(BM_PackedGruStep, std::int8_t, H);               \
-  BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                          \
-  BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);                         \
-  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::bf16, H);           \
-  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::f16, H);            \
-  BENCHMARK_TEMPLATE(BM_PackedLstmStep, float, H);                    \
-  BENCHMARK_TEMPLATE(BM_PackedLstmStep, std::int8_t, H);              \
+#define DENDRITE_RECURRENT_BENCH(H)                         \
+  BENCHMARK_TEMPLATE(BM_GruStep, float, H);                 \
+  BENCHMARK_TEMPLATE(BM_GruStep, batchf, H);                \
+  BENCHMARK_TEMPLATE(BM_EigenGruStep, H);                   \
+  BENCHMARK_TEMPLATE(BM_PlainGruStep, H);                   \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::bf16, H);  \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, dendrite::f16, H);   \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, float, H);           \
+  BENCHMARK_TEMPLATE(BM_PackedGruStep, std::int8_t, H);     \
+  BENCHMARK_TEMPLATE(BM_LstmStep, float, H);                \
+  BENCHMARK_TEMPLATE(BM_LstmStep, batchf, H);               \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::bf16, H); \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, dendrite::f16, H);  \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, float, H);          \
+  BENCHMARK_TEMPLATE(BM_PackedLstmStep, std::int8_t, H);    \
   BENCHMARK_TEMPLATE(BM_EigenLstmStep, H);
 
 DENDRITE_RECURRENT_BENCH(8)

@@ -600,7 +600,8 @@ float stored_weight(float w) {
 
 /// A float block (GRU or LSTM), its packed form over the same trained weights (bf16 by
 /// default), and a float block over the stored weights: rounded by nearest_bf16 for bf16 and
-/// nearest_f16 for f16, the packed block's own s_i q_ij for int8 (Int8Weights' quanta are checked on their own).
+/// nearest_f16 for f16, the packed block's own s_i q_ij for int8 (Int8Weights' quanta are
+/// checked on their own).
 template <template <class, int, int> class Block, template <class, int, int, class> class Packed,
           int In, int H, class Weight = dendrite::bf16>
 struct Trio {
@@ -1013,7 +1014,8 @@ TEST_CASE("f16 weights stay within their stated error of the float blocks", "[nn
   }
 }
 
-TEST_CASE("packing a weight the storage cannot hold throws and keeps the block", "[nn][f16][int8]") {
+TEST_CASE("packing a weight the storage cannot hold throws and keeps the block",
+          "[nn][f16][int8]") {
   // each block packed from one trained block, then asked to pack another with one bad weight
   const auto check = [](auto& packed, auto bad, float value, const char* says) {
     const std::vector<float> state(packed.state().begin(), packed.state().end());

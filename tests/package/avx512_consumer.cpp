@@ -4,8 +4,8 @@
 // nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
 // build working. Uses the batch math and the batch steps of the real-time blocks, and the packed
 // bf16, f16 and int8 steps (built for Sapphire Rapids too, whose VDPBF16PS and VPDPBUSD paths
-// and 512-bit VCVTPH2PS no CI host may have; and with clang, which checks the discarded branches of a non-dependent
-// `if constexpr` that GCC lets pass).
+// and 512-bit VCVTPH2PS no CI host may have; and with clang, which checks the discarded
+// branches of a non-dependent `if constexpr` that GCC lets pass).
 #include <array>
 #include <cstdint>
 #include <cstdio>

@@ -23,9 +23,6 @@ struct f16 {
   friend constexpr bool operator==(f16, f16) = default;
 };
 
-/// The largest finite f16, 65504.
-inline constexpr float kF16Max = 65504.0F;
-
 /// f rounded to the nearest f16, ties to even; NaN gives a quiet NaN of the same sign.
 [[nodiscard]] constexpr f16 to_f16(float f) noexcept {
   const auto u = std::bit_cast<std::uint32_t>(f);
@@ -44,7 +41,8 @@ inline constexpr float kF16Max = 65504.0F;
   // below 2^-14: count units of 2^-24 by adding 0.5, whose float ulp is 2^-24; the float sum
   // rounds to nearest, ties to even (1024 units carry into the smallest normal, 0x0400)
   const float units = std::bit_cast<float>(a) + 0.5F;
-  return f16{static_cast<std::uint16_t>(sign | (std::bit_cast<std::uint32_t>(units) - 0x3f000000U))};
+  return f16{
+      static_cast<std::uint16_t>(sign | (std::bit_cast<std::uint32_t>(units) - 0x3f000000U))};
 }
 
 /// The float an f16 stands for (exact).

@@ -728,11 +728,11 @@ class OnlineICA {
   aligned_vector<T> w_, m_;            // D x D column-major: feed-forward W, lateral M
   aligned_vector<T> w_ckpt_, m_ckpt_;  // last checkpoint
   aligned_vector<T> w_init_;           // seeded start of W
-  aligned_vector<Scalar> white_;       // D x D column-major whitening V (identity when unset), shared
+  aligned_vector<Scalar> white_;  // D x D column-major whitening V (identity when unset), shared
   aligned_vector<Scalar> white_mean_;  // D
   bool whitener_set_ = false;       // set_whitener was called: it seeds the online stage too
-  aligned_vector<T> vw_;            // D x D column-major: learned whitening V per lane (online stage)
-  aligned_vector<T> mu_;            // D: learned mean per lane (online stage)
+  aligned_vector<T> vw_;  // D x D column-major: learned whitening V per lane (online stage)
+  aligned_vector<T> mu_;  // D: learned mean per lane (online stage)
   aligned_vector<Scalar> lambda2_;  // D, the paper's Lambda^{-2}
   aligned_vector<T> l_;             // D x D column-major, scratch: Cholesky factor (lower)
   aligned_vector<T> lt_;            // D x D, scratch: column i holds row i of L (for L^T y = u)
@@ -741,7 +741,7 @@ class OnlineICA {
   bool factor_valid_ = false;    // refined: p_ holds the inverse of M + sigma I
   double solve_tol2_ = 0;        // refined: the squared relative residual to stop at
   double refresh2_ = 0;          // refined: the squared relative residual that calls for a fresh P
-  aligned_vector<T> p_;              // refined: D x D, the inverse of M + sigma I
+  aligned_vector<T> p_;          // refined: D x D, the inverse of M + sigma I
   std::uint64_t refinements_ = 0;       // refined: corrections applied
   std::uint64_t refactorisations_ = 0;  // refined: fresh inverses (see refactorisations())
   std::uint64_t t_ = 0;

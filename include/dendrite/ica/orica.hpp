@@ -1277,7 +1277,7 @@ class ORICA {
   bool frozen_ = false;
   aligned_vector<T> w_, m_, minv_;  // D x D column-major: rotation W, whitener M and its inverse
   aligned_vector<T> w_ckpt_, m_ckpt_, minv_ckpt_, mean_ckpt_;  // last checkpoint
-  aligned_vector<T> w_init_;        // seeded start of W
+  aligned_vector<T> w_init_;  // seeded start of W
   // The last step's updates of M (rank 1) and W (rank 2), applied column by column in the pass
   // of the next step's product (settle_m, settle_w): M <- f M + mc v (M^T v)^T and
   // W <- W + g (c0 p + c1 q)^T + y (c2 p + c3 q)^T with p = W^T y, q = W^T g. Zero in lanes that
@@ -1307,12 +1307,12 @@ class ORICA {
   aligned_vector<Scalar> phi_, em_;   // N: phi_j and E's diagonal
   aligned_vector<Scalar> bk_, brm_;   // D x N and 2N x D: products of the update
   aligned_vector<Scalar> btr_;        // 2N x D: V^T or Ub^T (A^T B runs as gemm_nn(A^T, B))
-  aligned_vector<T> mean_;          // D: running mean
+  aligned_vector<T> mean_;            // D: running mean
   aligned_vector<T> sech2_, y2_, ytanh_, sign_;  // D: running statistics of the sign rule, k_i
   T started_{};                  // 1 in lanes that have seen their first good sample
   T var_{};                      // running mean channel variance (for the ridge)
   double nsi_ = 0;               // Adaptive: the nonstationarity index
-  aligned_vector<T> cov_;           // Adaptive: the outputs' windowed covariance, D x D
+  aligned_vector<T> cov_;        // Adaptive: the outputs' windowed covariance, D x D
   double baseline_ = 0;          // Adaptive: slow mean of the index while stationary
   double baseline_sq_ = 0;       // Adaptive: slow mean of its square
   std::uint64_t baseline_n_ = 0;

@@ -77,7 +77,7 @@ class PackedWeights {
   static constexpr std::size_t L = V::size;
   // bf16 pairs of columns on VDPBF16PS (xsimd's batch must be the 16-float AVX-512 register)
   static constexpr bool kDot = AllowDot && kBf16 && DENDRITE_DETAIL_HAVE_DPBF16 != 0 && L == 16;
-  // f16 batches widened by VCVTPH2PS (xsimd's batch is one __m128, __m256 or __m512)
+  // f16 batches widened by VCVTPH2PS (F16C implies AVX: xsimd's batch is one __m256 or __m512)
   static constexpr bool kF16c =
       AllowDot && kF16 && DENDRITE_DETAIL_HAVE_F16C != 0 && (L == 8 || L == 16);
   // two rows of 16-bit values per 32-bit word (see the file comment)
