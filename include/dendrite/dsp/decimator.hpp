@@ -162,8 +162,8 @@ class Decimator {
 
  private:
   std::size_t n_ = 0, pos_ = 0, phase_ = 0;
-  std::vector<Scalar> reversed_;  // taps, last first: reversed_[k] multiplies the k-th oldest
-  std::vector<T> history_;        // 2 N rows of C: each input written at rows pos and pos + N
+  aligned_vector<Scalar> reversed_;  // taps, last first: reversed_[k] multiplies the k-th oldest
+  aligned_vector<T> history_;        // 2 N rows of C: each input written at rows pos and pos + N
   FIRDesign<double> design_;
 };
 

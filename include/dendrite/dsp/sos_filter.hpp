@@ -115,8 +115,8 @@ class SOSFilter {
 
  private:
   std::size_t sections_ = 0;
-  std::vector<Scalar> coef_;  // per section: b0 b1 b2 a1 a2 (divided by a0)
-  std::vector<T> z_;          // per section: z1 for the C channels, then z2
+  aligned_vector<Scalar> coef_;  // per section: b0 b1 b2 a1 a2 (divided by a0)
+  aligned_vector<T> z_;          // per section: z1 for the C channels, then z2
   std::uint32_t steps_ = 0;
 };
 
