@@ -40,8 +40,8 @@
 /// so each pre-activation by at most 2^-11 sum_j |w_ij| |v_j| + 2^-25 sum_j |v_j|, propagated
 /// as above (the input is never rounded). Widened by VCVTPH2PS where the target has F16C
 /// (every AVX2 processor), by integer operations elsewhere (detail/packed_weights.hpp); exact
-/// either way. On a Zen 3 core (AVX2) the f16 steps are faster than bf16's from hidden 16 on
-/// (GRU 64: 593 against 740 ns; 128: 1.92 against 2.45 µs; bench/README.md). The tests check
+/// either way. On a Zen 3 core (AVX2) the f16 steps are as fast as bf16's or faster (GRU 64: 604
+/// against 680 ns; 128: 1.86 against 2.09 µs; bench/README.md). The tests check
 /// the one-step bound (largest measured 0.37 of it), the drift, stated as bf16's times 2^-11 /
 /// 2^-8, below 1.25e-3 (measured 2.5e-4 at hidden 64 and 7.2e-4 at hidden 8 over 2000 steps),
 /// and PyTorch's GRU fixture within the same 1.25e-3 (measured 5.8e-5). `pack` throws on a
