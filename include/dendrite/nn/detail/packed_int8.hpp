@@ -373,11 +373,9 @@ class Int8Weights {
 #endif
 
   // on whole cache lines, so that no batch load crosses one (see PackedWeights)
-  template <class V>
-  using Aligned = std::vector<V, xsimd::aligned_allocator<V, 64>>;
-  Aligned<std::uint32_t> words_;
-  Aligned<float> scale_;          // s_i (0 on the padded rows)
-  Aligned<std::int32_t> offset_;  // -128 sum_j q_ij: removes VPDPBUSD's unsigned offset
+  aligned_vector<std::uint32_t> words_;
+  aligned_vector<float> scale_;          // s_i (0 on the padded rows)
+  aligned_vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes VPDPBUSD's unsigned offset
 };
 
 /// The storage of a packed product for a weight type: float or bf16 (PackedWeights), or

@@ -58,6 +58,7 @@
 #include <dendrite/core/bf16.hpp>
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/f16.hpp>
+#include <dendrite/core/simd.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 
 namespace dendrite::nn::detail {
@@ -215,10 +216,12 @@ class PackedWeights {
   DENDRITE_FORCE_INLINE static void block(const Word* w, std::size_t row, const float* x,
                                           const float* b, float* y) noexcept {
     constexpr std::size_t stride = NB * L / kRowsPerWord;  // words per column of this block
+    // partial sums per row register: 16-bit storage keeps to at most kGemvUnits accumulators,
+    // since its conversion needs registers of its own
+    constexpr std::size_t P =
+        kPaired || kF16c ? (NB >= 6 ? 1 : (NB >= 4 ? 2 : 4)) : partial_sums(NB);
     if constexpr (kPaired) {
       static_assert(NB % 2 == 0, "PackedWeights: a 16-bit block is whole groups");
-      // at most kGemvUnits accumulators: the conversion needs registers of its own
-      constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
       gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             const U u = U::load_unaligned(col + (k / 2) * L);
@@ -230,13 +233,12 @@ class PackedWeights {
             }
           });
     } else if constexpr (kF16c) {
-      constexpr std::size_t P = NB >= 6 ? 1 : (NB >= 4 ? 2 : 4);
       gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             return widen_f16c(col + k * L);
           });
     } else {
-      gemv_rows<float, V, NB, stride, C, partial_sums(NB)>(
+      gemv_rows<float, V, NB, stride, C, P>(
           w, x, b + row, y + row, [](const Word* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
             return V::load_unaligned(col + k * L);
           });
@@ -307,7 +309,7 @@ class PackedWeights {
 
   // on whole cache lines: a 32-byte batch load from a 16-byte aligned std::vector crossed a
   // line every other load (PackedLSTM float, hidden 16: 161 ns against LSTM's 121)
-  std::vector<Word, xsimd::aligned_allocator<Word, 64>> words_;
+  aligned_vector<Word> words_;
 };
 
 }  // namespace dendrite::nn::detail
