@@ -2,27 +2,35 @@
 /// @file
 /// The gate nonlinearities of the recurrent steps (GRU, LSTM and their packed forms), on SIMD
 /// batches. For double they are dendrite::sigmoid and dendrite::tanh (<= 3 ulp). For float they
-/// trade the last ulps near zero for a third of the work, with the error stated absolutely, as
-/// a gate uses it:
-///   e^x        Cody-Waite: x clamped to [-87, 87], x = n ln2 + r with ln2 split in two parts so
-///              that n ln2_hi is exact, |r| <= ln2 / 2, e^r by its Taylor series to r^7
-///              (truncation < 6e-9 relative) in Estrin's order (a chain of 4 FMAs where
-///              Horner's is 7: a lone gate is bound by its latency), 2^n written into the
-///              exponent bits
-///   sigmoid(x) = 1 / (1 + e^-x): |error| <= 1.2e-7 everywhere, relative <= 2.4e-7 for x >= -80
-///   tanh(x)    = 1 - 2 / (1 + e^2x): |error| <= 2.4e-7 everywhere (relative error grows as
-///              |x| -> 0, where tanh x ~ x is smaller than the absolute bound)
-/// The float GEMV that feeds a gate already carries rounding of about 1e-6 for 64 inputs of
-/// unit size, so these bounds are below what the step can resolve. tests/core/test_math.cpp
-/// checks them against long double on a dense grid and on random arguments (measured: sigmoid
-/// 8.9e-8 absolute and 2.2e-7 relative, tanh 1.8e-7; Horner's order gave 1.5e-7 relative). NaN
-/// stays NaN; +-Inf give the limits. A refined reciprocal (VRCP14PS and a Newton step) in place
-/// of the division broke these bounds (1.4e-7 absolute, tanh 2.9e-7) and is not used.
+/// trade the last ulps for a gate's latency, with the error stated absolutely, as a gate uses it:
+///   tanh(x)    = x P(x^2) / Q(x^2) for |x| < 9, sign(x) from there. P and Q have degree 4 in x^2
+///              and P(0) = Q(0) = 1 (so tanh x ~ x keeps its relative accuracy near 0); their
+///              coefficients are our rational minimax fit of tanh on [0, 9] (weighted least
+///              squares with Lawson's reweighting, in long double: |fit error| <= 2.1e-8, and
+///              1 - tanh 9 = 3.0e-8). Estrin's order makes the chain y = x^2, y^2, y^4, an FMA,
+///              x P and the division: about 30 cycles, where e^x and 1 / (1 + e^-x) took about 50.
+///   sigmoid(x) = 1/2 + tanh(x / 2) / 2
+///   |error| <= 4.5e-7 for tanh (relative too, everywhere), <= 2.5e-7 for sigmoid (absolute
+///   only: its relative error grows as sigmoid(x) -> 0 for x -> -inf, and from x = -18 on the
+///   result is exactly 0)
+/// The bounds hold over every float below 20 in magnitude, checked one by one against long
+/// double (largest: tanh 3.6e-7 with FMA, 4.1e-7 on SSE2 without it; sigmoid 2.1e-7 and 2.3e-7);
+/// beyond 20 the results are the limits. Most of the error is the float evaluation of P and Q
+/// (2.8e-7 of it on a dense grid), not the fit. The float GEMV that feeds a gate already carries
+/// rounding of about 1e-6 for 64 inputs of unit size, so these bounds are below what the step
+/// can resolve. tests/core/test_math.cpp checks them on a dense grid and on random arguments.
+/// NaN stays NaN (the final select keeps the quotient, which carries it); +-Inf give the limits
+/// exactly.
+/// Before 2026-12-03 the float gates went through e^x (Cody-Waite reduction, its Taylor series to
+/// r^7 in Estrin's order, then a division): more accurate (sigmoid 8.9e-8, tanh 1.8e-7), but its
+/// chain set the time of the small steps. The rational form took LSTM 8's step from 72 to 58 ns,
+/// LSTM 16's from 121 to 111, GRU 8's from 64 to 59 and GRU 32's from 199-207 to 187-188 on an
+/// AVX2 Zen 3 core (bench/README.md). A refined reciprocal (VRCP14PS and a Newton step) in place
+/// of the division broke even the e^x form's bounds and is not used.
 #pragma once
 
 #include <array>
 #include <cstddef>
-#include <cstdint>
 #include <type_traits>
 
 #include <xsimd/xsimd.hpp>
@@ -62,44 +70,36 @@ struct Interleaved {
   }
 };
 
-/// e^x of K float batches, x clamped to [-87, 87] (see the file comment), interleaved.
+/// tanh of K float batches, interleaved (see the file comment): x P(x^2) / Q(x^2) below 9 in
+/// magnitude, +-1 from there (a select at the end, so that a NaN lane stays NaN: the comparison
+/// is false for it, and the quotient carries it).
 template <class B, std::size_t K>
-[[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gate_exp(std::array<B, K> x) noexcept {
-  using I = xsimd::batch<std::int32_t, typename B::arch_type>;
-  // t = x / ln 2 + 1.5 2^23 rounds x / ln 2 to the nearest integer n in one FMA, and leaves n in
-  // t's low mantissa bits; n = t - 1.5 2^23
-  const B magic(12582912.0F);
-  std::array<B, K> t, r, p;
-  // the constant first: minps/maxps return their second operand when one is NaN, so a NaN
-  // lane stays NaN (and then so does the result)
-  for (std::size_t k = 0; k < K; ++k) x[k] = xsimd::min(B(87.0F), xsimd::max(B(-87.0F), x[k]));
-  for (std::size_t k = 0; k < K; ++k) t[k] = xsimd::fma(x[k], B(1.44269504088896341F), magic);
+[[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gate_tanh_float(
+    const std::array<B, K>& x) noexcept {
+  // the minimax fit's coefficients (p0 = q0 = 1), in powers of y = x^2
+  const B p1(1.338031228502e-01F), p2(3.494751962578e-03F), p3(2.059597389666e-05F),
+      p4(1.333789815020e-08F);
+  const B q1(4.671362971042e-01F), q2(2.587376795401e-02F), q3(3.284293878702e-04F),
+      q4(7.769394373095e-07F);
+  const B one(1.0F);
+  std::array<B, K> y, y2, p, q, t;
+  for (std::size_t k = 0; k < K; ++k) y[k] = x[k] * x[k];
+  for (std::size_t k = 0; k < K; ++k) y2[k] = y[k] * y[k];
+  // Estrin's order: (1 + p1 y) + y^2 (p2 + p3 y) + y^4 p4, a chain of 3 products and 2 FMAs
   for (std::size_t k = 0; k < K; ++k) {
-    const B n = t[k] - magic;
-    r[k] = xsimd::fma(n, B(-0.693145751953125F), x[k]);  // ln2_hi: 16 significant bits
-    r[k] = xsimd::fma(n, B(-1.428606765330187e-06F), r[k]);  // ln2_lo = ln 2 - ln2_hi
-  }
-  // e^r to r^7 by Estrin's scheme (depth 4 instead of Horner's 7):
-  // (1 + r) + r^2 (1/2 + r/6) + r^4 ((1/24 + r/120) + r^2 (1/720 + r/5040))
-  for (std::size_t k = 0; k < K; ++k) {
-    const B r2 = r[k] * r[k];
-    const B lo = xsimd::fma(r2, xsimd::fma(r[k], B(1.0F / 6.0F), B(0.5F)), r[k] + B(1.0F));
-    const B hi = xsimd::fma(r2, xsimd::fma(r[k], B(1.0F / 5040.0F), B(1.0F / 720.0F)),
-                            xsimd::fma(r[k], B(1.0F / 120.0F), B(1.0F / 24.0F)));
-    p[k] = xsimd::fma(r2 * r2, hi, lo);
+    p[k] = xsimd::fma(y2[k], xsimd::fma(y[k], p3, p2), xsimd::fma(y[k], p1, one));
+    q[k] = xsimd::fma(y2[k], xsimd::fma(y[k], q3, q2), xsimd::fma(y[k], q1, one));
   }
   for (std::size_t k = 0; k < K; ++k) {
-    // 2^n from t's bits: (n + 127) << 23 (the magic's own bits shift out), n in [-126, 126]
-    const I e = (xsimd::bitwise_cast<I>(t[k]) + I(127)) << 23;
-    p[k] = p[k] * xsimd::bitwise_cast<B>(e);
+    const B y4 = y2[k] * y2[k];
+    p[k] = xsimd::fma(y4, p4, p[k]);
+    q[k] = xsimd::fma(y4, q4, q[k]);
   }
-  return p;
-}
-
-/// e^x for a float batch (see the file comment).
-template <class B>
-[[nodiscard]] DENDRITE_FORCE_INLINE B gate_exp(B x) noexcept {
-  return gate_exp(std::array<B, 1>{x})[0];
+  for (std::size_t k = 0; k < K; ++k) t[k] = (x[k] * p[k]) / q[k];
+  for (std::size_t k = 0; k < K; ++k) {
+    t[k] = xsimd::select(xsimd::abs(x[k]) >= B(9.0F), xsimd::copysign(one, x[k]), t[k]);
+  }
+  return t;
 }
 
 /// The sigmoid a gate applies to K batches at once, interleaved.
@@ -108,8 +108,9 @@ template <class B, std::size_t K>
     const Interleaved<B, K>& x) noexcept {
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
-    out.v = gate_exp((-x).v);
-    for (std::size_t k = 0; k < K; ++k) out.v[k] = B(1.0F) / (B(1.0F) + out.v[k]);
+    for (std::size_t k = 0; k < K; ++k) out.v[k] = x.v[k] * B(0.5F);
+    out.v = gate_tanh_float(out.v);  // sigmoid(x) = 1/2 + tanh(x / 2) / 2
+    for (std::size_t k = 0; k < K; ++k) out.v[k] = xsimd::fma(out.v[k], B(0.5F), B(0.5F));
   } else {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::sigmoid(x.v[k]);
   }
@@ -122,8 +123,7 @@ template <class B, std::size_t K>
     const Interleaved<B, K>& x) noexcept {
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
-    out.v = gate_exp((x + x).v);
-    for (std::size_t k = 0; k < K; ++k) out.v[k] = B(1.0F) - B(2.0F) / (B(1.0F) + out.v[k]);
+    out.v = gate_tanh_float(x.v);
   } else {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::tanh(x.v[k]);
   }
