@@ -707,13 +707,8 @@ class OnlineICA {
   }
 
   [[nodiscard]] static WeightMatrix to_matrix(const aligned_vector<T>& a, std::size_t lane_index) {
-    WeightMatrix m;
-    for (std::size_t i = 0; i < kD; ++i) {
-      for (std::size_t j = 0; j < kD; ++j) {
-        m(Eigen::Index(i), Eigen::Index(j)) = lane(a[j * kD + i], lane_index);
-      }
-    }
-    return m;
+    // exact: a float lane goes through double and back unchanged
+    return detail::lane_matrix(a, kD, lane_index).template cast<Scalar>();
   }
   void restore(const mask_t<T>& lanes) noexcept {
     for (std::size_t k = 0; k < kD * kD; ++k) {

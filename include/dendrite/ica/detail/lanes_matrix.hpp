@@ -39,9 +39,8 @@ MatrixX<S> random_rotation(Eigen::Index d, std::uint64_t seed) {
 }
 
 /// Every lane of `out` (D x D column-major) set to `m`.
-template <class Vec>
-void broadcast_matrix(const Eigen::MatrixXd& m, Vec& out) {
-  using T = typename Vec::value_type;
+template <Real T, class Alloc>
+void broadcast_matrix(const Eigen::MatrixXd& m, std::vector<T, Alloc>& out) {
   const auto d = std::size_t(m.rows());
   for (std::size_t j = 0; j < d; ++j) {
     for (std::size_t i = 0; i < d; ++i) {
@@ -51,8 +50,9 @@ void broadcast_matrix(const Eigen::MatrixXd& m, Vec& out) {
 }
 
 /// Lane `lane_index` of a D x D column-major matrix of `T`, as doubles.
-template <class Vec>
-Eigen::MatrixXd lane_matrix(const Vec& a, std::size_t d, std::size_t lane_index) {
+template <Real T, class Alloc>
+Eigen::MatrixXd lane_matrix(const std::vector<T, Alloc>& a, std::size_t d,
+                            std::size_t lane_index) {
   Eigen::MatrixXd m(static_cast<Eigen::Index>(d), static_cast<Eigen::Index>(d));
   for (std::size_t j = 0; j < d; ++j) {
     for (std::size_t i = 0; i < d; ++i) {
@@ -63,8 +63,8 @@ Eigen::MatrixXd lane_matrix(const Vec& a, std::size_t d, std::size_t lane_index)
 }
 
 /// Lane `lane_index` of a vector of `T`, as doubles.
-template <class Vec>
-Eigen::VectorXd lane_vector(const Vec& a, std::size_t lane_index) {
+template <Real T, class Alloc>
+Eigen::VectorXd lane_vector(const std::vector<T, Alloc>& a, std::size_t lane_index) {
   Eigen::VectorXd v(static_cast<Eigen::Index>(a.size()));
   for (std::size_t i = 0; i < a.size(); ++i) v(Eigen::Index(i)) = double(lane(a[i], lane_index));
   return v;
