@@ -1325,6 +1325,8 @@ double blocked_against_streams(std::uint64_t seed) {
 TEST_CASE("BlockedGRU: every lane of every group is the GRU on its own stream", "[nn][blocked]") {
   // only the order of the float sums differs
   CHECK(blocked_against_streams<nn::BlockedGRU, nn::GRU, 5, 7, 3>(41) < 1e-5);
+  // 128 inputs of 4 groups take 16 KB: gemv_groups' wider row block on 16-register targets
+  CHECK(blocked_against_streams<nn::BlockedGRU, nn::GRU, 128, 5, 4>(42) < 1e-5);
 
   SECTION("scalar double groups against GRU<double>") {
     nn::BlockedGRU<double, 3, 4, 2> bd({.seed = 43});
@@ -1352,6 +1354,8 @@ TEST_CASE("BlockedGRU: every lane of every group is the GRU on its own stream", 
 TEST_CASE("BlockedLSTM: every lane of every group is the LSTM on its own stream", "[nn][blocked]") {
   CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 5, 7, 3>(51) < 1e-5);
   CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 3, 16, 4>(52) < 1e-5);
+  // h of 4 groups, 128 each, 16 KB apart from c: the wider row block with strided inputs
+  CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 3, 128, 4>(53) < 1e-5);
 }
 
 TEST_CASE("blocked steps allocate nothing", "[nn][blocked][realtime]") {

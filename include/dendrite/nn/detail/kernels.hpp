@@ -19,6 +19,7 @@
 ///                             the gates (f must then accept Interleaved values too)
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <type_traits>
 
@@ -218,8 +219,20 @@ DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* _
   gemv_impl<T, R, C>(w, x, b, y);
 }
 
-/// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers, each weight loaded
-/// (broadcast) once for all G groups.
+/// Keeps v in a vector register from here on, on targets with 16 of them (SSE2, AVX2): g++
+/// otherwise reloads a batch that several FMAs read as a memory operand of each (so G inputs
+/// read by NB rows cost NB x G loads a column instead of G). An empty asm statement that claims
+/// to change v; no instruction is emitted. Elsewhere (AVX-512, other compilers) it does nothing.
+template <class T>
+DENDRITE_FORCE_INLINE void keep_in_register([[maybe_unused]] T& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX512F__)
+  if constexpr (is_batch_v<T>) __asm__("" : "+x"(v.data));
+#endif
+}
+
+/// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers; per column the NB
+/// weights are broadcast once for all G groups and each group's input is loaded once for all NB
+/// rows.
 template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G, std::size_t XS>
 DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                             const scalar_t<T>* __restrict b, T* __restrict y,
@@ -229,14 +242,15 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
     for (std::size_t g = 0; g < G; ++g) acc[k][g] = T(b[r0 + k]);
   }
   for (std::size_t j = 0; j < C; ++j) {
-    T xg[G];
-    for (std::size_t g = 0; g < G; ++g) xg[g] = x[g * XS + j];
     const scalar_t<T>* col = w + j * R + r0;
+    T wk[NB];
+    for (std::size_t k = 0; k < NB; ++k) wk[k] = T(col[k]);
 #pragma GCC unroll 16
-    for (std::size_t k = 0; k < NB; ++k) {
-      const T wk(col[k]);
+    for (std::size_t g = 0; g < G; ++g) {
+      T xg = x[g * XS + j];
+      keep_in_register(xg);
 #pragma GCC unroll 16
-      for (std::size_t g = 0; g < G; ++g) acc[k][g] = dendrite::fma(wk, xg[g], acc[k][g]);
+      for (std::size_t k = 0; k < NB; ++k) acc[k][g] = dendrite::fma(wk[k], xg, acc[k][g]);
     }
   }
   for (std::size_t k = 0; k < NB; ++k) {
@@ -247,11 +261,28 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
 /// y_g = b + W x_g for G groups at once (G right-hand sides): W an R x C column-major matrix of
 /// scalar_t<T>, x G groups of C values (group g at x + g XS, XS >= C), y G groups of R. Every
 /// weight is read once per call, not once per group.
+/// Rows per register block, NB: at most kGemvUnits * 3 / 2 accumulators (24 on AVX-512, where
+/// that gives 6 rows for 4 groups), and on 16-register targets as many rows as leave the G
+/// inputs and a broadcast weight in registers (2 for 4 groups), or one more (all 16 registers,
+/// 3 x 4 + 3 + 1, with FMA) when the G inputs take 16 KB or more: there the inputs are re-read
+/// for every block of rows, and fewer blocks pay. BlockedGRU<batchf, 32, H, 4> on the AVX2 core,
+/// H 32 / 64 / 128, ns (bench/README.md): 3 rows everywhere 5 360-5 417 / 14 366-14 702 /
+/// 43 485-44 746; 2 rows everywhere 5 243-5 384 / 13 554-13 973 / 50 086-50 416; this rule
+/// 5 069-5 072 / 13 559-13 651 / 43 252-43 861; before (3 rows, each input reloaded by every
+/// FMA) 6 331-6 432 / 16 812-17 144 / 56 684-56 976.
 template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS = C>
 DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
                                        const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   constexpr std::size_t kAcc = kGemvUnits * 3 / 2;  // 24 or 12 accumulators, G of them a row
-  constexpr std::size_t NB = G >= kAcc ? 1 : kAcc / G;
+  constexpr std::size_t kRegs = kGemvUnits * 2;     // vector registers: 32 or 16
+#if defined(__FMA__)
+  constexpr bool kLargeInputs = G * C * sizeof(T) >= 16384;
+#else
+  constexpr bool kLargeInputs = false;  // a product needs a register of its own
+#endif
+  constexpr std::size_t kFit =
+      kRegs > G + 1 ? (kRegs - G - 1) / G + (kLargeInputs && kRegs == 16 ? 1 : 0) : 1;
+  constexpr std::size_t NB = std::max<std::size_t>(1, std::min(kAcc / G, kFit));
   constexpr std::size_t full = R / NB;
   for (std::size_t blk = 0; blk < full; ++blk) {
     gemv_groups_rows<T, NB, R, C, G, XS>(w, x, b, y, blk * NB);
