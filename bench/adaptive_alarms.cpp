@@ -6,7 +6,8 @@
 // changes at 60 s (seed s), counted as caught if it reheated within 5 s of the change (and as
 // early if it reheated before it).
 //
-//   ./build/bench/bench/adaptive_alarms [seeds, default 20] [reheat_threshold, default 12]
+//   ./build/bench/bench/adaptive_alarms [seeds, default 20] [reheat_threshold, 0: the default]
+//                                       [first seed, default 1]
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -26,7 +27,7 @@ ica::ORICA<float, D> adaptive(double threshold) {
   ica::ORICAOptions opt;
   opt.schedule = ica::ForgettingSchedule::Adaptive;
   opt.sample_rate = 256;
-  opt.reheat_threshold = threshold;
+  if (threshold > 0) opt.reheat_threshold = threshold;
   return ica::ORICA<float, D>(opt);
 }
 
@@ -40,10 +41,10 @@ void stream(Net& net, const Eigen::MatrixXd& x, Eigen::Index from, Eigen::Index 
 }
 
 template <int D>
-void run(int seeds, double threshold) {
+void run(int seeds, double threshold, int first) {
   int false_alarms = 0, early = 0, caught = 0;
   std::vector<double> delays;
-  for (int s = 1; s <= seeds; ++s) {
+  for (int s = first; s < first + seeds; ++s) {
     auto quiet = adaptive<D>(threshold);
     const auto still = ica::eeg_like(D, 90.0, 256.0, std::uint64_t(200 + s));
     stream<decltype(quiet), D>(quiet, still.mixed, 0, still.mixed.cols());
@@ -76,13 +77,15 @@ void run(int seeds, double threshold) {
 
 int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::atoi(argv[1]) : 20;
-  const double threshold = argc > 2 ? std::atof(argv[2]) : 12.0;
+  const double threshold = argc > 2 ? std::atof(argv[2]) : 0.0;
+  const int first = argc > 3 ? std::atoi(argv[3]) : 1;
   std::printf("| channels | shifts caught within 5 s | median delay | stationary 90 s: reheated |"
               " shift recordings: reheated before it |\n|---|---|---|---|---|\n");
-  run<3>(seeds, threshold);
-  run<5>(seeds, threshold);
-  run<7>(seeds, threshold);
-  run<16>(seeds, threshold);
-  run<32>(seeds, threshold);
-  run<64>(std::min(seeds, 8), threshold);
+  run<3>(seeds, threshold, first);
+  run<4>(seeds, threshold, first);
+  run<5>(seeds, threshold, first);
+  run<7>(seeds, threshold, first);
+  run<16>(seeds, threshold, first);
+  run<32>(seeds, threshold, first);
+  run<64>(std::min(seeds, 8), threshold, first);
 }

@@ -51,23 +51,28 @@
 ///    l_min = 1 / (memory_s * sample_rate), so the network keeps adapting and tracks a change
 ///    of mixing at that memory (without a sample rate the floor is 1e-4: a 10^4-sample memory);
 ///  - `Constant`: l = l_min;
-///  - `Adaptive`: cooling, reheated by a nonstationarity index: the outputs' covariance C over the
-///    last `nsi_memory_s` (updated every 4th sample: about D^2 / 4 multiply-adds per sample), and
-///    index = the mean over pairs i < j of the squared correlation C_ij^2 / (C_ii C_jj), from 5
-///    outputs without the pairs of the output whose correlations sum highest. Independent outputs
+///  - `Adaptive`: cooling, reheated by a nonstationarity index: the covariance C of the outputs
+///    clipped at +-1.5 (their standard deviation is 1) over the last `nsi_memory_s` (updated every
+///    4th sample: about D^2 / 4 multiply-adds per sample), and index = the mean over pairs i < j of
+///    the squared correlation C_ij^2 / (C_ii C_jj), from 5 outputs without the pairs of the output
+///    whose correlations sum highest. The clip keeps a burst's few large samples from outweighing
+///    the bulk, where a new mixing shows. Independent outputs
 ///    keep it near its sampling noise whatever the sources' bursts do to their own variances (a
 ///    blink stays on its output's diagonal, and what leaks of it correlates one output with the
 ///    rest); a new mixing correlates every pair at once. The index is compared with its own running
 ///    mean and standard deviation over 4 windows (the values entering them winsorised at 2 sd, so
 ///    that a change's rise does not widen the spread it is measured against); past
-///    `reheat_threshold` standard deviations the whitener restarts its running average (as if it
-///    had seen `reheat_whitener_s`) and the cooling clock goes back to where l = 1 /
-///    (`reheat_memory_s` x sample_rate). Needs `sample_rate`; without it Adaptive is Cooling.
-///    Measured by bench/adaptive_alarms.cpp on eeg_like at 256 Hz, 40 seeds, defaults (electrode
-///    shifts caught within 5 s; stationary 90 s recordings that made it reheat at all): 5 channels
-///    38 and 2 of 40, 7 channels 39 and 3, 16 channels 40 and 1, 32 channels 40 and 0, 64 channels
-///    8 and 0 of 8; median delay 0-0.33 s. At 3 channels (3 pairs) it is not reliable: 29 and 15 of
-///    40. A reheat costs a few seconds of noisier separation.
+///    `reheat_threshold` standard deviations (by default 12 from 5 channels, 24 at 4, 32 at 2 and
+///    3) the whitener restarts its running average (as if it had seen `reheat_whitener_s`) and the
+///    cooling clock goes back to where l = 1 / (`reheat_memory_s` x sample_rate). Needs
+///    `sample_rate`; without it Adaptive is Cooling. Measured by bench/adaptive_alarms.cpp on
+///    eeg_like at 256 Hz, 80 seeds (16 at 64 channels), defaults (electrode shifts caught within
+///    5 s; stationary 90 s recordings that made it reheat at all): 3 channels 67 and 5 of 80, 4
+///    channels 65 and 3, 5 channels 75 and 1, 7 channels 79 and 0, 16 channels 80 and 0, 32
+///    channels 77 and 0, 64 channels 16 and 0 of 16; median delay 0.3-1.1 s. Without the clip,
+///    at 12 everywhere: 3 channels 63 and 31, 4 channels 64 and 22, 5 channels 76 and 5, 7
+///    channels 79 and 4, 16 channels 80 and 1 (delay 0-0.5 s). A reheat costs a few seconds of
+///    noisier separation.
 /// The whitener uses l_w = max(1 / (t + 2), l_min): a running average, then the same memory.
 ///
 /// Tracking an abrupt change (an electrode shift) faster than the memory allows: once `reheats()`
@@ -75,8 +80,8 @@
 /// real-time) and hand the result to `adopt` in the real-time thread (O(D^2), no allocation). The
 /// fit's unmixing B whitens its block, so the network takes M = B, W = I and learns on from there.
 /// Measured on eeg_like(16) at 256 Hz (8 seeds, 5 s of input after the detection): median Amari
-/// index 0.040 ten seconds after the change, against 0.034 before it; online learning alone is at
-/// 0.15 (Adaptive) or 0.25 (Cooling) then. The gain comes from the batch whitening: FastICA on the
+/// index 0.036 ten seconds after the change, against 0.038 before it; online learning alone is at
+/// 0.13 (Adaptive) or 0.24 (Cooling) then. The gain comes from the batch whitening: FastICA on the
 /// same 5 s whitened by the running M instead of the block's own covariance reaches only 0.07-0.21.
 ///
 /// Guards (the real-time contract): non-finite input leaves the lane untouched and returns
@@ -134,9 +139,11 @@ struct ORICAOptions {
   double lambda0 = 0.1;     ///< ICA rate at t = 0
   double t0 = 100.0;        ///< cooling time constant, in samples
   double gamma = 1.0;       ///< cooling exponent (1: the rate of a running average)
-  double reheat_threshold = 12.0;  ///< Adaptive: reheat when the nonstationarity index exceeds
-                                   ///< its stationary mean by this many standard deviations
-                                   ///< (until 2026-12-02: a ratio to that mean, default 5)
+  /// Adaptive: reheat when the nonstationarity index exceeds its stationary mean by this many
+  /// standard deviations; 0 (the default) picks it by channel count: 12 from 5 channels, 24 at
+  /// 4, 32 at 2 and 3 (fewer pairs, a heavier-tailed index; measured in bench/README.md). Until
+  /// 2026-12-02 a ratio to that mean (default 5); until 2026-12-03 12 at every count.
+  double reheat_threshold = 0;
   double reheat_memory_s = 0.2; ///< Adaptive: a reheat sends the ICA rate back to 1 / (this x rate)
   double reheat_whitener_s = 0.25;  ///< Adaptive: after a reheat the whitener's running average
                                     ///< restarts as if it had seen this many seconds
@@ -850,14 +857,25 @@ class ORICA {
     });
   }
 
+  // The clip of the outputs entering the nonstationarity index, in standard deviations: with
+  // 1.5 (against none) stationary recordings that reheated fell from 2, 3 and 1 of 40 to none at
+  // 5, 7 and 16 channels; 1.0 and 0.75 caught fewer shifts, 3 kept more alarms (bench/README.md).
+  static constexpr Scalar kIndexClip = Scalar(1.5);
+
   void update_index(const T& gate, const T* y) noexcept {
     const double window = opt_.nsi_memory_s * opt_.sample_rate / 4.0;  // in updates
     const T r = gate * broadcast<T>(1.0 / std::min(double(since_reheat_) + 1.0, window));
-    // the outputs' windowed covariance C
+    // the outputs clipped at +-kIndexClip (they have unit variance): a burst's few large samples
+    // weigh no more than the bulk's, where a new mixing shows
+    std::array<T, kD> yc;
+    for (std::size_t j = 0; j < kD; ++j) {
+      yc[j] = dendrite::min(dendrite::max(y[j], T(-kIndexClip)), T(kIndexClip));
+    }
+    // their windowed covariance C
     std::array<T, kD> s;  // 1 / C_ii
     for (std::size_t j = 0; j < kD; ++j) {
       T* cj = &cov_[j * kD];
-      detail::scale_axpy<T, D>(cj, T(1) - r, r * y[j], y);
+      detail::scale_axpy<T, D>(cj, T(1) - r, r * yc[j], yc.data());
       s[j] = T(1) / dendrite::max(cj[j], T(Scalar(1e-30)));
     }
     // the squared correlations C_ij^2 / (C_ii C_jj), summed per output (R_j, i != j) and in all
@@ -888,7 +906,11 @@ class ORICA {
     const double sd = std::max(std::sqrt(std::max(baseline_sq_ - baseline_ * baseline_, 0.0)),
                                1e-3 * baseline_);
     const bool settled = baseline_n_ > std::uint64_t(window);
-    const bool jump = settled && nsi_ > baseline_ + opt_.reheat_threshold * sd;
+    const double threshold = opt_.reheat_threshold > 0 ? opt_.reheat_threshold
+                             : D >= 5                  ? 12.0
+                             : D == 4                  ? 24.0
+                                                       : 32.0;
+    const bool jump = settled && nsi_ > baseline_ + threshold * sd;
     ++baseline_n_;
     const double rb = 1.0 / std::min(double(baseline_n_), 4.0 * window);
     // winsorised at 2 sd, so that a change's rise does not widen the spread it is measured
