@@ -12,6 +12,7 @@
 #include <limits>
 #include <random>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -289,6 +290,44 @@ TEST_CASE("the three forms agree on random weights", "[nn][forms]") {
   CHECK((dense.forward(t, t.constant(x)).value() - dense.forward(x)).cwiseAbs().maxCoeff() < 1e-14);
 }
 
+namespace {
+
+// The largest difference between lane k of each batch block's output and its scalar copy k's
+// output on stream k (the k-th lane of the same inputs), over `steps` random inputs of In values.
+// Each argument is a pair (batch block, std::vector of L scalar blocks).
+template <class B, std::size_t In, class... Pairs>
+double worst_lane_difference(std::uint64_t seed, int steps, Pairs... pairs) {
+  using S = dendrite::scalar_t<B>;
+  constexpr std::size_t L = dendrite::lanes_v<B>;
+  dendrite::test::SeededStream rng(seed);
+  double worst = 0;
+  for (int t = 0; t < steps; ++t) {
+    std::array<B, In> xb;
+    std::array<std::array<S, In>, L> xs;
+    for (std::size_t i = 0; i < In; ++i) {
+      for (std::size_t k = 0; k < L; ++k) xs[k][i] = S(rng.normal());
+      xb[i] = B(S(0));
+      for (std::size_t k = 0; k < L; ++k) dendrite::set_lane(xb[i], k, xs[k][i]);
+    }
+    const auto compare = [&](auto* block_b, auto* blocks_s) {
+      constexpr auto N = std::size_t(std::remove_pointer_t<decltype(block_b)>::output_size);
+      std::array<B, N> yb;
+      std::array<S, N> ys;
+      REQUIRE(block_b->step(xb, yb) == Status::Ok);
+      for (std::size_t k = 0; k < L; ++k) {
+        REQUIRE((*blocks_s)[k].step(xs[k], ys) == Status::Ok);
+        for (std::size_t i = 0; i < N; ++i) {
+          worst = std::max(worst, std::abs(double(dendrite::lane(yb[i], k)) - double(ys[i])));
+        }
+      }
+    };
+    (compare(pairs.first, pairs.second), ...);
+  }
+  return worst;
+}
+
+}  // namespace
+
 TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", "[nn][lanes]",
                    batchf, batchd) {
   using B = TestType;
@@ -303,31 +342,9 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
   std::vector<nn::GRU<S, 5, 7>> gru_s(L, nn::GRU<S, 5, 7>({.seed = 3}));
   std::vector<nn::LSTM<S, 5, 7>> lstm_s(L, nn::LSTM<S, 5, 7>({.seed = 4}));
   std::vector<nn::RNN<S, 5, 7, nn::ReTanh>> rnn_s(L, nn::RNN<S, 5, 7, nn::ReTanh>({.alpha = 0.1, .seed = 5}));
-  dendrite::test::SeededStream rng(6);
-  double worst = 0;
-  for (int t = 0; t < 30; ++t) {
-    std::array<B, 5> xb;
-    std::array<std::array<S, 5>, L> xs;
-    for (std::size_t i = 0; i < 5; ++i) {
-      for (std::size_t k = 0; k < L; ++k) xs[k][i] = S(rng.normal());
-      xb[i] = B(S(0));
-      for (std::size_t k = 0; k < L; ++k) dendrite::set_lane(xb[i], k, xs[k][i]);
-    }
-    std::array<B, 7> yb;
-    std::array<S, 7> ys;
-    const auto compare = [&](auto& block_b, auto& blocks_s) {
-      REQUIRE(block_b.step(xb, yb) == Status::Ok);
-      for (std::size_t k = 0; k < L; ++k) {
-        REQUIRE(blocks_s[k].step(xs[k], ys) == Status::Ok);
-        for (std::size_t i = 0; i < 7; ++i) {
-          worst = std::max(worst, std::abs(double(dendrite::lane(yb[i], k)) - double(ys[i])));
-        }
-      }
-    };
-    compare(gru_b, gru_s);
-    compare(lstm_b, lstm_s);
-    compare(rnn_b, rnn_s);
-  }
+  const double worst = worst_lane_difference<B, 5>(6, 30, std::pair(&gru_b, &gru_s),
+                                                   std::pair(&lstm_b, &lstm_s),
+                                                   std::pair(&rnn_b, &rnn_s));
   CHECK(worst < tol);
   CHECK(worst >= 0);
 }
@@ -351,33 +368,9 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 
   std::vector<nn::RNN<S, 5, 100, nn::ReTanh>> rnn_s(
       L, nn::RNN<S, 5, 100, nn::ReTanh>({.alpha = 0.1, .seed = 15}));
   std::vector<nn::Dense<S, 5, 100, nn::Tanh>> dense_s(L, nn::Dense<S, 5, 100, nn::Tanh>({.seed = 16}));
-  dendrite::test::SeededStream rng(17);
-  double worst = 0;
-  for (int t = 0; t < 20; ++t) {
-    std::array<B, 5> xb;
-    std::array<std::array<S, 5>, L> xs;
-    for (std::size_t i = 0; i < 5; ++i) {
-      for (std::size_t k = 0; k < L; ++k) xs[k][i] = S(rng.normal());
-      xb[i] = B(S(0));
-      for (std::size_t k = 0; k < L; ++k) dendrite::set_lane(xb[i], k, xs[k][i]);
-    }
-    const auto compare = [&]<std::size_t N>(auto& block_b, auto& blocks_s,
-                                            std::integral_constant<std::size_t, N>) {
-      std::array<B, N> yb;
-      std::array<S, N> ys;
-      REQUIRE(block_b.step(xb, yb) == Status::Ok);
-      for (std::size_t k = 0; k < L; ++k) {
-        REQUIRE(blocks_s[k].step(xs[k], ys) == Status::Ok);
-        for (std::size_t i = 0; i < N; ++i) {
-          worst = std::max(worst, std::abs(double(dendrite::lane(yb[i], k)) - double(ys[i])));
-        }
-      }
-    };
-    compare(gru_b, gru_s, std::integral_constant<std::size_t, 33>{});
-    compare(lstm_b, lstm_s, std::integral_constant<std::size_t, 33>{});
-    compare(rnn_b, rnn_s, std::integral_constant<std::size_t, 100>{});
-    compare(dense_b, dense_s, std::integral_constant<std::size_t, 100>{});
-  }
+  const double worst = worst_lane_difference<B, 5>(
+      17, 20, std::pair(&gru_b, &gru_s), std::pair(&lstm_b, &lstm_s), std::pair(&rnn_b, &rnn_s),
+      std::pair(&dense_b, &dense_s));
   INFO("worst lane difference " << worst);
   CHECK(worst < tol);
   CHECK(worst >= 0);
