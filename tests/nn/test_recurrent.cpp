@@ -351,7 +351,8 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
 
 // From 96 rows a product of 8 float lanes on AVX2 runs across rows (8 rows a vector, the lanes
 // transposed in at the end) with the last R mod 8 rows in the lanes' form: 99 rows (GRU 33),
-// 132 (LSTM 33), 100 (RNN and Dense 100) take both forms, from a bias and from y.
+// 132 (LSTM 33), 100 (RNN and Dense 100) take both forms, from a bias and from y; LSTM 32's
+// 128 rows take both of its products in one pass (gemv_bias2).
 TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 96 rows",
                    "[nn][lanes]", batchf, batchd) {
   using B = TestType;
@@ -368,9 +369,11 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 
   std::vector<nn::RNN<S, 5, 100, nn::ReTanh>> rnn_s(
       L, nn::RNN<S, 5, 100, nn::ReTanh>({.alpha = 0.1, .seed = 15}));
   std::vector<nn::Dense<S, 5, 100, nn::Tanh>> dense_s(L, nn::Dense<S, 5, 100, nn::Tanh>({.seed = 16}));
+  nn::LSTM<B, 5, 32> lstm32_b({.seed = 18});
+  std::vector<nn::LSTM<S, 5, 32>> lstm32_s(L, nn::LSTM<S, 5, 32>({.seed = 18}));
   const double worst = worst_lane_difference<B, 5>(
       17, 20, std::pair(&gru_b, &gru_s), std::pair(&lstm_b, &lstm_s), std::pair(&rnn_b, &rnn_s),
-      std::pair(&dense_b, &dense_s));
+      std::pair(&dense_b, &dense_s), std::pair(&lstm32_b, &lstm32_s));
   INFO("worst lane difference " << worst);
   CHECK(worst < tol);
   CHECK(worst >= 0);

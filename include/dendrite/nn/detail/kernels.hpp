@@ -205,12 +205,12 @@ DENDRITE_FORCE_INLINE void transpose8(__m256 (&a)[8]) noexcept {
 /// products are summed from 0 and added to y. On a Zen 3 core, 8 streams (bench/README.md):
 /// GRU<batch<float>> hidden 128 13.5-15.1 -> 11.8-12.7 µs, LSTM 64 6.1-6.3 -> 5.2-5.6 µs,
 /// LSTM 128 21.5-23.1 -> 18.7-19.1 µs.
-template <std::size_t NV, std::size_t R, std::size_t C, class T, class Init>
+template <std::size_t NV, std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
 DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* __restrict x,
-                                            const Init* init, T* y, std::size_t r0) noexcept {
+                                            const Init* init, T* y, std::size_t r0,
+                                            const float* __restrict w2 = nullptr,
+                                            const T* __restrict x2 = nullptr) noexcept {
   constexpr std::size_t L = 8, NL = 4;
-  // x[j]'s lane l is the float at xs[j L + l] (vector types share their element's alias set)
-  const float* xs = reinterpret_cast<const float*>(x);
   alignas(32) float part[L][NV][8];  // part[l][v]: rows r0 + 8 v .. + 8 of lane l
   for (std::size_t l0 = 0; l0 < L; l0 += NL) {
     T acc[NV][NL];
@@ -219,19 +219,27 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
       if constexpr (!std::is_same_v<Init, T>) start = T::load_unaligned(init + r0 + 8 * v);
       for (std::size_t l = 0; l < NL; ++l) acc[v][l] = start;
     }
-    for (std::size_t j = 0; j < C; ++j) {
-      T wv[NV];
-      for (std::size_t v = 0; v < NV; ++v) {
-        wv[v] = T::load_unaligned(w + j * R + r0 + 8 * v);
-        keep_in_register(wv[v]);
-      }
+    // the columns of one matrix into the accumulators; x[j]'s lane l is the float at
+    // xs[j L + l] (vector types share their element's alias set)
+    const auto columns = [&]<std::size_t CC>(const float* __restrict wm, const T* __restrict xm)
+                             DENDRITE_FORCE_INLINE_LAMBDA {
+      const float* xs = reinterpret_cast<const float*>(xm);
+      for (std::size_t j = 0; j < CC; ++j) {
+        T wv[NV];
+        for (std::size_t v = 0; v < NV; ++v) {
+          wv[v] = T::load_unaligned(wm + j * R + r0 + 8 * v);
+          keep_in_register(wv[v]);
+        }
 #pragma GCC unroll 16
-      for (std::size_t l = 0; l < NL; ++l) {
-        const T xl(xs[j * L + l0 + l]);
+        for (std::size_t l = 0; l < NL; ++l) {
+          const T xl(xs[j * L + l0 + l]);
 #pragma GCC unroll 16
-        for (std::size_t v = 0; v < NV; ++v) acc[v][l] = dendrite::fma(wv[v], xl, acc[v][l]);
+          for (std::size_t v = 0; v < NV; ++v) acc[v][l] = dendrite::fma(wv[v], xl, acc[v][l]);
+        }
       }
-    }
+    };
+    columns.template operator()<C>(w, x);
+    if constexpr (C2 > 0) columns.template operator()<C2>(w2, x2);
     for (std::size_t v = 0; v < NV; ++v) {
       for (std::size_t l = 0; l < NL; ++l) acc[v][l].store_aligned(part[l0 + l][v]);
     }
@@ -336,6 +344,32 @@ template <class T, std::size_t R, std::size_t C>
 DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   gemv_impl<T, R, C>(w, x, b, y);
+}
+
+/// y = b + W1 x1 + W2 x2, two column-major matrices of R rows (C1 and C2 columns) and b R
+/// scalars: an LSTM's or RNN's two products. On the across-rows path in one pass (one transpose
+/// of the sums instead of two); elsewhere gemv_bias then gemv_acc. Each sum runs from b over
+/// W1's columns, then W2's, in both.
+template <class T, std::size_t R, std::size_t C1, std::size_t C2>
+DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T* __restrict x1,
+                                      const scalar_t<T>* __restrict w2, const T* __restrict x2,
+                                      const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+  if constexpr (kGemvAcrossRows<T, R> && R % 8 == 0) {
+#if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
+    constexpr std::size_t kNV = 3;
+    constexpr std::size_t vectors = R / 8;
+    for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
+      gemv_across_rows<kNV, R, C1, C2>(w1, x1, b, y, 8 * v0, w2, x2);
+    }
+    constexpr std::size_t rest = vectors % kNV;
+    if constexpr (rest > 0) {
+      gemv_across_rows<rest, R, C1, C2>(w1, x1, b, y, 8 * (vectors - rest), w2, x2);
+    }
+#endif
+  } else {
+    gemv_bias<T, R, C1>(w1, x1, b, y);
+    gemv_acc<T, R, C2>(w2, x2, y);
+  }
 }
 
 /// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers; per column the NB
