@@ -1401,7 +1401,8 @@ TEST_CASE("BlockedGRU: every lane of every group is the GRU on its own stream", 
 TEST_CASE("BlockedLSTM: every lane of every group is the LSTM on its own stream", "[nn][blocked]") {
   CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 5, 7, 3>(51) < 1e-5);
   CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 3, 16, 4>(52) < 1e-5);
-  // h of 4 groups, 128 each, 16 KB apart from c: the wider row block with strided inputs
+  // h of 4 groups, 128 each (16 KB in all), a c between each two: the wider row block with
+  // strided inputs
   CHECK(blocked_against_streams<nn::BlockedLSTM, nn::LSTM, 3, 128, 4>(53) < 1e-5);
 }
 

@@ -258,6 +258,25 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
     }
   }
 }
+
+/// gemv_across_rows over the first R - R mod 8 rows, in blocks of 3 row vectors (12
+/// accumulators, 3 weight vectors and a broadcast input: AVX2's 16 registers) and one block of
+/// the vectors left over; with C2 > 0 a second matrix W2 x2 in the same pass.
+template <std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
+DENDRITE_FORCE_INLINE void gemv_across_row_blocks(const float* __restrict w, const T* __restrict x,
+                                                  const Init* init, T* y,
+                                                  const float* __restrict w2 = nullptr,
+                                                  const T* __restrict x2 = nullptr) noexcept {
+  constexpr std::size_t kNV = 3;
+  constexpr std::size_t vectors = R / 8;
+  for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
+    gemv_across_rows<kNV, R, C, C2>(w, x, init, y, 8 * v0, w2, x2);
+  }
+  constexpr std::size_t rest = vectors % kNV;
+  if constexpr (rest > 0) {
+    gemv_across_rows<rest, R, C, C2>(w, x, init, y, 8 * (vectors - rest), w2, x2);
+  }
+}
 #else
 template <class T, std::size_t R>
 inline constexpr bool kGemvAcrossRows = false;
@@ -274,13 +293,7 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
   using V = std::conditional_t<is_batch_v<T>, T, row_batch_t<S, R>>;
   if constexpr (kGemvAcrossRows<T, R>) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-    constexpr std::size_t kNV = 3;  // 12 accumulators, 3 weight vectors, a broadcast input
-    constexpr std::size_t vectors = R / 8;
-    for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
-      gemv_across_rows<kNV, R, C>(w, x, init, y, 8 * v0);
-    }
-    constexpr std::size_t rest = vectors % kNV;
-    if constexpr (rest > 0) gemv_across_rows<rest, R, C>(w, x, init, y, 8 * (vectors - rest));
+    gemv_across_row_blocks<R, C>(w, x, init, y);
     constexpr std::size_t tail = R % 8, row = R - tail;  // one batch (a row) per unit
     if constexpr (tail > 0) gemv_rows<T, T, tail, R, C>(w + row, x, init + row, y + row);
 #endif
@@ -347,7 +360,7 @@ DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* _
 }
 
 /// y = b + W1 x1 + W2 x2, two column-major matrices of R rows (C1 and C2 columns) and b R
-/// scalars: an LSTM's or RNN's two products. On the across-rows path in one pass (one transpose
+/// scalars: an LSTM's two products. On the across-rows path in one pass (one transpose
 /// of the sums instead of two); elsewhere gemv_bias then gemv_acc. Each sum runs from b over
 /// W1's columns, then W2's, in both.
 template <class T, std::size_t R, std::size_t C1, std::size_t C2>
@@ -356,15 +369,7 @@ DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T*
                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
   if constexpr (kGemvAcrossRows<T, R> && R % 8 == 0) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-    constexpr std::size_t kNV = 3;
-    constexpr std::size_t vectors = R / 8;
-    for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
-      gemv_across_rows<kNV, R, C1, C2>(w1, x1, b, y, 8 * v0, w2, x2);
-    }
-    constexpr std::size_t rest = vectors % kNV;
-    if constexpr (rest > 0) {
-      gemv_across_rows<rest, R, C1, C2>(w1, x1, b, y, 8 * (vectors - rest), w2, x2);
-    }
+    gemv_across_row_blocks<R, C1, C2>(w1, x1, b, y, w2, x2);
 #endif
   } else {
     gemv_bias<T, R, C1>(w1, x1, b, y);
