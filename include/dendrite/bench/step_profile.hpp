@@ -5,7 +5,9 @@
 ///
 /// `profile_step(block, limits)` runs `step` on a cycle of 64 random inputs in [-1, 1] and
 /// reports:
-///  - ns per step: the mean over `calls` back-to-back steps (at least 10^5 by default);
+///  - ns per step: the mean over back-to-back steps, the best of 3 runs of `calls` / 3 steps
+///    (`calls` at least 10^5 by default; a run preempted by another process reads high, never
+///    low);
 ///  - latency percentiles p50 / p99 / p99.9 and the maximum: each of `calls` further steps timed
 ///    alone by the steady clock, less the clock's own cost (the median of back-to-back reads);
 ///  - GFLOP/s from the block's `flops_per_step()` (rt::Costed) and its fraction of the measured FMA
@@ -18,7 +20,7 @@
 ///    installs: `bench/count_allocations.hpp` provides one that counts `operator new`; Eigen's
 ///    own allocations go through `std::malloc` and are not seen); -1 when none is installed;
 ///  - the mean time per step again with every input scaled into the subnormal range (1e-39 for
-///    float, 1e-310 for double), and its ratio to the normal one.
+///    float, 1e-310 for double), the best of 3 runs as well, and its ratio to the normal one.
 /// `flagged()` says whether the step allocated or slowed by more than `denormal_ratio_max` (5x)
 /// on subnormal input: either makes it unfit for a real-time callback.
 #pragma once
@@ -135,7 +137,15 @@ template <class B>
   std::vector<double> ns(calls), overhead(1001);  // allocated before the counting starts
   (void)detail::mean_step_ns(block, normal, y, std::min<std::size_t>(calls, 1000));  // warm-up
   const std::size_t allocs0 = allocation_counter ? allocation_counter() : 0;
-  p.ns_per_step = detail::mean_step_ns(block, normal, y, calls);
+  // the best of 3 runs: under ctest's parallel load one run of 20 000 GRU steps (1.8 ms) can
+  // span a preemption of a few milliseconds
+  const std::size_t run = std::max<std::size_t>(calls / 3, 1);
+  const auto best_mean_ns = [&](const auto& inputs) {
+    double best = detail::mean_step_ns(block, inputs, y, run);
+    for (int r = 1; r < 3; ++r) best = std::min(best, detail::mean_step_ns(block, inputs, y, run));
+    return best;
+  };
+  p.ns_per_step = best_mean_ns(normal);
 
   // each step alone, less the clock's own cost
   for (auto& o : overhead) {
@@ -180,7 +190,7 @@ template <class B>
 
   block.reset();
   (void)detail::mean_step_ns(block, subnormal, y, std::min<std::size_t>(calls, 1000));
-  p.denormal_ns_per_step = detail::mean_step_ns(block, subnormal, y, calls);
+  p.denormal_ns_per_step = best_mean_ns(subnormal);
   p.denormal_ratio = p.denormal_ns_per_step / std::max(p.ns_per_step, 1e-3);
   p.denormal_slow = p.denormal_ratio > opt.denormal_ratio_max;
   return p;
