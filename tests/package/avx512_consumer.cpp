@@ -2,10 +2,11 @@
 // Compiled (not run) for an AVX-512 target with -Wall -Wextra -Werror by every build, whatever the
 // host: GCC 12.2 warns inside its own AVX-512 intrinsics (GCC PR 105593) wherever xsimd's exp,
 // nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
-// build working. Uses the batch math and the batch steps of the real-time blocks, and the packed
-// bf16, f16 and int8 steps (built for Sapphire Rapids too, whose VDPBF16PS and VPDPBUSD paths
-// and 512-bit VCVTPH2PS no CI host may have; and with clang, which checks the discarded
-// branches of a non-dependent `if constexpr` that GCC lets pass).
+// build working. Uses the batch math and the batch steps of the real-time blocks, the blocked
+// many-stream steps, ORICA, and the packed bf16, f16 and int8 steps (built for Sapphire Rapids
+// too, whose VDPBF16PS and VPDPBUSD paths and 512-bit VCVTPH2PS no CI host may have; and with
+// clang, which checks the discarded branches of a non-dependent `if constexpr` that GCC lets
+// pass).
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -13,6 +14,9 @@
 // the headers of what it uses, not the umbrella: the compile is a test run by every build
 #include <dendrite/core/math.hpp>
 #include <dendrite/ica/online_ica.hpp>
+#include <dendrite/ica/orica.hpp>
+#include <dendrite/nn/blocked_gru.hpp>
+#include <dendrite/nn/blocked_lstm.hpp>
 #include <dendrite/nn/conv1d.hpp>
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
@@ -74,10 +78,24 @@ int main(int argc, char**) {
   bad += dense.step(in, h) != dendrite::Status::Ok;
   bad += conv.step(in, h) != dendrite::Status::Ok;
   bad += ica.step(in, sep) != dendrite::Status::Ok;
+  // the many-stream forms (their register-blocked products) and ORICA, scalar and in lanes
+  nn::BlockedGRU<B, 4, 8, 4> bgru;
+  nn::BlockedLSTM<B, 4, 8, 4> blstm;
+  std::array<B, 16> in4{x, y, x, y, x, y, x, y, x, y, x, y, x, y, x, y};
+  std::array<B, 32> h4{};
+  bad += bgru.step(in4, h4) != dendrite::Status::Ok;
+  bad += blstm.step(in4, h4) != dendrite::Status::Ok;
+  dendrite::ica::ORICA<B, 4> orica;
+  bad += orica.step(in, sep) != dendrite::Status::Ok;
+  dendrite::ica::ORICA<float, 16> orica16;
+  std::array<float, 16> xs{}, ys{};
+  xs[0] = float(argc);
+  bad += orica16.step(xs, ys) != dendrite::Status::Ok;
   std::array<float, 32> xf{};
   xf[0] = float(argc);
   std::array<float, 64> hf{};
   bad += packed_steps(xf, hf);
-  std::printf("%f %f %d\n", double(dendrite::lane(y + h[0] + sep[0], 0)), double(hf[0]), bad);
+  std::printf("%f %f %f %d\n", double(dendrite::lane(y + h[0] + sep[0] + h4[0], 0)), double(hf[0]),
+              double(ys[0]), bad);
   return bad;
 }
