@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// Independent component analysis: whitening, FOBI, FastICA, the streaming network of Bahroun et
-/// al. (NeurIPS 2021), Online Recursive ICA (Hsu et al. 2016), artifact removal, metrics, the
+/// al. (NeurIPS 2021), Online Recursive ICA (Hsu et al. 2016) and its tracker (a batch refit
+/// after a detected change, on a worker thread), artifact removal, metrics, the
 /// paper's synthetic data set and EEG-like mixtures.
 #pragma once
 
@@ -12,5 +13,6 @@
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
 #include <dendrite/ica/orica.hpp>
+#include <dendrite/ica/orica_tracker.hpp>
 #include <dendrite/ica/synthetic.hpp>
 #include <dendrite/ica/whitening.hpp>

@@ -9,10 +9,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <future>
 #include <limits>
 #include <random>
+#include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -25,6 +28,7 @@
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
 #include <dendrite/ica/orica.hpp>
+#include <dendrite/ica/orica_tracker.hpp>
 
 namespace ica = dendrite::ica;
 using dendrite::Status;
@@ -337,6 +341,120 @@ TEST_CASE("ORICA::fit and adopt after a detected electrode shift: back within 1.
   nan(2, 50) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(decltype(small)::fit(nan), dendrite::numerical_error);
   CHECK(small.unmixing().isIdentity());  // a refused refit changes nothing
+}
+
+TEST_CASE("ORICATracker follows an electrode shift at batch speed, allocation-free",
+          "[orica][eeg][tracker]") {
+  // The recipe of the test above as one block. Its worker is emulated here: run_pending_fit()
+  // every 8 samples (31 ms at 256 Hz: a worker's 5 ms poll and a 2-25 ms fit), outside the
+  // allocation count; every step is inside it, the adopting ones too.
+  ica::EEGLikeOptions drift;
+  drift.drift = ica::MixingDrift::Abrupt;
+  drift.change_at_s = 60;
+  std::vector<double> before, tracked10, online10;
+  std::size_t allocations = 0;
+  int adopted_in_time = 0;
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    const auto m = ica::eeg_like(16, 70.0, 256.0, seed, drift);
+    const Eigen::Index c = m.change_sample;
+    const ica::ORICAOptions adaptive{.schedule = ica::ForgettingSchedule::Adaptive,
+                                     .sample_rate = 256};
+    ica::ORICATracker<float, 16> tracker({.orica = adaptive, .worker_thread = false});
+    ica::ORICA<float, 16> online(adaptive);  // online learning alone, the simplest alternative
+    REQUIRE(tracker.fit_samples() == 5 * 256);
+    for (Eigen::Index i = 0; i < c + 2560; i += 8) {
+      {
+        dendrite::test::NoAllocScope scope;
+        stream<decltype(tracker), 16>(tracker, m.mixed, i, std::min(i + 8, c + 2560));
+        allocations += scope.counts().total();
+      }
+      (void)tracker.run_pending_fit();
+      if (i + 8 == c) before.push_back(amari(tracker.unmixing(), m.mixing));
+    }
+    stream<decltype(online), 16>(online, m.mixed, 0, c + 2560);
+    tracked10.push_back(amari(tracker.unmixing(), m.mixing_after));
+    online10.push_back(amari(online.unmixing(), m.mixing_after));
+    adopted_in_time += tracker.refits() >= 1 ? 1 : 0;
+    CHECK(tracker.failed_fits() == 0);
+  }
+  INFO("median Amari: " << median(before) << " before the shift; 10 s after it, tracked "
+                        << median(tracked10) << ", online alone " << median(online10) << "; "
+                        << adopted_in_time << " of 8 refitted");
+  CHECK(allocations == 0);
+  CHECK(adopted_in_time >= 6);
+  CHECK(median(tracked10) <= 1.5 * median(before));
+  CHECK(median(online10) > 1.5 * median(before));  // what the refit is for
+}
+
+TEST_CASE("ORICATracker: its own worker thread, stale fits, failed fits and bad settings",
+          "[orica][eeg][tracker]") {
+  ica::EEGLikeOptions drift;
+  drift.drift = ica::MixingDrift::Abrupt;
+  drift.change_at_s = 60;
+  const auto m = ica::eeg_like(16, 80.0, 256.0, 3, drift);
+  const Eigen::Index c = m.change_sample;
+  const ica::ORICAOptions adaptive{.schedule = ica::ForgettingSchedule::Adaptive,
+                                   .sample_rate = 256};
+  // streams until the phase is p or `to`; returns the sample reached
+  const auto until = [&](auto& net, ica::TrackerPhase p, Eigen::Index from, Eigen::Index to) {
+    Eigen::Index i = from;
+    using Net = std::remove_reference_t<decltype(net)>;
+    for (; i < to && net.phase() != p; ++i) stream<Net, 16>(net, m.mixed, i, i + 1);
+    return i;
+  };
+  SECTION("the worker thread fits and the next step adopts") {
+    ica::ORICATracker<float, 16> net({.orica = adaptive, .poll = std::chrono::milliseconds(1)});
+    const Eigen::Index ready = until(net, ica::TrackerPhase::Ready, 0, m.mixed.cols());
+    REQUIRE(ready < c + 2560);
+    const double before_fit = amari(net.unmixing(), m.mixing_after);
+    // replayed far faster than real time: wait for the worker as a live stream would
+    for (int ms = 0; ms < 20000 && net.phase() != ica::TrackerPhase::Fitted; ++ms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(net.phase() == ica::TrackerPhase::Fitted);
+    stream<decltype(net), 16>(net, m.mixed, ready, ready + 1);
+    CHECK(net.refits() == 1);
+    CHECK(net.phase() == ica::TrackerPhase::Learning);
+    const double adopted = amari(net.unmixing(), m.mixing_after);
+    INFO("Amari " << before_fit << " when the buffer filled, " << adopted << " once adopted");
+    CHECK(adopted < 0.5 * before_fit);
+  }
+  SECTION("a restart while the fit runs drops the fit") {
+    ica::ORICATracker<float, 16> net({.orica = adaptive, .worker_thread = false});
+    const Eigen::Index ready = until(net, ica::TrackerPhase::Ready, 0, m.mixed.cols());
+    REQUIRE(ready < m.mixed.cols());
+    net.restart();
+    CHECK(net.phase() == ica::TrackerPhase::Ready);  // the worker still has the buffer
+    CHECK(net.run_pending_fit());
+    CHECK_FALSE(net.run_pending_fit());  // nothing left to fit
+    stream<decltype(net), 16>(net, m.mixed, ready, ready + 1);
+    CHECK(net.refits() == 0);
+    CHECK(net.phase() == ica::TrackerPhase::Learning);
+    // restarted (its first sample only starts the whitener), not overwritten by the stale fit
+    CHECK(net.network().samples() == 0);
+    CHECK(net.unmixing().isDiagonal());
+  }
+  SECTION("a buffer with a flat channel cannot be whitened: counted, learning goes on") {
+    Eigen::MatrixXd off = m.mixed;
+    off.row(5).setConstant(0.25);  // an electrode that is not connected
+    ica::ORICATracker<float, 16> net({.orica = adaptive, .worker_thread = false});
+    Eigen::Index i = 0;
+    for (; i < off.cols() && net.phase() != ica::TrackerPhase::Ready; ++i) {
+      stream<decltype(net), 16>(net, off, i, i + 1);
+    }
+    REQUIRE(net.phase() == ica::TrackerPhase::Ready);
+    CHECK(net.run_pending_fit());
+    stream<decltype(net), 16>(net, off, i, i + 1);
+    CHECK(net.failed_fits() == 1);
+    CHECK(net.refits() == 0);
+    CHECK(net.phase() == ica::TrackerPhase::Learning);
+    CHECK(net.unmixing().allFinite());
+  }
+  CHECK_THROWS_AS((ica::ORICATracker<float, 4>({.orica = {}})), dendrite::numerical_error);
+  CHECK_THROWS_AS((ica::ORICATracker<float, 4>({.orica = adaptive, .fit_seconds = 4.0 / 256})),
+                  dendrite::numerical_error);
+  CHECK_THROWS_WITH((ica::ORICATracker<float, 4>({.orica = {}})),
+                    Catch::Contains("sample_rate") && Catch::Contains("fit_seconds"));
 }
 
 TEST_CASE("ORICA removes a blink component and keeps the rest", "[orica][eeg]") {

@@ -83,6 +83,7 @@
 /// index 0.036 ten seconds after the change, against 0.038 before it; online learning alone is at
 /// 0.13 (Adaptive) or 0.24 (Cooling) then. The gain comes from the batch whitening: FastICA on the
 /// same 5 s whitened by the running M instead of the block's own covariance reaches only 0.07-0.21.
+/// `ORICATracker` (orica_tracker.hpp) does all of this as one real-time block.
 ///
 /// Guards (the real-time contract): non-finite input leaves the lane untouched and returns
 /// `Status::RejectedNonFinite`; a finite value beyond `max_abs_input` returns
