@@ -4,10 +4,12 @@
 // channels) -> GRU decoder (trained on the fly on a calibration segment, written as NPY and loaded
 // back through the PyTorch loader with its reference-pair check). Mid-stream the electrodes shift
 // (the mixing changes): ORICA detects it, and a batch fit of the second after the detection is
-// adopted. Beside ORICA, the Hebbian/anti-Hebbian network frozen at FOBI's solution
-// of the calibration segment (the simplest method that could separate) shows what a network that
-// does not learn does. Measures latency, real-time factor, allocations during streaming,
-// separation quality over time and rejected samples.
+// adopted (ica::ORICATracker: the buffer, the hand-over and the adoption in the callback; the fit
+// between blocks, a worker thread's job in an acquisition program). Beside ORICA, the
+// Hebbian/anti-Hebbian network frozen at FOBI's solution of the calibration segment (the
+// simplest method that could separate) shows what a network that does not learn does. Measures
+// latency, real-time factor, allocations during streaming, separation quality over time and
+// rejected samples.
 #include "support/alloc_counter.hpp"  // first: it must see Eigen before anyone else
 
 #include <algorithm>
@@ -26,6 +28,7 @@
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/online_ica.hpp>
 #include <dendrite/ica/orica.hpp>
+#include <dendrite/ica/orica_tracker.hpp>
 #include <dendrite/io/pytorch.hpp>
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
@@ -51,7 +54,7 @@ using Readout = nn::Dense<float, kDecoderHidden, 1>;
 
 /// Everything the callback touches, allocated before streaming starts.
 struct Pipeline {
-  ica::ORICA<float, kC> ica;
+  ica::ORICATracker<float, kC> ica;
   geometry::StreamingPCA<float, kC, 3> pca;
   Decoder gru;
   Readout readout;
@@ -60,7 +63,10 @@ struct Pipeline {
   std::array<float, kDecoderHidden> h{};
   std::array<float, 1> out{};
 
-  explicit Pipeline(const ica::ORICAOptions& o) : ica(o), pca({.eta0 = 1e-4, .t0 = 1e4}) {}
+  // the tracker gathers the second after a detection; its fit runs between blocks
+  explicit Pipeline(const ica::ORICAOptions& o)
+      : ica({.orica = o, .fit_seconds = 1.0, .worker_thread = false}),
+        pca({.eta0 = 1e-4, .t0 = 1e4}) {}
 
   /// The per-sample callback: real-time safe (noexcept, no allocation, no lock).
   DENDRITE_REALTIME Status process(std::span<const float, kC> x, float& decoded) noexcept {
@@ -154,13 +160,11 @@ void run_realtime_pipeline(Report& report, const Options& options) {
   std::vector<double> decoded(n_stream), truth(n_stream);
   std::vector<double> t_axis, amari_curve, offdiag_curve, diag_lo, diag_hi, angle_curve, corr_t, corr_v;
   std::size_t rejected_nan = 0, rejected_outlier = 0, diverged = 0, injected = 0;
-  // After the shift: once ORICA's Adaptive schedule detects it (a reheat), the next second of input
-  // is recorded (a preallocated buffer), fitted in batch between blocks (ORICA::fit, FastICA; in
-  // an acquisition program, on a worker thread) and adopted by the network (O(D^2), real-time).
-  const auto n_fit = Eigen::Index(1.0 * AcquisitionSimulator::kRate);
-  Eigen::MatrixXd recent(kC, n_fit);
-  Eigen::Index recorded = 0;
-  std::uint64_t reheats_at_shift = 0;
+  // After the shift: once ORICA's Adaptive schedule detects it (a reheat), the tracker records
+  // the next second of input (a preallocated buffer); it is fitted in batch between blocks
+  // (run_pending_fit: ORICA::fit, FastICA; in an acquisition program the tracker's worker thread
+  // does it) and the next step adopts the fit (O(D^2), real-time).
+  std::uint64_t reheats_at_shift = 0, refits_at_shift = 0;
   std::size_t detected_at = 0, adopted_at = 0;  // samples; 0: not yet
   double fit_ms = 0, amari_adopted = std::nan("");
   dendrite::test::AllocCounts allocs;
@@ -180,13 +184,15 @@ void run_realtime_pipeline(Report& report, const Options& options) {
         const Status st = pipe.process(x, out);
         const auto t1 = Clock::now();
         latency_ns[k] = float(std::chrono::duration<double, std::nano>(t1 - t0).count());
-        if (k == n_shift) reheats_at_shift = pipe.ica.reheats();
-        if (k > n_shift && detected_at == 0 && pipe.ica.reheats() != reheats_at_shift) {
+        if (k == n_shift) {
+          reheats_at_shift = pipe.ica.network().reheats();
+          refits_at_shift = pipe.ica.refits();
+        }
+        if (k > n_shift && detected_at == 0 && pipe.ica.network().reheats() != reheats_at_shift) {
           detected_at = k + 1;
         }
-        if (detected_at != 0 && k >= detected_at && recorded < n_fit && st == Status::Ok) {
-          for (int i = 0; i < kC; ++i) recent(i, recorded) = x[std::size_t(i)];
-          ++recorded;
+        if (k > n_shift && adopted_at == 0 && pipe.ica.refits() != refits_at_shift) {
+          adopted_at = k + 1;
         }
         decoded[k] = out;
         (void)frozen.step(x, y_frozen);  // the comparison, outside the timed callback
@@ -206,17 +212,14 @@ void run_realtime_pipeline(Report& report, const Options& options) {
       allocs.eigen += c.eigen;
     }
     // analysis between blocks (allocates; not part of the real-time path)
-    if (recorded == n_fit && adopted_at == 0) {
-      const auto f0 = Clock::now();
-      const auto fit = decltype(pipe.ica)::fit(recent);
+    const auto f0 = Clock::now();
+    if (pipe.ica.run_pending_fit()) {
       fit_ms = std::chrono::duration<double, std::milli>(Clock::now() - f0).count();
-      (void)pipe.ica.adopt(fit);
-      adopted_at = b1;
     }
     const double t = double(b1) / AcquisitionSimulator::kRate;
     t_axis.push_back(t);
     amari_curve.push_back(ica::amari_index(pipe.ica.unmixing(), sim.mixing()));
-    if (adopted_at == b1) amari_adopted = amari_curve.back();
+    if (adopted_at > b0 && adopted_at <= b1) amari_adopted = amari_curve.back();
     frozen_curve.push_back(ica::amari_index(frozen.unmixing(), sim.mixing()));
     if (b1 <= n_shift) amari_before_shift = amari_curve.back();
     const Eigen::MatrixXd yb = yblock.leftCols(Eigen::Index(good_in_block)).cast<double>();
@@ -266,9 +269,10 @@ void run_realtime_pipeline(Report& report, const Options& options) {
                      "started at FOBI's solution of the calibration segment and frozen (with "
                      "learning on, its plain rule drifts away on these 16 sources), the simplest "
                      "method that separates here. Once the Adaptive schedule detects the shift, "
-                     "the next second of input is fitted in batch between blocks (ORICA::fit, "
-                     "FastICA; a worker thread's job in an acquisition program) and the network "
-                     "adopts the fit (ORICA::adopt, O(D^2), no allocation) and learns on from it. "
+                     "ica::ORICATracker records the next second of input, fits it in batch between "
+                     "blocks (ORICA::fit, FastICA; its worker thread's job in an acquisition "
+                     "program), and the network adopts the fit in the callback (O(D^2), no "
+                     "allocation) and learns on from it. "
                      "The generator injects NaN channels and 1e30 spikes (1e-5 per sample each).");
   report.table("realtime_latency",
                {{"p50 (ns)", "p99 (ns)", "p99.9 (ns)", "max (ns)", "real-time factor",
@@ -339,8 +343,8 @@ void run_realtime_pipeline(Report& report, const Options& options) {
   report.summary("pipeline Amari index", fmt(amari_before_shift) + " / " + fmt(amari_curve.back()),
                  "ORICA learning, before the electrode shift / at the end (frozen FOBI network: " +
                      fmt(frozen_curve[std::min(frozen_curve.size() - 1, frozen_curve.size() / 2 - 1)]) +
-                     " / " + fmt(frozen_curve.back()) + "); " + std::to_string(pipe.ica.reheats()) +
-                     " reheats");
+                     " / " + fmt(frozen_curve.back()) + "); " +
+                     std::to_string(pipe.ica.network().reheats()) + " reheats");
   const auto seconds_at = [](std::size_t k) {
     return k == 0 ? std::string("never") : fmt(double(k) / AcquisitionSimulator::kRate, 3) + " s";
   };
@@ -350,7 +354,7 @@ void run_realtime_pipeline(Report& report, const Options& options) {
                      (adopted_at == 0 ? std::string("; no fit: the stream ended first")
                                       : "; FastICA on 1 s took " + fmt(fit_ms, 3) +
                                             " ms; Amari index " + fmt(amari_adopted) +
-                                            " right after the adoption"));
+                                            " at the end of the block (0.25 s) that adopted it"));
   report.summary("pipeline decoder correlation", fmt(decoder_corr_before) + " / " + fmt(decoder_corr),
                  "last second before the shift / last second; after a shift ORICA's outputs may "
                  "come back in another order, which a decoder trained on the old order cannot "
