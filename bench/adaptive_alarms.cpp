@@ -15,6 +15,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "support.hpp"
+
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/orica.hpp>
 
@@ -31,15 +33,6 @@ ica::ORICA<float, D> adaptive(double threshold) {
   return ica::ORICA<float, D>(opt);
 }
 
-template <class Net, int D>
-void stream(Net& net, const Eigen::MatrixXd& x, Eigen::Index from, Eigen::Index to) {
-  std::array<float, D> in{}, out{};
-  for (Eigen::Index i = from; i < to; ++i) {
-    for (int c = 0; c < D; ++c) in[std::size_t(c)] = float(x(c, i));
-    (void)net.step(in, out);
-  }
-}
-
 template <int D>
 void run(int seeds, double threshold, int first) {
   int false_alarms = 0, early = 0, caught = 0;
@@ -47,7 +40,7 @@ void run(int seeds, double threshold, int first) {
   for (int s = first; s < first + seeds; ++s) {
     auto quiet = adaptive<D>(threshold);
     const auto still = ica::eeg_like(D, 90.0, 256.0, std::uint64_t(200 + s));
-    stream<decltype(quiet), D>(quiet, still.mixed, 0, still.mixed.cols());
+    bench::stream_columns<D>(quiet, still.mixed, 0, still.mixed.cols());
     false_alarms += quiet.reheats() > 0 ? 1 : 0;
 
     ica::EEGLikeOptions drift;
@@ -55,11 +48,11 @@ void run(int seeds, double threshold, int first) {
     drift.change_at_s = 60;
     const auto m = ica::eeg_like(D, 65.0, 256.0, std::uint64_t(s), drift);
     auto net = adaptive<D>(threshold);
-    stream<decltype(net), D>(net, m.mixed, 0, m.change_sample);
+    bench::stream_columns<D>(net, m.mixed, 0, m.change_sample);
     const auto before = net.reheats();
     early += before > 0 ? 1 : 0;
     for (Eigen::Index i = m.change_sample; i < m.mixed.cols(); ++i) {
-      stream<decltype(net), D>(net, m.mixed, i, i + 1);
+      bench::stream_columns<D>(net, m.mixed, i, i + 1);
       if (net.reheats() > before) {
         ++caught;
         delays.push_back(double(i - m.change_sample) / 256.0);

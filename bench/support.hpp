@@ -3,8 +3,11 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <random>
+
+#include <Eigen/Core>
 
 #include <dendrite/core/simd.hpp>
 
@@ -22,6 +25,16 @@ std::array<std::array<T, D>, N> normal_samples(std::uint64_t seed) {
     }
   }
   return xs;
+}
+
+/// Streams columns [from, to) of x (D x n, double) through a float network, one sample a step.
+template <int D, class Net>
+void stream_columns(Net& net, const Eigen::MatrixXd& x, Eigen::Index from, Eigen::Index to) {
+  std::array<float, std::size_t(D)> in{}, out{};
+  for (Eigen::Index i = from; i < to; ++i) {
+    for (int c = 0; c < D; ++c) in[std::size_t(c)] = float(x(c, i));
+    (void)net.step(in, out);
+  }
 }
 
 }  // namespace dendrite::bench

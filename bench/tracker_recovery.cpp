@@ -15,6 +15,8 @@
 
 #include <Eigen/Core>
 
+#include "support.hpp"
+
 #include <dendrite/ica/eeg_like.hpp>
 #include <dendrite/ica/metrics.hpp>
 #include <dendrite/ica/orica_tracker.hpp>
@@ -22,15 +24,6 @@
 namespace {
 
 using namespace dendrite;
-
-template <class Net, int D>
-void stream(Net& net, const Eigen::MatrixXd& x, Eigen::Index from, Eigen::Index to) {
-  std::array<float, D> in{}, out{};
-  for (Eigen::Index i = from; i < to; ++i) {
-    for (int c = 0; c < D; ++c) in[std::size_t(c)] = float(x(c, i));
-    (void)net.step(in, out);
-  }
-}
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -57,15 +50,15 @@ void run(int seeds, double fit_seconds) {
       return ica::amari_index(Eigen::MatrixXd(u * a));
     };
     for (Eigen::Index i = 0; i < c + 5120; i += 8) {
-      stream<decltype(tracker), D>(tracker, m.mixed, i, i + 8);
+      bench::stream_columns<D>(tracker, m.mixed, i, i + 8);
       (void)tracker.run_pending_fit();
       if (i + 8 == c) before.push_back(amari(tracker.unmixing(), m.mixing));
       if (i + 8 == c + 2560) tracked10.push_back(amari(tracker.unmixing(), m.mixing_after));
     }
     tracked20.push_back(amari(tracker.unmixing(), m.mixing_after));
-    stream<decltype(online), D>(online, m.mixed, 0, c + 2560);
+    bench::stream_columns<D>(online, m.mixed, 0, c + 2560);
     online10.push_back(amari(online.unmixing(), m.mixing_after));
-    stream<decltype(online), D>(online, m.mixed, c + 2560, c + 5120);
+    bench::stream_columns<D>(online, m.mixed, c + 2560, c + 5120);
     online20.push_back(amari(online.unmixing(), m.mixing_after));
     refitted += tracker.refits() > 0 ? 1 : 0;
   }
