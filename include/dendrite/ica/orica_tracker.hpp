@@ -32,6 +32,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <optional>
 #include <span>
 #include <thread>
@@ -56,7 +57,7 @@ struct ORICATrackerOptions {
   /// true: a worker thread owned by the tracker polls for a full buffer every `poll`; false: call
   /// `run_pending_fit()` from a thread of yours (not the real-time one).
   bool worker_thread = true;
-  std::chrono::milliseconds poll{5};
+  std::chrono::milliseconds poll{5};  ///< the worker's sleep between polls (0: it spins)
   FastICAOptions fit_options{};
 };
 
@@ -186,7 +187,7 @@ class ORICATracker {
 #if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
     try {
       fit_.emplace(Network::fit(buffer_, opt_.fit_options));
-    } catch (const error&) {
+    } catch (const std::exception&) {  // dendrite::error, or std::bad_alloc in the fit
       fit_.reset();
       failed_fits_.fetch_add(1, std::memory_order_relaxed);
     }
