@@ -62,14 +62,17 @@
 ///    rest); a new mixing correlates every pair at once. The index is compared with its own running
 ///    mean and standard deviation over 4 windows (the values entering them winsorised at 2 sd, so
 ///    that a change's rise does not widen the spread it is measured against); past
-///    `reheat_threshold` standard deviations (by default 12 from 5 channels, 24 at 4, 32 at 2 and
-///    3) the whitener restarts its running average (as if it had seen `reheat_whitener_s`) and the
+///    `reheat_threshold` standard deviations (by default 8 from 16 channels, 12 at 5-15, 24 at 4,
+///    32 at 2 and 3) the whitener restarts its running average (as if it had seen `reheat_whitener_s`) and the
 ///    cooling clock goes back to where l = 1 / (`reheat_memory_s` x sample_rate). Needs
 ///    `sample_rate`; without it Adaptive is Cooling. Measured by bench/adaptive_alarms.cpp on
 ///    eeg_like at 256 Hz, 80 seeds (16 at 64 channels), defaults (electrode shifts caught within
 ///    5 s; stationary 90 s recordings that made it reheat at all): 3 channels 67 and 5 of 80, 4
 ///    channels 65 and 3, 5 channels 75 and 1, 7 channels 79 and 0, 16 channels 80 and 0, 32
-///    channels 77 and 0, 64 channels 16 and 0 of 16; median delay 0.3-1.1 s. Without the clip,
+///    channels 80 and 0, 64 channels 16 and 0 of 16 (and 56 and 0 of 56 on seeds 1-56); median
+///    delay 0.3-1.1 s below 16 channels, 0.2-0.3 s from 16 (at 12 there: 0.4-0.5 s, 32 channels
+///    77 of 80, and two 64-channel shifts of 8 in bench/tracker_recovery.cpp peaked at 11.7 and
+///    11.9 standard deviations, unseen). Without the clip,
 ///    at 12 everywhere: 3 channels 63 and 31, 4 channels 64 and 22, 5 channels 76 and 5, 7
 ///    channels 79 and 4, 16 channels 80 and 1 (delay 0-0.5 s). A reheat costs a few seconds of
 ///    noisier separation.
@@ -80,8 +83,8 @@
 /// real-time) and hand the result to `adopt` in the real-time thread (O(D^2), no allocation). The
 /// fit's unmixing B whitens its block, so the network takes M = B, W = I and learns on from there.
 /// Measured on eeg_like(16) at 256 Hz (8 seeds, 5 s of input after the detection): median Amari
-/// index 0.036 ten seconds after the change, against 0.038 before it; online learning alone is at
-/// 0.13 (Adaptive) or 0.24 (Cooling) then. The gain comes from the batch whitening: FastICA on the
+/// index 0.035 ten seconds after the change, against 0.038 before it; online learning alone is at
+/// 0.14 (Adaptive) or 0.24 (Cooling) then. The gain comes from the batch whitening: FastICA on the
 /// same 5 s whitened by the running M instead of the block's own covariance reaches only 0.07-0.21.
 /// `ORICATracker` (orica_tracker.hpp) does all of this as one real-time block.
 ///
@@ -141,9 +144,10 @@ struct ORICAOptions {
   double t0 = 100.0;        ///< cooling time constant, in samples
   double gamma = 1.0;       ///< cooling exponent (1: the rate of a running average)
   /// Adaptive: reheat when the nonstationarity index exceeds its stationary mean by this many
-  /// standard deviations; 0 (the default) picks it by channel count: 12 from 5 channels, 24 at
-  /// 4, 32 at 2 and 3 (fewer pairs, a heavier-tailed index; measured in bench/README.md). Until
-  /// 2026-12-02 a ratio to that mean (default 5); until 2026-12-03 12 at every count.
+  /// standard deviations; 0 (the default) picks it by channel count: 8 from 16 channels, 12 at
+  /// 5-15, 24 at 4, 32 at 2 and 3 (fewer pairs, a heavier-tailed index; measured in
+  /// bench/README.md). Until 2026-12-02 a ratio to that mean (default 5); until the first
+  /// 2026-12-03 change 12 at every count, until the second 12 from 5 channels.
   double reheat_threshold = 0;
   double reheat_memory_s = 0.2; ///< Adaptive: a reheat sends the ICA rate back to 1 / (this x rate)
   double reheat_whitener_s = 0.25;  ///< Adaptive: after a reheat the whitener's running average
@@ -908,6 +912,7 @@ class ORICA {
                                1e-3 * baseline_);
     const bool settled = baseline_n_ > std::uint64_t(window);
     const double threshold = opt_.reheat_threshold > 0 ? opt_.reheat_threshold
+                             : D >= 16                 ? 8.0
                              : D >= 5                  ? 12.0
                              : D == 4                  ? 24.0
                                                        : 32.0;

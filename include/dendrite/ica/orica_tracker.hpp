@@ -17,9 +17,9 @@
 /// exceptions, it aborts with its message, as every dendrite error does there).
 ///
 /// Measured on eeg_like(16) at 256 Hz with an electrode shift at 60 s (8 seeds, the defaults,
-/// the worker emulated every 8 samples; tests/ica/test_orica.cpp): median Amari index 0.035
+/// the worker emulated every 8 samples; tests/ica/test_orica.cpp): median Amari index 0.032
 /// ten seconds after the shift against 0.038 before it (the target: within 1.5x), where
-/// Adaptive ORICA's online learning alone is at 0.138; 8 of 8 shifts refitted.
+/// Adaptive ORICA's online learning alone is at 0.120; 8 of 8 shifts refitted.
 /// Limits: a float or double network (the fit is per stream; for lanes use `ORICA::fit` and
 /// `adopt(fit, lane)` yourself); the adoption happens within one worker poll plus the fit's
 /// time after the buffer fills (2-25 ms for 16 channels x 5 s here), so a stream replayed
