@@ -454,6 +454,29 @@ TEST_CASE("ORICATracker: its own worker thread, stale fits, failed fits and bad 
     CHECK(net.network().samples() == 0);
     CHECK(net.unmixing().isDiagonal());
   }
+  SECTION("rejected samples are not gathered: the fit sees only accepted input") {
+    Eigen::MatrixXd bad = m.mixed;
+    for (Eigen::Index i = c; i < bad.cols(); i += 97) {
+      bad((i / 97) % 16, i) = (i / 97) % 2 == 0 ? std::numeric_limits<double>::quiet_NaN() : 1e30;
+    }
+    ica::ORICATracker<float, 16> net({.orica = adaptive, .worker_thread = false});
+    int rejected_while_gathering = 0;
+    Eigen::Index i = 0;
+    for (; i < bad.cols() && net.phase() != ica::TrackerPhase::Ready; ++i) {
+      const bool gathering = net.phase() == ica::TrackerPhase::Gathering;
+      std::array<float, 16> in{}, out{};
+      for (int k = 0; k < 16; ++k) in[std::size_t(k)] = float(bad(k, i));
+      const Status st = net.step(in, out);
+      for (float v : out) REQUIRE(std::isfinite(v));
+      rejected_while_gathering += gathering && st != Status::Ok ? 1 : 0;
+    }
+    REQUIRE(net.phase() == ica::TrackerPhase::Ready);
+    CHECK(rejected_while_gathering >= 10);  // 1280 samples with one bad in 97
+    CHECK(net.run_pending_fit());
+    stream<decltype(net), 16>(net, m.mixed, i, i + 1);
+    CHECK(net.failed_fits() == 0);  // a NaN or a 1e30 in the buffer would fail the fit
+    CHECK(net.refits() == 1);
+  }
   SECTION("a buffer with a flat channel cannot be whitened: counted, learning goes on") {
     Eigen::MatrixXd off = m.mixed;
     off.row(5).setConstant(0.25);  // an electrode that is not connected
