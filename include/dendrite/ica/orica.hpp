@@ -56,24 +56,23 @@
 ///    4th sample: about D^2 / 4 multiply-adds per sample), and index = the mean over pairs i < j of
 ///    the squared correlation C_ij^2 / (C_ii C_jj), from 5 outputs without the pairs of the output
 ///    whose correlations sum highest. The clip keeps a burst's few large samples from outweighing
-///    the bulk, where a new mixing shows. Independent outputs
-///    keep it near its sampling noise whatever the sources' bursts do to their own variances (a
-///    blink stays on its output's diagonal, and what leaks of it correlates one output with the
-///    rest); a new mixing correlates every pair at once. The index is compared with its own running
-///    mean and standard deviation over 4 windows (the values entering them winsorised at 2 sd, so
-///    that a change's rise does not widen the spread it is measured against); past
-///    `reheat_threshold` standard deviations (by default 8 from 16 channels, 12 at 5-15, 24 at 4,
-///    32 at 2 and 3) the whitener restarts its running average (as if it had seen `reheat_whitener_s`) and the
-///    cooling clock goes back to where l = 1 / (`reheat_memory_s` x sample_rate). Needs
-///    `sample_rate`; without it Adaptive is Cooling. Measured by bench/adaptive_alarms.cpp on
-///    eeg_like at 256 Hz, 80 seeds (16 at 64 channels), defaults (electrode shifts caught within
-///    5 s; stationary 90 s recordings that made it reheat at all): 3 channels 67 and 5 of 80, 4
-///    channels 65 and 3, 5 channels 75 and 1, 7 channels 79 and 0, 16 channels 80 and 0, 32
-///    channels 80 and 0, 64 channels 16 and 0 of 16 (and 56 and 0 of 56 on seeds 1-56); median
-///    delay 0.3-1.1 s below 16 channels, 0.2-0.3 s from 16 (at 12 there: 0.4-0.5 s, 32 channels
-///    77 of 80, and two 64-channel shifts of 8 in bench/tracker_recovery.cpp peaked at 11.7 and
-///    11.9 standard deviations, unseen). Without the clip,
-///    at 12 everywhere: 3 channels 63 and 31, 4 channels 64 and 22, 5 channels 76 and 5, 7
+///    the bulk, where a new mixing shows. Independent outputs keep it near its sampling noise
+///    whatever the sources' bursts do to their own variances (a blink stays on its output's
+///    diagonal, and what leaks of it correlates one output with the rest); a new mixing correlates
+///    every pair at once. The index is compared with its own running mean and standard deviation
+///    over 4 windows (the values entering them winsorised at 2 sd, so that a change's rise does not
+///    widen the spread it is measured against); past `reheat_threshold` standard deviations (by
+///    default 8 from 16 channels, 12 at 5-15, 24 at 4, 32 at 2 and 3) the whitener restarts its
+///    running average (as if it had seen `reheat_whitener_s`) and the cooling clock goes back to
+///    where l = 1 / (`reheat_memory_s` x sample_rate). Needs `sample_rate`; without it Adaptive is
+///    Cooling. Measured by bench/adaptive_alarms.cpp on eeg_like at 256 Hz, 80 seeds (16 at 64
+///    channels), defaults (electrode shifts caught within 5 s; stationary 90 s recordings that made
+///    it reheat at all): 3 channels 67 and 5 of 80, 4 channels 65 and 3, 5 channels 75 and 1, 7
+///    channels 79 and 0, 16 channels 80 and 0, 32 channels 80 and 0, 64 channels 16 and 0 of 16
+///    (and 56 and 0 of 56 on seeds 1-56); median delay 0.3-1.1 s below 16 channels, 0.2-0.3 s from
+///    16 (at 12 there: 0.4-0.5 s, 32 channels 77 of 80, and two 64-channel shifts of 8 in
+///    bench/tracker_recovery.cpp peaked at 11.7 and 11.9 standard deviations, unseen). Without the
+///    clip, at 12 everywhere: 3 channels 63 and 31, 4 channels 64 and 22, 5 channels 76 and 5, 7
 ///    channels 79 and 4, 16 channels 80 and 1 (delay 0-0.5 s). A reheat costs a few seconds of
 ///    noisier separation.
 /// The whitener uses l_w = max(1 / (t + 2), l_min): a running average, then the same memory.
@@ -255,6 +254,11 @@ class ORICA {
     const double memory_samples =
         opt_.sample_rate > 0 ? opt_.memory_s * opt_.sample_rate : 1e4;
     floor_ = std::min(1.0, 1.0 / std::max(memory_samples, 1.0));
+    threshold_ = opt_.reheat_threshold > 0 ? opt_.reheat_threshold
+                 : D >= 16                 ? 8.0
+                 : D >= 5                  ? 12.0
+                 : D == 4                  ? 24.0
+                                           : 32.0;
     defer_ = D >= opt_.defer_from && block_ == 1;
     if (defer_ && std::is_floating_point_v<T>) {
       qx_.resize(kD * kQueue);
@@ -911,12 +915,7 @@ class ORICA {
     const double sd = std::max(std::sqrt(std::max(baseline_sq_ - baseline_ * baseline_, 0.0)),
                                1e-3 * baseline_);
     const bool settled = baseline_n_ > std::uint64_t(window);
-    const double threshold = opt_.reheat_threshold > 0 ? opt_.reheat_threshold
-                             : D >= 16                 ? 8.0
-                             : D >= 5                  ? 12.0
-                             : D == 4                  ? 24.0
-                                                       : 32.0;
-    const bool jump = settled && nsi_ > baseline_ + threshold * sd;
+    const bool jump = settled && nsi_ > baseline_ + threshold_ * sd;
     ++baseline_n_;
     const double rb = 1.0 / std::min(double(baseline_n_), 4.0 * window);
     // winsorised at 2 sd, so that a change's rise does not widen the spread it is measured
@@ -1302,6 +1301,7 @@ class ORICA {
 
   ORICAOptions opt_;
   double floor_ = 1e-4;
+  double threshold_ = 12;  // Adaptive: the reheat threshold in standard deviations (by D if 0)
   bool frozen_ = false;
   aligned_vector<T> w_, m_, minv_;  // D x D column-major: rotation W, whitener M and its inverse
   aligned_vector<T> w_ckpt_, m_ckpt_, minv_ckpt_, mean_ckpt_;  // last checkpoint
