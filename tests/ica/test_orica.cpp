@@ -415,16 +415,17 @@ TEST_CASE("ORICATracker: its own worker thread, stale fits, failed fits and bad 
   const Eigen::Index c = m.change_sample;
   const ica::ORICAOptions adaptive{.schedule = ica::ForgettingSchedule::Adaptive,
                                    .sample_rate = 256};
-  // streams until the phase is p or `to`; returns the sample reached
-  const auto until = [&](auto& net, ica::TrackerPhase p, Eigen::Index from, Eigen::Index to) {
+  // streams x's columns from `from` until the phase is p or x ends; returns the sample reached
+  const auto until = [](auto& net, const Eigen::MatrixXd& x, ica::TrackerPhase p,
+                        Eigen::Index from) {
     Eigen::Index i = from;
     using Net = std::remove_reference_t<decltype(net)>;
-    for (; i < to && net.phase() != p; ++i) stream<Net, 16>(net, m.mixed, i, i + 1);
+    for (; i < x.cols() && net.phase() != p; ++i) stream<Net, 16>(net, x, i, i + 1);
     return i;
   };
   SECTION("the worker thread fits and the next step adopts") {
     ica::ORICATracker<float, 16> net({.orica = adaptive, .poll = std::chrono::milliseconds(1)});
-    const Eigen::Index ready = until(net, ica::TrackerPhase::Ready, 0, m.mixed.cols());
+    const Eigen::Index ready = until(net, m.mixed, ica::TrackerPhase::Ready, 0);
     REQUIRE(ready < c + 2560);
     const double before_fit = amari(net.unmixing(), m.mixing_after);
     // replayed far faster than real time: wait for the worker as a live stream would
@@ -441,7 +442,7 @@ TEST_CASE("ORICATracker: its own worker thread, stale fits, failed fits and bad 
   }
   SECTION("a restart while the fit runs drops the fit") {
     ica::ORICATracker<float, 16> net({.orica = adaptive, .worker_thread = false});
-    const Eigen::Index ready = until(net, ica::TrackerPhase::Ready, 0, m.mixed.cols());
+    const Eigen::Index ready = until(net, m.mixed, ica::TrackerPhase::Ready, 0);
     REQUIRE(ready < m.mixed.cols());
     net.restart();
     CHECK(net.phase() == ica::TrackerPhase::Ready);  // the worker still has the buffer
@@ -481,10 +482,7 @@ TEST_CASE("ORICATracker: its own worker thread, stale fits, failed fits and bad 
     Eigen::MatrixXd off = m.mixed;
     off.row(5).setConstant(0.25);  // an electrode that is not connected
     ica::ORICATracker<float, 16> net({.orica = adaptive, .worker_thread = false});
-    Eigen::Index i = 0;
-    for (; i < off.cols() && net.phase() != ica::TrackerPhase::Ready; ++i) {
-      stream<decltype(net), 16>(net, off, i, i + 1);
-    }
+    const Eigen::Index i = until(net, off, ica::TrackerPhase::Ready, 0);
     REQUIRE(net.phase() == ica::TrackerPhase::Ready);
     CHECK(net.run_pending_fit());
     stream<decltype(net), 16>(net, off, i, i + 1);
