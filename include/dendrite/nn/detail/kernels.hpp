@@ -360,8 +360,9 @@ DENDRITE_FORCE_INLINE void gemv_bias(const scalar_t<T>* __restrict w, const T* _
 }
 
 /// y = b + W1 x1 + W2 x2, two column-major matrices of R rows (C1 and C2 columns) and b R
-/// scalars: an LSTM's two products. On the across-rows path in one pass (one transpose
-/// of the sums instead of two); elsewhere gemv_bias then gemv_acc. Each sum runs from b over
+/// scalars: an LSTM's two products. On the across-rows path, when R is a multiple of 8 (no rows
+/// left in the lanes' form), in one pass (one transpose of the sums instead of two); elsewhere
+/// gemv_bias then gemv_acc. Each sum runs from b over
 /// W1's columns, then W2's, in both.
 template <class T, std::size_t R, std::size_t C1, std::size_t C2>
 DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T* __restrict x1,
