@@ -137,7 +137,12 @@ enum class ForgettingSchedule : std::uint8_t {
 /// Settings of ORICA. The defaults are meant to work on a new recording with no calibration.
 struct ORICAOptions {
   ForgettingSchedule schedule = ForgettingSchedule::Cooling;
-  double sample_rate = 0;   ///< Hz; 0 (unknown): the memory floor counts 1e4 samples
+  /// Hz; 0 (unknown): the memory floor counts 2e4 samples (1.25 s at 16 kHz, 78 s at 256 Hz).
+  /// Until 2026-12-03 1e4: on 77 three-source speech mixtures at 16 kHz (5 espeak-ng voices,
+  /// Gaussian or uniform noise, raw or unit levels, mixings of condition up to 30), 6 ended
+  /// above 0.03 after 20 s (mean 0.014, worst 0.039); with 2e4 none (0.008, 0.021), and after
+  /// 5 s the worst went from 0.042 to 0.048 (mean 0.013 both).
+  double sample_rate = 0;
   double memory_s = 2.0;    ///< floor of every forgetting factor, as a memory in seconds
   double lambda0 = 0.1;     ///< ICA rate at t = 0
   double t0 = 100.0;        ///< cooling time constant, in samples
@@ -252,7 +257,7 @@ class ORICA {
       }
     }
     const double memory_samples =
-        opt_.sample_rate > 0 ? opt_.memory_s * opt_.sample_rate : 1e4;
+        opt_.sample_rate > 0 ? opt_.memory_s * opt_.sample_rate : 2e4;
     floor_ = std::min(1.0, 1.0 / std::max(memory_samples, 1.0));
     threshold_ = opt_.reheat_threshold > 0 ? opt_.reheat_threshold
                  : D >= 16                 ? 8.0
