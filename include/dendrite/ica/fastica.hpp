@@ -16,7 +16,7 @@
 /// Saddle points (on by default, `saddle_test`; scikit-learn has no such step). The fixed-point
 /// step also stops at saddles of the contrast, where two outputs are the two 45-degree mixtures
 /// (s_k +- s_l) / sqrt 2 of a pair of sources: on 3-channel mixtures of two espeak-ng voices and
-/// noise, 2 of 28 stopped there from the default seed (Amari index 0.32 against 0.001-0.003).
+/// noise, 2 of 48 stopped there from the default seed (Amari index 0.32 against 0.001-0.003).
 /// After convergence, EFICA's test of saddle points (Koldovsky, Tichavsky & Oja, IEEE TNN 2006)
 /// rotates by 45 degrees every pair (k, l) whose rotated outputs u+- = (y_k +- y_l) / sqrt 2 are
 /// further from Gaussian in the contrast G (g = G'):
