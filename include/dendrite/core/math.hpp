@@ -5,9 +5,10 @@
 ///
 /// Besides the standard functions it provides the activations the models need, written so that
 /// they cannot overflow:
-///   sigmoid(x)  = 1 / (1 + e^-x),            computed as select(x >= 0, 1/(1+e), e/(1+e)), e =
-///   e^-|x| softplus(x) = log(1 + e^x),              computed as max(x, 0) + log1p(e^-|x|) relu(x)
-///   = max(x, 0),  leaky_relu(x, a) = x > 0 ? x : a x
+///   sigmoid(x)  = 1 / (1 + e^-x)    computed as select(x >= 0, 1 / (1 + e), e / (1 + e)),
+///                                   e = e^-|x|
+///   softplus(x) = log(1 + e^x)      computed as max(x, 0) + log1p(e^-|x|)
+///   relu(x) = max(x, 0),  leaky_relu(x, a) = x > 0 ? x : a x
 /// Accuracy, checked lane by lane against the standard library in long double (tests/core):
 ///  - exp, log, log1p, expm1, sin, cos: at most 2 ULP; tanh, sigmoid, softplus: at most 3 ULP;
 ///    sqrt correctly rounded; abs, min, max, clamp, relu exact.
