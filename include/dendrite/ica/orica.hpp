@@ -298,6 +298,8 @@ class ORICA {
     std::fill(sign_.begin(), sign_.end(), T(1));
     started_ = T(0);
     var_ = T(0);
+    warm_n_ = T(0);
+    warm_ss_ = T(0);
     reset_index();
     baseline_ = 0;
     baseline_sq_ = 0;
@@ -395,7 +397,9 @@ class ORICA {
       restore(diverged);
     }
     if (!frozen_ && any_of(good)) {
+      const T spread = detail::dot<T, D>(xc.data(), xc.data());  // before learn_from's dither
       learn_from(good, xc, v, u, g, lw);
+      if (any_of(warm_n_ < T(kWarmUp))) warm_up(good, spread);
     }
     if (any_of(diverged)) {
       return Status::Diverged;
@@ -555,6 +559,7 @@ class ORICA {
     }
     dendrite::set_lane(var_, lane_index, f.var_);
     dendrite::set_lane(started_, lane_index, Scalar(1));
+    dendrite::set_lane(warm_n_, lane_index, Scalar(kWarmUp));  // the fit's scale stands
     // both rates at their floors: the cooling clock where l reaches it, the whitener's at n
     clock_ = std::max(clock_, clock_at(floor_));
     wclock_ = std::max(wclock_, f.samples_);
@@ -708,6 +713,37 @@ class ORICA {
     }
     var_ = dendrite::select<T>(usable, ss / broadcast<T>(double(D)), var_);
     started_ = dendrite::select<T>(usable, T(1), started_);
+  }
+
+  // The first kWarmUp learned samples after a lane's start: their centred power |x - m|^2
+  // (`spread`) is summed; at the last, if the whitener's running channel variance is still
+  // above 4x their mean channel variance, the starting scale was an offset's, not the
+  // signal's (start() takes it from the first sample's rms), and the whitener restarts at the
+  // spread's scale: M = I / s, M^-1 = I s, var = s^2. Without it a DC offset c times the
+  // signal's scale starts the running covariance c^2 too large, and the ridge's dither with it,
+  // and the running average forgets that only after tens of seconds (README, Limits). The
+  // whitener's first-sample prior weighs 1 / (kWarmUp + 1) by then, so this fires for offsets
+  // of about 15x the signal's scale and more, and leaves a recording without one untouched.
+  void warm_up(const mask_t<T>& good, const T& spread) noexcept {
+    const mask_t<T> in = good && (warm_n_ < T(kWarmUp));
+    warm_ss_ = warm_ss_ + dendrite::select<T>(in, spread, T(0));
+    warm_n_ = warm_n_ + dendrite::select<T>(in, T(1), T(0));
+    const T s2 = warm_ss_ / broadcast<T>(double(kWarmUp) * double(D));
+    const mask_t<T> offset = in && (warm_n_ == T(kWarmUp)) && (s2 > T(0)) &&
+                             dendrite::isfinite(s2) && (var_ > T(4) * s2);
+    if (!any_of(offset)) return;
+    settle_inverse();
+    settle_m<false>(nullptr, nullptr);
+    settle_w<false>(nullptr, nullptr);
+    const T s = dendrite::sqrt(s2);
+    for (std::size_t j = 0; j < kD; ++j) {
+      for (std::size_t i = 0; i < kD; ++i) {
+        const T diag = T(i == j ? Scalar(1) : Scalar(0));
+        m_[j * kD + i] = dendrite::select<T>(offset, diag / s, m_[j * kD + i]);
+        minv_[j * kD + i] = dendrite::select<T>(offset, diag * s, minv_[j * kD + i]);
+      }
+    }
+    var_ = dendrite::select<T>(offset, s2, var_);
   }
 
   void learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
@@ -1049,7 +1085,7 @@ class ORICA {
     Status last = Status::Ok;
     std::size_t t = 0;
     while (t < n) {
-      if (started_ == T(0)) {  // a cold lane starts on its first good sample (step's path)
+      if (started_ == T(0) || warm_n_ < T(kWarmUp)) {  // start and warm-up: step's path
         last = step_one(std::span<const T, kD>(x + t * kD, kD), std::span<T, kD>(y + t * kD, kD));
         rt::detail::count(r, last);
         ++t;
@@ -1343,6 +1379,9 @@ class ORICA {
   aligned_vector<T> mean_;            // D: running mean
   aligned_vector<T> sech2_, y2_, ytanh_, sign_;  // D: running statistics of the sign rule, k_i
   T started_{};                  // 1 in lanes that have seen their first good sample
+  static constexpr int kWarmUp = 64;  // learned samples after the start that check its scale
+  T warm_n_{};                   // learned samples of the warm-up so far (kWarmUp: done)
+  T warm_ss_{};                  // their summed centred power
   T var_{};                      // running mean channel variance (for the ridge)
   double nsi_ = 0;               // Adaptive: the nonstationarity index
   aligned_vector<T> cov_;        // Adaptive: the outputs' windowed covariance, D x D
