@@ -246,11 +246,14 @@ int rotate_saddle_pairs(const AnalysisRef<S>& x, const Whitener& wh, Eigen::Matr
   const auto by_gain = [](const Pair& a, const Pair& b) { return a.gain > b.gain; };
   std::sort(pairs.begin(), pairs.end(), by_gain);
   if (Eigen::Index(pairs.size()) > d) pairs.resize(std::size_t(d));
-  VectorX<S> single = VectorX<S>::Zero(d);  // sums of G(y_k)
+  std::vector<bool> in_pair(std::size_t(d), false);
+  for (const Pair& p : pairs) in_pair[std::size_t(p.k)] = in_pair[std::size_t(p.l)] = true;
+  VectorX<S> single = VectorX<S>::Zero(d);  // sums of G(y_k), for the outputs in a pair
   const double r2 = 1.0 / std::sqrt(2.0);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     outputs(j0, m);
     for (Eigen::Index k = 0; k < d; ++k) {
+      if (!in_pair[std::size_t(k)]) continue;
       single(k) += contrast_sum(yt.col(k).data(), yt.col(k).data(), 0.0, 1.0, m, opt);
     }
     for (Pair& p : pairs) {
