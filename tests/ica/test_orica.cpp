@@ -161,7 +161,10 @@ TEST_CASE("ORICA on EEG-like mixtures: 20 seeds at 16 channels, and odd channel 
 // A DC-coupled amplifier hands over channels with offsets far above the signal. ORICA's whitener
 // starts at the first sample's scale; its warm-up restarts it at the spread of the first 64
 // samples when that scale was an offset's. Before the warm-up, offsets of +-1e3 and +-1e4 times
-// the sources' scale gave medians of 0.066 and 0.092 against 0.035 (20 seeds).
+// the sources' scale gave medians of 0.066-0.069 and 0.089-0.092 (the block path 0.089) against
+// 0.028-0.035 without; with it 0.034-0.043 on the AVX2 and SSE2 builds. The bound is absolute:
+// a 20-seed median moves by up to 1.5x between builds (rounding changes every trajectory; a
+// ratio to the run without an offset read 1.15-1.36 on one build and 1.54 on the other).
 TEST_CASE("ORICA separates as well under large DC offsets", "[orica][eeg]") {
   ica::ORICAOptions opt;
   opt.sample_rate = 256;
@@ -195,11 +198,11 @@ TEST_CASE("ORICA separates as well under large DC offsets", "[orica][eeg]") {
   for (double offset : {1e3, 1e4}) {
     const double shifted = run(offset, 1);
     INFO("offset +-" << offset << ": median " << shifted << " against " << plain);
-    CHECK(shifted <= 1.5 * plain);
+    CHECK(shifted <= 0.06);
   }
   const double blocks = run(1e4, 16);
   INFO("block path, offset +-1e4: median " << blocks << " against " << plain);
-  CHECK(blocks <= 1.5 * plain);
+  CHECK(blocks <= 0.06);
 }
 
 TEST_CASE("ORICA adopts a batch fit at 5 and 7 channels and learns on from it", "[orica][eeg]") {
