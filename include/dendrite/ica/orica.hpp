@@ -397,8 +397,7 @@ class ORICA {
       restore(diverged);
     }
     if (!frozen_ && any_of(good)) {
-      const T spread = detail::dot<T, D>(xc.data(), xc.data());  // before learn_from's dither
-      learn_from(good, xc, v, u, g, lw);
+      const T spread = learn_from(good, xc, v, u, g, lw);
       if (any_of(warm_n_ < T(kWarmUp))) warm_up(good, spread);
     }
     if (any_of(diverged)) {
@@ -702,17 +701,24 @@ class ORICA {
     for (std::size_t i = 0; i < kD; ++i) ss = dendrite::fma(x[i], x[i], ss);
     const T rms = dendrite::sqrt(ss / broadcast<T>(double(D)));
     const mask_t<T> usable = first && (rms > T(0)) && dendrite::isfinite(rms);
-    const T scale = dendrite::select<T>(usable, T(1) / rms, T(1));
+    scale_whitener(usable, ss / broadcast<T>(double(D)));
+    for (std::size_t j = 0; j < kD; ++j) mean_[j] = dendrite::select<T>(usable, x[j], mean_[j]);
+    started_ = dendrite::select<T>(usable, T(1), started_);
+  }
+
+  // In `lanes` (where var > 0 and finite), the whitener at a channel variance var: M = I / rms,
+  // M^-1 = I rms (rms = sqrt var) and the running variance var; its start, and the warm-up's.
+  void scale_whitener(const mask_t<T>& lanes, const T& var) noexcept {
+    const T rms = dendrite::sqrt(var);
+    const T scale = dendrite::select<T>(lanes, T(1) / rms, T(1));
     for (std::size_t j = 0; j < kD; ++j) {
       for (std::size_t i = 0; i < kD; ++i) {
         const T diag = T(i == j ? Scalar(1) : Scalar(0));
-        m_[j * kD + i] = dendrite::select<T>(usable, diag * scale, m_[j * kD + i]);
-        minv_[j * kD + i] = dendrite::select<T>(usable, diag * rms, minv_[j * kD + i]);
+        m_[j * kD + i] = dendrite::select<T>(lanes, diag * scale, m_[j * kD + i]);
+        minv_[j * kD + i] = dendrite::select<T>(lanes, diag * rms, minv_[j * kD + i]);
       }
-      mean_[j] = dendrite::select<T>(usable, x[j], mean_[j]);
     }
-    var_ = dendrite::select<T>(usable, ss / broadcast<T>(double(D)), var_);
-    started_ = dendrite::select<T>(usable, T(1), started_);
+    var_ = dendrite::select<T>(lanes, var, var_);
   }
 
   // The first kWarmUp learned samples after a lane's start: their centred power |x - m|^2
@@ -735,24 +741,18 @@ class ORICA {
     settle_inverse();
     settle_m<false>(nullptr, nullptr);
     settle_w<false>(nullptr, nullptr);
-    const T s = dendrite::sqrt(s2);
-    for (std::size_t j = 0; j < kD; ++j) {
-      for (std::size_t i = 0; i < kD; ++i) {
-        const T diag = T(i == j ? Scalar(1) : Scalar(0));
-        m_[j * kD + i] = dendrite::select<T>(offset, diag / s, m_[j * kD + i]);
-        minv_[j * kD + i] = dendrite::select<T>(offset, diag * s, minv_[j * kD + i]);
-      }
-    }
-    var_ = dendrite::select<T>(offset, s2, var_);
+    scale_whitener(offset, s2);
   }
 
-  void learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
-                  std::array<T, kD>& y, std::array<T, kD>& g, double lw) noexcept {
+  // One sample's updates; returns its centred power |x - m|^2 before the dither (0 in lanes
+  // that do not learn), which the warm-up sums.
+  T learn_from(const mask_t<T>& good, std::array<T, kD>& xc, std::array<T, kD>& v,
+               std::array<T, kD>& y, std::array<T, kD>& g, double lw) noexcept {
     const T gate = dendrite::select<T>(good, T(1), T(0));
+    const T ss = detail::dot<T, D>(xc.data(), xc.data());
     // (a) whitener: M <- (I - c' v v^T) M / sqrt(1 - l_w);  M^-1 <- sqrt(1 - l_w) M^-1 (I + c'' v v^T)
     //     (M^-1 v = x - m, exactly in exact arithmetic). A ridge: a +/- dither in one channel.
     {
-      const T ss = detail::dot<T, D>(xc.data(), xc.data());
       const T lwt = broadcast<T>(lw) * gate;
       var_ = dendrite::fma(lwt, ss / broadcast<T>(double(D)) - var_, var_);
       if (opt_.ridge > 0) {
@@ -817,6 +817,7 @@ class ORICA {
     if (++since_ckpt_ >= opt_.checkpoint_interval && all_of(good)) {
       checkpoint();
     }
+    return ss;
   }
 
   // M^-1 <- a M^-1 + b x v^T queued (see qx_) when deferring; false (nothing done) otherwise.
