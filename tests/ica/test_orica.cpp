@@ -49,6 +49,29 @@ void stream(Net& net, const Eigen::MatrixXd& x, Eigen::Index from, Eigen::Index 
   }
 }
 
+// Streams columns [from, to) of x (D x n) through step_block in chunks of the given sizes
+// (cycled); returns the outputs (D x (to - from)) and counts into r.
+template <class Net, int D>
+Eigen::MatrixXd stream_blocks(Net& net, const Eigen::MatrixXd& x, Eigen::Index from,
+                              Eigen::Index to, const std::vector<Eigen::Index>& chunks,
+                              dendrite::rt::BlockResult& r) {
+  using S = typename Net::Scalar;
+  Eigen::Matrix<S, D, Eigen::Dynamic> in = x.middleCols(from, to - from).template cast<S>();
+  Eigen::Matrix<S, D, Eigen::Dynamic> out(D, to - from);
+  Eigen::Index t = 0;
+  for (std::size_t k = 0; t < in.cols(); ++k) {
+    const Eigen::Index c = std::min(chunks[k % chunks.size()], in.cols() - t);
+    const auto got = net.step_block({in.data() + t * D, std::size_t(c * D)},
+                                    {out.data() + t * D, std::size_t(c * D)});
+    r.samples += got.samples;
+    r.rejected += got.rejected;
+    r.diverged += got.diverged;
+    REQUIRE(got.error == dendrite::rt::BlockError::None);
+    t += c;
+  }
+  return out.template cast<double>();
+}
+
 double amari(const Eigen::MatrixXd& unmixing, const Eigen::MatrixXd& mixing) {
   return ica::amari_index(Eigen::MatrixXd(unmixing * mixing));
 }
@@ -176,17 +199,12 @@ TEST_CASE("ORICA separates as well under large DC offsets", "[orica][eeg]") {
       std::uniform_real_distribution<double> u(-offset, offset);
       const Eigen::VectorXd o = Eigen::VectorXd::NullaryExpr(16, [&] { return u(rng); });
       const Eigen::MatrixXd x = m.mixed.colwise() + o;
-      ica::ORICAOptions o2 = opt;
-      o2.block_size = block_size;
-      ica::ORICA<float, 16> net(o2);
+      ica::ORICAOptions options = opt;
+      options.block_size = block_size;
+      ica::ORICA<float, 16> net(options);
       if (block_size > 1) {  // the block path, in chunks of 40 samples
-        std::vector<float> in(std::size_t(16 * 40)), out(in.size());
-        for (Eigen::Index t = 0; t + 40 <= x.cols(); t += 40) {
-          for (Eigen::Index k = 0; k < 16 * 40; ++k) {
-            in[std::size_t(k)] = float(x(k % 16, t + k / 16));
-          }
-          (void)net.step_block(in, out);
-        }
+        dendrite::rt::BlockResult r;
+        (void)stream_blocks<decltype(net), 16>(net, x, 0, x.cols(), {40}, r);
       } else {
         stream<decltype(net), 16>(net, x, 0, x.cols());
       }
@@ -798,32 +816,6 @@ TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica
   check_deferred_updates<16>();  // blocks of a register's width of columns
 }
 
-namespace {
-
-// Streams columns [from, to) of x (D x n) through step_block in chunks of the given sizes
-// (cycled); returns the outputs (D x (to - from)) and counts into r.
-template <class Net, int D>
-Eigen::MatrixXd stream_blocks(Net& net, const Eigen::MatrixXd& x, Eigen::Index from,
-                              Eigen::Index to, const std::vector<Eigen::Index>& chunks,
-                              dendrite::rt::BlockResult& r) {
-  using S = typename Net::Scalar;
-  Eigen::Matrix<S, D, Eigen::Dynamic> in = x.middleCols(from, to - from).template cast<S>();
-  Eigen::Matrix<S, D, Eigen::Dynamic> out(D, to - from);
-  Eigen::Index t = 0;
-  for (std::size_t k = 0; t < in.cols(); ++k) {
-    const Eigen::Index c = std::min(chunks[k % chunks.size()], in.cols() - t);
-    const auto got = net.step_block({in.data() + t * D, std::size_t(c * D)},
-                                    {out.data() + t * D, std::size_t(c * D)});
-    r.samples += got.samples;
-    r.rejected += got.rejected;
-    r.diverged += got.diverged;
-    REQUIRE(got.error == dendrite::rt::BlockError::None);
-    t += c;
-  }
-  return out.template cast<double>();
-}
-
-}  // namespace
 
 namespace {
 
