@@ -297,8 +297,8 @@ class Int8Weights {
     if constexpr (kDot) {
       __m512 a = _mm512_setzero_ps();
       for (std::size_t j = 0; j < kX; j += 16) {
-        const __mmask16 m = Int8Dot::first(std::min<std::size_t>(16, C - j));
-        a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(m, x + j)));
+        const __mmask16 live = Int8Dot::first(std::min<std::size_t>(16, C - j));
+        a = _mm512_max_ps(a, _mm512_abs_ps(_mm512_maskz_loadu_ps(live, x + j)));
       }
       return _mm512_reduce_max_ps(a);
     }
