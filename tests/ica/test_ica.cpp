@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <numeric>
 #include <random>
@@ -71,6 +72,27 @@ TEST_CASE("ICA rejects bad input with clear errors", "[ica][errors]") {
   nan(2, 17) = std::nan("");
   CHECK_THROWS_WITH(ica::fobi(nan), Catch::Contains("channel 2, sample 17"));
   CHECK_THROWS_AS(ica::fastica(nan), dendrite::numerical_error);
+  // the one-pass check: an Inf alone in the last sample, a channel constant but for its last
+  // sample (not constant), the last channel constant, and a block of a taller matrix (the
+  // columns strided), whose bad values outside the block do not count
+  Eigen::MatrixXd inf = x;
+  inf(0, 99) = -std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(ica::fobi(inf), Catch::Contains("channel 0, sample 99"));
+  Eigen::MatrixXd nearly = x;
+  nearly.row(2).setConstant(-1.0);
+  nearly(2, 99) = 0.5;
+  CHECK_NOTHROW(ica::whiten(nearly));
+  nearly(2, 99) = -1.0;
+  CHECK_THROWS_WITH(ica::whiten(nearly), Catch::Contains("channel 2 is constant (-1)"));
+  Eigen::MatrixXd tall = dendrite::test::random_matrix(5, 100, 6);
+  tall(4, 3) = std::nan("");  // outside the block below
+  tall.row(3).setConstant(7.0);
+  const Eigen::MatrixXd top = tall.topRows(3);
+  CHECK((ica::whiten(tall.topRows(3)).matrix - ica::whiten(top).matrix).cwiseAbs().maxCoeff() ==
+        0.0);
+  tall(1, 50) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(ica::whiten(tall.topRows(3)), Catch::Contains("channel 1, sample 50"));
+  CHECK_THROWS_WITH(ica::whiten(tall.middleRows(2, 2)), Catch::Contains("channel 1 is constant"));
   CHECK_THROWS_AS(ica::fobi(Eigen::MatrixXd::Ones(1, 10)), dendrite::dimension_error);
   CHECK_THROWS_AS(ica::amari_index(Eigen::MatrixXd::Ones(2, 3)), dendrite::dimension_error);
   CHECK_THROWS_AS(ica::fastica(x, {.tol = -1}), dendrite::numerical_error);

@@ -71,14 +71,31 @@ void check_ica_data(const AnalysisRef<S>& x, const char* who) {
                    ": expected a channels x samples matrix with more samples than channels, got ",
                    x.rows(), " x ", x.cols());
   }
-  if (!x.allFinite()) {
+  // One pass down the columns (contiguous in memory), vectorised over the channels: each
+  // channel's smallest and largest value, and the sum of x * 0, which is NaN exactly when the
+  // channel holds a NaN or an Inf. Row-wise reductions over column-major data took 19 ms of a
+  // 16-channel, 100 000-sample FOBI that takes 39 in all (bench/README.md); this pass takes 1.
+  const Eigen::Index d = x.rows();
+  ArrayX<S> lo = x.col(0).array(), hi = lo, nan_if_bad = ArrayX<S>::Zero(d);
+  S* __restrict lo_p = lo.data();
+  S* __restrict hi_p = hi.data();
+  S* __restrict bad_p = nan_if_bad.data();
+  for (Eigen::Index c = 0; c < x.cols(); ++c) {
+    const S* __restrict col = x.data() + c * x.outerStride();
+    for (Eigen::Index r = 0; r < d; ++r) {
+      lo_p[r] = std::min(lo_p[r], col[r]);
+      hi_p[r] = std::max(hi_p[r], col[r]);
+      bad_p[r] += col[r] * S(0);
+    }
+  }
+  if (!nan_if_bad.isFinite().all()) {
     Eigen::Index r = 0, c = 0;
     (!x.array().isFinite()).template cast<int>().maxCoeff(&r, &c);
     DENDRITE_THROW(numerical_error, who, ": the data contain NaN or Inf (first at channel ", r,
                    ", sample ", c, ")");
   }
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    if (x.row(r).maxCoeff() == x.row(r).minCoeff()) {
+  for (Eigen::Index r = 0; r < d; ++r) {
+    if (lo(r) == hi(r)) {
       DENDRITE_THROW(numerical_error, who, ": channel ", r, " is constant (", x(r, 0),
                      "): it carries no source");
     }
