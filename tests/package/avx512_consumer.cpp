@@ -6,7 +6,8 @@
 // many-stream steps, ORICA, and the packed bf16, f16 and int8 steps (built for Sapphire Rapids
 // too, whose VDPBF16PS and VPDPBUSD paths and 512-bit VCVTPH2PS no CI host may have; and with
 // clang, which checks the discarded branches of a non-dependent `if constexpr` that GCC lets
-// pass).
+// pass). Compiled for AVX2 (Haswell) too, so that an AVX-512 host also compiles the AVX2-only
+// kernels.
 #include <array>
 #include <cstdint>
 #include <cstdio>
