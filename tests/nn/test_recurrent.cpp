@@ -225,15 +225,17 @@ TEST_CASE("the steps match the written-out equations at sizes that split the pro
   const double g24 = step_vs_reference<nn::GRU, float, 5, 24>(91);
   const double g32 = step_vs_reference<nn::GRU, float, 32, 32>(92);
   const double g100 = step_vs_reference<nn::GRU, float, 7, 100>(93);
+  const double l16 = step_vs_reference<nn::LSTM, float, 32, 16>(98);
   const double l32 = step_vs_reference<nn::LSTM, float, 32, 32>(94);
   const double l50 = step_vs_reference<nn::LSTM, float, 3, 50>(95);
-  INFO("float: GRU 24 " << g24 << ", 32 " << g32 << ", 100 " << g100 << "; LSTM 32 " << l32
-                        << ", 50 " << l50);
+  INFO("float: GRU 24 " << g24 << ", 32 " << g32 << ", 100 " << g100 << "; LSTM 16 " << l16
+                        << ", 32 " << l32 << ", 50 " << l50);
   // float sums of up to 107 unit-size terms (about 6e-8 sqrt(107) each) and the gates' 4.5e-7,
   // through contractive gates; a row block left out or counted twice would be off by O(0.1)
   CHECK(g24 < 2e-6);
   CHECK(g32 < 2e-6);
   CHECK(g100 < 2e-6);
+  CHECK(l16 < 2e-6);
   CHECK(l32 < 2e-6);
   CHECK(l50 < 2e-6);
   CHECK(step_vs_reference<nn::GRU, double, 9, 48>(96) < 1e-13);
