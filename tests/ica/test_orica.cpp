@@ -816,7 +816,6 @@ TEST_CASE("ORICA's deferred updates give the network of immediate ones", "[orica
   check_deferred_updates<16>();  // blocks of a register's width of columns
 }
 
-
 namespace {
 
 // A block network against the serial one on the same stream (a NaN and an outlier in it): the
