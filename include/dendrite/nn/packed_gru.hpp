@@ -47,11 +47,11 @@
 /// and PyTorch's GRU fixture within the same 1.25e-3 (measured 5.8e-5). `pack` throws on a
 /// weight of 65520 or more in magnitude (it would round to Inf), and on a non-finite one.
 ///
-/// int8 (where the target has AVX512-VNNI, VPDPBUSD takes 64 weights per instruction; with
-/// AVX2, VPMADDUBSW and VPMADDWD take 32 in four instructions, exactly; elsewhere, SSE2 or
-/// AVX-512 without VNNI, a portable float path, slower than bf16 there): the error of each
-/// product is relative to the largest weight of its row and the largest value of its input,
-/// not to each value:
+/// int8 (where the target has AVX512-VNNI, VPDPBUSD takes 64 weights per instruction, with
+/// AVX-VNNI 32; with AVX2 alone, VPMADDUBSW and VPMADDWD take 32 in four instructions, exactly;
+/// elsewhere, SSE2 or AVX-512 without VNNI, a portable float path, slower than bf16 there): the
+/// error of each product is relative to the largest weight of its row and the largest value of
+/// its input, not to each value:
 ///   |pre~_i - pre_i| <= (s_i / 2) sum_j |v_j| + (t / 2) sum_j |w_ij| + C s_i t / 4
 /// per product (s_i = max_j |w_ij| / 127, t = max_j |v_j| / 127). tests/nn/test_recurrent.cpp
 /// checks the product against that quantization written plainly (bit for bit where the sum is
