@@ -5,7 +5,7 @@
 // dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the
 // best plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
-// (BM_GruGates).
+// (BM_GruGates), and on pre-activations near 0 (BM_GruGatesNearZero).
 // Also the analysis form over 1000 steps.
 #include <algorithm>
 #include <array>
@@ -108,6 +108,34 @@ void BM_GruGates(benchmark::State& state) {
   fill_input(gh);
   std::array<T, H> h{}, out;
   const dendrite::mask_t<T> finite(true);
+  benchmark::DoNotOptimize(h.data());  // escaped: ClobberMemory then keeps the gates' stores
+  benchmark::DoNotOptimize(out.data());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(gi.data());
+    benchmark::DoNotOptimize(
+        dendrite::nn::detail::gru_update<T, H>(finite, gi.data(), gh.data(), h.data(), out));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+}
+
+/// BM_GruGates with every pre-activation near 0 (|gi| from 2e-6 to 3e-5, gh = 0), the inputs
+/// for which the float gates' polynomial once made subnormal numbers (a microcode assist per
+/// instruction, 35x the gates' time): read beside BM_GruGates, which it should equal.
+template <class T, int H>
+void BM_GruGatesNearZero(benchmark::State& state) {
+  std::array<T, 3 * H> gi, gh;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> e(0.0f, 1.0f);
+  for (std::size_t i = 0; i < gi.size(); ++i) {
+    const float m = 2e-6f * std::pow(15.0f, e(rng));  // 2e-6 ... 3e-5
+    gi[i] = T(i % 2 == 0 ? m : -m);
+    gh[i] = T(0.0f);
+  }
+  std::array<T, H> h{}, out;
+  const dendrite::mask_t<T> finite(true);
+  benchmark::DoNotOptimize(h.data());  // escaped: ClobberMemory then keeps the gates' stores
+  benchmark::DoNotOptimize(out.data());
   for (auto _ : state) {
     benchmark::DoNotOptimize(gi.data());
     benchmark::DoNotOptimize(
@@ -306,6 +334,9 @@ BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, false);  // the portable path, then the
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, false);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, true);
+BENCHMARK_TEMPLATE(BM_GruGates, float, 64);
+BENCHMARK_TEMPLATE(BM_GruGatesNearZero, float, 64);
+BENCHMARK_TEMPLATE(BM_GruGatesNearZero, batchf, 64);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 32);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 64);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 128);

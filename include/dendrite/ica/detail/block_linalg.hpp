@@ -22,6 +22,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <dendrite/config.hpp>
+#include <dendrite/core/math.hpp>
 
 namespace dendrite::ica::detail {
 
@@ -45,14 +46,14 @@ DENDRITE_FORCE_INLINE void gemm_nn_tile(std::size_t i, std::size_t j, std::size_
       const V bq(b[kk * bk + (j + q) * bj]);
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < R; ++r)
-        acc[r][q] = xsimd::fma(ar[r], bq, acc[r][q]);
+        acc[r][q] = dendrite::fma(ar[r], bq, acc[r][q]);
     }
   }
   for (std::size_t q = 0; q < NC; ++q) {
     for (std::size_t r = 0; r < R; ++r) {
       S* p = c + (j + q) * ldc + i + r * w;
       const V out = beta == S(0) ? V(alpha) * acc[r][q]
-                                 : xsimd::fma(V(beta), V::load_unaligned(p), V(alpha) * acc[r][q]);
+                                 : dendrite::fma(V(beta), V::load_unaligned(p), V(alpha) * acc[r][q]);
       out.store_unaligned(p);
     }
   }
