@@ -98,14 +98,10 @@ void BM_BlockedLstmStep(benchmark::State& state) {
   BM_Blocked<dendrite::nn::BlockedLSTM, 4, H, G>(state);
 }
 
-/// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
-/// the blend and the rejection select) on fixed pre-activations: the step minus this is the
-/// time of its two products, so the two parts' shares of a step can be read side by side.
+/// Times detail::gru_update on the pre-activations gi and gh (h from 0).
 template <class T, int H>
-void BM_GruGates(benchmark::State& state) {
-  std::array<T, 3 * H> gi, gh;
-  fill_input(gi);
-  fill_input(gh);
+void time_gru_update(benchmark::State& state, const std::array<T, 3 * H>& gi,
+                     const std::array<T, 3 * H>& gh) {
   std::array<T, H> h{}, out;
   const dendrite::mask_t<T> finite(true);
   benchmark::DoNotOptimize(h.data());  // escaped: ClobberMemory then keeps the gates' stores
@@ -117,6 +113,17 @@ void BM_GruGates(benchmark::State& state) {
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+}
+
+/// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
+/// the blend and the rejection select) on fixed pre-activations: the step minus this is the
+/// time of its two products, so the two parts' shares of a step can be read side by side.
+template <class T, int H>
+void BM_GruGates(benchmark::State& state) {
+  std::array<T, 3 * H> gi, gh;
+  fill_input(gi);
+  fill_input(gh);
+  time_gru_update<T, H>(state, gi, gh);
 }
 
 /// BM_GruGates with every pre-activation near 0 (|gi| from 2e-6 to 3e-5, gh = 0), the inputs
@@ -132,17 +139,7 @@ void BM_GruGatesNearZero(benchmark::State& state) {
     gi[i] = T(i % 2 == 0 ? m : -m);
     gh[i] = T(0.0f);
   }
-  std::array<T, H> h{}, out;
-  const dendrite::mask_t<T> finite(true);
-  benchmark::DoNotOptimize(h.data());  // escaped: ClobberMemory then keeps the gates' stores
-  benchmark::DoNotOptimize(out.data());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(gi.data());
-    benchmark::DoNotOptimize(
-        dendrite::nn::detail::gru_update<T, H>(finite, gi.data(), gh.data(), h.data(), out));
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+  time_gru_update<T, H>(state, gi, gh);
 }
 
 /// PackedGRU / PackedLSTM: the same block's weights stored as bf16 (W = dendrite::bf16), as
