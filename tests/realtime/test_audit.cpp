@@ -201,7 +201,8 @@ int underflowing_steps(Block& block) {
 
 }  // namespace
 
-TEST_CASE("no real-time step makes a subnormal number from normal inputs", "[realtime][denormals]") {
+TEST_CASE("no real-time step makes a subnormal number from normal inputs",
+          "[realtime][denormals]") {
   // The float gates once made one inside their polynomial for pre-activations with |x| in
   // [2e-6, 3e-5]: a GRU 64 with PyTorch's initialisation raised the flag in 46 of 3000 steps on
   // N(0, 1) inputs, and in every step with weights 1e-5 times smaller (a microcode assist each,

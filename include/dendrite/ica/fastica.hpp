@@ -167,7 +167,8 @@ double contrast_sum(const double* a, const double* b, double sb, double c, Eigen
   B acc(0.0);
   Eigen::Index i = 0;
   for (; i + L <= count; i += L) {
-    acc += contrast(vc * dendrite::fma(vb, dendrite::load<B>(b + i), dendrite::load<B>(a + i)), opt);
+    const B u = dendrite::fma(vb, dendrite::load<B>(b + i), dendrite::load<B>(a + i));
+    acc += contrast(vc * u, opt);
   }
   double sum = dendrite::reduce_add(acc);
   for (; i < count; ++i) sum += contrast(c * (a[i] + sb * b[i]), opt);

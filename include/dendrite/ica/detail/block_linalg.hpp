@@ -52,8 +52,9 @@ DENDRITE_FORCE_INLINE void gemm_nn_tile(std::size_t i, std::size_t j, std::size_
   for (std::size_t q = 0; q < NC; ++q) {
     for (std::size_t r = 0; r < R; ++r) {
       S* p = c + (j + q) * ldc + i + r * w;
-      const V out = beta == S(0) ? V(alpha) * acc[r][q]
-                                 : dendrite::fma(V(beta), V::load_unaligned(p), V(alpha) * acc[r][q]);
+      const V scaled = V(alpha) * acc[r][q];
+      const V out =
+          beta == S(0) ? scaled : dendrite::fma(V(beta), V::load_unaligned(p), scaled);
       out.store_unaligned(p);
     }
   }
