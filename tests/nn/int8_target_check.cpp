@@ -19,6 +19,8 @@
 
 #include <dendrite/nn/detail/packed_int8.hpp>
 
+#include "support/int8_extremes.hpp"
+
 #ifndef DENDRITE_EXPECT_AVXVNNI
 #error "compile with -DDENDRITE_EXPECT_AVXVNNI=0 (AVX2 path) or 1 (AVX-VNNI path)"
 #endif
@@ -85,19 +87,11 @@ void random_case(unsigned seed, float scale) {
   check<R, C>(w, x, "random");
 }
 
-// every product +-127^2: r_j = +-127 and q_ij = +-127, signs agreeing on rows 0 mod 3 and
-// disagreeing on rows 2 mod 3 (VPMADDUBSW's int16 pair sums reach 2 127^2 = 32 258, the most
-// they can; VPDPBUSD's unsigned input reaches 255)
+// every product +-127^2 (support/int8_extremes.hpp)
 template <std::size_t R, std::size_t C>
 void extreme_case() {
-  std::vector<float> w(R * C), x(C);
-  for (std::size_t j = 0; j < C; ++j) {
-    x[j] = j % 3 == 0 ? 2.0F : -2.0F;
-    for (std::size_t i = 0; i < R; ++i) {
-      const bool agree = i % 3 == 0 || (i % 3 == 1 ? j % 2 == 0 : false);
-      w[j * R + i] = float(i + 1) * ((x[j] > 0) == agree ? 1.0F : -1.0F);
-    }
-  }
+  std::vector<float> w, x;
+  dendrite::test::int8_extremes(R, C, w, x);
   check<R, C>(w, x, "extremes");
 }
 

@@ -22,6 +22,7 @@
 #include <dendrite/io/pytorch.hpp>
 #include <dendrite/nn.hpp>
 
+#include "support/int8_extremes.hpp"
 #include "support/random.hpp"
 
 namespace ad = dendrite::autodiff;
@@ -1179,14 +1180,8 @@ TEST_CASE("int8 weights: the product is the quantized weights times the quantize
     const auto extreme = []<std::size_t C>(std::integral_constant<std::size_t, C>) {
       constexpr std::size_t R = 13;
       dendrite::nn::detail::Int8Weights<R, C> pw;
-      std::vector<float> w(R * C), x(C), b(decltype(pw)::rows, 0.25F), y(decltype(pw)::rows);
-      for (std::size_t j = 0; j < C; ++j) {
-        x[j] = j % 3 == 0 ? 2.0F : -2.0F;  // r_j = +-127, t = 2 / 127
-        for (std::size_t i = 0; i < R; ++i) {  // q_ij = +-127, s_i = (i + 1) / 127
-          const bool agree = i % 3 == 0 || (i % 3 == 1 ? j % 2 == 0 : false);
-          w[j * R + i] = float(i + 1) * ((x[j] > 0) == agree ? 1.0F : -1.0F);
-        }
-      }
+      std::vector<float> w, x, b(decltype(pw)::rows, 0.25F), y(decltype(pw)::rows);
+      dendrite::test::int8_extremes(R, C, w, x);  // r_j = +-127, q_ij = +-127
       pw.pack(w.data());
       pw.gemv(x.data(), b.data(), y.data());
       for (std::size_t i = 0; i < R; ++i) {
