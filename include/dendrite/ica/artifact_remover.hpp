@@ -6,7 +6,9 @@
 /// one D x D matrix-vector product per sample. `update` (not real-time, O(D^3)) takes the solution
 /// of `ORICA` (`unmixing()`, `mean()`), `OnlineICA` (`unmixing()`, `input_mean()`), FOBI or
 /// FastICA; between updates `step` is real-time safe. (ORICA can also reconstruct per sample from
-/// its current estimate: `ORICA::reconstruct`.)
+/// its current estimate: `ORICA::reconstruct`.) With m = 0 it is x_clean = P x: the dropped
+/// components leave at every time scale, where a running mean (ORICA's) would hand back their
+/// slow part; on input with a DC offset o that shifts each channel by the constant (I - P) o.
 #pragma once
 
 #include <array>

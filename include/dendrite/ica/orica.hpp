@@ -413,6 +413,10 @@ class ORICA {
   /// Reconstructs the input from a separated sample with only the kept components:
   /// x = A diag(keep) y + m, with A = `mixing()` (the current estimate). Drop a blink or line
   /// noise component by passing keep[i] = false. O(D^2). Real-time safe.
+  /// m is the running mean (the whitener's memory), so a dropped component's content slower than
+  /// that memory comes back with it: high-pass the input first (README: a blink on unfiltered
+  /// input kept 0.2-7 % of its power this way), or drop it from the raw input with
+  /// `ArtifactRemover` built from `unmixing()` and a zero mean.
   DENDRITE_REALTIME void reconstruct(std::span<const T, kD> y, std::span<const bool, kD> keep,
                                      std::span<T, kD> x) const noexcept {
     std::array<T, kD> yk, z;
