@@ -77,15 +77,16 @@ template <AnalysisScalar S = double>
     xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
     h.leftCols(m).noalias() = wh.matrix * xb.leftCols(m);
   };
-  // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t
+  // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t: a symmetric
+  // rank-m update per block (its lower half; half the flops of the full product)
   MatrixX<S> k = MatrixX<S>::Zero(d, d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     whiten_block(j0, m);
     g.leftCols(m) = h.leftCols(m).array().rowwise() * h.leftCols(m).colwise().norm().array();
-    k.noalias() += g.leftCols(m) * g.leftCols(m).transpose();
+    k.template selfadjointView<Eigen::Lower>().rankUpdate(g.leftCols(m));
   });
-  k /= n;
-  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(k);
+  const MatrixX<S> k_full = k.template selfadjointView<Eigen::Lower>();
+  Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(k_full / n);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error, "fobi: the eigendecomposition of K did not converge");
   }
@@ -95,13 +96,15 @@ template <AnalysisScalar S = double>
   r.unmixing = v.transpose() * wh.matrix;
   r.mixing = wh.inverse * v;
   r.mean = wh.mean;
-  // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself
+  // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself;
+  // with g_t = V^T h_t = W (x_t - m) in one product, and ||h_t|| = ||g_t|| (V orthogonal)
+  const MatrixX<S> unmixing = r.unmixing;
   ArrayX<S> sq_dev = ArrayX<S>::Zero(d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
-    whiten_block(j0, m);
-    g.leftCols(m).noalias() = v.transpose() * h.leftCols(m);
+    xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
+    g.leftCols(m).noalias() = unmixing * xb.leftCols(m);
     const ArrayXX<S> q =
-        g.leftCols(m).array().square().rowwise() * h.leftCols(m).colwise().squaredNorm().array();
+        g.leftCols(m).array().square().rowwise() * g.leftCols(m).colwise().squaredNorm().array();
     sq_dev += (q.colwise() - r.eigenvalues.array()).square().rowwise().sum();
   });
   r.standard_errors = (sq_dev / (n - 1.0) / n).sqrt().matrix();

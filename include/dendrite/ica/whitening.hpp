@@ -64,8 +64,9 @@ struct Whitener {
 
 /// Checks a channels x samples matrix for ICA: at least one channel, more samples than channels,
 /// finite values, no constant channel. Throws with what was expected and what was given.
+/// Returns the channels' means, summed in the same pass (so `whiten` reads the data once less).
 template <AnalysisScalar S = double>
-void check_ica_data(const AnalysisRef<S>& x, const char* who) {
+VectorX<S> check_ica_data(const AnalysisRef<S>& x, const char* who) {
   if (x.rows() < 1 || x.cols() <= x.rows()) {
     DENDRITE_THROW(dimension_error, who,
                    ": expected a channels x samples matrix with more samples than channels, got ",
@@ -76,16 +77,19 @@ void check_ica_data(const AnalysisRef<S>& x, const char* who) {
   // channel holds a NaN or an Inf. Row-wise reductions over column-major data took 19 ms of a
   // 16-channel, 100 000-sample FOBI that takes 39 in all (bench/README.md); this pass takes 1.
   const Eigen::Index d = x.rows();
-  ArrayX<S> lo = x.col(0).array(), hi = lo, nan_if_bad = ArrayX<S>::Zero(d);
+  ArrayX<S> lo = x.col(0).array(), hi = lo, nan_if_bad = ArrayX<S>::Zero(d),
+            sum = ArrayX<S>::Zero(d);
   S* __restrict lo_p = lo.data();
   S* __restrict hi_p = hi.data();
   S* __restrict bad_p = nan_if_bad.data();
+  S* __restrict sum_p = sum.data();
   for (Eigen::Index c = 0; c < x.cols(); ++c) {
     const S* __restrict col = x.data() + c * x.outerStride();
     for (Eigen::Index r = 0; r < d; ++r) {
       lo_p[r] = std::min(lo_p[r], col[r]);
       hi_p[r] = std::max(hi_p[r], col[r]);
       bad_p[r] += col[r] * S(0);
+      sum_p[r] += col[r];
     }
   }
   if (!nan_if_bad.isFinite().all()) {
@@ -100,6 +104,7 @@ void check_ica_data(const AnalysisRef<S>& x, const char* who) {
                      "): it carries no source");
     }
   }
+  return (sum / S(x.cols())).matrix();
 }
 
 /// Calls f(first_column, count) over consecutive blocks of at most `block` of n columns.
@@ -117,18 +122,21 @@ template <AnalysisScalar S = double>
   return std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(rows, 1));
 }
 
-/// (1/n) (X - m)(X - m)^T with m the row means, and m; centred block by block.
+/// (1/n) (X - m)(X - m)^T with m the row means, and m; centred block by block. With
+/// `mean_known`, m is taken as given (e.g. from `check_ica_data`), not computed.
 template <AnalysisScalar S = double>
-Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean) {
-  mean = x.rowwise().mean();
+Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean,
+                           bool mean_known = false) {
+  if (!mean_known) mean = x.rowwise().mean();
   const Eigen::Index block = cache_block(x.rows());
   MatrixX<S> buf(x.rows(), std::min(block, x.cols()));
   MatrixX<S> c = MatrixX<S>::Zero(x.rows(), x.rows());
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     buf.leftCols(m) = x.middleCols(j0, m).colwise() - mean;
-    c.noalias() += buf.leftCols(m) * buf.leftCols(m).transpose();
+    c.template selfadjointView<Eigen::Lower>().rankUpdate(buf.leftCols(m));  // lower half only
   });
-  return c / double(x.cols());
+  const MatrixX<S> full = c.template selfadjointView<Eigen::Lower>();
+  return full / double(x.cols());
 }
 
 /// Fits a whitener to `x` (channels x samples). See the file comment. Allocates.
@@ -136,9 +144,9 @@ Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean) {
 /// for a rank-deficient covariance unless `reduce_rank` is set.
 template <AnalysisScalar S = double>
 [[nodiscard]] Whitener whiten(const AnalysisRef<S>& x, const WhiteningOptions& opt = {}) {
-  check_ica_data(x, "whiten");
   Whitener w;
-  const MatrixX<S> c = covariance(x, w.mean);
+  w.mean = check_ica_data(x, "whiten");
+  const MatrixX<S> c = covariance(x, w.mean, /*mean_known=*/true);
   Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(c);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error,
