@@ -172,6 +172,64 @@ TEST_CASE("FOBI on the paper's synthetic set: eigenvalues are kurtosis + d - 1",
   CHECK(ica::match_sources(data.sources, y).correlation.minCoeff() > 0.99);
 }
 
+TEST_CASE("FOBI's eigenvalues and standard errors equal the formulas written out",
+          "[ica][fobi]") {
+  // Odd sizes (3 and 5 channels, 4 999 samples): a plain implementation of the file comment's
+  // steps, without blocks or symmetric updates, against `fobi`.
+  for (const int d : {3, 5}) {
+    std::mt19937_64 rng(std::uint64_t(40 + d));
+    std::uniform_real_distribution<double> uni(-1.0, 1.0);
+    const Eigen::Index n = 4999;
+    Eigen::MatrixXd s(d, n);
+    for (Eigen::Index t = 0; t < n; ++t) {
+      for (int i = 0; i < d; ++i) {
+        // kurtoses apart: u (1.8), Laplace (6), u^3 (3.8), u^7 (7.8), u^11 (11.8)
+        const double u = uni(rng);
+        constexpr int kPower[] = {1, 0, 3, 7, 11};
+        s(i, t) = i == 1 ? std::log(std::abs(u) + 1e-9) * (u > 0 ? 1 : -1) : std::pow(u, kPower[i]);
+      }
+    }
+    const Eigen::MatrixXd x = dendrite::test::random_matrix(d, d, std::uint64_t(d)) * s;
+    const Eigen::VectorXd m = x.rowwise().mean();
+    const Eigen::MatrixXd xc = x.colwise() - m;
+    const Eigen::MatrixXd c = xc * xc.transpose() / double(n);
+    const Eigen::MatrixXd h =
+        Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(c).operatorInverseSqrt() * xc;
+    Eigen::MatrixXd k = Eigen::MatrixXd::Zero(d, d);
+    for (Eigen::Index t = 0; t < n; ++t) {
+      k += h.col(t).squaredNorm() * h.col(t) * h.col(t).transpose();
+    }
+    k /= double(n);
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(k);
+    const auto f = ica::fobi(x);
+    Eigen::VectorXd plain_se(d);
+    for (int i = 0; i < d; ++i) {
+      const int j = d - 1 - i;  // descending
+      const Eigen::VectorXd v = eig.eigenvectors().col(j);
+      Eigen::VectorXd q(n);  // q_t = ||h_t||^2 (v^T h_t)^2, whose mean is the eigenvalue
+      for (Eigen::Index t = 0; t < n; ++t) {
+        q(t) = h.col(t).squaredNorm() * std::pow(v.dot(h.col(t)), 2);
+      }
+      const double mean_q = q.mean();
+      const double sq = (q.array() - mean_q).square().sum();
+      const double se = std::sqrt(sq / double(n - 1) / double(n));
+      INFO(d << " channels, eigenvalue " << i);
+      CHECK(f.eigenvalues(i) == Approx(eig.eigenvalues()(j)).epsilon(1e-10));
+      CHECK(mean_q == Approx(eig.eigenvalues()(j)).epsilon(1e-10));
+      CHECK(f.standard_errors(i) == Approx(se).epsilon(1e-8));
+      plain_se(i) = se;
+    }
+    // the identifiability statistic: the smallest gap between neighbours in standard errors
+    double min_z = std::numeric_limits<double>::infinity();
+    for (int i = 0; i + 1 < d; ++i) {
+      const double gap = eig.eigenvalues()(d - 1 - i) - eig.eigenvalues()(d - 2 - i);
+      min_z = std::min(min_z, gap / std::hypot(plain_se(i), plain_se(i + 1)));
+    }
+    CHECK(f.min_gap_z == Approx(min_z).epsilon(1e-8));
+    CHECK(f.identifiable == (min_z >= 3.0));
+  }
+}
+
 TEST_CASE("FOBI reports sources of equal kurtosis as not identifiable", "[ica][fobi]") {
   for (std::uint64_t seed = 1; seed <= 5; ++seed) {
     std::mt19937_64 rng(seed);
