@@ -98,11 +98,10 @@ template <AnalysisScalar S = double>
   r.mean = wh.mean;
   // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself;
   // with g_t = V^T h_t = W (x_t - m) in one product, and ||h_t|| = ||g_t|| (V orthogonal)
-  const MatrixX<S> unmixing = r.unmixing;
   ArrayX<S> sq_dev = ArrayX<S>::Zero(d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
-    g.leftCols(m).noalias() = unmixing * xb.leftCols(m);
+    g.leftCols(m).noalias() = r.unmixing * xb.leftCols(m);
     const ArrayXX<S> q =
         g.leftCols(m).array().square().rowwise() * g.leftCols(m).colwise().squaredNorm().array();
     sq_dev += (q.colwise() - r.eigenvalues.array()).square().rowwise().sum();

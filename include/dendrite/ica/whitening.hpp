@@ -122,21 +122,26 @@ template <AnalysisScalar S = double>
   return std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(rows, 1));
 }
 
-/// (1/n) (X - m)(X - m)^T with m the row means, and m; centred block by block. With
-/// `mean_known`, m is taken as given (e.g. from `check_ica_data`), not computed.
+/// (1/n) (X - m)(X - m)^T about the given row means m (e.g. from `check_ica_data`); centred
+/// block by block, accumulated as symmetric rank-m updates (the lower half: half the flops).
 template <AnalysisScalar S = double>
-Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean,
-                           bool mean_known = false) {
-  if (!mean_known) mean = x.rowwise().mean();
+Eigen::MatrixXd covariance_about(const AnalysisRef<S>& x, const Eigen::VectorXd& mean) {
   const Eigen::Index block = cache_block(x.rows());
   MatrixX<S> buf(x.rows(), std::min(block, x.cols()));
   MatrixX<S> c = MatrixX<S>::Zero(x.rows(), x.rows());
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     buf.leftCols(m) = x.middleCols(j0, m).colwise() - mean;
-    c.template selfadjointView<Eigen::Lower>().rankUpdate(buf.leftCols(m));  // lower half only
+    c.template selfadjointView<Eigen::Lower>().rankUpdate(buf.leftCols(m));
   });
   const MatrixX<S> full = c.template selfadjointView<Eigen::Lower>();
   return full / double(x.cols());
+}
+
+/// (1/n) (X - m)(X - m)^T with m the row means, and m.
+template <AnalysisScalar S = double>
+Eigen::MatrixXd covariance(const AnalysisRef<S>& x, Eigen::VectorXd& mean) {
+  mean = x.rowwise().mean();
+  return covariance_about<S>(x, mean);
 }
 
 /// Fits a whitener to `x` (channels x samples). See the file comment. Allocates.
@@ -146,7 +151,7 @@ template <AnalysisScalar S = double>
 [[nodiscard]] Whitener whiten(const AnalysisRef<S>& x, const WhiteningOptions& opt = {}) {
   Whitener w;
   w.mean = check_ica_data(x, "whiten");
-  const MatrixX<S> c = covariance(x, w.mean, /*mean_known=*/true);
+  const MatrixX<S> c = covariance_about<S>(x, w.mean);
   Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(c);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error,
