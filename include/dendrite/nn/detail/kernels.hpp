@@ -40,6 +40,43 @@
 
 namespace dendrite::nn::detail {
 
+/// Columns ahead that the lanes' GEMV (a batch T: one row per unit, so a block of NB rows reads
+/// NB consecutive weights a column, R apart) asks the core to fetch. 0 where the matrix fits in
+/// 16 KiB (it stays in L1 between steps, and the hint would only take a load slot) and where a
+/// column's bytes are not a multiple of 64 (the pieces would straddle lines; two hints a column
+/// made the 100-unit GRU slower). A block's pieces are R floats apart (768 bytes for a 64-unit
+/// GRU's 192 rows, 2 KiB for a 128-unit LSTM's 512), one line a column, too sparse for the
+/// hardware's streamers: each column waited on L2. On the AVX-512 VM, 16 lanes, fastest of 40
+/// (bench/README.md): `GRU<batchf>` 64 / 128 5.45-5.63 -> 5.00 µs / 17.0-17.1 -> 14.6-14.7 µs,
+/// `LSTM<batchf>` 64 / 100 / 128 7.5-7.7 -> 6.8-7.0 / 15.1-15.9 -> 13.0-13.3 / 25.4-26.6 ->
+/// 20.1-20.3 µs; 2, 3 or 6 columns ahead did no better than 4. The blocked steps (gemv_groups)
+/// reuse each weight for every group and gained nothing from it.
+template <class T, class Wt, std::size_t Stride, std::size_t C>
+inline constexpr std::size_t kPrefetchColumns =
+    is_batch_v<T> && Stride * C * sizeof(Wt) > 16 * 1024 && Stride * sizeof(Wt) % 64 == 0 &&
+            C > 4
+        ? 4
+        : 0;
+
+/// Asks for the weights gemv_rows reads kPrefetchColumns columns after column j (NB of them
+/// from w + j Stride); past the last column, the next row block's first columns (rows from
+/// w + NB, in bounds while C > kPrefetchColumns: at worst row 0 of column 4). A hint: it changes
+/// no result.
+template <class T, std::size_t NB, std::size_t Stride, std::size_t C, class Wt>
+DENDRITE_FORCE_INLINE void prefetch_columns_ahead([[maybe_unused]] const Wt* w,
+                                                  [[maybe_unused]] std::size_t j) noexcept {
+  constexpr std::size_t ahead = kPrefetchColumns<T, Wt, Stride, C>;
+#if defined(__GNUC__)
+  if constexpr (ahead > 0) {
+    const std::size_t k = j + ahead;
+    const Wt* at = k < C ? w + k * Stride : w + NB + (k - C) * Stride;
+    for (std::size_t b = 0; b < NB * sizeof(Wt); b += 64) {
+      __builtin_prefetch(reinterpret_cast<const char*>(at) + b, 0, 3);
+    }
+  }
+#endif
+}
+
 /// y[0, NB units) += W x over all C columns, the accumulators held in registers: a unit is a
 /// batch of consecutive rows for a scalar T, or one row (a batch of lanes) for a batch T. With
 /// few units, P interleaved partial sums over the columns keep enough FMA chains in flight
@@ -68,6 +105,7 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
     for (std::size_t q = 0; q < P; ++q) {
       const V xj(x[j + q]);
       const Wt* col = w + (j + q) * Stride;
+      prefetch_columns_ahead<T, NB, Stride, C>(w, j + q);
 #pragma GCC unroll 16
       for (std::size_t k = 0; k < NB; ++k) {
         acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
@@ -77,6 +115,7 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   for (std::size_t j = CP; j < C; ++j) {
     const V xj(x[j]);
     const Wt* col = w + j * Stride;
+    prefetch_columns_ahead<T, NB, Stride, C>(w, j);
 #pragma GCC unroll 16
     for (std::size_t k = 0; k < NB; ++k) acc[0][k] = dendrite::fma(load(col, k), xj, acc[0][k]);
   }
