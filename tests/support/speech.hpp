@@ -81,49 +81,73 @@ inline std::vector<double> resample_linear(const std::vector<double>& x, double 
 }
 
 struct SpeechMixture {
-  Eigen::MatrixXd sources;  // 3 x n: voice a, voice b, noise (unit variance each)
-  Eigen::MatrixXd mixing;   // 3 x 3
-  Eigen::MatrixXd mixed;    // 3 x n
+  Eigen::MatrixXd sources;  // D x n: the voices, then the noises (unit variance each)
+  Eigen::MatrixXd mixing;   // D x D
+  Eigen::MatrixXd mixed;    // D x n
 };
 
-// Two voices and a Gaussian noise source at 16 kHz, `seconds` long, mixed by a random matrix
-// with condition number below 10. nullopt when the voice files are not there.
-inline std::optional<SpeechMixture> speech_mixture(double seconds, std::uint64_t seed) {
+// `voices` voices (2 to 4: voice_a.wav, voice_b.wav, voice_c.wav, voice_d.wav) and `noises`
+// noise sources (Gaussian, then uniform and Laplacian in turn) at 16 kHz, `seconds` long, each
+// voice looped over its own length, mixed by a random matrix with condition number below
+// `max_condition`. nullopt when a voice file is not there.
+inline std::optional<SpeechMixture> speech_mixture(std::size_t voices, std::size_t noises,
+                                                   double seconds, std::uint64_t seed,
+                                                   double max_condition) {
 #ifdef DENDRITE_SPEECH_DIR
   const std::string dir = DENDRITE_SPEECH_DIR;
 #else
   const std::string dir = ".";
 #endif
-  const auto a = read_wav16(dir + "/voice_a.wav");
-  const auto b = read_wav16(dir + "/voice_b.wav");
-  if (!a || !b) return std::nullopt;
   const double fs = 16000.0;
-  const auto ra = resample_linear(a->samples, a->rate, fs);
-  const auto rb = resample_linear(b->samples, b->rate, fs);
+  std::vector<std::vector<double>> speech;
+  for (std::size_t v = 0; v < voices; ++v) {
+    const auto w = read_wav16(dir + "/voice_" + std::string(1, char('a' + v)) + ".wav");
+    if (!w) return std::nullopt;
+    speech.push_back(resample_linear(w->samples, w->rate, fs));
+  }
+  const auto d = Eigen::Index(voices + noises);
   const auto n = Eigen::Index(seconds * fs);
   SpeechMixture m;
-  m.sources.resize(3, n);
+  m.sources.resize(d, n);
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uni(-1.0, 1.0);
   for (Eigen::Index i = 0; i < n; ++i) {
-    m.sources(0, i) = ra[std::size_t(i) % ra.size()];
-    m.sources(1, i) = rb[std::size_t(i) % rb.size()];
-    m.sources(2, i) = normal(rng);
+    for (std::size_t v = 0; v < voices; ++v) {
+      m.sources(Eigen::Index(v), i) = speech[v][std::size_t(i) % speech[v].size()];
+    }
+    for (std::size_t k = 0; k < noises; ++k) {
+      double value = 0;
+      if (k == 0) {
+        value = normal(rng);
+      } else if (k % 2 == 1) {
+        value = uni(rng);
+      } else {
+        const double e = -std::log(1.0 - std::abs(uni(rng)));  // |Laplacian|, then a sign
+        value = uni(rng) < 0 ? -e : e;
+      }
+      m.sources(Eigen::Index(voices + k), i) = value;
+    }
   }
-  for (Eigen::Index r = 0; r < 3; ++r) {
+  for (Eigen::Index r = 0; r < d; ++r) {
     auto row = m.sources.row(r);
     row.array() -= row.mean();
     row /= std::sqrt(row.squaredNorm() / double(n));
   }
-  std::uniform_real_distribution<double> uni(-1.0, 1.0);
   do {
-    m.mixing = Eigen::MatrixXd::NullaryExpr(3, 3, [&] { return uni(rng); });
+    m.mixing = Eigen::MatrixXd::NullaryExpr(d, d, [&] { return uni(rng); });
     Eigen::JacobiSVD<Eigen::MatrixXd> svd(m.mixing);
     const auto s = svd.singularValues();
-    if (s(2) > 0 && s(0) / s(2) < 10) break;
+    if (s(d - 1) > 0 && s(0) / s(d - 1) < max_condition) break;
   } while (true);
   m.mixed = m.mixing * m.sources;
   return m;
+}
+
+// Two voices and a Gaussian noise source at 16 kHz, `seconds` long, mixed by a random matrix
+// with condition number below 10. nullopt when the voice files are not there.
+inline std::optional<SpeechMixture> speech_mixture(double seconds, std::uint64_t seed) {
+  return speech_mixture(2, 1, seconds, seed, 10.0);
 }
 
 }  // namespace dendrite::test
