@@ -362,6 +362,61 @@ TEST_CASE("the recurrent gates' float sigmoid and tanh meet their stated absolut
   CHECK(sig3.v[0].get(0) != sig3.v[2].get(0));
 }
 
+TEST_CASE("the GRU's one-division state update meets its stated bound", "[core][math][gates]") {
+  // nn/detail/gate_activations.hpp, gru_state_float: h' = n + z (h - n), n = tanh(a_n),
+  // z = sigmoid(a_z), |error| <= (1 - z) 4.5e-7 + |h - n| 2.5e-7 + 2.5e-7 (the gates' bounds
+  // through the blend, and its roundings); checked against long double point by point
+  namespace d = dendrite::nn::detail;
+  using B = batchf;
+  double worst_excess = -1, worst = 0;
+  const auto check = [&](float an, float az, float h) {
+    const long double n = std::tanh(static_cast<long double>(an));
+    const long double z = 1.0L / (1.0L + std::exp(-static_cast<long double>(az)));
+    const long double want = n + z * (static_cast<long double>(h) - n);
+    const float got = d::gru_state_float<B, 1>({B(an)}, {B(az)}, {B(h)})[0].get(0);
+    const double err = double(std::abs(static_cast<long double>(got) - want));
+    const double bound =
+        double((1 - z) * 4.5e-7L + std::abs(static_cast<long double>(h) - n) * 2.5e-7L) + 2.5e-7;
+    worst = std::max(worst, err);
+    worst_excess = std::max(worst_excess, err - bound);
+  };
+  // a grid over both pre-activations past the clamp at 9 (a_z / 2 at 18), and states in [-1, 1]
+  for (int i = -120; i <= 120; ++i) {
+    for (int j = -120; j <= 120; ++j) {
+      for (float h : {-1.0f, -0.61f, -0.05f, 0.0f, 0.37f, 0.999f, 1.0f}) {
+        check(float(i) * 0.2f, float(j) * 0.2f, h);
+      }
+    }
+  }
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> wide(-40.0f, 40.0f), state(-1.0f, 1.0f);
+  for (int i = 0; i < 200000; ++i) check(wide(rng), wide(rng), state(rng));
+  // where the float tanh errs most (near 5.4) and sigmoid (near 10.6 = 2 x 5.3)
+  for (float x = 5.0f; x <= 6.0f; x += 1e-4f) {
+    check(x, 2 * x, -1.0f);
+    check(-x, -2 * x, 1.0f);
+  }
+  INFO("worst error " << worst << ", worst excess over the bound " << worst_excess);
+  CHECK(worst_excess <= 0);
+  CHECK(worst > 1e-9);  // not exact: the figure measures something
+  // the limits: saturated gates give the saturated blend within the bound, and no NaN
+  CHECK(std::abs(d::gru_state_float<B, 1>({B(1e30f)}, {B(-1e30f)}, {B(0.5f)})[0].get(0) - 1.0f) <=
+        4.5e-7);
+  CHECK(std::abs(d::gru_state_float<B, 1>({B(-INFINITY)}, {B(INFINITY)}, {B(0.25f)})[0].get(0) -
+                 0.25f) <= 4.5e-7);
+  CHECK(std::isnan(d::gru_state_float<B, 1>({B(std::nanf(""))}, {B(0.0f)}, {B(0.0f)})[0].get(0)));
+  CHECK(std::isnan(d::gru_state_float<B, 1>({B(0.0f)}, {B(std::nanf(""))}, {B(0.0f)})[0].get(0)));
+  // interleaved batches give each one's own result, bit for bit
+  const auto four = d::gru_state_float<B, 4>({B(-2.0f), B(0.3f), B(12.0f), B(-0.01f)},
+                                             {B(1.0f), B(-30.0f), B(0.2f), B(4.0f)},
+                                             {B(0.5f), B(-0.25f), B(0.9f), B(-1.0f)});
+  const float an[4] = {-2.0f, 0.3f, 12.0f, -0.01f}, az[4] = {1.0f, -30.0f, 0.2f, 4.0f},
+              hs[4] = {0.5f, -0.25f, 0.9f, -1.0f};
+  for (std::size_t k = 0; k < 4; ++k) {
+    CHECK(four[k].get(0) == d::gru_state_float<B, 1>({B(an[k])}, {B(az[k])}, {B(hs[k])})[0].get(0));
+  }
+}
+
 TEST_CASE("the float gates make no subnormal number from a pre-activation near 0",
           "[core][math][gates]") {
   // A subnormal result costs a microcode assist (tens to hundreds of cycles) on x86 cores. The

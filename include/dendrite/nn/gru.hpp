@@ -49,7 +49,9 @@ namespace dendrite::nn {
 namespace detail {
 
 /// The GRU's gates from gi = W_ih x + b_ih and gh = W_hh h + b_hh (r, z, n stacked): h is
-/// replaced by h' where `finite` holds (kept where it does not) and copied to h_out.
+/// replaced by h' where `finite` holds (kept where it does not) and copied to h_out. For float
+/// SIMD lanes (the many-stream steps) z, n and h' come from gru_state_float, one division where
+/// there were two (gate_activations.hpp).
 /// Two passes: r and z first, over all 2H rows (independent short chains: an exponential and a
 /// division each), then n and h' (a chain through n). In one pass, a chunk's chain ran through
 /// all three gates (about 100 instructions), and the out-of-order core held only two or three
@@ -61,14 +63,33 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
                                         std::span<T, H> h_out) noexcept {
   std::array<T, 2 * H> rz;
   std::array<T, H> next;
-  vmap<T, 2 * H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, rz.data(),
-                                  gi, gh);
-  vmap<T, H, kGateInterleave>(
-      [](auto in, auto hn, auto r, auto z, auto hp) {
-        const auto n = gate_tanh(in + r * hn);
-        return n + z * (hp - n);
-      },
-      next.data(), gi + 2 * H, gh + 2 * H, rz.data(), rz.data() + H, h);
+  if constexpr (is_batch_v<T> && std::is_same_v<scalar_t<T>, float>) {
+    // lanes: r first, then n, z and h' with one division (gru_state_float)
+    vmap<T, H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, rz.data(),
+                                gi, gh);
+    vmap<T, H, kGateInterleave>(
+        []<class V>(const V& in, const V& hn, const V& r, const V& giz, const V& ghz,
+                    const V& hp) DENDRITE_FORCE_INLINE_LAMBDA {
+          if constexpr (is_interleaved_v<V>) {
+            V out;
+            out.v = gru_state_float((in + r * hn).v, (giz + ghz).v, hp.v);
+            return out;
+          } else {
+            using A = std::array<V, 1>;
+            return gru_state_float(A{in + r * hn}, A{giz + ghz}, A{hp})[0];
+          }
+        },
+        next.data(), gi + 2 * H, gh + 2 * H, rz.data(), gi + H, gh + H, h);
+  } else {
+    vmap<T, 2 * H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); },
+                                    rz.data(), gi, gh);
+    vmap<T, H, kGateInterleave>(
+        [](auto in, auto hn, auto r, auto z, auto hp) {
+          const auto n = gate_tanh(in + r * hn);
+          return n + z * (hp - n);
+        },
+        next.data(), gi + 2 * H, gh + 2 * H, rz.data(), rz.data() + H, h);
+  }
   for (std::size_t i = 0; i < H; ++i) {
     h[i] = dendrite::select<T>(finite, next[i], h[i]);
     h_out[i] = h[i];

@@ -70,6 +70,12 @@ struct Interleaved {
   }
 };
 
+/// Whether V is an Interleaved<B, K>.
+template <class V>
+inline constexpr bool is_interleaved_v = false;
+template <class B, std::size_t K>
+inline constexpr bool is_interleaved_v<Interleaved<B, K>> = true;
+
 /// P(y) and Q(y) of the tanh fit (see the file comment) for K float batches, in Estrin's order:
 /// (1 + c1 y) + y^2 (c2 + c3 y) + y^4 c4, a chain of 3 products and 2 FMAs. y is x^2 + 1e-7,
 /// not x^2: with y = x^2, every |x| in [2e-6, 3e-5] made y^4 a subnormal number (and [3e-12,
@@ -143,6 +149,41 @@ template <class B, std::size_t K>
     out.v = gate_tanh_float(x.v);
   } else {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::tanh(x.v[k]);
+  }
+  return out;
+}
+
+/// The GRU's new state h' = n + z (h - n), n = tanh(a_n), z = sigmoid(a_z), for K float batches
+/// with one division instead of the two of gate_tanh and gate_sigmoid: with n = v P(v) / Q(v)
+/// and z = (Q(u) + u P(u)) / (2 Q(u)), v = a_n and u = a_z / 2 clamped to the fit's range
+/// [-9, 9] (where tanh 9 = 1 - 3.0e-8),
+///   h' = (2 Q_u N_n + N_z (h Q_v - N_n)) / (2 Q_u Q_v),  N_n = v P_v,  N_z = Q_u + u P_u.
+/// Q lies in [1, 420] there, so nothing overflows for |h| below 1e35. |error| <= (1 - z) 4.5e-7
+/// + |h - n| 2.5e-7 + 2.5e-7: the gates' bounds carried through the blend, and the blend's
+/// roundings (tests/core/test_math.cpp checks it point by point against long double). A NaN
+/// argument gives NaN (the clamp keeps it: x86's max and min return their second operand when
+/// either is NaN). The many-stream GRU steps use it (gru_update): their gates are bound by the
+/// divider's throughput (a 16-lane division issues once in several cycles), and this took the
+/// 16-lane gates of a 128-unit GRU from 2.9-3.2 to 2.4-2.6 µs on the AVX-512 VM, those of a
+/// 32-unit GRU from 538 to 440 ns (bench/README.md). The
+/// one-stream steps keep gate_tanh and gate_sigmoid: they wait on the chain's latency, which
+/// this form does not shorten (the LSTM's analogue was slower there).
+template <class B, std::size_t K>
+[[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gru_state_float(
+    std::array<B, K> an, std::array<B, K> az, const std::array<B, K>& h) noexcept {
+  std::array<B, K> pv, qv, pu, qu, out;
+  for (std::size_t k = 0; k < K; ++k) {
+    an[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), an[k]));
+    az[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), az[k] * B(0.5F)));
+  }
+  tanh_pq(an, pv, qv);
+  tanh_pq(az, pu, qu);
+  for (std::size_t k = 0; k < K; ++k) {
+    const B nn = an[k] * pv[k];
+    const B nz = dendrite::fma(az[k], pu[k], qu[k]);
+    const B q2 = qu[k] + qu[k];
+    const B num = dendrite::fma(nz, dendrite::fma(h[k], qv[k], -nn), nn * q2);
+    out[k] = num / (q2 * qv[k]);
   }
   return out;
 }
