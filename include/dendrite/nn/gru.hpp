@@ -64,9 +64,9 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
   std::array<T, H> next;
   if constexpr (is_batch_v<T> && std::is_same_v<scalar_t<T>, float>) {
     // lanes: r first, then n, z and h' with one division (gru_state_float)
-    std::array<T, H> r;
-    vmap<T, H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, r.data(), gi,
-                                gh);
+    std::array<T, H> reset;  // r
+    vmap<T, H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, reset.data(),
+                                gi, gh);
     vmap<T, H, kGateInterleave>(
         []<class V>(const V& in, const V& hn, const V& r, const V& giz, const V& ghz,
                     const V& hp) DENDRITE_FORCE_INLINE_LAMBDA {
@@ -79,7 +79,7 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
             return gru_state_float(A{in + r * hn}, A{giz + ghz}, A{hp})[0];
           }
         },
-        next.data(), gi + 2 * H, gh + 2 * H, r.data(), gi + H, gh + H, h);
+        next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, gh + H, h);
   } else {
     std::array<T, 2 * H> rz;
     vmap<T, 2 * H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); },
