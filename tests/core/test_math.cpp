@@ -373,7 +373,7 @@ TEST_CASE("the GRU's one-division state update meets its stated bound", "[core][
     const long double n = std::tanh(static_cast<long double>(an));
     const long double z = 1.0L / (1.0L + std::exp(-static_cast<long double>(az)));
     const long double want = n + z * (static_cast<long double>(h) - n);
-    const float got = d::gru_state_float<B, 1>({B(an)}, {B(az)}, {B(h)})[0].get(0);
+    const float got = d::gru_state_float(B(an), B(az), B(h)).get(0);
     const double err = double(std::abs(static_cast<long double>(got) - want));
     const double bound =
         double((1 - z) * 4.5e-7L + std::abs(static_cast<long double>(h) - n) * 2.5e-7L) + 2.5e-7;
@@ -400,20 +400,21 @@ TEST_CASE("the GRU's one-division state update meets its stated bound", "[core][
   CHECK(worst_excess <= 0);
   CHECK(worst > 1e-9);  // not exact: the figure measures something
   // the limits: saturated gates give the saturated blend within the bound, and no NaN
-  CHECK(std::abs(d::gru_state_float<B, 1>({B(1e30f)}, {B(-1e30f)}, {B(0.5f)})[0].get(0) - 1.0f) <=
+  CHECK(std::abs(d::gru_state_float(B(1e30f), B(-1e30f), B(0.5f)).get(0) - 1.0f) <=
         4.5e-7);
-  CHECK(std::abs(d::gru_state_float<B, 1>({B(-INFINITY)}, {B(INFINITY)}, {B(0.25f)})[0].get(0) -
+  CHECK(std::abs(d::gru_state_float(B(-INFINITY), B(INFINITY), B(0.25f)).get(0) -
                  0.25f) <= 4.5e-7);
-  CHECK(std::isnan(d::gru_state_float<B, 1>({B(std::nanf(""))}, {B(0.0f)}, {B(0.0f)})[0].get(0)));
-  CHECK(std::isnan(d::gru_state_float<B, 1>({B(0.0f)}, {B(std::nanf(""))}, {B(0.0f)})[0].get(0)));
+  CHECK(std::isnan(d::gru_state_float(B(std::nanf("")), B(0.0f), B(0.0f)).get(0)));
+  CHECK(std::isnan(d::gru_state_float(B(0.0f), B(std::nanf("")), B(0.0f)).get(0)));
   // interleaved batches give each one's own result, bit for bit
-  const auto four = d::gru_state_float<B, 4>({B(-2.0f), B(0.3f), B(12.0f), B(-0.01f)},
-                                             {B(1.0f), B(-30.0f), B(0.2f), B(4.0f)},
-                                             {B(0.5f), B(-0.25f), B(0.9f), B(-1.0f)});
+  using I4 = d::Interleaved<B, 4>;
+  const I4 four = d::gru_state_float(I4{{B(-2.0f), B(0.3f), B(12.0f), B(-0.01f)}},
+                                     I4{{B(1.0f), B(-30.0f), B(0.2f), B(4.0f)}},
+                                     I4{{B(0.5f), B(-0.25f), B(0.9f), B(-1.0f)}});
   const float an[4] = {-2.0f, 0.3f, 12.0f, -0.01f}, az[4] = {1.0f, -30.0f, 0.2f, 4.0f},
               hs[4] = {0.5f, -0.25f, 0.9f, -1.0f};
   for (std::size_t k = 0; k < 4; ++k) {
-    CHECK(four[k].get(0) == d::gru_state_float<B, 1>({B(an[k])}, {B(az[k])}, {B(hs[k])})[0].get(0));
+    CHECK(four.v[k].get(0) == d::gru_state_float(B(an[k]), B(az[k]), B(hs[k])).get(0));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <random>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -132,6 +133,17 @@ TEST_CASE("ORICA's whitener is the exact inverse square root of the running cova
   CHECK((net.mixing() * net.unmixing() - Eigen::MatrixXd::Identity(D, D)).norm() < 1e-9);
 }
 
+// A default-constructed ORICA<float, D> (no calibration, no tuning, no sample rate) streamed
+// over a speech mixture from a cold start: its Amari index after 5 s and after the whole of it.
+template <int D>
+std::pair<double, double> orica_amari_after_5_s_and_end(const dendrite::test::SpeechMixture& m) {
+  ica::ORICA<float, D> net;
+  stream<decltype(net), D>(net, m.mixed, 0, 5 * 16000);
+  const double at5 = amari(net.unmixing(), m.mixing);
+  stream<decltype(net), D>(net, m.mixed, 5 * 16000, m.mixed.cols());
+  return {at5, amari(net.unmixing(), m.mixing)};
+}
+
 TEST_CASE("ORICA separates two espeak-ng voices and noise from a cold start", "[orica][speech]") {
   const auto probe = dendrite::test::speech_mixture(0.1, 1);
   if (!probe) {
@@ -139,12 +151,8 @@ TEST_CASE("ORICA separates two espeak-ng voices and noise from a cold start", "[
     return;
   }
   for (std::uint64_t seed : {1U, 2U, 3U}) {
-    const auto m = *dendrite::test::speech_mixture(20.0, seed);
-    ica::ORICA<float, 3> net;  // defaults only: no calibration, no tuning, no sample rate
-    stream<decltype(net), 3>(net, m.mixed, 0, 5 * 16000);
-    const double at5 = amari(net.unmixing(), m.mixing);
-    stream<decltype(net), 3>(net, m.mixed, 5 * 16000, m.mixed.cols());
-    const double at20 = amari(net.unmixing(), m.mixing);
+    const auto [at5, at20] =
+        orica_amari_after_5_s_and_end<3>(*dendrite::test::speech_mixture(20.0, seed));
     INFO("seed " << seed << ": Amari " << at5 << " after 5 s, " << at20 << " after 20 s");
     CHECK(at5 <= 0.05);
     CHECK(at20 <= 0.03);
@@ -161,23 +169,15 @@ TEST_CASE("ORICA separates four voices and noises at 5 and 7 channels from a col
     return;
   }
   for (std::uint64_t seed : {1U, 2U}) {
-    const auto m = *dendrite::test::speech_mixture(4, 1, 20.0, seed, 20.0);
-    ica::ORICA<float, 5> net;
-    stream<decltype(net), 5>(net, m.mixed, 0, 5 * 16000);
-    const double at5 = amari(net.unmixing(), m.mixing);
-    stream<decltype(net), 5>(net, m.mixed, 5 * 16000, m.mixed.cols());
-    const double at20 = amari(net.unmixing(), m.mixing);
+    const auto [at5, at20] = orica_amari_after_5_s_and_end<5>(
+        *dendrite::test::speech_mixture(4, 1, 20.0, seed, 20.0));
     INFO("5 channels, seed " << seed << ": Amari " << at5 << " after 5 s, " << at20
                               << " after 20 s");
     CHECK(at5 <= 0.05);
     CHECK(at20 <= 0.03);
   }
-  const auto m = *dendrite::test::speech_mixture(4, 3, 20.0, 3, 20.0);
-  ica::ORICA<float, 7> net;
-  stream<decltype(net), 7>(net, m.mixed, 0, 5 * 16000);
-  const double at5 = amari(net.unmixing(), m.mixing);
-  stream<decltype(net), 7>(net, m.mixed, 5 * 16000, m.mixed.cols());
-  const double at20 = amari(net.unmixing(), m.mixing);
+  const auto [at5, at20] =
+      orica_amari_after_5_s_and_end<7>(*dendrite::test::speech_mixture(4, 3, 20.0, 3, 20.0));
   INFO("7 channels: Amari " << at5 << " after 5 s, " << at20 << " after 20 s");
   CHECK(at5 <= 0.05);
   CHECK(at20 <= 0.03);

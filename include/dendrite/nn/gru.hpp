@@ -68,16 +68,8 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
     vmap<T, H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, reset.data(),
                                 gi, gh);
     vmap<T, H, kGateInterleave>(
-        []<class V>(const V& in, const V& hn, const V& r, const V& giz, const V& ghz,
-                    const V& hp) DENDRITE_FORCE_INLINE_LAMBDA {
-          if constexpr (is_interleaved_v<V>) {
-            V out;
-            out.v = gru_state_float((in + r * hn).v, (giz + ghz).v, hp.v);
-            return out;
-          } else {
-            using A = std::array<V, 1>;
-            return gru_state_float(A{in + r * hn}, A{giz + ghz}, A{hp})[0];
-          }
+        [](auto in, auto hn, auto r, auto giz, auto ghz, auto hp) {
+          return gru_state_float(in + r * hn, giz + ghz, hp);
         },
         next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, gh + H, h);
   } else {

@@ -70,12 +70,6 @@ struct Interleaved {
   }
 };
 
-/// Whether V is an Interleaved<B, K>.
-template <class V>
-inline constexpr bool is_interleaved_v = false;
-template <class B, std::size_t K>
-inline constexpr bool is_interleaved_v<Interleaved<B, K>> = true;
-
 /// P(y) and Q(y) of the tanh fit (see the file comment) for K float batches, in Estrin's order:
 /// (1 + c1 y) + y^2 (c2 + c3 y) + y^4 c4, a chain of 3 products and 2 FMAs. y is x^2 + 1e-7,
 /// not x^2: with y = x^2, every |x| in [2e-6, 3e-5] made y^4 a subnormal number (and [3e-12,
@@ -169,23 +163,34 @@ template <class B, std::size_t K>
 /// one-stream steps keep gate_tanh and gate_sigmoid: they wait on the chain's latency, which
 /// this form does not shorten (the LSTM's analogue was slower there).
 template <class B, std::size_t K>
-[[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gru_state_float(
-    std::array<B, K> an, std::array<B, K> az, const std::array<B, K>& h) noexcept {
-  std::array<B, K> pv, qv, pu, qu, out;
+[[nodiscard]] DENDRITE_FORCE_INLINE Interleaved<B, K> gru_state_float(
+    const Interleaved<B, K>& an, const Interleaved<B, K>& az,
+    const Interleaved<B, K>& h) noexcept {
+  std::array<B, K> v, u, pv, qv, pu, qu;
   for (std::size_t k = 0; k < K; ++k) {
-    an[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), an[k]));
-    az[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), az[k] * B(0.5F)));
+    v[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), an.v[k]));
+    u[k] = xsimd::min(B(9.0F), xsimd::max(B(-9.0F), az.v[k] * B(0.5F)));
   }
-  tanh_pq(an, pv, qv);
-  tanh_pq(az, pu, qu);
+  tanh_pq(v, pv, qv);
+  tanh_pq(u, pu, qu);
+  Interleaved<B, K> out;
   for (std::size_t k = 0; k < K; ++k) {
-    const B nn = an[k] * pv[k];
-    const B nz = dendrite::fma(az[k], pu[k], qu[k]);
+    const B nn = v[k] * pv[k];
+    const B nz = dendrite::fma(u[k], pu[k], qu[k]);
     const B q2 = qu[k] + qu[k];
-    const B num = dendrite::fma(nz, dendrite::fma(h[k], qv[k], -nn), nn * q2);
-    out[k] = num / (q2 * qv[k]);
+    const B num = dendrite::fma(nz, dendrite::fma(h.v[k], qv[k], -nn), nn * q2);
+    out.v[k] = num / (q2 * qv[k]);
   }
   return out;
+}
+
+/// gru_state_float of one batch.
+template <class B>
+[[nodiscard]] DENDRITE_FORCE_INLINE B gru_state_float(const B& an, const B& az,
+                                                      const B& h) noexcept {
+  return gru_state_float(Interleaved<B, 1>{{an}}, Interleaved<B, 1>{{az}},
+                         Interleaved<B, 1>{{h}})
+      .v[0];
 }
 
 /// The sigmoid a gate applies (see the file comment).
