@@ -16,7 +16,8 @@
 #             compiled once without instrumentation (tests/CMakeLists.txt); line tables only
 #             for the reports (full -g compiles 20 % slower, 3x the objects).
 # The examples and their tests are built once, in native: portable and sanitize skip them
-# (about a fifth of each one's build).
+# (about a fifth of each one's build), and the consumer compile checks (package.*_consumer_*,
+# five compiles with fixed compilers and flags, about 15 s each) run there only.
 # `bash scripts/test.sh` runs native; `bash scripts/test.sh all` runs the three (what CI runs);
 # or name configurations, e.g. `bash scripts/test.sh portable sanitize`.
 set -euo pipefail
@@ -34,12 +35,13 @@ for cfg in "${configs[@]}"; do
                     -DDENDRITE_QUICK_BUILD=ON -DDENDRITE_BUILD_BENCH=OFF) ;;
     portable) args=(-DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Release -DDENDRITE_NATIVE=OFF
                     -DDENDRITE_QUICK_BUILD=ON -DDENDRITE_BUILD_BENCH=ON -DDENDRITE_HEADER_CHECK=ON
-                    -DDENDRITE_BUILD_EXAMPLES=OFF)
+                    -DDENDRITE_BUILD_EXAMPLES=OFF -DDENDRITE_CONSUMER_CHECKS=OFF)
               # memcheck of the nn tests where valgrind is installed (it cannot run AVX-512)
               if command -v valgrind >/dev/null; then args+=(-DDENDRITE_VALGRIND=ON); fi ;;
     sanitize) args=(-DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -gline-tables-only"
                     -DDENDRITE_NATIVE=ON -DDENDRITE_SANITIZE=ON -DDENDRITE_QUICK_BUILD=ON
-                    -DDENDRITE_BUILD_BENCH=OFF -DDENDRITE_BUILD_EXAMPLES=OFF) ;;
+                    -DDENDRITE_BUILD_BENCH=OFF -DDENDRITE_BUILD_EXAMPLES=OFF
+                    -DDENDRITE_CONSUMER_CHECKS=OFF) ;;
     *) echo "unknown configuration '$cfg' (native, portable, sanitize, or all)" >&2; exit 2 ;;
   esac
   echo "=== dendrite tests: $cfg ==="
