@@ -157,9 +157,9 @@ TEST_CASE("ORICA separates two espeak-ng voices and noise from a cold start", "[
     CHECK(at5 <= 0.05);
     CHECK(at20 <= 0.03);
   }
-  // The noise source 40 dB below the voices (its power 1e-4 of theirs, 100x the whitener's
-  // ridge), the Amari index taken on the mixing as scaled: the same targets (README: 60 dB
-  // below, at the ridge, 9-10 of 20 mixtures end above 0.05).
+  // The noise source 40 dB below the voices (its power 1e-4 of a voice's; the whitener's ridge
+  // is 1e-6 of the mean channel power), the Amari index taken on the mixing as scaled: the same
+  // targets (README: 60 dB below, at the ridge, 9-10 of 20 mixtures end above 0.05).
   for (std::uint64_t seed : {1U, 2U}) {
     auto m = *dendrite::test::speech_mixture(20.0, seed);
     m.sources.row(2) *= 0.01;
