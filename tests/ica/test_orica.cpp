@@ -1263,9 +1263,9 @@ TEST_CASE("The streaming ICA kernels equal plain loops at every size and registe
 
 namespace {
 
-// gemm_nn and transpose (ica/detail/block_linalg.hpp) against plain double loops, at sizes that
-// leave every tail: rows past the 2-register panels and the last full register, columns past
-// the 6-column tiles. B is read both column-major and as a transpose; beta 0 must not read C.
+// gemm_nn, syrk_lower and transpose (ica/detail/block_linalg.hpp) against plain double loops,
+// at sizes that leave every tail: rows past the 2-register panels and the last full register,
+// columns past the 6-column tiles. B is read both column-major and as a transpose; beta 0 must not read C.
 template <class S>
 void check_block_kernels(std::size_t m, std::size_t n, std::size_t k) {
   namespace kd = dendrite::ica::detail;
@@ -1306,6 +1306,25 @@ void check_block_kernels(std::size_t m, std::size_t n, std::size_t k) {
       CHECK(worst <= 1.0);
     }
   }
+  // syrk_lower: C (m x p) += A A^T on (at least) its lower triangle
+  const std::size_t p = std::min(m, n);
+  c = c0;
+  kd::syrk_lower<S>(m, p, k, a.data(), m, c.data(), m);
+  double worst = 0;
+  for (std::size_t j = 0; j < p; ++j) {
+    for (std::size_t i = j; i < m; ++i) {
+      double s = 0, abs_s = 0;
+      for (std::size_t kk = 0; kk < k; ++kk) {
+        s += double(a[kk * m + i]) * double(a[kk * m + j]);
+        abs_s += std::abs(double(a[kk * m + i]) * double(a[kk * m + j]));
+      }
+      const double want = s + double(c0[j * m + i]);
+      worst = std::max(worst, std::abs(double(c[j * m + i]) - want) /
+                                  (gamma * (abs_s + std::abs(double(c0[j * m + i])))));
+    }
+  }
+  INFO("syrk_lower " << m << " x " << p << " x " << k);
+  CHECK(worst <= 1.0);
 }
 
 }  // namespace

@@ -68,24 +68,41 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "fobi: need at least 2 channels, got ", x.rows());
   }
   const Whitener wh = whiten(x, {.kind = WhiteningKind::ZCA});
-  const Eigen::Index d = x.rows();
+  const Eigen::Index d = x.rows(), ld = padded_rows<S>(d);
   const double n = double(x.cols());
   const Eigen::Index block = cache_block(d);
-  // No full-size temporary: each pass whitens one cache-sized block of columns at a time.
-  MatrixX<S> xb(d, std::min(block, x.cols())), h(d, xb.cols()), g(d, xb.cols());
-  const auto whiten_block = [&](Eigen::Index j0, Eigen::Index m) {
-    xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
-    h.leftCols(m).noalias() = wh.matrix * xb.leftCols(m);
+  // No full-size temporary: each pass maps one cache-sized block of columns at a time, as
+  // h = P x + b with P the map padded to whole registers (zero rows) and b = -P m, in the
+  // register-tiled product of detail/block_linalg.hpp.
+  MatrixX<S> h(ld, std::min(block, x.cols()));
+  RowVectorX<S> scale(h.cols());
+  const auto affine_block = [&](const MatrixX<S>& p, const VectorX<S>& b, Eigen::Index j0,
+                                Eigen::Index m) {
+    detail::gemm_nn<S>(std::size_t(ld), std::size_t(m), std::size_t(d), S(1), p.data(),
+                       std::size_t(ld), x.data() + j0 * x.outerStride(), 1,
+                       std::size_t(x.outerStride()), S(0), h.data(), std::size_t(ld));
+    h.leftCols(m).colwise() += b;
+    return h.leftCols(m);
   };
-  // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t: a symmetric
-  // rank-m update per block (its lower half; half the flops of the full product)
-  MatrixX<S> k = MatrixX<S>::Zero(d, d);
+  const auto padded = [&](const MatrixX<S>& map, VectorX<S>& offset) {
+    MatrixX<S> p = MatrixX<S>::Zero(ld, d);
+    p.topRows(d) = map;
+    offset = -(p * wh.mean);
+    return p;
+  };
+  // K = (1/n) sum_t ||h_t||^2 h_t h_t^T = (1/n) G G^T with g_t = ||h_t|| h_t: its lower
+  // triangle accumulated block by block (half the flops of the full product)
+  VectorX<S> b;
+  const MatrixX<S> wp = padded(wh.matrix, b);
+  MatrixX<S> k = MatrixX<S>::Zero(ld, d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
-    whiten_block(j0, m);
-    g.leftCols(m) = h.leftCols(m).array().rowwise() * h.leftCols(m).colwise().norm().array();
-    k.template selfadjointView<Eigen::Lower>().rankUpdate(g.leftCols(m));
+    auto hb = affine_block(wp, b, j0, m);
+    scale.head(m) = hb.colwise().norm();
+    hb.array().rowwise() *= scale.head(m).array();
+    detail::syrk_lower<S>(std::size_t(ld), std::size_t(d), std::size_t(m), h.data(),
+                          std::size_t(ld), k.data(), std::size_t(ld));
   });
-  const MatrixX<S> k_full = k.template selfadjointView<Eigen::Lower>();
+  const MatrixX<S> k_full = k.topRows(d).template selfadjointView<Eigen::Lower>();
   Eigen::SelfAdjointEigenSolver<MatrixX<S>> eig(k_full / n);
   if (eig.info() != Eigen::Success) {
     DENDRITE_THROW(numerical_error, "fobi: the eigendecomposition of K did not converge");
@@ -98,13 +115,14 @@ template <AnalysisScalar S = double>
   r.mean = wh.mean;
   // standard error of k_i = mean_t of q_it = ||h_t||^2 (v_i^T h_t)^2, whose mean is k_i itself;
   // with g_t = V^T h_t = W (x_t - m) in one product, and ||h_t|| = ||g_t|| (V orthogonal)
+  const MatrixX<S> up = padded(r.unmixing, b);
   ArrayX<S> sq_dev = ArrayX<S>::Zero(d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
-    xb.leftCols(m) = x.middleCols(j0, m).colwise() - wh.mean;
-    g.leftCols(m).noalias() = r.unmixing * xb.leftCols(m);
-    const ArrayXX<S> q =
-        g.leftCols(m).array().square().rowwise() * g.leftCols(m).colwise().squaredNorm().array();
-    sq_dev += (q.colwise() - r.eigenvalues.array()).square().rowwise().sum();
+    const auto g = affine_block(up, b, j0, m).topRows(d).array();
+    scale.head(m) = g.matrix().colwise().squaredNorm();
+    for (Eigen::Index t = 0; t < m; ++t) {
+      sq_dev += (g.col(t).square() * scale(t) - r.eigenvalues.array()).square();
+    }
   });
   r.standard_errors = (sq_dev / (n - 1.0) / n).sqrt().matrix();
   r.min_relative_gap = std::numeric_limits<double>::infinity();

@@ -21,6 +21,7 @@
 #include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
 #include <dendrite/core/traits.hpp>
+#include <dendrite/ica/detail/block_linalg.hpp>
 
 namespace dendrite::ica {
 
@@ -122,18 +123,29 @@ template <AnalysisScalar S = double>
   return std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(rows, 1));
 }
 
+/// Rows of a block padded to whole SIMD registers, so that the kernels of
+/// `detail/block_linalg.hpp` run without a scalar tail (the padding rows hold zeros).
+template <AnalysisScalar S = double>
+[[nodiscard]] Eigen::Index padded_rows(Eigen::Index rows) {
+  constexpr auto w = Eigen::Index(xsimd::batch<S>::size);
+  return (rows + w - 1) / w * w;
+}
+
 /// (1/n) (X - m)(X - m)^T about the given row means m (e.g. from `check_ica_data`); centred
-/// block by block, accumulated as symmetric rank-m updates (the lower half: half the flops).
+/// block by block into a register-padded buffer, accumulated on the lower triangle by
+/// `detail::syrk_lower` (half the flops of the full product, and no packing).
 template <AnalysisScalar S = double>
 Eigen::MatrixXd covariance_about(const AnalysisRef<S>& x, const Eigen::VectorXd& mean) {
-  const Eigen::Index block = cache_block(x.rows());
-  MatrixX<S> buf(x.rows(), std::min(block, x.cols()));
-  MatrixX<S> c = MatrixX<S>::Zero(x.rows(), x.rows());
+  const Eigen::Index d = x.rows(), ld = padded_rows<S>(d);
+  const Eigen::Index block = cache_block(d);
+  MatrixX<S> buf = MatrixX<S>::Zero(ld, std::min(block, x.cols()));
+  MatrixX<S> c = MatrixX<S>::Zero(ld, d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
-    buf.leftCols(m) = x.middleCols(j0, m).colwise() - mean;
-    c.template selfadjointView<Eigen::Lower>().rankUpdate(buf.leftCols(m));
+    buf.topLeftCorner(d, m) = x.middleCols(j0, m).colwise() - mean;
+    detail::syrk_lower<S>(std::size_t(ld), std::size_t(d), std::size_t(m), buf.data(),
+                          std::size_t(ld), c.data(), std::size_t(ld));
   });
-  const MatrixX<S> full = c.template selfadjointView<Eigen::Lower>();
+  const MatrixX<S> full = c.topRows(d).template selfadjointView<Eigen::Lower>();
   return full / double(x.cols());
 }
 

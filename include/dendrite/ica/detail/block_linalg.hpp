@@ -4,6 +4,8 @@
 /// double, in registers of this target's width, without allocation:
 ///   gemm_nn     C = beta C + alpha A B    A m x k, B k x n read through two strides (so B may
 ///                                        be a transpose), C m x n
+///   syrk_lower  C += A A^T, lower part     A m x k, C m x p: the tiles of gemm_nn that meet
+///                                        C's lower triangle (half the flops of the full product)
 ///   transpose   dst = src^T               (A^T B is gemm_nn on a transposed copy of A)
 /// gemm_nn keeps a 2-register x 6-column tile of C in registers over the whole inner dimension
 /// (12 accumulators, 2 loads of A and 6 broadcasts of B per step), one row panel of A at a time,
@@ -106,6 +108,30 @@ void gemm_nn(std::size_t m, std::size_t n, std::size_t k, S alpha, const S* a, s
         s += a[kk * lda + i] * b[kk * bk + j * bj];
       S& cij = c[j * ldc + i];
       cij = beta == S(0) ? alpha * s : beta * cij + alpha * s;
+    }
+  }
+}
+
+/// C += A A^T on the tiles that meet C's lower triangle, for column-major A (m x k, leading
+/// dimension lda) and C (m x p, ldc), p <= m: every entry C(i, j) with i >= j is updated (and
+/// some above the diagonal, inside diagonal tiles; read only the lower triangle). The
+/// covariances and K of the batch methods (`covariance_about`, `fobi`): at 16 channels Eigen's
+/// `rankUpdate` spends as long packing its 16-row operands as multiplying them.
+template <class S>
+void syrk_lower(std::size_t m, std::size_t p, std::size_t k, const S* a, std::size_t lda, S* c,
+                std::size_t ldc) noexcept {
+  constexpr std::size_t w = xsimd::batch<S>::size;
+  std::size_t i = 0;
+  for (; i + kRows * w <= m; i += kRows * w)
+    gemm_nn_panel<kRows>(i, std::min(p, i + kRows * w), k, S(1), a, lda, a, lda, 1, S(1), c, ldc);
+  for (; i + w <= m; i += w)
+    gemm_nn_panel<1>(i, std::min(p, i + w), k, S(1), a, lda, a, lda, 1, S(1), c, ldc);
+  for (; i < m; ++i) {  // the rows past the last full register
+    for (std::size_t j = 0; j < std::min(i + 1, p); ++j) {
+      S s(0);
+      for (std::size_t kk = 0; kk < k; ++kk)
+        s += a[kk * lda + i] * a[kk * lda + j];
+      c[j * ldc + i] += s;
     }
   }
 }
