@@ -90,6 +90,11 @@ TEST_CASE("ICA rejects bad input with clear errors", "[ica][errors]") {
   const Eigen::MatrixXd top = tall.topRows(3);
   CHECK((ica::whiten(tall.topRows(3)).matrix - ica::whiten(top).matrix).cwiseAbs().maxCoeff() ==
         0.0);
+  {  // fobi reads a strided block (columns 5 apart) as it reads the same data packed
+    const auto strided = ica::fobi(tall.topRows(3)), packed = ica::fobi(top);
+    CHECK(strided.unmixing == packed.unmixing);
+    CHECK(strided.standard_errors == packed.standard_errors);
+  }
   tall(1, 50) = std::numeric_limits<double>::infinity();
   CHECK_THROWS_WITH(ica::whiten(tall.topRows(3)), Catch::Contains("channel 1, sample 50"));
   CHECK_THROWS_WITH(ica::whiten(tall.middleRows(2, 2)), Catch::Contains("channel 1 is constant"));
