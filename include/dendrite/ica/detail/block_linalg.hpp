@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// The matrix-matrix kernels of ORICA's block update, for column-major matrices of a float or
-/// double, in registers of this target's width, without allocation:
+/// The matrix-matrix kernels of ORICA's block update and of the batch covariances (`whiten`,
+/// `fobi`, `geometry::PCA`), for column-major matrices of a float or double, in registers of
+/// this target's width, without allocation:
 ///   gemm_nn     C = beta C + alpha A B    A m x k, B k x n read through two strides (so B may
 ///                                        be a transpose), C m x n
 ///   syrk_lower  C += A A^T, lower part     A m x k, C m x p: the tiles of gemm_nn that meet
