@@ -116,8 +116,8 @@ void gemm_nn(std::size_t m, std::size_t n, std::size_t k, S alpha, const S* a, s
 /// C += A A^T on the tiles that meet C's lower triangle, for column-major A (m x k, leading
 /// dimension lda) and C (m x p, ldc), p <= m: every entry C(i, j) with i >= j is updated (and
 /// some above the diagonal, inside diagonal tiles; read only the lower triangle). The
-/// covariances and K of the batch methods (`covariance_about`, `fobi`): at 16 channels Eigen's
-/// `rankUpdate` spends as long packing its 16-row operands as multiplying them.
+/// covariances and K of the batch methods (`covariance_about`, `fobi`, `geometry::PCA`): at 16
+/// channels Eigen's `rankUpdate` spends as long packing its 16-row operands as multiplying them.
 template <class S>
 void syrk_lower(std::size_t m, std::size_t p, std::size_t k, const S* a, std::size_t lda, S* c,
                 std::size_t ldc) noexcept {
