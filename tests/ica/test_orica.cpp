@@ -1265,7 +1265,8 @@ namespace {
 
 // gemm_nn, syrk_lower and transpose (ica/detail/block_linalg.hpp) against plain double loops,
 // at sizes that leave every tail: rows past the 2-register panels and the last full register,
-// columns past the 6-column tiles. B is read both column-major and as a transpose; beta 0 must not read C.
+// columns past the 6-column tiles. B is read both column-major and as a transpose; beta 0 must
+// not read C.
 template <class S>
 void check_block_kernels(std::size_t m, std::size_t n, std::size_t k) {
   namespace kd = dendrite::ica::detail;

@@ -7,7 +7,7 @@
 /// components are its leading eigenvectors; the explained variances are its eigenvalues and the
 /// singular values those of Xc, s_i = sqrt((n - 1) lambda_i). Two solvers give the same result:
 ///  - Covariance: C by a symmetric rank update over blocks of samples (SYRK, the register-tiled
-///    `syrk_lower` of ica/detail/block_linalg.hpp), then a symmetric eigendecomposition.
+///    `ica::detail::centred_gram` of ica/whitening.hpp), then a symmetric eigendecomposition.
 ///    O(f^2 n + f^3); the choice when samples >> features.
 ///  - SVD: thin SVD of Xc (divide and conquer). O(f n min(f, n)); the choice when features are
 ///    comparable to or exceed samples, where forming C squares the condition number.
@@ -28,7 +28,7 @@
 #include <Eigen/SVD>
 
 #include <dendrite/core/error.hpp>
-#include <dendrite/ica/detail/block_linalg.hpp>
+#include <dendrite/ica/whitening.hpp>
 
 namespace dendrite::geometry {
 
@@ -192,25 +192,11 @@ class PCA {
   template <class Derived>
   void covariance_eigen(const Eigen::MatrixBase<Derived>& x, Matrix& vectors,
                         Vector& values) const {
-    const Eigen::Index f = x.rows();
     const Eigen::Index n = x.cols();
-    // Centre blocks of samples into a cache-sized buffer, its rows padded to whole registers
-    // (zeros), and accumulate the lower triangle with the register-tiled kernel that FOBI's
-    // covariance uses (Eigen's rankUpdate spends as long packing few-row operands as
-    // multiplying them: 1.2-2.5x slower at 8-100 features, bench/README.md).
-    constexpr auto w = Eigen::Index(xsimd::batch<Scalar>::size);
-    const Eigen::Index ld = (f + w - 1) / w * w;
-    const Eigen::Index block =
-        std::max<Eigen::Index>(64, (Eigen::Index(1) << 15) / std::max<Eigen::Index>(f, 1));
-    Matrix buf = Matrix::Zero(ld, std::min(block, n));
-    Matrix lower = Matrix::Zero(ld, f);
-    for (Eigen::Index j0 = 0; j0 < n; j0 += block) {
-      const Eigen::Index m = std::min(block, n - j0);
-      buf.topLeftCorner(f, m) = x.middleCols(j0, m).colwise() - mean_;
-      ica::detail::syrk_lower<Scalar>(std::size_t(ld), std::size_t(f), std::size_t(m),
-                                      buf.data(), std::size_t(ld), lower.data(), std::size_t(ld));
-    }
-    Matrix cov = lower.topRows(f).template selfadjointView<Eigen::Lower>();
+    // the register-tiled centred Gram matrix that FOBI's covariance uses (Eigen's rankUpdate
+    // spends as long packing few-row operands as multiplying them: 1.2-2.5x slower at 8-100
+    // features, bench/README.md)
+    Matrix cov = ica::detail::centred_gram(x, mean_);
     cov /= Scalar(n - 1);
     Eigen::SelfAdjointEigenSolver<Matrix> eig(cov);
     if (eig.info() != Eigen::Success) {

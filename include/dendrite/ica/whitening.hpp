@@ -125,28 +125,43 @@ template <AnalysisScalar S = double>
 
 /// Rows of a block padded to whole SIMD registers, so that the kernels of
 /// `detail/block_linalg.hpp` run without a scalar tail (the padding rows hold zeros).
-template <AnalysisScalar S = double>
+template <class S = double>
 [[nodiscard]] Eigen::Index padded_rows(Eigen::Index rows) {
   constexpr auto w = Eigen::Index(xsimd::batch<S>::size);
   return (rows + w - 1) / w * w;
 }
 
-/// (1/n) (X - m)(X - m)^T about the given row means m (e.g. from `check_ica_data`); centred
-/// block by block into a register-padded buffer, accumulated on the lower triangle by
-/// `detail::syrk_lower` (half the flops of the full product, and no packing).
-template <AnalysisScalar S = double>
-Eigen::MatrixXd covariance_about(const AnalysisRef<S>& x, const Eigen::VectorXd& mean) {
+namespace detail {
+
+/// sum_t (x_t - m)(x_t - m)^T over the columns of x (features x n, float or double), the whole
+/// symmetric matrix: blocks of `cache_block` columns centred into a buffer whose rows are padded
+/// to whole registers (zeros), accumulated on the lower triangle by `syrk_lower` (half the flops
+/// of the full product, and no packing: at 16 channels Eigen's `rankUpdate` spent as long
+/// packing as multiplying). The covariances of `covariance_about` and `geometry::PCA`.
+/// Allocates.
+template <class Derived, class S = typename Derived::Scalar>
+[[nodiscard]] Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic> centred_gram(
+    const Eigen::MatrixBase<Derived>& x, const Eigen::Matrix<S, Eigen::Dynamic, 1>& mean) {
+  using M = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
   const Eigen::Index d = x.rows(), ld = padded_rows<S>(d);
   const Eigen::Index block = cache_block(d);
-  MatrixX<S> buf = MatrixX<S>::Zero(ld, std::min(block, x.cols()));
-  MatrixX<S> c = MatrixX<S>::Zero(ld, d);
+  M buf = M::Zero(ld, std::min(block, x.cols()));
+  M lower = M::Zero(ld, d);
   for_column_blocks(x.cols(), block, [&](Eigen::Index j0, Eigen::Index m) {
     buf.topLeftCorner(d, m) = x.middleCols(j0, m).colwise() - mean;
-    detail::syrk_lower<S>(std::size_t(ld), std::size_t(d), std::size_t(m), buf.data(),
-                          std::size_t(ld), c.data(), std::size_t(ld));
+    syrk_lower<S>(std::size_t(ld), std::size_t(d), std::size_t(m), buf.data(), std::size_t(ld),
+                  lower.data(), std::size_t(ld));
   });
-  const MatrixX<S> full = c.topRows(d).template selfadjointView<Eigen::Lower>();
-  return full / double(x.cols());
+  return lower.topRows(d).template selfadjointView<Eigen::Lower>();
+}
+
+}  // namespace detail
+
+/// (1/n) (X - m)(X - m)^T about the given row means m (e.g. from `check_ica_data`), by
+/// `detail::centred_gram`.
+template <AnalysisScalar S = double>
+Eigen::MatrixXd covariance_about(const AnalysisRef<S>& x, const Eigen::VectorXd& mean) {
+  return detail::centred_gram(x, mean) / double(x.cols());
 }
 
 /// (1/n) (X - m)(X - m)^T with m the row means, and m.
