@@ -21,6 +21,7 @@
 #include <dendrite/nn/multihead_attention.hpp>
 #include <dendrite/nn/norm.hpp>
 #include <dendrite/nn/options.hpp>
+#include <dendrite/nn/packed_dense.hpp>
 #include <dendrite/nn/packed_gru.hpp>
 #include <dendrite/nn/packed_lstm.hpp>
 #include <dendrite/nn/pool.hpp>

@@ -1313,6 +1313,142 @@ TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing",
   check(hlstm);
 }
 
+// ------------------------------------------------------------------ PackedDense
+namespace {
+
+/// PackedDense<float, In, Out, Weight, Act> on `trials` N(0, x_scale^2) inputs, against
+/// f(b + sum_j w~_ij x~_j) written plainly in double from its stored weights w~ (bf16 and f16:
+/// the independent roundings above; int8: s_i q_ij) and the input as the product sees it (x
+/// rounded to bf16 where `rounds_input`, r_j t for int8, with r_j = round(x_j 127 / max|x|) in
+/// float), within the float sums' rounding (In + 4 roundings of the absolute sum) and
+/// `dendrite::tanh`'s 3 ulp; and against Dense<float> within the stated bound (the file comment
+/// of nn/packed_dense.hpp; slope 1 for Identity and Tanh) plus both sides' float rounding.
+/// Returns the largest error against Dense over its bound.
+template <int In, int Out, class Weight, class Act>
+double check_packed_dense(std::uint64_t seed, double x_scale, int trials = 3) {
+  using Packed = nn::PackedDense<float, In, Out, Weight, Act>;
+  constexpr bool kInt8 = std::is_same_v<Weight, std::int8_t>;
+  INFO("In " << In << ", Out " << Out << ", x scale " << x_scale);
+  const nn::Dense<float, In, Out, Act> dense({.seed = seed});
+  const Packed packed(dense);
+  const auto act = [](double v) { return std::is_same_v<Act, nn::Tanh> ? std::tanh(v) : v; };
+  double worst = 0;
+  for (int trial = 0; trial < trials; ++trial) {
+    const MatD xd = x_scale * random_matrix(In, 1, seed + 10 + std::uint64_t(trial));
+    std::array<float, In> x{};
+    for (int j = 0; j < In; ++j) x[std::size_t(j)] = float(xd(j));
+    std::array<float, Out> y{}, yd{};
+    REQUIRE(packed.step(x, y) == Status::Ok);
+    REQUIRE(dense.step(x, yd) == Status::Ok);
+    float m = 0;
+    for (float v : x) m = std::max(m, std::abs(v));
+    const double t = double(m / 127.0F);
+    std::array<double, In> xin{};
+    for (std::size_t j = 0; j < std::size_t(In); ++j) {
+      if constexpr (kInt8) {
+        xin[j] = t * double(std::clamp(std::nearbyint(x[j] * (127.0F / m)), -127.0F, 127.0F));
+      } else if constexpr (std::is_same_v<Weight, dendrite::bf16>) {
+        xin[j] = Packed::rounds_input ? double(rounded_bf16(x[j])) : double(x[j]);
+      } else {
+        xin[j] = x[j];
+      }
+    }
+    for (std::size_t i = 0; i < std::size_t(Out); ++i) {
+      const double b = dense.bias.value(Index(i));
+      REQUIRE(packed.bias(i) == float(b));
+      double pre = b, abs_sum = std::abs(b), wsum = 0, xsum = 0, wx = 0, wmax = 0;
+      for (std::size_t j = 0; j < std::size_t(In); ++j) {
+        const float w = dense.weight.value(Index(i), Index(j));
+        const float stored = packed.weight(i, j);
+        if constexpr (!kInt8) REQUIRE(stored == stored_weight<Weight>(w));
+        pre += double(stored) * xin[j];
+        abs_sum += std::abs(double(stored) * xin[j]);
+        wsum += std::abs(double(w));
+        xsum += std::abs(double(x[j]));
+        wx += std::abs(double(w) * double(x[j]));
+        wmax = std::max(wmax, std::abs(double(w)));
+      }
+      const double rounding = std::ldexp((In + 4) * abs_sum, -24) + std::ldexp(3.0, -24);
+      REQUIRE(std::abs(double(y[i]) - act(pre)) <= rounding);
+      double bound = 0;
+      if constexpr (kInt8) {
+        const double s = wmax / 127;
+        bound = 0.5 * s * xsum + 0.5 * t * wsum + In * s * t / 4;
+      } else if constexpr (std::is_same_v<Weight, dendrite::bf16>) {
+        const double u = std::ldexp(1.0, -8);
+        bound = (Packed::rounds_input ? 2 * u + u * u : u) * wx;
+      } else if constexpr (std::is_same_v<Weight, dendrite::f16>) {
+        bound = std::ldexp(wx, -11) + std::ldexp(xsum, -25);
+      }
+      const double err = std::abs(double(y[i]) - double(yd[i]));
+      REQUIRE(err <= bound + 2 * rounding);
+      if (bound > 0) worst = std::max(worst, err / bound);
+    }
+  }
+  return worst;
+}
+
+}  // namespace
+
+TEST_CASE("PackedDense steps f(W x + b) with its stored weights, within the stated error of Dense",
+          "[nn][packed_dense]") {
+  using dendrite::bf16;
+  using dendrite::f16;
+  using I8 = std::int8_t;
+  // odd sizes (rows left over past whole SIMD groups, odd column counts), and 128 x 128; each
+  // form's error must reach a fair part of its bound somewhere (the bound is not vacuous)
+  CHECK(std::max({check_packed_dense<5, 7, bf16, nn::Identity>(101, 1.0),
+                  check_packed_dense<37, 3, bf16, nn::Tanh>(102, 0.3),
+                  check_packed_dense<128, 128, bf16, nn::Identity>(103, 1.0)}) > 0.05);
+  CHECK(std::max({check_packed_dense<5, 7, f16, nn::Identity>(104, 1.0),
+                  check_packed_dense<37, 3, f16, nn::Tanh>(105, 0.3),
+                  check_packed_dense<128, 128, f16, nn::Identity>(106, 1.0)}) > 0.05);
+  CHECK(std::max({check_packed_dense<5, 7, I8, nn::Identity>(107, 1.0),
+                  check_packed_dense<37, 3, I8, nn::Tanh>(108, 1e-3),
+                  check_packed_dense<128, 128, I8, nn::Identity>(109, 30.0)}) > 0.05);
+  // float storage: the same layer up to the order of the float sums
+  (void)check_packed_dense<5, 7, float, nn::Identity>(110, 1.0);
+  (void)check_packed_dense<128, 128, float, nn::Tanh>(111, 1.0);
+
+  SECTION("non-finite input: y untouched; no allocation; a bad weight leaves the layer packed") {
+    nn::Dense<float, 37, 5> dense({.seed = 112});
+    const auto check = [&](const auto& packed) {
+      std::array<float, 37> x{};
+      std::array<float, 5> y{};
+      static_assert(noexcept(packed.step(x, y)));
+      x[0] = 0.5f;
+      REQUIRE(packed.step(x, y) == Status::Ok);
+      const std::array<float, 5> before = y;
+      x[36] = std::numeric_limits<float>::infinity();
+      CHECK(packed.step(x, y) == Status::RejectedNonFinite);
+      CHECK(y == before);
+      x[36] = 0.25f;
+      dendrite::test::AllocCounts counts;
+      {
+        dendrite::test::NoAllocScope scope;
+        for (int i = 0; i < 10; ++i) (void)packed.step(x, y);
+        counts = scope.counts();
+      }
+      CHECK(counts.total() == 0);
+    };
+    check(nn::PackedDense<float, 37, 5, bf16>(dense));
+    check(nn::PackedDense<float, 37, 5, f16>(dense));
+    check(nn::PackedDense<float, 37, 5, I8>(dense));
+    check(nn::PackedDense<float, 37, 5, float>(dense));
+
+    nn::PackedDense<float, 37, 5, f16> half(dense);
+    nn::PackedDense<float, 37, 5, I8> q(dense);
+    const float kept = half.weight(2, 3), kept_q = q.weight(2, 3);
+    nn::Dense<float, 37, 5> bad = dense;
+    bad.weight.value(2, 3) = 70000.0f;  // past f16's largest
+    CHECK_THROWS_AS(half.pack(bad), dendrite::numerical_error);
+    CHECK(half.weight(2, 3) == kept);
+    bad.weight.value(2, 3) = std::nanf("");
+    CHECK_THROWS_AS(q.pack(bad), dendrite::numerical_error);
+    CHECK(q.weight(2, 3) == kept_q);
+  }
+}
+
 /// A blocked block (G groups of batchf lanes) against one single-stream block per lane, from the
 /// same seed, over 60 steps of N(0, 1) input; one stream gets a NaN at t = 30 and is held alone.
 /// Returns the largest difference of any output.

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Compiled (not run) for an AVX-512 target with -Wall -Wextra -Werror by every build, whatever the
 // host: GCC 12.2 warns inside its own AVX-512 intrinsics (GCC PR 105593) wherever xsimd's exp,
-// nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror
-// build working. Uses the batch math and the batch steps of the real-time blocks, the blocked
-// many-stream steps, ORICA, and the packed bf16, f16 and int8 steps (built for Sapphire Rapids
-// too, whose VDPBF16PS and VPDPBUSD paths and 512-bit VCVTPH2PS no CI host may have; and with
-// clang, which checks the discarded branches of a non-dependent `if constexpr` that GCC lets
-// pass). Compiled for AVX2 (Haswell) too, so that an AVX-512 host also compiles the AVX2-only
-// kernels.
+// nearbyint or conversions are inlined, and dendrite's headers must keep a consumer's -Werror build
+// working. Uses the batch math and the batch steps of the real-time blocks, the blocked many-stream
+// steps, ORICA, and the packed bf16, f16 and int8 steps and layers (built for Sapphire Rapids too,
+// whose VDPBF16PS and VPDPBUSD paths and 512-bit VCVTPH2PS no CI host may have; and with clang,
+// which checks the discarded branches of a non-dependent `if constexpr` that GCC lets pass).
+// Compiled for AVX2 (Haswell) too, so that an AVX-512 host also compiles the AVX2-only kernels.
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +21,7 @@
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/packed_dense.hpp>
 #include <dendrite/nn/packed_gru.hpp>
 #include <dendrite/nn/packed_lstm.hpp>
 #include <dendrite/nn/rnn.hpp>
@@ -52,6 +52,13 @@ int packed_steps(const std::array<float, 32>& x, std::array<float, 64>& h) {
   bad += lstm8.step(x, c) != dendrite::Status::Ok;
   bad += lstm16.step(x, c) != dendrite::Status::Ok;
   bad += lstmh.step(x, c) != dendrite::Status::Ok;
+  const nn::Dense<float, 32, 64, nn::Tanh> dense;
+  bad += nn::PackedDense<float, 32, 64, std::int8_t, nn::Tanh>(dense).step(x, h) !=
+         dendrite::Status::Ok;
+  bad += nn::PackedDense<float, 32, 64, dendrite::bf16, nn::Tanh>(dense).step(x, h) !=
+         dendrite::Status::Ok;
+  bad += nn::PackedDense<float, 32, 64, dendrite::f16, nn::Tanh>(dense).step(x, h) !=
+         dendrite::Status::Ok;
   h[0] += c[0];
   return bad;
 }
