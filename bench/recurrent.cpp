@@ -5,13 +5,15 @@
 // dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the
 // best plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
-// (BM_GruGates), and on pre-activations near 0 (BM_GruGatesNearZero).
+// (BM_GruGates), and on pre-activations near 0 (BM_GruGatesNearZero); Dense N x N (float)
+// beside PackedDense with bf16, f16 and int8 weights and a plain Eigen y = W x + b.
 // Also the analysis form over 1000 steps.
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -20,8 +22,10 @@
 
 #include <dendrite/nn/blocked_gru.hpp>
 #include <dendrite/nn/blocked_lstm.hpp>
+#include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/packed_dense.hpp>
 #include <dendrite/nn/packed_gru.hpp>
 #include <dendrite/nn/packed_lstm.hpp>
 
@@ -162,6 +166,47 @@ void BM_PackedGruStep(benchmark::State& state) {
 template <class W, int H>
 void BM_PackedLstmStep(benchmark::State& state) {
   BM_PackedStep<dendrite::nn::LSTM, dendrite::nn::PackedLSTM, 4, W, H>(state);
+}
+
+/// Dense<float, N, N> (W = void), PackedDense<float, N, N, W> over its weights, one sample a
+/// call; items = samples.
+template <class W, int N>
+void BM_DenseStep(benchmark::State& state) {
+  const dendrite::nn::Dense<float, N, N> dense({.seed = 1});
+  std::array<float, N> x, y{};
+  fill_input(x);
+  const auto run = [&](const auto& layer) {
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(layer.step(x, y));
+      benchmark::DoNotOptimize(y.data());
+      benchmark::ClobberMemory();
+    }
+  };
+  if constexpr (std::is_void_v<W>) {
+    run(dense);
+  } else {
+    run(dendrite::nn::PackedDense<float, N, N, W>(dense));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+/// The plain baseline of BM_DenseStep: y = W x + b with Eigen's dynamic float matrices.
+template <int N>
+void BM_DenseEigenBaseline(benchmark::State& state) {
+  const dendrite::nn::Dense<float, N, N> dense({.seed = 1});
+  const Eigen::MatrixXf w = dense.weight.value;
+  const Eigen::VectorXf b = dense.bias.value.col(0);
+  std::array<float, N> xa;
+  fill_input(xa);
+  const Eigen::VectorXf x = Eigen::Map<const Eigen::VectorXf>(xa.data(), N);
+  Eigen::VectorXf y(N);
+  for (auto _ : state) {
+    y.noalias() = w * x;
+    y += b;
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations());
 }
 
 /// A packed product y = b + W x (R x C) alone, over N(0, 1) weights and input.
@@ -331,6 +376,15 @@ BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, false);  // the portable path, then the
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 192, 64, true);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, false);
 BENCHMARK_TEMPLATE(BM_Int8Gemv, 384, 128, true);
+#define DENDRITE_DENSE_SIZE(N)                          \
+  BENCHMARK_TEMPLATE(BM_DenseEigenBaseline, N);         \
+  BENCHMARK_TEMPLATE(BM_DenseStep, void, N);            \
+  BENCHMARK_TEMPLATE(BM_DenseStep, dendrite::bf16, N);  \
+  BENCHMARK_TEMPLATE(BM_DenseStep, dendrite::f16, N);   \
+  BENCHMARK_TEMPLATE(BM_DenseStep, std::int8_t, N)
+DENDRITE_DENSE_SIZE(64);
+DENDRITE_DENSE_SIZE(128);
+DENDRITE_DENSE_SIZE(256);
 BENCHMARK_TEMPLATE(BM_GruGates, float, 64);
 BENCHMARK_TEMPLATE(BM_GruGatesNearZero, float, 64);
 BENCHMARK_TEMPLATE(BM_GruGatesNearZero, batchf, 64);

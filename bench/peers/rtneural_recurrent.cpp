@@ -24,6 +24,7 @@
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
+#include <dendrite/nn/packed_dense.hpp>
 #include <dendrite/nn/packed_gru.hpp>
 #include <dendrite/nn/packed_lstm.hpp>
 
@@ -158,6 +159,12 @@ void BM_DendriteDense(benchmark::State& state) {
   dendrite::nn::Dense<float, N, N> dense({.seed = 1});
   time_dendrite<decltype(dense), N, N>(state, dense);
 }
+template <int N, class Weight>
+void BM_DendritePackedDense(benchmark::State& state) {
+  const dendrite::nn::Dense<float, N, N> dense({.seed = 1});
+  const dendrite::nn::PackedDense<float, N, N, Weight> packed(dense);
+  time_dendrite<decltype(packed), N, N>(state, packed);
+}
 
 }  // namespace
 
@@ -183,5 +190,15 @@ BENCHMARK_TEMPLATE(BM_RTNeuralDense, 64);
 BENCHMARK_TEMPLATE(BM_DendriteDense, 64);
 BENCHMARK_TEMPLATE(BM_RTNeuralDense, 128);
 BENCHMARK_TEMPLATE(BM_DendriteDense, 128);
+BENCHMARK_TEMPLATE(BM_RTNeuralDense, 256);
+BENCHMARK_TEMPLATE(BM_DendriteDense, 256);
+#define DENDRITE_PEER_PACKED_DENSE(N)                               \
+  BENCHMARK_TEMPLATE(BM_DendritePackedDense, N, dendrite::bf16);    \
+  BENCHMARK_TEMPLATE(BM_DendritePackedDense, N, dendrite::f16);     \
+  BENCHMARK_TEMPLATE(BM_DendritePackedDense, N, std::int8_t)
+DENDRITE_PEER_PACKED_DENSE(16);
+DENDRITE_PEER_PACKED_DENSE(64);
+DENDRITE_PEER_PACKED_DENSE(128);
+DENDRITE_PEER_PACKED_DENSE(256);
 
 BENCHMARK_MAIN();
