@@ -1449,6 +1449,36 @@ TEST_CASE("PackedDense steps f(W x + b) with its stored weights, within the stat
   }
 }
 
+TEST_CASE("packed blocks compose in a Sequential: the blocks stepped in turn, bit for bit",
+          "[nn][packed_dense][compose]") {
+  using I8 = std::int8_t;
+  const nn::GRU<float, 5, 24> gru({.seed = 121});
+  const nn::Dense<float, 24, 3, nn::Tanh> dense({.seed = 122});
+  using PG = nn::PackedGRU<float, 5, 24, I8>;
+  using PD = nn::PackedDense<float, 24, 3, I8, nn::Tanh>;
+  nn::Sequential<PG, PD> net{PG(gru), PD(dense)};
+  PG g(gru);
+  const PD d(dense);
+  static_assert(dendrite::rt::StreamingBlock<nn::Sequential<PG, PD>>);
+  const MatD x = random_matrix(5, 40, 123);
+  std::array<float, 5> xs{};
+  std::array<float, 24> h{};
+  std::array<float, 3> y{}, yh{};
+  for (Index t = 0; t < x.cols(); ++t) {
+    for (int j = 0; j < 5; ++j) xs[std::size_t(j)] = float(x(j, t));
+    if (t == 20) xs[2] = std::nanf("");  // rejected by the chain before any block moves
+    const Status s = net.step<float>(xs, y);
+    if (t == 20) {
+      CHECK(s == Status::RejectedNonFinite);
+      continue;
+    }
+    REQUIRE(s == Status::Ok);
+    REQUIRE(g.step(xs, h) == Status::Ok);
+    REQUIRE(d.step(h, yh) == Status::Ok);
+    REQUIRE(y == yh);
+  }
+}
+
 /// A blocked block (G groups of batchf lanes) against one single-stream block per lane, from the
 /// same seed, over 60 steps of N(0, 1) input; one stream gets a NaN at t = 30 and is held alone.
 /// Returns the largest difference of any output.

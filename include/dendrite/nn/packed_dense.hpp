@@ -31,9 +31,10 @@
 /// stored weights, and against `Dense<float>` within these bounds, at odd sizes.
 ///
 /// Real time: `step` is const, noexcept and allocates nothing; a non-finite input leaves y
-/// untouched and returns `Status::RejectedNonFinite`, as `Dense::step` does. Limits: one stream
-/// (T = float); int8 needs In <= 1040; the packed copy does not follow later changes to the
-/// Dense's parameters: call `pack` again.
+/// untouched and returns `Status::RejectedNonFinite`, as `Dense::step` does. It composes with
+/// the other blocks in `nn::Sequential` (the real-time step). Limits: one stream (T = float); no
+/// analysis or tape form (train the float Dense, then pack); int8 needs In <= 1040; the packed
+/// copy does not follow later changes to the Dense's parameters: call `pack` again.
 #pragma once
 
 #include <algorithm>
@@ -71,6 +72,7 @@ class PackedDense {
 
  public:
   using value_type = float;
+  using Scalar = float;  ///< the arithmetic (what `nn::Sequential` composes on)
   using weight_type = Weight;
   static constexpr int input_size = In;
   static constexpr int output_size = Out;

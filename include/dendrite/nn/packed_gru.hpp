@@ -105,6 +105,7 @@ class PackedGRU {
 
  public:
   using value_type = float;
+  using Scalar = float;  ///< the arithmetic (what `nn::Sequential` composes on)
   using weight_type = Weight;
   static constexpr int input_size = In;
   static constexpr int output_size = Hidden;
