@@ -8,7 +8,8 @@
 //
 //   dendrite-bench --gru 32x64 --lanes
 //   dendrite-bench --gru 16x128 --lstm 32x64 --dense 64x64 --precision double --out results
-//   dendrite-bench --gru 32x64 --precision bf16      (bf16 weights: PackedGRU, PackedLSTM)
+//   dendrite-bench --gru 32x64 --precision bf16      (bf16 weights: PackedGRU, PackedLSTM,
+//                                                     PackedDense)
 //   dendrite-bench --gru 32x64 --precision f16       (IEEE half weights, likewise)
 //   dendrite-bench --gru 32x64 --precision int8      (int8 weights, the input quantized per step)
 //
@@ -116,6 +117,8 @@ struct Catalogue {
 
 template <class T, int I, int O>
 using DenseTanh = nn::Dense<T, I, O, nn::Tanh>;
+template <class T, int I, int O, class W>
+using PackedDenseTanh = nn::PackedDense<T, I, O, W, nn::Tanh>;
 template <class T, int I, int H>
 using RNNTanh = nn::RNN<T, I, H, nn::Tanh>;
 template <class T, int I, int H>
@@ -139,6 +142,10 @@ Catalogue make_catalogue() {
   c.add_row<DenseTanh, 32, 32>("dense");
   c.add_row<DenseTanh, 64, 8, 64>("dense");
   c.add_row<DenseTanh, 128, 128>("dense");
+  c.add_packed_row<DenseTanh, PackedDenseTanh, 16, 16>("dense");
+  c.add_packed_row<DenseTanh, PackedDenseTanh, 32, 32>("dense");
+  c.add_packed_row<DenseTanh, PackedDenseTanh, 64, 8, 64>("dense");
+  c.add_packed_row<DenseTanh, PackedDenseTanh, 128, 128>("dense");
   return c;
 }
 
@@ -149,7 +156,8 @@ void usage(const Catalogue& c) {
       "                      [--out DIR]\n"
       "  --precision  bf16, f16: weights stored as bfloat16 or IEEE half, float arithmetic;\n"
       "               int8: weights as int8 with a scale per row, the input quantized per\n"
-      "               step (PackedGRU, PackedLSTM; --gru and --lstm only, one stream)\n"
+      "               step (PackedGRU, PackedLSTM, PackedDense; --gru, --lstm and --dense\n"
+      "               only, one stream)\n"
       "  --lanes      also time the xsimd batch step: one independent stream per lane\n"
       "  --calls N    timed steps per figure (default 100000)\n"
       "  --out DIR    write results.json, results.csv and roofline.svg into DIR\n"
@@ -409,9 +417,9 @@ int main(int argc, char** argv) {
     }
     for (const auto& k : kernels) {
       if (cat.runners.count(Catalogue::key(k, precision, false)) == 0) {
-        std::fprintf(stderr, "dendrite-bench: %s weights exist for --gru and --lstm only "
-                             "(PackedGRU, PackedLSTM), not for '%s'\n", precision.c_str(),
-                     k.c_str());
+        std::fprintf(stderr, "dendrite-bench: %s weights exist for --gru, --lstm and --dense "
+                             "only (PackedGRU, PackedLSTM, PackedDense), not for '%s'\n",
+                     precision.c_str(), k.c_str());
         return 2;
       }
     }
