@@ -61,8 +61,7 @@ namespace dendrite::nn {
 template <class T, int In, int Out, class Weight = bf16, class Activation = Identity>
 class PackedDense {
   static_assert(std::is_same_v<T, float>, "PackedDense: T must be float (one stream)");
-  static_assert(std::is_same_v<Weight, float> || std::is_same_v<Weight, bf16> ||
-                    std::is_same_v<Weight, f16> || std::is_same_v<Weight, std::int8_t>,
+  static_assert(detail::is_packed_weight_v<Weight>,
                 "PackedDense: the weights are stored as float, bf16, f16 or std::int8_t");
   static_assert(In > 0 && Out > 0, "PackedDense: In and Out must be positive");
   static constexpr std::size_t kIn = In;

@@ -74,7 +74,9 @@
 #endif
 
 #include <dendrite/config.hpp>
+#include <dendrite/core/bf16.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/f16.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/nn/detail/kernels.hpp>
 #include <dendrite/nn/detail/packed_weights.hpp>
@@ -416,7 +418,14 @@ class Int8Weights {
   aligned_vector<std::int32_t> offset_;  // -128 sum_j q_ij: removes VPDPBUSD's unsigned offset
 };
 
-/// The storage of a packed product for a weight type: float or bf16 (PackedWeights), or
+/// Whether `packed_weights_t` stores weights of this type: float, bf16 or f16 (PackedWeights),
+/// or std::int8_t (Int8Weights). What the packed blocks' static_asserts check.
+template <class Weight>
+inline constexpr bool is_packed_weight_v =
+    std::is_same_v<Weight, float> || std::is_same_v<Weight, bf16> ||
+    std::is_same_v<Weight, f16> || std::is_same_v<Weight, std::int8_t>;
+
+/// The storage of a packed product for a weight type: float, bf16 or f16 (PackedWeights), or
 /// std::int8_t (Int8Weights).
 template <class Weight, std::size_t R, std::size_t C>
 using packed_weights_t = std::conditional_t<std::is_same_v<Weight, std::int8_t>, Int8Weights<R, C>,
