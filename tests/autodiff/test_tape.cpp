@@ -443,12 +443,9 @@ TEST_CASE("a training loop of fixed shapes allocates nothing after its first ite
   };
   const F first = iteration();
   F later = 0;
-  dendrite::test::AllocCounts counts;
-  {
-    dendrite::test::NoAllocScope scope;
+  const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
     for (int i = 0; i < 20; ++i) later = iteration();
-    counts = scope.counts();
-  }
+  });
   CHECK(counts.operator_new == 0);
   CHECK(counts.eigen == 0);
   CHECK(later < first);  // and it trains

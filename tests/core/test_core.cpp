@@ -104,6 +104,20 @@ TEST_CASE("the allocation counter sees operator new and Eigen's malloc", "[core]
     escape(q.get());
     CHECK(outer.counts().total() == 2);
   }
+  SECTION("allocations_during counts what its function allocates, and only that") {
+    auto outside = std::make_unique<int>(0);
+    const dendrite::test::AllocCounts c = dendrite::test::allocations_during([&] {
+      std::vector<int> v(10);
+      escape(v.data());
+      Eigen::VectorXd e(7);
+      e.setZero();
+      *outside = int(e.size());
+    });
+    CHECK(c.operator_new == 1);
+    CHECK(c.eigen == 1);
+    CHECK(*outside == 7);
+    CHECK(dendrite::test::allocations_during([] {}).total() == 0);
+  }
   SECTION("fixed-size Eigen and scalar math allocate nothing") {
     NoAllocScope scope;
     Eigen::Matrix4f a = Eigen::Matrix4f::Identity();

@@ -196,9 +196,7 @@ TEST_CASE("streaming attention equals the causal-window forward", "[nn][attentio
     static_assert(noexcept(seq.step<float>(x8, y4)));
     static_assert(noexcept(res.step(y4, r4)));
     static_assert(noexcept(par.step<float>(r4, p7)));
-    dendrite::test::AllocCounts counts;
-    {
-      dendrite::test::NoAllocScope scope;
+    const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
       for (int i = 0; i < 50; ++i) {
         x[std::size_t(i)] = 0.01f * float(i);
         x8[std::size_t(i % 8)] = 0.1f * float(i);
@@ -207,8 +205,7 @@ TEST_CASE("streaming attention equals the causal-window forward", "[nn][attentio
         (void)res.step(y4, r4);
         (void)par.step<float>(r4, p7);
       }
-      counts = scope.counts();
-    }
+    });
     CHECK(counts.total() == 0);
     CHECK(std::isfinite(y[0]));
     CHECK(std::isfinite(p7[6]));

@@ -243,9 +243,7 @@ TEST_CASE("conv, norm and layer steps allocate nothing and are noexcept", "[nn][
   static_assert(noexcept(norm.step(x, y)));
   static_assert(noexcept(leaky.step(x, y)));
   static_assert(noexcept(act.step(x, y)));
-  dendrite::test::AllocCounts counts;
-  {
-    dendrite::test::NoAllocScope scope;
+  const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
     for (int i = 0; i < 20; ++i) {
       x[std::size_t(i % 8)] = 0.1f * float(i);
       (void)conv.step(x, y);
@@ -254,8 +252,7 @@ TEST_CASE("conv, norm and layer steps allocate nothing and are noexcept", "[nn][
       (void)leaky.step(x, y);
       (void)act.step(y, x);
     }
-    counts = scope.counts();
-  }
+  });
   CHECK(counts.total() == 0);
   CHECK(std::isfinite(x[0]));
 }

@@ -437,9 +437,7 @@ TEST_CASE("step allocates nothing and is noexcept", "[nn][realtime]") {
   static_assert(noexcept(lstm.step(xb, hb)));
   static_assert(noexcept(rnn.step(x33, hr)));
   static_assert(noexcept(dense.step(h, y)));
-  dendrite::test::AllocCounts counts;
-  {
-    dendrite::test::NoAllocScope scope;
+  const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
     for (int i = 0; i < 10; ++i) {
       x[std::size_t(i)] = 0.1f * float(i);
       (void)gru.step(x, h);
@@ -447,8 +445,7 @@ TEST_CASE("step allocates nothing and is noexcept", "[nn][realtime]") {
       (void)rnn.step(x33, hr);
       (void)dense.step(h, y);
     }
-    counts = scope.counts();
-  }
+  });
   CHECK(counts.total() == 0);
   CHECK(std::isfinite(y[0]));
 }
@@ -1289,12 +1286,9 @@ TEST_CASE("the packed steps reject NaN, keep their state, and allocate nothing",
     CHECK(h == before);
     CHECK(std::equal(state.begin(), state.end(), packed.state().begin()));
     x[3] = 0.25f;
-    dendrite::test::AllocCounts counts;
-    {
-      dendrite::test::NoAllocScope scope;
+    const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
       for (int i = 0; i < 10; ++i) (void)packed.step(x, h);
-      counts = scope.counts();
-    }
+    });
     CHECK(counts.total() == 0);
     packed.reset();
     CHECK(std::all_of(packed.state().begin(), packed.state().end(), [](float v) { return v == 0; }));
@@ -1423,12 +1417,9 @@ TEST_CASE("PackedDense steps f(W x + b) with its stored weights, within the stat
       CHECK(packed.step(x, y) == Status::RejectedNonFinite);
       CHECK(y == before);
       x[36] = 0.25f;
-      dendrite::test::AllocCounts counts;
-      {
-        dendrite::test::NoAllocScope scope;
+      const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
         for (int i = 0; i < 10; ++i) (void)packed.step(x, y);
-        counts = scope.counts();
-      }
+      });
       CHECK(counts.total() == 0);
     };
     check(nn::PackedDense<float, 37, 5, bf16>(dense));
@@ -1574,15 +1565,12 @@ TEST_CASE("blocked steps allocate nothing", "[nn][blocked][realtime]") {
   nn::BlockedLSTM<batchf, 5, 7, 3> lstm({.seed = 1});
   std::array<batchf, 15> x{};
   std::array<batchf, 21> h{};
-  dendrite::test::AllocCounts counts;
-  {
-    dendrite::test::NoAllocScope scope;
+  const dendrite::test::AllocCounts counts = dendrite::test::allocations_during([&] {
     for (int i = 0; i < 10; ++i) {
       (void)gru.step(x, h);
       (void)lstm.step(x, h);
     }
-    counts = scope.counts();
-  }
+  });
   CHECK(counts.total() == 0);
   static_assert(noexcept(gru.step(x, h)) && noexcept(lstm.step(x, h)));
 }

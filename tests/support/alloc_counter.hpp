@@ -47,6 +47,15 @@ class NoAllocScope {
   bool eigen_was_allowed_;
 };
 
+/// The allocations f() makes, counted by a NoAllocScope around it: the common shape of the
+/// "a step allocates nothing" checks, with the CHECK outside the counted region.
+template <class F>
+[[nodiscard]] AllocCounts allocations_during(F&& f) {
+  NoAllocScope scope;
+  static_cast<F&&>(f)();
+  return scope.counts();
+}
+
 }  // namespace dendrite::test
 
 // Eigen's allocation check becomes a counter; every other Eigen assertion still aborts (in
