@@ -6,7 +6,10 @@
 ///   t = tan(pi fc / fs),
 /// so |H(f)|^2 = 1 / (1 + (tan(pi fc / fs) / tan(pi f / fs))^2): exactly 0 at DC, 1/2 (-3 dB) at
 /// fc and 1 at fs / 2. It equals `butter(1, {fc}, BandType::HighPass, fs)`, without the
-/// general section's extra state.
+/// general section's extra state. Pole, gain and state are double whatever `T` is (T sets the
+/// samples' type): in float the pole of a 0.1 Hz cut-off at 30 kHz (1 - 2.1e-5) keeps 8 bits of
+/// its distance from 1, which gave 7e-4 relative error against double, and 0.3 (absolute) with
+/// an offset of 1e4 at 0.01 Hz and 1 kHz.
 #pragma once
 
 #include <array>
@@ -30,6 +33,8 @@ template <Real T, int C>
 class DCBlocker {
   static_assert(C >= 1, "DCBlocker<T, C>: need at least one channel");
   static constexpr std::size_t kC = static_cast<std::size_t>(C);
+  static constexpr std::size_t kL = lanes_v<T>;
+  static constexpr std::size_t kN = kC * kL;  // channels of the double recursion
   using Scalar = scalar_t<T>;
 
  public:
@@ -45,8 +50,8 @@ class DCBlocker {
     }
     const double t = std::tan(std::numbers::pi * fc / fs);
     const double p = (1 - t) / (1 + t);
-    pole_ = Scalar(p);
-    gain_ = Scalar(0.5 * (1 + p));
+    pole_ = p;
+    gain_ = 0.5 * (1 + p);
     reset();
   }
 
@@ -57,34 +62,39 @@ class DCBlocker {
       for (std::size_t c = 0; c < kC; ++c) y[c] = T(0);
       return Status::RejectedNonFinite;
     }
-    const T g(gain_), p(pole_);
-    for (std::size_t c = 0; c < kC; ++c) {
-      const T in = x[c];
-      const T out = dendrite::fma(p, y1_[c], g * (in - x1_[c]));
+    alignas(64) std::array<Scalar, kN> io;  // channel c's lane l at c kL + l
+    for (std::size_t c = 0; c < kC; ++c) store(&io[c * kL], x[c]);
+    const double g = gain_, p = pole_;
+    for (std::size_t c = 0; c < kN; ++c) {
+      const double in = double(io[c]);
+      const double out = dendrite::fma(p, y1_[c], g * (in - x1_[c]));
       x1_[c] = in;
       y1_[c] = out;
-      y[c] = out;
+      io[c] = flush_denormal(Scalar(out));  // no float denormals for the next block
     }
+    for (std::size_t c = 0; c < kC; ++c) y[c] = load<T>(&io[c * kL]);
     if ((++steps_ & 15U) == 0) {
-      for (T& v : y1_) v = flush_denormal(v);
+      for (double& v : y1_) v = flush_denormal(v);
     }
     return Status::Ok;
   }
 
   /// Clears the state: the next sample is taken as a step from 0.
   DENDRITE_REALTIME void reset() noexcept {
-    x1_.fill(T(0));
-    y1_.fill(T(0));
+    x1_.fill(0.0);
+    y1_.fill(0.0);
   }
   [[nodiscard]] std::size_t latency_samples() const noexcept { return 0; }
-  [[nodiscard]] double pole() const noexcept { return double(pole_); }
+  [[nodiscard]] double pole() const noexcept { return pole_; }
   /// A subtraction, a multiply and a multiply-add per channel.
   [[nodiscard]] double flops_per_step() const noexcept { return 4.0 * double(C) * double(lanes_v<T>); }
-  [[nodiscard]] double bytes_per_step() const noexcept { return 4.0 * double(C) * sizeof(T); }
+  [[nodiscard]] double bytes_per_step() const noexcept {
+    return double(kN) * (2.0 * sizeof(Scalar) + 2.0 * sizeof(double));
+  }
 
  private:
-  Scalar pole_{}, gain_{};
-  std::array<T, kC> x1_{}, y1_{};
+  double pole_ = 0, gain_ = 0;
+  std::array<double, kN> x1_{}, y1_{};
   std::uint32_t steps_ = 0;
 };
 
