@@ -34,15 +34,16 @@ void BM_SOSFilter(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * C);
 }
 
-// Baseline: per channel, its own state array, all sections, then the next channel.
+// Baseline: per channel, its own state array, all sections, then the next channel; in double,
+// as SciPy's sosfilt computes (float input gives a float64 result there) and as SOSFilter does.
 template <int C, int S>
 void BM_SOSFilterPerChannelBaseline(benchmark::State& state) {
   const Eigen::MatrixXd sos = design(S);
-  std::vector<float> coef;
+  std::vector<double> coef;
   for (Eigen::Index s = 0; s < sos.rows(); ++s) {
-    for (int k : {0, 1, 2, 4, 5}) coef.push_back(float(sos(s, k)));
+    for (int k : {0, 1, 2, 4, 5}) coef.push_back(sos(s, k));
   }
-  std::vector<float> z(static_cast<std::size_t>(C) * static_cast<std::size_t>(sos.rows()) * 2, 0.0f);
+  std::vector<double> z(static_cast<std::size_t>(C) * static_cast<std::size_t>(sos.rows()) * 2, 0.0);
   const auto xs = dendrite::bench::normal_samples<float, std::size_t(C), 64>(3);
   std::array<float, C> y{};
   std::size_t i = 0;
@@ -50,16 +51,16 @@ void BM_SOSFilterPerChannelBaseline(benchmark::State& state) {
   for (auto _ : state) {
     const auto& x = xs[i++ & 63];
     for (std::size_t ch = 0; ch < std::size_t(C); ++ch) {
-      float v = x[ch];
-      float* zc = &z[ch * ns * 2];
+      double v = x[ch];
+      double* zc = &z[ch * ns * 2];
       for (std::size_t s = 0; s < ns; ++s) {
-        const float* k = &coef[s * 5];
-        const float out = k[0] * v + zc[2 * s];
+        const double* k = &coef[s * 5];
+        const double out = k[0] * v + zc[2 * s];
         zc[2 * s] = k[1] * v - k[3] * out + zc[2 * s + 1];
         zc[2 * s + 1] = k[2] * v - k[4] * out;
         v = out;
       }
-      y[ch] = v;
+      y[ch] = float(v);
     }
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();

@@ -1,0 +1,45 @@
+#!/usr/bin/python3
+"""SciPy's sosfilt beside bench/dsp.cpp's SOSFilter figures: the same designs (a 50 Hz notch,
+Q 30, over 64 channels; a 300-6000 Hz Butterworth band-pass of 4 sections over 384 channels;
+30 kHz), channels x samples blocks of float32 and float64 (SciPy computes both in float64),
+the state carried from block to block, one thread:
+    OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
+"""
+import numpy as np
+import scipy
+import scipy.signal as ss
+from pyutil import best_of
+
+FS = 30000.0
+
+
+def design(sections):
+    if sections == 1:
+        return ss.tf2sos(*ss.iirnotch(50.0, 30.0, FS))
+    return ss.butter(sections // 2, [300.0, 6000.0], "bandpass", fs=FS, output="sos")
+
+
+def main():
+    rng = np.random.default_rng(3)
+    for channels, sections in ((64, 1), (384, 4)):
+        sos = design(sections)
+        for block in (32, 30000):
+            for dtype in (np.float32, np.float64):
+                x = rng.standard_normal((channels, block)).astype(dtype)
+                zi = np.zeros((sos.shape[0], channels, 2))
+                calls = max(1, 300000 // block)
+
+                def run():
+                    nonlocal zi
+                    for _ in range(calls):
+                        _, zi = ss.sosfilt(sos, x, axis=1, zi=zi)
+
+                t = best_of(run, 7) / calls
+                print(f"scipy {scipy.__version__} sosfilt, {channels} channels, {sections} "
+                      f"section(s), blocks of {block} {np.dtype(dtype).name}: "
+                      f"{t / block * 1e9:.0f} ns per sample, "
+                      f"{t / (channels * block) * 1e9:.2f} ns per channel-sample")
+
+
+if __name__ == "__main__":
+    main()
