@@ -155,6 +155,19 @@ template <Real T>
   }
 }
 
+/// a * b + c for scalars in loops that should vectorise: one FMA instruction where the target
+/// has them (`__FMA__`), else a * b + c with two roundings. std::fma there is a call per element
+/// (glibc picks the instruction at run time), which keeps the loop scalar.
+template <class S>
+  requires std::is_floating_point_v<S>
+[[nodiscard]] DENDRITE_FORCE_INLINE S muladd(S a, S b, S c) noexcept {
+#if defined(__FMA__)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 /// The smaller of a and b, lane-wise.
 template <Real T>
 [[nodiscard]] DENDRITE_FORCE_INLINE T min(const T& a, const T& b) noexcept {

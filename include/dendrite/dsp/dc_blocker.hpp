@@ -63,16 +63,16 @@ class DCBlocker {
       return Status::RejectedNonFinite;
     }
     alignas(64) std::array<Scalar, kN> io;  // channel c's lane l at c kL + l
-    for (std::size_t c = 0; c < kC; ++c) store(&io[c * kL], x[c]);
+    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x[c]);
     const double g = gain_, p = pole_;
     for (std::size_t c = 0; c < kN; ++c) {
       const double in = double(io[c]);
-      const double out = dendrite::fma(p, y1_[c], g * (in - x1_[c]));
+      const double out = muladd(p, y1_[c], g * (in - x1_[c]));
       x1_[c] = in;
       y1_[c] = out;
       io[c] = flush_denormal(Scalar(out));  // no float denormals for the next block
     }
-    for (std::size_t c = 0; c < kC; ++c) y[c] = load<T>(&io[c * kL]);
+    for (std::size_t c = 0; c < kC; ++c) y[c] = dendrite::load<T>(&io[c * kL]);
     if ((++steps_ & 15U) == 0) {
       for (double& v : y1_) v = flush_denormal(v);
     }

@@ -101,9 +101,9 @@ class SOSFilter {
       double* z2 = z1 + kN;
       for (std::size_t c = 0; c < kN; ++c) {
         const double in = v[c];
-        const double out = dendrite::fma(b0, in, z1[c]);
-        z1[c] = dendrite::fma(b1, in, dendrite::fma(-a1, out, z2[c]));
-        z2[c] = dendrite::fma(b2, in, -a2 * out);
+        const double out = muladd(b0, in, z1[c]);
+        z1[c] = muladd(b1, in, muladd(-a1, out, z2[c]));
+        z2[c] = muladd(b2, in, -a2 * out);
         v[c] = out;
       }
     }
