@@ -84,16 +84,10 @@ class SOSFilter {
       for (std::size_t c = 0; c < kC; ++c) y[c] = T(0);
       return Status::RejectedNonFinite;
     }
-    alignas(64) std::array<double, kN> v;  // channel c's lane l at c kL + l
-    if constexpr (kL == 1) {
-      for (std::size_t c = 0; c < kC; ++c) v[c] = double(x[c]);
-    } else {
-      alignas(64) std::array<Scalar, kL> lanes;
-      for (std::size_t c = 0; c < kC; ++c) {
-        x[c].store_aligned(lanes.data());
-        for (std::size_t l = 0; l < kL; ++l) v[c * kL + l] = double(lanes[l]);
-      }
-    }
+    alignas(64) std::array<Scalar, kN> io;  // channel c's lane l at c kL + l
+    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x[c]);
+    alignas(64) std::array<double, kN> v;
+    for (std::size_t c = 0; c < kN; ++c) v[c] = double(io[c]);
     for (std::size_t s = 0; s < sections_; ++s) {
       const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
       const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
@@ -109,18 +103,8 @@ class SOSFilter {
     }
     // a double state decaying past float's smallest normal number would hand float denormals
     // to the next block for thousands of steps: those outputs are 0
-    const auto out = [](double value) DENDRITE_FORCE_INLINE_LAMBDA {
-      return flush_denormal(Scalar(value));
-    };
-    if constexpr (kL == 1) {
-      for (std::size_t c = 0; c < kC; ++c) y[c] = out(v[c]);
-    } else {
-      alignas(64) std::array<Scalar, kL> lanes;
-      for (std::size_t c = 0; c < kC; ++c) {
-        for (std::size_t l = 0; l < kL; ++l) lanes[l] = out(v[c * kL + l]);
-        y[c] = T::load_aligned(lanes.data());
-      }
-    }
+    for (std::size_t c = 0; c < kN; ++c) io[c] = flush_denormal(Scalar(v[c]));
+    for (std::size_t c = 0; c < kC; ++c) y[c] = dendrite::load<T>(&io[c * kL]);
     // A decaying state reaches denormals only after many samples; flushing it every 16th step
     // bounds their cost to a few steps at a fraction of a per-step flush.
     if ((++steps_ & 15U) == 0) {
