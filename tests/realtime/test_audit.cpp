@@ -11,6 +11,7 @@
 #include <array>
 #include <cfenv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <new>
 #include <random>
@@ -591,6 +592,102 @@ TEST_CASE("every block of the contract can be driven by process", "[realtime][pr
   const rt::BlockResult r = rt::process_interleaved(ica, x.data(), x.data(), 33);
   CHECK(r.samples == 33);
   CHECK(r.ok());
+}
+
+// Raw ADC counts in integer buffers (int16 from Open Ephys or Intan, int32, uint16). A unity
+// section passes values through, so the conversion rules show on values picked by hand; a
+// high-pass filter's overshoot past full scale must saturate (a cast wrapped it to -1536).
+TEST_CASE("process: integer host buffers get rounded, saturated samples", "[realtime][process]") {
+  namespace rt = dendrite::rt;
+  namespace dsp = dendrite::dsp;
+  Eigen::MatrixXd unity(1, 6);
+  unity << 1, 0, 0, 1, 0, 0;
+  const std::vector<double> in = {2.4,     2.6,      -2.4,     -2.6, 2.5,   3.5,   -0.4, 32766.6,
+                                  32767.5, 4e4,      -32768.4, -4e4, 1e30,  -1e30, 7.0};
+  {
+    dsp::SOSFilter<double, 1> pass(unity);
+    std::vector<std::int16_t> got(in.size());
+    CHECK(rt::process_interleaved(pass, in.data(), got.data(), in.size()).ok());
+    CHECK(got == std::vector<std::int16_t>{2, 3, -2, -3, 2, 4, 0, 32767, 32767, 32767, -32768,
+                                           -32768, 32767, -32768, 7});  // ties to even
+  }
+  {
+    dsp::SOSFilter<double, 1> pass(unity);
+    std::vector<std::uint16_t> got(in.size());
+    CHECK(rt::process_interleaved(pass, in.data(), got.data(), in.size()).ok());
+    CHECK(got == std::vector<std::uint16_t>{2, 3, 0, 0, 2, 4, 0, 32767, 32768, 40000, 0, 0, 65535,
+                                            0, 7});
+  }
+  {
+    dsp::SOSFilter<float, 1> pass(unity);  // float(32766.6) = 32766.5996; int32's max is 2^31 - 1
+    std::vector<std::int32_t> got(in.size());
+    CHECK(rt::process_interleaved(pass, in.data(), got.data(), in.size()).ok());
+    const std::int32_t hi = std::numeric_limits<std::int32_t>::max();
+    const std::int32_t lo = std::numeric_limits<std::int32_t>::lowest();
+    CHECK(got == std::vector<std::int32_t>{2, 3, -2, -3, 2, 4, 0, 32767, 32768, 40000, -32768,
+                                           -40000, hi, lo, 7});
+  }
+  CHECK(rt::to_sample<std::int16_t>(std::nan("")) == 0);
+  CHECK(rt::to_sample<std::int64_t>(1e300) == std::numeric_limits<std::int64_t>::max());
+  CHECK(rt::to_sample<std::int64_t>(-9.2e18) == std::int64_t(-9200000000000000000));
+
+  // int16 planar in and out, 3 channels, 1001 samples: a full-scale square wave high-passed at
+  // 5 Hz overshoots past 32767 at every edge. Reference: the float output, rounded by hand.
+  const std::size_t n = 1001;
+  std::vector<std::vector<std::int16_t>> x(3, std::vector<std::int16_t>(n));
+  std::vector<std::vector<float>> xf(3, std::vector<float>(n)), yf = xf;
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t t = 0; t < n; ++t) {
+      x[c][t] = ((t + 70 * c) / 150) % 2 ? std::int16_t(32767 - 5 * c) : std::int16_t(-32768);
+      xf[c][t] = float(x[c][t]);
+    }
+  }
+  const auto hp = dsp::butter(2, {5.0}, dsp::BandType::HighPass, 1000.0);
+  dsp::SOSFilter<float, 3> filt(hp), twin(hp);
+  const std::int16_t* in16[3] = {x[0].data(), x[1].data(), x[2].data()};
+  std::int16_t* out16[3] = {x[0].data(), x[1].data(), x[2].data()};  // in place
+  const float* inf[3] = {xf[0].data(), xf[1].data(), xf[2].data()};
+  float* outf[3] = {yf[0].data(), yf[1].data(), yf[2].data()};
+  {
+    dendrite::test::NoAllocScope scope;
+    CHECK(rt::process_planar(filt, in16, out16, n).ok());
+    CHECK(scope.counts().total() == 0);
+  }
+  CHECK(rt::process_planar(twin, inf, outf, n).ok());
+  std::size_t over = 0, same = 0;
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t t = 0; t < n; ++t) {
+      const double v = yf[c][t];
+      over += std::abs(v) > 32767.0;
+      const double want = v >= 32767 ? 32767.0 : v <= -32768 ? -32768.0 : std::nearbyint(v);
+      same += double(x[c][t]) == want;
+    }
+  }
+  CHECK(over >= 3 * 6);  // each channel's edges overshoot
+  CHECK(same == 3 * n);
+
+  // Decimator::process into an int16 matrix: the float one's samples, rounded and saturated
+  dsp::Decimator<float, 3, 4> dec, dec_twin;
+  Eigen::MatrixXf xin(3, Eigen::Index(n));
+  for (std::size_t c = 0; c < 3; ++c) {
+    for (std::size_t t = 0; t < n; ++t) xin(Eigen::Index(c), Eigen::Index(t)) = 1.3f * xf[c][t];
+  }
+  Eigen::Matrix<std::int16_t, 3, Eigen::Dynamic> d16(3, 260);
+  Eigen::MatrixXf dfl(3, 260);
+  const auto r16 = dec.process(xin, d16);
+  const auto rfl = dec_twin.process(xin, dfl);
+  REQUIRE(r16.outputs == rfl.outputs);
+  REQUIRE(r16.outputs == (n + 3) / 4);
+  bool dec_same = true;
+  for (Eigen::Index t = 0; t < Eigen::Index(r16.outputs); ++t) {
+    for (Eigen::Index c = 0; c < 3; ++c) {
+      const double v = dfl(c, t);
+      const double want = v >= 32767 ? 32767.0 : v <= -32768 ? -32768.0 : std::nearbyint(v);
+      dec_same = dec_same && double(d16(c, t)) == want;
+    }
+  }
+  CHECK(dec_same);
+  CHECK(dfl.cwiseAbs().maxCoeff() > 32767.0f);  // 1.3 x full scale: saturation was exercised
 }
 
 // ---------------------------------------------------------------------------------------------

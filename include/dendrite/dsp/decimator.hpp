@@ -105,6 +105,7 @@ class Decimator {
   /// Decimates a block: `in` is C x n (any n >= 0), and `out` needs at least
   /// `outputs_for(n)` columns; output samples are written from its column 0. Bit-identical to
   /// stepping the samples one by one, so chunks of any sizes give the same output as one call.
+  /// An integer `out` gets rounded, saturated samples (`rt::to_sample`).
   /// A too-small `out` processes nothing (`BlockError::SizeMismatch`). Pass a writable
   /// matrix, block or map as `out` (Eigen's const-reference idiom). Real-time safe.
   template <class DerivedIn, class DerivedOut>
@@ -126,7 +127,8 @@ class Decimator {
       rt::detail::count(r, s);
       if (produced) {
         for (std::size_t c = 0; c < kC; ++c) {
-          out(Eigen::Index(c), Eigen::Index(r.outputs)) = typename DerivedOut::Scalar(y[c]);
+          out(Eigen::Index(c), Eigen::Index(r.outputs)) =
+              rt::to_sample<typename DerivedOut::Scalar>(y[c]);
         }
         ++r.outputs;
       }

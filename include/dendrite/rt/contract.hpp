@@ -33,7 +33,9 @@
 ///     StreamingPCA, StreamingCovariance) forgets what it learned through `restart()` instead.
 ///   - `step` never throws and never allocates. A sample with a NaN or Inf is rejected: the
 ///     state is left untouched, the output keeps its previous value, and the status says so
-///     (per lane for a batch T: a rejected lane leaves the others running).
+///     (per lane for a batch T: a rejected lane leaves the others running). The filters
+///     (SOSFilter, DCBlocker, CommonAverage) and ORICA write 0 instead, as their `step` says, so
+///     that a rejected sample processed in place leaves no NaN in the buffer.
 ///   - `latency_samples()` is the delay, in samples, between an input and the output that first
 ///     depends on it: 0 for every causal block that answers in the same step.
 #pragma once

@@ -14,6 +14,13 @@
 /// whole signal, the input and output may be the same buffer where the sizes allow (in place),
 /// and the latency is the block's `latency_samples()`.
 ///
+/// The host's buffers may hold float, double or integers (raw ADC counts: int16 from Open Ephys
+/// or Intan, int32 from 24-bit converters). Integers are read exactly (to float's 24 bits when
+/// the block's value_type is float). Outputs written into an integer buffer are rounded to the
+/// nearest integer (ties to even) and saturated to the type's range (`to_sample`): a cast would
+/// truncate toward zero and wraps out of range (a high-pass filter's overshoot past 32767 came
+/// back as -1536). Scaling counts to physical units is the caller's, or a gain in the block.
+///
 /// Real time: noexcept, no allocation, no locks; the per-sample statuses are counted in the
 /// returned `BlockResult` (a rejected sample leaves the block's state untouched and its outputs
 /// at the previous sample's values, as `step` does). A call whose buffers do not fit (a null
@@ -23,8 +30,11 @@
 #pragma once
 
 #include <array>
+#include <cmath>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <type_traits>
 
@@ -62,6 +72,26 @@ template <class B>
 concept ScalarStreamingBlock =
     StreamingBlock<B> && std::is_floating_point_v<typename B::value_type>;
 
+/// A block's output value `v` as a host's sample type `Out`. A floating-point `Out` takes the
+/// IEEE conversion (a double beyond float's range becomes +-inf). An integer `Out` takes v
+/// rounded to the nearest integer (ties to even), saturated to [lowest, max] of `Out`, and 0 for
+/// a NaN. Real-time safe.
+template <class Out, std::floating_point T>
+requires std::is_arithmetic_v<Out>
+[[nodiscard]] DENDRITE_FORCE_INLINE Out to_sample(T v) noexcept {
+  if constexpr (std::is_integral_v<Out>) {
+    using L = std::numeric_limits<Out>;
+    // T(max) is max itself or, for wide types, the next power of two: either way v >= T(max)
+    // saturates, and below it the nearest integer is at most max (T's spacing there is >= 1).
+    if (v >= T(L::max())) return L::max();
+    if (v <= T(L::lowest())) return L::lowest();
+    if (!(v == v)) return Out(0);
+    return static_cast<Out>(std::nearbyint(v));
+  } else {
+    return static_cast<Out>(v);
+  }
+}
+
 namespace detail {
 
 DENDRITE_FORCE_INLINE void count(BlockResult& r, Status s) noexcept {
@@ -88,7 +118,7 @@ DENDRITE_FORCE_INLINE BlockResult run(B& block, std::size_t n, InAt in_at, OutAt
       x[c] = T(in_at(t, c));
     count(r, block.step(std::span<const T, I>(x), std::span<T, O>(y)));
     for (std::size_t o = 0; o < O; ++o)
-      out_at(t, o) = static_cast<std::remove_reference_t<decltype(out_at(t, o))>>(y[o]);
+      out_at(t, o) = to_sample<std::remove_reference_t<decltype(out_at(t, o))>>(y[o]);
   }
   return r;
 }
