@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <random>
 #include <string>
 
@@ -171,4 +172,27 @@ TEST_CASE("EDF: bad files and arguments say which file and what is wrong", "[io]
   opt.labels = {"a"};
   CHECK_THROWS_WITH(edf::Writer(temp_file("w2.bdf").string(), 2, 256, opt), Contains("expected 2 labels"));
   CHECK_THROWS_WITH(edf::Writer((temp_file("no_dir") / "x" / "y.bdf").string(), 2, 256), Contains("y.bdf"));
+  // a block with a NaN or an infinity is refused whole; the file keeps what came before
+  {
+    const fs::path lost = temp_file("lost.edf");
+    edf::WriterOptions eo;
+    eo.format = edf::Format::EDF;
+    eo.physical_min = -100;
+    eo.physical_max = 100;
+    Eigen::MatrixXd first = random_signal(3, 5, 10.0, 6), bad = random_signal(3, 7, 10.0, 7);
+    {
+      edf::Writer w(lost.string(), 3, 5, eo);
+      w.write(first);
+      bad(2, 4) = std::numeric_limits<double>::quiet_NaN();
+      CHECK_THROWS_WITH(w.write(bad), Contains("lost.edf") && Contains("channel 2, sample 4"));
+      bad(2, 4) = -std::numeric_limits<double>::infinity();
+      CHECK_THROWS_WITH(w.write(bad), Contains("non-finite"));
+      CHECK(w.samples_written() == 5);
+    }
+    edf::Reader back_reader(lost.string());
+    CHECK(back_reader.samples() == 5);  // one record of 5 samples: nothing of the bad blocks
+    Eigen::MatrixXd back(3, 5);
+    back_reader.read(back);
+    CHECK((back - first).cwiseAbs().maxCoeff() <= 200.0 / 65535 / 2 * (1 + 1e-9));
+  }
 }

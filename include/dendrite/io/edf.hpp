@@ -276,11 +276,24 @@ class Writer {
     }
   }
 
-  /// Appends a channels x n block (float or double, any n >= 0).
+  /// Appends a channels x n block (float or double, any n >= 0). A block holding a NaN or an
+  /// infinity is refused whole (`io_error` naming its first channel and sample) before any of it
+  /// is taken: EDF stores integers, and a NaN has no digital value (a cast made it the
+  /// physical minimum, silently). Replace lost samples first; finite values outside the physical
+  /// range are clipped and counted (`clipped()`).
   template <class Derived>
   void write(const Eigen::MatrixBase<Derived>& block) {
     if (handle_ < 0) detail::fail(path_, "write after close");
     detail::check_rows(path_, block.rows(), channels_);
+    for (Eigen::Index t = 0; t < block.cols(); ++t) {
+      for (int c = 0; c < channels_; ++c) {
+        if (!std::isfinite(double(block(c, t)))) {
+          detail::fail(path_, "a block with a non-finite value (channel " + std::to_string(c) +
+                                  ", sample " + std::to_string(t) +
+                                  " of the block): EDF stores integers; nothing was written");
+        }
+      }
+    }
     for (Eigen::Index t = 0; t < block.cols(); ++t) {
       for (int c = 0; c < channels_; ++c) {
         const double v = double(block(c, t));
