@@ -55,7 +55,7 @@ using Readout = nn::Dense<float, kDecoderHidden, 1>;
 /// Everything the callback touches, allocated before streaming starts.
 struct Pipeline {
   ica::ORICATracker<float, kC> ica;
-  geometry::StreamingPCA<float, kC, 3> pca;
+  geometry::StreamingPCA<float, kC, 3> pca;  // its defaults: the rate is relative to the power
   Decoder gru;
   Readout readout;
   std::array<float, kC> y{};
@@ -65,8 +65,7 @@ struct Pipeline {
 
   // the tracker gathers the second after a detection; its fit runs between blocks
   explicit Pipeline(const ica::ORICAOptions& o)
-      : ica({.orica = o, .fit_seconds = 1.0, .worker_thread = false}),
-        pca({.eta0 = 1e-4, .t0 = 1e4}) {}
+      : ica({.orica = o, .fit_seconds = 1.0, .worker_thread = false}) {}
 
   /// The per-sample callback: real-time safe (noexcept, no allocation, no lock).
   DENDRITE_REALTIME Status process(std::span<const float, kC> x, float& decoded) noexcept {

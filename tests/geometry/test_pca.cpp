@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <random>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <dendrite/geometry/pca.hpp>
 #include <dendrite/geometry/streaming_pca.hpp>
 #include <dendrite/geometry/subspace.hpp>
+#include <dendrite/ica/eeg_like.hpp>
 
 #include "support/random.hpp"
 
@@ -207,6 +209,89 @@ TEMPLATE_TEST_CASE("StreamingPCA converges to the batch principal subspace",
     CHECK(std::abs(w.col(k).dot(batch.components().col(k))) > 0.99);
   }
   CHECK((spca.mean().template cast<double>() - seen.rowwise().mean()).cwiseAbs().maxCoeff() < 0.05);
+}
+
+namespace {
+
+/// Streams `scale` x (an EEG-like recording) through StreamingPCA<float, D, K> with its defaults;
+/// returns its components, or an empty matrix if a step was not Ok or an output not finite.
+template <int D, int K>
+Eigen::MatrixXd stream_eeg(const Eigen::MatrixXd& mixed, double scale) {
+  dendrite::geometry::StreamingPCA<float, D, K> spca;
+  std::array<float, D> x{};
+  std::array<float, K> y{};
+  for (Eigen::Index t = 0; t < mixed.cols(); ++t) {
+    for (int c = 0; c < D; ++c) x[std::size_t(c)] = float(scale * mixed(c, t));
+    if (spca.step(x, y) != dendrite::Status::Ok) return {};
+    for (float v : y) {
+      if (!std::isfinite(v)) return {};
+    }
+  }
+  return spca.components().template cast<double>();
+}
+
+template <int D, int K>
+void check_eeg_scales(std::uint64_t seed) {
+  const auto m = dendrite::ica::eeg_like(D, 60.0, 256.0, seed);
+  PCA<double> batch({.n_components = K});
+  batch.fit(m.mixed);
+  Eigen::MatrixXd at_one;
+  for (double scale : {1e-3, 1.0, 30.0, 1e4}) {  // volts to microvolts and raw counts
+    const Eigen::MatrixXd w = stream_eeg<D, K>(m.mixed, scale);
+    INFO(D << " channels, K = " << K << ", seed " << seed << ", scale " << scale);
+    REQUIRE(w.size() == D * K);  // every step Ok, every output finite
+    const double angle = dendrite::geometry::largest_principal_angle(w, batch.components());
+    INFO("largest principal angle to the batch top-" << K << ": " << angle * 180 / std::numbers::pi
+                                                      << " deg");
+    CHECK(angle < 10.0 * std::numbers::pi / 180.0);
+    if (scale == 1.0) at_one = w;
+    if (scale > 1.0) {  // the rule does not see the units: the same W to float rounding
+      CHECK(dendrite::geometry::largest_principal_angle(w, at_one) < 1e-3);
+    }
+  }
+}
+
+}  // namespace
+
+// EEG-like channels carry unit-variance sources through a standard normal mixing: lambda_1 is
+// about 50 at 16 channels before any change of units. Sanger's rule at a fixed rate (the rule
+// before 2026-12-04, eta0 = 0.01) gave non-finite outputs there from the first seconds, with
+// Status::Ok; normalised by the running power it learns the same subspace in any units.
+TEST_CASE("StreamingPCA learns EEG-like recordings in any units with its defaults",
+          "[geometry][streaming]") {
+  check_eeg_scales<7, 2>(2);
+  check_eeg_scales<16, 3>(1);
+  check_eeg_scales<5, 2>(3);
+}
+
+TEST_CASE("StreamingPCA rejects a sample whose power overflows and keeps learning",
+          "[geometry][streaming]") {
+  Source src(9);
+  dendrite::geometry::StreamingPCA<float, kD, kK> spca;
+  std::array<float, kD> x{};
+  std::array<float, kK> y{};
+  for (int t = 0; t < 500; ++t) {
+    const Eigen::VectorXd v = src.next();
+    for (int i = 0; i < kD; ++i) x[std::size_t(i)] = float(v(i));
+    REQUIRE(spca.step(x, y) == dendrite::Status::Ok);
+  }
+  const auto w = spca.components();
+  const auto mean = spca.mean();
+  const float power = spca.power();
+  const auto y_before = y;
+  x.fill(3e38f);  // finite, but |x - mean|^2 overflows
+  CHECK(spca.step(x, y) == dendrite::Status::RejectedOutlier);
+  CHECK(spca.components() == w);
+  CHECK(spca.mean() == mean);
+  CHECK(spca.power() == power);
+  CHECK(y == y_before);
+  // a finite spike far above the running power moves W by at most about eta0 clip
+  x.fill(0.0f);
+  x[3] = 1e15f;
+  CHECK(spca.step(x, y) == dendrite::Status::Ok);
+  const auto w2 = spca.components();
+  CHECK(w2.allFinite());
+  CHECK((w2 - w).cwiseAbs().maxCoeff() <= 0.02f * 4.0f * 1.5f);
 }
 
 TEST_CASE("StreamingCovariance equals the batch covariance of the same samples",
