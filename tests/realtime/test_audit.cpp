@@ -596,7 +596,7 @@ TEST_CASE("every block of the contract can be driven by process", "[realtime][pr
 
 // Raw ADC counts in integer buffers (int16 from Open Ephys or Intan, int32, uint16). A unity
 // section passes values through, so the conversion rules show on values picked by hand; a
-// high-pass filter's overshoot past full scale must saturate (a cast wrapped it to -1536).
+// high-pass filter's overshoot past full scale must saturate (a cast wrapped 40000 to -25536).
 TEST_CASE("process: integer host buffers get rounded, saturated samples", "[realtime][process]") {
   namespace rt = dendrite::rt;
   namespace dsp = dendrite::dsp;

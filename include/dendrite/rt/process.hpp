@@ -17,9 +17,9 @@
 /// The host's buffers may hold float, double or integers (raw ADC counts: int16 from Open Ephys
 /// or Intan, int32 from 24-bit converters). Integers are read exactly (to float's 24 bits when
 /// the block's value_type is float). Outputs written into an integer buffer are rounded to the
-/// nearest integer (ties to even) and saturated to the type's range (`to_sample`): a cast would
-/// truncate toward zero and wraps out of range (a high-pass filter's overshoot past 32767 came
-/// back as -1536). Scaling counts to physical units is the caller's, or a gain in the block.
+/// nearest integer (ties to even) and saturated to the type's range (`to_sample`): a cast
+/// truncated toward zero and wrapped out of range (an int16 output of 40000 came back as
+/// -25536). Scaling counts to physical units is the caller's, or a gain in the block.
 ///
 /// Real time: noexcept, no allocation, no locks; the per-sample statuses are counted in the
 /// returned `BlockResult` (a rejected sample leaves the block's state untouched and its outputs
