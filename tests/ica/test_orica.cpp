@@ -1243,8 +1243,11 @@ TEST_CASE("The streaming ICA kernels equal plain loops at every size and registe
   check_kernels<float, 3>();
   check_kernels<float, 4>();
   check_kernels<float, 5>();
+  check_kernels<float, 7>();  // 4 + 3 scalars; 14 and 15: 8 + 4 + 2 or 3 on AVX and AVX-512
   check_kernels<float, 8>();
   check_kernels<float, 12>();
+  check_kernels<float, 14>();
+  check_kernels<float, 15>();
   check_kernels<float, 16>();
   check_kernels<float, 20>();
   check_kernels<float, 21>();  // full registers and a tail on every target
