@@ -59,8 +59,8 @@ struct widest_within<T, D, 1> {
 /// f.template operator()<U>(i) over values [From, N) of a scalar `T`: registers as wide as fit,
 /// narrower ones for what is left, then U = T (15 floats on AVX-512: 8 + 4 + 3 scalars). The
 /// tails of the kernels below, where no register width divides D: until 2026-12-04 those ran
-/// scalar, and at 9 to 15 channels (12 aside) that was all of them (ORICA 15 channels 0.76-0.88
-/// µs a step, 16 channels 0.18-0.25).
+/// scalar, and at 9 to 15 channels (12 aside) that was all of them (`BM_ORICAStep<float>` on
+/// the AVX-512 VM: 15 channels 721-979 ns, now 505-615; 16 channels 219-274).
 template <class T, std::size_t From, std::size_t N, class F>
 DENDRITE_FORCE_INLINE void tail_chunks(F&& f) noexcept {
   if constexpr (From < N) {
@@ -77,8 +77,8 @@ DENDRITE_FORCE_INLINE void tail_chunks(F&& f) noexcept {
 
 /// The register type of the kernels for D values of a scalar `T`: the widest xsimd batch of
 /// this target whose width divides D (so 8 floats run in AVX registers on an AVX-512 build, 4
-/// in SSE ones), else the default batch (full registers, then a scalar tail). For a batch `T`,
-/// T itself: its lanes are separate networks.
+/// in SSE ones), else the default batch (full registers, then the tail in narrower registers
+/// and scalars, `tail_chunks`). For a batch `T`, T itself: its lanes are separate networks.
 template <Real T, int D>
 struct kernel_reg_of {
   using type = T;
