@@ -285,14 +285,12 @@ class Writer {
   void write(const Eigen::MatrixBase<Derived>& block) {
     if (handle_ < 0) detail::fail(path_, "write after close");
     detail::check_rows(path_, block.rows(), channels_);
-    for (Eigen::Index t = 0; t < block.cols(); ++t) {
-      for (int c = 0; c < channels_; ++c) {
-        if (!std::isfinite(double(block(c, t)))) {
-          detail::fail(path_, "a block with a non-finite value (channel " + std::to_string(c) +
-                                  ", sample " + std::to_string(t) +
-                                  " of the block): EDF stores integers; nothing was written");
-        }
-      }
+    if (!block.allFinite()) {  // the first one, in sample order
+      Eigen::Index c = 0, t = 0;
+      (!block.array().isFinite()).template cast<int>().maxCoeff(&c, &t);
+      detail::fail(path_, "a block with a non-finite value (channel " + std::to_string(c) +
+                              ", sample " + std::to_string(t) +
+                              " of the block): EDF stores integers; nothing was written");
     }
     for (Eigen::Index t = 0; t < block.cols(); ++t) {
       for (int c = 0; c < channels_; ++c) {
