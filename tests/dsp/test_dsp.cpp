@@ -477,6 +477,151 @@ TEST_CASE("DCBlocker<float> removes a large offset at a low cut-off as double do
   }
 }
 
+TEST_CASE("filters primed on the first sample start without a transient", "[dsp]") {
+  // a DC-coupled recording: 5 channels with electrode offsets of up to 2e4 uV under ~20 uV of
+  // EEG-like signal, 3 s at 512 Hz (an odd sample count). By linearity a filter primed at
+  // x0 = x[0] outputs H(1) x0 + (the filter from rest of x - x0): the reference below is that sum,
+  // with the filter from rest written plainly (direct form I) and H(1) from the closed form.
+  constexpr int C = 5;
+  const double fs = 512.0;
+  const std::size_t n = 1537;
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal;
+  const std::array<double, C> offset{2e4, -1.7e4, 350.0, -2e3, 9e3};
+  Eigen::MatrixXd x(C, Eigen::Index(n));
+  for (Eigen::Index c = 0; c < C; ++c) {
+    for (Eigen::Index t = 0; t < x.cols(); ++t) {
+      const double s = double(t) / fs;
+      x(c, t) = offset[std::size_t(c)] +
+                15.0 * std::sin(2 * std::numbers::pi * (10.0 + double(c)) * s) + 5.0 * normal(rng) +
+                30.0 * s * double(c - 2);  // alpha, noise, drift
+    }
+  }
+  const Eigen::VectorXd x0 = x.col(0);
+  const double scale = x0.cwiseAbs().maxCoeff();
+  std::array<double, C> first{};
+  for (std::size_t c = 0; c < C; ++c)
+    first[c] = x0(Eigen::Index(c));
+
+  const std::vector<Eigen::MatrixXd> designs{dsp::butter(4, {1, 40}, dsp::BandType::BandPass, fs),
+                                             dsp::butter(2, {0.5}, dsp::BandType::HighPass, fs),
+                                             dsp::iirnotch(50, 30, fs),
+                                             dsp::butter(3, {30}, dsp::BandType::LowPass, fs)};
+  for (const Eigen::MatrixXd& sos : designs) {
+    double dc_gain = 1;  // H(z = 1) = prod (b0 + b1 + b2) / (a0 + a1 + a2)
+    for (Eigen::Index s = 0; s < sos.rows(); ++s)
+      dc_gain *= sos.row(s).head(3).sum() / sos.row(s).tail(3).sum();
+    dsp::SOSFilter<double, C> primed(sos), cold(sos);
+    dsp::SOSFilter<float, C> primed_f(sos);
+    std::array<float, C> first_f{};
+    for (std::size_t c = 0; c < C; ++c)
+      first_f[c] = float(first[c]);
+    {
+      dendrite::test::NoAllocScope guard;
+      REQUIRE(primed.prime(first) == Status::Ok);
+      REQUIRE(primed_f.prime(first_f) == Status::Ok);
+    }
+    double err = 0, err_f = 0, cold_err_1s = 0, signal = 0;
+    std::vector<std::vector<double>> ref(C);
+    for (std::size_t c = 0; c < C; ++c) {
+      std::vector<double> d(n);
+      for (std::size_t t = 0; t < n; ++t)
+        d[t] = x(Eigen::Index(c), Eigen::Index(t)) - first[c];
+      ref[c] = plain_sosfilt(sos, d);
+      for (double& v : ref[c])
+        v += dc_gain * first[c];
+    }
+    std::array<double, C> in{}, out{}, out_cold{};
+    std::array<float, C> in_f{}, out_f{};
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t c = 0; c < C; ++c) {
+        in[c] = x(Eigen::Index(c), Eigen::Index(t));
+        in_f[c] = float(in[c]);
+      }
+      REQUIRE(primed.step(in, out) == Status::Ok);
+      REQUIRE(cold.step(in, out_cold) == Status::Ok);
+      REQUIRE(primed_f.step(in_f, out_f) == Status::Ok);
+      for (std::size_t c = 0; c < C; ++c) {
+        err = std::max(err, std::abs(out[c] - ref[c][t]));
+        // float: the input's own rounding (offset ulp ~1e-3) passes through at the DC gain
+        err_f = std::max(err_f, std::abs(double(out_f[c]) - ref[c][t]));
+        signal = std::max(signal, std::abs(ref[c][t] - dc_gain * first[c]));
+        if (t >= std::size_t(fs))
+          cold_err_1s = std::max(cold_err_1s, std::abs(out_cold[c] - ref[c][t]));
+      }
+    }
+    INFO("H(1) = " << dc_gain << ", primed error " << err << ", float " << err_f
+                   << ", from rest after 1 s " << cold_err_1s << ", signal " << signal);
+    CHECK(err <= 1e-9 * scale);
+    CHECK(err_f <= 1e-6 * scale);
+    if (std::abs(dc_gain) < 1e-12) {
+      // a filter that blocks DC: from rest the offset still rings after a second
+      CHECK(cold_err_1s > 1.0);
+    }
+  }
+
+  // DCBlocker: H(1) = 0, the reference is the first-order Butterworth high-pass of x - x0
+  {
+    dsp::DCBlocker<double, C> blocker(0.1, fs);
+    const Eigen::MatrixXd sos = dsp::butter(1, {0.1}, dsp::BandType::HighPass, fs);
+    REQUIRE(blocker.prime(first) == Status::Ok);
+    double err = 0;
+    std::vector<std::vector<double>> ref(C);
+    for (std::size_t c = 0; c < C; ++c) {
+      std::vector<double> d(n);
+      for (std::size_t t = 0; t < n; ++t)
+        d[t] = x(Eigen::Index(c), Eigen::Index(t)) - first[c];
+      ref[c] = plain_sosfilt(sos, d);
+    }
+    std::array<double, C> in{}, out{};
+    for (std::size_t t = 0; t < n; ++t) {
+      for (std::size_t c = 0; c < C; ++c)
+        in[c] = x(Eigen::Index(c), Eigen::Index(t));
+      REQUIRE(blocker.step(in, out) == Status::Ok);
+      for (std::size_t c = 0; c < C; ++c)
+        err = std::max(err, std::abs(out[c] - ref[c][t]));
+    }
+    CHECK(err <= 1e-9 * scale);
+  }
+
+  // Decimator: sum(h) x0 + the plain FIR of x - x0, kept at t = 0, M, 2M, ...
+  {
+    constexpr int M = 3;
+    dsp::Decimator<double, C, M> dec;
+    const Eigen::VectorXd h = dec.design().taps;
+    REQUIRE(dec.prime(first) == Status::Ok);
+    Eigen::MatrixXd out(C, Eigen::Index(dec.outputs_for(n)));
+    REQUIRE(dec.process(x, out).ok());
+    Eigen::MatrixXd ref = h.sum() * x0.replicate(1, out.cols());
+    for (Eigen::Index m = 0; m < out.cols(); ++m) {
+      for (Eigen::Index k = 0; k < h.size() && k <= m * M; ++k)
+        ref.col(m) += h(k) * (x.col(m * M - k) - x0);
+    }
+    CHECK((out - ref).cwiseAbs().maxCoeff() <= 1e-12 * scale);
+  }
+
+  // a non-finite first sample primes nothing: the filters stay at rest
+  std::array<double, C> bad = first;
+  bad[3] = std::numeric_limits<double>::quiet_NaN();
+  dsp::SOSFilter<double, C> f(designs[0]), rest(designs[0]);
+  dsp::DCBlocker<double, C> b(0.1, fs), b_rest(0.1, fs);
+  dsp::Decimator<double, C, 2> dec, dec_rest;
+  CHECK(f.prime(bad) == Status::RejectedNonFinite);
+  CHECK(b.prime(bad) == Status::RejectedNonFinite);
+  CHECK(dec.prime(bad) == Status::RejectedNonFinite);
+  std::array<double, C> y1{}, y2{};
+  REQUIRE(f.step(first, y1) == Status::Ok);
+  REQUIRE(rest.step(first, y2) == Status::Ok);
+  CHECK(y1 == y2);
+  REQUIRE(b.step(first, y1) == Status::Ok);
+  REQUIRE(b_rest.step(first, y2) == Status::Ok);
+  CHECK(y1 == y2);
+  bool p1 = false, p2 = false;
+  REQUIRE(dec.step(first, y1, p1) == Status::Ok);
+  REQUIRE(dec_rest.step(first, y2, p2) == Status::Ok);
+  CHECK((p1 && p2 && y1 == y2));
+}
+
 TEST_CASE("CommonAverage subtracts the mean of the channels in the average", "[dsp]") {
   constexpr int C = 5;
   dsp::CommonAverage<float, C> car;

@@ -79,6 +79,21 @@ class DCBlocker {
     return Status::Ok;
   }
 
+  /// Sets the state a constant input x0 would have reached (x[n-1] = x0, y[n-1] = 0), so that a
+  /// signal starting at an electrode offset x0 passes with no start-up transient (from rest the
+  /// offset decays as p^n, 1 / (2 pi fc) s per e-fold: 16 s from 2e4 uV to 1 uV at 0.1 Hz). A
+  /// non-finite x0 leaves the state untouched and returns `RejectedNonFinite`. Real-time safe.
+  DENDRITE_REALTIME Status prime(std::span<const T, kC> x0) noexcept {
+    if (!all_of(all_finite(x0))) return Status::RejectedNonFinite;
+    alignas(64) std::array<Scalar, kN> io;
+    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x0[c]);
+    for (std::size_t c = 0; c < kN; ++c) {
+      x1_[c] = double(io[c]);
+      y1_[c] = 0.0;
+    }
+    return Status::Ok;
+  }
+
   /// Clears the state: the next sample is taken as a step from 0.
   DENDRITE_REALTIME void reset() noexcept {
     x1_.fill(0.0);

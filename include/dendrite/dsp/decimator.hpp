@@ -143,6 +143,20 @@ class Decimator {
     return n > first ? (n - first - 1) / std::size_t(M) + 1 : 0;
   }
 
+  /// Fills the history with the constant input x0 and restarts the phase (as `reset`), so that a
+  /// signal starting at an offset x0 is not ramped up from 0 over the first N inputs: the next
+  /// output is sum(h) x0 when that input is x0. A non-finite x0 leaves the state untouched and
+  /// returns `RejectedNonFinite`. Real-time safe.
+  DENDRITE_REALTIME Status prime(std::span<const T, kC> x0) noexcept {
+    if (!all_of(all_finite(x0))) return Status::RejectedNonFinite;
+    for (std::size_t r = 0; r < 2 * n_; ++r) {
+      for (std::size_t c = 0; c < kC; ++c) history_[r * kC + c] = x0[c];
+    }
+    pos_ = 0;
+    phase_ = 0;
+    return Status::Ok;
+  }
+
   /// Clears the history: the next input is taken as the first (and produces an output).
   DENDRITE_REALTIME void reset() noexcept {
     std::fill(history_.begin(), history_.end(), T(0));
