@@ -88,6 +88,13 @@ long minor_page_faults() {
 #endif
 }
 
+// The source each output carries: the pairing of maximum total |P| (P = U A), rows normalised.
+std::vector<Eigen::Index> source_of_output(const Eigen::MatrixXd& p) {
+  const Eigen::MatrixXd a =
+      p.cwiseAbs().array().colwise() / p.cwiseAbs().rowwise().maxCoeff().array();
+  return ica::min_cost_assignment(Eigen::MatrixXd(-a));
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -296,6 +303,135 @@ TEST_CASE("ORICA adopts a batch fit at 5 and 7 channels and learns on from it", 
   CHECK(adopted7 < online7);
   CHECK(amari(n5.unmixing(), five.mixing) <= 0.05);
   CHECK(amari(n7.unmixing(), seven.mixing) <= 0.05);
+}
+
+TEST_CASE("ORICA::Fit::order_like keeps each output on its source across an adoption",
+          "[orica][eeg]") {
+  // A fit of seconds 10-30 adopted at 30 s, ordered like the network's own components: each
+  // output carries the source it carried before (source_of_output: the pairing of U A), with
+  // the same sign; FastICA's own order moves most of them.
+  const auto run = [](auto net, const ica::EEGLikeMixture& m, int& kept, int& kept_plain,
+                      double& worst_cosine) {
+    using Net = decltype(net);
+    constexpr int D = Net::input_size;
+    stream<Net, D>(net, m.mixed, 0, 30 * 256);
+    const Eigen::MatrixXd before = net.unmixing() * m.mixing;
+    const auto f = Net::fit(m.mixed.middleCols(10 * 256, 20 * 256));
+    auto ordered = f;
+    worst_cosine = ordered.order_like(net.mixing());
+    Net plain = net;
+    REQUIRE(plain.adopt(f));
+    REQUIRE(net.adopt(ordered));
+    const auto same = [&](const Eigen::MatrixXd& after) {
+      const auto s0 = source_of_output(before), s1 = source_of_output(after);
+      int k = 0;
+      for (Eigen::Index j = 0; j < D; ++j) {
+        const auto s = s0[std::size_t(j)];
+        k += s == s1[std::size_t(j)] && (before(j, s) > 0) == (after(j, s) > 0) ? 1 : 0;
+      }
+      return k;
+    };
+    kept = same(net.unmixing() * m.mixing);
+    kept_plain = same(plain.unmixing() * m.mixing);
+  };
+  int kept7 = 0, plain7 = 0, kept16 = 0, plain16 = 0;
+  double cos7 = 0, cos16 = 0;
+  const ica::ORICAOptions opt{.sample_rate = 256};
+  run(ica::ORICA<double, 7>(opt), ica::eeg_like(7, 30.0, 256.0, 21), kept7, plain7, cos7);
+  run(ica::ORICA<float, 16>(opt), ica::eeg_like(16, 30.0, 256.0, 22), kept16, plain16, cos16);
+  INFO("outputs on the same source with the same sign: 7 channels "
+       << kept7 << " (FastICA's order " << plain7 << "), 16 channels " << kept16 << " (" << plain16
+       << "); smallest paired |cosine| " << cos7 << ", " << cos16);
+  CHECK(kept7 == 7);
+  CHECK(kept16 >= 15);
+  CHECK(plain7 <= 3);
+  CHECK(plain16 <= 6);
+
+  // ordered like a permuted, sign-flipped true mixing: the outputs follow it exactly
+  const auto m = ica::eeg_like(5, 20.0, 256.0, 23);
+  const std::array<Eigen::Index, 5> perm{3, 0, 4, 1, 2};
+  const std::array<double, 5> sign{1, -1, -1, 1, -1};
+  Eigen::MatrixXd target(5, 5);
+  for (Eigen::Index j = 0; j < 5; ++j)
+    target.col(j) = sign[std::size_t(j)] * m.mixing.col(perm[std::size_t(j)]);
+  auto f = ica::ORICA<double, 5>::fit(m.mixed);
+  const double worst = f.order_like(target);
+  ica::ORICA<double, 5> net;
+  REQUIRE(net.adopt(f));
+  const Eigen::MatrixXd p = net.unmixing() * target;  // ~ a positive diagonal
+  for (Eigen::Index j = 0; j < 5; ++j) {
+    Eigen::Index k = 0;
+    p.row(j).cwiseAbs().maxCoeff(&k);
+    CHECK(k == j);
+    CHECK(p(j, j) > 0);
+  }
+  CHECK(worst > 0.95);  // the fit's maps are the true ones here
+  CHECK_THROWS_AS(f.order_like(Eigen::MatrixXd::Identity(4, 4)), dendrite::dimension_error);
+  Eigen::MatrixXd bad = target;
+  bad.col(2).setZero();
+  CHECK_THROWS_AS(f.order_like(bad), dendrite::numerical_error);
+  bad = target;
+  bad(1, 1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(f.order_like(bad), dendrite::numerical_error);
+}
+
+TEST_CASE("ORICATracker keeps each output on its source across the refit",
+          "[orica][eeg][tracker]") {
+  // An electrode shift that moves every mixing entry by up to 30 % of its column's largest (the
+  // flagship pipeline's), 16 channels at 256 Hz: the pairing of outputs with sources right after
+  // the adoption against the one before the shift, with and without keep_component_order.
+  std::vector<double> kept, kept_plain;
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    ica::EEGLikeOptions drift;
+    drift.drift = ica::MixingDrift::Abrupt;
+    drift.change_at_s = 60;
+    auto m = ica::eeg_like(16, 70.0, 256.0, seed, drift);
+    const Eigen::Index c = m.change_sample;
+    std::mt19937_64 rng(seed + 100);
+    std::uniform_real_distribution<double> u(-0.3, 0.3);
+    for (Eigen::Index j = 0; j < 16; ++j) {
+      const double scale = m.mixing.col(j).cwiseAbs().maxCoeff();
+      for (Eigen::Index i = 0; i < 16; ++i)
+        m.mixing_after(i, j) = m.mixing(i, j) + u(rng) * scale;
+    }
+    m.mixed.rightCols(m.mixed.cols() - c) =
+        m.mixing_after * m.sources.rightCols(m.mixed.cols() - c);
+    for (bool keep : {true, false}) {
+      ica::ORICATracker<float, 16> tracker(
+          {.orica = {.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256},
+           .worker_thread = false,
+           .keep_component_order = keep});
+      std::vector<Eigen::Index> before;
+      Eigen::MatrixXd p_before;
+      double same = -1;
+      for (Eigen::Index i = 0; i < m.mixed.cols() && same < 0; i += 8) {
+        stream<decltype(tracker), 16>(tracker, m.mixed, i, std::min(i + 8, m.mixed.cols()));
+        (void)tracker.run_pending_fit();
+        if (i + 8 == c) {
+          p_before = tracker.unmixing() * m.mixing;
+          before = source_of_output(p_before);
+        }
+        if (tracker.refits() == 1) {  // the step that adopted the fit has just run
+          const Eigen::MatrixXd p = tracker.unmixing() * m.mixing_after;
+          const auto after = source_of_output(p);
+          same = 0;
+          for (std::size_t j = 0; j < 16; ++j) {
+            const auto s = before[j];
+            const auto r = Eigen::Index(j);
+            same += after[j] == s && (p(r, s) > 0) == (p_before(r, s) > 0) ? 1 : 0;
+          }
+        }
+      }
+      REQUIRE(same >= 0);  // refitted
+      (keep ? kept : kept_plain).push_back(same);
+    }
+  }
+  INFO("outputs on the same source with the same sign after the refit, of 16: median "
+       << median(kept) << ", least " << *std::min_element(kept.begin(), kept.end())
+       << " (FastICA's order: median " << median(kept_plain) << ", most "
+       << *std::max_element(kept_plain.begin(), kept_plain.end()) << ")");
+  CHECK(median(kept) >= 13);
+  CHECK(median(kept_plain) <= 4);
 }
 
 TEST_CASE("eeg_like draws well-conditioned mixings at high channel counts too", "[orica][eeg]") {

@@ -85,6 +85,13 @@
 /// index 0.035 ten seconds after the change, against 0.038 before it; online learning alone is at
 /// 0.14 (Adaptive) or 0.24 (Cooling) then. The gain comes from the batch whitening: FastICA on the
 /// same 5 s whitened by the running M instead of the block's own covariance reaches only 0.07-0.21.
+/// FastICA's components come in an arbitrary order and sign, so a bare fit hands nearly every
+/// output another source (14-16 of 16 on eeg_like(16) after an electrode shift), and whatever
+/// reads output k downstream (a decoder, a removed blink component) silently reads another one.
+/// `Fit::order_like(mixing)` orders and signs the fit's components like the network's before the
+/// change, by their spatial maps (mixing columns, the EEG practice of matching components by
+/// topography): a shift that moves every mixing entry by up to 50 % of its column's largest keeps
+/// every pairing on those data, where pairing by output correlation (U_old A_new) loses 3-10 of 16.
 /// `ORICATracker` (orica_tracker.hpp) does all of this as one real-time block.
 ///
 /// Guards (the real-time contract): non-finite input leaves the lane untouched and returns
@@ -122,6 +129,7 @@
 #include <dendrite/ica/detail/lanes_linalg.hpp>
 #include <dendrite/ica/detail/lanes_matrix.hpp>
 #include <dendrite/ica/fastica.hpp>
+#include <dendrite/ica/metrics.hpp>
 #include <dendrite/rt/contract.hpp>
 #include <dendrite/rt/process.hpp>
 
@@ -479,6 +487,50 @@ class ORICA {
     [[nodiscard]] bool converged() const noexcept { return converged_; }   ///< FastICA's
     [[nodiscard]] double samples() const noexcept { return samples_; }     ///< in the block
 
+    /// Orders and signs the components like the columns of `mixing` (D x D, e.g. the network's
+    /// `mixing()` before the change): component j becomes the one whose mixing column has the
+    /// largest |cosine| with mixing's column j in the pairing of maximum total |cosine| (Hungarian
+    /// algorithm), signed so that the cosine is positive. A network that adopts the fit keeps each
+    /// output on its source across the adoption. Returns the smallest paired |cosine| (near 1: the
+    /// maps barely moved; near 1 / sqrt(D): the pairing is a guess). Not real-time (it allocates,
+    /// O(D^3)). Throws `dimension_error` unless `mixing` is D x D and `numerical_error` for a
+    /// non-finite or zero column.
+    double order_like(const Eigen::Ref<const Eigen::MatrixXd>& mixing) {
+      if (mixing.rows() != D || mixing.cols() != D) {
+        DENDRITE_THROW(dimension_error, "ORICA::Fit::order_like: expected a ", D, " x ", D,
+                       " mixing, got ", mixing.rows(), " x ", mixing.cols());
+      }
+      const Eigen::ArrayXd norms = mixing.colwise().norm().transpose().array();
+      if (!mixing.allFinite() || (norms == 0).any()) {
+        DENDRITE_THROW(numerical_error, "ORICA::Fit::order_like: the mixing to order by must be "
+                       "finite with no zero column");
+      }
+      using Map = Eigen::Map<const MatrixX<Scalar>>;
+      const Eigen::MatrixXd b = Map(m_.data(), D, D).template cast<double>();
+      const Eigen::MatrixXd a = Map(minv_.data(), D, D).template cast<double>();
+      const Eigen::MatrixXd cosine =
+          (mixing * norms.inverse().matrix().asDiagonal()).transpose() * a.colwise().normalized();
+      const std::vector<Eigen::Index> pair =
+          min_cost_assignment(Eigen::MatrixXd(-cosine.cwiseAbs()));
+      const auto old_stats = std::array{sech2_, y2_, ytanh_};
+      double worst = 1;
+      for (Eigen::Index j = 0; j < D; ++j) {
+        const Eigen::Index k = pair[std::size_t(j)];
+        const double c = cosine(j, k);
+        worst = std::min(worst, std::abs(c));
+        const Scalar sign = c < 0 ? Scalar(-1) : Scalar(1);
+        for (Eigen::Index i = 0; i < D; ++i) {
+          m_[std::size_t(i * D + j)] = sign * Scalar(b(k, i));     // row j of B: row k, signed
+          minv_[std::size_t(j * D + i)] = sign * Scalar(a(i, k));  // column j of A: column k
+        }
+        const auto ju = std::size_t(j), ku = std::size_t(k);
+        sech2_[ju] = old_stats[0][ku];  // even in the sign
+        y2_[ju] = old_stats[1][ku];
+        ytanh_[ju] = old_stats[2][ku];
+      }
+      return worst;
+    }
+
    private:
     friend class ORICA;
     Fit() : m_(kD * kD), minv_(kD * kD), mean_(kD), sech2_(kD), y2_(kD), ytanh_(kD) {}
@@ -600,6 +652,21 @@ class ORICA {
     }
     return minv * rotation(lane_index).transpose();
   }
+  /// One lane's mixing at its last checkpoint (the state a divergence restores: settled, at most
+  /// `checkpoint_interval` accepted samples old) as its two factors, column-major D x D each:
+  /// mixing = M^-1 W^T. A copy to take in the real-time thread for a fit ordered on another
+  /// (`Fit::order_like`; ORICATracker does so at a detection). O(D^2), no allocation: real-time
+  /// safe. Returns false (and copies nothing) for a lane out of range or a span not D^2 long.
+  DENDRITE_REALTIME bool checkpoint_factors(std::span<Scalar> minv, std::span<Scalar> w,
+                                            std::size_t lane_index = 0) const noexcept {
+    if (lane_index >= lanes_v<T> || minv.size() != kD * kD || w.size() != kD * kD) return false;
+    for (std::size_t k = 0; k < kD * kD; ++k) {
+      minv[k] = dendrite::lane(minv_ckpt_[k], lane_index);
+      w[k] = dendrite::lane(w_ckpt_[k], lane_index);
+    }
+    return true;
+  }
+
   /// The rotation W of one lane (acts on the whitened input).
   [[nodiscard]] Eigen::MatrixXd rotation(std::size_t lane_index = 0) const {
     Eigen::MatrixXd w = matrix(w_, lane_index);
