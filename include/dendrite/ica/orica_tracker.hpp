@@ -257,9 +257,9 @@ class ORICATracker {
   typename Network::Fit fit_in_order() const {
     typename Network::Fit f = Network::fit(buffer_, opt_.fit_options);
     if (snap_minv_.size() > 0 && snapped_) {
-      using Map = Eigen::Map<const Eigen::Matrix<T, D, D>>;
-      const Eigen::MatrixXd a = Map(snap_minv_.data()).template cast<double>() *
-                                Map(snap_w_.data()).template cast<double>().transpose();
+      using Map = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
+      const Eigen::MatrixXd a = Map(snap_minv_.data(), D, D).template cast<double>() *
+                                Map(snap_w_.data(), D, D).template cast<double>().transpose();
       (void)f.order_like(a);
     }
     return f;
