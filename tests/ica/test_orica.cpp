@@ -373,6 +373,20 @@ TEST_CASE("ORICA::Fit::order_like keeps each output on its source across an adop
   bad = target;
   bad(1, 1) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(f.order_like(bad), dendrite::numerical_error);
+
+  // checkpoint_factors: with a checkpoint after every sample, M^-1 W^T is the current mixing
+  ica::ORICA<double, 5> every({.sample_rate = 256, .checkpoint_interval = 1});
+  stream<decltype(every), 5>(every, m.mixed, 0, 2 * 256 + 1);
+  std::vector<double> minv(25), w(25), small(24);
+  {
+    dendrite::test::NoAllocScope scope;
+    REQUIRE(every.checkpoint_factors(minv, w));
+    CHECK_FALSE(every.checkpoint_factors(small, w));
+    CHECK_FALSE(every.checkpoint_factors(minv, w, 1));  // one lane only
+  }
+  const Eigen::MatrixXd mixing = Eigen::Map<const Eigen::MatrixXd>(minv.data(), 5, 5) *
+                                 Eigen::Map<const Eigen::MatrixXd>(w.data(), 5, 5).transpose();
+  CHECK((mixing - every.mixing()).norm() <= 1e-9 * every.mixing().norm());
 }
 
 TEST_CASE("ORICATracker keeps each output on its source across the refit",
