@@ -502,6 +502,19 @@ TEST_CASE("filters primed on the first sample start without a transient", "[dsp]
   std::array<double, C> first{};
   for (std::size_t c = 0; c < C; ++c)
     first[c] = x0(Eigen::Index(c));
+  // per channel: the plain filter from rest of x - x0, plus H(1) x0
+  const auto from_rest = [&](const Eigen::MatrixXd& sos, double dc_gain) {
+    std::vector<std::vector<double>> ref(C);
+    for (std::size_t c = 0; c < C; ++c) {
+      std::vector<double> d(n);
+      for (std::size_t t = 0; t < n; ++t)
+        d[t] = x(Eigen::Index(c), Eigen::Index(t)) - first[c];
+      ref[c] = plain_sosfilt(sos, d);
+      for (double& v : ref[c])
+        v += dc_gain * first[c];
+    }
+    return ref;
+  };
 
   const std::vector<Eigen::MatrixXd> designs{dsp::butter(4, {1, 40}, dsp::BandType::BandPass, fs),
                                              dsp::butter(2, {0.5}, dsp::BandType::HighPass, fs),
@@ -522,15 +535,7 @@ TEST_CASE("filters primed on the first sample start without a transient", "[dsp]
       REQUIRE(primed_f.prime(first_f) == Status::Ok);
     }
     double err = 0, err_f = 0, cold_err_1s = 0, signal = 0;
-    std::vector<std::vector<double>> ref(C);
-    for (std::size_t c = 0; c < C; ++c) {
-      std::vector<double> d(n);
-      for (std::size_t t = 0; t < n; ++t)
-        d[t] = x(Eigen::Index(c), Eigen::Index(t)) - first[c];
-      ref[c] = plain_sosfilt(sos, d);
-      for (double& v : ref[c])
-        v += dc_gain * first[c];
-    }
+    const std::vector<std::vector<double>> ref = from_rest(sos, dc_gain);
     std::array<double, C> in{}, out{}, out_cold{};
     std::array<float, C> in_f{}, out_f{};
     for (std::size_t t = 0; t < n; ++t) {
@@ -566,13 +571,7 @@ TEST_CASE("filters primed on the first sample start without a transient", "[dsp]
     const Eigen::MatrixXd sos = dsp::butter(1, {0.1}, dsp::BandType::HighPass, fs);
     REQUIRE(blocker.prime(first) == Status::Ok);
     double err = 0;
-    std::vector<std::vector<double>> ref(C);
-    for (std::size_t c = 0; c < C; ++c) {
-      std::vector<double> d(n);
-      for (std::size_t t = 0; t < n; ++t)
-        d[t] = x(Eigen::Index(c), Eigen::Index(t)) - first[c];
-      ref[c] = plain_sosfilt(sos, d);
-    }
+    const std::vector<std::vector<double>> ref = from_rest(sos, 0.0);
     std::array<double, C> in{}, out{};
     for (std::size_t t = 0; t < n; ++t) {
       for (std::size_t c = 0; c < C; ++c)

@@ -93,10 +93,8 @@ class SOSFilter {
       for (std::size_t c = 0; c < kC; ++c) y[c] = T(0);
       return Status::RejectedNonFinite;
     }
-    alignas(64) std::array<Scalar, kN> io;  // channel c's lane l at c kL + l
-    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x[c]);
     alignas(64) std::array<double, kN> v;
-    for (std::size_t c = 0; c < kN; ++c) v[c] = double(io[c]);
+    widen(x, v);
     for (std::size_t s = 0; s < sections_; ++s) {
       const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
       const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
@@ -112,6 +110,7 @@ class SOSFilter {
     }
     // a double state decaying past float's smallest normal number would hand float denormals
     // to the next block for thousands of steps: those outputs are 0
+    alignas(64) std::array<Scalar, kN> io;  // channel c's lane l at c kL + l
     for (std::size_t c = 0; c < kN; ++c) io[c] = flush_denormal(Scalar(v[c]));
     for (std::size_t c = 0; c < kC; ++c) y[c] = dendrite::load<T>(&io[c * kL]);
     // A decaying state reaches denormals only after many samples; flushing it every 16th step
@@ -128,10 +127,8 @@ class SOSFilter {
   /// leaves the state untouched and returns `RejectedNonFinite`. Real-time safe.
   DENDRITE_REALTIME Status prime(std::span<const T, kC> x0) noexcept {
     if (!all_of(all_finite(x0))) return Status::RejectedNonFinite;
-    alignas(64) std::array<Scalar, kN> io;
-    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x0[c]);
     alignas(64) std::array<double, kN> v;
-    for (std::size_t c = 0; c < kN; ++c) v[c] = double(io[c]);
+    widen(x0, v);
     for (std::size_t s = 0; s < sections_; ++s) {
       const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
       const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
@@ -167,6 +164,13 @@ class SOSFilter {
   }
 
  private:
+  // Every channel's lanes as doubles: channel c's lane l at c kL + l.
+  static void widen(std::span<const T, kC> x, std::array<double, kN>& v) noexcept {
+    alignas(64) std::array<Scalar, kN> io;
+    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x[c]);
+    for (std::size_t c = 0; c < kN; ++c) v[c] = double(io[c]);
+  }
+
   std::size_t sections_ = 0;
   aligned_vector<double> coef_;  // per section: b0 b1 b2 a1 a2 (divided by a0)
   aligned_vector<double> z_;     // per section: z1 for the kN channels, then z2
