@@ -319,9 +319,11 @@ TEST_CASE("ORICA::Fit::order_like keeps each output on its source across an adop
     const auto f = Net::fit(m.mixed.middleCols(10 * 256, 20 * 256));
     auto ordered = f;
     worst_cosine = ordered.order_like(net.mixing());
-    Net plain = net;
+    Net plain = net, refitted = net;
     REQUIRE(plain.adopt(f));
+    refitted.refit(m.mixed.middleCols(10 * 256, 20 * 256));  // orders like the network
     REQUIRE(net.adopt(ordered));
+    CHECK((refitted.unmixing() - net.unmixing()).norm() <= 1e-12 * net.unmixing().norm());
     const auto same = [&](const Eigen::MatrixXd& after) {
       const auto s0 = source_of_output(before), s1 = source_of_output(after);
       int k = 0;

@@ -624,13 +624,22 @@ class ORICA {
   }
 
   /// `adopt(fit(recent), lane_index)` in one call, for a caller that can afford the fit's time
-  /// in its own thread. Throws as `fit` does, and `dimension_error` for a lane out of range.
+  /// in its own thread; with `keep_order` the fit is first ordered like the lane's current
+  /// components (`Fit::order_like(mixing(lane_index))`), so that each output keeps its source.
+  /// Throws as `fit` does, and `dimension_error` for a lane out of range.
   void refit(const Eigen::Ref<const Eigen::MatrixXd>& recent, std::size_t lane_index = 0,
-             const FastICAOptions& fit_options = {}) {
+             const FastICAOptions& fit_options = {}, bool keep_order = true) {
     if (lane_index >= lanes_v<T>) {
       DENDRITE_THROW(dimension_error, "ORICA::refit: lane ", lane_index, " of ", lanes_v<T>);
     }
-    (void)adopt(fit(recent, fit_options), lane_index);
+    Fit f = fit(recent, fit_options);
+    if (keep_order) {
+      const Eigen::MatrixXd current = mixing(lane_index);
+      if (current.allFinite() && current.colwise().norm().minCoeff() > 0) {
+        (void)f.order_like(current);
+      }
+    }
+    (void)adopt(f, lane_index);
   }
 
   /// The total unmixing of one lane, from raw (centred) input to output: W M.
