@@ -193,6 +193,17 @@ template <Real T, std::size_t N>
   }
 }
 
+/// Every lane of the N values as a double, value c's lane l at v[c lanes + l]: the input of a
+/// recursion kept in double whatever `T` is (the dsp filters).
+template <Real T, std::size_t N>
+DENDRITE_FORCE_INLINE void widen_lanes(std::span<const T, N> x,
+                                       std::array<double, N * lanes_v<T>>& v) noexcept {
+  constexpr std::size_t L = lanes_v<T>;
+  alignas(64) std::array<scalar_t<T>, N * L> s;
+  for (std::size_t c = 0; c < N; ++c) dendrite::store<T>(&s[c * L], x[c]);
+  for (std::size_t i = 0; i < N * L; ++i) v[i] = double(s[i]);
+}
+
 /// x, or 0 where |x| is below the smallest normal number (a denormal). Arithmetic on denormals
 /// takes tens to hundreds of cycles on many cores; the real-time steps flush their inputs
 /// with this instead of changing the FP environment (see rt/denormals.hpp). NaN and Inf pass.

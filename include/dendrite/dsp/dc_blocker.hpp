@@ -85,12 +85,8 @@ class DCBlocker {
   /// non-finite x0 leaves the state untouched and returns `RejectedNonFinite`. Real-time safe.
   DENDRITE_REALTIME Status prime(std::span<const T, kC> x0) noexcept {
     if (!all_of(all_finite(x0))) return Status::RejectedNonFinite;
-    alignas(64) std::array<Scalar, kN> io;
-    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x0[c]);
-    for (std::size_t c = 0; c < kN; ++c) {
-      x1_[c] = double(io[c]);
-      y1_[c] = 0.0;
-    }
+    widen_lanes(x0, x1_);
+    y1_.fill(0.0);
     return Status::Ok;
   }
 

@@ -94,7 +94,7 @@ class SOSFilter {
       return Status::RejectedNonFinite;
     }
     alignas(64) std::array<double, kN> v;
-    widen(x, v);
+    widen_lanes(x, v);
     for (std::size_t s = 0; s < sections_; ++s) {
       const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
       const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
@@ -128,7 +128,7 @@ class SOSFilter {
   DENDRITE_REALTIME Status prime(std::span<const T, kC> x0) noexcept {
     if (!all_of(all_finite(x0))) return Status::RejectedNonFinite;
     alignas(64) std::array<double, kN> v;
-    widen(x0, v);
+    widen_lanes(x0, v);
     for (std::size_t s = 0; s < sections_; ++s) {
       const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
       const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
@@ -164,13 +164,6 @@ class SOSFilter {
   }
 
  private:
-  // Every channel's lanes as doubles: channel c's lane l at c kL + l.
-  static void widen(std::span<const T, kC> x, std::array<double, kN>& v) noexcept {
-    alignas(64) std::array<Scalar, kN> io;
-    for (std::size_t c = 0; c < kC; ++c) dendrite::store<T>(&io[c * kL], x[c]);
-    for (std::size_t c = 0; c < kN; ++c) v[c] = double(io[c]);
-  }
-
   std::size_t sections_ = 0;
   aligned_vector<double> coef_;  // per section: b0 b1 b2 a1 a2 (divided by a0)
   aligned_vector<double> z_;     // per section: z1 for the kN channels, then z2
