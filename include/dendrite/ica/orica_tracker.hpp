@@ -166,7 +166,8 @@ class ORICATracker {
         if (detected) {
           gathered_ = 0;
           // the components to order the fit like: O(D^2) copies, read by the fit after Ready
-          snapped_ = snap_minv_.size() > 0 && net_.checkpoint_factors(snap_minv_, snap_w_);
+          // (false, nothing copied, into the empty buffers of keep_component_order = false)
+          snapped_ = net_.checkpoint_factors(snap_minv_, snap_w_);
           p = TrackerPhase::Gathering;
           phase_.store(p, std::memory_order_relaxed);  // the worker waits for Ready only
         }
@@ -256,7 +257,7 @@ class ORICATracker {
   // of its checkpoint then) where it had one; FastICA's own order otherwise.
   typename Network::Fit fit_in_order() const {
     typename Network::Fit f = Network::fit(buffer_, opt_.fit_options);
-    if (snap_minv_.size() > 0 && snapped_) {
+    if (snapped_) {
       using Map = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
       const Eigen::MatrixXd a = Map(snap_minv_.data(), D, D).template cast<double>() *
                                 Map(snap_w_.data(), D, D).template cast<double>().transpose();
