@@ -397,6 +397,8 @@ BENCHMARK_TEMPLATE(BM_ORICAStep, float, 4);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 7);   // odd counts: the kernels' tails
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 14);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 15);
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 19);  // the 10-20 montage
+BENCHMARK_TEMPLATE(BM_ORICAStep, float, 31);  // 32 with the reference dropped
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 16);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 64);
 BENCHMARK_TEMPLATE(BM_ORICAStep, float, 256);

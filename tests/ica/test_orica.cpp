@@ -1289,10 +1289,9 @@ void check_kernels() {
   };
   kd::gemv<T, D>(a.data(), x.data(), y.data());
   kd::gemv_t<T, D>(a.data(), x.data(), y2.data());
-  constexpr std::size_t B = kd::dot_block<T, D>;
-  for (std::size_t j = 0; j < n; j += B) {
-    kd::column_dots<T, D, 2>(&a[j * n], {x.data(), z.data()}, {p.data() + j, q.data() + j});
-  }
+  kd::for_each_column_block<T, D>([&]<std::size_t NB>(std::size_t j) {
+    kd::column_dots<T, D, 2, NB>(&a[j * n], {x.data(), z.data()}, {p.data() + j, q.data() + j});
+  });
   for (std::size_t i = 0; i < n; ++i) {
     double ax = 0, abs_ax = 0, atx = 0, abs_atx = 0, atz = 0, abs_atz = 0;
     for (std::size_t j = 0; j < n; ++j) {

@@ -204,7 +204,6 @@ template <Real T, int D>
 class ORICA {
   static_assert(D >= 2, "ORICA<T, D>: need at least 2 channels");
   static constexpr std::size_t kD = static_cast<std::size_t>(D);
-  static constexpr std::size_t kBlock = detail::dot_block<T, D>;  // columns per dot-product block
   static constexpr int kMaxBlock = 64;        // largest block_size
   static constexpr int kAutoBlockFrom = 128;  // block_size 0: blocks of 16 from here on
 
@@ -434,15 +433,16 @@ class ORICA {
       // (rotation_terms): W^T k = S^T k + r0 (g . k) + r1 (y . k)
       const T gk = detail::dot<T, D>(pw_g_.data(), yk.data());
       const T yy = detail::dot<T, D>(pw_y_.data(), yk.data());
-      for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
-        std::array<T, kBlock> sk, p, q;
-        detail::column_dots<T, D, 3>(&w_[j0 * kD], {yk.data(), pw_y_.data(), pw_g_.data()},
-                                     {sk.data(), p.data(), q.data()});
-        for (std::size_t b = 0; b < kBlock; ++b) {
-          const auto [r0, r1] = rotation_terms(pw_c_, p[b], q[b]);
-          z[j0 + b] = dendrite::fma(r1, yy, dendrite::fma(r0, gk, sk[b]));
-        }
-      }
+      detail::for_each_column_block<T, D>(
+          [&]<std::size_t NB>(std::size_t j0) DENDRITE_FORCE_INLINE_LAMBDA {
+            std::array<T, NB> sk, p, q;
+            detail::column_dots<T, D, 3, NB>(&w_[j0 * kD], {yk.data(), pw_y_.data(), pw_g_.data()},
+                                             {sk.data(), p.data(), q.data()});
+            for (std::size_t b = 0; b < NB; ++b) {
+              const auto [r0, r1] = rotation_terms(pw_c_, p[b], q[b]);
+              z[j0 + b] = dendrite::fma(r1, yy, dendrite::fma(r0, gk, sk[b]));
+            }
+          });
     } else if (bn_ == 0) {
       detail::gemv_t<T, D>(w_.data(), yk.data(), z.data());  // W^T (keep y): whitened space
     } else if constexpr (std::is_floating_point_v<T>) {
@@ -1082,18 +1082,20 @@ class ORICA {
   DENDRITE_FORCE_INLINE void update_m(const T* v, const T& f, const T& mc, const T* x,
                                       T* out) noexcept {
     if constexpr (Product) std::fill(out, out + kD, T(0));
-    for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
-      std::array<T, kBlock> p;
-      detail::column_dots<T, D, 1>(&m_[j0 * kD], {v}, {p.data()});
-      for (std::size_t b = 0; b < kBlock; ++b) p[b] = mc * p[b];
-      if constexpr (Product) {
-        detail::scale_axpy_acc<T, D, kBlock>(&m_[j0 * kD], f, p, v, x + j0, out);
-      } else {
-        for (std::size_t b = 0; b < kBlock; ++b) {
-          detail::scale_axpy<T, D>(&m_[(j0 + b) * kD], f, p[b], v);
-        }
-      }
-    }
+    detail::for_each_column_block<T, D>(
+        [&]<std::size_t NB>(std::size_t j0) DENDRITE_FORCE_INLINE_LAMBDA {
+          std::array<T, NB> p;
+          detail::column_dots<T, D, 1, NB>(&m_[j0 * kD], {v}, {p.data()});
+          for (std::size_t b = 0; b < NB; ++b)
+            p[b] = mc * p[b];
+          if constexpr (Product) {
+            detail::scale_axpy_acc<T, D, NB>(&m_[j0 * kD], f, p, v, x + j0, out);
+          } else {
+            for (std::size_t b = 0; b < NB; ++b) {
+              detail::scale_axpy<T, D>(&m_[(j0 + b) * kD], f, p[b], v);
+            }
+          }
+        });
   }
 
   // Column j's coefficients of W's rank-2 update (see update_w): (c0 p_j + c1 q_j, c2 p_j + c3 q_j)
@@ -1108,20 +1110,21 @@ class ORICA {
   DENDRITE_FORCE_INLINE void update_w(const T* y, const T* g, const std::array<T, 4>& c,
                                       const T* x, T* out) noexcept {
     if constexpr (Product) std::fill(out, out + kD, T(0));
-    for (std::size_t j0 = 0; j0 < kD; j0 += kBlock) {
-      std::array<T, kBlock> p, q, r0, r1;
-      detail::column_dots<T, D, 2>(&w_[j0 * kD], {y, g}, {p.data(), q.data()});
-      for (std::size_t b = 0; b < kBlock; ++b) {
-        std::tie(r0[b], r1[b]) = rotation_terms(c, p[b], q[b]);
-      }
-      if constexpr (Product) {
-        detail::axpy2_acc<T, D, kBlock>(&w_[j0 * kD], r0, g, r1, y, x + j0, out);
-      } else {
-        for (std::size_t b = 0; b < kBlock; ++b) {
-          detail::axpy2<T, D>(&w_[(j0 + b) * kD], r0[b], g, r1[b], y);
-        }
-      }
-    }
+    detail::for_each_column_block<T, D>(
+        [&]<std::size_t NB>(std::size_t j0) DENDRITE_FORCE_INLINE_LAMBDA {
+          std::array<T, NB> p, q, r0, r1;
+          detail::column_dots<T, D, 2, NB>(&w_[j0 * kD], {y, g}, {p.data(), q.data()});
+          for (std::size_t b = 0; b < NB; ++b) {
+            std::tie(r0[b], r1[b]) = rotation_terms(c, p[b], q[b]);
+          }
+          if constexpr (Product) {
+            detail::axpy2_acc<T, D, NB>(&w_[j0 * kD], r0, g, r1, y, x + j0, out);
+          } else {
+            for (std::size_t b = 0; b < NB; ++b) {
+              detail::axpy2<T, D>(&w_[(j0 + b) * kD], r0[b], g, r1[b], y);
+            }
+          }
+        });
   }
 
   // Applies the pending update of M (see pm_v_), if any; with Product (only where one is

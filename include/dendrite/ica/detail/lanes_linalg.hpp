@@ -4,14 +4,17 @@
 /// matrix of `T` (a float/double or an xsimd batch, one independent matrix per lane):
 ///   gemv     y = A x          (axpy over columns: vectorises over rows, or over lanes)
 ///   gemv_t   y = A^T x        (a dot product per column, `column_dots`)
-///   column_dots                the dot products of a block of columns with one or two vectors
+///   column_dots                the dot products of a block of columns with K vectors
+///   for_each_column_block      the blocks of columns column_dots takes, and the last partial one
 ///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
 ///   scale_axpy_acc, axpy2_acc  the same updates, each adding the new column times z_j to y
 ///   tanh_n   out = tanh(y), elementwise
 ///   for_each_chunk, load_as, store_as   an elementwise update in registers of this width
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
 /// vectorise without -ffast-math); for a batch `T` every lane is a separate matrix and the
-/// loops vectorise over lanes. Internal.
+/// loops vectorise over lanes. Where no register width divides D (14, 15 floats), the products
+/// and dot-product blocks run in the widest register that fits with a last window overlapping
+/// the one before (`dot_reg`). Internal.
 #pragma once
 
 #include <array>
@@ -97,6 +100,49 @@ using kernel_reg = typename kernel_reg_of<T, D>::type;
 template <Real T, int D>
 inline constexpr std::size_t kernel_width = is_batch_v<T> ? 1 : kernel_reg<T, D>::size;
 
+/// The register of `column_dots`, `gemv` and `screen` for D values of a scalar `T`:
+/// `kernel_reg` where its width divides D; otherwise the widest register holding at most D
+/// values, whose last chunk is a window ending at row D that overlaps the one before it (15
+/// floats on AVX-512: rows 0-7 and 7-14 in AVX registers; a sum masks the overlap out, a
+/// product writes its rows twice with the same values). void for a batch `T` or where no
+/// register fits (3 floats). Not for read-modify-write updates (`for_each_chunk`), and not for
+/// `dot`: a window load across the stores of narrower chunks waits for them (store
+/// forwarding), which cost more than the horizontal sums it saves (`BM_ORICAStep<float, 14>`
+/// 302 ns with the window in `dot`, 288 without).
+template <Real T, int D>
+struct dot_reg_of {
+  using type = void;
+};
+template <Real T, int D>
+requires(!is_batch_v<T>) struct dot_reg_of<T, D> {
+  using type =
+      std::conditional_t<static_cast<std::size_t>(D) % kernel_width<T, D> == 0, kernel_reg<T, D>,
+                         typename kernel_pick::widest_within<T, static_cast<std::size_t>(D),
+                                                             xsimd::batch<T>::size>::type>;
+};
+template <Real T, int D>
+using dot_reg = typename dot_reg_of<T, D>::type;
+
+/// The last R lanes of a V: the part of the window ending at row D that the registers before
+/// it did not cover (R rows).
+template <class V, std::size_t R>
+[[nodiscard]] DENDRITE_FORCE_INLINE auto last_lanes_mask() noexcept {
+  using S = typename V::value_type;
+  static constexpr std::array<S, V::size> keep = [] {
+    std::array<S, V::size> k{};
+    for (std::size_t i = V::size - R; i < V::size; ++i)
+      k[i] = S(1);
+    return k;
+  }();
+  return V::load_unaligned(keep.data()) != V(S(0));
+}
+
+/// v with its first V::size - R lanes zeroed.
+template <class V, std::size_t R>
+[[nodiscard]] DENDRITE_FORCE_INLINE V last_lanes(const V& v) noexcept {
+  return xsimd::select(last_lanes_mask<V, R>(), v, V(typename V::value_type(0)));
+}
+
 /// *p as a `U`: `T` itself, or a register of scalar `T`s loaded from p (unaligned).
 template <class U, class T>
 [[nodiscard]] DENDRITE_FORCE_INLINE U load_as(const T* p) noexcept {
@@ -171,16 +217,22 @@ DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
         sum.store_unaligned(y + (rb + r) * w);
       }
     }
-  } else if constexpr (!is_batch_v<T> && std::is_same_v<A, T>) {
-    // no register width divides D: a chunk of rows at a time over all columns (the same sums,
-    // in the same order, as the plain loop below)
-    for_each_chunk<T, D>([&]<class U>(std::size_t i) {
-      U acc(T(0));
+  } else if constexpr (!is_batch_v<T> && std::is_same_v<A, T> && !std::is_void_v<dot_reg<T, D>>) {
+    // no register width divides D: a register of rows at a time over all columns (the same
+    // sums, in the same order, as the plain loop below), the last one a window ending at row D
+    // (the rows it shares with the one before get the same values again)
+    using V = dot_reg<T, D>;
+    constexpr std::size_t w = V::size;
+    const auto rows = [&](std::size_t i) {
+      V acc(T(0));
       for (std::size_t j = 0; j < n; ++j) {
-        acc = dendrite::fma(load_as<U>(a + j * n + i), U(x[j]), acc);
+        acc = dendrite::fma(V::load_unaligned(a + j * n + i), V(x[j]), acc);
       }
-      store_as(acc, y + i);
-    });
+      acc.store_unaligned(y + i);
+    };
+    for (std::size_t i = 0; i + w <= n; i += w)
+      rows(i);
+    rows(n - w);
   } else {
     for (std::size_t i = 0; i < n; ++i) y[i] = T(0);
     for (std::size_t j = 0; j < n; ++j) {
@@ -201,6 +253,27 @@ DENDRITE_FORCE_INLINE void screen(const T* x, T* out, const T& limit, mask_t<T>&
   constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values screened in registers
   finite = T(0) == T(0);
   in_range = finite;
+  if constexpr (!is_batch_v<T> && full < n && !std::is_void_v<dot_reg<T, D>>) {
+    // registers of dot_reg's width, the last a window ending at row D (the rows it shares
+    // with the one before are screened and copied again, to the same values)
+    using V = dot_reg<T, D>;
+    constexpr std::size_t vw = V::size;
+    auto fin = V(T(0)) == V(T(0));
+    auto rng = fin;
+    const V lim(limit);
+    const auto chunk = [&](std::size_t i) {
+      const V xv = flush_denormal(V::load_unaligned(x + i));
+      fin = fin & xsimd::isfinite(xv);
+      rng = rng & (xsimd::abs(xv) <= lim);
+      xv.store_unaligned(out + i);
+    };
+    for (std::size_t i = 0; i + vw <= n; i += vw)
+      chunk(i);
+    chunk(n - vw);
+    finite = xsimd::all(fin);
+    in_range = xsimd::all(rng);
+    return;
+  }
   if constexpr (full > 0) {
     using V = kernel_reg<T, D>;
     auto fin = V(T(0)) == V(T(0));
@@ -292,36 +365,77 @@ template <class V>
   }
 }
 
-/// Columns per block of `column_dots`: for a scalar `T` whose D is a multiple of the register
-/// width, that width (one parallel horizontal sum, `sums_of`, finishes the block's dot
-/// products together instead of one serial reduction each); otherwise 1.
+/// Columns per block of `column_dots`: for a scalar `T`, the width of `dot_reg` (one parallel
+/// horizontal sum, `sums_of`, finishes the block's dot products together instead of one serial
+/// reduction each); 1 for a batch `T` or where no register fits.
 template <Real T, int D>
-inline constexpr std::size_t dot_block =
-    static_cast<std::size_t>(D) % kernel_width<T, D> == 0 ? kernel_width<T, D> : std::size_t{1};
+inline constexpr std::size_t dot_block = [] {
+  if constexpr (std::is_void_v<dot_reg<T, D>>) {
+    return std::size_t{1};
+  } else {
+    return dot_reg<T, D>::size;
+  }
+}();
 
-/// out_k[b] = a(:, b) . x_k for the `dot_block<T, D>` columns (D rows each, column-major)
-/// starting at `a`, and the K = 1 or 2 vectors x_k.
-template <Real T, int D, std::size_t K>
+/// f.template operator()<NB>(j0) over the blocks of columns of a D x D matrix: NB =
+/// dot_block<T, D> columns from j0, and at the end the D % dot_block<T, D> columns left.
+template <Real T, int D, class F>
+DENDRITE_FORCE_INLINE void for_each_column_block(F&& f) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  constexpr std::size_t B = dot_block<T, D>;
+  constexpr std::size_t full = n / B * B;
+  for (std::size_t j0 = 0; j0 < full; j0 += B)
+    f.template operator()<B>(j0);
+  if constexpr (full < n)
+    f.template operator()<n - full>(full);
+}
+
+/// out_k[b] = a(:, b) . x_k for the NB <= dot_block<T, D> columns (D rows each, column-major)
+/// starting at `a`, and the K vectors x_k.
+template <Real T, int D, std::size_t K, std::size_t NB = dot_block<T, D>>
 DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>& x,
                                        const std::array<T*, K>& out) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
   constexpr std::size_t B = dot_block<T, D>;
-  if constexpr (B == 1) {
+  static_assert(NB >= 1 && NB <= B, "column_dots: a block holds 1 to dot_block<T, D> columns");
+  if constexpr (NB == 1) {  // one column: one horizontal sum per vector
     for (std::size_t k = 0; k < K; ++k) out[k][0] = dot<T, D>(a, x[k]);
   } else {
-    using V = kernel_reg<T, D>;  // B == V::size
+    using V = dot_reg<T, D>;  // B == V::size
+    constexpr std::size_t full = n / B * B;
+    std::array<V, K> xt;  // the window ending at row D, with rows before `full` masked out
+    if constexpr (full < n) {
+      for (std::size_t k = 0; k < K; ++k) {
+        xt[k] = last_lanes<V, n - full>(V::load_unaligned(x[k] + n - B));
+      }
+    }
     std::array<std::array<V, B>, K> acc;
     for (std::size_t b = 0; b < B; ++b) {
-      const T* ab = a + b * n;
       for (std::size_t k = 0; k < K; ++k) {
+        if (b >= NB) {  // no column: a zero sum
+          acc[k][b] = V(T(0));
+          continue;
+        }
+        const T* ab = a + b * n;
         V s = V::load_unaligned(ab) * V::load_unaligned(x[k]);
-        for (std::size_t i = B; i < n; i += B) {
+        for (std::size_t i = B; i < full; i += B) {
           s = dendrite::fma(V::load_unaligned(ab + i), V::load_unaligned(x[k] + i), s);
         }
+        if constexpr (full < n)
+          s = dendrite::fma(V::load_unaligned(ab + n - B), xt[k], s);
         acc[k][b] = s;
       }
     }
-    for (std::size_t k = 0; k < K; ++k) sums_of(acc[k].data()).store_unaligned(out[k]);
+    for (std::size_t k = 0; k < K; ++k) {
+      if constexpr (NB == B) {
+        sums_of(acc[k].data()).store_unaligned(out[k]);
+      } else {
+        std::array<T, B> sums;
+        sums_of(acc[k].data()).store_unaligned(sums.data());
+        for (std::size_t b = 0; b < NB; ++b)
+          out[k][b] = sums[b];
+      }
+    }
   }
 }
 
@@ -396,10 +510,9 @@ DENDRITE_FORCE_INLINE void axpy2_acc(T* __restrict a, const std::array<T, B>& s,
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void gemv_t(const T* a, const T* x, T* y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t B = dot_block<T, D>;
-  for (std::size_t j = 0; j < n; j += B) {
-    column_dots<T, D, 1>(a + j * n, {x}, {y + j});
-  }
+  for_each_column_block<T, D>([&]<std::size_t NB>(std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA {
+    column_dots<T, D, 1, NB>(a + j * n, {x}, {y + j});
+  });
 }
 
 /// out_i = tanh(y_i) for the D values (in SIMD registers for a scalar `T` too).
