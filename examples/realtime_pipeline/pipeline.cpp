@@ -102,7 +102,6 @@ void run_realtime_pipeline(Report& report, const Options& options) {
   // network starts at FOBI's solution of the same segment and stays frozen.
   Pipeline pipe({.schedule = ica::ForgettingSchedule::Adaptive,
                  .sample_rate = AcquisitionSimulator::kRate,
-                 .reheat_memory_s = 0.05,
                  .nsi_memory_s = 1.0});
   Eigen::MatrixXd xcal(kC, n_calib);
   Eigen::MatrixXf ycal(kC, n_calib / 2);
@@ -268,6 +267,8 @@ void run_realtime_pipeline(Report& report, const Options& options) {
                      "started at FOBI's solution of the calibration segment and frozen (with "
                      "learning on, its plain rule drifts away on these 16 sources), the simplest "
                      "method that separates here. Once the Adaptive schedule detects the shift, "
+                     "the network's whitener relearns fast while its rotation keeps its rate (so "
+                     "that its outputs stay on their sources meanwhile), and "
                      "ica::ORICATracker records the next second of input, fits it in batch between "
                      "blocks (ORICA::fit, FastICA; its worker thread's job in an acquisition "
                      "program), orders its components like the network's own at the detection "

@@ -394,9 +394,11 @@ TEST_CASE("ORICA::Fit::order_like keeps each output on its source across an adop
 TEST_CASE("ORICATracker keeps each output on its source across the refit",
           "[orica][eeg][tracker]") {
   // An electrode shift that moves every mixing entry by up to 30 % of its column's largest (the
-  // flagship pipeline's), 16 channels at 256 Hz: the pairing of outputs with sources right after
-  // the adoption against the one before the shift, with and without keep_component_order.
-  std::vector<double> kept, kept_plain;
+  // flagship pipeline's), 16 channels at 256 Hz: the pairing of outputs with sources 3 s after
+  // the detection (while the tracker gathers) and right after the adoption, against the one
+  // before the shift; with the defaults, without keep_component_order, and with the
+  // network's own reheat of the rotation (reheat_whitener_only = false).
+  std::vector<double> kept, kept_plain, kept_gathering, kept_gathering_rotation;
   for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     ica::EEGLikeOptions drift;
     drift.drift = ica::MixingDrift::Abrupt;
@@ -412,14 +414,27 @@ TEST_CASE("ORICATracker keeps each output on its source across the refit",
     }
     m.mixed.rightCols(m.mixed.cols() - c) =
         m.mixing_after * m.sources.rightCols(m.mixed.cols() - c);
-    for (bool keep : {true, false}) {
+    for (int config = 0; config < 3; ++config) {
       ica::ORICATracker<float, 16> tracker(
           {.orica = {.schedule = ica::ForgettingSchedule::Adaptive, .sample_rate = 256},
            .worker_thread = false,
-           .keep_component_order = keep});
+           .keep_component_order = config != 1,
+           .reheat_whitener_only = config != 2});
       std::vector<Eigen::Index> before;
       Eigen::MatrixXd p_before;
-      double same = -1;
+      // outputs on the source (and sign) they had before the shift
+      const auto same_as_before = [&](const Eigen::MatrixXd& p) {
+        const auto after = source_of_output(p);
+        double same = 0;
+        for (std::size_t j = 0; j < 16; ++j) {
+          const auto s = before[j];
+          const auto r = Eigen::Index(j);
+          same += after[j] == s && (p(r, s) > 0) == (p_before(r, s) > 0) ? 1 : 0;
+        }
+        return same;
+      };
+      double same = -1, gathering = -1;
+      Eigen::Index detected = -1;
       for (Eigen::Index i = 0; i < m.mixed.cols() && same < 0; i += 8) {
         stream<decltype(tracker), 16>(tracker, m.mixed, i, std::min(i + 8, m.mixed.cols()));
         (void)tracker.run_pending_fit();
@@ -427,27 +442,38 @@ TEST_CASE("ORICATracker keeps each output on its source across the refit",
           p_before = tracker.unmixing() * m.mixing;
           before = source_of_output(p_before);
         }
+        if (i + 8 > c && detected < 0 && tracker.network().reheats() > 0)
+          detected = i + 8;
+        if (detected >= 0 && i + 8 == detected + 3 * 256 && tracker.refits() == 0) {
+          gathering = same_as_before(tracker.unmixing() * m.mixing_after);
+        }
         if (tracker.refits() == 1) {  // the step that adopted the fit has just run
-          const Eigen::MatrixXd p = tracker.unmixing() * m.mixing_after;
-          const auto after = source_of_output(p);
-          same = 0;
-          for (std::size_t j = 0; j < 16; ++j) {
-            const auto s = before[j];
-            const auto r = Eigen::Index(j);
-            same += after[j] == s && (p(r, s) > 0) == (p_before(r, s) > 0) ? 1 : 0;
-          }
+          same = same_as_before(tracker.unmixing() * m.mixing_after);
         }
       }
       REQUIRE(same >= 0);  // refitted
-      (keep ? kept : kept_plain).push_back(same);
+      REQUIRE(gathering >= 0);  // detected, and not adopted 3 s later
+      if (config == 0) {
+        kept.push_back(same);
+        kept_gathering.push_back(gathering);
+      } else if (config == 1) {
+        kept_plain.push_back(same);
+      } else {
+        kept_gathering_rotation.push_back(gathering);
+      }
     }
   }
   INFO("outputs on the same source with the same sign after the refit, of 16: median "
        << median(kept) << ", least " << *std::min_element(kept.begin(), kept.end())
        << " (FastICA's order: median " << median(kept_plain) << ", most "
-       << *std::max_element(kept_plain.begin(), kept_plain.end()) << ")");
+       << *std::max_element(kept_plain.begin(), kept_plain.end()) << "); 3 s after the "
+       << "detection: median " << median(kept_gathering) << ", least "
+       << *std::min_element(kept_gathering.begin(), kept_gathering.end())
+       << " (the rotation reheated too: median " << median(kept_gathering_rotation) << ")");
   CHECK(median(kept) >= 13);
   CHECK(median(kept_plain) <= 4);
+  CHECK(median(kept_gathering) >= 13);
+  CHECK(median(kept_gathering_rotation) <= 8);  // at most half: the option is what keeps them
 }
 
 TEST_CASE("eeg_like draws well-conditioned mixings at high channel counts too", "[orica][eeg]") {

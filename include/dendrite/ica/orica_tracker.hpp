@@ -73,6 +73,15 @@ struct ORICATrackerOptions {
   /// at the detection), so that each output keeps its source across the adoption; false:
   /// FastICA's own (arbitrary) order.
   bool keep_component_order = true;
+  /// true: a detected change reheats the network's whitener only (`orica.reheat_memory_s` is
+  /// set to `orica.memory_s`, so the rotation keeps its rate), since the adopted fit replaces
+  /// the rotation anyway. Where the change leaves the old solution near the new one (electrodes
+  /// that move), the outputs then stay on their sources between the detection and the adoption:
+  /// eeg_like(16), a 30 % shift, 8 seeds, 3 s after the detection: median 16 of 16 outputs on
+  /// their source, Amari index 0.175 (false: 1 of 16, 0.254). On a whole new mixing no output
+  /// keeps its source either way (0.316 against 0.273). From the adoption on the two are alike.
+  /// false: the reheat `orica` asks for.
+  bool reheat_whitener_only = true;
 };
 
 /// Where the tracker is in its cycle.
@@ -243,6 +252,8 @@ class ORICATracker {
  private:
   static ORICATrackerOptions checked(ORICATrackerOptions o) {
     o.orica.schedule = ForgettingSchedule::Adaptive;
+    if (o.reheat_whitener_only)
+      o.orica.reheat_memory_s = o.orica.memory_s;
     const double n = o.fit_seconds * o.orica.sample_rate;
     if (!(o.orica.sample_rate > 0) || !(n > double(D)) || !(n < 1e9)) {
       DENDRITE_THROW(numerical_error, "ORICATracker: need a sample_rate > 0 and fit_seconds x "
