@@ -384,10 +384,12 @@ DENDRITE_FORCE_INLINE void for_each_column_block(F&& f) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
   constexpr std::size_t B = dot_block<T, D>;
   constexpr std::size_t full = n / B * B;
-  for (std::size_t j0 = 0; j0 < full; j0 += B)
+  for (std::size_t j0 = 0; j0 < full; j0 += B) {
     f.template operator()<B>(j0);
-  if constexpr (full < n)
+  }
+  if constexpr (full < n) {
     f.template operator()<n - full>(full);
+  }
 }
 
 /// out_k[b] = a(:, b) . x_k for the NB <= dot_block<T, D> columns (D rows each, column-major)
@@ -421,8 +423,9 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
         for (std::size_t i = B; i < full; i += B) {
           s = dendrite::fma(V::load_unaligned(ab + i), V::load_unaligned(x[k] + i), s);
         }
-        if constexpr (full < n)
+        if constexpr (full < n) {
           s = dendrite::fma(V::load_unaligned(ab + n - B), xt[k], s);
+        }
         acc[k][b] = s;
       }
     }
@@ -432,8 +435,9 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
       } else {
         std::array<T, B> sums;
         sums_of(acc[k].data()).store_unaligned(sums.data());
-        for (std::size_t b = 0; b < NB; ++b)
+        for (std::size_t b = 0; b < NB; ++b) {
           out[k][b] = sums[b];
+        }
       }
     }
   }
