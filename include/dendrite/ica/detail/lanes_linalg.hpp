@@ -130,8 +130,9 @@ template <class V, std::size_t R>
   using S = typename V::value_type;
   static constexpr std::array<S, V::size> keep = [] {
     std::array<S, V::size> k{};
-    for (std::size_t i = V::size - R; i < V::size; ++i)
+    for (std::size_t i = V::size - R; i < V::size; ++i) {
       k[i] = S(1);
+    }
     return k;
   }();
   return V::load_unaligned(keep.data()) != V(S(0));
@@ -141,6 +142,19 @@ template <class V, std::size_t R>
 template <class V, std::size_t R>
 [[nodiscard]] DENDRITE_FORCE_INLINE V last_lanes(const V& v) noexcept {
   return xsimd::select(last_lanes_mask<V, R>(), v, V(typename V::value_type(0)));
+}
+
+/// f(i) at the registers of W values that cover N >= W values: i = 0, W, 2W, ..., and where W
+/// does not divide N, a last window ending at N that overlaps the one before (`dot_reg`).
+template <std::size_t N, std::size_t W, class F>
+DENDRITE_FORCE_INLINE void for_each_window(F&& f) noexcept {
+  static_assert(W >= 1 && W <= N, "for_each_window: a register holds 1 to N values");
+  for (std::size_t i = 0; i + W <= N; i += W) {
+    f(i);
+  }
+  if constexpr (N % W != 0) {
+    f(N - W);
+  }
 }
 
 /// *p as a `U`: `T` itself, or a register of scalar `T`s loaded from p (unaligned).
@@ -222,17 +236,13 @@ DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
     // sums, in the same order, as the plain loop below), the last one a window ending at row D
     // (the rows it shares with the one before get the same values again)
     using V = dot_reg<T, D>;
-    constexpr std::size_t w = V::size;
-    const auto rows = [&](std::size_t i) {
+    for_each_window<n, V::size>([&](std::size_t i) {
       V acc(T(0));
       for (std::size_t j = 0; j < n; ++j) {
         acc = dendrite::fma(V::load_unaligned(a + j * n + i), V(x[j]), acc);
       }
       acc.store_unaligned(y + i);
-    };
-    for (std::size_t i = 0; i + w <= n; i += w)
-      rows(i);
-    rows(n - w);
+    });
   } else {
     for (std::size_t i = 0; i < n; ++i) y[i] = T(0);
     for (std::size_t j = 0; j < n; ++j) {
@@ -249,50 +259,31 @@ template <Real T, int D>
 DENDRITE_FORCE_INLINE void screen(const T* x, T* out, const T& limit, mask_t<T>& finite,
                                   mask_t<T>& in_range) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = kernel_width<T, D>;
-  constexpr std::size_t full = w > 1 ? n / w * w : 0;  // values screened in registers
   finite = T(0) == T(0);
   in_range = finite;
-  if constexpr (!is_batch_v<T> && full < n && !std::is_void_v<dot_reg<T, D>>) {
-    // registers of dot_reg's width, the last a window ending at row D (the rows it shares
-    // with the one before are screened and copied again, to the same values)
+  if constexpr (!std::is_void_v<dot_reg<T, D>>) {
+    // registers of dot_reg's width; where it does not divide D, the last a window ending at
+    // row D (the rows it shares with the one before are screened and copied again, to the
+    // same values)
     using V = dot_reg<T, D>;
-    constexpr std::size_t vw = V::size;
     auto fin = V(T(0)) == V(T(0));
     auto rng = fin;
     const V lim(limit);
-    const auto chunk = [&](std::size_t i) {
+    for_each_window<n, V::size>([&](std::size_t i) {
       const V xv = flush_denormal(V::load_unaligned(x + i));
       fin = fin & xsimd::isfinite(xv);
       rng = rng & (xsimd::abs(xv) <= lim);
       xv.store_unaligned(out + i);
-    };
-    for (std::size_t i = 0; i + vw <= n; i += vw)
-      chunk(i);
-    chunk(n - vw);
+    });
     finite = xsimd::all(fin);
     in_range = xsimd::all(rng);
-    return;
-  }
-  if constexpr (full > 0) {
-    using V = kernel_reg<T, D>;
-    auto fin = V(T(0)) == V(T(0));
-    auto rng = fin;
-    const V lim(limit);
-    for (std::size_t i = 0; i < full; i += w) {
-      const V xv = flush_denormal(V::load_unaligned(x + i));
-      fin = fin & xsimd::isfinite(xv);
-      rng = rng & (xsimd::abs(xv) <= lim);
-      xv.store_unaligned(out + i);
+  } else {  // a batch `T` (a value per lane), or too few values for a register
+    for (std::size_t i = 0; i < n; ++i) {
+      const T xi = flush_denormal(x[i]);
+      finite = finite && dendrite::isfinite(xi);
+      in_range = in_range && (dendrite::abs(xi) <= limit);
+      out[i] = xi;
     }
-    finite = xsimd::all(fin);
-    in_range = xsimd::all(rng);
-  }
-  for (std::size_t i = full; i < n; ++i) {
-    const T xi = flush_denormal(x[i]);
-    finite = finite && dendrite::isfinite(xi);
-    in_range = in_range && (dendrite::abs(xi) <= limit);
-    out[i] = xi;
   }
 }
 
