@@ -1086,8 +1086,9 @@ class ORICA {
         [&]<std::size_t NB>(std::size_t j0) DENDRITE_FORCE_INLINE_LAMBDA {
           std::array<T, NB> p;
           detail::column_dots<T, D, 1, NB>(&m_[j0 * kD], {v}, {p.data()});
-          for (std::size_t b = 0; b < NB; ++b)
+          for (std::size_t b = 0; b < NB; ++b) {
             p[b] = mc * p[b];
+          }
           if constexpr (Product) {
             detail::scale_axpy_acc<T, D, NB>(&m_[j0 * kD], f, p, v, x + j0, out);
           } else {

@@ -255,8 +255,9 @@ class ORICATracker {
  private:
   static ORICATrackerOptions checked(ORICATrackerOptions o) {
     o.orica.schedule = ForgettingSchedule::Adaptive;
-    if (o.reheat_whitener_only)
+    if (o.reheat_whitener_only) {
       o.orica.reheat_memory_s = o.orica.memory_s;
+    }
     const double n = o.fit_seconds * o.orica.sample_rate;
     if (!(o.orica.sample_rate > 0) || !(n > double(D)) || !(n < 1e9)) {
       DENDRITE_THROW(numerical_error, "ORICATracker: need a sample_rate > 0 and fit_seconds x "
