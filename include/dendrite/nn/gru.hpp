@@ -52,12 +52,20 @@ namespace detail {
 /// replaced by h' where `finite` holds (kept where it does not) and copied to h_out. For float
 /// SIMD lanes (the many-stream steps) z, n and h' come from gru_state_float, one division where
 /// there were two (gate_activations.hpp).
-/// Two passes: r and z first, over all 2H rows (independent short chains: an exponential and a
-/// division each), then n and h' (a chain through n). In one pass, a chunk's chain ran through
-/// all three gates (about 100 instructions), and the out-of-order core held only two or three
-/// chunks; on Zen 3 (AVX2) the two passes took GRU 32 from 230 to 198 ns and int8 GRU 64 from
-/// 501 to 455 ns (bench/README.md). The LSTM's cell keeps its two passes (one pass, or a third,
-/// was slower).
+/// For one stream on 16-register targets (SSE2, AVX2), two passes: r and z first, over all 2H
+/// rows (independent short chains), then n and h' (a chain through n). In one pass, a chunk's
+/// chain ran through all three gates (about 100 instructions), and the out-of-order core held
+/// only two or three chunks; on Zen 3 (AVX2) the two passes took GRU 32 from 230 to 198 ns and
+/// int8 GRU 64 from 501 to 455 ns (bench/README.md). Where the gates run kGateInterleave = 4
+/// chunks together (AVX-512), one pass: the four chunks' chains already overlap, and the second
+/// pass only added the round trip of r and z through memory. On the AVX-512 VM (2026-12-04,
+/// one binary, interleaved repetitions) one pass took GRU<float> 8 from 71-73 to 46 ns, 16 from
+/// 80 to 70, 32 from 171-172 to 139-140, 64 from 729-734 to 672-675, 128 from 2.20-2.36 to
+/// 2.01-2.07 µs, int8 32 / 64 / 128 from 161 / 292 / 861-868 to 119-120 / 245 / 746-759 ns
+/// (g++ 12); with clang 14, which schedules the two passes better, 8 went from 52-62 to 44 ns
+/// and 16 and 64 lost 5-8 % (58 -> 61-63 ns, 549-551 -> 557-566 ns), 32 unchanged.
+/// Both forms do the same operations on each element: the same results bit for bit. The LSTM's
+/// cell keeps its two passes everywhere (one pass, or a third, was slower, AVX-512 included).
 template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
@@ -72,6 +80,15 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
           return gru_state_float(in + r * hn, giz + ghz, hp);
         },
         next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, gh + H, h);
+  } else if constexpr (!is_batch_v<T> && kGateInterleave > 1) {
+    vmap<T, H, kGateInterleave>(
+        [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
+          const auto r = gate_sigmoid(ir + hr);
+          const auto z = gate_sigmoid(iz + hz);
+          const auto n = gate_tanh(in + r * hn);
+          return n + z * (hp - n);
+        },
+        next.data(), gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H, h);
   } else {
     std::array<T, 2 * H> rz;
     vmap<T, 2 * H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); },
