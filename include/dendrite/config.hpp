@@ -13,7 +13,10 @@
 #define DENDRITE_FORCE_INLINE inline __attribute__((always_inline))
 /// For a lambda: `[](T x) DENDRITE_FORCE_INLINE_LAMBDA { ... }`.
 #define DENDRITE_FORCE_INLINE_LAMBDA __attribute__((always_inline))
+/// For a lambda the compiler must keep out of line: `[](T x) DENDRITE_NOINLINE_LAMBDA { ... }`.
+#define DENDRITE_NOINLINE_LAMBDA __attribute__((noinline))
 #else
 #define DENDRITE_FORCE_INLINE inline
 #define DENDRITE_FORCE_INLINE_LAMBDA
+#define DENDRITE_NOINLINE_LAMBDA
 #endif

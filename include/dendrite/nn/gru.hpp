@@ -66,6 +66,13 @@ namespace detail {
 /// and 16 and 64 lost 5-8 % (58 -> 61-63 ns, 549-551 -> 557-566 ns), 32 unchanged.
 /// Both forms do the same operations on each element: the same results bit for bit. The LSTM's
 /// cell keeps its two passes everywhere (one pass, or a third, was slower, AVX-512 included).
+/// The one-pass cell is forced inline from kInlineGatesFrom units and kept out of line below:
+/// g++ 12 left it out of line by itself, and forced inline at 8 and 16 units it spilled (GRU 8
+/// 46 -> 73 ns, 16 70 -> 79), while from 32 inlining paid (64 676 -> 571 ns, 128 2.0 -> 1.83 µs,
+/// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way.
+/// Units from which gru_update's one-pass cell (AVX-512) is inlined into the step; see there.
+inline constexpr std::size_t kInlineGatesFrom = 32;
+
 template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
@@ -81,14 +88,20 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
         },
         next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, gh + H, h);
   } else if constexpr (!is_batch_v<T> && kGateInterleave > 1) {
-    vmap<T, H, kGateInterleave>(
-        [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp) {
-          const auto r = gate_sigmoid(ir + hr);
-          const auto z = gate_sigmoid(iz + hz);
-          const auto n = gate_tanh(in + r * hn);
-          return n + z * (hp - n);
-        },
-        next.data(), gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H, h);
+    const auto cell = [](auto ir, auto iz, auto in, auto hr, auto hz, auto hn, auto hp)
+                          DENDRITE_FORCE_INLINE_LAMBDA {
+                            const auto r = gate_sigmoid(ir + hr);
+                            const auto z = gate_sigmoid(iz + hz);
+                            const auto n = gate_tanh(in + r * hn);
+                            return n + z * (hp - n);
+                          };
+    if constexpr (H >= kInlineGatesFrom) {
+      vmap<T, H, kGateInterleave>(cell, next.data(), gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H,
+                                  h);
+    } else {
+      vmap<T, H, kGateInterleave>([cell](auto... a) DENDRITE_NOINLINE_LAMBDA { return cell(a...); },
+                                  next.data(), gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H, h);
+    }
   } else {
     std::array<T, 2 * H> rz;
     vmap<T, 2 * H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); },
