@@ -69,7 +69,9 @@ namespace detail {
 /// The one-pass cell is forced inline from kInlineGatesFrom units and kept out of line below:
 /// g++ 12 left it out of line by itself, and forced inline at 8 and 16 units it spilled (GRU 8
 /// 46 -> 73 ns, 16 70 -> 79), while from 32 inlining paid (64 676 -> 571 ns, 128 2.0 -> 1.83 µs,
-/// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way.
+/// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way. The
+/// lanes' two cells are forced inline too: out of line (g++ 12) the 16-lane gates of GRU 32 /
+/// 64 / 128 took 883 / 1 767 / 3 942 ns, inlined 381 / 772 / 1 905; AVX2 build unchanged.
 /// Units from which gru_update's one-pass cell (AVX-512) is inlined into the step; see there.
 inline constexpr std::size_t kInlineGatesFrom = 32;
 
@@ -80,10 +82,11 @@ DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* 
   if constexpr (is_batch_v<T> && std::is_same_v<scalar_t<T>, float>) {
     // lanes: r first, then n, z and h' with one division (gru_state_float)
     std::array<T, H> reset;  // r
-    vmap<T, H, kGateInterleave>([](auto a, auto b) { return gate_sigmoid(a + b); }, reset.data(),
-                                gi, gh);
     vmap<T, H, kGateInterleave>(
-        [](auto in, auto hn, auto r, auto giz, auto ghz, auto hp) {
+        [](auto a, auto b) DENDRITE_FORCE_INLINE_LAMBDA { return gate_sigmoid(a + b); },
+        reset.data(), gi, gh);
+    vmap<T, H, kGateInterleave>(
+        [](auto in, auto hn, auto r, auto giz, auto ghz, auto hp) DENDRITE_FORCE_INLINE_LAMBDA {
           return gru_state_float(in + r * hn, giz + ghz, hp);
         },
         next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, gh + H, h);
