@@ -1355,6 +1355,23 @@ void check_kernels() {
     CHECK(std::abs(double(a2[n + i]) - e2) <=
           2 * eps * (std::abs(double(a[n + i])) + 2 * std::abs(double(s * x[i])) + 2 * std::abs(double(r * z[i]))));
   }
+  // a <- a + s x, and tanh elementwise (windows overlapping where no register width divides
+  // D: a value updated twice, or left out, would be off by far more than these bounds)
+  {
+    std::vector<T> a3 = a;
+    kd::axpy<T, D>(a3.data() + 2 * n, s, x.data());  // column 2
+    std::array<T, n> th{};
+    kd::tanh_n<T, D>(x.data(), th.data());
+    const double eps = double(std::numeric_limits<T>::epsilon());
+    const std::size_t c = 2 * n;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double e = double(a[c + i]) + double(s) * double(x[i]);
+      CHECK(std::abs(double(a3[c + i]) - e) <=
+            2 * eps * (std::abs(e) + std::abs(double(a[c + i]))));
+      const double t = std::tanh(double(x[i]));
+      CHECK(std::abs(double(th[i]) - t) <= 4 * eps * std::abs(t));
+    }
+  }
   // the same updates on a block of 3 columns, each also adding t_b times its new value to y
   {
     constexpr std::size_t K = 3;
@@ -1420,7 +1437,7 @@ TEST_CASE("The streaming ICA kernels equal plain loops at every size and registe
   check_kernels<float, 3>();
   check_kernels<float, 4>();
   check_kernels<float, 5>();
-  check_kernels<float, 7>();  // 4 + 3 scalars; 14 and 15: 8 + 4 + 2 or 3 on AVX and AVX-512
+  check_kernels<float, 7>();  // updates in windows 0-3, 3-6; 14 and 15: 0-7, 6-13 or 7-14 (AVX)
   check_kernels<float, 8>();
   check_kernels<float, 12>();
   check_kernels<float, 14>();

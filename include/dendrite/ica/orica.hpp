@@ -973,18 +973,20 @@ class ORICA {
   void nonlinearity(const T& gate, const T* y, T* g) noexcept {
     const T rs = broadcast<T>(std::max(1.0 / (double(t_) + 1.0), 1.0 / opt_.sign_memory)) * gate;
     detail::tanh_n<T, D>(y, g);
-    detail::for_each_chunk<T, D>([&]<class U>(std::size_t i) {  // U: T, or a register of T
-      using detail::load_as, detail::store_as;
+    detail::for_each_update<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+      using detail::load_as, detail::store_as;  // U: T, or a register of T
       const U r(rs), th = load_as<U>(&g[i]), yi = load_as<U>(&y[i]);
       const U s2 = dendrite::fma(r, (U(1) - th * th) - load_as<U>(&sech2_[i]), load_as<U>(&sech2_[i]));
       const U yy = dendrite::fma(r, yi * yi - load_as<U>(&y2_[i]), load_as<U>(&y2_[i]));
       const U yt = dendrite::fma(r, yi * th - load_as<U>(&ytanh_[i]), load_as<U>(&ytanh_[i]));
       const U k = dendrite::select<U>(s2 * yy - yt >= U(0), U(1), U(-1));
-      store_as(s2, &sech2_[i]);
-      store_as(yy, &y2_[i]);
-      store_as(yt, &ytanh_[i]);
-      store_as(k, &sign_[i]);
-      store_as(k * th, &g[i]);
+      return [=, this]() DENDRITE_FORCE_INLINE_LAMBDA {
+        store_as(s2, &sech2_[i]);
+        store_as(yy, &y2_[i]);
+        store_as(yt, &ytanh_[i]);
+        store_as(k, &sign_[i]);
+        store_as(k * th, &g[i]);
+      };
     });
   }
 

@@ -9,12 +9,13 @@
 ///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
 ///   scale_axpy_acc, axpy2_acc  the same updates, each adding the new column times z_j to y
 ///   tanh_n   out = tanh(y), elementwise
-///   for_each_chunk, load_as, store_as   an elementwise update in registers of this width
+///   for_each_update, load_as, store_as   an elementwise update in registers of this width
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
 /// vectorise without -ffast-math); for a batch `T` every lane is a separate matrix and the
 /// loops vectorise over lanes. Where no register width divides D (14, 15 floats), the products
 /// and dot-product blocks run in the widest register that fits with a last window overlapping
-/// the one before (`dot_reg`). Internal.
+/// the one before (`dot_reg`); so do the elementwise updates, the last window read before any
+/// other is written (`for_each_update`). Internal.
 #pragma once
 
 #include <array>
@@ -105,8 +106,8 @@ inline constexpr std::size_t kernel_width = is_batch_v<T> ? 1 : kernel_reg<T, D>
 /// values, whose last chunk is a window ending at row D that overlaps the one before it (15
 /// floats on AVX-512: rows 0-7 and 7-14 in AVX registers; a sum masks the overlap out, a
 /// product writes its rows twice with the same values). void for a batch `T` or where no
-/// register fits (3 floats). Not for read-modify-write updates (`for_each_chunk`), and not for
-/// `dot`: a window load across the stores of narrower chunks waits for them (store
+/// register fits (3 floats). Read-modify-write updates take it through `for_each_update`. Not
+/// for `dot`: a window load across the stores of narrower chunks waits for them (store
 /// forwarding), which cost more than the horizontal sums it saves (`BM_ORICAStep<float, 14>`
 /// 302 ns with the window in `dot`, 288 without).
 template <Real T, int D>
@@ -192,6 +193,52 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
     for (std::size_t i = full; i < n; ++i) f.template operator()<T>(i);
   } else {
     tail_chunks<T, full, n>(f);
+  }
+}
+
+/// An elementwise read-modify-write update over D values: f.template operator()<U>(i) reads
+/// values [i, i + width of U), computes their update and returns the function that writes it.
+/// For a scalar `T` where no register width divides D and the last register would be at least
+/// half full (`kWindowedUpdate`), `dot_reg` windows (14 floats on AVX-512: 0-7 and 6-13)
+/// instead of `for_each_chunk`'s narrower registers and scalars (8 + 4 + 2): the last window,
+/// which overlaps the one before, is read and computed before any other window is written, and
+/// written last, so the values two windows share come out the same from both (each value's
+/// update reads only that value's inputs). Elsewhere `for_each_chunk`, calling
+/// f.template operator()<U, true>(i) where f takes that form: it writes as it computes and
+/// returns a no-op (the column-block updates keep their stores in the order of the plain loop;
+/// writing them after all of a block's arithmetic cost 3 % of `BM_ORICAStep<float, 64>`).
+/// Measured, AVX-512 VM: `BM_ORICAStep<float>` 15 channels 263 -> 241-247 ns, 31 channels
+/// 562 -> 505-532; with a window 13 of 16 values over the last (19 channels: rows 0-15 and
+/// 3-18) 352 -> 374-422, hence the half-full rule.
+template <Real T, int D>
+inline constexpr bool kWindowedUpdate = [] {
+  if constexpr (std::is_void_v<dot_reg<T, D>>) {
+    return false;
+  } else {
+    constexpr std::size_t n = static_cast<std::size_t>(D), w = dot_reg<T, D>::size;
+    return n % kernel_width<T, D> != 0 && n % w >= w / 2;
+  }
+}();
+
+template <Real T, int D, class F>
+DENDRITE_FORCE_INLINE void for_each_update(F&& f) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  if constexpr (kWindowedUpdate<T, D>) {
+    using V = dot_reg<T, D>;
+    constexpr std::size_t w = V::size;
+    const auto last = f.template operator()<V>(n - w);
+    for (std::size_t i = 0; i + w <= n; i += w) {
+      f.template operator()<V>(i)();
+    }
+    last();
+  } else {
+    for_each_chunk<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+      if constexpr (requires { f.template operator()<U, true>(i); }) {
+        f.template operator()<U, true>(i)();
+      } else {
+        f.template operator()<U>(i)();
+      }
+    });
   }
 }
 
@@ -438,16 +485,18 @@ DENDRITE_FORCE_INLINE void column_dots(const T* a, const std::array<const T*, K>
 /// scalar `T` (g++ otherwise may leave the loop scalar at small D).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void scale_axpy(T* __restrict a, T f, T s, const T* __restrict x) noexcept {
-  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
-    store_as(dendrite::fma(load_as<U>(x + i), U(s), U(f) * load_as<U>(a + i)), a + i);
+  for_each_update<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+    const U ai = dendrite::fma(load_as<U>(x + i), U(s), U(f) * load_as<U>(a + i));
+    return [=]() DENDRITE_FORCE_INLINE_LAMBDA { store_as(ai, a + i); };
   });
 }
 
 /// a <- a + s x over D values (a distinct from x).
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy(T* __restrict a, T s, const T* __restrict x) noexcept {
-  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
-    store_as(dendrite::fma(load_as<U>(x + i), U(s), load_as<U>(a + i)), a + i);
+  for_each_update<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+    const U ai = dendrite::fma(load_as<U>(x + i), U(s), load_as<U>(a + i));
+    return [=]() DENDRITE_FORCE_INLINE_LAMBDA { store_as(ai, a + i); };
   });
 }
 
@@ -455,9 +504,10 @@ DENDRITE_FORCE_INLINE void axpy(T* __restrict a, T s, const T* __restrict x) noe
 template <Real T, int D>
 DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T r,
                                  const T* __restrict y) noexcept {
-  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+  for_each_update<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
     const U ay = dendrite::fma(load_as<U>(y + i), U(r), load_as<U>(a + i));
-    store_as(dendrite::fma(load_as<U>(x + i), U(s), ay), a + i);
+    const U ai = dendrite::fma(load_as<U>(x + i), U(s), ay);
+    return [=]() DENDRITE_FORCE_INLINE_LAMBDA { store_as(ai, a + i); };
   });
 }
 
@@ -469,17 +519,30 @@ DENDRITE_FORCE_INLINE void scale_axpy_acc(T* __restrict a, T f, const std::array
                                           const T* __restrict x, const T* t,
                                           T* __restrict y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+  const auto update = [&]<class U, bool Now = false>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
     const U xi = load_as<U>(x + i);
     U acc = load_as<U>(y + i);
+    std::array<U, B> ai;
     for (std::size_t b = 0; b < B; ++b) {
-      T* ab = a + b * n + i;
-      const U ai = dendrite::fma(xi, U(s[b]), U(f) * load_as<U>(ab));
-      store_as(ai, ab);
-      acc = dendrite::fma(ai, U(t[b]), acc);
+      ai[b] = dendrite::fma(xi, U(s[b]), U(f) * load_as<U>(a + b * n + i));
+      if constexpr (Now) {
+        store_as(ai[b], a + b * n + i);
+      }
+      acc = dendrite::fma(ai[b], U(t[b]), acc);
     }
-    store_as(acc, y + i);
-  });
+    if constexpr (Now) {
+      store_as(acc, y + i);
+      return [] {};
+    } else {
+      return [=]() DENDRITE_FORCE_INLINE_LAMBDA {
+        for (std::size_t b = 0; b < B; ++b) {
+          store_as(ai[b], a + b * n + i);
+        }
+        store_as(acc, y + i);
+      };
+    }
+  };
+  for_each_update<T, D>(update);
 }
 
 /// For the B columns a_b: a_b <- a_b + s_b x + r_b z, and y <- y + sum_b t_b a_b (the new a_b),
@@ -489,16 +552,28 @@ DENDRITE_FORCE_INLINE void axpy2_acc(T* __restrict a, const std::array<T, B>& s,
                                      const T* __restrict x, const std::array<T, B>& r,
                                      const T* __restrict z, const T* t, T* __restrict y) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  for_each_chunk<T, D>([&]<class U>(std::size_t i) {
+  for_each_update<T, D>([&]<class U, bool Now = false>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
     const U xi = load_as<U>(x + i), zi = load_as<U>(z + i);
     U acc = load_as<U>(y + i);
+    std::array<U, B> ai;
     for (std::size_t b = 0; b < B; ++b) {
-      T* ab = a + b * n + i;
-      const U ai = dendrite::fma(xi, U(s[b]), dendrite::fma(zi, U(r[b]), load_as<U>(ab)));
-      store_as(ai, ab);
-      acc = dendrite::fma(ai, U(t[b]), acc);
+      ai[b] = dendrite::fma(xi, U(s[b]), dendrite::fma(zi, U(r[b]), load_as<U>(a + b * n + i)));
+      if constexpr (Now) {
+        store_as(ai[b], a + b * n + i);
+      }
+      acc = dendrite::fma(ai[b], U(t[b]), acc);
     }
-    store_as(acc, y + i);
+    if constexpr (Now) {
+      store_as(acc, y + i);
+      return [] {};
+    } else {
+      return [=]() DENDRITE_FORCE_INLINE_LAMBDA {
+        for (std::size_t b = 0; b < B; ++b) {
+          store_as(ai[b], a + b * n + i);
+        }
+        store_as(acc, y + i);
+      };
+    }
   });
 }
 
@@ -510,27 +585,33 @@ DENDRITE_FORCE_INLINE void gemv_t(const T* a, const T* x, T* y) noexcept {
   });
 }
 
-/// out_i = tanh(y_i) for the D values (in SIMD registers for a scalar `T` too).
+/// out_i = tanh(y_i) for the D values (in SIMD registers for a scalar `T` too; y and out
+/// distinct). Where a register of at most D values fits, the `dot_reg` windows (the last one
+/// overlapping: its shared values written twice, the same); only below that (3 floats) one
+/// padded register. The padded form wrote the values one by one into a buffer that a vector
+/// load then read, which waits on store forwarding: at 14 channels on AVX-512 it was a padded
+/// 16-float register.
 template <Real T, int D>
-DENDRITE_FORCE_INLINE void tanh_n(const T* y, T* out) noexcept {
+DENDRITE_FORCE_INLINE void tanh_n(const T* __restrict y, T* __restrict out) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
-  constexpr std::size_t w = is_batch_v<T> ? 1 : xsimd::batch<scalar_t<T>>::size;
-  constexpr std::size_t full = is_batch_v<T> ? 0 : n / w * w;
-  if constexpr (full > 0) {
-    using V = xsimd::batch<scalar_t<T>>;
-    for (std::size_t i = 0; i < full; i += w) {
+  if constexpr (!std::is_void_v<dot_reg<T, D>>) {
+    using V = dot_reg<T, D>;
+    for_each_window<n, V::size>([&](std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
       dendrite::tanh(V::load_unaligned(y + i)).store_unaligned(out + i);
+    });
+  } else if constexpr (is_batch_v<T>) {
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = dendrite::tanh(y[i]);
     }
-  }
-  if constexpr (full < n) {
-    if constexpr (is_batch_v<T>) {
-      for (std::size_t i = full; i < n; ++i) out[i] = dendrite::tanh(y[i]);
-    } else {  // the tail (or all of a short vector) padded to one register
-      using V = xsimd::batch<scalar_t<T>>;
-      alignas(64) std::array<T, w> buf{};
-      for (std::size_t i = full; i < n; ++i) buf[i - full] = y[i];
-      dendrite::tanh(V::load_aligned(buf.data())).store_aligned(buf.data());
-      for (std::size_t i = full; i < n; ++i) out[i] = buf[i - full];
+  } else {  // fewer values than any register: one padded register
+    using V = xsimd::batch<scalar_t<T>>;
+    alignas(64) std::array<T, V::size> buf{};
+    for (std::size_t i = 0; i < n; ++i) {
+      buf[i] = y[i];
+    }
+    dendrite::tanh(V::load_aligned(buf.data())).store_aligned(buf.data());
+    for (std::size_t i = 0; i < n; ++i) {
+      out[i] = buf[i];
     }
   }
 }
