@@ -48,6 +48,9 @@
 namespace dendrite::nn {
 namespace detail {
 
+/// Units from which gru_update's one-pass cell (AVX-512) is inlined into the step; see there.
+inline constexpr std::size_t kInlineGatesFrom = 32;
+
 /// The GRU's gates from gi = W_ih x + b_ih and gh = W_hh h + b_hh (r, z, n stacked): h is
 /// replaced by h' where `finite` holds (kept where it does not) and copied to h_out. For float
 /// SIMD lanes (the many-stream steps) z, n and h' come from gru_state_float, one division where
@@ -72,9 +75,6 @@ namespace detail {
 /// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way. The
 /// lanes' two cells are forced inline too: out of line (g++ 12) the 16-lane gates of GRU 32 /
 /// 64 / 128 took 883 / 1 767 / 3 942 ns, inlined 381 / 772 / 1 905; AVX2 build unchanged.
-/// Units from which gru_update's one-pass cell (AVX-512) is inlined into the step; see there.
-inline constexpr std::size_t kInlineGatesFrom = 32;
-
 template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {

@@ -7,7 +7,8 @@
 ///   column_dots                the dot products of a block of columns with K vectors
 ///   for_each_column_block      the blocks of columns column_dots takes, and the last partial one
 ///   axpy, scale_axpy, axpy2    a column's update: a + s x, f a + s x and a + s x + r y
-///   scale_axpy_acc, axpy2_acc  the same updates, each adding the new column times z_j to y
+///   scale_axpy_acc, axpy2_acc  the same updates on a block of columns, each adding the new
+///                              column times z_j to y (`update_columns_acc`)
 ///   tanh_n   out = tanh(y), elementwise
 ///   for_each_update, load_as, store_as   an elementwise update in registers of this width
 /// For a scalar `T` the dot products run in xsimd registers (a plain loop's reduction does not
@@ -203,10 +204,7 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
 /// instead of `for_each_chunk`'s narrower registers and scalars (8 + 4 + 2): the last window,
 /// which overlaps the one before, is read and computed before any other window is written, and
 /// written last, so the values two windows share come out the same from both (each value's
-/// update reads only that value's inputs). Elsewhere `for_each_chunk`, calling
-/// f.template operator()<U, true>(i) where f takes that form: it writes as it computes and
-/// returns a no-op (the column-block updates keep their stores in the order of the plain loop;
-/// writing them after all of a block's arithmetic cost 3 % of `BM_ORICAStep<float, 64>`).
+/// update reads only that value's inputs). Elsewhere `for_each_chunk`.
 /// Measured, AVX-512 VM: `BM_ORICAStep<float>` 15 channels 263 -> 241-247 ns, 31 channels
 /// 562 -> 505-532; with a window 13 of 16 values over the last (19 channels: rows 0-15 and
 /// 3-18) 352 -> 374-422, hence the half-full rule.
@@ -232,13 +230,8 @@ DENDRITE_FORCE_INLINE void for_each_update(F&& f) noexcept {
     }
     last();
   } else {
-    for_each_chunk<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
-      if constexpr (requires { f.template operator()<U, true>(i); }) {
-        f.template operator()<U, true>(i)();
-      } else {
-        f.template operator()<U>(i)();
-      }
-    });
+    for_each_chunk<T, D>([&]<class U>(std::size_t i)
+                             DENDRITE_FORCE_INLINE_LAMBDA { f.template operator()<U>(i)(); });
   }
 }
 
@@ -511,70 +504,52 @@ DENDRITE_FORCE_INLINE void axpy2(T* __restrict a, T s, const T* __restrict x, T 
   });
 }
 
-/// For the B columns a_b (D values each, column-major from `a`): a_b <- f a_b + s_b x, and
+/// For the B columns a_b (D values each, column-major from `a`): a_b <- next(b, a_b) and
 /// y <- y + sum_b t_b a_b (the new a_b), a row chunk of all B columns at a time (y read and
 /// written once per block): a block of columns' update and its terms of a product y = A z.
+/// next.template operator()<U>(b, i, a) returns rows [i, i + width of U) of column b's new
+/// value from its current ones, a.
+template <Real T, int D, std::size_t B, class Next>
+DENDRITE_FORCE_INLINE void update_columns_acc(T* __restrict a, const T* t, T* __restrict y,
+                                              Next next) noexcept {
+  constexpr std::size_t n = static_cast<std::size_t>(D);
+  for_each_update<T, D>([&]<class U>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
+    U acc = load_as<U>(y + i);
+    std::array<U, B> ai;
+    for (std::size_t b = 0; b < B; ++b) {
+      ai[b] = next.template operator()<U>(b, i, load_as<U>(a + b * n + i));
+      acc = dendrite::fma(ai[b], U(t[b]), acc);
+    }
+    return [=]() DENDRITE_FORCE_INLINE_LAMBDA {
+      for (std::size_t b = 0; b < B; ++b) {
+        store_as(ai[b], a + b * n + i);
+      }
+      store_as(acc, y + i);
+    };
+  });
+}
+
+/// update_columns_acc with a_b <- f a_b + s_b x.
 template <Real T, int D, std::size_t B>
 DENDRITE_FORCE_INLINE void scale_axpy_acc(T* __restrict a, T f, const std::array<T, B>& s,
                                           const T* __restrict x, const T* t,
                                           T* __restrict y) noexcept {
-  constexpr std::size_t n = static_cast<std::size_t>(D);
-  const auto update = [&]<class U, bool Now = false>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
-    const U xi = load_as<U>(x + i);
-    U acc = load_as<U>(y + i);
-    std::array<U, B> ai;
-    for (std::size_t b = 0; b < B; ++b) {
-      ai[b] = dendrite::fma(xi, U(s[b]), U(f) * load_as<U>(a + b * n + i));
-      if constexpr (Now) {
-        store_as(ai[b], a + b * n + i);
-      }
-      acc = dendrite::fma(ai[b], U(t[b]), acc);
-    }
-    if constexpr (Now) {
-      store_as(acc, y + i);
-      return [] {};
-    } else {
-      return [=]() DENDRITE_FORCE_INLINE_LAMBDA {
-        for (std::size_t b = 0; b < B; ++b) {
-          store_as(ai[b], a + b * n + i);
-        }
-        store_as(acc, y + i);
-      };
-    }
-  };
-  for_each_update<T, D>(update);
+  update_columns_acc<T, D, B>(
+      a, t, y, [&]<class U>(std::size_t b, std::size_t i, U ab) DENDRITE_FORCE_INLINE_LAMBDA {
+        return dendrite::fma(load_as<U>(x + i), U(s[b]), U(f) * ab);
+      });
 }
 
-/// For the B columns a_b: a_b <- a_b + s_b x + r_b z, and y <- y + sum_b t_b a_b (the new a_b),
-/// as scale_axpy_acc.
+/// update_columns_acc with a_b <- a_b + s_b x + r_b z.
 template <Real T, int D, std::size_t B>
 DENDRITE_FORCE_INLINE void axpy2_acc(T* __restrict a, const std::array<T, B>& s,
                                      const T* __restrict x, const std::array<T, B>& r,
                                      const T* __restrict z, const T* t, T* __restrict y) noexcept {
-  constexpr std::size_t n = static_cast<std::size_t>(D);
-  for_each_update<T, D>([&]<class U, bool Now = false>(std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
-    const U xi = load_as<U>(x + i), zi = load_as<U>(z + i);
-    U acc = load_as<U>(y + i);
-    std::array<U, B> ai;
-    for (std::size_t b = 0; b < B; ++b) {
-      ai[b] = dendrite::fma(xi, U(s[b]), dendrite::fma(zi, U(r[b]), load_as<U>(a + b * n + i)));
-      if constexpr (Now) {
-        store_as(ai[b], a + b * n + i);
-      }
-      acc = dendrite::fma(ai[b], U(t[b]), acc);
-    }
-    if constexpr (Now) {
-      store_as(acc, y + i);
-      return [] {};
-    } else {
-      return [=]() DENDRITE_FORCE_INLINE_LAMBDA {
-        for (std::size_t b = 0; b < B; ++b) {
-          store_as(ai[b], a + b * n + i);
-        }
-        store_as(acc, y + i);
-      };
-    }
-  });
+  update_columns_acc<T, D, B>(
+      a, t, y, [&]<class U>(std::size_t b, std::size_t i, U ab) DENDRITE_FORCE_INLINE_LAMBDA {
+        return dendrite::fma(load_as<U>(x + i), U(s[b]),
+                             dendrite::fma(load_as<U>(z + i), U(r[b]), ab));
+      });
 }
 
 template <Real T, int D>
