@@ -442,8 +442,9 @@ TEST_CASE("ORICATracker keeps each output on its source across the refit",
           p_before = tracker.unmixing() * m.mixing;
           before = source_of_output(p_before);
         }
-        if (i + 8 > c && detected < 0 && tracker.network().reheats() > 0)
+        if (i + 8 > c && detected < 0 && tracker.network().reheats() > 0) {
           detected = i + 8;
+        }
         if (detected >= 0 && i + 8 == detected + 3 * 256 && tracker.refits() == 0) {
           gathering = same_as_before(tracker.unmixing() * m.mixing_after);
         }
@@ -1358,12 +1359,12 @@ void check_kernels() {
   // a <- a + s x, and tanh elementwise (windows overlapping where no register width divides
   // D: a value updated twice, or left out, would be off by far more than these bounds)
   {
+    const std::size_t c = 2 * n;  // column 2
     std::vector<T> a3 = a;
-    kd::axpy<T, D>(a3.data() + 2 * n, s, x.data());  // column 2
+    kd::axpy<T, D>(a3.data() + c, s, x.data());
     std::array<T, n> th{};
     kd::tanh_n<T, D>(x.data(), th.data());
     const double eps = double(std::numeric_limits<T>::epsilon());
-    const std::size_t c = 2 * n;
     for (std::size_t i = 0; i < n; ++i) {
       const double e = double(a[c + i]) + double(s) * double(x[i]);
       CHECK(std::abs(double(a3[c + i]) - e) <=

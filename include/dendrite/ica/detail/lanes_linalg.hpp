@@ -197,6 +197,17 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
   }
 }
 
+/// Whether for_each_update<T, D> takes overlapping `dot_reg` windows (see there).
+template <Real T, int D>
+inline constexpr bool kWindowedUpdate = [] {
+  if constexpr (std::is_void_v<dot_reg<T, D>>) {
+    return false;
+  } else {
+    constexpr std::size_t n = static_cast<std::size_t>(D), w = dot_reg<T, D>::size;
+    return n % kernel_width<T, D> != 0 && n % w >= w / 2;
+  }
+}();
+
 /// An elementwise read-modify-write update over D values: f.template operator()<U>(i) reads
 /// values [i, i + width of U), computes their update and returns the function that writes it.
 /// For a scalar `T` where no register width divides D and the last register would be at least
@@ -208,16 +219,6 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F&& f) noexcept {
 /// Measured, AVX-512 VM: `BM_ORICAStep<float>` 15 channels 263 -> 241-247 ns, 31 channels
 /// 562 -> 505-532; with a window 13 of 16 values over the last (19 channels: rows 0-15 and
 /// 3-18) 352 -> 374-422, hence the half-full rule.
-template <Real T, int D>
-inline constexpr bool kWindowedUpdate = [] {
-  if constexpr (std::is_void_v<dot_reg<T, D>>) {
-    return false;
-  } else {
-    constexpr std::size_t n = static_cast<std::size_t>(D), w = dot_reg<T, D>::size;
-    return n % kernel_width<T, D> != 0 && n % w >= w / 2;
-  }
-}();
-
 template <Real T, int D, class F>
 DENDRITE_FORCE_INLINE void for_each_update(F&& f) noexcept {
   constexpr std::size_t n = static_cast<std::size_t>(D);
