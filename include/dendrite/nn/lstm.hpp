@@ -146,9 +146,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> g;
     std::array<Scalar, kG> b;
-    const Scalar* bi = bias_ih.value.data();
-    const Scalar* bh = bias_hh.value.data();
-    for (std::size_t i = 0; i < kG; ++i) b[i] = bi[i] + bh[i];
+    detail::sum_biases<Scalar, kG>(bias_ih.value.data(), bias_hh.value.data(), b.data());
     detail::gemv_bias2<T, kG, kIn, kH>(weight_ih.value.data(), x.data(), weight_hh.value.data(),
                                        hc_.data(), b.data(), g.data());
     return detail::lstm_update<T, kH>(finite, g.data(), hc_.data(), h_out);
