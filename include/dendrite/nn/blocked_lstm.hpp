@@ -35,7 +35,6 @@ class BlockedLSTM
   using Blocked::kGroups;
   using Blocked::kH;
   using Blocked::kIn;
-  static constexpr std::size_t kG = 4 * kH;  // gate rows
 
  public:
   /// Weights as LSTM<T, In, Hidden>(options) draws them; every state zero.
@@ -52,13 +51,11 @@ class BlockedLSTM
   /// One step of every stream (see the file comment for the layout). Real-time safe.
   DENDRITE_REALTIME Status step(std::span<const T, kIn * kGroups> x,
                                 std::span<T, kH * kGroups> h_out) noexcept {
-    return this->step_groups(x, h_out,
-                             [](mask_t<T> finite, const T* gi, const T* gh, T* hc,
-                                std::span<T, kH> out) DENDRITE_FORCE_INLINE_LAMBDA {
-                               std::array<T, kG> g;  // the LSTM's summed pre-activations
-                               for (std::size_t i = 0; i < kG; ++i) g[i] = gi[i] + gh[i];
-                               return detail::lstm_update<T, kH>(finite, g.data(), hc, out);
-                             });
+    return this->step_groups_summed(x, h_out,
+                                    [](mask_t<T> finite, const T* a, T* hc, std::span<T, kH> out)
+                                        DENDRITE_FORCE_INLINE_LAMBDA {
+                                          return detail::lstm_update<T, kH>(finite, a, hc, out);
+                                        });
   }
 };
 

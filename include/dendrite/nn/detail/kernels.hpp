@@ -11,7 +11,7 @@
 ///                             start from b: no copy of b into y first)
 ///   gemv_groups<R, C, G, XS>(W, x, b, y)  y_g = b + W x_g for G inputs at once (x_g at
 ///                             x + g XS), each weight read once for all of them (the blocked
-///                             multi-stream steps)
+///                             multi-stream steps); gemv_groups_acc: y_g += W x_g
 ///   vmap<N, K>(f, out, in...) out[i] = f(in[i]...), for a scalar T in SIMD chunks of the
 ///                             widest batch of N or fewer lanes (so the activations vectorise),
 ///                             the tail as the last N elements' chunk again (overlapping; out
@@ -419,14 +419,22 @@ DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T*
 
 /// Rows [r0, r0 + NB) of gemv_groups: the NB x G accumulators in registers; per column the NB
 /// weights are broadcast once for all G groups and each group's input is loaded once for all NB
-/// rows.
-template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G, std::size_t XS>
+/// rows. The accumulators start from `init`: a bias (R scalar_t<T>, the same for every group)
+/// or, with FromY, y itself (T, group by group; a flag, not the type: for a scalar T both are
+/// T).
+template <class T, std::size_t NB, std::size_t R, std::size_t C, std::size_t G, std::size_t XS,
+          bool FromY, class Init>
 DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                            const scalar_t<T>* __restrict b, T* __restrict y,
-                                            std::size_t r0) noexcept {
+                                            const Init* init, T* y, std::size_t r0) noexcept {
   T acc[NB][G];
   for (std::size_t k = 0; k < NB; ++k) {
-    for (std::size_t g = 0; g < G; ++g) acc[k][g] = T(b[r0 + k]);
+    for (std::size_t g = 0; g < G; ++g) {
+      if constexpr (FromY) {
+        acc[k][g] = init[g * R + r0 + k];
+      } else {
+        acc[k][g] = T(init[r0 + k]);
+      }
+    }
   }
   for (std::size_t j = 0; j < C; ++j) {
     const scalar_t<T>* col = w + j * R + r0;
@@ -445,21 +453,22 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
   }
 }
 
-/// y_g = b + W x_g for G groups at once (G right-hand sides): W an R x C column-major matrix of
-/// scalar_t<T>, x G groups of C values (group g at x + g XS, XS >= C), y G groups of R. Every
-/// weight is read once per call, not once per group.
-/// Rows per register block, NB: at most kGemvUnits * 3 / 2 accumulators (24 on AVX-512, where
-/// that gives 6 rows for 4 groups), and on 16-register targets as many rows as leave the G
-/// inputs and a broadcast weight in registers (2 for 4 groups), or one more (all 16 registers,
-/// 3 x 4 + 3 + 1, with FMA) when the G inputs take 16 KB or more: there the inputs are re-read
-/// for every block of rows, and fewer blocks pay. BlockedGRU<batchf, 32, H, 4> on the AVX2 core,
-/// H 32 / 64 / 128, ns (bench/README.md): 3 rows everywhere 5 360-5 417 / 14 366-14 702 /
-/// 43 485-44 746; 2 rows everywhere 5 243-5 384 / 13 554-13 973 / 50 086-50 416; this rule
-/// 5 069-5 072 / 13 559-13 651 / 43 252-43 861; before (3 rows, each input reloaded by every
+/// y_g = init_g + W x_g for G groups at once (G right-hand sides): W an R x C column-major
+/// matrix of scalar_t<T>, x G groups of C values (group g at x + g XS, XS >= C), y G groups of
+/// R, init a bias (R scalars, every group's) or, with FromY, y itself. Every weight is read once
+/// per call, not once per group. Rows per register block, NB: at most kGemvUnits * 3 / 2
+/// accumulators (24 on AVX-512, where that gives 6 rows for 4 groups), and on 16-register targets
+/// as many rows as leave the G inputs and a broadcast weight in registers (2 for 4 groups), or one
+/// more (all 16 registers, 3 x 4 + 3 + 1, with FMA) when the G inputs take 16 KB or more: there the
+/// inputs are re-read for every block of rows, and fewer blocks pay. BlockedGRU<batchf, 32, H, 4>
+/// on the AVX2 core, H 32 / 64 / 128, ns (bench/README.md): 3 rows everywhere 5 360-5 417 / 14
+/// 366-14 702 / 43 485-44 746; 2 rows everywhere 5 243-5 384 / 13 554-13 973 / 50 086-50 416; this
+/// rule 5 069-5 072 / 13 559-13 651 / 43 252-43 861; before (3 rows, each input reloaded by every
 /// FMA) 6 331-6 432 / 16 812-17 144 / 56 684-56 976.
-template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS = C>
-DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
-                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS, bool FromY,
+          class Init>
+DENDRITE_FORCE_INLINE void gemv_groups_impl(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                            const Init* init, T* y) noexcept {
   constexpr std::size_t kAcc = kGemvUnits * 3 / 2;  // 24 or 12 accumulators, G of them a row
   constexpr std::size_t kRegs = kGemvUnits * 2;     // vector registers: 32 or 16
 #if defined(__FMA__)
@@ -472,9 +481,25 @@ DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T*
   constexpr std::size_t NB = std::max<std::size_t>(1, std::min(kAcc / G, kFit));
   constexpr std::size_t full = R / NB;
   for (std::size_t blk = 0; blk < full; ++blk) {
-    gemv_groups_rows<T, NB, R, C, G, XS>(w, x, b, y, blk * NB);
+    gemv_groups_rows<T, NB, R, C, G, XS, FromY>(w, x, init, y, blk * NB);
   }
-  if constexpr (R % NB > 0) gemv_groups_rows<T, R % NB, R, C, G, XS>(w, x, b, y, full * NB);
+  if constexpr (R % NB > 0) {
+    gemv_groups_rows<T, R % NB, R, C, G, XS, FromY>(w, x, init, y, full * NB);
+  }
+}
+
+/// y_g = b + W x_g for G groups (see gemv_groups_impl).
+template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS = C>
+DENDRITE_FORCE_INLINE void gemv_groups(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
+  gemv_groups_impl<T, R, C, G, XS, false>(w, x, b, y);
+}
+
+/// y_g += W x_g for G groups (see gemv_groups_impl): each sum goes on from y's value.
+template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS = C>
+DENDRITE_FORCE_INLINE void gemv_groups_acc(const scalar_t<T>* __restrict w, const T* __restrict x,
+                                           T* y) noexcept {
+  gemv_groups_impl<T, R, C, G, XS, true>(w, x, y, y);
 }
 
 /// Batches (or chunks) the recurrent steps' gate updates hand to f together (vmap's K): 4 where
