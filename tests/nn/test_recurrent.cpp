@@ -352,10 +352,10 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
   CHECK(worst >= 0);
 }
 
-// From 96 rows a product of 8 float lanes on AVX2 runs across rows (8 rows a vector, the lanes
-// transposed in at the end) with the last R mod 8 rows in the lanes' form: 99 rows (GRU 33),
-// 132 (LSTM 33), 100 (RNN and Dense 100) take both forms, from a bias and from y; LSTM 32's
-// 128 rows take both of its products in one pass (gemv_bias2).
+// From 96 rows a product of 8 float lanes on AVX2 (16 on AVX-512) runs across rows (8 or 16
+// rows a vector, the lanes transposed in at the end) with the last R mod lanes rows in the
+// lanes' form: 99 rows (GRU 33), 132 (LSTM 33), 100 (RNN and Dense 100) take both forms, from a
+// bias and from y; LSTM 32's 128 rows take both of its products in one pass (gemv_bias2).
 TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 96 rows",
                    "[nn][lanes]", batchf, batchd) {
   using B = TestType;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 
 // the headers of what it uses, not the umbrella: the compile is a test run by every build
 #include <dendrite/core/math.hpp>
@@ -93,6 +94,12 @@ int main(int argc, char**) {
   std::array<B, 32> h4{};
   bad += bgru.step(in4, h4) != dendrite::Status::Ok;
   bad += blstm.step(in4, h4) != dendrite::Status::Ok;
+  // the lanes' products across rows, from 96 rows (the 16 x 16 transpose on AVX-512)
+  nn::GRU<B, 4, 33> gru33;
+  nn::LSTM<B, 4, 32> lstm32;
+  std::array<B, 33> h33{};
+  bad += gru33.step(in, h33) != dendrite::Status::Ok;
+  bad += lstm32.step(in, std::span<B, 32>(h33.data(), 32)) != dendrite::Status::Ok;
   dendrite::ica::ORICA<B, 4> orica;
   bad += orica.step(in, sep) != dendrite::Status::Ok;
   dendrite::ica::ORICA<float, 16> orica16;

@@ -4,9 +4,10 @@
 /// and batch `T`:
 ///   gemv_acc<R, C>(W, x, y)   y += W x, W an R x C column-major matrix of scalar_t<T>
 ///                             (register-blocked axpys over columns: vectorised over rows for
-///                             a scalar T, over lanes for a batch T; on AVX2 a batch of 8
-///                             floats from 96 rows over rows too, 4 lanes a pass, transposed
-///                             into the lanes at the end: gemv_across_rows)
+///                             a scalar T, over lanes for a batch T; on AVX2 and AVX-512 a
+///                             batch of 8 or 16 floats from 96 rows over rows too, half the
+///                             lanes a pass, transposed into the lanes at the end:
+///                             gemv_across_rows)
 ///   gemv_bias<R, C>(W, x, b, y)  y = b + W x, b R values of scalar_t<T> (the accumulators
 ///                             start from b: no copy of b into y first)
 ///   gemv_groups<R, C, G, XS>(W, x, b, y)  y_g = b + W x_g for G inputs at once (x_g at
@@ -25,7 +26,7 @@
 #include <cstddef>
 #include <type_traits>
 
-#if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define DENDRITE_DETAIL_GEMV_ACROSS_ROWS 1
 #else
@@ -33,6 +34,7 @@
 #endif
 
 #include <dendrite/config.hpp>
+#include <dendrite/core/detail/intrinsics_warnings_begin.hpp>  // GCC PR 105593 (transpose16)
 #include <dendrite/core/math.hpp>
 #include <dendrite/core/simd.hpp>
 #include <dendrite/core/traits.hpp>
@@ -208,12 +210,28 @@ DENDRITE_FORCE_INLINE void keep_in_register([[maybe_unused]] T& v) noexcept {
 }
 
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-/// Whether gemv_impl takes W x for a batch T across rows (gemv_across_rows, the last R mod 8
-/// rows as before): 8 float lanes on AVX2 with FMA, from 96 rows (at 24 and 48 the transposes
-/// cost more than the loads save: a GRU<batch<float>> step of hidden 8 265 -> 289 ns).
+/// Rows from which a batch of 16 floats (AVX-512) takes its products across rows: at 48 (the
+/// 16-lane GRU 16) the transposes cost more than the loads save, 677-700 -> 721-737 ns.
+inline constexpr std::size_t kAcrossRows512 = 96;
+/// Whether gemv_impl takes W x for a batch T across rows (gemv_across_rows, the last R mod
+/// lanes rows as before): 8 float lanes on AVX2 with FMA or 16 on AVX-512, from 96 rows (at 24
+/// and 48 the transposes cost more than the loads save: an 8-lane GRU<batch<float>> step of
+/// hidden 8 265 -> 289 ns).
 template <class T, std::size_t R>
-inline constexpr bool kGemvAcrossRows =
-    is_batch_v<T> && std::is_same_v<scalar_t<T>, float> && sizeof(T) == 32 && R >= 96;
+inline constexpr bool kGemvAcrossRows = is_batch_v<T>&& std::is_same_v<scalar_t<T>, float> &&
+                                        ((sizeof(T) == 32 && R >= 96) ||
+                                         (sizeof(T) == 64 && R >= kAcrossRows512));
+
+/// keep_in_register on every target with AVX2, AVX-512 too: the across-rows GEMV's weights,
+/// which g++ would otherwise reload as a memory operand of each of their L / 2 FMAs.
+template <class T>
+DENDRITE_FORCE_INLINE void pin_in_register(T& v) noexcept {
+  if constexpr (sizeof(T) == 64) {
+    __asm__("" : "+v"(v.data));
+  } else {
+    __asm__("" : "+x"(v.data));
+  }
+}
 
 /// The 8 x 8 transpose: row i of the result holds element i of each input, in input order.
 DENDRITE_FORCE_INLINE void transpose8(__m256 (&a)[8]) noexcept {
@@ -234,28 +252,60 @@ DENDRITE_FORCE_INLINE void transpose8(__m256 (&a)[8]) noexcept {
   }
 }
 
-/// Rows [r0, r0 + 8 NV) of gemv_impl for a batch of 8 float lanes, vectorised over rows: lane by
-/// lane it is the scalar product (a vector of 8 rows per FMA, column j's weights loaded once
-/// and kept in registers), 4 lanes at a time sharing those loads; the 8 lanes' sums are then
-/// transposed into the batches of y. Per column that is NV loads and 4 broadcasts for 4 NV
-/// FMAs, against a broadcast weight per FMA when the batch's lanes are the vector (the loads,
-/// not the FMAs, bound that form on a core that loads 2 vectors a cycle). Each sum runs in the
-/// same order as there: from a bias init, bit for bit the same y; from y (gemv_acc) the
-/// products are summed from 0 and added to y. On a Zen 3 core, 8 streams (bench/README.md):
-/// GRU<batch<float>> hidden 128 13.5-15.1 -> 11.8-12.7 µs, LSTM 64 6.1-6.3 -> 5.2-5.6 µs,
-/// LSTM 128 21.5-23.1 -> 18.7-19.1 µs.
+#if defined(__AVX512F__)
+/// The 16 x 16 transpose: row i of the result holds element i of each input, in input order.
+DENDRITE_FORCE_INLINE void transpose16(__m512 (&a)[16]) noexcept {
+  __m512 t[16], u[16];
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_ps(a[2 * k], a[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_ps(a[2 * k], a[2 * k + 1]);
+  }
+  for (int k = 0; k < 4; ++k) {
+    u[4 * k] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+    u[4 * k + 1] = _mm512_shuffle_ps(t[4 * k], t[4 * k + 2], 0xEE);
+    u[4 * k + 2] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+    u[4 * k + 3] = _mm512_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+  }
+  // u[4 q + c] holds column c of rows 4 q .. 4 q + 3 in each 128-bit lane; gather the lanes
+  for (int k = 0; k < 4; ++k) {
+    t[k] = _mm512_shuffle_f32x4(u[k], u[k + 4], 0x88);
+    t[k + 4] = _mm512_shuffle_f32x4(u[k], u[k + 4], 0xDD);
+    t[k + 8] = _mm512_shuffle_f32x4(u[k + 8], u[k + 12], 0x88);
+    t[k + 12] = _mm512_shuffle_f32x4(u[k + 8], u[k + 12], 0xDD);
+  }
+  for (int k = 0; k < 4; ++k) {
+    a[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
+    a[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xDD);
+    a[k + 4] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0x88);
+    a[k + 12] = _mm512_shuffle_f32x4(t[k + 4], t[k + 12], 0xDD);
+  }
+}
+#endif
+
+/// Rows [r0, r0 + L NV) of gemv_impl for a batch of L = 8 or 16 float lanes, vectorised over
+/// rows: lane by lane it is the scalar product (a vector of L rows per FMA, column j's weights
+/// loaded once and kept in registers), L / 2 lanes at a time sharing those loads; the L lanes'
+/// sums are then transposed into the batches of y. Per column that is NV loads and L / 2
+/// broadcasts for NV L / 2 FMAs (11 loads for 24 FMAs on AVX-512), against a broadcast weight
+/// per FMA when the batch's lanes are the vector (17 loads for 16 FMAs: the loads, not the FMAs,
+/// bound that form). Each sum runs in the same order as there: from a bias init, bit for bit
+/// the same y; from y (gemv_acc) the products are summed from 0 and added to y. On a Zen 3
+/// core, 8 streams (bench/README.md): GRU<batch<float>> hidden 128 13.5-15.1 -> 11.8-12.7 µs,
+/// LSTM 64 6.1-6.3 -> 5.2-5.6 µs, LSTM 128 21.5-23.1 -> 18.7-19.1 µs. On the AVX-512 VM, 16
+/// streams: GRU 32 / 64 / 100 / 128 6-7 % faster, LSTM 32 / 64 / 100 / 128 6-12 %.
 template <std::size_t NV, std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
 DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* __restrict x,
                                             const Init* init, T* y, std::size_t r0,
                                             const float* __restrict w2 = nullptr,
                                             const T* __restrict x2 = nullptr) noexcept {
-  constexpr std::size_t L = 8, NL = 4;
-  alignas(32) float part[L][NV][8];  // part[l][v]: rows r0 + 8 v .. + 8 of lane l
+  constexpr std::size_t L = T::size, NL = L / 2;
+  alignas(sizeof(T)) float part[L][NV][L];  // part[l][v]: rows r0 + L v .. + L of lane l
   for (std::size_t l0 = 0; l0 < L; l0 += NL) {
     T acc[NV][NL];
     for (std::size_t v = 0; v < NV; ++v) {
       T start(0.0f);
-      if constexpr (!std::is_same_v<Init, T>) start = T::load_unaligned(init + r0 + 8 * v);
+      if constexpr (!std::is_same_v<Init, T>)
+        start = T::load_unaligned(init + r0 + L * v);
       for (std::size_t l = 0; l < NL; ++l) acc[v][l] = start;
     }
     // the columns of one matrix into the accumulators; x[j]'s lane l is the float at
@@ -266,8 +316,8 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
       for (std::size_t j = 0; j < CC; ++j) {
         T wv[NV];
         for (std::size_t v = 0; v < NV; ++v) {
-          wv[v] = T::load_unaligned(wm + j * R + r0 + 8 * v);
-          keep_in_register(wv[v]);
+          wv[v] = T::load_unaligned(wm + j * R + r0 + L * v);
+          pin_in_register(wv[v]);
         }
 #pragma GCC unroll 16
         for (std::size_t l = 0; l < NL; ++l) {
@@ -284,36 +334,53 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
     }
   }
   for (std::size_t v = 0; v < NV; ++v) {
-    __m256 a[8];
-    for (std::size_t l = 0; l < L; ++l) a[l] = _mm256_load_ps(part[l][v]);
-    transpose8(a);
-    for (std::size_t i = 0; i < 8; ++i) {
-      const std::size_t row = r0 + 8 * v + i;
-      if constexpr (std::is_same_v<Init, T>) {
-        y[row] = init[row] + T(a[i]);
-      } else {
-        y[row] = T(a[i]);
+    // the L lanes' sums of rows r0 + L v .. + L, transposed into one batch per row
+    const auto rows_out = [&](const auto& a) DENDRITE_FORCE_INLINE_LAMBDA {
+      for (std::size_t i = 0; i < L; ++i) {
+        const std::size_t row = r0 + L * v + i;
+        if constexpr (std::is_same_v<Init, T>) {
+          y[row] = init[row] + T(a[i]);
+        } else {
+          y[row] = T(a[i]);
+        }
       }
+    };
+    if constexpr (L == 8) {
+      __m256 a[8];
+      for (std::size_t l = 0; l < L; ++l)
+        a[l] = _mm256_load_ps(part[l][v]);
+      transpose8(a);
+      rows_out(a);
+    } else {
+#if defined(__AVX512F__)
+      __m512 a[16];
+      for (std::size_t l = 0; l < L; ++l)
+        a[l] = _mm512_load_ps(part[l][v]);
+      transpose16(a);
+      rows_out(a);
+#endif
     }
   }
 }
 
-/// gemv_across_rows over the first R - R mod 8 rows, in blocks of 3 row vectors (12
-/// accumulators, 3 weight vectors and a broadcast input: AVX2's 16 registers) and one block of
-/// the vectors left over; with C2 > 0 a second matrix W2 x2 in the same pass.
+/// gemv_across_rows over the first R - R mod L rows, in blocks of 3 row vectors (12
+/// accumulators, 3 weight vectors and a broadcast input: AVX2's 16 registers; 24 accumulators
+/// of AVX-512's 32, whose 8 lanes a pass then read a row block's weights twice, from L1 up to
+/// 160 columns) and one block of the vectors left over; with C2 > 0 a second matrix W2 x2 in
+/// the same pass.
 template <std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
 DENDRITE_FORCE_INLINE void gemv_across_row_blocks(const float* __restrict w, const T* __restrict x,
                                                   const Init* init, T* y,
                                                   const float* __restrict w2 = nullptr,
                                                   const T* __restrict x2 = nullptr) noexcept {
-  constexpr std::size_t kNV = 3;
-  constexpr std::size_t vectors = R / 8;
+  constexpr std::size_t kNV = 3, L = T::size;
+  constexpr std::size_t vectors = R / L;
   for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
-    gemv_across_rows<kNV, R, C, C2>(w, x, init, y, 8 * v0, w2, x2);
+    gemv_across_rows<kNV, R, C, C2>(w, x, init, y, L * v0, w2, x2);
   }
   constexpr std::size_t rest = vectors % kNV;
   if constexpr (rest > 0) {
-    gemv_across_rows<rest, R, C, C2>(w, x, init, y, 8 * (vectors - rest), w2, x2);
+    gemv_across_rows<rest, R, C, C2>(w, x, init, y, L * (vectors - rest), w2, x2);
   }
 }
 #else
@@ -333,7 +400,7 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
   if constexpr (kGemvAcrossRows<T, R>) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
     gemv_across_row_blocks<R, C>(w, x, init, y);
-    constexpr std::size_t tail = R % 8, row = R - tail;  // one batch (a row) per unit
+    constexpr std::size_t tail = R % T::size, row = R - tail;  // one batch (a row) per unit
     if constexpr (tail > 0) gemv_rows<T, T, tail, R, C>(w + row, x, init + row, y + row);
 #endif
   } else if constexpr (std::is_pointer_v<V>) {
@@ -407,7 +474,7 @@ template <class T, std::size_t R, std::size_t C1, std::size_t C2>
 DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T* __restrict x1,
                                       const scalar_t<T>* __restrict w2, const T* __restrict x2,
                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
-  if constexpr (kGemvAcrossRows<T, R> && R % 8 == 0) {
+  if constexpr (kGemvAcrossRows<T, R> && R % lanes_v<T> == 0) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
     gemv_across_row_blocks<R, C1, C2>(w1, x1, b, y, w2, x2);
 #endif
@@ -590,3 +657,5 @@ DENDRITE_FORCE_INLINE void sum_biases(const scalar_t<T>* a, const scalar_t<T>* b
 }
 
 }  // namespace dendrite::nn::detail
+
+#include <dendrite/core/detail/intrinsics_warnings_end.hpp>
