@@ -93,7 +93,7 @@ class BlockedRecurrent : public RecurrentParameters<scalar_t<T>, Gates, In, Hidd
   DENDRITE_FORCE_INLINE Status step_groups_summed(std::span<const T, kIn * kGroups> x,
                                                   std::span<T, kH * kGroups> h_out,
                                                   Update update) noexcept {
-    const std::array<T, kIn* kGroups> xf = flush_denormals(x);  // denormals cost 10-100x
+    const std::array<T, kIn * kGroups> xf = flush_denormals(x);  // denormals cost 10-100x
     std::array<Scalar, kRows> b;
     sum_biases<Scalar, kRows>(this->bias_ih.value.data(), this->bias_hh.value.data(), b.data());
     std::array<T, kRows * kGroups> a;

@@ -218,9 +218,9 @@ inline constexpr std::size_t kAcrossRows512 = 96;
 /// and 48 the transposes cost more than the loads save: an 8-lane GRU<batch<float>> step of
 /// hidden 8 265 -> 289 ns).
 template <class T, std::size_t R>
-inline constexpr bool kGemvAcrossRows = is_batch_v<T>&& std::is_same_v<scalar_t<T>, float> &&
-                                        ((sizeof(T) == 32 && R >= 96) ||
-                                         (sizeof(T) == 64 && R >= kAcrossRows512));
+inline constexpr bool kGemvAcrossRows =
+    is_batch_v<T> && std::is_same_v<scalar_t<T>, float> &&
+    ((sizeof(T) == 32 && R >= 96) || (sizeof(T) == 64 && R >= kAcrossRows512));
 
 /// keep_in_register on every target with AVX2, AVX-512 too: the across-rows GEMV's weights,
 /// which g++ would otherwise reload as a memory operand of each of their L / 2 FMAs.
@@ -304,8 +304,9 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
     T acc[NV][NL];
     for (std::size_t v = 0; v < NV; ++v) {
       T start(0.0f);
-      if constexpr (!std::is_same_v<Init, T>)
+      if constexpr (!std::is_same_v<Init, T>) {
         start = T::load_unaligned(init + r0 + L * v);
+      }
       for (std::size_t l = 0; l < NL; ++l) acc[v][l] = start;
     }
     // the columns of one matrix into the accumulators; x[j]'s lane l is the float at
@@ -347,15 +348,13 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
     };
     if constexpr (L == 8) {
       __m256 a[8];
-      for (std::size_t l = 0; l < L; ++l)
-        a[l] = _mm256_load_ps(part[l][v]);
+      for (std::size_t l = 0; l < L; ++l) a[l] = _mm256_load_ps(part[l][v]);
       transpose8(a);
       rows_out(a);
     } else {
 #if defined(__AVX512F__)
       __m512 a[16];
-      for (std::size_t l = 0; l < L; ++l)
-        a[l] = _mm512_load_ps(part[l][v]);
+      for (std::size_t l = 0; l < L; ++l) a[l] = _mm512_load_ps(part[l][v]);
       transpose16(a);
       rows_out(a);
 #endif
@@ -522,15 +521,16 @@ DENDRITE_FORCE_INLINE void gemv_groups_rows(const scalar_t<T>* __restrict w, con
 
 /// y_g = init_g + W x_g for G groups at once (G right-hand sides): W an R x C column-major
 /// matrix of scalar_t<T>, x G groups of C values (group g at x + g XS, XS >= C), y G groups of
-/// R, init a bias (R scalars, every group's) or, with FromY, y itself. Every weight is read once
-/// per call, not once per group. Rows per register block, NB: at most kGemvUnits * 3 / 2
-/// accumulators (24 on AVX-512, where that gives 6 rows for 4 groups), and on 16-register targets
-/// as many rows as leave the G inputs and a broadcast weight in registers (2 for 4 groups), or one
-/// more (all 16 registers, 3 x 4 + 3 + 1, with FMA) when the G inputs take 16 KB or more: there the
-/// inputs are re-read for every block of rows, and fewer blocks pay. BlockedGRU<batchf, 32, H, 4>
-/// on the AVX2 core, H 32 / 64 / 128, ns (bench/README.md): 3 rows everywhere 5 360-5 417 / 14
-/// 366-14 702 / 43 485-44 746; 2 rows everywhere 5 243-5 384 / 13 554-13 973 / 50 086-50 416; this
-/// rule 5 069-5 072 / 13 559-13 651 / 43 252-43 861; before (3 rows, each input reloaded by every
+/// R, init a bias (R scalars, every group's) or, with FromY, y itself. Every weight is read
+/// once per call, not once per group.
+/// Rows per register block, NB: at most kGemvUnits * 3 / 2 accumulators (24 on AVX-512, where
+/// that gives 6 rows for 4 groups), and on 16-register targets as many rows as leave the G
+/// inputs and a broadcast weight in registers (2 for 4 groups), or one more (all 16 registers,
+/// 3 x 4 + 3 + 1, with FMA) when the G inputs take 16 KB or more: there the inputs are re-read
+/// for every block of rows, and fewer blocks pay. BlockedGRU<batchf, 32, H, 4> on the AVX2 core,
+/// H 32 / 64 / 128, ns (bench/README.md): 3 rows everywhere 5 360-5 417 / 14 366-14 702 /
+/// 43 485-44 746; 2 rows everywhere 5 243-5 384 / 13 554-13 973 / 50 086-50 416; this rule
+/// 5 069-5 072 / 13 559-13 651 / 43 252-43 861; before (3 rows, each input reloaded by every
 /// FMA) 6 331-6 432 / 16 812-17 144 / 56 684-56 976.
 template <class T, std::size_t R, std::size_t C, std::size_t G, std::size_t XS, bool FromY,
           class Init>
