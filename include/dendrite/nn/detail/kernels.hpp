@@ -210,17 +210,21 @@ DENDRITE_FORCE_INLINE void keep_in_register([[maybe_unused]] T& v) noexcept {
 }
 
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-/// Rows from which a batch of 16 floats (AVX-512) takes its products across rows: at 48 (the
-/// 16-lane GRU 16) the transposes cost more than the loads save, 677-700 -> 721-737 ns.
-inline constexpr std::size_t kAcrossRows512 = 96;
-/// Whether gemv_impl takes W x for a batch T across rows (gemv_across_rows, the last R mod
-/// lanes rows as before): 8 float lanes on AVX2 with FMA or 16 on AVX-512, from 96 rows (at 24
-/// and 48 the transposes cost more than the loads save: an 8-lane GRU<batch<float>> step of
-/// hidden 8 265 -> 289 ns).
-template <class T, std::size_t R>
+/// Rows and columns from which a batch of 16 floats (AVX-512) takes its products across rows.
+/// Below them the transposes cost more than the loads save: at 48 rows (the 16-lane GRU 16)
+/// 677-700 -> 721-737 ns; with few columns, `Dense<batchf, C, 96>` C = 4 / 8 / 16 153-155 /
+/// 232-239 / 373-384 -> 265-268 / 293-296 / 429-434 ns and `GRU<batchf, 2, 32>`'s input
+/// product made its step 3-6 % slower, while from 32 columns the GRU and LSTM steps gained.
+inline constexpr std::size_t kAcrossRows512 = 96, kAcrossColumns512 = 32;
+/// Whether gemv_impl takes W x (C columns) for a batch T across rows (gemv_across_rows, the
+/// last R mod lanes rows as before): 8 float lanes on AVX2 with FMA, from 96 rows (at 24 and 48
+/// the transposes cost more than the loads save: an 8-lane GRU<batch<float>> step of hidden 8
+/// 265 -> 289 ns), or 16 on AVX-512 from kAcrossRows512 rows and kAcrossColumns512 columns.
+template <class T, std::size_t R, std::size_t C>
 inline constexpr bool kGemvAcrossRows =
     is_batch_v<T> && std::is_same_v<scalar_t<T>, float> &&
-    ((sizeof(T) == 32 && R >= 96) || (sizeof(T) == 64 && R >= kAcrossRows512));
+    ((sizeof(T) == 32 && R >= 96) ||
+     (sizeof(T) == 64 && R >= kAcrossRows512 && C >= kAcrossColumns512));
 
 /// keep_in_register on every target with AVX2, AVX-512 too: the across-rows GEMV's weights,
 /// which g++ would otherwise reload as a memory operand of each of their L / 2 FMAs.
@@ -383,7 +387,7 @@ DENDRITE_FORCE_INLINE void gemv_across_row_blocks(const float* __restrict w, con
   }
 }
 #else
-template <class T, std::size_t R>
+template <class T, std::size_t R, std::size_t C>
 inline constexpr bool kGemvAcrossRows = false;
 #endif
 
@@ -396,7 +400,7 @@ DENDRITE_FORCE_INLINE void gemv_impl(const scalar_t<T>* __restrict w, const T* _
                                      const Init* init, T* y) noexcept {
   using S = scalar_t<T>;
   using V = std::conditional_t<is_batch_v<T>, T, row_batch_t<S, R>>;
-  if constexpr (kGemvAcrossRows<T, R>) {
+  if constexpr (kGemvAcrossRows<T, R, C>) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
     gemv_across_row_blocks<R, C>(w, x, init, y);
     constexpr std::size_t tail = R % T::size, row = R - tail;  // one batch (a row) per unit
@@ -473,7 +477,7 @@ template <class T, std::size_t R, std::size_t C1, std::size_t C2>
 DENDRITE_FORCE_INLINE void gemv_bias2(const scalar_t<T>* __restrict w1, const T* __restrict x1,
                                       const scalar_t<T>* __restrict w2, const T* __restrict x2,
                                       const scalar_t<T>* __restrict b, T* __restrict y) noexcept {
-  if constexpr (kGemvAcrossRows<T, R> && R % lanes_v<T> == 0) {
+  if constexpr (kGemvAcrossRows<T, R, C1 + C2> && R % lanes_v<T> == 0) {
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
     gemv_across_row_blocks<R, C1, C2>(w1, x1, b, y, w2, x2);
 #endif
