@@ -198,14 +198,27 @@ auto pick_row_batch() {
 template <class S, std::size_t R>
 using row_batch_t = decltype(pick_row_batch<S, R, xsimd::batch<S>::size>());
 
-/// Keeps v in a vector register from here on, on targets with 16 of them (SSE2, AVX2): g++
-/// otherwise reloads a batch that several FMAs read as a memory operand of each (so G inputs
-/// read by NB rows cost NB x G loads a column instead of G). An empty asm statement that claims
-/// to change v; no instruction is emitted. Elsewhere (AVX-512, other compilers) it does nothing.
+/// Keeps the batch v in a vector register from here on: an empty asm statement that claims to
+/// change v (no instruction is emitted). g++ otherwise reloads a batch that several FMAs read,
+/// as a memory operand of each. GNU-compatible compilers on x86; elsewhere it does nothing.
+template <class T>
+DENDRITE_FORCE_INLINE void pin_in_register([[maybe_unused]] T& v) noexcept {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+  if constexpr (is_batch_v<T> && sizeof(T) == 64) {
+    __asm__("" : "+v"(v.data));  // any of AVX-512's 32 registers
+  } else if constexpr (is_batch_v<T>) {
+    __asm__("" : "+x"(v.data));
+  }
+#endif
+}
+
+/// pin_in_register on targets with 16 vector registers (SSE2, AVX2), where G inputs read by NB
+/// rows would otherwise cost NB x G loads a column instead of G; on AVX-512 it does nothing
+/// (gemv_groups' inputs, measured there without it).
 template <class T>
 DENDRITE_FORCE_INLINE void keep_in_register([[maybe_unused]] T& v) noexcept {
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX512F__)
-  if constexpr (is_batch_v<T>) __asm__("" : "+x"(v.data));
+#if !defined(__AVX512F__)
+  pin_in_register(v);
 #endif
 }
 
@@ -225,17 +238,6 @@ inline constexpr bool kGemvAcrossRows =
     is_batch_v<T> && std::is_same_v<scalar_t<T>, float> &&
     ((sizeof(T) == 32 && R >= 96) ||
      (sizeof(T) == 64 && R >= kAcrossRows512 && C >= kAcrossColumns512));
-
-/// keep_in_register on every target with AVX2, AVX-512 too: the across-rows GEMV's weights,
-/// which g++ would otherwise reload as a memory operand of each of their L / 2 FMAs.
-template <class T>
-DENDRITE_FORCE_INLINE void pin_in_register(T& v) noexcept {
-  if constexpr (sizeof(T) == 64) {
-    __asm__("" : "+v"(v.data));
-  } else {
-    __asm__("" : "+x"(v.data));
-  }
-}
 
 /// The 8 x 8 transpose: row i of the result holds element i of each input, in input order.
 DENDRITE_FORCE_INLINE void transpose8(__m256 (&a)[8]) noexcept {
@@ -322,7 +324,7 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
         T wv[NV];
         for (std::size_t v = 0; v < NV; ++v) {
           wv[v] = T::load_unaligned(wm + j * R + r0 + L * v);
-          pin_in_register(wv[v]);
+          pin_in_register(wv[v]);  // read by L / 2 FMAs: on AVX-512 too
         }
 #pragma GCC unroll 16
         for (std::size_t l = 0; l < NL; ++l) {
