@@ -47,6 +47,17 @@ namespace detail {
 /// inlined they took LSTM<float> 64 from 904-912 to 865-874 ns, 128 from 2.6 to 2.4 µs, int8
 /// 128 from 1.01-1.02 to 0.84-0.85 µs on the AVX-512 VM, the AVX2 build's LSTM 16 from 105 to
 /// 97-98 ns, the rest within noise; the same results bit for bit.
+/// For a scalar T the new state is selected into c_next and h_next first and then copied to the
+/// state and to h_out, each copy reading only a local array. In one loop that stores hc[i] and
+/// reads it back for h_out[i], the compiler must allow for h_out overlapping the state: clang 14
+/// kept that loop scalar (48 scalar stores and their masked moves in LSTM 16's step), g++ 12
+/// checks the overlap at run time. On the AVX-512 VM (peer binary, three rounds), with clang
+/// `LSTM<float>` 8 58-59 -> 43-44 ns, 16 81.5 -> 65-66, `PackedLSTM` bf16 16 100-103 -> 88-92,
+/// int8 8 99-102 -> 62-64; with g++ `LSTM<float>` 64 770-804 -> 699-714 ns, bf16 8 77-84 ->
+/// 71-73 and 64 634-659 -> 593-603, int8 64 270-279 -> 288-293, the rest within noise. The lanes
+/// keep the one loop (every element is a vector already). The GRU's and the leaky RNN's steps
+/// keep theirs too: there the same change made clang's `GRU<float>` 64 7 % slower, int8
+/// `PackedGRU` 64 8-15 % slower with either compiler, and clang's `RNN<float, 33, 100>` 3-6 %.
 template <class T, std::size_t H>
 DENDRITE_FORCE_INLINE Status lstm_update(mask_t<T> finite, const T* g, T* hc,
                                          std::span<T, H> h_out) noexcept {
@@ -59,10 +70,21 @@ DENDRITE_FORCE_INLINE Status lstm_update(mask_t<T> finite, const T* g, T* hc,
   vmap<T, H, kGateInterleave>(
       [](auto go, auto c) DENDRITE_FORCE_INLINE_LAMBDA { return gate_sigmoid(go) * gate_tanh(c); },
       h_next.data(), g + 3 * H, c_next.data());
-  for (std::size_t i = 0; i < H; ++i) {
-    hc[H + i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
-    hc[i] = dendrite::select<T>(finite, h_next[i], hc[i]);
-    h_out[i] = hc[i];
+  if constexpr (is_batch_v<T>) {
+    for (std::size_t i = 0; i < H; ++i) {
+      hc[H + i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
+      hc[i] = dendrite::select<T>(finite, h_next[i], hc[i]);
+      h_out[i] = hc[i];
+    }
+  } else {
+    // the selects into c_next and h_next, then plain copies (see the comment above)
+    for (std::size_t i = 0; i < H; ++i) {
+      c_next[i] = dendrite::select<T>(finite, c_next[i], hc[H + i]);
+      h_next[i] = dendrite::select<T>(finite, h_next[i], hc[i]);
+    }
+    for (std::size_t i = 0; i < H; ++i) hc[H + i] = c_next[i];
+    for (std::size_t i = 0; i < H; ++i) hc[i] = h_next[i];
+    for (std::size_t i = 0; i < H; ++i) h_out[i] = h_next[i];
   }
   return all_of(finite) ? Status::Ok : Status::RejectedNonFinite;
 }
