@@ -29,6 +29,7 @@ void BM_SOSFilter(benchmark::State& state) {
   std::size_t i = 0;
   for (auto _ : state) {
     benchmark::DoNotOptimize(filt.step(xs[i++ & 63], y));
+    benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * C);
@@ -79,6 +80,7 @@ void BM_Decimator64x8(benchmark::State& state) {
   bool produced = false;
   for (auto _ : state) {
     benchmark::DoNotOptimize(dec.step(xs[i++ & 63], y, produced));
+    benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * 64);

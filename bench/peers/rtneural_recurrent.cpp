@@ -11,7 +11,8 @@
 //
 // Input 32, hidden 8..128, float, one stream, one sample per call; random weights (RTNeural's
 // Keras layout for RTNeural, dendrite's PyTorch-style initialisation for dendrite: the cost of a
-// step does not depend on the values). Dense: identity activation, In = Out.
+// step does not depend on the values). Dense: identity activation, In = Out. Conv1D: 8 channels
+// in and out, dilation 1, kernel 3 and 15 (dendrite's causal step).
 #include <array>
 #include <cstdint>
 #include <random>
@@ -21,6 +22,7 @@
 
 #include <RTNeural/RTNeural.h>
 
+#include <dendrite/nn/conv1d.hpp>
 #include <dendrite/nn/dense.hpp>
 #include <dendrite/nn/gru.hpp>
 #include <dendrite/nn/lstm.hpp>
@@ -166,6 +168,35 @@ void BM_DendritePackedDense(benchmark::State& state) {
   time_dendrite<decltype(packed), N, N>(state, packed);
 }
 
+/// Conv1D, 8 channels in and out, kernel K, dilation 1, one sample a call (RTNeural's weights
+/// [out][in][k]; dendrite's causal step).
+template <int K>
+void BM_RTNeuralConv1D(benchmark::State& state) {
+  RTNeural::ModelT<float, 8, 8, RTNeural::Conv1DT<float, 8, 8, K, 1>> model;
+  std::mt19937 rng(1);
+  std::normal_distribution<float> n(0.0f, 0.2f);
+  std::vector<std::vector<std::vector<float>>> w(
+      8, std::vector<std::vector<float>>(8, std::vector<float>(std::size_t(K))));
+  for (auto& out : w) {
+    for (auto& in : out) {
+      for (auto& v : in) v = n(rng);
+    }
+  }
+  model.template get<0>().setWeights(w);
+  model.template get<0>().setBias(std::vector<float>(8, 0.1f));
+  model.reset();
+  alignas(64) std::array<float, 8> x = input<8>();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(model.forward(x.data()));
+    benchmark::ClobberMemory();
+  }
+}
+template <int K>
+void BM_DendriteConv1D(benchmark::State& state) {
+  dendrite::nn::Conv1D<float, 8, 8, K> conv({.padding = dendrite::nn::Padding::Causal, .seed = 1});
+  time_dendrite<decltype(conv), 8, 8>(state, conv);
+}
+
 }  // namespace
 
 #define DENDRITE_PEER_SIZES(bench) \
@@ -200,5 +231,9 @@ DENDRITE_PEER_PACKED_DENSE(16);
 DENDRITE_PEER_PACKED_DENSE(64);
 DENDRITE_PEER_PACKED_DENSE(128);
 DENDRITE_PEER_PACKED_DENSE(256);
+BENCHMARK_TEMPLATE(BM_RTNeuralConv1D, 3);
+BENCHMARK_TEMPLATE(BM_DendriteConv1D, 3);
+BENCHMARK_TEMPLATE(BM_RTNeuralConv1D, 15);
+BENCHMARK_TEMPLATE(BM_DendriteConv1D, 15);
 
 BENCHMARK_MAIN();

@@ -167,7 +167,25 @@ class Conv1D {
     std::array<T, kOut> acc;
     const Scalar* b = bias.value.data();
     for (std::size_t o = 0; o < kOut; ++o) acc[o] = T(b[o]);
-    if constexpr (Dilation == 1) {
+    using V = detail::row_batch_t<Scalar, kOut>;
+    constexpr bool kFewRows = [] {
+      if constexpr (is_batch_v<T> || std::is_pointer_v<V>) {
+        return false;
+      } else {
+        return kOut % V::size == 0 && kOut / V::size <= 2;
+      }
+    }();
+    if constexpr (Dilation == 1 && kFewRows && kHistory >= 32) {
+      // one or two row vectors over many taps: 8 partial sums in all, where gemv_acc keeps 4 a
+      // row vector (its chain of Cin K / 4 dependent FMAs, 30 for 8 x 8 channels at K = 15,
+      // bounded the step)
+      constexpr std::size_t L = V::size;
+      detail::gemv_rows<T, V, kOut / L, kOut, kHistory, 8 / (kOut / L)>(
+          weight.value.data(), history_.data(), acc.data(), acc.data(),
+          [](const Scalar* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
+            return V::load_unaligned(col + k * L);
+          });
+    } else if constexpr (Dilation == 1) {
       // tap k of channel c sits at c K + k, the weight's own column order
       detail::gemv_acc<T, kOut, kHistory>(weight.value.data(), history_.data(), acc.data());
     } else {
