@@ -182,12 +182,9 @@ class Conv1D {
       // one or two row vectors over many taps: 8 partial sums in all, where gemv_acc keeps 4 a
       // row vector (its chain of Cin K / 4 dependent FMAs, 30 for 8 x 8 channels at K = 15,
       // bounded the step)
-      constexpr std::size_t L = V::size;
-      detail::gemv_rows<T, V, kOut / L, kOut, kHistory, 8 / (kOut / L)>(
-          weight.value.data(), history_.data(), acc.data(), acc.data(),
-          [](const Scalar* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
-            return V::load_unaligned(col + k * L);
-          });
+      constexpr std::size_t NB = kOut / V::size;
+      detail::gemv_rows<T, V, NB, kOut, kHistory, 8 / NB>(weight.value.data(), history_.data(),
+                                                          acc.data(), acc.data());
     } else if constexpr (Dilation == 1) {
       // tap k of channel c sits at c K + k, the weight's own column order
       detail::gemv_acc<T, kOut, kHistory>(weight.value.data(), history_.data(), acc.data());

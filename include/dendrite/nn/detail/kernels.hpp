@@ -167,12 +167,14 @@ constexpr std::size_t partial_sums(std::size_t nb) noexcept {
   return nb >= 8 ? 1 : (nb >= 4 ? 2 : 4);
 }
 
-/// gemv_rows over plain scalar_t<T> weights, R rows per column.
-template <class T, class V, std::size_t NB, std::size_t R, std::size_t C, class Init>
+/// gemv_rows over plain scalar_t<T> weights, R rows per column, P partial sums per unit
+/// (partial_sums(NB) unless a caller knows better).
+template <class T, class V, std::size_t NB, std::size_t R, std::size_t C,
+          std::size_t P = partial_sums(NB), class Init>
 DENDRITE_FORCE_INLINE void gemv_rows(const scalar_t<T>* __restrict w, const T* __restrict x,
                                      const Init* init, T* y) noexcept {
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
-  gemv_rows<T, V, NB, R, C, partial_sums(NB)>(
+  gemv_rows<T, V, NB, R, C, P>(
       w, x, init, y, [](const scalar_t<T>* col, std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
         if constexpr (is_batch_v<T>) {
           return T(col[k]);
@@ -655,8 +657,7 @@ DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
 template <class T, std::size_t N>
 DENDRITE_FORCE_INLINE void sum_biases(const scalar_t<T>* a, const scalar_t<T>* b, T* out) noexcept {
   if constexpr (is_batch_v<T>) {
-    for (std::size_t i = 0; i < N; ++i)
-      out[i] = T(a[i] + b[i]);
+    for (std::size_t i = 0; i < N; ++i) out[i] = T(a[i] + b[i]);
   } else {
     vmap<T, N>([](auto u, auto v) DENDRITE_FORCE_INLINE_LAMBDA { return u + v; }, out, a, b);
   }
