@@ -168,7 +168,7 @@ class LSTM : public detail::RecurrentParameters<scalar_t<T>, 4, In, Hidden> {
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> g;
     std::array<Scalar, kG> b;
-    detail::sum_biases<Scalar, kG>(bias_ih.value.data(), bias_hh.value.data(), b.data());
+    detail::add_vectors<Scalar, kG>(bias_ih.value.data(), bias_hh.value.data(), b.data());
     detail::gemv_bias2<T, kG, kIn, kH>(weight_ih.value.data(), x.data(), weight_hh.value.data(),
                                        hc_.data(), b.data(), g.data());
     return detail::lstm_update<T, kH>(finite, g.data(), hc_.data(), h_out);

@@ -165,7 +165,7 @@ class PackedLSTM {
       std::array<float, kRows> gx, gh;
       detail::gemv_pair(backwards_, w_, xf.data(), b_.data(), gx.data(), wh_, hc_.data(),
                         zero_.data(), gh.data());
-      for (std::size_t i = 0; i < kRows; ++i) g[i] = gx[i] + gh[i];
+      detail::add_vectors<float, kRows>(gx.data(), gh.data(), g.data());
     } else {
       std::array<float, kV> v;  // [x; h]
       std::copy(xf.begin(), xf.end(), v.begin());

@@ -129,7 +129,7 @@ class RNN : public detail::RecurrentParameters<scalar_t<T>, 1, In, Hidden> {
     x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kH> pre;
-    detail::sum_biases<T, kH>(bias_ih.value.data(), bias_hh.value.data(), pre.data());
+    detail::add_vectors<T, kH>(bias_ih.value.data(), bias_hh.value.data(), pre.data());
     detail::gemv_acc<T, kH, kIn>(weight_ih.value.data(), x.data(), pre.data());
     detail::gemv_acc<T, kH, kH>(weight_hh.value.data(), h_.data(), pre.data());
     std::array<T, kH> s_next, h_next;

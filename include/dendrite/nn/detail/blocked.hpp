@@ -95,7 +95,7 @@ class BlockedRecurrent : public RecurrentParameters<scalar_t<T>, Gates, In, Hidd
                                                   Update update) noexcept {
     const std::array<T, kIn * kGroups> xf = flush_denormals(x);  // denormals cost 10-100x
     std::array<Scalar, kRows> b;
-    sum_biases<Scalar, kRows>(this->bias_ih.value.data(), this->bias_hh.value.data(), b.data());
+    add_vectors<Scalar, kRows>(this->bias_ih.value.data(), this->bias_hh.value.data(), b.data());
     std::array<T, kRows * kGroups> a;
     gemv_groups<T, kRows, kIn, kGroups>(this->weight_ih.value.data(), xf.data(), b.data(),
                                         a.data());

@@ -649,13 +649,14 @@ DENDRITE_FORCE_INLINE void vmap(F f, T* out, const In*... in) noexcept {
 }
 
 /// out = a + b, N values of T (the sum of PyTorch's two biases, which a recurrent step starts
-/// its products from). For a scalar T in the batches gemv_impl then loads out with: a loop the
-/// compiler vectorises itself stores narrower pieces (256-bit ones under g++ 12's default
-/// vector width on AVX-512), and a wider load that spans two stores waits for them to reach the
-/// cache instead of taking the values from the store buffer. `LSTM<float, 32, 16>` on the
-/// AVX-512 VM spent about 7 % of its step on that wait.
+/// its products from, or of a step's two products). For a scalar T in the batches the kernels
+/// then load out with: a loop the compiler vectorises itself stores narrower pieces (256-bit
+/// ones under g++ 12's default vector width on AVX-512), and a wider load that spans two stores
+/// waits for them to reach the cache instead of taking the values from the store buffer.
+/// `LSTM<float, 32, 16>` on the AVX-512 VM spent about 7 % of its step on that wait.
 template <class T, std::size_t N>
-DENDRITE_FORCE_INLINE void sum_biases(const scalar_t<T>* a, const scalar_t<T>* b, T* out) noexcept {
+DENDRITE_FORCE_INLINE void add_vectors(const scalar_t<T>* a, const scalar_t<T>* b,
+                                       T* out) noexcept {
   if constexpr (is_batch_v<T>) {
     for (std::size_t i = 0; i < N; ++i) out[i] = T(a[i] + b[i]);
   } else {
