@@ -165,9 +165,10 @@ DENDRITE_FORCE_INLINE void for_each_chunk(F f) noexcept {
 /// Per lane: true where every one of the N values is finite (one sample of N channels).
 /// (For a scalar `T`, x - x == 0 over SIMD chunks, x - x being 0 only for a finite x, the last
 /// chunk overlapping the one before; g++ compiled the plain loop to a compare, a flag read and a
-/// conditional move per value, a third of a 16 x 16 Dense step.)
+/// conditional move per value, a third of a 16 x 16 Dense step.) Forced inline: g++ 12 called
+/// it out of line from the recurrent steps, and a call spills every live vector register.
 template <Real T, std::size_t N>
-[[nodiscard]] inline mask_t<T> all_finite(std::span<const T, N> x) noexcept {
+[[nodiscard]] DENDRITE_FORCE_INLINE mask_t<T> all_finite(std::span<const T, N> x) noexcept {
   if constexpr (is_batch_v<T>) {
     mask_t<T> ok = dendrite::isfinite(x[0]);
     for (std::size_t i = 1; i < N; ++i) {
@@ -221,7 +222,8 @@ template <Real T>
 /// scalar `T`, in SIMD chunks (the last overlapping the one before) where g++ compiled the plain
 /// loop to a compare and a branch per value.
 template <Real T, std::size_t N>
-[[nodiscard]] DENDRITE_FORCE_INLINE std::array<T, N> flush_denormals(std::span<const T, N> x) noexcept {
+[[nodiscard]] DENDRITE_FORCE_INLINE std::array<T, N> flush_denormals(
+    std::span<const T, N> x) noexcept {
   std::array<T, N> out;
   if constexpr (!is_batch_v<T> && N >= detail::scalar_simd_lanes<T>()) {
     using B = xsimd::batch<T>;

@@ -168,8 +168,8 @@ class PackedLSTM {
       detail::add_vectors<float, kRows>(gx.data(), gh.data(), g.data());
     } else {
       std::array<float, kV> v;  // [x; h]
-      std::copy(xf.begin(), xf.end(), v.begin());
-      std::copy(hc_.begin(), hc_.begin() + std::ptrdiff_t(kH), v.begin() + std::ptrdiff_t(kIn));
+      detail::copy_vectors<float, kIn>(xf.data(), v.data());
+      detail::copy_vectors<float, kH>(hc_.data(), v.data() + kIn);
       w_.gemv(v.data(), b_.data(), g.data());
     }
     return detail::lstm_update<float, kH>(finite, g.data(), hc_.data(), h_out);

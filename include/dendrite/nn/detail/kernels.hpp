@@ -94,6 +94,7 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   using S = scalar_t<T>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
   V acc[P][NB];
+#pragma GCC unroll 16  // else g++ 12 may copy init to the stack in 256-bit stores
   for (std::size_t k = 0; k < NB; ++k) {
     if constexpr (is_batch_v<T>) {
       acc[0][k] = T(init[k]);
@@ -662,6 +663,12 @@ DENDRITE_FORCE_INLINE void add_vectors(const scalar_t<T>* a, const scalar_t<T>* 
   } else {
     vmap<T, N>([](auto u, auto v) DENDRITE_FORCE_INLINE_LAMBDA { return u + v; }, out, a, b);
   }
+}
+
+/// out = a, N values of T, in whole registers (for the reason add_vectors gives).
+template <class T, std::size_t N>
+DENDRITE_FORCE_INLINE void copy_vectors(const T* a, T* out) noexcept {
+  vmap<T, N>([](auto u) DENDRITE_FORCE_INLINE_LAMBDA { return u; }, out, a);
 }
 
 }  // namespace dendrite::nn::detail

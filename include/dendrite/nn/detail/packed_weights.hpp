@@ -282,6 +282,7 @@ class PackedWeights {
     constexpr std::size_t P = NB >= 6 ? 1 : 2;
     constexpr std::size_t stride = NB * L;  // words per column pair of this block
     __m512 acc[P][NB];                      // NOLINT(*-avoid-c-arrays)
+#pragma GCC unroll 16  // else g++ 12 copies b to the stack in 256-bit stores (see Int8Weights)
     for (std::size_t k = 0; k < NB; ++k) {
       acc[0][k] = _mm512_loadu_ps(b + row + k * L);
       for (std::size_t q = 1; q < P; ++q) acc[q][k] = _mm512_setzero_ps();
