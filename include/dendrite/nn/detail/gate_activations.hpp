@@ -103,20 +103,21 @@ DENDRITE_FORCE_INLINE void tanh_pq(const std::array<B, K>& x, std::array<B, K>& 
   }
 }
 
-/// tanh of K float batches, interleaved (see the file comment): x P(x^2) / Q(x^2) below 9 in
-/// magnitude, +-1 from there (a select at the end, so that a NaN lane stays NaN: the comparison
-/// is false for it, and the quotient carries it).
+/// t = tanh of K float batches, interleaved (see the file comment): x P(x^2) / Q(x^2) below 9
+/// in magnitude, +-1 from there (a select at the end, so that a NaN lane stays NaN: the
+/// comparison is false for it, and the quotient carries it). t may be x. Into t, not returned:
+/// g++ 12 assigned a returned array to its destination in 256-bit pieces, and the 512-bit reads
+/// after that waited for them to reach the cache (`LSTM<float>` 64 with g++: 16 such reads).
 template <class B, std::size_t K>
-[[nodiscard]] DENDRITE_FORCE_INLINE std::array<B, K> gate_tanh_float(
-    const std::array<B, K>& x) noexcept {
+DENDRITE_FORCE_INLINE void gate_tanh_float(const std::array<B, K>& x,
+                                           std::array<B, K>& t) noexcept {
   const B one(1.0F);
-  std::array<B, K> p, q, t;
+  std::array<B, K> p, q, r;
   tanh_pq(x, p, q);
-  for (std::size_t k = 0; k < K; ++k) t[k] = (x[k] * p[k]) / q[k];
+  for (std::size_t k = 0; k < K; ++k) r[k] = (x[k] * p[k]) / q[k];
   for (std::size_t k = 0; k < K; ++k) {
-    t[k] = xsimd::select(xsimd::abs(x[k]) >= B(9.0F), xsimd::copysign(one, x[k]), t[k]);
+    t[k] = xsimd::select(xsimd::abs(x[k]) >= B(9.0F), xsimd::copysign(one, x[k]), r[k]);
   }
-  return t;
 }
 
 /// The sigmoid a gate applies to K batches at once, interleaved.
@@ -126,7 +127,7 @@ template <class B, std::size_t K>
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = x.v[k] * B(0.5F);
-    out.v = gate_tanh_float(out.v);  // sigmoid(x) = 1/2 + tanh(x / 2) / 2
+    gate_tanh_float(out.v, out.v);  // sigmoid(x) = 1/2 + tanh(x / 2) / 2
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::fma(out.v[k], B(0.5F), B(0.5F));
   } else {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::sigmoid(x.v[k]);
@@ -140,7 +141,7 @@ template <class B, std::size_t K>
     const Interleaved<B, K>& x) noexcept {
   Interleaved<B, K> out;
   if constexpr (std::is_same_v<scalar_t<B>, float> && is_batch_v<B>) {
-    out.v = gate_tanh_float(x.v);
+    gate_tanh_float(x.v, out.v);
   } else {
     for (std::size_t k = 0; k < K; ++k) out.v[k] = dendrite::tanh(x.v[k]);
   }
