@@ -182,9 +182,11 @@ template <Real T, std::size_t N>
       const B v = B::load_unaligned(p);
       return (v - v) == B(T(0));
     };
-    typename B::batch_bool_type ok(true);
+    // started from the first chunk, not from batch_bool(true): g++ 12 calls xsimd's
+    // batch_bool(bool) constructor out of line, and the call makes the mask a stack round trip
+    auto ok = finite(x.data());
     detail::for_each_chunk<L, N>([&](std::size_t i) DENDRITE_FORCE_INLINE_LAMBDA {
-      ok = ok && finite(x.data() + i);
+      if (i > 0) ok = ok && finite(x.data() + i);
     });
     return xsimd::all(ok);
   } else {
