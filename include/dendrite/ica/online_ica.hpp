@@ -112,7 +112,7 @@ struct OnlineICAOptions {
 /// @tparam T float, double or an xsimd batch of them; @tparam D channels = sources.
 /// @code
 /// dendrite::ica::OnlineICA<float, 4> net;
-/// net.warm_start(first_samples);                // whitener and Lambda2 from a FOBI pass
+/// net.warm_start(first_samples);  // D x n doubles: whitener and Lambda2 from a FOBI pass
 /// std::array<float, 4> x{}, y{};
 /// dendrite::Status s = net.step(x, y);           // real-time safe
 /// @endcode
