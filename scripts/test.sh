@@ -17,7 +17,7 @@
 #             for the reports (full -g compiles 20 % slower, 3x the objects).
 #   avx2      clang++, -march=haswell, as native otherwise: the AVX2 kernels (8-float
 #             registers, the across-rows lane products, VPMADDUBSW's int8 product, F16C) where
-#             native took AVX-512. Needs a host with AVX2 and FMA.
+#             native took AVX-512. Needs a host with AVX2, FMA and F16C.
 #   avx512    clang++, -march=skylake-avx512, the nn tests only: AVX-512 without BF16 and VNNI
 #             (bf16 weights widened by shifts, the int8 product through AVX2), where native took
 #             those instructions. Needs a host with AVX-512 F, BW, DQ and VL.
