@@ -274,8 +274,9 @@ DENDRITE_FORCE_INLINE void gemv(const A* a, const T* x, T* y) noexcept {
     }
   } else if constexpr (!is_batch_v<T> && std::is_same_v<A, T> && !std::is_void_v<dot_reg<T, D>>) {
     // no register width divides D: a register of rows at a time over all columns, even and
-    // odd columns in two accumulators (one chain of n FMAs took twice as long), the last one a
-    // window ending at row D (the rows it shares with the one before get the same values again)
+    // odd columns in two accumulators (with one chain of n FMAs the ORICA step at 7-31 channels
+    // took 2-13 % longer, bench/README.md), the last one a window ending at row D (the rows it
+    // shares with the one before get the same values again)
     using V = dot_reg<T, D>;
     for_each_window<n, V::size>([&](std::size_t i) {
       V even(T(0)), odd(T(0));
