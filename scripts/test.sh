@@ -25,22 +25,31 @@
 # (about a fifth of each one's build), and the consumer compile checks (package.*_consumer_*,
 # five compiles with fixed compilers and flags, about 15 s each) run there only.
 # `bash scripts/test.sh` runs native; `bash scripts/test.sh all` runs native, portable and
-# sanitize; or name configurations, e.g. `bash scripts/test.sh portable sanitize`. CI (.ci/run)
-# runs those three and then avx512 and avx2 where the host has more than they use.
+# sanitize; or name configurations, e.g. `bash scripts/test.sh portable sanitize`.
+# `bash scripts/test.sh extra` (what CI runs after native) runs portable and sanitize, then
+# avx512 where the host has AVX-512 BF16 or VNNI and avx2 where it has AVX-512: the narrower
+# instruction sets native did not compile for (on an AVX2 host native is avx2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh cmake make g++ clang pkg-config libeigen3-dev libxsimd-dev catch2 libbenchmark-dev \
   espeak-ng python3-scipy libedf-dev
 jobs=$(nproc 2>/dev/null || echo 2)
-configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(native)
-[ "${configs[*]}" = "all" ] && configs=(native portable sanitize)
-
 # has_cpu FLAG...: the host's /proc/cpuinfo lists every flag
 has_cpu() {
   local f
   for f in "$@"; do grep -qw "$f" /proc/cpuinfo 2>/dev/null || return 1; done
 }
+
+configs=("$@")
+[ ${#configs[@]} -eq 0 ] && configs=(native)
+[ "${configs[*]}" = "all" ] && configs=(native portable sanitize)
+if [ "${configs[*]}" = "extra" ]; then
+  configs=(portable sanitize)
+  if has_cpu avx512f && { has_cpu avx512_bf16 || has_cpu avx512_vnni; }; then
+    configs+=(avx512)
+  fi
+  if has_cpu avx512f; then configs+=(avx2); fi
+fi
 
 for cfg in "${configs[@]}"; do
   target=(); filter=()
@@ -72,7 +81,8 @@ for cfg in "${configs[@]}"; do
                     -DDENDRITE_CONSUMER_CHECKS=OFF)
               # the int8 target checks have their own flags and run in native
               target=(--target dendrite_nn_tests); filter=(-R '^nn[.]' -E int8_dot_product) ;;
-    *) echo "unknown configuration '$cfg' (native, portable, sanitize, avx2, avx512, or all)" >&2
+    *) echo "unknown configuration '$cfg' (native, portable, sanitize, avx2, avx512," \
+            "all or extra)" >&2
        exit 2 ;;
   esac
   echo "=== dendrite tests: $cfg ==="
