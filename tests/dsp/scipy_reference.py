@@ -32,6 +32,11 @@ def main(path):
         ("butter", 4, "bandpass", (300.0, 3000.0), 30000.0),
         ("butter", 7, "lowpass", (0.3 * 250.0,), 250.0),
         ("butter", 1, "highpass", (0.5,), 256.0),
+        ("butter", 3, "highpass", (0.5,), 256.0),
+        ("butter", 9, "highpass", (4000.0,), 16000.0),
+        ("butter", 5, "bandstop", (45.0, 55.0), 1000.0),
+        ("butter", 6, "lowpass", (3000.0,), 16000.0),
+        ("butter", 3, "bandpass", (0.5, 45.0), 256.0),
         ("notch", 2, "notch", (50.0, 30.0), 512.0),
         ("notch", 2, "notch", (60.0, 35.0), 1000.0),
     ]
