@@ -115,6 +115,14 @@ TEST_CASE("Amari index of known matrices", "[ica][metrics]") {
   // rows: (1.5 - 1) + (1 - 1); columns: (1 - 1) + (1.5 - 1); / (2 * 2 * 1)
   CHECK(ica::amari_index(p) == Approx(0.25));
   CHECK(ica::amari_index(Eigen::Matrix3d::Ones()) == Approx(1.0));  // worst case
+  // a dead output (zero row) and a lost source (zero column) count n - 1 each, never below 0:
+  // diag(1, 1, 0): rows 0 + 0 + 2, columns 0 + 0 + 2, / (2 * 3 * 2)
+  const Eigen::Matrix3d dead = Eigen::Vector3d(1, 1, 0).asDiagonal();
+  CHECK(ica::amari_index(dead) == Approx(1.0 / 3.0));
+  CHECK(ica::amari_index(Eigen::Matrix3d::Zero()) == Approx(1.0));
+  Eigen::Matrix3d bad = perm;
+  bad(1, 1) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(ica::amari_index(bad), dendrite::numerical_error);
 }
 
 TEST_CASE("the Hungarian assignment is optimal (checked by brute force)", "[ica][metrics]") {

@@ -8,7 +8,9 @@
 ///       / (2 n (n - 1)),
 /// in [0, 1], and 0 exactly when P is a scaled permutation. It normalises each row and column by
 /// its largest entry, so it cannot see an output whose scale has collapsed ("dead" output): check
-/// `output_covariance` as well.
+/// `output_covariance` as well. A row or column of zeros (an output that carries no source, a
+/// source no output carries) counts as the worst a row or column can be, n - 1 (before
+/// 2026-12-05 it counted -1 and could make the index negative).
 ///
 /// Source matching: the permutation and signs that pair each true source with the output most
 /// correlated with it (maximum total |correlation|, by the Hungarian algorithm).
@@ -28,7 +30,8 @@
 
 namespace dendrite::ica {
 
-/// Amari index of P = W A (square). Throws `dimension_error` for a non-square or 1 x 1 matrix.
+/// Amari index of P = W A (square). Throws `dimension_error` for a non-square or 1 x 1 matrix
+/// and `numerical_error` for a NaN or infinite entry.
 template <AnalysisScalar S = double>
 [[nodiscard]] double amari_index(const AnalysisRef<S>& p) {
   const Eigen::Index n = p.rows();
@@ -36,11 +39,18 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "amari_index: expected a square matrix of size >= 2, got ",
                    p.rows(), " x ", p.cols());
   }
+  if (!p.allFinite()) {
+    DENDRITE_THROW(numerical_error, "amari_index: the matrix W A has a NaN or infinite entry");
+  }
   const MatrixX<S> a = p.cwiseAbs();
+  // sum / max - 1 of a row or column; n - 1 (the worst) for one of zeros
+  const auto term = [n](double sum, double max) {
+    return max > 0 ? sum / max - 1.0 : double(n - 1);
+  };
   double e = 0;
   for (Eigen::Index i = 0; i < n; ++i) {
-    e += a.row(i).sum() / std::max(a.row(i).maxCoeff(), std::numeric_limits<double>::min()) - 1.0;
-    e += a.col(i).sum() / std::max(a.col(i).maxCoeff(), std::numeric_limits<double>::min()) - 1.0;
+    e += term(double(a.row(i).sum()), double(a.row(i).maxCoeff()));
+    e += term(double(a.col(i).sum()), double(a.col(i).maxCoeff()));
   }
   return e / (2.0 * double(n) * double(n - 1));
 }
