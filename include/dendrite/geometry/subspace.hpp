@@ -54,6 +54,7 @@ template <AnalysisScalar S = double>
 
 /// Principal angles (radians, ascending, min(p, q) of them) between span(a) and span(b), where
 /// a is n x p and b is n x q (any spanning vectors; they are orthonormalised first).
+/// `scipy.linalg.subspace_angles(a, b)` returns the same angles in descending order.
 /// Throws `dimension_error` when the row counts differ.
 template <AnalysisScalar S = double>
 [[nodiscard]] Eigen::VectorXd principal_angles(const AnalysisRef<S>& a, const AnalysisRef<S>& b) {
