@@ -14,7 +14,10 @@
 /// `Auto` takes Covariance when n >= 2 f, SVD otherwise.
 ///
 /// Conventions: components are columns (features x k), sorted by decreasing variance, each with
-/// its largest-magnitude loading positive so that results are reproducible. `transform(X)` returns
+/// its largest-magnitude loading positive so that results are reproducible: scikit-learn's sign
+/// rule from 1.5 on (`svd_flip(u, v, u_based_decision=False)`). Before 1.5, as in Debian 12's
+/// 1.2, scikit-learn took each sign from the scores instead, so a component can come out negated
+/// beside those versions (and its scores with it); the rest agrees. `transform(X)` returns
 /// k x n scores W^T (X - mean), divided by sqrt(lambda) when whitening.
 #pragma once
 
