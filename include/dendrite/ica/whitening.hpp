@@ -5,7 +5,10 @@
 /// With mean m and covariance C = (1/n) (X - m)(X - m)^T = E D E^T (population normalisation, as
 /// in Bahroun et al. and FOBI), a whitener V makes V (X - m) have identity covariance:
 ///   ZCA (symmetric, "Mahalanobis"):  V = E D^{-1/2} E^T = C^{-1/2}; stays closest to the data.
-///   PCA:                             V = D^{-1/2} E^T, rows ordered by decreasing variance.
+///   PCA:                             V = D^{-1/2} E^T, rows ordered by decreasing variance,
+///                                    each eigenvector with its first entry >= 0 (the signs of
+///                                    scikit-learn's FastICA whitening, so that a `w_init` means
+///                                    the same start in both).
 /// The inverse (dewhitening) map is V^+ = E D^{1/2} E^T (ZCA) or E D^{1/2} (PCA).
 /// Rank: eigenvalues below `rank_tolerance` times the largest count as zero. A rank-deficient
 /// covariance is an error (naming the rank) unless `reduce_rank` is set, in which case the PCA
@@ -186,7 +189,11 @@ template <AnalysisScalar S = double>
   }
   const Eigen::Index d = x.rows();
   const VectorX<S> lam = eig.eigenvalues().reverse();
-  const MatrixX<S> e = eig.eigenvectors().rowwise().reverse();
+  MatrixX<S> e = eig.eigenvectors().rowwise().reverse();
+  // each eigenvector with its first channel's entry >= 0 (scikit-learn's FastICA whitening)
+  for (Eigen::Index k = 0; k < e.cols(); ++k) {
+    if (e(0, k) < 0) e.col(k) = -e.col(k);
+  }
   w.variances = lam;
   Eigen::Index r = 0;
   while (r < d && lam(r) > opt.rank_tolerance * lam(0)) {
