@@ -3,8 +3,8 @@
 """Reference values for tests/dsp/test_dsp.cpp, computed by SciPy (Debian's python3-scipy).
 
 Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
-a set of Butterworth and notch designs with `sosfilt` applied to the signal, and `firwin` Kaiser
-taps. Run at configure time; nothing it writes is kept in git.
+a set of Butterworth and notch designs with `sosfilt` applied to the signal (from rest, and from
+`sosfilt_zi` times the first sample), and `firwin` Kaiser taps. Run at configure time; nothing it writes is kept in git.
 """
 import sys
 
@@ -50,11 +50,14 @@ def main(path):
                 b, a = signal.iirnotch(edges[0], edges[1], fs=fs)
                 sos = np.concatenate([b, a])[None, :]
             y = signal.sosfilt(sos, x)
+            # started in the steady state of a constant input x[0] (SOSFilter::prime)
+            y_primed = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])[0]
             e2 = edges[1] if len(edges) > 1 else 0.0
             out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {sos.shape[0]}\n")
             for r in sos:
                 out.write(row(r) + "\n")
             out.write(row(y) + "\n")
+            out.write(row(y_primed) + "\n")
         for numtaps, fc, beta in [(101, 0.05, 7.857), (63, 0.2, 5.0), (257, 0.01, 10.0), (1, 0.25, 0.0)]:
             h = signal.firwin(numtaps, 2 * fc, window=("kaiser", beta))
             out.write(f"fir {numtaps} {fc!r} {beta!r}\n{row(h)}\n")

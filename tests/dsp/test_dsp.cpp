@@ -275,7 +275,8 @@ struct ScipyDesign {
   int order = 0;
   double e1 = 0, e2 = 0, fs = 0;
   Eigen::MatrixXd sos;
-  std::vector<double> y;
+  std::vector<double> y;         // sosfilt from rest
+  std::vector<double> y_primed;  // sosfilt from sosfilt_zi(sos) * x[0]
 };
 struct ScipyFir {
   std::size_t n = 0;
@@ -312,6 +313,7 @@ ScipyReference read_scipy_reference(const std::string& path) {
         for (Eigen::Index j = 0; j < 6; ++j) in >> d.sos(i, j);
       }
       d.y = read_values(in, r.x.size());
+      d.y_primed = read_values(in, r.x.size());
       r.designs.push_back(std::move(d));
     } else if (tag == "fir") {
       ScipyFir f;
@@ -323,8 +325,13 @@ ScipyReference read_scipy_reference(const std::string& path) {
   return r;
 }
 
-std::vector<double> run_sos(const Eigen::MatrixXd& sos, const std::vector<double>& x) {
+std::vector<double> run_sos(const Eigen::MatrixXd& sos, const std::vector<double>& x,
+                            bool primed = false) {
   dsp::SOSFilter<double, 1> f(sos);
+  if (primed) {
+    const std::array<double, 1> first{x[0]};
+    REQUIRE(f.prime(first) == dendrite::Status::Ok);
+  }
   std::vector<double> y(x.size());
   std::array<double, 1> in{}, out{};
   for (std::size_t i = 0; i < x.size(); ++i) {
@@ -381,6 +388,9 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     CHECK(relative_error(run_sos(ours, ref.x), d.y) <= 1e-9);
     // SciPy's own sections through SOSFilter: only the filter's rounding differs
     CHECK(relative_error(run_sos(d.sos, ref.x), d.y) <= 1e-12);
+    // primed on the first sample: SciPy's sosfilt from sosfilt_zi(sos) * x[0]
+    CHECK(relative_error(run_sos(d.sos, ref.x, true), d.y_primed) <= 1e-12);
+    CHECK(relative_error(run_sos(ours, ref.x, true), d.y_primed) <= 1e-9);
     // the same transfer function: equal responses on a grid
     for (int k = 0; k <= 64; ++k) {
       const double f = d.fs * 0.5 * double(k) / 64.0;
