@@ -4,7 +4,8 @@
 
 Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
 a set of Butterworth and notch designs with `sosfilt` applied to the signal (from rest, and from
-`sosfilt_zi` times the first sample), and `firwin` Kaiser taps. Run at configure time; nothing it writes is kept in git.
+`sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and none), and
+`firwin` Kaiser taps. Run at configure time; nothing it writes is kept in git.
 """
 import sys
 
@@ -52,12 +53,17 @@ def main(path):
             y = signal.sosfilt(sos, x)
             # started in the steady state of a constant input x[0] (SOSFilter::prime)
             y_primed = signal.sosfilt(sos, x, zi=signal.sosfilt_zi(sos) * x[0])[0]
+            # zero-phase, with the default padding and with none
+            y_ff = signal.sosfiltfilt(sos, x)
+            y_ff0 = signal.sosfiltfilt(sos, x, padlen=0)
             e2 = edges[1] if len(edges) > 1 else 0.0
             out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {sos.shape[0]}\n")
             for r in sos:
                 out.write(row(r) + "\n")
             out.write(row(y) + "\n")
             out.write(row(y_primed) + "\n")
+            out.write(row(y_ff) + "\n")
+            out.write(row(y_ff0) + "\n")
         for numtaps, fc, beta in [(101, 0.05, 7.857), (63, 0.2, 5.0), (257, 0.01, 10.0), (1, 0.25, 0.0)]:
             h = signal.firwin(numtaps, 2 * fc, window=("kaiser", beta))
             out.write(f"fir {numtaps} {fc!r} {beta!r}\n{row(h)}\n")

@@ -277,6 +277,8 @@ struct ScipyDesign {
   Eigen::MatrixXd sos;
   std::vector<double> y;         // sosfilt from rest
   std::vector<double> y_primed;  // sosfilt from sosfilt_zi(sos) * x[0]
+  std::vector<double> y_ff;      // sosfiltfilt, default padlen
+  std::vector<double> y_ff0;     // sosfiltfilt, padlen 0
 };
 struct ScipyFir {
   std::size_t n = 0;
@@ -314,6 +316,8 @@ ScipyReference read_scipy_reference(const std::string& path) {
       }
       d.y = read_values(in, r.x.size());
       d.y_primed = read_values(in, r.x.size());
+      d.y_ff = read_values(in, r.x.size());
+      d.y_ff0 = read_values(in, r.x.size());
       r.designs.push_back(std::move(d));
     } else if (tag == "fir") {
       ScipyFir f;
@@ -391,6 +395,21 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     // primed on the first sample: SciPy's sosfilt from sosfilt_zi(sos) * x[0]
     CHECK(relative_error(run_sos(d.sos, ref.x, true), d.y_primed) <= 1e-12);
     CHECK(relative_error(run_sos(ours, ref.x, true), d.y_primed) <= 1e-9);
+    // zero-phase: sosfiltfilt with SciPy's default padding and with none, on SciPy's sections
+    // and on ours; three channels (x, -2 x, x) give the same rows scaled
+    const Eigen::Map<const Eigen::RowVectorXd> xr(ref.x.data(), Eigen::Index(ref.x.size()));
+    Eigen::MatrixXd x3(3, xr.size());
+    x3 << xr, -2.0 * xr, xr;
+    const Eigen::MatrixXd ff = dsp::sosfiltfilt(d.sos, x3);
+    const auto row = [](const Eigen::MatrixXd& m, Eigen::Index i) {
+      return std::vector<double>(m.row(i).begin(), m.row(i).end());
+    };
+    CHECK(relative_error(row(ff, 0), d.y_ff) <= 1e-12);
+    CHECK((ff.row(1) + 2.0 * ff.row(0)).cwiseAbs().maxCoeff() <=
+          1e-12 * ff.row(0).cwiseAbs().maxCoeff());
+    CHECK(ff.row(2) == ff.row(0));
+    CHECK(relative_error(row(dsp::sosfiltfilt(ours, x3.topRows(1)), 0), d.y_ff) <= 1e-9);
+    CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x3.topRows(1), 0), 0), d.y_ff0) <= 1e-12);
     // the same transfer function: equal responses on a grid
     for (int k = 0; k <= 64; ++k) {
       const double f = d.fs * 0.5 * double(k) / 64.0;
@@ -404,6 +423,34 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     INFO("firwin " << f.n << " taps, fc " << f.fc << ", beta " << f.beta);
     CHECK(worst < 1e-14);
   }
+}
+
+TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]") {
+  // the odd extension continues a constant and a straight line exactly, and each pass starts in
+  // the steady state of its first sample: a low-pass with unit DC gain returns a constant as it
+  // is, and a band-pass (zero DC gain) returns 0; a ramp through a low-pass, which a constant
+  // slope delays by the group delay, comes back with no delay (both passes' delays cancel)
+  const Eigen::MatrixXd lp = dsp::butter(4, {20.0}, dsp::BandType::LowPass, 500.0);
+  const Eigen::MatrixXd bp = dsp::butter(3, {1.0, 40.0}, dsp::BandType::BandPass, 500.0);
+  const Eigen::MatrixXd c = Eigen::MatrixXd::Constant(2, 301, 3.25);
+  CHECK((dsp::sosfiltfilt(lp, c).array() - 3.25).abs().maxCoeff() < 1e-12);
+  CHECK(dsp::sosfiltfilt(bp, c).cwiseAbs().maxCoeff() < 1e-12);
+  Eigen::MatrixXd ramp(1, 1001);
+  for (Eigen::Index t = 0; t < ramp.cols(); ++t) ramp(0, t) = 0.01 * double(t) - 2.0;
+  const Eigen::MatrixXd r = dsp::sosfiltfilt(lp, ramp);
+  // the passes start in the steady state of a constant, not of a ramp: their start-up decays
+  // exponentially from each end (5e-3 at the last sample, 6e-7 100 samples in, 1e-13 at 250),
+  // and the middle half is the ramp itself (a delay of one sample would be off by 0.01)
+  CHECK((r - ramp).middleCols(250, 501).cwiseAbs().maxCoeff() < 1e-9);
+  // the default padding is 3 (2 S + 1) = 15 samples for the 2-section low-pass
+  CHECK_NOTHROW(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 16)));
+  CHECK_THROWS_WITH(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 15)),
+                    Catch::Contains("longer than the padding (15 samples), got 15"));
+  CHECK_THROWS_AS(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 15), 20), dendrite::dimension_error);
+  Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(2, 50);
+  bad(1, 7) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_AS(dsp::sosfiltfilt(lp, bad), dendrite::numerical_error);
+  CHECK_THROWS_AS(dsp::sosfiltfilt(Eigen::MatrixXd::Ones(2, 5), c), dendrite::dimension_error);
 }
 
 TEST_CASE("DCBlocker is the first-order Butterworth high-pass", "[dsp]") {
