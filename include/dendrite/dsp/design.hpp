@@ -118,7 +118,7 @@ MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
     return best;
   };
   enum class Kind { Any, Real, Complex };
-  // takes the root of v nearest `to` of the given kind (v must hold one)
+  // takes the root of v nearest `to` of the given kind (of any kind if v holds none of it)
   const auto take_nearest = [&](std::vector<cplx>& v, cplx to, Kind kind) {
     std::size_t best = v.size();
     for (std::size_t i = 0; i < v.size(); ++i) {
