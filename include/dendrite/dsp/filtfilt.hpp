@@ -13,7 +13,9 @@
 /// n = 3 (2 S + 1 - min(#{b2 = 0}, #{a2 = 0})) for S sections, SciPy's `padlen`. Equal to SciPy
 /// 1.10's `sosfiltfilt` within 1e-12 relative with SciPy's sections, on fourteen designs and a
 /// 4 001-sample signal, with the default padding and with none (tests/dsp/scipy_reference.py).
-/// The real-time counterpart is `SOSFilter` (causal: a zero-phase filter needs the future).
+/// Only SciPy's defaults are offered: odd extension (not 'even', 'constant' or none but through
+/// `padlen` 0) and its 'pad' method (not Gustafsson's). The real-time counterpart is `SOSFilter`
+/// (causal: a zero-phase filter needs the future).
 #pragma once
 
 #include <algorithm>
