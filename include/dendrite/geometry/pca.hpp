@@ -43,7 +43,8 @@ struct PCAOptions {
   /// Number of components to keep; 0 keeps min(features, samples - 1).
   Eigen::Index n_components = 0;
   /// In (0, 1]: keep the fewest components whose explained-variance ratio reaches this fraction
-  /// (overrides n_components). 0 disables it.
+  /// (overrides n_components). 0 disables it. scikit-learn's float n_components keeps the
+  /// fewest that exceed it: the two differ only where a cumulative ratio equals it exactly.
   double variance_fraction = 0.0;
   /// Scale the scores to unit variance in `transform` (and back in `inverse_transform`).
   bool whiten = false;
