@@ -17,8 +17,8 @@
 /// `padlen` 0) and its 'pad' method (not Gustafsson's). Each row runs through a one-channel
 /// `SOSFilter` step by step (the primed state SciPy's test checks, with the step's per-sample
 /// checks): 64 x 30 000 samples through 4 sections take 50 ms on the AVX-512 VM, where SciPy's
-/// `sosfiltfilt` takes 25 ms (bench/README.md, `BM_SosFiltFilt64x30000`). The real-time counterpart is `SOSFilter` (causal: a zero-phase filter needs
-/// the future).
+/// `sosfiltfilt` takes 25 ms (bench/README.md, `BM_SosFiltFilt64x30000`). The real-time
+/// counterpart is `SOSFilter` (causal: a zero-phase filter needs the future).
 #pragma once
 
 #include <algorithm>
