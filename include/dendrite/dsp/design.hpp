@@ -105,33 +105,29 @@ MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
   const auto count_real = [&](const std::vector<cplx>& v) {
     return std::size_t(std::count_if(v.begin(), v.end(), is_real));
   };
-  // index of the root nearest the unit circle (the first of equals), among `real_only` if set
-  const auto worst = [&](const std::vector<cplx>& v, bool real_only) {
+  // index of the root of v that `keep` accepts with the least `key` (the first of equals);
+  // v.size() if `keep` accepts none
+  const auto argmin = [](const std::vector<cplx>& v, auto keep, auto key) {
     std::size_t best = v.size();
     for (std::size_t i = 0; i < v.size(); ++i) {
-      if (real_only && !is_real(v[i])) continue;
-      if (best == v.size() ||
-          std::abs(1.0 - std::abs(v[i])) < std::abs(1.0 - std::abs(v[best]))) {
-        best = i;
-      }
+      if (keep(v[i]) && (best == v.size() || key(v[i]) < key(v[best]))) best = i;
     }
     return best;
+  };
+  const auto any = [](cplx) { return true; };
+  // index of the root nearest the unit circle, among the real ones if `real_only`
+  const auto worst = [&](const std::vector<cplx>& v, bool real_only) {
+    return argmin(v, [&](cplx r) { return !real_only || is_real(r); },
+                  [](cplx r) { return std::abs(1.0 - std::abs(r)); });
   };
   enum class Kind { Any, Real, Complex };
   // takes the root of v nearest `to` of the given kind (of any kind if v holds none of it)
   const auto take_nearest = [&](std::vector<cplx>& v, cplx to, Kind kind) {
-    std::size_t best = v.size();
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if ((kind == Kind::Real && !is_real(v[i])) || (kind == Kind::Complex && is_real(v[i]))) {
-        continue;
-      }
-      if (best == v.size() || std::abs(v[i] - to) < std::abs(v[best] - to)) best = i;
-    }
-    if (best == v.size()) {  // none of that kind (not reached with conjugate-symmetric roots)
-      for (std::size_t i = 0; i < v.size(); ++i) {
-        if (best == v.size() || std::abs(v[i] - to) < std::abs(v[best] - to)) best = i;
-      }
-    }
+    const auto distance = [to](cplx r) { return std::abs(r - to); };
+    std::size_t best = argmin(
+        v, [&](cplx r) { return kind == Kind::Any || is_real(r) == (kind == Kind::Real); },
+        distance);
+    if (best == v.size()) best = argmin(v, any, distance);  // not reached with conjugate pairs
     const cplx r = v[best];
     v.erase(v.begin() + std::ptrdiff_t(best));
     return r;
