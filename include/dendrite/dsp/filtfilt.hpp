@@ -58,6 +58,17 @@ template <AnalysisScalar S = double>
   }
   MatrixX<S> out(x.rows(), n);
   std::vector<double> ext(std::size_t(n + 2 * pad));
+  // one pass over [first, last), in place, from the steady state of the sample it starts on
+  const auto pass = [&design](auto first, auto last) {
+    SOSFilter<double, 1> f = design;
+    std::array<double, 1> in{*first}, y{};
+    (void)f.prime(in);
+    for (; first != last; ++first) {
+      in[0] = *first;
+      (void)f.step(in, y);
+      *first = y[0];
+    }
+  };
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     const auto row = x.row(r);
     for (Eigen::Index k = 0; k < pad; ++k) {
@@ -65,24 +76,8 @@ template <AnalysisScalar S = double>
       ext[std::size_t(pad + n + k)] = 2 * row(n - 1) - row(n - 2 - k);
     }
     for (Eigen::Index t = 0; t < n; ++t) ext[std::size_t(pad + t)] = row(t);
-    // forward, then backward, each from the steady state of the sample it starts on
-    std::array<double, 1> in{}, y{};
-    SOSFilter<double, 1> forward = design;
-    in[0] = ext.front();
-    (void)forward.prime(in);
-    for (double& v : ext) {
-      in[0] = v;
-      (void)forward.step(in, y);
-      v = y[0];
-    }
-    SOSFilter<double, 1> backward = design;
-    in[0] = ext.back();
-    (void)backward.prime(in);
-    for (auto it = ext.rbegin(); it != ext.rend(); ++it) {
-      in[0] = *it;
-      (void)backward.step(in, y);
-      *it = y[0];
-    }
+    pass(ext.begin(), ext.end());    // forward
+    pass(ext.rbegin(), ext.rend());  // then backward
     for (Eigen::Index t = 0; t < n; ++t) out(r, t) = ext[std::size_t(pad + t)];
   }
   return out;
