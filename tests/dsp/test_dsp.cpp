@@ -453,6 +453,52 @@ TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]"
   CHECK_THROWS_AS(dsp::sosfiltfilt(Eigen::MatrixXd::Ones(2, 5), c), dendrite::dimension_error);
 }
 
+TEST_CASE("sosfiltfilt filters each row on its own, at any row count and stride", "[dsp]") {
+  // rows run in SIMD groups (8, 4 or 2 lanes by target) with the last group partly empty: every
+  // row of a many-row call must equal that row filtered alone, bit for bit, whatever its
+  // neighbours hold (other scales, offsets, a NaN-free group after a partial one)
+  std::mt19937 rng(43);
+  std::normal_distribution<double> normal;
+  // 3 sections (one group of 3 run together) and 5 (a group of 4, then 1)
+  const Eigen::MatrixXd stop = dsp::butter(3, {10.0, 20.0}, dsp::BandType::BandStop, 256.0);
+  const Eigen::MatrixXd high = dsp::butter(9, {64.0}, dsp::BandType::HighPass, 256.0);
+  REQUIRE(stop.rows() == 3);
+  REQUIRE(high.rows() == 5);
+  for (const Eigen::Index rows : {1, 3, 5, 7, 9, 11, 17}) {
+    Eigen::MatrixXd x(rows, 517);
+    for (Eigen::Index r = 0; r < rows; ++r) {
+      const double scale = std::pow(10.0, double(r % 5) - 2.0), offset = 3.0 * double(r);
+      for (Eigen::Index t = 0; t < x.cols(); ++t) x(r, t) = offset + scale * normal(rng);
+    }
+    for (const Eigen::MatrixXd* sos : {&stop, &high}) {
+      const Eigen::MatrixXd all = dsp::sosfiltfilt(*sos, x);
+      REQUIRE(all.rows() == rows);
+      REQUIRE(all.cols() == x.cols());
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        const Eigen::MatrixXd one = x.row(r);
+        INFO(rows << " rows, row " << r << ", " << sos->rows() << " sections");
+        CHECK(all.row(r) == dsp::sosfiltfilt(*sos, one));
+      }
+    }
+  }
+  // a block of a larger matrix (outer stride 20, not its 9 rows) filters as its copy does
+  Eigen::MatrixXd big(20, 700);
+  for (Eigen::Index k = 0; k < big.size(); ++k) big(k) = normal(rng);
+  const Eigen::MatrixXd copy = big.block(3, 50, 9, 601);
+  CHECK(dsp::sosfiltfilt(high, big.block(3, 50, 9, 601)) == dsp::sosfiltfilt(high, copy));
+  // a NaN or Inf in the last, partial group is found as in the first
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  for (const double v : {nan, -inf}) {
+    Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(11, 100);
+    bad(10, 99) = v;
+    CHECK_THROWS_WITH(dsp::sosfiltfilt(stop, bad), Catch::Contains("NaN or Inf"));
+    bad(10, 99) = 1.0;
+    bad(0, 0) = v;
+    CHECK_THROWS_AS(dsp::sosfiltfilt(stop, bad), dendrite::numerical_error);
+  }
+}
+
 TEST_CASE("DCBlocker is the first-order Butterworth high-pass", "[dsp]") {
   const double fs = 512.0, fc = 0.5;
   dsp::DCBlocker<double, 3> dc(fc, fs);
