@@ -71,15 +71,16 @@ void sos_run(const double* c, SosBatch* z, double* p, std::ptrdiff_t step,
   }
   const std::ptrdiff_t stride = step * std::ptrdiff_t(B::size);
   const B tiny(std::numeric_limits<double>::min());
-  for (std::size_t t = 0; t < len; ++t, p += stride) {
-    B v = B::load_aligned(p);
+  for (std::size_t t = 0; t < len; ++t) {
+    double* q = p + std::ptrdiff_t(t) * stride;  // (never one step past either end)
+    B v = B::load_aligned(q);
     for (std::size_t k = 0; k < K; ++k) {
       const B y = xsimd::fma(b0[k], v, z1[k]);
       z1[k] = xsimd::fma(na1[k], y, xsimd::fma(b1[k], v, z2[k]));
       z2[k] = xsimd::fma(na2[k], y, b2[k] * v);
       v = y;
     }
-    v.store_aligned(p);
+    v.store_aligned(q);
     if ((t & 255U) == 255U) {
       for (std::size_t k = 0; k < K; ++k) {
         z1[k] = xsimd::select(xsimd::abs(z1[k]) < tiny, B(0.0), z1[k]);
