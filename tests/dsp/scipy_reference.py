@@ -56,6 +56,10 @@ def main(path):
             # zero-phase, with the default padding and with none
             y_ff = signal.sosfiltfilt(sos, x)
             y_ff0 = signal.sosfiltfilt(sos, x, padlen=0)
+            # the other extensions: even (with 37 samples), constant, none
+            y_ffe = signal.sosfiltfilt(sos, x, padtype="even", padlen=37)
+            y_ffc = signal.sosfiltfilt(sos, x, padtype="constant")
+            y_ffn = signal.sosfiltfilt(sos, x, padtype=None)
             e2 = edges[1] if len(edges) > 1 else 0.0
             out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {sos.shape[0]}\n")
             for r in sos:
@@ -64,6 +68,9 @@ def main(path):
             out.write(row(y_primed) + "\n")
             out.write(row(y_ff) + "\n")
             out.write(row(y_ff0) + "\n")
+            out.write(row(y_ffe) + "\n")
+            out.write(row(y_ffc) + "\n")
+            out.write(row(y_ffn) + "\n")
         for numtaps, fc, beta in [(101, 0.05, 7.857), (63, 0.2, 5.0), (257, 0.01, 10.0), (1, 0.25, 0.0)]:
             h = signal.firwin(numtaps, 2 * fc, window=("kaiser", beta))
             out.write(f"fir {numtaps} {fc!r} {beta!r}\n{row(h)}\n")

@@ -279,6 +279,9 @@ struct ScipyDesign {
   std::vector<double> y_primed;  // sosfilt from sosfilt_zi(sos) * x[0]
   std::vector<double> y_ff;      // sosfiltfilt, default padlen
   std::vector<double> y_ff0;     // sosfiltfilt, padlen 0
+  std::vector<double> y_ffe;     // sosfiltfilt, padtype 'even', padlen 37
+  std::vector<double> y_ffc;     // sosfiltfilt, padtype 'constant'
+  std::vector<double> y_ffn;     // sosfiltfilt, padtype None
 };
 struct ScipyFir {
   std::size_t n = 0;
@@ -318,6 +321,9 @@ ScipyReference read_scipy_reference(const std::string& path) {
       d.y_primed = read_values(in, r.x.size());
       d.y_ff = read_values(in, r.x.size());
       d.y_ff0 = read_values(in, r.x.size());
+      d.y_ffe = read_values(in, r.x.size());
+      d.y_ffc = read_values(in, r.x.size());
+      d.y_ffn = read_values(in, r.x.size());
       r.designs.push_back(std::move(d));
     } else if (tag == "fir") {
       ScipyFir f;
@@ -410,6 +416,14 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     CHECK(ff.row(2) == ff.row(0));
     CHECK(relative_error(row(dsp::sosfiltfilt(ours, x3.topRows(1)), 0), d.y_ff) <= 1e-9);
     CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x3.topRows(1), 0), 0), d.y_ff0) <= 1e-12);
+    // the other extensions, SciPy's padtype 'even' (37 samples), 'constant' and None
+    const Eigen::MatrixXd x1 = x3.topRows(1);
+    CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x1, 37, dsp::PadType::Even), 0), d.y_ffe) <=
+          1e-12);
+    CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x1, -1, dsp::PadType::Constant), 0),
+                         d.y_ffc) <= 1e-12);
+    CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x1, -1, dsp::PadType::None), 0), d.y_ffn) <=
+          1e-12);
     // the same transfer function: equal responses on a grid
     for (int k = 0; k <= 64; ++k) {
       const double f = d.fs * 0.5 * double(k) / 64.0;
@@ -433,8 +447,11 @@ TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]"
   const Eigen::MatrixXd lp = dsp::butter(4, {20.0}, dsp::BandType::LowPass, 500.0);
   const Eigen::MatrixXd bp = dsp::butter(3, {1.0, 40.0}, dsp::BandType::BandPass, 500.0);
   const Eigen::MatrixXd c = Eigen::MatrixXd::Constant(2, 301, 3.25);
-  CHECK((dsp::sosfiltfilt(lp, c).array() - 3.25).abs().maxCoeff() < 1e-12);
-  CHECK(dsp::sosfiltfilt(bp, c).cwiseAbs().maxCoeff() < 1e-12);
+  for (const auto pt : {dsp::PadType::Odd, dsp::PadType::Even, dsp::PadType::Constant,
+                        dsp::PadType::None}) {  // every extension of a constant is that constant
+    CHECK((dsp::sosfiltfilt(lp, c, -1, pt).array() - 3.25).abs().maxCoeff() < 1e-12);
+    CHECK(dsp::sosfiltfilt(bp, c, -1, pt).cwiseAbs().maxCoeff() < 1e-12);
+  }
   Eigen::MatrixXd ramp(1, 1001);
   for (Eigen::Index t = 0; t < ramp.cols(); ++t) ramp(0, t) = 0.01 * double(t) - 2.0;
   const Eigen::MatrixXd r = dsp::sosfiltfilt(lp, ramp);
@@ -447,6 +464,10 @@ TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]"
   CHECK_THROWS_WITH(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 15)),
                     Catch::Contains("longer than the padding (15 samples), got 15"));
   CHECK_THROWS_AS(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 15), 20), dendrite::dimension_error);
+  CHECK_THROWS_AS(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 15), -1, dsp::PadType::Even),
+                  dendrite::dimension_error);
+  // no extension: no padding whatever padlen says, so one sample is enough
+  CHECK_NOTHROW(dsp::sosfiltfilt(lp, Eigen::MatrixXd::Ones(1, 1), 20, dsp::PadType::None));
   Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(2, 50);
   bad(1, 7) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_AS(dsp::sosfiltfilt(lp, bad), dendrite::numerical_error);

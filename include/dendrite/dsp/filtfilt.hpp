@@ -13,8 +13,8 @@
 /// n = 3 (2 S + 1 - min(#{b2 = 0}, #{a2 = 0})) for S sections, SciPy's `padlen`. Equal to SciPy
 /// 1.10's `sosfiltfilt` within 1e-12 relative with SciPy's sections, on fourteen designs and a
 /// 4 001-sample signal, with the default padding and with none (tests/dsp/scipy_reference.py).
-/// Only SciPy's defaults are offered: odd extension (not 'even', 'constant' or none but through
-/// `padlen` 0) and its 'pad' method (not Gustafsson's).
+/// SciPy's other extensions ('even', 'constant', none) are `PadType`'s, equal to SciPy's within
+/// 1e-12 too; its 'pad' method is the only one (not Gustafsson's).
 /// Rows run in groups of one SIMD register of doubles (8 with AVX-512, 4 with AVX2, 2 with
 /// SSE2), copied sample-major into a work buffer, up to 4 sections together over each pass so
 /// that each one's recursion (two FMAs per sample) overlaps the others'. The recursion is
@@ -96,16 +96,23 @@ void sos_run(const double* c, SosBatch* z, double* p, std::ptrdiff_t step,
 
 }  // namespace detail
 
+/// How `sosfiltfilt` extends a row of N samples by n samples past each end (SciPy's `padtype`):
+/// Odd x[-k] = 2 x[0] - x[k] (the default), Even x[-k] = x[k], Constant x[-k] = x[0], and the
+/// mirror images at the far end, x[N-1+k] from x[N-1-k] and x[N-1]; None, no extension (n = 0,
+/// whatever `padlen` says).
+enum class PadType { Odd, Even, Constant, None };
+
 /// Zero-phase filtering of each row of `x` (channels x samples) through the second-order
-/// sections `sos` (S x 6, as `SOSFilter` takes them), with `padlen` samples of odd extension at
-/// each end (-1: SciPy's default, see the file comment). Throws `dimension_error` for sections
-/// that are not S x 6 or a row not longer than the padding, `numerical_error` for a non-finite
-/// sample or coefficient.
+/// sections `sos` (S x 6, as `SOSFilter` takes them), with `padlen` samples of extension of kind
+/// `padtype` at each end (-1: SciPy's default, see the file comment). Throws `dimension_error`
+/// for sections that are not S x 6 or a row not longer than the padding, `numerical_error` for a
+/// non-finite sample or coefficient.
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> sosfiltfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
-                                     const AnalysisRef<S>& x, Eigen::Index padlen = -1) {
+                                     const AnalysisRef<S>& x, Eigen::Index padlen = -1,
+                                     PadType padtype = PadType::Odd) {
   const SOSFilter<double, 1> design(sos);  // checks the sections' shape and values
-  Eigen::Index pad = padlen;
+  Eigen::Index pad = padtype == PadType::None ? 0 : padlen;
   if (pad < 0) {
     const Eigen::Index b2_zero = (sos.col(2).array() == 0).count();
     const Eigen::Index a2_zero = (sos.col(5).array() == 0).count();
@@ -177,10 +184,20 @@ template <AnalysisScalar S = double>
       DENDRITE_THROW(numerical_error, "sosfiltfilt: the signal contains NaN or Inf");
     }
     const B first = B::load_aligned(at(buf, pad)), last = B::load_aligned(at(buf, pad + n - 1));
-    for (Eigen::Index k = 0; k < pad; ++k) {  // the odd extensions
-      (B(2.0) * first - B::load_aligned(at(buf, 2 * pad - k))).store_aligned(at(buf, k));
-      (B(2.0) * last - B::load_aligned(at(buf, pad + n - 2 - k)))
-          .store_aligned(at(buf, pad + n + k));
+    // the extensions: x[-j] at k = pad - j (from x[j]) and x[n-1+j] at pad + n - 1 + j (from
+    // x[n-1-j]), j = 1..pad
+    for (Eigen::Index k = 0; k < pad; ++k) {
+      B head = first, tail = last;
+      if (padtype != PadType::Constant) {
+        head = B::load_aligned(at(buf, 2 * pad - k));
+        tail = B::load_aligned(at(buf, pad + n - 2 - k));
+      }
+      if (padtype == PadType::Odd) {
+        head = B(2.0) * first - head;
+        tail = B(2.0) * last - tail;
+      }
+      head.store_aligned(at(buf, k));
+      tail.store_aligned(at(buf, pad + n + k));
     }
     pass(buf.data(), 1);                   // forward
     pass(buf.data() + (len - 1) * L, -1);  // then backward
