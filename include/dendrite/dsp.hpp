@@ -2,7 +2,8 @@
 /// @file
 /// The streaming DSP front end: Butterworth and notch design as second-order sections (SciPy's
 /// conventions) and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and
-/// `Decimator`; `DCBlocker` and `CommonAverage`; offline, `sosfiltfilt` (zero-phase, SciPy's).
+/// `Decimator`; `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt`
+/// (SciPy's, zero-phase for the second).
 #pragma once
 
 #include <dendrite/dsp/common_average.hpp>

@@ -416,6 +416,17 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     CHECK(ff.row(2) == ff.row(0));
     CHECK(relative_error(row(dsp::sosfiltfilt(ours, x3.topRows(1)), 0), d.y_ff) <= 1e-9);
     CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x3.topRows(1), 0), 0), d.y_ff0) <= 1e-12);
+    // causal, offline: sosfilt from rest and primed, three rows at once
+    const Eigen::MatrixXd causal = dsp::sosfilt(d.sos, x3);
+    CHECK(relative_error(row(causal, 0), d.y) <= 1e-12);
+    CHECK(causal.row(2) == causal.row(0));
+    CHECK((causal.row(1) + 2.0 * causal.row(0)).cwiseAbs().maxCoeff() <=
+          1e-12 * causal.row(0).cwiseAbs().maxCoeff());
+    const auto primed = dsp::FilterStart::FirstSample;
+    const Eigen::MatrixXd fp = -0.5 * dsp::sosfilt(d.sos, x3, primed);  // row 1 was -2 x
+    CHECK(relative_error(row(fp, 1), d.y_primed) <= 1e-12);
+    CHECK(relative_error(row(dsp::sosfilt(ours, x3.topRows(1)), 0), d.y) <= 1e-9);
+    CHECK(relative_error(row(dsp::sosfilt(ours, x3.topRows(1), primed), 0), d.y_primed) <= 1e-9);
     // the other extensions, SciPy's padtype 'even' (37 samples), 'constant' and None
     const Eigen::MatrixXd x1 = x3.topRows(1);
     CHECK(relative_error(row(dsp::sosfiltfilt(d.sos, x1, 37, dsp::PadType::Even), 0), d.y_ffe) <=
@@ -474,7 +485,8 @@ TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]"
   CHECK_THROWS_AS(dsp::sosfiltfilt(Eigen::MatrixXd::Ones(2, 5), c), dendrite::dimension_error);
 }
 
-TEST_CASE("sosfiltfilt filters each row on its own, at any row count and stride", "[dsp]") {
+TEST_CASE("sosfilt and sosfiltfilt filter each row on its own, at any row count and stride",
+          "[dsp]") {
   // rows run in SIMD groups (8, 4 or 2 lanes by target) with the last group partly empty: every
   // row of a many-row call must equal that row filtered alone, bit for bit, whatever its
   // neighbours hold (other scales, offsets, a NaN-free group after a partial one)
@@ -495,10 +507,24 @@ TEST_CASE("sosfiltfilt filters each row on its own, at any row count and stride"
       const Eigen::MatrixXd all = dsp::sosfiltfilt(*sos, x);
       REQUIRE(all.rows() == rows);
       REQUIRE(all.cols() == x.cols());
+      const Eigen::MatrixXd causal = dsp::sosfilt(*sos, x, dsp::FilterStart::FirstSample);
       for (Eigen::Index r = 0; r < rows; ++r) {
         const Eigen::MatrixXd one = x.row(r);
         INFO(rows << " rows, row " << r << ", " << sos->rows() << " sections");
         CHECK(all.row(r) == dsp::sosfiltfilt(*sos, one));
+        CHECK(causal.row(r) == dsp::sosfilt(*sos, one, dsp::FilterStart::FirstSample));
+        // the real-time filter stepped along the row, primed on its first sample: the same
+        // recursion up to the order of one sum
+        dsp::SOSFilter<double, 1> rt(*sos);
+        std::array<double, 1> in{one(0, 0)}, out{};
+        REQUIRE(rt.prime(in) == dendrite::Status::Ok);
+        double worst = 0;
+        for (Eigen::Index t = 0; t < one.cols(); ++t) {
+          in[0] = one(0, t);
+          REQUIRE(rt.step(in, out) == dendrite::Status::Ok);
+          worst = std::max(worst, std::abs(out[0] - causal(r, t)));
+        }
+        CHECK(worst <= 1e-12 * causal.row(r).cwiseAbs().maxCoeff());
       }
     }
   }
@@ -507,6 +533,8 @@ TEST_CASE("sosfiltfilt filters each row on its own, at any row count and stride"
   for (Eigen::Index k = 0; k < big.size(); ++k) big(k) = normal(rng);
   const Eigen::MatrixXd copy = big.block(3, 50, 9, 601);
   CHECK(dsp::sosfiltfilt(high, big.block(3, 50, 9, 601)) == dsp::sosfiltfilt(high, copy));
+  CHECK(dsp::sosfilt(high, big.block(3, 50, 9, 601)) == dsp::sosfilt(high, copy));
+  CHECK(dsp::sosfilt(high, Eigen::MatrixXd(4, 0)).size() == 0);  // no samples: nothing to do
   // a NaN or Inf in the last, partial group is found as in the first
   constexpr double nan = std::numeric_limits<double>::quiet_NaN();
   constexpr double inf = std::numeric_limits<double>::infinity();
@@ -514,6 +542,7 @@ TEST_CASE("sosfiltfilt filters each row on its own, at any row count and stride"
     Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(11, 100);
     bad(10, 99) = v;
     CHECK_THROWS_WITH(dsp::sosfiltfilt(stop, bad), Catch::Contains("NaN or Inf"));
+    CHECK_THROWS_WITH(dsp::sosfilt(stop, bad), Catch::Contains("sosfilt: the signal"));
     bad(10, 99) = 1.0;
     bad(0, 0) = v;
     CHECK_THROWS_AS(dsp::sosfiltfilt(stop, bad), dendrite::numerical_error);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// Zero-phase filtering of a recording (offline, an analysis function): SciPy's
-/// `sosfiltfilt(sos, x)` with its defaults (padtype 'odd'), applied to each row of a
-/// channels x samples matrix. For a row x of N samples and n samples of padding:
+/// Offline filtering of a recording, each row of a channels x samples matrix (analysis
+/// functions): `sosfilt`, causal, SciPy's `sosfilt` from rest or primed (the offline form of
+/// `SOSFilter`'s steps), and `sosfiltfilt`, zero-phase: SciPy's `sosfiltfilt(sos, x)` with its
+/// defaults (padtype 'odd'). For a row x of N samples and n samples of padding:
 ///   1. odd extension at both ends, x[-k] = 2 x[0] - x[k] and x[N-1+k] = 2 x[N-1] - x[N-1-k],
 ///      k = 1..n, so that the ends continue the signal's slope instead of jumping to 0;
 ///   2. the sections forward over the extended row, started in the steady state of a constant
@@ -94,7 +95,135 @@ void sos_run(const double* c, SosBatch* z, double* p, std::ptrdiff_t step,
   }
 }
 
+/// The rows of a channels x samples matrix through second-order sections, one group of
+/// `SosBatch::size` rows at a time, in a sample-major work buffer of `length` samples (sample t
+/// of the group's row g at t size + g).
+class SosRows {
+ public:
+  using B = SosBatch;
+  static constexpr std::size_t L = B::size;
+
+  /// Checks `sos` as `SOSFilter` does (throws the same errors) and divides each row by its a0.
+  explicit SosRows(const Eigen::Ref<const Eigen::MatrixXd>& sos)
+      : sections_(std::size_t(SOSFilter<double, 1>(sos).sections())) {
+    coef_.resize(sections_ * 5);
+    gain_.resize(sections_);
+    for (std::size_t s = 0; s < sections_; ++s) {
+      const auto row = sos.row(Eigen::Index(s)) / sos(Eigen::Index(s), 3);
+      for (int k = 0; k < 3; ++k) coef_[s * 5 + std::size_t(k)] = row(k);
+      coef_[s * 5 + 3] = row(4);
+      coef_[s * 5 + 4] = row(5);
+      // the steady-state gain; none for an integrator (a pole at z = 1), primed at rest as
+      // `SOSFilter::prime` does
+      const double den = 1.0 + row(4) + row(5);
+      gain_[s] = std::abs(den) > 0x1p-40 ? (row(0) + row(1) + row(2)) / den : kNoSteadyState;
+    }
+    z_.resize(sections_ * 2);
+  }
+
+  /// Sets the work buffer's length in samples (at least 1).
+  void set_length(std::size_t length) {
+    len_ = length;
+    buf_.resize(len_ * L);
+  }
+
+  /// The first lane of sample t of the buffer.
+  [[nodiscard]] double* at(Eigen::Index t) noexcept { return &buf_[std::size_t(t) * L]; }
+  [[nodiscard]] B load(Eigen::Index t) noexcept { return B::load_aligned(at(t)); }
+
+  /// Copies rows [r0, r0 + rows) of x (rows <= L, the rest of the lanes 0) into the buffer from
+  /// sample `offset` on; `false` if a sample is NaN or Inf.
+  [[nodiscard]] bool read(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index r0,
+                          std::size_t rows, Eigen::Index offset) noexcept {
+    auto finite = B(0.0) == B(0.0);
+    for (Eigen::Index t = 0; t < x.cols(); ++t) {
+      const double* col = x.data() + r0 + t * x.outerStride();
+      alignas(64) std::array<double, L> part{};
+      if (rows < L) std::copy(col, col + rows, part.begin());
+      const B v = rows < L ? B::load_aligned(part.data()) : B::load_unaligned(col);
+      finite = finite && (xsimd::abs(v) <= B(std::numeric_limits<double>::max()));
+      v.store_aligned(at(offset + t));
+    }
+    return xsimd::all(finite);
+  }
+
+  /// Copies the buffer's samples [offset, offset + out.cols()) into rows [r0, r0 + rows) of out.
+  void write(Eigen::MatrixXd& out, Eigen::Index r0, std::size_t rows,
+             Eigen::Index offset) noexcept {
+    for (Eigen::Index t = 0; t < out.cols(); ++t) {
+      double* col = out.data() + r0 + t * out.rows();
+      if (rows < L) {
+        std::copy_n(at(offset + t), rows, col);
+      } else {
+        load(offset + t).store_unaligned(col);
+      }
+    }
+  }
+
+  /// The sections in place over the whole buffer, forward or backward, from rest or from the
+  /// steady state of a constant input equal to the pass's first sample (`SOSFilter::prime`).
+  void pass(bool forward, bool primed) noexcept {
+    double* first = forward ? buf_.data() : buf_.data() + (len_ - 1) * L;
+    const std::ptrdiff_t step = forward ? 1 : -1;
+    B v = primed ? B::load_aligned(first) : B(0.0);
+    for (std::size_t s = 0; s < sections_; ++s) {
+      const bool integrator = gain_[s] == kNoSteadyState;
+      const B in = integrator ? B(0.0) : v;
+      const B y = B(integrator ? 0.0 : gain_[s]) * in;
+      z_[2 * s] = y - B(coef_[s * 5]) * in;
+      z_[2 * s + 1] = B(coef_[s * 5 + 2]) * in - B(coef_[s * 5 + 4]) * y;
+      v = y;
+    }
+    for (std::size_t s = 0; s < sections_; s += kSosGroup) {
+      const double* c = &coef_[s * 5];
+      B* z = &z_[2 * s];
+      switch (std::min(kSosGroup, sections_ - s)) {
+        case 4: sos_run<4>(c, z, first, step, len_); break;
+        case 3: sos_run<3>(c, z, first, step, len_); break;
+        case 2: sos_run<2>(c, z, first, step, len_); break;
+        default: sos_run<1>(c, z, first, step, len_);
+      }
+    }
+  }
+
+ private:
+  static constexpr double kNoSteadyState = std::numeric_limits<double>::infinity();
+  std::size_t sections_, len_ = 0;
+  std::vector<double> coef_, gain_;  // per section b0 b1 b2 a1 a2 (divided by a0); gains
+  aligned_vector<double> buf_;
+  std::vector<B> z_;  // per section: z1, z2
+};
+
 }  // namespace detail
+
+/// Where `sosfilt` starts each row: at rest (zero state, SciPy's `sosfilt(sos, x)`), or in the
+/// steady state of a constant input equal to the row's first sample (`SOSFilter::prime`; SciPy:
+/// `sosfilt(sos, x, zi=sosfilt_zi(sos) * x[0])`), with no start-up transient from an offset.
+enum class FilterStart { Rest, FirstSample };
+
+/// Causal filtering of each row of `x` (channels x samples) through the second-order sections
+/// `sos` (S x 6, as `SOSFilter` takes them): the offline form of `SOSFilter`'s steps over a
+/// recording (SciPy's `sosfilt` along the rows), in the row groups of `sosfiltfilt`. Equal to
+/// SciPy 1.10 within 1e-12 relative on fourteen designs, from rest and primed. Throws what
+/// `SOSFilter`'s constructor throws for bad sections, `numerical_error` for a NaN or Inf sample.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> sosfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
+                                 const AnalysisRef<S>& x, FilterStart start = FilterStart::Rest) {
+  detail::SosRows rows_of(sos);
+  MatrixX<S> out(x.rows(), x.cols());  // S is double
+  if (x.cols() == 0) return out;
+  rows_of.set_length(std::size_t(x.cols()));
+  constexpr std::size_t L = detail::SosRows::L;
+  for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += Eigen::Index(L)) {
+    const std::size_t rows = std::min(L, std::size_t(x.rows() - r0));
+    if (!rows_of.read(x, r0, rows, 0)) {
+      DENDRITE_THROW(numerical_error, "sosfilt: the signal contains NaN or Inf");
+    }
+    rows_of.pass(true, start == FilterStart::FirstSample);
+    rows_of.write(out, r0, rows, 0);
+  }
+  return out;
+}
 
 /// How `sosfiltfilt` extends a row of N samples by n samples past each end (SciPy's `padtype`):
 /// Odd x[-k] = 2 x[0] - x[k] (the default), Even x[-k] = x[k], Constant x[-k] = x[0], and the
@@ -111,7 +240,7 @@ template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> sosfiltfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
                                      const AnalysisRef<S>& x, Eigen::Index padlen = -1,
                                      PadType padtype = PadType::Odd) {
-  const SOSFilter<double, 1> design(sos);  // checks the sections' shape and values
+  detail::SosRows rows_of(sos);  // checks the sections first
   Eigen::Index pad = padtype == PadType::None ? 0 : padlen;
   if (pad < 0) {
     const Eigen::Index b2_zero = (sos.col(2).array() == 0).count();
@@ -123,92 +252,35 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "sosfiltfilt: each row must be longer than the padding (", pad,
                    " samples), got ", n, " samples");
   }
-  // the sections divided by a0, and each one's steady-state gain (0 for an integrator, which
-  // has none and is primed at rest, as `SOSFilter::prime` does)
-  const std::size_t sections = std::size_t(sos.rows());
-  std::vector<double> coef(sections * 5), gain(sections);
-  std::vector<bool> integrator(sections);
-  for (std::size_t s = 0; s < sections; ++s) {
-    const auto row = sos.row(Eigen::Index(s)) / sos(Eigen::Index(s), 3);
-    for (int k = 0; k < 3; ++k)
-      coef[s * 5 + std::size_t(k)] = row(k);
-    coef[s * 5 + 3] = row(4);
-    coef[s * 5 + 4] = row(5);
-    const double den = 1.0 + row(4) + row(5);
-    integrator[s] = !(std::abs(den) > 0x1p-40);
-    gain[s] = integrator[s] ? 0.0 : (row(0) + row(1) + row(2)) / den;
-  }
+  rows_of.set_length(std::size_t(n + 2 * pad));
   using B = detail::SosBatch;
-  constexpr std::size_t L = B::size;
-  const std::size_t len = std::size_t(n + 2 * pad);
-  MatrixX<S> out(x.rows(), n);          // S is double
-  aligned_vector<double> buf(len * L);  // sample-major: sample t of lane g at t L + g
-  std::vector<B> z(sections * 2);       // per section: z1, z2
-  // one pass over the len samples from `first` (one end of buf), `step` samples at a time
-  const auto pass = [&](double* first, std::ptrdiff_t step) {
-    B v = B::load_aligned(first);  // the steady state of the pass's first sample
-    for (std::size_t s = 0; s < sections; ++s) {
-      const B in = integrator[s] ? B(0.0) : v;
-      const B y = B(gain[s]) * in;
-      z[2 * s] = y - B(coef[s * 5]) * in;
-      z[2 * s + 1] = B(coef[s * 5 + 2]) * in - B(coef[s * 5 + 4]) * y;
-      v = y;
-    }
-    for (std::size_t s = 0; s < sections; s += detail::kSosGroup) {
-      const std::size_t k = std::min(detail::kSosGroup, sections - s);
-      const double* c = &coef[s * 5];
-      B* zs = &z[2 * s];
-      switch (k) {
-        case 4: detail::sos_run<4>(c, zs, first, step, len); break;
-        case 3: detail::sos_run<3>(c, zs, first, step, len); break;
-        case 2: detail::sos_run<2>(c, zs, first, step, len); break;
-        default: detail::sos_run<1>(c, zs, first, step, len);
-      }
-    }
-  };
-  const auto at = [](aligned_vector<double>& v, Eigen::Index t) { return &v[std::size_t(t) * L]; };
+  constexpr std::size_t L = detail::SosRows::L;
+  MatrixX<S> out(x.rows(), n);  // S is double
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += Eigen::Index(L)) {
-    // the group's rows, column by column (contiguous in x and in out, both column-major), into
-    // buf after the first pad samples; lanes past the last row stay 0
     const std::size_t rows = std::min(L, std::size_t(x.rows() - r0));
-    auto finite = B(0.0) == B(0.0);
-    for (Eigen::Index t = 0; t < n; ++t) {
-      const double* col = x.data() + r0 + t * x.outerStride();
-      alignas(64) std::array<double, L> part{};
-      if (rows < L) std::copy(col, col + rows, part.begin());
-      const B v = rows < L ? B::load_aligned(part.data()) : B::load_unaligned(col);
-      finite = finite && (xsimd::abs(v) <= B(std::numeric_limits<double>::max()));
-      v.store_aligned(at(buf, pad + t));
-    }
-    if (!xsimd::all(finite)) {
+    if (!rows_of.read(x, r0, rows, pad)) {
       DENDRITE_THROW(numerical_error, "sosfiltfilt: the signal contains NaN or Inf");
     }
-    const B first = B::load_aligned(at(buf, pad)), last = B::load_aligned(at(buf, pad + n - 1));
+    const B first = rows_of.load(pad), last = rows_of.load(pad + n - 1);
     // the extensions: x[-j] at k = pad - j (from x[j]) and x[n-1+j] at pad + n - 1 + j (from
     // x[n-1-j]), j = 1..pad
     for (Eigen::Index k = 0; k < pad; ++k) {
       B head = first, tail = last;
       if (padtype != PadType::Constant) {
-        head = B::load_aligned(at(buf, 2 * pad - k));
-        tail = B::load_aligned(at(buf, pad + n - 2 - k));
+        head = rows_of.load(2 * pad - k);
+        tail = rows_of.load(pad + n - 2 - k);
       }
       if (padtype == PadType::Odd) {
         head = B(2.0) * first - head;
         tail = B(2.0) * last - tail;
       }
-      head.store_aligned(at(buf, k));
-      tail.store_aligned(at(buf, pad + n + k));
+      head.store_aligned(rows_of.at(k));
+      tail.store_aligned(rows_of.at(pad + n + k));
     }
-    pass(buf.data(), 1);                   // forward
-    pass(buf.data() + (len - 1) * L, -1);  // then backward
-    for (Eigen::Index t = 0; t < n; ++t) {
-      double* col = out.data() + r0 + t * out.rows();
-      if (rows < L) {
-        std::copy_n(at(buf, pad + t), rows, col);
-      } else {
-        B::load_aligned(at(buf, pad + t)).store_unaligned(col);
-      }
-    }
+    // forward, then backward, each from the steady state of its first sample
+    rows_of.pass(true, true);
+    rows_of.pass(false, true);
+    rows_of.write(out, r0, rows, pad);
   }
   return out;
 }
