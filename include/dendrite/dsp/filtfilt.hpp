@@ -16,14 +16,17 @@
 /// 4 001-sample signal, with the default padding and with none (tests/dsp/scipy_reference.py).
 /// SciPy's other extensions ('even', 'constant', none) are `PadType`'s, equal to SciPy's within
 /// 1e-12 too; its 'pad' method is the only one (not Gustafsson's).
-/// Rows run in groups of one SIMD register of doubles (8 with AVX-512, 4 with AVX2, 2 with
-/// SSE2), copied sample-major into a work buffer, up to 4 sections together over each pass so
-/// that each one's recursion (two FMAs per sample) overlaps the others'. The recursion is
-/// `SOSFilter::step`'s with z1's sum taken in another order, so the two agree to rounding, not
-/// bit for bit; each row's result depends on that row only (tested bit for bit against one-row
-/// calls at 1-17 rows). 64 x 30 000 samples through 4 sections: 5.2 ms (g++) and 4.3 ms (clang)
-/// on the AVX-512 Zen 5 VM, 8 ms with AVX2 and 17-20 ms with SSE2 only, where SciPy 1.10's
-/// `sosfiltfilt` takes 31 ms (bench/README.md, `BM_SosFiltFilt64x30000`). The real-time
+/// `sosfiltfilt`'s rows run in groups of one SIMD register of doubles (8 with AVX-512, 4 with
+/// AVX2, 2 with SSE2), copied sample-major into a work buffer, up to 4 sections together over
+/// each pass so that each one's recursion (two FMAs per sample) overlaps the others'.
+/// `sosfilt` runs so too up to one register's rows; beyond, all rows at once, sample by sample,
+/// the states in L1 (`SOSFilter::step`'s order), which spares the copies. Both use
+/// `SOSFilter::step`'s recursion with z1's sum taken in another order, so they agree with it to
+/// rounding, not bit for bit; each row's result depends on that row only (tested bit for bit
+/// against one-row calls at 1-17 rows). 64 x 30 000 samples through 4 sections, on the AVX-512
+/// Zen 5 VM (bench/README.md): `sosfiltfilt` 4.3-5.5 ms (8 with AVX2, 17-20 with SSE2 only),
+/// SciPy 1.10's 30-31 ms; `sosfilt` 1.6-1.7 ms, SciPy's 14.5-15 ms, and `SOSFilter<double,
+/// 64>` stepped over the columns by hand 1.4-1.55 ms. The real-time
 /// counterpart is `SOSFilter` (causal: a zero-phase filter needs the future).
 #pragma once
 
@@ -31,6 +34,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <vector>
 
@@ -50,10 +54,38 @@ using SosBatch = xsimd::batch<double>;
 /// FMAs per sample) behind the others' arithmetic.
 inline constexpr std::size_t kSosGroup = 4;
 
+/// One section's step on a batch of samples v: returns y = b0 v + z1 and updates z1 <- b1 v -
+/// a1 y + z2, z2 <- b2 v - a2 y (`na1` = -a1, `na2` = -a2), z1's sum ordered so that its chain
+/// through y is two FMAs, not three. Both kernels below use it, so that a row's result does not
+/// depend on which one ran it.
+[[nodiscard]] DENDRITE_FORCE_INLINE SosBatch sos_section(SosBatch v, const SosBatch& b0,
+                                                         const SosBatch& b1, const SosBatch& b2,
+                                                         const SosBatch& na1,
+                                                         const SosBatch& na2, SosBatch& z1,
+                                                         SosBatch& z2) noexcept {
+  const SosBatch y = xsimd::fma(b0, v, z1);
+  z1 = xsimd::fma(na1, y, xsimd::fma(b1, v, z2));
+  z2 = xsimd::fma(na2, y, b2 * v);
+  return y;
+}
+
+/// One section's state in the steady state of a constant input v (`SOSFilter::prime`), given
+/// its coefficients b0 b1 b2 a1 a2 at `c` and its DC gain (`kNoSteadyState` for an integrator,
+/// a pole at z = 1, primed at rest); returns the section's output, the next one's input.
+inline constexpr double kNoSteadyState = std::numeric_limits<double>::infinity();
+[[nodiscard]] inline SosBatch sos_prime_section(SosBatch v, const double* c, double gain,
+                                                SosBatch& z1, SosBatch& z2) noexcept {
+  const bool integrator = gain == kNoSteadyState;
+  const SosBatch in = integrator ? SosBatch(0.0) : v;
+  const SosBatch y = SosBatch(integrator ? 0.0 : gain) * in;
+  z1 = y - SosBatch(c[0]) * in;
+  z2 = SosBatch(c[2]) * in - SosBatch(c[4]) * y;
+  return y;
+}
+
 /// K consecutive sections (coefficients b0 b1 b2 a1 a2 each from `c`, states z1 z2 each in `z`,
 /// updated) in place over `len` lane groups of samples from `p`, `step` groups at a time (+1
-/// forward, -1 backward). The recursion of `SOSFilter::step`, with z1's update ordered so that
-/// its chain through the output is two FMAs, not three. Each state below the smallest normal
+/// forward, -1 backward), the states in registers. Each state below the smallest normal
 /// double is flushed to 0 every 256 samples (a long run of exact zeros after a signal would
 /// otherwise decay into denormals, 100 times slower per operation).
 template <std::size_t K>
@@ -76,10 +108,7 @@ void sos_run(const double* c, SosBatch* z, double* p, std::ptrdiff_t step,
     double* q = p + std::ptrdiff_t(t) * stride;  // (never one step past either end)
     B v = B::load_aligned(q);
     for (std::size_t k = 0; k < K; ++k) {
-      const B y = xsimd::fma(b0[k], v, z1[k]);
-      z1[k] = xsimd::fma(na1[k], y, xsimd::fma(b1[k], v, z2[k]));
-      z2[k] = xsimd::fma(na2[k], y, b2[k] * v);
-      v = y;
+      v = sos_section(v, b0[k], b1[k], b2[k], na1[k], na2[k], z1[k], z2[k]);
     }
     v.store_aligned(q);
     if ((t & 255U) == 255U) {
@@ -127,6 +156,12 @@ class SosRows {
     buf_.resize(len_ * L);
   }
 
+  [[nodiscard]] std::size_t sections() const noexcept { return sections_; }
+  /// Section s's b0 b1 b2 a1 a2, divided by a0.
+  [[nodiscard]] const double* coefficients(std::size_t s) const noexcept { return &coef_[s * 5]; }
+  /// Section s's DC gain, `kNoSteadyState` for an integrator.
+  [[nodiscard]] double gain(std::size_t s) const noexcept { return gain_[s]; }
+
   /// The first lane of sample t of the buffer.
   [[nodiscard]] double* at(Eigen::Index t) noexcept { return &buf_[std::size_t(t) * L]; }
   [[nodiscard]] B load(Eigen::Index t) noexcept { return B::load_aligned(at(t)); }
@@ -167,12 +202,7 @@ class SosRows {
     const std::ptrdiff_t step = forward ? 1 : -1;
     B v = primed ? B::load_aligned(first) : B(0.0);
     for (std::size_t s = 0; s < sections_; ++s) {
-      const bool integrator = gain_[s] == kNoSteadyState;
-      const B in = integrator ? B(0.0) : v;
-      const B y = B(integrator ? 0.0 : gain_[s]) * in;
-      z_[2 * s] = y - B(coef_[s * 5]) * in;
-      z_[2 * s + 1] = B(coef_[s * 5 + 2]) * in - B(coef_[s * 5 + 4]) * y;
-      v = y;
+      v = sos_prime_section(v, &coef_[s * 5], gain_[s], z_[2 * s], z_[2 * s + 1]);
     }
     for (std::size_t s = 0; s < sections_; s += kSosGroup) {
       const double* c = &coef_[s * 5];
@@ -187,12 +217,103 @@ class SosRows {
   }
 
  private:
-  static constexpr double kNoSteadyState = std::numeric_limits<double>::infinity();
   std::size_t sections_, len_ = 0;
   std::vector<double> coef_, gain_;  // per section b0 b1 b2 a1 a2 (divided by a0); gains
   aligned_vector<double> buf_;
   std::vector<B> z_;  // per section: z1, z2
 };
+
+/// Every row at once, one sample (a column of the rows, padded to whole batches) at a time, the
+/// states in memory: `sosfilt` for more rows than one batch holds, where `SosRows`' copies into
+/// its buffer (64 bytes of each column per group) cost more than the filter (64 x 30 000: 1.6-1.7
+/// ms here, 4.0-4.3 ms in groups). Not `sosfiltfilt`: its forward output must be kept whole,
+/// and column by column that took 8.1-8.5 ms, against 4.5-4.7 ms in groups.
+class SosColumns {
+ public:
+  using B = SosBatch;
+  static constexpr std::size_t L = B::size;
+
+  /// The sections of `design` for `rows` rows; columns hold `padded()` values, the rows' then 0.
+  SosColumns(const SosRows& design, std::size_t rows)
+      : design_(design), sections_(design.sections()), chunks_((rows + L - 1) / L) {
+    for (std::size_t s = 0; s < sections_; ++s) {
+      const double* c = design.coefficients(s);
+      coef_.insert(coef_.end(), {B(c[0]), B(c[1]), B(c[2]), B(-c[3]), B(-c[4])});
+    }
+    z_.resize(chunks_ * sections_ * 2);
+  }
+  [[nodiscard]] std::size_t padded() const noexcept { return chunks_ * L; }
+
+  /// The state of a constant input equal to column `col` (aligned, `padded()` values).
+  void prime(const double* col) noexcept {
+    for (std::size_t k = 0; k < chunks_; ++k) {
+      B v = B::load_aligned(col + k * L);
+      for (std::size_t s = 0; s < sections_; ++s) {
+        B* z1 = &z_[s * 2 * chunks_];
+        v = sos_prime_section(v, design_.coefficients(s), design_.gain(s), z1[k], z1[chunks_ + k]);
+      }
+    }
+  }
+
+  /// One sample of every row, in place in column `col` (aligned, `padded()` values). The states
+  /// below the smallest normal double are flushed to 0 every 256 calls.
+  void step(double* col) noexcept {
+    for (std::size_t s = 0; s < sections_; ++s) {
+      const B b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
+      const B na1 = coef_[s * 5 + 3], na2 = coef_[s * 5 + 4];
+      B* z1 = &z_[s * 2 * chunks_];
+      B* z2 = z1 + chunks_;
+      for (std::size_t k = 0; k < chunks_; ++k) {
+        const B v = B::load_aligned(col + k * L);
+        sos_section(v, b0, b1, b2, na1, na2, z1[k], z2[k]).store_aligned(col + k * L);
+      }
+    }
+    if ((++steps_ & 255U) == 0) {
+      const B tiny(std::numeric_limits<double>::min());
+      for (B& z : z_) z = xsimd::select(xsimd::abs(z) < tiny, B(0.0), z);
+    }
+  }
+
+ private:
+  const SosRows& design_;
+  std::size_t sections_, chunks_;
+  std::vector<B> coef_;  // per section b0 b1 b2 -a1 -a2, broadcast
+  std::vector<B> z_;     // per section: z1 of every batch of rows, then z2
+  std::uint32_t steps_ = 0;
+};
+
+/// Copies column t of x (`rows` values) to `dst` and zeroes the rest of its `padded` values;
+/// false if one of them is NaN or Inf.
+inline bool read_column(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index t,
+                        double* dst, std::size_t padded) noexcept {
+  using B = SosBatch;
+  const std::size_t rows = std::size_t(x.rows());
+  const double* src = x.data() + t * x.outerStride();
+  auto finite = B(0.0) == B(0.0);
+  for (std::size_t i = 0; i < padded; i += B::size) {
+    B v;
+    if (i + B::size <= rows) {
+      v = B::load_unaligned(src + i);
+    } else {
+      alignas(64) std::array<double, B::size> part{};
+      std::copy(src + i, src + rows, part.begin());
+      v = B::load_aligned(part.data());
+    }
+    finite = finite && (xsimd::abs(v) <= B(std::numeric_limits<double>::max()));
+    v.store_aligned(dst + i);
+  }
+  return xsimd::all(finite);
+}
+
+/// Copies the first `rows` values of `src` (aligned) to column t of out.
+inline void write_column(const double* src, Eigen::MatrixXd& out, Eigen::Index t) noexcept {
+  using B = SosBatch;
+  const std::size_t rows = std::size_t(out.rows());
+  double* dst = out.data() + t * out.rows();
+  std::size_t i = 0;
+  for (; i + B::size <= rows; i += B::size) B::load_aligned(src + i).store_unaligned(dst + i);
+  for (; i < rows; ++i) dst[i] = src[i];
+}
 
 }  // namespace detail
 
@@ -203,7 +324,7 @@ enum class FilterStart { Rest, FirstSample };
 
 /// Causal filtering of each row of `x` (channels x samples) through the second-order sections
 /// `sos` (S x 6, as `SOSFilter` takes them): the offline form of `SOSFilter`'s steps over a
-/// recording (SciPy's `sosfilt` along the rows), in the row groups of `sosfiltfilt`. Equal to
+/// recording (SciPy's `sosfilt` along the rows; the file comment says how it runs). Equal to
 /// SciPy 1.10 within 1e-12 relative on fourteen designs, from rest and primed. Throws what
 /// `SOSFilter`'s constructor throws for bad sections, `numerical_error` for a NaN or Inf sample.
 template <AnalysisScalar S = double>
@@ -212,8 +333,21 @@ template <AnalysisScalar S = double>
   detail::SosRows rows_of(sos);
   MatrixX<S> out(x.rows(), x.cols());  // S is double
   if (x.cols() == 0) return out;
-  rows_of.set_length(std::size_t(x.cols()));
   constexpr std::size_t L = detail::SosRows::L;
+  if (x.rows() > Eigen::Index(L)) {
+    detail::SosColumns f(rows_of, std::size_t(x.rows()));
+    aligned_vector<double> col(f.padded());
+    bool finite = true;
+    for (Eigen::Index t = 0; t < x.cols(); ++t) {
+      finite &= detail::read_column(x, t, col.data(), col.size());
+      if (t == 0 && start == FilterStart::FirstSample) f.prime(col.data());
+      f.step(col.data());
+      detail::write_column(col.data(), out, t);
+    }
+    if (!finite) DENDRITE_THROW(numerical_error, "sosfilt: the signal contains NaN or Inf");
+    return out;
+  }
+  rows_of.set_length(std::size_t(x.cols()));
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += Eigen::Index(L)) {
     const std::size_t rows = std::min(L, std::size_t(x.rows() - r0));
     if (!rows_of.read(x, r0, rows, 0)) {
@@ -252,10 +386,10 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "sosfiltfilt: each row must be longer than the padding (", pad,
                    " samples), got ", n, " samples");
   }
-  rows_of.set_length(std::size_t(n + 2 * pad));
   using B = detail::SosBatch;
   constexpr std::size_t L = detail::SosRows::L;
   MatrixX<S> out(x.rows(), n);  // S is double
+  rows_of.set_length(std::size_t(n + 2 * pad));
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += Eigen::Index(L)) {
     const std::size_t rows = std::min(L, std::size_t(x.rows() - r0));
     if (!rows_of.read(x, r0, rows, pad)) {
