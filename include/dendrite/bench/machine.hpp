@@ -36,6 +36,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include <dendrite/core/math.hpp>
+#include <dendrite/core/simd.hpp>
 
 namespace dendrite::bench {
 
@@ -113,7 +114,7 @@ T read_sum(const T* p, std::size_t n) {
 inline double read_gbps(std::size_t bytes) {
   const std::size_t n = bytes / sizeof(float);
   // page-aligned: the same placement every run
-  std::vector<float, xsimd::aligned_allocator<float, 4096>> buf(n, 1.0f);
+  std::vector<float, AlignedAllocator<float, 4096>> buf(n, 1.0f);
   volatile float sink = read_sum(buf.data(), n);  // warm: pages touched, caches filled
   // the clock is read once per group of passes of about 4 MiB: a pass over 16 KiB takes about
   // 100 ns, and a VM's clock read 20-50 ns, which moved the L1 figure by 30 % between runs

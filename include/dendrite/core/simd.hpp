@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <new>
 #include <span>
 #include <vector>
 
@@ -22,11 +23,38 @@
 
 namespace dendrite {
 
+/// An allocator of `Align`-byte aligned storage through the standard aligned operator new. Not
+/// xsimd 8's `aligned_allocator`: its `allocate` has a throw expression, which g++ refuses to
+/// compile under -fno-exceptions wherever a vector of it grows (here, operator new reports a
+/// failure as the rest of the program's allocations do: std::bad_alloc, or abort without
+/// exceptions).
+template <class T, std::size_t Align>
+struct AlignedAllocator {
+  static_assert(Align >= alignof(T) && (Align & (Align - 1)) == 0,
+                "AlignedAllocator: Align must be a power of two no smaller than alignof(T)");
+  using value_type = T;
+  template <class U>
+  struct rebind {
+    using other = AlignedAllocator<U, Align>;
+  };
+  AlignedAllocator() noexcept = default;
+  template <class U>
+  AlignedAllocator(const AlignedAllocator<U, Align>&) noexcept {}  // NOLINT: as std::allocator
+  [[nodiscard]] T* allocate(std::size_t n) {
+    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(Align)));
+  }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, std::align_val_t(Align)); }
+  template <class U>
+  bool operator==(const AlignedAllocator<U, Align>&) const noexcept {
+    return true;
+  }
+};
+
 /// A std::vector on whole cache lines (64 bytes): the state of the streaming blocks, so that
 /// no SIMD load of a column crosses a line (a std::vector of float is only 16-byte aligned,
 /// and a 32-byte load from it crosses a line every other time).
 template <class T>
-using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, 64>>;
+using aligned_vector = std::vector<T, AlignedAllocator<T, 64>>;
 
 /// `T` with every lane equal to `v`. `broadcast<float>(0.5)` is `0.5f`.
 template <Real T>
