@@ -70,9 +70,8 @@ inline constexpr std::size_t kSosGroup = 4;
 }
 
 /// One section's state in the steady state of a constant input v (`SOSFilter::prime`), given
-/// its coefficients b0 b1 b2 a1 a2 at `c` and its DC gain (`kNoSteadyState` for an integrator,
-/// a pole at z = 1, primed at rest); returns the section's output, the next one's input.
-inline constexpr double kNoSteadyState = std::numeric_limits<double>::infinity();
+/// its coefficients b0 b1 b2 a1 a2 at `c` and its DC gain (`section_gain`; an integrator, a pole
+/// at z = 1, is primed at rest); returns the section's output, the next one's input.
 [[nodiscard]] inline SosBatch sos_prime_section(SosBatch v, const double* c, double gain,
                                                 SosBatch& z1, SosBatch& z2) noexcept {
   const bool integrator = gain == kNoSteadyState;
@@ -124,29 +123,39 @@ void sos_run(const double* c, SosBatch* z, double* p, std::ptrdiff_t step,
   }
 }
 
+/// The `count` values from `src` in a batch's first lanes, the rest 0 (all of them from src if
+/// count >= the batch's size).
+[[nodiscard]] inline SosBatch load_first(const double* src, std::size_t count) noexcept {
+  if (count >= SosBatch::size) return SosBatch::load_unaligned(src);
+  alignas(64) std::array<double, SosBatch::size> part{};
+  std::copy_n(src, count, part.begin());
+  return SosBatch::load_aligned(part.data());
+}
+
+/// Stores v's first `count` lanes at `dst` (all of them if count >= the batch's size).
+inline void store_first(const SosBatch& v, double* dst, std::size_t count) noexcept {
+  if (count >= SosBatch::size) {
+    v.store_unaligned(dst);
+    return;
+  }
+  alignas(64) std::array<double, SosBatch::size> part;
+  v.store_aligned(part.data());
+  std::copy_n(part.begin(), count, dst);
+}
+
 /// The rows of a channels x samples matrix through second-order sections, one group of
 /// `SosBatch::size` rows at a time, in a sample-major work buffer of `length` samples (sample t
-/// of the group's row g at t size + g).
+/// of the group's row g at t size + g). A template only so that a file that includes the header
+/// and never filters offline compiles none of it.
+template <class B = SosBatch>
 class SosRows {
  public:
-  using B = SosBatch;
   static constexpr std::size_t L = B::size;
 
   /// Checks `sos` as `SOSFilter` does (throws the same errors) and divides each row by its a0.
   explicit SosRows(const Eigen::Ref<const Eigen::MatrixXd>& sos)
-      : sections_(std::size_t(SOSFilter<double, 1>(sos).sections())) {
-    coef_.resize(sections_ * 5);
-    gain_.resize(sections_);
-    for (std::size_t s = 0; s < sections_; ++s) {
-      const auto row = sos.row(Eigen::Index(s)) / sos(Eigen::Index(s), 3);
-      for (int k = 0; k < 3; ++k) coef_[s * 5 + std::size_t(k)] = row(k);
-      coef_[s * 5 + 3] = row(4);
-      coef_[s * 5 + 4] = row(5);
-      // the steady-state gain; none for an integrator (a pole at z = 1), primed at rest as
-      // `SOSFilter::prime` does
-      const double den = 1.0 + row(4) + row(5);
-      gain_[s] = std::abs(den) > 0x1p-40 ? (row(0) + row(1) + row(2)) / den : kNoSteadyState;
-    }
+      : coef_(normalised_sections(sos)), sections_(coef_.size() / 5) {
+    for (std::size_t s = 0; s < sections_; ++s) gain_.push_back(section_gain(&coef_[s * 5]));
     z_.resize(sections_ * 2);
   }
 
@@ -159,7 +168,7 @@ class SosRows {
   [[nodiscard]] std::size_t sections() const noexcept { return sections_; }
   /// Section s's b0 b1 b2 a1 a2, divided by a0.
   [[nodiscard]] const double* coefficients(std::size_t s) const noexcept { return &coef_[s * 5]; }
-  /// Section s's DC gain, `kNoSteadyState` for an integrator.
+  /// Section s's DC gain (`section_gain`).
   [[nodiscard]] double gain(std::size_t s) const noexcept { return gain_[s]; }
 
   /// The first lane of sample t of the buffer.
@@ -172,11 +181,8 @@ class SosRows {
                           std::size_t rows, Eigen::Index offset) noexcept {
     auto finite = B(0.0) == B(0.0);
     for (Eigen::Index t = 0; t < x.cols(); ++t) {
-      const double* col = x.data() + r0 + t * x.outerStride();
-      alignas(64) std::array<double, L> part{};
-      if (rows < L) std::copy(col, col + rows, part.begin());
-      const B v = rows < L ? B::load_aligned(part.data()) : B::load_unaligned(col);
-      finite = finite && (xsimd::abs(v) <= B(std::numeric_limits<double>::max()));
+      const B v = load_first(x.data() + r0 + t * x.outerStride(), rows);
+      finite = finite && isfinite(v);
       v.store_aligned(at(offset + t));
     }
     return xsimd::all(finite);
@@ -186,12 +192,7 @@ class SosRows {
   void write(Eigen::MatrixXd& out, Eigen::Index r0, std::size_t rows,
              Eigen::Index offset) noexcept {
     for (Eigen::Index t = 0; t < out.cols(); ++t) {
-      double* col = out.data() + r0 + t * out.rows();
-      if (rows < L) {
-        std::copy_n(at(offset + t), rows, col);
-      } else {
-        load(offset + t).store_unaligned(col);
-      }
+      store_first(load(offset + t), out.data() + r0 + t * out.rows(), rows);
     }
   }
 
@@ -217,8 +218,9 @@ class SosRows {
   }
 
  private:
+  std::vector<double> coef_;  // per section b0 b1 b2 a1 a2 (divided by a0)
   std::size_t sections_, len_ = 0;
-  std::vector<double> coef_, gain_;  // per section b0 b1 b2 a1 a2 (divided by a0); gains
+  std::vector<double> gain_;
   aligned_vector<double> buf_;
   std::vector<B> z_;  // per section: z1, z2
 };
@@ -227,15 +229,16 @@ class SosRows {
 /// states in memory: `sosfilt` for more rows than one batch holds, where `SosRows`' copies into
 /// its buffer (64 bytes of each column per group) cost more than the filter (64 x 30 000: 1.6-1.7
 /// ms here, 4.0-4.3 ms in groups). Not `sosfiltfilt`: its forward output must be kept whole,
-/// and column by column that took 8.1-8.5 ms, against 4.5-4.7 ms in groups.
+/// and column by column that took 8.1-8.5 ms, against 4.5-4.7 ms in groups. A template for the
+/// reason `SosRows` is one.
+template <class B = SosBatch>
 class SosColumns {
  public:
-  using B = SosBatch;
   static constexpr std::size_t L = B::size;
 
   /// The sections of `design` for `rows` rows; columns hold `padded()` values, the rows' then 0.
-  SosColumns(const SosRows& design, std::size_t rows)
-      : design_(design), sections_(design.sections()), chunks_((rows + L - 1) / L) {
+  SosColumns(const SosRows<B>& design, std::size_t rows)
+      : design_(design), sections_(design.sections()), rows_(rows), chunks_((rows + L - 1) / L) {
     for (std::size_t s = 0; s < sections_; ++s) {
       const double* c = design.coefficients(s);
       coef_.insert(coef_.end(), {B(c[0]), B(c[1]), B(c[2]), B(-c[3]), B(-c[4])});
@@ -274,46 +277,32 @@ class SosColumns {
     }
   }
 
+  /// Copies the rows' values from `src` into column `col` (`padded()` values, the rest 0);
+  /// false if one of them is NaN or Inf.
+  [[nodiscard]] bool read(const double* src, double* col) const noexcept {
+    auto finite = B(0.0) == B(0.0);
+    for (std::size_t i = 0; i < padded(); i += L) {
+      const B v = load_first(src + i, rows_ - i);  // (i < rows_: padded() - L < rows_)
+      finite = finite && isfinite(v);
+      v.store_aligned(col + i);
+    }
+    return xsimd::all(finite);
+  }
+
+  /// Copies the rows' values of column `col` to `dst`.
+  void write(const double* col, double* dst) const noexcept {
+    for (std::size_t i = 0; i < rows_; i += L) {
+      store_first(B::load_aligned(col + i), dst + i, rows_ - i);
+    }
+  }
+
  private:
-  const SosRows& design_;
-  std::size_t sections_, chunks_;
+  const SosRows<B>& design_;
+  std::size_t sections_, rows_, chunks_;
   std::vector<B> coef_;  // per section b0 b1 b2 -a1 -a2, broadcast
   std::vector<B> z_;     // per section: z1 of every batch of rows, then z2
   std::uint32_t steps_ = 0;
 };
-
-/// Copies column t of x (`rows` values) to `dst` and zeroes the rest of its `padded` values;
-/// false if one of them is NaN or Inf.
-inline bool read_column(const Eigen::Ref<const Eigen::MatrixXd>& x, Eigen::Index t,
-                        double* dst, std::size_t padded) noexcept {
-  using B = SosBatch;
-  const std::size_t rows = std::size_t(x.rows());
-  const double* src = x.data() + t * x.outerStride();
-  auto finite = B(0.0) == B(0.0);
-  for (std::size_t i = 0; i < padded; i += B::size) {
-    B v;
-    if (i + B::size <= rows) {
-      v = B::load_unaligned(src + i);
-    } else {
-      alignas(64) std::array<double, B::size> part{};
-      std::copy(src + i, src + rows, part.begin());
-      v = B::load_aligned(part.data());
-    }
-    finite = finite && (xsimd::abs(v) <= B(std::numeric_limits<double>::max()));
-    v.store_aligned(dst + i);
-  }
-  return xsimd::all(finite);
-}
-
-/// Copies the first `rows` values of `src` (aligned) to column t of out.
-inline void write_column(const double* src, Eigen::MatrixXd& out, Eigen::Index t) noexcept {
-  using B = SosBatch;
-  const std::size_t rows = std::size_t(out.rows());
-  double* dst = out.data() + t * out.rows();
-  std::size_t i = 0;
-  for (; i + B::size <= rows; i += B::size) B::load_aligned(src + i).store_unaligned(dst + i);
-  for (; i < rows; ++i) dst[i] = src[i];
-}
 
 }  // namespace detail
 
@@ -330,19 +319,19 @@ enum class FilterStart { Rest, FirstSample };
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> sosfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
                                  const AnalysisRef<S>& x, FilterStart start = FilterStart::Rest) {
-  detail::SosRows rows_of(sos);
+  detail::SosRows<> rows_of(sos);
   MatrixX<S> out(x.rows(), x.cols());  // S is double
   if (x.cols() == 0) return out;
-  constexpr std::size_t L = detail::SosRows::L;
+  constexpr std::size_t L = detail::SosRows<>::L;
   if (x.rows() > Eigen::Index(L)) {
-    detail::SosColumns f(rows_of, std::size_t(x.rows()));
+    detail::SosColumns<> f(rows_of, std::size_t(x.rows()));
     aligned_vector<double> col(f.padded());
     bool finite = true;
     for (Eigen::Index t = 0; t < x.cols(); ++t) {
-      finite &= detail::read_column(x, t, col.data(), col.size());
+      finite &= f.read(x.data() + t * x.outerStride(), col.data());
       if (t == 0 && start == FilterStart::FirstSample) f.prime(col.data());
       f.step(col.data());
-      detail::write_column(col.data(), out, t);
+      f.write(col.data(), out.data() + t * out.rows());
     }
     if (!finite) DENDRITE_THROW(numerical_error, "sosfilt: the signal contains NaN or Inf");
     return out;
@@ -374,7 +363,7 @@ template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> sosfiltfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
                                      const AnalysisRef<S>& x, Eigen::Index padlen = -1,
                                      PadType padtype = PadType::Odd) {
-  detail::SosRows rows_of(sos);  // checks the sections first
+  detail::SosRows<> rows_of(sos);  // checks the sections first
   Eigen::Index pad = padtype == PadType::None ? 0 : padlen;
   if (pad < 0) {
     const Eigen::Index b2_zero = (sos.col(2).array() == 0).count();
@@ -387,7 +376,7 @@ template <AnalysisScalar S = double>
                    " samples), got ", n, " samples");
   }
   using B = detail::SosBatch;
-  constexpr std::size_t L = detail::SosRows::L;
+  constexpr std::size_t L = detail::SosRows<>::L;
   MatrixX<S> out(x.rows(), n);  // S is double
   rows_of.set_length(std::size_t(n + 2 * pad));
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += Eigen::Index(L)) {

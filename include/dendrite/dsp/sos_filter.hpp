@@ -29,6 +29,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -42,6 +43,44 @@
 #include <dendrite/rt/contract.hpp>
 
 namespace dendrite::dsp {
+
+namespace detail {
+
+/// `sos` (S x 6 rows [b0 b1 b2 a0 a1 a2]) checked and divided by a0: b0 b1 b2 a1 a2 for each
+/// section. Throws `dimension_error` unless it has 6 columns and at least one row, and
+/// `numerical_error` for a non-finite coefficient or a0 = 0. `SOSFilter`'s and the offline
+/// filters' (filtfilt.hpp).
+template <class Sos>
+[[nodiscard]] std::vector<double> normalised_sections(const Sos& sos) {
+  if (sos.cols() != 6 || sos.rows() < 1) {
+    DENDRITE_THROW(dimension_error, "SOSFilter: expected S x 6 second-order sections, got ",
+                   sos.rows(), " x ", sos.cols());
+  }
+  if (!sos.allFinite() || (sos.col(3).array() == 0).any()) {
+    DENDRITE_THROW(numerical_error,
+                   "SOSFilter: coefficients must be finite with a0 != 0 in every section");
+  }
+  std::vector<double> c(std::size_t(sos.rows()) * 5);
+  for (std::size_t s = 0; s < std::size_t(sos.rows()); ++s) {
+    const double a0 = sos(Eigen::Index(s), 3);
+    for (int k = 0; k < 3; ++k) c[s * 5 + std::size_t(k)] = sos(Eigen::Index(s), k) / a0;
+    c[s * 5 + 3] = sos(Eigen::Index(s), 4) / a0;
+    c[s * 5 + 4] = sos(Eigen::Index(s), 5) / a0;
+  }
+  return c;
+}
+
+/// What `section_gain` returns for an integrator, a section with no steady state.
+inline constexpr double kNoSteadyState = std::numeric_limits<double>::infinity();
+
+/// A section's DC gain g = (b0 + b1 + b2) / (1 + a1 + a2) from its coefficients b0 b1 b2 a1 a2
+/// (divided by a0) at `c`, or `kNoSteadyState` where |1 + a1 + a2| <= 2^-40 (a pole at z = 1).
+[[nodiscard]] inline double section_gain(const double* c) noexcept {
+  const double den = 1.0 + c[3] + c[4];
+  return std::abs(den) > 0x1p-40 ? (c[0] + c[1] + c[2]) / den : kNoSteadyState;
+}
+
+}  // namespace detail
 
 /// C channels through the same second-order sections (see the file comment).
 /// @code
@@ -65,22 +104,9 @@ class SOSFilter {
   /// `dimension_error` unless it has 6 columns and at least one row, and `numerical_error` for a
   /// non-finite coefficient or a0 = 0 (each row is divided by its a0).
   explicit SOSFilter(const Eigen::Ref<const Eigen::MatrixXd>& sos) {
-    if (sos.cols() != 6 || sos.rows() < 1) {
-      DENDRITE_THROW(dimension_error, "SOSFilter: expected S x 6 second-order sections, got ",
-                     sos.rows(), " x ", sos.cols());
-    }
-    if (!sos.allFinite() || (sos.col(3).array() == 0).any()) {
-      DENDRITE_THROW(numerical_error,
-                     "SOSFilter: coefficients must be finite with a0 != 0 in every section");
-    }
-    sections_ = std::size_t(sos.rows());
-    coef_.resize(sections_ * 5);
-    for (std::size_t s = 0; s < sections_; ++s) {
-      const double a0 = sos(Eigen::Index(s), 3);
-      for (int k = 0; k < 3; ++k) coef_[s * 5 + std::size_t(k)] = sos(Eigen::Index(s), k) / a0;
-      coef_[s * 5 + 3] = sos(Eigen::Index(s), 4) / a0;
-      coef_[s * 5 + 4] = sos(Eigen::Index(s), 5) / a0;
-    }
+    const std::vector<double> c = detail::normalised_sections(sos);
+    sections_ = c.size() / 5;
+    coef_.assign(c.begin(), c.end());
     z_.assign(sections_ * 2 * kN, 0.0);
     static_assert(rt::StreamingBlock<SOSFilter>);
   }
@@ -130,11 +156,10 @@ class SOSFilter {
     alignas(64) std::array<double, kN> v;
     widen_lanes(x0, v);
     for (std::size_t s = 0; s < sections_; ++s) {
-      const double b0 = coef_[s * 5], b1 = coef_[s * 5 + 1], b2 = coef_[s * 5 + 2];
-      const double a1 = coef_[s * 5 + 3], a2 = coef_[s * 5 + 4];
-      const double den = 1.0 + a1 + a2;
-      const bool integrator = !(std::abs(den) > 0x1p-40);  // no steady state: prime at rest
-      const double g = integrator ? 0.0 : (b0 + b1 + b2) / den;
+      const double b0 = coef_[s * 5], b2 = coef_[s * 5 + 2], a2 = coef_[s * 5 + 4];
+      const double gain = detail::section_gain(&coef_[s * 5]);
+      const bool integrator = gain == detail::kNoSteadyState;  // no steady state: prime at rest
+      const double g = integrator ? 0.0 : gain;
       double* z1 = &z_[s * 2 * kN];
       double* z2 = z1 + kN;
       for (std::size_t c = 0; c < kN; ++c) {
