@@ -155,6 +155,14 @@ TEST_CASE("PCA rejects bad input with a clear error", "[geometry][pca]") {
   CHECK_THROWS_WITH(pca.transform(Eigen::MatrixXd::Ones(4, 2)),
                     Catch::Contains("expected 3 features, got 4"));
   CHECK_THROWS_AS(PCA<double>({.variance_fraction = 1.5}), dendrite::numerical_error);
+  // more components than centred data have (3 samples span 2 directions), as scikit-learn
+  // refuses; the model fitted before stays usable
+  PCA<double> four({.n_components = 4});
+  CHECK_THROWS_WITH(four.fit(dendrite::test::random_matrix(5, 3, 2)),
+                    Catch::Contains("at most min(features, samples - 1) = 2 for 5 x 3 data, got 4"));
+  CHECK(four.fit(dendrite::test::random_matrix(5, 7, 3)).n_components() == 4);
+  CHECK_THROWS_AS(four.fit(dendrite::test::random_matrix(3, 9, 4)), dendrite::dimension_error);
+  CHECK(four.transform(dendrite::test::random_matrix(5, 2, 5)).rows() == 4);
 }
 
 // ---------------------------------------------------------------------------------------------

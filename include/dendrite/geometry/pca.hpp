@@ -40,7 +40,8 @@ enum class PCASolver { Auto, Covariance, SVD };
 
 /// What `PCA::fit` keeps and how.
 struct PCAOptions {
-  /// Number of components to keep; 0 keeps min(features, samples - 1).
+  /// Number of components to keep; 0 keeps min(features, samples - 1), the most centred data
+  /// can have (`fit` throws for more; scikit-learn raises too).
   Eigen::Index n_components = 0;
   /// In (0, 1]: keep the fewest components whose explained-variance ratio reaches this fraction
   /// (overrides n_components). 0 disables it. scikit-learn's float n_components keeps the
@@ -72,8 +73,8 @@ class PCA {
   explicit PCA(const PCAOptions& options) : options_(options) { check_options(); }
 
   /// Fits the model to `x` (features x samples). Allocates.
-  /// Throws `dimension_error` for fewer than 2 samples or no features, `numerical_error` for
-  /// non-finite data or options out of range.
+  /// Throws `dimension_error` for fewer than 2 samples, no features or more components than
+  /// min(features, samples - 1), `numerical_error` for non-finite data or options out of range.
   template <class Derived>
   PCA& fit(const Eigen::MatrixBase<Derived>& x) {
     const Eigen::Index f = x.rows();
@@ -83,6 +84,12 @@ class PCA {
                      "PCA::fit: expected a features x samples matrix with at least 1 feature and 2 "
                      "samples, got ",
                      f, " x ", n);
+    }
+    const Eigen::Index max_k = std::min(f, n - 1);
+    if (options_.n_components > max_k) {
+      DENDRITE_THROW(dimension_error, "PCA::fit: n_components must be at most min(features, ",
+                     "samples - 1) = ", max_k, " for ", f, " x ", n, " data, got ",
+                     options_.n_components);
     }
     if (!x.allFinite()) {
       DENDRITE_THROW(numerical_error, "PCA::fit: the data contain NaN or Inf");
@@ -100,8 +107,7 @@ class PCA {
     values = values.cwiseMax(Scalar(0));  // rounding can leave -1e-17
     total_variance_ = values.sum();
     n_samples_ = n;
-    const Eigen::Index max_k = std::min(f, n - 1);
-    Eigen::Index k = options_.n_components > 0 ? std::min(options_.n_components, max_k) : max_k;
+    Eigen::Index k = options_.n_components > 0 ? options_.n_components : max_k;
     if (options_.variance_fraction > 0.0) {
       double acc = 0.0;
       k = max_k;
