@@ -126,6 +126,19 @@ TEST_CASE("Amari index of known matrices", "[ica][metrics]") {
   CHECK_THROWS_AS(ica::amari_index(bad), dendrite::numerical_error);
 }
 
+TEST_CASE("kurtosis of rows with closed forms", "[ica][metrics]") {
+  // +-1 in equal numbers: E[v^4] / E[v^2]^2 = 1; 0, 0, 0, 2 (mean 0.5): m2 = 3 / 4, m4 = 21 / 16,
+  // so 7 / 3; a constant row has no kurtosis (NaN, as SciPy); fewer than 2 samples is an error
+  Eigen::MatrixXd x(3, 4);
+  x << 1, -1, -1, 1, 0, 0, 0, 2, 5, 5, 5, 5;
+  const Eigen::VectorXd k = ica::kurtosis(x);
+  CHECK(k(0) == Approx(1.0).epsilon(1e-15));
+  CHECK(k(1) == Approx(7.0 / 3.0).epsilon(1e-15));
+  CHECK(std::isnan(k(2)));
+  CHECK_THROWS_WITH(ica::kurtosis(Eigen::MatrixXd(Eigen::MatrixXd::Ones(3, 1))),
+                    Catch::Contains("at least 2 samples, got 3 x 1"));
+}
+
 namespace {
 
 // The mixtures of tests/ica/sklearn_reference.py, built the same way: a 32-bit linear

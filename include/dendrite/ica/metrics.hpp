@@ -65,9 +65,15 @@ template <AnalysisScalar S = double>
   return amari_index(unmixing * mixing);
 }
 
-/// Pearson kurtosis E[(v - Ev)^4] / E[(v - Ev)^2]^2 of each row (3 for a Gaussian).
+/// Pearson kurtosis E[(v - Ev)^4] / E[(v - Ev)^2]^2 of each row (3 for a Gaussian; SciPy's
+/// `kurtosis(v, fisher=False)`). A constant row has none: NaN there, as in SciPy. Throws
+/// `dimension_error` for fewer than 2 samples.
 template <AnalysisScalar S = double>
 [[nodiscard]] Eigen::VectorXd kurtosis(const AnalysisRef<S>& x) {
+  if (x.cols() < 2) {
+    DENDRITE_THROW(dimension_error, "kurtosis: expected a rows x samples matrix with at least 2 ",
+                   "samples, got ", x.rows(), " x ", x.cols());
+  }
   const MatrixX<S> xc = x.colwise() - x.rowwise().mean();
   const ArrayX<S> m2 = xc.array().square().rowwise().mean();
   const ArrayX<S> m4 = xc.array().square().square().rowwise().mean();
