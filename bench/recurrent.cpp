@@ -7,7 +7,9 @@
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
 // (BM_GruGates), and on pre-activations near 0 (BM_GruGatesNearZero); Dense N x N (float)
 // beside PackedDense with bf16, f16 and int8 weights and a plain Eigen y = W x + b.
-// Also the analysis form over 1000 steps.
+// Also the analysis form over 1000 steps, and the core's float FMA peak (BM_FmaPeak: 12
+// independent FMA chains, dendrite/bench/machine.hpp), so that random interleaving measures the
+// peak beside the steps it is compared with.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -20,6 +22,7 @@
 
 #include <Eigen/Core>
 
+#include <dendrite/bench/machine.hpp>
 #include <dendrite/nn/blocked_gru.hpp>
 #include <dendrite/nn/blocked_lstm.hpp>
 #include <dendrite/nn/dense.hpp>
@@ -343,6 +346,17 @@ void BM_GruForward1000(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 1000);
 }
 
+/// The float FMA peak: FLOP/s of 12 independent chains of xsimd::batch<float> FMAs.
+void BM_FmaPeak(benchmark::State& state) {
+  constexpr std::size_t kIterations = 100000;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dendrite::bench::detail::fma_gflops<float>(kIterations));
+  }
+  state.counters["FLOP/s"] =
+      benchmark::Counter(2.0 * double(batchf::size) * 12.0 * double(kIterations),
+                         benchmark::Counter::kIsIterationInvariantRate);
+}
+
 }  // namespace
 
 #define DENDRITE_RECURRENT_BENCH(H)                         \
@@ -398,3 +412,4 @@ BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 32, 4);
 BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 64, 4);
 BENCHMARK_TEMPLATE(BM_BlockedLstmStep, 128, 4);
 BENCHMARK_TEMPLATE(BM_GruForward1000, 64)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FmaPeak);
