@@ -355,7 +355,8 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step on stream k", 
 // From 96 rows a product of 8 float lanes on AVX2 (16 on AVX-512) runs across rows (8 or 16
 // rows a vector, the lanes transposed in at the end) with the last R mod lanes rows in the
 // lanes' form: 99 rows (GRU 33), 132 (LSTM 33), 100 (RNN and Dense 100) take both forms, from a
-// bias and from y; LSTM 32's 128 rows take both of its products in one pass (gemv_bias2).
+// bias and from y; LSTM 32's 128 rows take both of its products in one pass (gemv_bias2), as
+// do the r and z rows of GRU 32 and 48 with 32 inputs (gemv_across_row_range).
 TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 96 rows",
                    "[nn][lanes]", batchf, batchd) {
   using B = TestType;
@@ -380,6 +381,17 @@ TEMPLATE_TEST_CASE("lane k of a batch step equals the scalar step at sizes past 
   INFO("worst lane difference " << worst);
   CHECK(worst < tol);
   CHECK(worst >= 0);
+  // GRUs whose r and z rows take both products in one pass (32 inputs, units a multiple of the
+  // lanes, float): 32 units end each row range in a partial block of row vectors, 48 in whole
+  // blocks on AVX-512
+  nn::GRU<B, 32, 32> gru32_b({.seed = 19});
+  nn::GRU<B, 32, 48> gru48_b({.seed = 20});
+  std::vector<nn::GRU<S, 32, 32>> gru32_s(L, nn::GRU<S, 32, 32>({.seed = 19}));
+  std::vector<nn::GRU<S, 32, 48>> gru48_s(L, nn::GRU<S, 32, 48>({.seed = 20}));
+  const double worst_fused = worst_lane_difference<B, 32>(21, 20, std::pair(&gru32_b, &gru32_s),
+                                                          std::pair(&gru48_b, &gru48_s));
+  INFO("worst lane difference, 32 inputs " << worst_fused);
+  CHECK(worst_fused < tol);
 }
 
 TEST_CASE("a non-finite input is rejected and leaves the state untouched", "[nn][realtime]") {

@@ -75,11 +75,21 @@ inline constexpr std::size_t kInlineGatesFrom = 32;
 /// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way. The
 /// lanes' two cells are forced inline too: out of line (g++ 12) the 16-lane gates of GRU 32 /
 /// 64 / 128 took 883 / 1 767 / 3 942 ns, inlined 381 / 772 / 1 905; AVX2 build unchanged.
-template <class T, std::size_t H>
+template <class T, std::size_t H, bool SummedRZ = false>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
   std::array<T, H> next;
-  if constexpr (is_batch_v<T> && std::is_same_v<scalar_t<T>, float>) {
+  if constexpr (SummedRZ) {
+    // lanes, r and z pre-activations summed already (gi's first 2H rows; gh's are not read)
+    std::array<T, H> reset;
+    vmap<T, H, kGateInterleave>(
+        [](auto a) DENDRITE_FORCE_INLINE_LAMBDA { return gate_sigmoid(a); }, reset.data(), gi);
+    vmap<T, H, kGateInterleave>(
+        [](auto in, auto hn, auto r, auto z, auto hp) DENDRITE_FORCE_INLINE_LAMBDA {
+          return gru_state_float(in + r * hn, z, hp);
+        },
+        next.data(), gi + 2 * H, gh + 2 * H, reset.data(), gi + H, h);
+  } else if constexpr (is_batch_v<T> && std::is_same_v<scalar_t<T>, float>) {
     // lanes: r first, then n, z and h' with one division (gru_state_float)
     std::array<T, H> reset;  // r
     vmap<T, H, kGateInterleave>(
@@ -188,6 +198,26 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
     x = std::span<const T, kIn>(x_flushed);
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> gi, gh;
+#if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
+    if constexpr (detail::kGemvAcrossRows<T, kG, kIn> && detail::kGemvAcrossRows<T, kG, kH> &&
+                  kH % lanes_v<T> == 0) {
+      // float lanes with whole registers of units, across rows: the r and z rows take both
+      // products in one pass (one set of sums and one transpose for them, not two), the n rows
+      // one pass each. The 16-lane step on the Zen 5 VM, g++ 12 (bench/README.md): 32 / 64 /
+      // 128 units 1.36-1.43 / 3.69-4.60 / 11.1-13.3 -> 1.31-1.35 / 3.41-3.72 / 10.6-10.8 us;
+      // clang 14 level or slightly faster; the 8-lane AVX2 build level or up to 4 % faster.
+      std::array<Scalar, 2 * kH> b;
+      detail::add_vectors<Scalar, 2 * kH>(bias_ih.value.data(), bias_hh.value.data(), b.data());
+      detail::gemv_across_row_range<kG, kIn, kH, 0, 2 * kH>(weight_ih.value.data(), x.data(),
+                                                          b.data(), gi.data(),
+                                                          weight_hh.value.data(), h_.data());
+      detail::gemv_across_row_range<kG, kIn, 0, 2 * kH, kG>(weight_ih.value.data(), x.data(),
+                                                          bias_ih.value.data(), gi.data());
+      detail::gemv_across_row_range<kG, kH, 0, 2 * kH, kG>(weight_hh.value.data(), h_.data(),
+                                                         bias_hh.value.data(), gh.data());
+      return detail::gru_update<T, kH, true>(finite, gi.data(), gh.data(), h_.data(), h_out);
+    }
+#endif
     detail::gemv_bias<T, kG, kIn>(weight_ih.value.data(), x.data(), bias_ih.value.data(),
                                   gi.data());
     detail::gemv_bias<T, kG, kH>(weight_hh.value.data(), h_.data(), bias_hh.value.data(),

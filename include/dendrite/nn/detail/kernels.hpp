@@ -399,6 +399,28 @@ template <class T, std::size_t R, std::size_t C>
 inline constexpr bool kGemvAcrossRows = false;
 #endif
 
+#if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
+/// Rows [RB, RE) of y = b + W1 x1 (+ W2 x2) on the across-rows path, W1 and W2 column-major with
+/// R rows (the column stride), RB and RE multiples of the lanes; y and b indexed by the whole
+/// matrices' rows. A GRU takes its r and z rows from both products in one pass this way.
+template <std::size_t R, std::size_t C, std::size_t C2, std::size_t RB, std::size_t RE, class T>
+DENDRITE_FORCE_INLINE void gemv_across_row_range(const float* __restrict w, const T* __restrict x,
+                                                 const float* b, T* y,
+                                                 const float* __restrict w2 = nullptr,
+                                                 const T* __restrict x2 = nullptr) noexcept {
+  constexpr std::size_t kNV = 3, L = T::size;
+  static_assert(RB % L == 0 && RE % L == 0 && RB < RE && RE <= R);
+  constexpr std::size_t vectors = (RE - RB) / L;
+  for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
+    gemv_across_rows<kNV, R, C, C2>(w, x, b, y, RB + L * v0, w2, x2);
+  }
+  constexpr std::size_t rest = vectors % kNV;
+  if constexpr (rest > 0) {
+    gemv_across_rows<rest, R, C, C2>(w, x, b, y, RB + L * (vectors - rest), w2, x2);
+  }
+}
+#endif
+
 /// y = init + W x with W an R x C column-major matrix of scalar_t<T>, init either y (T values)
 /// or a bias (R scalars). Rows go in blocks of gemv_block(units) register-held units (see
 /// gemv_rows); for a scalar T the last R mod lanes rows go through one more overlapping batch,
