@@ -75,6 +75,8 @@ inline constexpr std::size_t kInlineGatesFrom = 32;
 /// int8 64 / 128 230 / 750 -> 186-191 / 594-600 ns); clang 14 within noise either way. The
 /// lanes' two cells are forced inline too: out of line (g++ 12) the 16-lane gates of GRU 32 /
 /// 64 / 128 took 883 / 1 767 / 3 942 ns, inlined 381 / 772 / 1 905; AVX2 build unchanged.
+/// With SummedRZ (float lanes only, GRU::step's one-pass form), gi's r and z rows hold the sums
+/// of both products and gh's r and z rows are not read.
 template <class T, std::size_t H, bool SummedRZ = false>
 DENDRITE_FORCE_INLINE Status gru_update(mask_t<T> finite, const T* gi, const T* gh, T* h,
                                         std::span<T, H> h_out) noexcept {
