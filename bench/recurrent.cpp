@@ -5,8 +5,9 @@
 // dynamic matrices written directly (W * x, Eigen's vectorised activations), and for the GRU the
 // best plain C++ loops (fixed-size arrays, axpy over rows, std::exp / std::tanh); BlockedGRU and
 // BlockedLSTM with 4 groups of batch<float> streams per call; the GRU's elementwise part alone
-// (BM_GruGates), and on pre-activations near 0 (BM_GruGatesNearZero); Dense N x N (float)
-// beside PackedDense with bf16, f16 and int8 weights and a plain Eigen y = W x + b.
+// (BM_GruGates; BM_LstmGates for the LSTM), and on pre-activations near 0
+// (BM_GruGatesNearZero); Dense N x N (float) beside PackedDense with bf16, f16 and int8 weights
+// and a plain Eigen y = W x + b.
 // Also the analysis form over 1000 steps, and the core's float FMA peak (BM_FmaPeak: 12
 // independent FMA chains, dendrite/bench/machine.hpp), so that random interleaving measures the
 // peak beside the steps it is compared with.
@@ -115,8 +116,10 @@ void time_gru_update(benchmark::State& state, const std::array<T, 3 * H>& gi,
   benchmark::DoNotOptimize(out.data());
   for (auto _ : state) {
     benchmark::DoNotOptimize(gi.data());
+    // the form GRU<T, kIn, H>::step hands its gates (r and z summed, or apart)
     benchmark::DoNotOptimize(
-        dendrite::nn::detail::gru_update<T, H>(finite, gi.data(), gh.data(), h.data(), out));
+        dendrite::nn::detail::gru_update<T, H, dendrite::nn::detail::kGruOnePassRZ<T, kIn, H>>(
+            finite, gi.data(), gh.data(), h.data(), out));
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
@@ -131,6 +134,26 @@ void BM_GruGates(benchmark::State& state) {
   fill_input(gi);
   fill_input(gh);
   time_gru_update<T, H>(state, gi, gh);
+}
+
+/// The LSTM step's elementwise part alone (detail::lstm_update: the i, f and o sigmoids, the g
+/// and c' tanh, c' and h', the rejection select) on fixed pre-activations, as BM_GruGates.
+template <class T, int H>
+void BM_LstmGates(benchmark::State& state) {
+  std::array<T, 4 * H> g;
+  fill_input(g);
+  std::array<T, 2 * H> hc{};
+  std::array<T, H> out;
+  const dendrite::mask_t<T> finite(true);
+  benchmark::DoNotOptimize(hc.data());
+  benchmark::DoNotOptimize(out.data());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(g.data());
+    benchmark::DoNotOptimize(
+        dendrite::nn::detail::lstm_update<T, H>(finite, g.data(), hc.data(), out));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
 }
 
 /// BM_GruGates with every pre-activation near 0 (|gi| from 2e-6 to 3e-5, gh = 0), the inputs
@@ -405,6 +428,9 @@ BENCHMARK_TEMPLATE(BM_GruGatesNearZero, batchf, 64);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 32);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 64);
 BENCHMARK_TEMPLATE(BM_GruGates, batchf, 128);
+BENCHMARK_TEMPLATE(BM_LstmGates, batchf, 32);
+BENCHMARK_TEMPLATE(BM_LstmGates, batchf, 64);
+BENCHMARK_TEMPLATE(BM_LstmGates, batchf, 128);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 32, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 64, 4);
 BENCHMARK_TEMPLATE(BM_BlockedGruStep, 128, 4);

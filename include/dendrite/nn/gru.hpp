@@ -51,6 +51,13 @@ namespace detail {
 /// Units from which gru_update's one-pass cell (AVX-512) is inlined into the step; see there.
 inline constexpr std::size_t kInlineGatesFrom = 32;
 
+/// Whether GRU<T, In, H>::step takes the r and z rows of both products in one pass (float
+/// lanes whose units fill whole registers, on the across-rows path; see GRU::step) and so hands
+/// gru_update their sums (SummedRZ).
+template <class T, std::size_t In, std::size_t H>
+inline constexpr bool kGruOnePassRZ =
+    kGemvAcrossRows<T, 3 * H, In> && kGemvAcrossRows<T, 3 * H, H> && H % lanes_v<T> == 0;
+
 /// The GRU's gates from gi = W_ih x + b_ih and gh = W_hh h + b_hh (r, z, n stacked): h is
 /// replaced by h' where `finite` holds (kept where it does not) and copied to h_out. For float
 /// SIMD lanes (the many-stream steps) z, n and h' come from gru_state_float, one division where
@@ -201,8 +208,7 @@ class GRU : public detail::RecurrentParameters<scalar_t<T>, 3, In, Hidden> {
     const mask_t<T> finite = all_finite(x);
     std::array<T, kG> gi, gh;
 #if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-    if constexpr (detail::kGemvAcrossRows<T, kG, kIn> && detail::kGemvAcrossRows<T, kG, kH> &&
-                  kH % lanes_v<T> == 0) {
+    if constexpr (detail::kGruOnePassRZ<T, kIn, kH>) {
       // float lanes with whole registers of units, across rows: the r and z rows take both
       // products in one pass (one set of sums and one transpose for them, not two), the n rows
       // one pass each. The 16-lane step on the Zen 5 VM, g++ 12 (bench/README.md): 32 / 64 /
