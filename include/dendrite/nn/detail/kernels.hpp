@@ -374,51 +374,41 @@ DENDRITE_FORCE_INLINE void gemv_across_rows(const float* __restrict w, const T* 
   }
 }
 
-/// gemv_across_rows over the first R - R mod L rows, in blocks of 3 row vectors (12
+/// gemv_across_rows over rows [RB, RE) (multiples of the lanes), in blocks of 3 row vectors (12
 /// accumulators, 3 weight vectors and a broadcast input: AVX2's 16 registers; 24 accumulators
 /// of AVX-512's 32, whose 8 lanes a pass then read a row block's weights twice, from L1 up to
 /// 160 columns) and one block of the vectors left over; with C2 > 0 a second matrix W2 x2 in
-/// the same pass.
-template <std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
-DENDRITE_FORCE_INLINE void gemv_across_row_blocks(const float* __restrict w, const T* __restrict x,
-                                                  const Init* init, T* y,
-                                                  const float* __restrict w2 = nullptr,
-                                                  const T* __restrict x2 = nullptr) noexcept {
-  constexpr std::size_t kNV = 3, L = T::size;
-  constexpr std::size_t vectors = R / L;
-  for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
-    gemv_across_rows<kNV, R, C, C2>(w, x, init, y, L * v0, w2, x2);
-  }
-  constexpr std::size_t rest = vectors % kNV;
-  if constexpr (rest > 0) {
-    gemv_across_rows<rest, R, C, C2>(w, x, init, y, L * (vectors - rest), w2, x2);
-  }
-}
-#else
-template <class T, std::size_t R, std::size_t C>
-inline constexpr bool kGemvAcrossRows = false;
-#endif
-
-#if DENDRITE_DETAIL_GEMV_ACROSS_ROWS
-/// Rows [RB, RE) of y = b + W1 x1 (+ W2 x2) on the across-rows path, W1 and W2 column-major with
-/// R rows (the column stride), RB and RE multiples of the lanes; y and b indexed by the whole
-/// matrices' rows. A GRU takes its r and z rows from both products in one pass this way.
-template <std::size_t R, std::size_t C, std::size_t C2, std::size_t RB, std::size_t RE, class T>
+/// the same pass. W1 and W2 have R rows (the column stride), and init and y are indexed by the
+/// whole matrices' rows: a GRU takes its r and z rows from both products in one pass this way.
+template <std::size_t R, std::size_t C, std::size_t C2, std::size_t RB, std::size_t RE, class T,
+          class Init>
 DENDRITE_FORCE_INLINE void gemv_across_row_range(const float* __restrict w, const T* __restrict x,
-                                                 const float* b, T* y,
+                                                 const Init* init, T* y,
                                                  const float* __restrict w2 = nullptr,
                                                  const T* __restrict x2 = nullptr) noexcept {
   constexpr std::size_t kNV = 3, L = T::size;
   static_assert(RB % L == 0 && RE % L == 0 && RB < RE && RE <= R);
   constexpr std::size_t vectors = (RE - RB) / L;
   for (std::size_t v0 = 0; v0 + kNV <= vectors; v0 += kNV) {
-    gemv_across_rows<kNV, R, C, C2>(w, x, b, y, RB + L * v0, w2, x2);
+    gemv_across_rows<kNV, R, C, C2>(w, x, init, y, RB + L * v0, w2, x2);
   }
   constexpr std::size_t rest = vectors % kNV;
   if constexpr (rest > 0) {
-    gemv_across_rows<rest, R, C, C2>(w, x, b, y, RB + L * (vectors - rest), w2, x2);
+    gemv_across_rows<rest, R, C, C2>(w, x, init, y, RB + L * (vectors - rest), w2, x2);
   }
 }
+
+/// gemv_across_row_range over the first R - R mod L rows.
+template <std::size_t R, std::size_t C, std::size_t C2 = 0, class T, class Init>
+DENDRITE_FORCE_INLINE void gemv_across_row_blocks(const float* __restrict w, const T* __restrict x,
+                                                  const Init* init, T* y,
+                                                  const float* __restrict w2 = nullptr,
+                                                  const T* __restrict x2 = nullptr) noexcept {
+  gemv_across_row_range<R, C, C2, 0, R / T::size * T::size>(w, x, init, y, w2, x2);
+}
+#else
+template <class T, std::size_t R, std::size_t C>
+inline constexpr bool kGemvAcrossRows = false;
 #endif
 
 /// y = init + W x with W an R x C column-major matrix of scalar_t<T>, init either y (T values)
