@@ -106,23 +106,33 @@ void BM_BlockedLstmStep(benchmark::State& state) {
   BM_Blocked<dendrite::nn::BlockedLSTM, 4, H, G>(state);
 }
 
-/// Times detail::gru_update on the pre-activations gi and gh (h from 0).
+/// Times update(), a recurrent cell's elementwise part writing `state` and `out` (escaped, so
+/// that ClobberMemory keeps its stores), on pre-activations `pre` (escaped every iteration);
+/// items are streams.
+template <class T, class Pre, class State, class Out, class Update>
+void time_cell(benchmark::State& state, const Pre& pre, State& cell_state, Out& out,
+               Update update) {
+  benchmark::DoNotOptimize(cell_state.data());
+  benchmark::DoNotOptimize(out.data());
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(pre.data());
+    benchmark::DoNotOptimize(update());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+}
+
+/// Times detail::gru_update on the pre-activations gi and gh (h from 0), in the form
+/// GRU<T, kIn, H>::step hands its gates (r and z summed, or apart).
 template <class T, int H>
 void time_gru_update(benchmark::State& state, const std::array<T, 3 * H>& gi,
                      const std::array<T, 3 * H>& gh) {
   std::array<T, H> h{}, out;
   const dendrite::mask_t<T> finite(true);
-  benchmark::DoNotOptimize(h.data());  // escaped: ClobberMemory then keeps the gates' stores
-  benchmark::DoNotOptimize(out.data());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(gi.data());
-    // the form GRU<T, kIn, H>::step hands its gates (r and z summed, or apart)
-    benchmark::DoNotOptimize(
-        dendrite::nn::detail::gru_update<T, H, dendrite::nn::detail::kGruOnePassRZ<T, kIn, H>>(
-            finite, gi.data(), gh.data(), h.data(), out));
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+  time_cell<T>(state, gi, h, out, [&] {
+    return dendrite::nn::detail::gru_update<T, H, dendrite::nn::detail::kGruOnePassRZ<T, kIn, H>>(
+        finite, gi.data(), gh.data(), h.data(), out);
+  });
 }
 
 /// The GRU step's elementwise part alone (detail::gru_update: the r and z sigmoids, the n tanh,
@@ -145,15 +155,9 @@ void BM_LstmGates(benchmark::State& state) {
   std::array<T, 2 * H> hc{};
   std::array<T, H> out;
   const dendrite::mask_t<T> finite(true);
-  benchmark::DoNotOptimize(hc.data());
-  benchmark::DoNotOptimize(out.data());
-  for (auto _ : state) {
-    benchmark::DoNotOptimize(g.data());
-    benchmark::DoNotOptimize(
-        dendrite::nn::detail::lstm_update<T, H>(finite, g.data(), hc.data(), out));
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
+  time_cell<T>(state, g, hc, out, [&] {
+    return dendrite::nn::detail::lstm_update<T, H>(finite, g.data(), hc.data(), out);
+  });
 }
 
 /// BM_GruGates with every pre-activation near 0 (|gi| from 2e-6 to 3e-5, gh = 0), the inputs
@@ -369,14 +373,15 @@ void BM_GruForward1000(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 1000);
 }
 
-/// The float FMA peak: FLOP/s of 12 independent chains of xsimd::batch<float> FMAs.
+/// The float FMA peak: FLOP/s of machine.hpp's independent chains of xsimd::batch<float> FMAs.
 void BM_FmaPeak(benchmark::State& state) {
   constexpr std::size_t kIterations = 100000;
   for (auto _ : state) {
     benchmark::DoNotOptimize(dendrite::bench::detail::fma_gflops<float>(kIterations));
   }
   state.counters["FLOP/s"] =
-      benchmark::Counter(2.0 * double(batchf::size) * 12.0 * double(kIterations),
+      benchmark::Counter(2.0 * double(batchf::size) * dendrite::bench::detail::kFmaChains *
+                             double(kIterations),
                          benchmark::Counter::kIsIterationInvariantRate);
 }
 

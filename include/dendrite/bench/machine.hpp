@@ -69,12 +69,15 @@ inline Spread spread_of(std::vector<double> v) {
   return {v.back(), v[v.size() / 2], v.front()};
 }
 
+// The independent FMA chains fma_gflops runs: each iteration is kFmaChains FMAs of a batch.
+inline constexpr int kFmaChains = 12;
+
 // Not inlined: the loop's code placement then does not depend on the caller (it moved the
 // figure by 30 % on this machine's Zen 3 core).
 template <class T>
 [[gnu::noinline]] double fma_gflops(std::size_t iterations) {
   using B = xsimd::batch<T>;
-  constexpr int kChains = 12;
+  constexpr int kChains = kFmaChains;
   B acc[kChains];
   for (int i = 0; i < kChains; ++i) acc[i] = B(T(1) + T(i) * T(1e-3));
   // acc stays near 1: no overflow, no denormal. m, c and the count pass through volatiles: with
