@@ -237,9 +237,17 @@ class OnlineICA {
   /// sets the whitening stage (ZCA) and Lambda2 = 1 / kurtosis of the FOBI-recovered sources.
   /// Returns the FOBI result (check `identifiable`). Does not touch W or M. Not real-time.
   /// With `start_separated`, W also starts at FOBI's rotation (W = U V^-1 for FOBI's unmixing U
-  /// and the whitener V) and M at I, so the network starts from the batch solution and learning
-  /// refines and tracks it; the seeded start is kept for `restart`. (With many channels the plain
-  /// rule needs far more samples than a few seconds of signal to get there from a random W.)
+  /// and the whitener V), M at I and Lambda2 = 1 / mu: the network starts from the batch
+  /// solution, which is an equilibrium of the rule but not a stable one. The mean rule's
+  /// Jacobian there has one growing direction per pair of units, the fastest at 0.37-0.85 eta
+  /// per sample on the paper's set and on eeg_like at 3-7 channels
+  /// (bench/online_ica_stability.cpp): learning leaves it along that direction e-fold every
+  /// 1.2 / eta to 2.7 / eta samples. Use the start frozen, or
+  /// learn at a rate whose 1 / eta is long against the recording (the README's limits). Lambda2
+  /// running with mu, as in the paper, makes the solution stable in the mean but stiff (the
+  /// fastest direction 1 700-22 500 times eta). The seeded start is kept for `restart`. (With
+  /// many channels the plain rule needs far more samples than a few seconds of signal to get
+  /// there from a random W.)
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, bool start_separated = false) {
     if (x.rows() != D) {
       DENDRITE_THROW(dimension_error, "OnlineICA::warm_start: expected ", D, " channels, got ",
@@ -250,9 +258,9 @@ class OnlineICA {
     set_whitener(w);
     // Started at FOBI's rotation, output i is FOBI's source i: Lambda2_i = 1 / mu_i (mu = FOBI's
     // eigenvalue, kurt + D - 1) makes M = I the fixed point of the lateral rule there, so the
-    // network starts on its equilibrium (with 1 / kurt it would start off it, at
-    // M* = diag(1 / (Lambda2_i mu_i))). From a random start the outputs carry no order and
-    // 1 / kurt spreads the values further apart.
+    // network starts on its equilibrium, an unstable one (above) (with 1 / kurt it would start
+    // off it, at M* = diag(1 / (Lambda2_i mu_i))). From a random start the outputs carry no
+    // order and 1 / kurt spreads the values further apart.
     set_lambda2(start_separated ? Eigen::VectorXd(f.eigenvalues.cwiseInverse())
                                 : Eigen::VectorXd(kurtosis(f.sources(x)).cwiseInverse()));
     if (start_separated) {
