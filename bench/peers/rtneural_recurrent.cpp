@@ -115,22 +115,11 @@ void BM_DendriteGru(benchmark::State& state) {
   dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
   time_dendrite<decltype(gru), kIn, H>(state, gru);
 }
-template <int H>
-void BM_DendritePackedGruBf16(benchmark::State& state) {
+// Weight: float (the packed layout alone), dendrite::bf16, dendrite::f16 or std::int8_t.
+template <int H, class Weight>
+void BM_DendritePackedGru(benchmark::State& state) {
   const dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
-  dendrite::nn::PackedGRU<float, kIn, H, dendrite::bf16> packed(gru);
-  time_dendrite<decltype(packed), kIn, H>(state, packed);
-}
-template <int H>
-void BM_DendritePackedGruF16(benchmark::State& state) {
-  const dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
-  dendrite::nn::PackedGRU<float, kIn, H, dendrite::f16> packed(gru);
-  time_dendrite<decltype(packed), kIn, H>(state, packed);
-}
-template <int H>
-void BM_DendritePackedGruInt8(benchmark::State& state) {
-  const dendrite::nn::GRU<float, kIn, H> gru({.seed = 1});
-  dendrite::nn::PackedGRU<float, kIn, H, std::int8_t> packed(gru);
+  dendrite::nn::PackedGRU<float, kIn, H, Weight> packed(gru);
   time_dendrite<decltype(packed), kIn, H>(state, packed);
 }
 template <int H>
@@ -138,22 +127,10 @@ void BM_DendriteLstm(benchmark::State& state) {
   dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
   time_dendrite<decltype(lstm), kIn, H>(state, lstm);
 }
-template <int H>
-void BM_DendritePackedLstmBf16(benchmark::State& state) {
+template <int H, class Weight>
+void BM_DendritePackedLstm(benchmark::State& state) {
   const dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
-  dendrite::nn::PackedLSTM<float, kIn, H, dendrite::bf16> packed(lstm);
-  time_dendrite<decltype(packed), kIn, H>(state, packed);
-}
-template <int H>
-void BM_DendritePackedLstmF16(benchmark::State& state) {
-  const dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
-  dendrite::nn::PackedLSTM<float, kIn, H, dendrite::f16> packed(lstm);
-  time_dendrite<decltype(packed), kIn, H>(state, packed);
-}
-template <int H>
-void BM_DendritePackedLstmInt8(benchmark::State& state) {
-  const dendrite::nn::LSTM<float, kIn, H> lstm({.seed = 1});
-  dendrite::nn::PackedLSTM<float, kIn, H, std::int8_t> packed(lstm);
+  dendrite::nn::PackedLSTM<float, kIn, H, Weight> packed(lstm);
   time_dendrite<decltype(packed), kIn, H>(state, packed);
 }
 template <int N>
@@ -205,16 +182,25 @@ void BM_DendriteConv1D(benchmark::State& state) {
   BENCHMARK_TEMPLATE(bench, 32);   \
   BENCHMARK_TEMPLATE(bench, 64);   \
   BENCHMARK_TEMPLATE(bench, 128)
+// the packed forms at every size, for one weight type
+#define DENDRITE_PEER_PACKED(bench, Weight) \
+  BENCHMARK_TEMPLATE(bench, 8, Weight);     \
+  BENCHMARK_TEMPLATE(bench, 16, Weight);    \
+  BENCHMARK_TEMPLATE(bench, 32, Weight);    \
+  BENCHMARK_TEMPLATE(bench, 64, Weight);    \
+  BENCHMARK_TEMPLATE(bench, 128, Weight)
 DENDRITE_PEER_SIZES(BM_RTNeuralGru);
 DENDRITE_PEER_SIZES(BM_DendriteGru);
-DENDRITE_PEER_SIZES(BM_DendritePackedGruBf16);
-DENDRITE_PEER_SIZES(BM_DendritePackedGruF16);
-DENDRITE_PEER_SIZES(BM_DendritePackedGruInt8);
 DENDRITE_PEER_SIZES(BM_RTNeuralLstm);
 DENDRITE_PEER_SIZES(BM_DendriteLstm);
-DENDRITE_PEER_SIZES(BM_DendritePackedLstmBf16);
-DENDRITE_PEER_SIZES(BM_DendritePackedLstmF16);
-DENDRITE_PEER_SIZES(BM_DendritePackedLstmInt8);
+DENDRITE_PEER_PACKED(BM_DendritePackedGru, float);
+DENDRITE_PEER_PACKED(BM_DendritePackedGru, dendrite::bf16);
+DENDRITE_PEER_PACKED(BM_DendritePackedGru, dendrite::f16);
+DENDRITE_PEER_PACKED(BM_DendritePackedGru, std::int8_t);
+DENDRITE_PEER_PACKED(BM_DendritePackedLstm, float);
+DENDRITE_PEER_PACKED(BM_DendritePackedLstm, dendrite::bf16);
+DENDRITE_PEER_PACKED(BM_DendritePackedLstm, dendrite::f16);
+DENDRITE_PEER_PACKED(BM_DendritePackedLstm, std::int8_t);
 BENCHMARK_TEMPLATE(BM_RTNeuralDense, 16);
 BENCHMARK_TEMPLATE(BM_DendriteDense, 16);
 BENCHMARK_TEMPLATE(BM_RTNeuralDense, 64);
