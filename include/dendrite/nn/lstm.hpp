@@ -15,10 +15,10 @@
 /// nn/detail/gate_activations.hpp (absolute error <= 4.5e-7 for tanh and 2.5e-7 for sigmoid,
 /// below the float products' own rounding, with a rational tanh whose chain is about 30 cycles
 /// long); double keeps the <= 3 ulp functions of core/math.hpp.
-/// One float stream from hidden 128: `PackedLSTM<float, In, H, float>` (packed_lstm.hpp) keeps the
-/// same float weights in row blocks stored column after column, each block one sequential
-/// read, and its step is 1.28-1.57x faster than this column-major one on the Zen 5 VM
-/// (LSTM 128: 2.2-3.0 against 3.3-3.8 µs; bench/README.md); `pack` it again after training.
+/// One float stream at hidden 97-128 on AVX-512: the 4H rows are one register block of 25-32
+/// batches (detail::gemv_block), each column read whole: LSTM 128's step 1.31-1.47x RTNeural's
+/// on the Zen 5 VM (g++ 12, five runs; bench/README.md), level with `PackedLSTM<float, In, H,
+/// float>`.
 #pragma once
 
 #include <array>
