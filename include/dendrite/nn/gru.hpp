@@ -22,10 +22,9 @@
 /// nn/detail/gate_activations.hpp (absolute error <= 4.5e-7 for tanh and 2.5e-7 for sigmoid,
 /// below the float products' own rounding, with a rational tanh whose chain is about 30 cycles
 /// long); double keeps the <= 3 ulp functions of core/math.hpp.
-/// One float stream from hidden 128: `PackedGRU<float, In, H, float>` (packed_gru.hpp) keeps the
-/// same float weights in row blocks stored column after column, each block one sequential
-/// read, and its step is 1.24-1.60x faster than this column-major one on the Zen 5 VM
-/// (GRU 128: 1.7-2.2 against 2.4-2.9 µs; bench/README.md); `pack` it again after training.
+/// One float stream at hidden 86-170 on AVX-512: the 3H rows are one register block of 17-32
+/// batches (detail::gemv_block), each column read whole: GRU 128 1.26-1.50x RTNeural's (five runs)
+/// on the Zen 5 VM (g++ 12; bench/README.md), level with `PackedGRU<float, In, H, float>`.
 #pragma once
 
 #include <array>

@@ -15,10 +15,9 @@
 /// nn/detail/gate_activations.hpp (absolute error <= 4.5e-7 for tanh and 2.5e-7 for sigmoid,
 /// below the float products' own rounding, with a rational tanh whose chain is about 30 cycles
 /// long); double keeps the <= 3 ulp functions of core/math.hpp.
-/// One float stream at hidden 97-128 on AVX-512: the 4H rows are one register block of 25-32
-/// batches (detail::gemv_block), each column read whole: LSTM 128's step 1.31-1.47x RTNeural's
-/// on the Zen 5 VM (g++ 12, five runs; bench/README.md), level with `PackedLSTM<float, In, H,
-/// float>`.
+/// One float stream at hidden 65-128 on AVX-512: the 4H rows are one register block of 17-32
+/// batches (detail::gemv_block), each column read whole: LSTM 128 1.14-1.55x RTNeural's (ten runs)
+/// on the Zen 5 VM (g++ 12; bench/README.md), level with `PackedLSTM<float, In, H, float>`.
 #pragma once
 
 #include <array>

@@ -97,33 +97,48 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   // unrolled: otherwise g++ 12 starts the accumulators through a copy of init in 256-bit
   // pieces, which their 512-bit reads wait on (AVX-512 VM, g++: GRU<float> 16 65-67 -> 50-55 ns,
   // 32 124-135 -> 110-119, LSTM<float> 64 730-789 -> 687-727; clang's code is the same)
-#pragma GCC unroll 16
-  for (std::size_t k = 0; k < NB; ++k) {
+  const auto start = [&](std::size_t k) DENDRITE_FORCE_INLINE_LAMBDA {
     if constexpr (is_batch_v<T>) {
       acc[0][k] = T(init[k]);
     } else {
       acc[0][k] = V::load_unaligned(init + k * L);
     }
     for (std::size_t q = 1; q < P; ++q) acc[q][k] = V(S(0));
+  };
+  if constexpr (NB <= 28) {  // as the FMAs below
+#pragma GCC unroll 32
+    for (std::size_t k = 0; k < NB; ++k) start(k);
+  } else {
+#pragma GCC unroll 16
+    for (std::size_t k = 0; k < NB; ++k) start(k);
   }
   constexpr std::size_t CP = C / P * P;
+  // one column's FMAs into accumulator set q. Up to 28 units fully unrolled, so that every
+  // accumulator stays in a register (g++ 12 unrolls by the pragma's count, not NB: a block of 24
+  // under "unroll 16" kept its accumulators in memory, GRU<float> 128 2.37-2.38 -> 1.70-2.05 us
+  // fully unrolled); 32 units (LSTM 128 on AVX-512) do not fit AVX-512's 32 registers beside the
+  // input, and as two rounds of 16 were faster than fully unrolled (2.22-2.62 against
+  // 3.28-3.66 us)
+  const auto column = [&](std::size_t q, const Wt* col, const V& xj) DENDRITE_FORCE_INLINE_LAMBDA {
+    if constexpr (NB <= 28) {
+#pragma GCC unroll 32
+      for (std::size_t k = 0; k < NB; ++k) acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
+    } else {
+#pragma GCC unroll 16
+      for (std::size_t k = 0; k < NB; ++k) acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
+    }
+  };
   for (std::size_t j = 0; j < CP; j += P) {
     for (std::size_t q = 0; q < P; ++q) {
       const V xj(x[j + q]);
-      const Wt* col = w + (j + q) * Stride;
       prefetch_columns_ahead<T, NB, Stride, C>(w, j + q);
-#pragma GCC unroll 16
-      for (std::size_t k = 0; k < NB; ++k) {
-        acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
-      }
+      column(q, w + (j + q) * Stride, xj);
     }
   }
   for (std::size_t j = CP; j < C; ++j) {
     const V xj(x[j]);
-    const Wt* col = w + j * Stride;
     prefetch_columns_ahead<T, NB, Stride, C>(w, j);
-#pragma GCC unroll 16
-    for (std::size_t k = 0; k < NB; ++k) acc[0][k] = dendrite::fma(load(col, k), xj, acc[0][k]);
+    column(0, w + j * Stride, xj);
   }
   for (std::size_t k = 0; k < NB; ++k) {
     for (std::size_t q = 1; q < P; ++q) acc[0][k] += acc[q][k];
@@ -148,18 +163,18 @@ inline constexpr std::size_t kGemvUnits = sizeof(xsimd::batch<float>) >= 64 ? 16
 /// balanced (16 units: 8 + 8, not 12 + 4). On an AVX2 Zen 3, against blocks of 8: GRU 32's step
 /// (12 units a product) 279 -> 226 ns, LSTM 128's 5.2 -> 4.7 us, the 8-lane GRU 128 steps 10 %
 /// faster; 12 + 4 for LSTM 32 was 5 % slower than 8 + 8.
-/// On AVX-512, one stream of float (`OneStreamFloat`): 25 to 32 units (400 to 512 rows) are one
-/// block, so that the pass reads every column whole, in order, instead of two blocks each
-/// reading part of every column; the sums keep their order. On the Zen 5 VM, four alternating
-/// pairs of runs: LSTM 128's step 3.23-3.69 -> 2.32-2.51 us with g++ 12 and 3.45-3.62 ->
-/// 2.24-3.03 with clang 14; LSTM 100's (25 units) level with g++, 2.22-2.61 -> 1.46-1.99 us with
-/// clang. One block of 18 or 24 units (GRU 100 and 128) made g++'s steps slower (GRU 100
-/// 1.32-1.57 -> 1.73-2.01 us), so fewer units keep blocks of 16. A float `Dense` with 400-512
-/// outputs takes the same path (not measured).
+/// On AVX-512, one stream of float (`OneStreamFloat`): 17 to 32 units (257 to 512 rows) are
+/// one block, so that the pass reads every column whole and in order instead of two blocks each
+/// reading part of every column; the sums keep their order. On the Zen 5 VM, three alternating
+/// pairs of runs (bench_recurrent, medians of 3), us: g++ 12 GRU 128 2.35-2.70 -> 1.65-2.01,
+/// LSTM 128 3.11-3.58 -> 2.23-2.54, GRU 100 1.39-1.47 -> 1.28-1.45, LSTM 100 2.05-2.45 ->
+/// 1.45-1.94; clang 14 GRU 128 2.65-2.71 -> 1.63-2.30, LSTM 128 3.62-3.94 -> 2.30-3.61, GRU 100
+/// 1.52-1.62 -> 1.27-1.41, LSTM 100 2.40-2.52 -> 1.46-1.94. (Blocks of 17-28 units need
+/// gemv_rows' full unroll.) A float `Dense` with 257-512 outputs takes the same path (not
+/// measured).
 template <bool OneStreamFloat = false>
 constexpr std::size_t gemv_block(std::size_t units) noexcept {
-  if (OneStreamFloat && sizeof(xsimd::batch<float>) == 64 && units > 3 * kGemvUnits / 2 &&
-      units <= 2 * kGemvUnits) {
+  if (OneStreamFloat && sizeof(xsimd::batch<float>) == 64 && units <= 2 * kGemvUnits) {
     return std::max(units, kGemvUnits);
   }
   if (sizeof(xsimd::batch<float>) != 32 || units <= kGemvUnits) return kGemvUnits;
