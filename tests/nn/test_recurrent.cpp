@@ -222,9 +222,9 @@ TEST_CASE("the steps match the written-out equations at sizes that split the pro
           "[nn][reference]") {
   // 3H (GRU) and 4H (LSTM) rows fall in register blocks of up to 16 (AVX-512) or 12 (AVX2)
   // batches, balanced, with a remainder block and an overlapping tail: 24, 32, 48, 64 and 100
-  // units cover one block, two equal ones, uneven ones and a tail on every target; LSTM 101
-  // (404 rows) the one block of 25 batches and a tail of 4 rows that float on AVX-512 takes
-  // from 25 to 32 batches
+  // units cover one block, two equal ones, uneven ones and a tail on every target; float on
+  // AVX-512 keeps 17-32 batches in one block: GRU 100 (300 rows) 18 and a tail of 12 rows, LSTM
+  // 101 (404 rows) 25 and a tail of 4
   const double g24 = step_vs_reference<nn::GRU, float, 5, 24>(91);
   const double g32 = step_vs_reference<nn::GRU, float, 32, 32>(92);
   const double g100 = step_vs_reference<nn::GRU, float, 7, 100>(93);
