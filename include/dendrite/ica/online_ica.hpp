@@ -242,12 +242,11 @@ class OnlineICA {
   /// Jacobian there has one growing direction per pair of units, the fastest at 0.37-0.85 eta
   /// per sample on the paper's set and on eeg_like at 3-7 channels
   /// (bench/online_ica_stability.cpp): learning leaves it along that direction e-fold every
-  /// 1.2 / eta to 2.7 / eta samples. Use the start frozen, or
-  /// learn at a rate whose 1 / eta is long against the recording (the README's limits). Lambda2
-  /// running with mu, as in the paper, makes the solution stable in the mean but stiff (the
-  /// fastest direction 1 700-22 500 times eta). The seeded start is kept for `restart`. (With
-  /// many channels the plain rule needs far more samples than a few seconds of signal to get
-  /// there from a random W.)
+  /// 1.2 / eta to 2.7 / eta samples. Use the start frozen, or learn at a rate whose 1 / eta is
+  /// long against the recording (the README's limits). Lambda2 running with mu, as in the paper,
+  /// makes the solution stable in the mean but stiff (the fastest direction 1 700-22 500 times
+  /// eta). The seeded start is kept for `restart`. (With many channels the plain rule needs far
+  /// more samples than a few seconds of signal to get there from a random W.)
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, bool start_separated = false) {
     if (x.rows() != D) {
       DENDRITE_THROW(dimension_error, "OnlineICA::warm_start: expected ", D, " channels, got ",

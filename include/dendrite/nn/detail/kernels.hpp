@@ -94,6 +94,12 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
   using S = scalar_t<T>;
   constexpr std::size_t L = is_batch_v<T> ? 1 : V::size;
   V acc[P][NB];
+  // The loops over the block's units are unrolled, fully for up to 28 units (kWholeBlock): g++ 12
+  // unrolls by the pragma's count, not NB, and a block of 24 under "unroll 16" kept its
+  // accumulators in memory (GRU<float> 128 2.37-2.38 -> 1.70-2.05 us fully unrolled). 32 units
+  // (LSTM 128 on AVX-512) do not fit AVX-512's 32 registers beside the input, and as two
+  // rounds of 16 were faster than fully unrolled (2.22-2.62 against 3.28-3.66 us).
+  constexpr bool kWholeBlock = NB <= 28;
   // unrolled: otherwise g++ 12 starts the accumulators through a copy of init in 256-bit
   // pieces, which their 512-bit reads wait on (AVX-512 VM, g++: GRU<float> 16 65-67 -> 50-55 ns,
   // 32 124-135 -> 110-119, LSTM<float> 64 730-789 -> 687-727; clang's code is the same)
@@ -105,7 +111,7 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
     }
     for (std::size_t q = 1; q < P; ++q) acc[q][k] = V(S(0));
   };
-  if constexpr (NB <= 28) {  // as the FMAs below
+  if constexpr (kWholeBlock) {
 #pragma GCC unroll 32
     for (std::size_t k = 0; k < NB; ++k) start(k);
   } else {
@@ -113,14 +119,9 @@ DENDRITE_FORCE_INLINE void gemv_rows(const Wt* __restrict w, const T* __restrict
     for (std::size_t k = 0; k < NB; ++k) start(k);
   }
   constexpr std::size_t CP = C / P * P;
-  // one column's FMAs into accumulator set q. Up to 28 units fully unrolled, so that every
-  // accumulator stays in a register (g++ 12 unrolls by the pragma's count, not NB: a block of 24
-  // under "unroll 16" kept its accumulators in memory, GRU<float> 128 2.37-2.38 -> 1.70-2.05 us
-  // fully unrolled); 32 units (LSTM 128 on AVX-512) do not fit AVX-512's 32 registers beside the
-  // input, and as two rounds of 16 were faster than fully unrolled (2.22-2.62 against
-  // 3.28-3.66 us)
+  // one column's FMAs into accumulator set q
   const auto column = [&](std::size_t q, const Wt* col, const V& xj) DENDRITE_FORCE_INLINE_LAMBDA {
-    if constexpr (NB <= 28) {
+    if constexpr (kWholeBlock) {
 #pragma GCC unroll 32
       for (std::size_t k = 0; k < NB; ++k) acc[q][k] = dendrite::fma(load(col, k), xj, acc[q][k]);
     } else {
