@@ -245,6 +245,30 @@ TEST_CASE("the steps match the written-out equations at sizes that split the pro
   CHECK(l101 < 2e-6);
   CHECK(step_vs_reference<nn::GRU, double, 9, 48>(96) < 1e-13);
   CHECK(step_vs_reference<nn::LSTM, double, 9, 48>(97) < 1e-13);
+
+  // Dense takes the same row blocks: 301 outputs (18 batches and a 13-row tail on AVX-512) and
+  // 448 (28, the largest fully unrolled block), against W x + b summed in double
+  const auto dense_error = []<int In, int Out>(std::uint64_t seed) {
+    const nn::Dense<float, In, Out> dense({.seed = seed});
+    std::mt19937_64 rng(seed + 1);
+    std::normal_distribution<float> normal;
+    std::array<float, In> x{};
+    for (float& v : x) v = normal(rng);
+    std::array<float, Out> y{};
+    REQUIRE(dense.step(x, y) == Status::Ok);
+    double worst = 0;
+    for (int i = 0; i < Out; ++i) {
+      double s = dense.bias.value(i);
+      for (int j = 0; j < In; ++j) s += double(dense.weight.value(i, j)) * x[std::size_t(j)];
+      worst = std::max(worst, std::abs(y[std::size_t(i)] - s));
+    }
+    return worst;
+  };
+  const double d301 = dense_error.operator()<17, 301>(100);
+  const double d448 = dense_error.operator()<64, 448>(101);
+  INFO("Dense 17 x 301 " << d301 << ", 64 x 448 " << d448);
+  CHECK(d301 < 2e-6);
+  CHECK(d448 < 2e-6);
 }
 
 TEST_CASE("blocks loaded from PyTorch state_dicts reproduce PyTorch's own outputs", "[nn][io][reference]") {
