@@ -108,6 +108,18 @@ struct OnlineICAOptions {
   double eta_min = 0;
 };
 
+/// How OnlineICA::warm_start sets the network from a batch FOBI pass (see warm_start).
+struct OnlineWarmStart {
+  /// false: only the whitener and Lambda2 = 1 / kurtosis (W keeps its random start, M = I).
+  /// true: W and M at FOBI's solution, with Lambda2 as `lambda2_power` says.
+  bool separated = false;
+  /// With `separated`: Lambda2_i = mu_i^p / max_k mu_k^(p + 1) (mu = FOBI's eigenvalues), so
+  /// that the largest Lambda2_i mu_i is 1 and M's fixed point is at least I. p = -1 (the
+  /// default) is Lambda2 = 1 / mu, an unstable equilibrium; p > 0 runs with mu, as the paper
+  /// orders it, a stable one (warm_start's doc has the figures). Finite and not 0.
+  double lambda2_power = -1;
+};
+
 /// Streaming ICA network (see the file comment).
 /// @tparam T float, double or an xsimd batch of them; @tparam D channels = sources.
 /// @code
@@ -236,42 +248,75 @@ class OnlineICA {
   /// The robust warm start: a batch pass over `x` (D x n, e.g. the first seconds of the stream)
   /// sets the whitening stage (ZCA) and Lambda2 = 1 / kurtosis of the FOBI-recovered sources.
   /// Returns the FOBI result (check `identifiable`). Does not touch W or M. Not real-time.
-  /// With `start_separated`, W also starts at FOBI's rotation (W = U V^-1 for FOBI's unmixing U
-  /// and the whitener V), M at I and Lambda2 = 1 / mu: the network starts from the batch
-  /// solution, which is an equilibrium of the rule but not a stable one. The mean rule's
-  /// Jacobian there has one growing direction per pair of units, the fastest at 0.37-0.85 eta
-  /// per sample on the paper's set and on eeg_like at 3-7 channels
-  /// (bench/online_ica_stability.cpp): learning leaves it along that direction e-fold every
-  /// 1.2 / eta to 2.7 / eta samples. Use the start frozen, or learn at a rate whose 1 / eta is
-  /// long against the recording (the README's limits). Lambda2 running with mu, as in the paper,
-  /// makes the solution stable in the mean but stiff (the fastest direction 1 700-22 500 times
-  /// eta). The seeded start is kept for `restart`. (With many channels the plain rule needs far
-  /// more samples than a few seconds of signal to get there from a random W.)
+  /// `warm_start(x, true)` is `warm_start(x, {.separated = true})`. (With many channels the plain
+  /// rule needs far more samples than a few seconds of signal to get from a random W to the
+  /// separated start.)
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, bool start_separated = false) {
+    return warm_start(x, OnlineWarmStart{.separated = start_separated});
+  }
+
+  /// The warm start as `how` says. With `how.separated`, W and M start at FOBI's solution on x:
+  /// W = M* R (R = U V^-1 for FOBI's unmixing U and the whitener V) and M* at the rule's fixed
+  /// point for the clipped weighting, M*_ii = E[y_i^2] / (Lambda2_i E[a y_i^2]) over x with
+  /// y = R h and a = min(||y||^2, norm_clip D) (unclipped: 1 / (Lambda2_i mu_i)); output i is
+  /// FOBI's source i, and the network's unmixing is FOBI's. Which equilibrium that is depends on
+  /// Lambda2 (`how.lambda2_power`; bench/online_ica_stability.cpp, bench/README.md):
+  ///  - p = -1, Lambda2 = 1 / mu: unstable. The mean rule's Jacobian has one growing direction
+  ///    per pair of units, the fastest at 0.37-0.85 eta per sample on the paper's set and on
+  ///    eeg_like at 3-7 channels: learning leaves it e-fold every 1.2 / eta to 2.7 / eta
+  ///    samples. Use it frozen, or learn at a rate whose 1 / eta is long against the recording.
+  ///  - p > 0: stable in the mean but stiff: with p = 1 the slowest direction is 310 times slower
+  ///    than the fastest on two voices and noise, 1 400 to 2 000 000 times on the paper's set
+  ///    and eeg_like at 3-7 channels. On 60 three-channel speech mixtures (two
+  ///    espeak-ng voices and noise, 16 kHz, 20 seeds of three voice pairs), started from one
+  ///    second, p = 2 with eta0 = 3e-4 and t0 = 16000 ended below the start's Amari index after
+  ///    20 s in 59 (median 0.74 of it), but passed through a median 2.1x (at worst 3.7x) of it on
+  ///    the way; full-data FOBI reached 0.001-0.005.
+  /// The seeded random start is kept for `restart`. Throws `dimension_error` for a wrong channel
+  /// count and `numerical_error` for a lambda2_power of 0 or not finite. Not real-time.
+  FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, const OnlineWarmStart& how) {
     if (x.rows() != D) {
       DENDRITE_THROW(dimension_error, "OnlineICA::warm_start: expected ", D, " channels, got ",
                      x.rows());
     }
+    if (!std::isfinite(how.lambda2_power) || how.lambda2_power == 0) {
+      DENDRITE_THROW(numerical_error,
+                     "OnlineICA::warm_start: lambda2_power must be finite and not 0, got ",
+                     how.lambda2_power);
+    }
     FOBIResult f = fobi(x);
     const Whitener w = whiten(x);
     set_whitener(w);
-    // Started at FOBI's rotation, output i is FOBI's source i: Lambda2_i = 1 / mu_i (mu = FOBI's
-    // eigenvalue, kurt + D - 1) makes M = I the fixed point of the lateral rule there, so the
-    // network starts on its equilibrium, an unstable one (above) (with 1 / kurt it would start
-    // off it, at M* = diag(1 / (Lambda2_i mu_i))). From a random start the outputs carry no
-    // order and 1 / kurt spreads the values further apart.
-    set_lambda2(start_separated ? Eigen::VectorXd(f.eigenvalues.cwiseInverse())
-                                : Eigen::VectorXd(kurtosis(f.sources(x)).cwiseInverse()));
-    if (start_separated) {
-      const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
-      restart();  // M = I, t = 0; then W (and its checkpoint) at the rotation
-      for (std::size_t j = 0; j < kD; ++j) {
-        for (std::size_t i = 0; i < kD; ++i) {
-          w_[j * kD + i] = T(Scalar(r(Eigen::Index(i), Eigen::Index(j))));
-        }
-      }
-      std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
+    if (!how.separated) {
+      // from a random start the outputs carry no order; 1 / kurt spreads the values apart
+      set_lambda2(Eigen::VectorXd(kurtosis(f.sources(x)).cwiseInverse()));
+      return f;
     }
+    // output i is FOBI's source i: Lambda2 from its eigenvalue mu_i = kurt_i + D - 1
+    const Eigen::ArrayXd mu = f.eigenvalues.array();
+    Eigen::ArrayXd lambda2 = mu.pow(how.lambda2_power);
+    lambda2 /= (lambda2 * mu).maxCoeff();
+    set_lambda2(lambda2.matrix());
+    const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
+    const Eigen::MatrixXd y = r * (w.matrix * (x.colwise() - w.mean));
+    Eigen::ArrayXd a = y.colwise().squaredNorm().transpose().array();
+    if (opt_.norm_clip > 0) {
+      a = a.min(opt_.norm_clip * double(D));
+    }
+    const Eigen::ArrayXd y2 = y.array().square().rowwise().sum();
+    const Eigen::ArrayXd ay2 = (y.array().square().rowwise() * a.transpose()).rowwise().sum();
+    const Eigen::ArrayXd m_star = y2 / (lambda2 * ay2);
+    restart();  // t = 0; then W and M (and their checkpoint) at the solution
+    for (std::size_t j = 0; j < kD; ++j) {
+      const auto jj = Eigen::Index(j);
+      for (std::size_t i = 0; i < kD; ++i) {
+        const auto ii = Eigen::Index(i);
+        w_[j * kD + i] = T(Scalar(m_star(ii) * r(ii, jj)));
+        m_[j * kD + i] = T(Scalar(i == j ? m_star(ii) : 0.0));
+      }
+    }
+    std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
+    std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
     return f;
   }
 
