@@ -270,7 +270,7 @@ class OnlineICA {
   ///    and eeg_like at 3-7 channels. On 60 three-channel speech mixtures (two
   ///    espeak-ng voices and noise, 16 kHz, 20 seeds of three voice pairs), started from one
   ///    second, p = 2 with eta0 = 3e-4 and t0 = 16000 ended below the start's Amari index after
-  ///    20 s in 59 (median 0.74 of it), but passed through a median 2.1x (at worst 3.7x) of it on
+  ///    20 s in 59 (median 0.74 of it), but passed through a median 2.1x (at worst 3.8x) of it on
   ///    the way; full-data FOBI reached 0.001-0.005.
   /// The seeded random start is kept for `restart`. Throws `dimension_error` for a wrong channel
   /// count and `numerical_error` for a lambda2_power of 0 or not finite. Not real-time.
