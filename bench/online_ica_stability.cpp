@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
   const int seeds = argc > 1 ? std::atoi(argv[1]) : 3;
   std::printf("Jacobian of OnlineICA's mean rule (tau 0.1, unclipped) at FOBI's solution, real "
               "parts (F: the mean update there):\n%-28s | %-64s | %s\n",
-              "recording", "Lambda2 = 1 / mu (warm_start(x, true))", "Lambda2 = mu");
+              "recording", "Lambda2 = 1 / mu (lambda2_power = -1)", "Lambda2 = mu");
   char name[64];
   for (int s = 1; s <= seeds; ++s) {
     std::snprintf(name, sizeof name, "bahroun_synthetic 2e5 s%d", s);
