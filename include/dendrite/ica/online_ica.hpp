@@ -273,8 +273,8 @@ class OnlineICA {
   ///    second, p = 2 with eta0 = 3e-4 and t0 = 16000 ended below the start's Amari index after
   ///    20 s in 59 (median 0.74 of it), but passed through a median 2.1x (at worst 3.8x) of it on
   ///    the way; full-data FOBI reached 0.001-0.005. On eeg_like at 16 channels with the default
-  ///    rates (60 s after a 10 s start, seeds 1-6) it ended at 1.02-1.12 of the start, where
-  ///    p = -1 ended at 2.3-3.5 of it and its divergence guard fired 16 times.
+  ///    rates (70 s in order, the start on the first 10, seeds 1-6) it ended at 1.02-1.12 of the
+  ///    start, where p = -1 ended at 2.3-3.5 of it and its divergence guard fired 16 times.
   /// The seeded random start is kept for `restart`. Throws `dimension_error` for a wrong channel
   /// count and `numerical_error` for a lambda2_power of 0 or not finite. Not real-time.
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, const OnlineWarmStart& how) {
