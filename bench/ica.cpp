@@ -92,8 +92,9 @@ void BM_OnlineICAStep(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(double(state.iterations()) * double(dendrite::lanes_v<T>)));
 }
 
-// The step as a lab runs it: warm-started on 20 s of EEG-like signal (FOBI whitener, Lambda2 =
-// 1 / mu, W at FOBI's rotation), then learning at a floor rate on the next samples, in order.
+// The step as a lab runs it: warm-started on 20 s of EEG-like signal (`warm_start(x, true)`: FOBI
+// whitener, Lambda2 = mu^2 scaled, W and M at FOBI's solution; Lambda2 = 1 / mu and M = I before
+// 2026-12-05, late), then learning at a floor rate on the next samples, in order.
 // Arg 0 solves M y = c directly (a fresh Cholesky factor per sample, the baseline), 1 by the
 // refined O(D^2) solve. Counters: corrections and fresh factors per sample.
 template <int D>
