@@ -301,7 +301,7 @@ class OnlineICA {
     lambda2 /= (lambda2 * mu).maxCoeff();
     set_lambda2(lambda2.matrix());
     const Eigen::MatrixXd r = f.unmixing * w.inverse;  // ZCA: V square and invertible
-    const Eigen::MatrixXd y = r * (w.matrix * (x.colwise() - w.mean));
+    const Eigen::MatrixXd y = f.sources(x);             // R h = U (x - m)
     Eigen::ArrayXd a = y.colwise().squaredNorm().transpose().array();
     if (opt_.norm_clip > 0) {
       a = a.min(opt_.norm_clip * double(D));
