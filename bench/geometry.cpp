@@ -7,6 +7,7 @@
 #include <Eigen/SVD>
 #include <benchmark/benchmark.h>
 
+#include <dendrite/core/symmetric_eigen.hpp>
 #include <dendrite/geometry/pca.hpp>
 #include <dendrite/geometry/streaming_pca.hpp>
 
@@ -49,6 +50,33 @@ void BM_BDCSVDBaseline(benchmark::State& state) {
   }
 }
 
+// The symmetric eigendecomposition alone (a covariance of `data`): divide and conquer
+// (`symmetric_eigen`) beside Eigen's QR iteration (`SelfAdjointEigenSolver`), the baseline.
+Eigen::MatrixXd covariance(Eigen::Index features) {
+  const Eigen::MatrixXd x = data(features, 4 * features);
+  const Eigen::MatrixXd xc = x.colwise() - x.rowwise().mean();
+  return xc * xc.transpose() / double(xc.cols() - 1);
+}
+
+void BM_SymmetricEigen(benchmark::State& state) {
+  const Eigen::MatrixXd c = covariance(state.range(0));
+  Eigen::VectorXd values;
+  Eigen::MatrixXd vectors;
+  for (auto _ : state) {
+    const bool ok = dendrite::symmetric_eigen(c, values, vectors);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(vectors.data());
+  }
+}
+
+void BM_EigenQRIterationBaseline(benchmark::State& state) {
+  const Eigen::MatrixXd c = covariance(state.range(0));
+  for (auto _ : state) {
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(c);
+    benchmark::DoNotOptimize(eig.eigenvectors().data());
+  }
+}
+
 template <class T, int D, int K>
 void BM_StreamingPCAStep(benchmark::State& state) {
   dendrite::geometry::StreamingPCA<T, D, K> spca;
@@ -84,6 +112,14 @@ BENCHMARK(BM_PCA)->Args({100, 100000})->Args({1000, 10000})->Unit(benchmark::kMi
 BENCHMARK(BM_BDCSVDBaseline)
     ->Args({100, 100000})
     ->Args({1000, 10000})
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_SymmetricEigen)->Arg(64)->Arg(128)->Arg(300)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_EigenQRIterationBaseline)
+    ->Arg(64)
+    ->Arg(128)
+    ->Arg(300)
+    ->Arg(1000)
     ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_TEMPLATE(BM_StreamingPCAStep, float, 16, 2);

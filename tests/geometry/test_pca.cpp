@@ -13,6 +13,7 @@
 #include <Eigen/SVD>
 #include <catch2/catch.hpp>
 
+#include <dendrite/core/symmetric_eigen.hpp>
 #include <dendrite/geometry/pca.hpp>
 #include <dendrite/geometry/streaming_pca.hpp>
 #include <dendrite/geometry/subspace.hpp>
@@ -53,7 +54,8 @@ KnownData known_data(Eigen::Index f, Eigen::Index n, const Eigen::VectorXd& var,
 TEST_CASE("PCA recovers known components, variances and mean with both solvers",
           "[geometry][pca]") {
   const Eigen::VectorXd var = (Eigen::VectorXd(4) << 9.0, 4.0, 1.0, 0.25).finished();
-  for (auto [f, n] : {std::pair<Eigen::Index, Eigen::Index>{10, 500}, {40, 30}}) {
+  // 131 features: the covariance's eigenvectors by divide and conquer, rank 4 (deflation)
+  for (auto [f, n] : {std::pair<Eigen::Index, Eigen::Index>{10, 500}, {40, 30}, {131, 600}}) {
     const KnownData d = known_data(f, n, var, 7);
     for (PCASolver solver : {PCASolver::Covariance, PCASolver::SVD, PCASolver::Auto}) {
       INFO("features " << f << ", samples " << n << ", solver " << int(solver));
@@ -73,6 +75,107 @@ TEST_CASE("PCA recovers known components, variances and mean with both solvers",
         CHECK(pca.components()(imax, j) > 0);  // sign convention
       }
     }
+  }
+}
+
+namespace {
+
+// A V = V diag(lambda) and V^T V = I to O(n eps) (LAPACK's bounds for its symmetric solvers; in
+// the Frobenius norm Eigen's QR iteration reads 0.1-0.6 n eps ||A|| and 1.2-1.7 n eps on these
+// matrices, so 2 n eps and 4 n eps), lambda ascending and equal to `expected` (a closed form, or
+// Eigen's QR iteration) within 2 n eps ||A||.
+template <class S>
+void check_symmetric_eigen(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& a,
+                           const Eigen::Matrix<S, Eigen::Dynamic, 1>& expected) {
+  using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+  const Eigen::Index n = a.rows();
+  const double eps = std::numeric_limits<S>::epsilon();
+  Eigen::Matrix<S, Eigen::Dynamic, 1> values;
+  Mat vectors;
+  REQUIRE(dendrite::symmetric_eigen(a, values, vectors));
+  REQUIRE(values.size() == n);
+  REQUIRE(vectors.rows() == n);
+  REQUIRE(vectors.cols() == n);
+  const double norm = std::max(double(a.norm()), 1e-300);
+  CHECK(double((a * vectors - vectors * values.asDiagonal()).norm()) <= 2 * double(n) * eps * norm);
+  CHECK(double((vectors.transpose() * vectors - Mat::Identity(n, n)).norm()) <=
+        4 * double(n) * eps);
+  for (Eigen::Index i = 1; i < n; ++i) CHECK(values(i - 1) <= values(i));
+  CHECK(double((values - expected).cwiseAbs().maxCoeff()) <= 2 * double(n) * eps * norm);
+}
+
+template <class S>
+Eigen::Matrix<S, Eigen::Dynamic, 1> qr_iteration_values(
+    const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& a) {
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>> ref(
+      a, Eigen::EigenvaluesOnly);
+  return ref.eigenvalues();
+}
+
+}  // namespace
+
+TEST_CASE("symmetric_eigen by divide and conquer: residual, orthogonality, known spectra",
+          "[geometry][pca][eigen]") {
+  using Mat = Eigen::MatrixXd;
+  using Vec = Eigen::VectorXd;
+  for (const Eigen::Index n : {Eigen::Index(5), Eigen::Index(64), Eigen::Index(65),
+                               Eigen::Index(97), Eigen::Index(130), Eigen::Index(257)}) {
+    INFO("n = " << n);
+    const Mat g = dendrite::test::random_matrix(n, n, std::uint64_t(n));
+    const Mat q = dendrite::test::random_orthonormal(n, n, std::uint64_t(n) + 1);
+    {  // Gaussian symmetric and Wishart
+      const Mat sym = (g + g.transpose()) / 2;
+      check_symmetric_eigen<double>(sym, qr_iteration_values<double>(sym));
+      const Mat wishart = g * g.transpose();
+      check_symmetric_eigen<double>(wishart, qr_iteration_values<double>(wishart));
+    }
+    {  // three values, each repeated (every merge deflates)
+      Vec spectrum(n);
+      for (Eigen::Index i = 0; i < n; ++i) spectrum(i) = double(i % 3) - 1;
+      const Mat a = q * spectrum.asDiagonal() * q.transpose();
+      std::sort(spectrum.begin(), spectrum.end());
+      check_symmetric_eigen<double>(a, spectrum);
+    }
+    {  // identity plus rank one: 1 (n - 1 times) and 1 + |x|^2
+      const Vec x = g.col(0);
+      const Mat a = Mat::Identity(n, n) + x * x.transpose();
+      Vec spectrum = Vec::Ones(n);
+      spectrum(n - 1) += x.squaredNorm();
+      check_symmetric_eigen<double>(a, spectrum);
+    }
+    {  // a known spread spectrum, graded over 8 decades
+      Vec spectrum(n);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        spectrum(i) = std::pow(10.0, 8.0 * double(i) / double(n) - 4);
+      }
+      check_symmetric_eigen<double>(Mat(q * spectrum.asDiagonal() * q.transpose()), spectrum);
+    }
+    {  // tridiagonal: Wilkinson's W+ (pairs equal to many digits) and a split in the middle
+      Mat w = Mat::Zero(n, n);
+      for (Eigen::Index i = 0; i < n; ++i) {
+        w(i, i) = std::abs(double(n - 1) / 2 - double(i));
+        if (i > 0) w(i, i - 1) = w(i - 1, i) = 1;
+      }
+      check_symmetric_eigen<double>(w, qr_iteration_values<double>(w));
+      w(n / 2, n / 2 - 1) = w(n / 2 - 1, n / 2) = 0;
+      check_symmetric_eigen<double>(w, qr_iteration_values<double>(w));
+    }
+    {  // diagonal and zero
+      const Vec diag = Vec::LinSpaced(n, 3, -2);
+      check_symmetric_eigen<double>(Mat(diag.asDiagonal()), Vec(diag.reverse()));
+      check_symmetric_eigen<double>(Mat::Zero(n, n), Vec::Zero(n));
+    }
+    {  // float
+      const Eigen::MatrixXf sym = ((g + g.transpose()) / 2).cast<float>();
+      check_symmetric_eigen<float>(sym, qr_iteration_values<float>(sym));
+    }
+  }
+  {  // a non-finite entry: false, no exception
+    Mat a = Mat::Identity(70, 70);
+    a(3, 2) = a(2, 3) = std::numeric_limits<double>::quiet_NaN();
+    Vec values;
+    Mat vectors;
+    CHECK_FALSE(dendrite::symmetric_eigen(a, values, vectors));
   }
 }
 

@@ -7,7 +7,8 @@
 /// components are its leading eigenvectors; the explained variances are its eigenvalues and the
 /// singular values those of Xc, s_i = sqrt((n - 1) lambda_i). Two solvers give the same result:
 ///  - Covariance: C by a symmetric rank update over blocks of samples (SYRK, the register-tiled
-///    `ica::detail::centred_gram` of ica/whitening.hpp), then a symmetric eigendecomposition.
+///    `ica::detail::centred_gram` of ica/whitening.hpp), then a symmetric eigendecomposition
+///    (`symmetric_eigen`: divide and conquer from 64 features, as LAPACK's `dsyevd`).
 ///    O(f^2 n + f^3); the choice when samples >> features.
 ///  - SVD: thin SVD of Xc (divide and conquer). O(f n min(f, n)); the choice when features are
 ///    comparable to or exceed samples, where forming C squares the condition number.
@@ -31,6 +32,7 @@
 #include <Eigen/SVD>
 
 #include <dendrite/core/error.hpp>
+#include <dendrite/core/symmetric_eigen.hpp>
 #include <dendrite/ica/whitening.hpp>
 
 namespace dendrite::geometry {
@@ -208,13 +210,15 @@ class PCA {
     // features, bench/README.md)
     Matrix cov = ica::detail::centred_gram(x, mean_);
     cov /= Scalar(n - 1);
-    Eigen::SelfAdjointEigenSolver<Matrix> eig(cov);
-    if (eig.info() != Eigen::Success) {
+    // divide and conquer from 64 features (core/symmetric_eigen.hpp), the QR iteration below
+    Vector ascending;
+    Matrix eigenvectors;
+    if (!symmetric_eigen(cov, ascending, eigenvectors)) {
       DENDRITE_THROW(numerical_error,
                      "PCA::fit: the eigendecomposition of the covariance did not converge");
     }
-    vectors = eig.eigenvectors().rowwise().reverse();  // ascending -> descending
-    values = eig.eigenvalues().reverse();
+    vectors = eigenvectors.rowwise().reverse();  // ascending -> descending
+    values = ascending.reverse();
   }
 
   template <class Derived>
