@@ -4,7 +4,9 @@
 /// orthogonal), by divide and conquer: what LAPACK's `dsyevd` (numpy's `eigh`) computes, where
 /// Eigen's `SelfAdjointEigenSolver` runs the QR iteration.
 ///
-///  1. Householder tridiagonalisation, A = Q T Q^T (Eigen's `Tridiagonalization`).
+///  1. Householder tridiagonalisation, A = Q T Q^T, blocked in panels of 16 columns as LAPACK's
+///     `dsytrd` (`detail::tridiagonalize`; Eigen's `Tridiagonalization` applies every rank-2
+///     update to the whole trailing matrix).
 ///  2. T splits at its middle into two halves and a rank-one term (Cuppen, Numer. Math. 36,
 ///     1981): with beta = T(m, m-1), T = diag(T1, T2) + |beta| u u^T, u = e_m-1 + sign(beta) e_m,
 ///     where T1 and T2 lose |beta| from their touching diagonal entries. Given the halves'
@@ -293,6 +295,66 @@ class TridiagonalDC {
   }
 };
 
+// Householder tridiagonalisation of the symmetric matrix in a's lower triangle, blocked as
+// LAPACK's dsytrd / dlatrd: within a panel of nb columns each reflector's rank-2 update is kept
+// as columns of V and W and applied to the next column only, A <- A - V W^T - W V^T, and the
+// trailing matrix takes the panel's updates in one product. On return d and e are T's diagonal
+// and subdiagonal, and a's columns below the subdiagonal with tau hold the reflectors in
+// Eigen's `Tridiagonalization` layout (H_c = I - tau_c v v^T, v = (1, a(c+2:, c))).
+template <class S>
+void tridiagonalize(Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& a,
+                    Eigen::Matrix<S, Eigen::Dynamic, 1>& d, Eigen::Matrix<S, Eigen::Dynamic, 1>& e,
+                    Eigen::Matrix<S, Eigen::Dynamic, 1>& tau) {
+  using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+  using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+  const Eigen::Index n = a.rows(), nb = 16;
+  d.resize(n);
+  e.resize(std::max<Eigen::Index>(n - 1, 0));
+  tau.setZero(std::max<Eigen::Index>(n - 1, 0));
+  Mat v(n, nb), w(n, nb);
+  Vec p(n);
+  for (Eigen::Index j0 = 0; j0 < n - 1; j0 += nb) {
+    const Eigen::Index panel = std::min(nb, n - 1 - j0);
+    v.setZero();
+    w.setZero();
+    for (Eigen::Index i = 0; i < panel; ++i) {
+      const Eigen::Index c = j0 + i, r = n - c - 1;  // r: rows below the diagonal
+      if (i > 0) {  // this column, rows c.., with the panel's updates so far
+        a.col(c).tail(r + 1).noalias() -= v.block(c, 0, r + 1, i) * w.row(c).head(i).transpose();
+        a.col(c).tail(r + 1).noalias() -= w.block(c, 0, r + 1, i) * v.row(c).head(i).transpose();
+      }
+      S h = 0, beta = 0;
+      a.col(c).tail(r).makeHouseholderInPlace(h, beta);
+      a(c + 1, c) = 1;
+      const auto vc = a.col(c).tail(r);
+      // p = h (A - V W^T - W V^T) v over the trailing rows, A as at the panel's start
+      p.tail(r).noalias() = a.bottomRightCorner(r, r).template selfadjointView<Eigen::Lower>() * vc;
+      if (i > 0) {
+        const Vec wv = w.bottomLeftCorner(r, i).transpose() * vc;
+        const Vec vv = v.bottomLeftCorner(r, i).transpose() * vc;
+        p.tail(r).noalias() -= v.bottomLeftCorner(r, i) * wv;
+        p.tail(r).noalias() -= w.bottomLeftCorner(r, i) * vv;
+      }
+      p.tail(r) *= h;
+      const S alpha = S(-0.5) * h * p.tail(r).dot(vc);
+      w.col(i).tail(r) = p.tail(r) + alpha * vc;
+      v.col(i).tail(r) = vc;
+      d(c) = a(c, c);
+      e(c) = beta;
+      tau(c) = h;
+      a(c + 1, c) = beta;
+    }
+    const Eigen::Index t0 = j0 + panel, rt = n - t0;
+    if (rt > 0) {  // the trailing matrix: A <- A - [V W] [W V]^T, lower triangle
+      Mat vw(rt, 2 * panel), wv(rt, 2 * panel);
+      vw << v.block(t0, 0, rt, panel), w.block(t0, 0, rt, panel);
+      wv << w.block(t0, 0, rt, panel), v.block(t0, 0, rt, panel);
+      a.bottomRightCorner(rt, rt).template triangularView<Eigen::Lower>() -= vw * wv.transpose();
+    }
+  }
+  if (n > 0) d(n - 1) = a(n - 1, n - 1);
+}
+
 }  // namespace detail
 
 /// Eigenvalues (ascending) and orthonormal eigenvectors (columns) of the symmetric matrix `a`
@@ -308,8 +370,9 @@ bool symmetric_eigen(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& a,
   const Eigen::Index n = a.rows();
   if (a.cols() != n || !a.allFinite()) return false;
   if (n >= 64) {
-    Eigen::Tridiagonalization<typename Dc::Mat> tri(a);
-    typename Dc::Vec d = tri.diagonal(), e = tri.subDiagonal();
+    typename Dc::Mat h = a;
+    typename Dc::Vec d, e, tau;
+    detail::tridiagonalize(h, d, e, tau);
     // scaled to a largest entry of 1, so that no product in the merges under- or overflows
     const S scale = std::max(d.cwiseAbs().maxCoeff(), e.cwiseAbs().maxCoeff());
     if (scale > 0 && std::isfinite(scale)) {
@@ -318,7 +381,10 @@ bool symmetric_eigen(const Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>& a,
       typename Dc::Mat v;
       if (Dc::solve(d, e, v)) {
         values = d * scale;
-        vectors.noalias() = tri.matrixQ() * v;
+        vectors = Eigen::HouseholderSequence<typename Dc::Mat, typename Dc::Vec>(h, tau)
+                      .setLength(n - 1)
+                      .setShift(1) *
+                  v;
         return true;
       }
     }
