@@ -176,17 +176,15 @@ class TridiagonalDC {
       // that each half of the rows multiplies only the columns nonzero there
       std::vector<Eigen::Index> at;
       at.reserve(std::size_t(k));
+      Eigen::Index upper_only = 0, upper = 0;  // columns nonzero only above / anywhere above
       for (const char kind : {kUpper, kBoth, kLower}) {
         for (Eigen::Index i = 0; i < k; ++i) {
           if (rows[std::size_t(kept[std::size_t(i)])] == kind) at.push_back(i);
         }
+        if (kind == kUpper) upper_only = Eigen::Index(at.size());
+        if (kind == kBoth) upper = Eigen::Index(at.size());
       }
-      Eigen::Index upper = 0, lower = 0;
-      for (Eigen::Index i = 0; i < k; ++i) {
-        const char kind = rows[std::size_t(kept[std::size_t(i)])];
-        upper += kind != kLower ? 1 : 0;
-        lower += kind != kUpper ? 1 : 0;
-      }
+      const Eigen::Index lower = k - upper_only;  // columns nonzero below: both, then lower-only
       auto qg = work.gathered.topLeftCorner(n, k);
       for (Eigen::Index c = 0; c < k; ++c) qg.col(c) = qs.col(kept[std::size_t(at[std::size_t(c)])]);
       // dl(i, c) = d_j - lambda_i for j = at[c], each from root i's pole
