@@ -96,7 +96,9 @@ void BM_OnlineICAStep(benchmark::State& state) {
 // whitener, Lambda2 = mu^2 scaled, W and M at FOBI's solution; Lambda2 = 1 / mu and M = I before
 // 2026-12-05, late), then learning at a floor rate on the next samples, in order.
 // Arg 0 solves M y = c directly (a fresh Cholesky factor per sample, the baseline), 1 by the
-// refined O(D^2) solve. Counters: corrections and fresh factors per sample.
+// refined O(D^2) solve. Arg 1: 1 averages the outputs as the warm start does by default
+// (`average_span` 5), 0 answers with the iterate. Counters: corrections and fresh factors per
+// sample.
 template <int D>
 void BM_OnlineICAStepWarm(benchmark::State& state) {
   namespace ica = dendrite::ica;
@@ -105,7 +107,8 @@ void BM_OnlineICAStepWarm(benchmark::State& state) {
                                 .t0 = 1e12,
                                 .lateral_solve = state.range(0) ? ica::OnlineLateralSolve::Refined
                                                                 : ica::OnlineLateralSolve::Direct});
-  net.warm_start(data.mixed.leftCols(5120), true);
+  net.warm_start(data.mixed.leftCols(5120),
+                 {.separated = true, .average_span = state.range(1) ? 5.0 : 0.0});
   std::vector<std::array<float, D>> xs(std::size_t(data.mixed.cols() - 5120));
   for (std::size_t t = 0; t < xs.size(); ++t) {
     for (int i = 0; i < D; ++i) xs[t][std::size_t(i)] = float(data.mixed(i, Eigen::Index(t) + 5120));
@@ -384,13 +387,14 @@ DENDRITE_ONLINE_ICA_BENCH(float);
 DENDRITE_ONLINE_ICA_BENCH(double);
 DENDRITE_ONLINE_ICA_BENCH(batchf);
 DENDRITE_ONLINE_ICA_BENCH(batchd);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 4)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 8)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 16)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 32)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 64)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 128)->Arg(0)->Arg(1);
-BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 256)->Arg(1);  // refined only: the direct O(D^3) is left out
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 4)->ArgsProduct({{0, 1}, {0, 1}});
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 8)->ArgsProduct({{0, 1}, {0, 1}});
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 16)->ArgsProduct({{0, 1}, {0, 1}});
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 32)->ArgsProduct({{0, 1}, {0, 1}});
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 64)->ArgsProduct({{0, 1}, {0, 1}});
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 128)->ArgsProduct({{0, 1}, {0, 1}});
+// refined only: the direct O(D^3) is left out
+BENCHMARK_TEMPLATE(BM_OnlineICAStepWarm, 256)->ArgsProduct({{1}, {0, 1}});
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 4);
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 16);
 BENCHMARK_TEMPLATE(BM_OnlineICAStepEigenBaseline, 64);

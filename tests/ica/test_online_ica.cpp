@@ -259,8 +259,9 @@ TEMPLATE_TEST_CASE("OnlineICA lanes equal the scalar network on each stream", "[
   const auto data = ica::bahroun_synthetic(3000, 21);
   // both solves: the refined one iterates until every lane has converged
   const auto solve = GENERATE(ica::OnlineLateralSolve::Direct, ica::OnlineLateralSolve::Refined);
-  CAPTURE(int(solve));
-  const ica::OnlineICAOptions opt{.seed = 4, .lateral_solve = solve};
+  const double span = GENERATE(0.0, 0.5);  // the outputs from the iterate, or averaged
+  CAPTURE(int(solve), span);
+  const ica::OnlineICAOptions opt{.seed = 4, .lateral_solve = solve, .average_span = span};
   ica::OnlineICA<TestType, 4> lanes(opt);
   std::vector<ica::OnlineICA<S, 4>> scalars(L, ica::OnlineICA<S, 4>(opt));
   lanes.warm_start(data.mixed);
@@ -294,6 +295,7 @@ TEMPLATE_TEST_CASE("OnlineICA lanes equal the scalar network on each stream", "[
     INFO("lane " << k);
     CHECK((lanes.feedforward(k) - scalars[k].feedforward()).cwiseAbs().maxCoeff() < tol);
     CHECK((lanes.lateral(k) - scalars[k].lateral()).cwiseAbs().maxCoeff() < tol);
+    CHECK((lanes.unmixing(k) - scalars[k].unmixing()).cwiseAbs().maxCoeff() < tol);
   }
   CHECK(worst_output < tol * 10);
 }
@@ -302,6 +304,10 @@ TEMPLATE_TEST_CASE("OnlineICA step, reset and freeze allocate nothing and are no
                    "[ica][online][rt]", float, double, dendrite::batchf, dendrite::batchd) {
   ica::OnlineICA<TestType, 16> net({.lateral_solve = ica::OnlineLateralSolve::Direct});
   ica::OnlineICA<TestType, 16> refined;  // Auto: refined from 8 channels
+  // averaged outputs (a separated warm start turns them on), with either solve
+  ica::OnlineICA<TestType, 16> averaged(
+      {.lateral_solve = ica::OnlineLateralSolve::Direct, .average_span = 5});
+  ica::OnlineICA<TestType, 16> averaged_refined({.average_span = 5});
   std::array<TestType, 16> x{}, y{};
   for (std::size_t i = 0; i < x.size(); ++i) {
     x[i] = dendrite::broadcast<TestType>(std::sin(double(i)));
@@ -322,6 +328,13 @@ TEMPLATE_TEST_CASE("OnlineICA step, reset and freeze allocate nothing and are no
     }
     refined.restart();
     (void)refined.step(x, y);
+    for (int t = 0; t < 1200; ++t) {
+      (void)averaged.step(x, y);
+      (void)averaged_refined.step(x, y);
+    }
+    averaged.restart();
+    averaged_refined.set_learning_rate(1e-4);
+    (void)averaged_refined.step(x, y);
     CHECK(scope.counts().total() == 0);
   }
   CHECK(!net.refined_solve());
@@ -642,40 +655,47 @@ TEST_CASE("OnlineICA learns past its FOBI warm start on speech with Lambda2 runn
     return;
   }
   // p = 0 here: default options and `warm_start(x, true)`, as a new user writes it; the start
-  // lowers the options' eta0 (1e-3, a cold start's rate) to max_eta0 = 3e-4, and t0 stays 1e4
-  // samples. Measured: 0.68-1.01 of the start on seeds 1-6 (median 0.81), 19 of 20 seeds below
-  // it. Asked: each at most 1.05 of the start, the median at most 0.9.
+  // lowers the options' eta0 (1e-3, a cold start's rate) to max_eta0 = 3e-4 (t0 stays 1e4
+  // samples) and averages the outputs over 5 / eta0 samples. Measured: 0.76-0.94 of the start
+  // on seeds 1-6 (median 0.82), the worst 1 s checkpoint 0.90-1.11 of it; 20 of 20 seeds end
+  // below it (the iterate alone: 19, its worst checkpoint up to 2.09x). Asked: each below the
+  // start, the median at most 0.9, no checkpoint above 1.3x. The other runs follow the iterate.
   const auto run = [](const dendrite::test::SpeechMixture& m, double p) {
     ica::OnlineICA<float, 3> net(p == 0 ? ica::OnlineICAOptions{}
                                         : ica::OnlineICAOptions{.eta0 = 3e-4, .t0 = 16000});
     if (p == 0) {
       net.warm_start(m.mixed.leftCols(16000), true);
       CHECK(net.options().eta0 == 3e-4);
-    } else if (p == 2) {
-      net.warm_start(m.mixed.leftCols(16000), true);  // the default: lambda2_power 2
+      CHECK(net.options().average_span == 5);
     } else {
-      net.warm_start(m.mixed.leftCols(16000), {.separated = true, .lambda2_power = p});
+      net.warm_start(m.mixed.leftCols(16000),
+                     {.separated = true, .lambda2_power = p, .average_span = 0});
     }
-    const double warm = ica::amari_index(Eigen::MatrixXd(net.unmixing() * m.mixing));
+    const auto amari = [&] { return ica::amari_index(Eigen::MatrixXd(net.unmixing() * m.mixing)); };
+    const double warm = amari();
     std::array<float, 3> x{}, y{};
     int not_ok = 0;
+    double worst = 0;
     for (Eigen::Index t = 0; t < m.mixed.cols(); ++t) {
       for (int c = 0; c < 3; ++c) x[std::size_t(c)] = float(m.mixed(c, t));
       not_ok += net.step(x, y) == Status::Ok ? 0 : 1;
+      if ((t + 1) % 16000 == 0) worst = std::max(worst, amari());
     }
-    return std::tuple{warm, ica::amari_index(Eigen::MatrixXd(net.unmixing() * m.mixing)), not_ok};
+    return std::tuple{warm, amari(), not_ok, worst};
   };
   std::vector<double> ratios, default_ratios;
   for (std::uint64_t seed = 1; seed <= 6; ++seed) {
     const auto m = *dendrite::test::speech_mixture(20.0, seed);
-    const auto [warm, learned, not_ok] = run(m, 2.0);
-    const auto [warm_default, learned_default, not_ok_default] = run(m, 0.0);
-    INFO("seed " << seed << ": default options " << warm_default << " -> " << learned_default);
+    const auto [warm, learned, not_ok, worst] = run(m, 2.0);
+    const auto [warm_default, learned_default, not_ok_default, worst_default] = run(m, 0.0);
+    INFO("seed " << seed << ": default options " << warm_default << " -> " << learned_default
+                 << ", worst checkpoint " << worst_default);
     CHECK(not_ok_default == 0);
     CHECK(warm_default == Approx(warm).epsilon(1e-3));
-    CHECK(learned_default <= 1.05 * warm_default);
+    CHECK(learned_default < warm_default);
+    CHECK(worst_default <= 1.3 * warm_default);
     default_ratios.push_back(learned_default / warm_default);
-    const auto [warm_inv, learned_inv, not_ok_inv] = run(m, -1.0);
+    const auto [warm_inv, learned_inv, not_ok_inv, worst_inv] = run(m, -1.0);
     INFO("seed " << seed << ": Lambda2 = mu^2 " << warm << " -> " << learned
                  << ", Lambda2 = 1 / mu " << warm_inv << " -> " << learned_inv << " ("
                  << not_ok_inv << " steps diverged)");
@@ -716,4 +736,126 @@ TEST_CASE("OnlineICA's separated warm start caps the learning rate at max_eta0",
                     Catch::Contains("max_eta0 must be > 0, got 0"));
   CHECK_THROWS_AS(net.warm_start(data.mixed, {.separated = true, .max_eta0 = std::nan("")}),
                   dendrite::numerical_error);
+}
+
+TEMPLATE_TEST_CASE("OnlineICA's averaged outputs are a plain average of the iterate's unmixing",
+                   "[ica][online]", float, double) {
+  // Two networks on the same stream, one averaging and one not: learning runs on the iterate in
+  // both, so their W and M stay equal, and the averaging one's Ubar must equal the average this
+  // test keeps in double from the other's unmixing before each step: column j = t mod D moves
+  // by b = max(D eta0 / span, 1 / (k + 2)) toward the iterate's at its k-th refresh.
+  const auto check = [](auto dim, double whitening_rate) {
+    constexpr int D = decltype(dim)::value;
+    using S = TestType;
+    const auto data = ica::eeg_like(D, 20.0, 256.0, 7);
+    const double span = 0.05;  // the exponential phase from about 55 refreshes on
+    ica::OnlineICAOptions opt{.whitening_rate = whitening_rate};
+    ica::OnlineICA<S, D> plain(opt), averaged(opt);
+    plain.warm_start(data.mixed.leftCols(2560), {.separated = true, .average_span = 0});
+    averaged.warm_start(data.mixed.leftCols(2560), {.separated = true, .average_span = span});
+    REQUIRE(plain.options().average_span == 0);
+    REQUIRE(averaged.options().average_span == span);
+    Eigen::MatrixXd ubar = plain.unmixing();
+    // measured: at most 5e-7 (float) and 4e-16 (double) of Ubar's largest entry, y 3e-6 / 4e-15;
+    // the refined solve (double) to its tolerance of 1.5e-10: 2.2e-10, y 1.9e-9
+    const double tol = std::is_same_v<S, float> ? 1e-5 : D >= 8 ? 1e-8 : 1e-12;
+    CHECK((averaged.unmixing() - ubar).cwiseAbs().maxCoeff() <= tol * ubar.cwiseAbs().maxCoeff());
+    const double eta0 = plain.options().eta0;
+    const std::size_t every = averaged.average_every();
+    REQUIRE(every == (averaged.refined_solve() ? 4u : 1u));
+    std::array<S, D> x{}, y_plain{}, y_avg{};
+    double worst_u = 0, worst_y = 0, worst_state = 0;
+    int diverged = 0;
+    for (Eigen::Index t = 2560; t < data.mixed.cols(); ++t) {
+      const Eigen::MatrixXd u = plain.unmixing();  // the iterate that answers this sample
+      Eigen::VectorXd xd(D);
+      for (int i = 0; i < D; ++i) {
+        x[std::size_t(i)] = S(data.mixed(i, t));
+        xd(i) = double(x[std::size_t(i)]);
+      }
+      const Eigen::VectorXd centred = xd - averaged.input_mean();  // m before the step
+      const Status status = plain.step(x, y_plain);
+      REQUIRE(averaged.step(x, y_avg) == status);
+      // every r-th sample refreshes the next column; a sample the divergence guard rejects
+      // moves nothing and answers 0, and the column still turns
+      const auto s_avg = std::size_t(t - 2560);
+      if (s_avg % every == 0 && status == Status::Ok) {
+        const Eigen::Index j = Eigen::Index(s_avg / every % D);
+        const double k = double(s_avg / every / D);
+        const double b = std::max(double(every * D) * eta0 / span, 1.0 / (k + 2));
+        ubar.col(j) += b * (u.col(j) - ubar.col(j));
+      }
+      diverged += status == Status::Ok ? 0 : 1;
+      // online whitening moves m within the step: the output uses the updated mean
+      Eigen::VectorXd expected = Eigen::VectorXd::Zero(D);
+      if (status == Status::Ok) {
+        expected = ubar * (whitening_rate > 0 ? Eigen::VectorXd(xd - averaged.input_mean())
+                                              : centred);
+      }
+      for (int i = 0; i < D; ++i) {
+        worst_y = std::max(worst_y, std::abs(double(y_avg[std::size_t(i)]) - expected(i)) /
+                                        (1 + std::abs(expected(i))));
+      }
+      if (t % 97 == 0 || t + 1 == data.mixed.cols()) {
+        worst_u = std::max(worst_u, (averaged.unmixing() - ubar).cwiseAbs().maxCoeff() /
+                                        ubar.cwiseAbs().maxCoeff());
+        worst_state = std::max(
+            {worst_state,
+             double((averaged.feedforward() - plain.feedforward()).cwiseAbs().maxCoeff()),
+             double((averaged.lateral() - plain.lateral()).cwiseAbs().maxCoeff())});
+      }
+    }
+    INFO(D << " channels, whitening rate " << whitening_rate << ": Ubar " << worst_u << ", y "
+         << worst_y << ", iterate - Ubar "
+         << (plain.unmixing() - ubar).cwiseAbs().maxCoeff() / ubar.cwiseAbs().maxCoeff()
+         << ", rejected " << diverged);
+    // the direct solve: the same arithmetic in both networks; the refined one's column solves
+    // move when P is refreshed, and with it the networks' solves within their tolerance
+    CHECK(worst_state <= (averaged.refined_solve() ? 1e-9 : 0.0));
+    CHECK(worst_u <= tol);
+    CHECK(worst_y <= 10 * tol);
+    // the average is not the iterate (the checks above are not vacuous): measured 0.05-0.22
+    CHECK((plain.unmixing() - ubar).cwiseAbs().maxCoeff() > 0.01 * ubar.cwiseAbs().maxCoeff());
+  };
+  check(std::integral_constant<int, 3>{}, 0.0);
+  check(std::integral_constant<int, 5>{}, 0.0);
+  check(std::integral_constant<int, 7>{}, 1e-3);
+  if constexpr (std::is_same_v<TestType, double>) {
+    check(std::integral_constant<int, 9>{}, 0.0);  // the refined solve (double: its tolerance
+                                                  // 1.5e-10 keeps the networks together)
+  }
+}
+
+TEST_CASE("OnlineICA's averaging: restarts at the iterate, bad spans are errors",
+          "[ica][online]") {
+  const auto data = ica::bahroun_synthetic(2001, 3);
+  ica::OnlineICA<double, 4> net({.average_span = 0.5});
+  net.warm_start(data.mixed);  // not separated: the options' span stays
+  CHECK(net.options().average_span == 0.5);
+  const auto iterate = [&] {
+    return Eigen::MatrixXd(net.lateral().llt().solve(net.feedforward()) * net.whitener());
+  };
+  CHECK((net.unmixing() - iterate()).cwiseAbs().maxCoeff() < 1e-12);
+  std::array<double, 4> x{}, y{};
+  for (Eigen::Index t = 0; t < data.mixed.cols(); ++t) {
+    for (int i = 0; i < 4; ++i) x[std::size_t(i)] = data.mixed(i, t);
+    REQUIRE(net.step(x, y) == Status::Ok);
+  }
+  CHECK((net.unmixing() - iterate()).cwiseAbs().maxCoeff() > 1e-6);
+  net.restart();
+  CHECK((net.unmixing() - iterate()).cwiseAbs().maxCoeff() < 1e-12);
+  // a user's span wins over the warm start's
+  ica::OnlineICA<double, 4> own({.average_span = 2});
+  own.warm_start(data.mixed, true);
+  CHECK(own.options().average_span == 2);
+  ica::OnlineICA<double, 4> dflt;
+  dflt.warm_start(data.mixed, true);
+  CHECK(dflt.options().average_span == 5);
+  CHECK_THROWS_WITH((ica::OnlineICA<double, 4>({.average_span = -1})),
+                    Catch::Contains("average_span >= 0") && Catch::Contains("got -1"));
+  CHECK_THROWS_AS(
+      (ica::OnlineICA<double, 4>({.average_span = std::numeric_limits<double>::infinity()})),
+      dendrite::numerical_error);
+  CHECK_THROWS_WITH(dflt.warm_start(data.mixed, {.separated = true, .average_span = -2}),
+                    Catch::Contains("average_span must be finite and >= 0, got -2"));
 }

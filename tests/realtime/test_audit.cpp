@@ -784,6 +784,11 @@ TEST_CASE("OnlineICA's cost equals a hand count of its step in each configuratio
   // learned online, V and m are per lane (of T); for float the same size
   CHECK(white.bytes_per_step() == net.bytes_per_step());
   CHECK(dendrite::ica::OnlineICA<double, 3>().bytes_per_step() == 2 * net.bytes_per_step());
+  // averaged outputs (direct solve: a column every sample): Ubar x 18, W V(:, j) 18, two
+  // triangular solves 18, the update 9; Ubar's 9 floats
+  const ICA3 averaged({.average_span = 5});
+  CHECK(averaged.flops_per_step() == frozen + learning + 18 + 18 + 18 + 9);
+  CHECK(averaged.bytes_per_step() == net.bytes_per_step() + 36);
 }
 
 namespace {

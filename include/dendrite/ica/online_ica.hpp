@@ -42,6 +42,20 @@
 /// than shuffled per pass, as the authors' online notebook does) left one output dead in 6 of 20
 /// of our runs at 2e6 samples.
 ///
+/// Averaged outputs (`average_span` > 0; on after a separated `warm_start`; our addition): the
+/// iterate U_t = M^{-1} W V scatters around the rule's equilibrium with the noise of a
+/// stochastic gradient. With the option on, `step` keeps Ubar, an average of U_t (Polyak and
+/// Juditsky's iterate averaging): every r-th sample (`average_every()`: 1 with the direct solve,
+/// 4 with the refined one) refreshes one column, Ubar(:, j) += b (U_t(:, j) - Ubar(:, j)) with
+/// b = max(r D eta0 / average_span, 1 / (k + 2)) at the column's k-th refresh (a plain mean from
+/// the start, then an exponential one over average_span / eta0 samples), and every sample outputs
+/// y = Ubar (x - m); the learning runs on the iterate. It costs a D^2 product a sample and a
+/// column's product and solve every r-th (the warm-started step 1.2-1.3x slower at 16 and 64
+/// channels). Measured from FOBI on one second of speech (3 channels, 20 s, 60 mixtures;
+/// bench/README.md), the worst 1 s checkpoint's Amari index over the start's: median 1.5-2.2x
+/// for the iterate, 1.0-1.1x averaged; the end below the start in 60 of 60 (the iterate 58).
+/// Its price is lag: after a change Ubar follows the iterate over average_span / eta0 samples.
+///
 /// `T` may be an xsimd batch: each lane is an independent network (own W, M, whitening state) fed
 /// its own stream; weights of the fixed whitener and Lambda2 are shared.
 #pragma once
@@ -106,6 +120,11 @@ struct OnlineICAOptions {
   /// Floor of the learning rate, eta = max(eta_min, eta0 / (1 + t / t0)), so that a long run
   /// keeps adapting (tracking); 0 (the default): eta decays to 0. Must be < tau.
   double eta_min = 0;
+  /// > 0: the outputs and `unmixing()` come from an average of the network's unmixing
+  /// U_t = M^{-1} W V over its last `average_span / eta0` samples (see the file comment); the
+  /// learning itself runs on the iterate as before. 0 (the default): the iterate, the paper's
+  /// network. A separated `warm_start` sets it when it is 0 (OnlineWarmStart::average_span).
+  double average_span = 0;
 };
 
 /// How OnlineICA::warm_start sets the network from a batch FOBI pass (see warm_start).
@@ -125,6 +144,10 @@ struct OnlineWarmStart {
   /// in 28 of 60 mixtures, 3e-4 in 2 (warm_start's doc). Infinity keeps the options' eta0; must
   /// be > 0.
   double max_eta0 = 3e-4;
+  /// With `separated`, and the options' `average_span` at 0: the outputs and `unmixing()` are
+  /// averaged over `average_span / eta0` samples (5: 16 667 samples at eta0 3e-4; warm_start's
+  /// doc has what it changes). 0 keeps the iterate; must be finite and >= 0.
+  double average_span = 5;
 };
 
 /// Streaming ICA network (see the file comment).
@@ -167,7 +190,8 @@ class OnlineICA {
         lambda2_(kD),
         l_(kD * kD),
         lt_(kD * kD),
-        inv_diag_(kD) {
+        inv_diag_(kD),
+        ubar_(kD * kD) {
     refined_ = opt_.lateral_solve == OnlineLateralSolve::Refined ||
                (opt_.lateral_solve == OnlineLateralSolve::Auto && D >= kRefinedFromD);
     if (refined_) {
@@ -204,6 +228,11 @@ class OnlineICA {
           numerical_error,
           "OnlineICA: need eta0 < tau to keep M positive definite (paper, sec. 4), got eta0 ",
           opt_.eta0, " and tau ", opt_.tau);
+    }
+    if (!(opt_.average_span >= 0) || !std::isfinite(opt_.average_span)) {
+      DENDRITE_THROW(numerical_error,
+                     "OnlineICA: need a finite average_span >= 0 (0: no averaging), got ",
+                     opt_.average_span);
     }
     if (!(opt_.eta_min >= 0) || !(opt_.eta_min < opt_.tau)) {
       DENDRITE_THROW(numerical_error, "OnlineICA: need 0 <= eta_min < tau, got eta_min ",
@@ -250,6 +279,7 @@ class OnlineICA {
     // with online whitening, the learned stage starts here too (not at V = I, m = first sample)
     whitener_set_ = true;
     seed_online_whitener();
+    reset_average();
   }
 
   /// The robust warm start: a batch pass over `x` (D x n, e.g. the first seconds of the stream)
@@ -285,6 +315,9 @@ class OnlineICA {
   /// The schedule restarts at min(options' eta0, how.max_eta0) (3e-4): with the default options
   /// (eta0 1e-3, t0 1e4) the start above ended at or above the start's index in 28 of the 60
   /// speech mixtures, capped at 3e-4 in 2 (median 0.81 of it on the tests' seeds 1-6).
+  /// It also sets `average_span` to how.average_span (5) when the options' is 0: the outputs
+  /// and `unmixing()` are then averaged (the file comment), and on those mixtures the worst
+  /// 1 s checkpoint is a median 1.02-1.14x of the start per voice set instead of 1.5-2.2x.
   /// The seeded random start is kept for `restart`. Throws `dimension_error` for a wrong channel
   /// count and `numerical_error` for a lambda2_power of 0 or not finite. Not real-time.
   FOBIResult warm_start(const Eigen::Ref<const Eigen::MatrixXd>& x, const OnlineWarmStart& how) {
@@ -300,6 +333,11 @@ class OnlineICA {
     if (!(how.max_eta0 > 0)) {
       DENDRITE_THROW(numerical_error, "OnlineICA::warm_start: max_eta0 must be > 0, got ",
                      how.max_eta0);
+    }
+    if (!(how.average_span >= 0) || !std::isfinite(how.average_span)) {
+      DENDRITE_THROW(numerical_error,
+                     "OnlineICA::warm_start: average_span must be finite and >= 0, got ",
+                     how.average_span);
     }
     FOBIResult f = fobi(x);
     const Whitener w = whiten(x);
@@ -335,6 +373,10 @@ class OnlineICA {
     }
     std::copy(w_.begin(), w_.end(), w_ckpt_.begin());
     std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
+    if (opt_.average_span == 0) {
+      opt_.average_span = how.average_span;
+    }
+    reset_average();
     return f;
   }
 
@@ -347,6 +389,7 @@ class OnlineICA {
       opt_.eta0 = eta0;
     }
     t_ = 0;
+    avg_refreshes_ = 0;  // the average restarts as a plain mean from where it is
   }
 
   /// Flops of one step as written, per lane times the lanes (an FMA counts 2; selects, compares,
@@ -393,27 +436,38 @@ class OnlineICA {
   }
   /// step_flops of this network's configuration (online whitening, frozen, clip); for the
   /// refined solve with the corrections and fresh inverses per sample it has needed so far.
+  /// Averaged outputs add, per lane, y = Ubar (x - m) 2 d^2 and, every `average_every()`
+  /// samples, the column W V(:, j) 2 d^2, its solve (two triangular solves 2 d^2; refined,
+  /// P g and the residual 4 d^2 + 4 d, its corrections counted in `refinements()`) and the
+  /// average's update 3 d.
   [[nodiscard]] double flops_per_step() const noexcept {
-    const double direct = step_flops(opt_.whitening_rate > 0, !frozen_, opt_.norm_clip > 0);
-    if (!refined_) {
-      return direct;
-    }
     const double d = double(D), lanes = double(lanes_v<T>);
+    double f = step_flops(opt_.whitening_rate > 0, !frozen_, opt_.norm_clip > 0);
+    if (opt_.average_span > 0) {
+      const double column_solve = refined_ ? 4 * d * d + 4 * d : 2 * d * d;
+      f += lanes * (2 * d * d + (2 * d * d + column_solve + 3 * d) / double(average_every()));
+    }
+    if (!refined_) {
+      return f;
+    }
     const double samples = double(std::max<std::uint64_t>(t_, 1));
     const double solve = factor_flops() + 2 * d * d;  // the direct solve's part
-    return direct - solve * lanes +
+    return f - solve * lanes +
            refined_flops(double(refinements_) / samples,
                          samples / double(std::max<std::uint64_t>(refactorisations_, 1)),
                          !frozen_) *
                lanes;
   }
   /// Bytes of weights, state and scratch one step touches: V (d^2, of T when learned online,
-  /// else of the scalar) and m (d), W, M and the Cholesky factor L (d^2 each), the d(d-1)/2
-  /// entries of L^T below its diagonal, 1 / L_jj (d) and Lambda2 (d, of the scalar). The refined
-  /// solve touches P (d^2) instead of the factor, which only its fresh inverses use.
+  /// else of the scalar) and m (d), Ubar (d^2 of T, averaged outputs), W, M and the Cholesky
+  /// factor L (d^2 each), the d(d-1)/2 entries of L^T below its diagonal, 1 / L_jj (d) and
+  /// Lambda2 (d, of the scalar). The refined solve touches P (d^2) instead of the factor, which
+  /// only its fresh inverses use.
   [[nodiscard]] double bytes_per_step() const noexcept {
     const double d = double(D), t = double(sizeof(T)), s = double(sizeof(Scalar));
-    const double v = opt_.whitening_rate > 0 ? (d * d + d) * t : (d * d + d) * s;
+    // averaged outputs: Ubar (d^2)
+    const double v = (opt_.whitening_rate > 0 ? (d * d + d) * t : (d * d + d) * s) +
+                     (opt_.average_span > 0 ? d * d * t : 0);
     if (refined_) {
       return v + 3 * d * d * t + d * s;
     }
@@ -437,6 +491,7 @@ class OnlineICA {
     std::copy(m_.begin(), m_.end(), m_ckpt_.begin());
     t_ = 0;
     since_ckpt_ = 0;
+    reset_average();
     factor_valid_ = false;
   }
 
@@ -451,6 +506,7 @@ class OnlineICA {
     // Vectors live on the stack (D values each): the compiler then knows they cannot alias the
     // weight arrays, which lets it vectorise the column loops without run-time checks.
     std::array<T, kD> h, c, u;  // whitened input, currents, outputs
+    std::array<T, kD> xc;       // centred input x - m, rejected lanes at 0
     // 1. reject non-finite lanes
     const mask_t<T> finite = all_finite(x);
     // 2. whitening stage: h = V (x - m), V and m fixed or learned online (per lane)
@@ -466,10 +522,10 @@ class OnlineICA {
         const T xj = dendrite::select<T>(finite, x[j], mu_[j]);
         mu_[j] = dendrite::fma(beta, xj - mu_[j], mu_[j]);
         const T dj = xj - mu_[j];
+        xc[j] = dj;
         detail::axpy<T, D>(h.data(), dj, &vw_[j * kD]);  // h += V(:, j) d_j
       }
     } else {
-      std::array<T, kD> xc;  // centred, rejected lanes at 0
       for (std::size_t j = 0; j < kD; ++j) {
         xc[j] = dendrite::select<T>(finite, x[j] - T(white_mean_[j]), T(0));
       }
@@ -493,6 +549,9 @@ class OnlineICA {
       c[i] = dendrite::select<T>(good, c[i], T(0));
       h[i] = dendrite::select<T>(good, h[i], T(0));
       y[i] = u[i];
+    }
+    if (opt_.average_span > 0) {  // before the learning and a restore change W and M
+      average_and_output(xc, good, y);
     }
     norm2 = dendrite::select<T>(good, norm2, T(0));
     if (any_of(diverged)) {
@@ -563,7 +622,11 @@ class OnlineICA {
   }
   /// The whole map from raw input to output of one lane: y = M^{-1} W V (x - m). Compare it with
   /// the true mixing through `amari_index`.
+  /// With `average_span` > 0, the average Ubar the outputs come from (see the file comment).
   [[nodiscard]] Eigen::MatrixXd unmixing(std::size_t lane_index = 0) const {
+    if (opt_.average_span > 0) {
+      return to_matrix(ubar_, lane_index).template cast<double>();
+    }
     return lateral(lane_index)
                .template cast<double>()
                .llt()
@@ -613,6 +676,11 @@ class OnlineICA {
   }
   /// Samples learned from so far.
   [[nodiscard]] std::uint64_t samples() const noexcept { return t_; }
+  /// With `average_span` > 0: one column of Ubar is refreshed every this many samples, 1 with
+  /// the direct solve (its factor of M is at hand) and 4 with the refined one (its solve costs
+  /// about what the output's does: refreshed every sample the warm-started step took 1.7x as
+  /// long at 16 channels, every 4th sample 1.2x; bench/README.md).
+  [[nodiscard]] std::size_t average_every() const noexcept { return refined_ ? 4 : 1; }
   [[nodiscard]] const OnlineICAOptions& options() const noexcept { return opt_; }
 
  private:
@@ -776,6 +844,66 @@ class OnlineICA {
     }
   }
 
+  /// Column j of the iterate's unmixing, M^{-1} W V(:, j), with the factor of M at hand (the
+  /// direct solve's; `solve_refined` otherwise).
+  std::array<T, kD> iterate_column(std::size_t j, bool refined) noexcept {
+    std::array<T, kD> v, g;
+    for (std::size_t i = 0; i < kD; ++i) {
+      v[i] = opt_.whitening_rate > 0 ? vw_[j * kD + i] : T(white_[j * kD + i]);
+    }
+    detail::gemv<T, D>(w_.data(), v.data(), g.data());
+    if (refined) {
+      (void)solve_refined(g);
+    } else {
+      cholesky_solve(l_.data(), lt_.data(), inv_diag_.data(), g);
+    }
+    return g;
+  }
+
+  /// One column of Ubar moves toward the iterate's (lanes not `good` keep theirs), then
+  /// y = Ubar xc in the good lanes, 0 in the others.
+  void average_and_output(const std::array<T, kD>& xc, const mask_t<T>& good,
+                          std::span<T, kD> y) noexcept {
+    const std::size_t every = average_every();
+    if (avg_wait_ == 0) {
+      const std::size_t j = avg_col_;
+      const std::array<T, kD> g = iterate_column(j, refined_);
+      const double b = std::max(double(every * kD) * opt_.eta0 / opt_.average_span,
+                                1.0 / double(avg_refreshes_ + 2));
+      const T bt = broadcast<T>(b);
+      T* uj = &ubar_[j * kD];
+      for (std::size_t i = 0; i < kD; ++i) {  // select: g may be non-finite in a bad lane
+        uj[i] = dendrite::select<T>(good, dendrite::fma(bt, g[i] - uj[i], uj[i]), uj[i]);
+      }
+      if (++avg_col_ == kD) {
+        avg_col_ = 0;
+        ++avg_refreshes_;
+      }
+    }
+    avg_wait_ = avg_wait_ + 1 == every ? 0 : avg_wait_ + 1;
+    std::array<T, kD> out;
+    detail::gemv<T, D>(ubar_.data(), xc.data(), out.data());
+    for (std::size_t i = 0; i < kD; ++i) {
+      y[i] = dendrite::select<T>(good, out[i], T(0));
+    }
+  }
+
+  /// Ubar = the iterate's unmixing, and the average's mean phase restarts. O(D^3), no allocation.
+  DENDRITE_REALTIME void reset_average() noexcept {
+    avg_col_ = 0;
+    avg_wait_ = 0;
+    avg_refreshes_ = 0;
+    if (!(opt_.average_span > 0)) {
+      return;
+    }
+    (void)factor(m_.data(), l_.data(), lt_.data(), inv_diag_.data());
+    factor_valid_ = false;  // the refined solve's P comes afresh from M
+    for (std::size_t j = 0; j < kD; ++j) {
+      const std::array<T, kD> g = iterate_column(j, false);
+      std::copy(g.begin(), g.end(), &ubar_[j * kD]);
+    }
+  }
+
   [[nodiscard]] static WeightMatrix to_matrix(const aligned_vector<T>& a, std::size_t lane_index) {
     // exact: a float lane goes through double and back unchanged
     return detail::lane_matrix(a, kD, lane_index).template cast<Scalar>();
@@ -809,6 +937,10 @@ class OnlineICA {
   aligned_vector<T> p_;          // refined: D x D, the inverse of M + sigma I
   std::uint64_t refinements_ = 0;       // refined: corrections applied
   std::uint64_t refactorisations_ = 0;  // refined: fresh inverses (see refactorisations())
+  aligned_vector<T> ubar_;        // D x D column-major: the averaged unmixing (average_span > 0)
+  std::size_t avg_col_ = 0;       // the column of Ubar the next refresh moves
+  std::size_t avg_wait_ = 0;      // steps since the last refresh (see average_every)
+  std::uint64_t avg_refreshes_ = 0;  // sweeps over Ubar's columns since the average restarted
   std::uint64_t t_ = 0;
   int since_ckpt_ = 0;
 };
