@@ -742,8 +742,9 @@ TEMPLATE_TEST_CASE("OnlineICA's averaged outputs are a plain average of the iter
                    "[ica][online]", float, double) {
   // Two networks on the same stream, one averaging and one not: learning runs on the iterate in
   // both, so their W and M stay equal, and the averaging one's Ubar must equal the average this
-  // test keeps in double from the other's unmixing before each step: column j = t mod D moves
-  // by b = max(D eta0 / span, 1 / (k + 2)) toward the iterate's at its k-th refresh.
+  // test keeps in double from the other's unmixing before each step: every r-th sample
+  // (`average_every()`) the next column j moves by b = max(r D eta0 / span, 1 / (k + 2)) toward
+  // the iterate's at its k-th refresh.
   const auto check = [](auto dim, double whitening_rate) {
     constexpr int D = decltype(dim)::value;
     using S = TestType;
