@@ -272,14 +272,19 @@ class PackedWeights {
 #endif
 
 #if DENDRITE_DETAIL_HAVE_DPBF16
-  // NB registers of rows from `row`: y = b + W x over the column pairs, VDPBF16PS per pair
-  // (with 4 or fewer registers, two partial sums per row register keep more products in
-  // flight).
+  // NB registers of rows from `row`: y = b + W x over the column pairs, VDPBF16PS per pair.
+  // With 4 or fewer registers, and with fewer than 12 when they are the whole matrix, two
+  // partial sums per row register keep more products in flight: on the Zen 5 VM VDPBF16PS
+  // issues twice a cycle with a 6-cycle latency (12 chains to fill it; bench/README.md), and
+  // 6-8 registers with one sum each left it latency-bound (peer binary: PackedLSTM bf16 32
+  // 81-85 -> 70-72 ns, PackedGRU bf16 32 67-69 -> 55-58). Three sums did no better, four
+  // worse; and GRU 128's last block of 8 registers, after a full one, was slower with two
+  // (783-828 -> 876-899 ns), so a matrix of several blocks keeps one.
   template <std::size_t NB>
   DENDRITE_FORCE_INLINE static void block_dot(const Word* w, std::size_t row,
                                               const std::uint32_t* xp, const float* b,
                                               float* y) noexcept {
-    constexpr std::size_t P = NB >= 6 ? 1 : 2;
+    constexpr std::size_t P = NB >= 12 || (NB >= 6 && kFull > 0) ? 1 : 2;
     constexpr std::size_t stride = NB * L;  // words per column pair of this block
     __m512 acc[P][NB];                      // NOLINT(*-avoid-c-arrays)
 #pragma GCC unroll 16  // else g++ 12 copies b to the stack in 256-bit stores (see Int8Weights)
