@@ -962,6 +962,10 @@ TEST_CASE("the packed product is the stored weights times the input, at odd size
   check_packed_product<dendrite::bf16, 24, 32>(43);
   check_packed_product<dendrite::bf16, 192, 64>(44);
   check_packed_product<dendrite::bf16, 195, 65>(45);
+  // one block of 6-11 registers (two sums per register on the VDPBF16PS path: 129 rows, 9
+  // registers of 16 floats), and two blocks, 16 and 10 registers (one sum each: 401 rows)
+  check_packed_product<dendrite::bf16, 129, 33>(48);
+  check_packed_product<dendrite::bf16, 401, 7>(49);
   check_packed_product<float, 21, 5>(46);
   check_packed_product<float, 195, 65>(47);
 }
