@@ -4,8 +4,9 @@
 
 Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
 a set of Butterworth and notch designs with `sosfilt` applied to the signal (from rest, and from
-`sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and none), and
-`firwin` Kaiser taps. Run at configure time; nothing it writes is kept in git.
+`sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and none), `firwin`
+Kaiser taps, and `tf2sos` of some transfer functions. Run at configure time; nothing it writes
+is kept in git.
 """
 import sys
 
@@ -74,6 +75,31 @@ def main(path):
         for numtaps, fc, beta in [(101, 0.05, 7.857), (63, 0.2, 5.0), (257, 0.01, 10.0), (1, 0.25, 0.0)]:
             h = signal.firwin(numtaps, 2 * fc, window=("kaiser", beta))
             out.write(f"fir {numtaps} {fc!r} {beta!r}\n{row(h)}\n")
+        # tf2sos on transfer functions with distinct roots, then on Butterworth designs, whose
+        # repeated zeros are ill-conditioned (compared through the response only)
+        tfs = [
+            signal.ellip(4, 0.5, 40, [0.1, 0.3], btype="bandpass", output="ba"),
+            signal.ellip(5, 1.0, 50, 0.2, output="ba"),
+            signal.cheby2(6, 40, 0.35, btype="highpass", output="ba"),
+            signal.cheby2(3, 30, [0.2, 0.5], btype="bandstop", output="ba"),
+            signal.iirnotch(50.0, 30.0, fs=512.0),
+            ([0.5, 0.3], [1.0, -0.9, 0.2]),  # a shorter numerator
+            ([1.0, 0.5, -0.3, 0.2], [1.0]),  # FIR
+            ([2.0, 0.4, 0.0], [4.0, -2.0, 0.24]),  # a trailing zero; a[0] != 1
+            ([0.3], [1.0, -1.2, 0.5, -0.1]),  # a constant numerator, odd order
+        ]
+        # Butterworth designs as b, a: zeros repeated at z = -1, 1 or on the circle
+        butters = [(n, "lowpass", 0.24) for n in range(1, 9)]
+        butters += [(n, "highpass", 0.24) for n in range(1, 9)]
+        butters += [(n, "bandpass", [0.16, 0.36]) for n in range(1, 6)]
+        butters += [(n, "bandstop", [0.16, 0.36]) for n in range(1, 6)]
+        cases = [(b, a, 1) for b, a in tfs]
+        cases += [(*signal.butter(n, wn, btype=bt, output="ba"), 0) for n, bt, wn in butters]
+        for b, a, distinct in cases:
+            sos = signal.tf2sos(b, a)
+            out.write(f"tf {len(b)} {len(a)} {sos.shape[0]} {distinct}\n{row(b)}\n{row(a)}\n")
+            for r in sos:
+                out.write(row(r) + "\n")
 
 
 if __name__ == "__main__":

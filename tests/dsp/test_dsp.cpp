@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cmath>
+#include <complex>
 #include <fstream>
 #include <limits>
 #include <numbers>
@@ -269,7 +270,8 @@ TEST_CASE("SOSFilter: bad designs, rejected samples, denormals, no allocation", 
 namespace {
 
 // The SciPy reference file (tests/dsp/scipy_reference.py): the signal, then per design its
-// parameters, SciPy's sections and sosfilt output, then firwin Kaiser taps.
+// parameters, SciPy's sections and sosfilt output, then firwin Kaiser taps, then transfer
+// functions with their tf2sos sections.
 struct ScipyDesign {
   std::string kind, btype;
   int order = 0;
@@ -288,10 +290,16 @@ struct ScipyFir {
   double fc = 0, beta = 0;
   std::vector<double> taps;
 };
+struct ScipyTf {
+  std::vector<double> b, a;
+  Eigen::MatrixXd sos;    // tf2sos(b, a)
+  bool distinct = false;  // whether the roots are distinct (else a Butterworth design's b, a)
+};
 struct ScipyReference {
   std::vector<double> x;
   std::vector<ScipyDesign> designs;
   std::vector<ScipyFir> firs;
+  std::vector<ScipyTf> tfs;
 };
 
 std::vector<double> read_values(std::istream& in, std::size_t n) {
@@ -330,6 +338,17 @@ ScipyReference read_scipy_reference(const std::string& path) {
       in >> f.n >> f.fc >> f.beta;
       f.taps = read_values(in, f.n);
       r.firs.push_back(std::move(f));
+    } else if (tag == "tf") {
+      ScipyTf t;
+      std::size_t nb = 0, na = 0, rows = 0;
+      in >> nb >> na >> rows >> t.distinct;
+      t.b = read_values(in, nb);
+      t.a = read_values(in, na);
+      t.sos.resize(Eigen::Index(rows), 6);
+      for (Eigen::Index i = 0; i < t.sos.rows(); ++i) {
+        for (Eigen::Index j = 0; j < 6; ++j) in >> t.sos(i, j);
+      }
+      r.tfs.push_back(std::move(t));
     }
   }
   return r;
@@ -448,6 +467,164 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     INFO("firwin " << f.n << " taps, fc " << f.fc << ", beta " << f.beta);
     CHECK(worst < 1e-14);
   }
+}
+
+namespace {
+
+// sum_k c[k] zi^k, zi = z^-1 (Horner)
+std::complex<double> poly_at(const std::vector<double>& c, std::complex<double> zi) {
+  std::complex<double> v(0);
+  for (std::size_t k = c.size(); k-- > 0;) v = v * zi + c[k];
+  return v;
+}
+
+// The product of the sections' numerators (or denominators), as coefficients of z^-1.
+std::vector<double> expand_sections(const Eigen::MatrixXd& sos, bool denominator) {
+  std::vector<double> c{1.0};
+  for (Eigen::Index s = 0; s < sos.rows(); ++s) {
+    std::vector<double> next(c.size() + 2, 0.0);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      for (Eigen::Index j = 0; j < 3; ++j) {
+        next[i + std::size_t(j)] += c[i] * sos(s, j + (denominator ? 3 : 0));
+      }
+    }
+    c = next;
+  }
+  return c;
+}
+
+// The largest |sections' response - b(z) / a(z)| over 513 frequencies from 0 to Nyquist, over
+// the largest |b / a| there.
+double tf_response_error(const Eigen::MatrixXd& sos, const std::vector<double>& b,
+                         const std::vector<double>& a) {
+  double worst = 0, scale = 0;
+  for (int k = 0; k <= 512; ++k) {
+    const double f = 0.5 * double(k) / 512.0;
+    const std::complex<double> zi = std::polar(1.0, -2.0 * std::numbers::pi * f);
+    const std::complex<double> h = poly_at(b, zi) / poly_at(a, zi);
+    worst = std::max(worst, std::abs(dsp::sos_response(sos, f, 1.0) - h));
+    scale = std::max(scale, std::abs(h));
+  }
+  return worst / scale;
+}
+
+}  // namespace
+
+TEST_CASE("tf2sos equals SciPy's tf2sos on transfer functions with distinct roots",
+          "[dsp][scipy]") {
+  const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
+  if (ref.x.empty()) {
+    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
+         ": install python3-scipy (apt-get install python3-scipy) and configure again");
+  }
+  REQUIRE(ref.tfs.size() == 35);
+  for (const auto& t : ref.tfs) {
+    INFO("b of " << t.b.size() << ", a of " << t.a.size() << " coefficients");
+    const Eigen::MatrixXd ours = dsp::tf2sos(t.b, t.a);
+    REQUIRE(ours.rows() == t.sos.rows());
+    double row_error = 0;
+    for (Eigen::Index i = 0; i < ours.rows(); ++i) {
+      row_error = std::max(row_error, (ours.row(i) - t.sos.row(i)).cwiseAbs().maxCoeff() /
+                                          t.sos.row(i).cwiseAbs().maxCoeff());
+    }
+    // distinct roots: the same sections, row for row, to the two eigensolvers' rounding
+    // through the roots' conditioning (at most 2.4e-13, at the eighth-order elliptic band-pass)
+    if (t.distinct) CHECK(row_error <= 1e-12);
+    // every transfer function, Butterworth designs too: the sections' response is b / a as
+    // closely as SciPy's own sections' (the same measure on them; within 2.3x of it at worst
+    // here, so 10x leaves room for other rounding, not for another method)
+    CHECK(tf_response_error(ours, t.b, t.a) <= 10 * tf_response_error(t.sos, t.b, t.a) + 1e-14);
+  }
+}
+
+TEST_CASE("tf2sos of a Butterworth design's b and a multiplies back to them", "[dsp]") {
+  // the sections expanded to b and a (repeated zeros at z = +-1 or +-i w: ill-conditioned
+  // roots, so the new sections differ from butter's by about eps^(1 / multiplicity)), then
+  // converted back: as many sections, each monic and stable, whose product is b / a
+  for (int n = 1; n <= 8; ++n) {
+    for (const auto type : {dsp::BandType::LowPass, dsp::BandType::HighPass,
+                            dsp::BandType::BandPass, dsp::BandType::BandStop}) {
+      const bool two = type == dsp::BandType::BandPass || type == dsp::BandType::BandStop;
+      if (two && n > 5) continue;  // a of degree 2 n
+      const Eigen::MatrixXd sos = two ? dsp::butter(n, {20.0, 45.0}, type, 250.0)
+                                      : dsp::butter(n, {30.0}, type, 250.0);
+      const std::vector<double> b = expand_sections(sos, false), a = expand_sections(sos, true);
+      INFO("order " << n << ", band " << int(type));
+      const Eigen::MatrixXd back = dsp::tf2sos(b, a);
+      REQUIRE(back.rows() == sos.rows());
+      // the sections multiplied out are b and a again, within 16 N eps of the largest
+      // coefficient (N the degree): the roots' backward error and the products' rounding
+      // (at most 6e-15 here)
+      const std::vector<double> b2 = expand_sections(back, false);
+      const std::vector<double> a2 = expand_sections(back, true);
+      REQUIRE(b2.size() == b.size());
+      REQUIRE(a2.size() == a.size());
+      const double bound = 16.0 * double(a.size() - 1) * std::numeric_limits<double>::epsilon();
+      double b_error = 0, b_scale = 0, a_error = 0, a_scale = 0;
+      for (std::size_t i = 0; i < b.size(); ++i) {
+        b_error = std::max(b_error, std::abs(b2[i] - b[i]));
+        b_scale = std::max(b_scale, std::abs(b[i]));
+        a_error = std::max(a_error, std::abs(a2[i] - a[i]));
+        a_scale = std::max(a_scale, std::abs(a[i]));
+      }
+      CHECK(b_error <= bound * b_scale);
+      CHECK(a_error <= bound * a_scale);
+      for (Eigen::Index s = 0; s < back.rows(); ++s) {
+        CHECK(back(s, 3) == 1.0);
+        // a stable section: |a2| < 1 and |a1| < 1 + a2 (the stability triangle)
+        CHECK(std::abs(back(s, 5)) < 1.0);
+        CHECK(std::abs(back(s, 4)) < 1.0 + back(s, 5));
+      }
+    }
+  }
+}
+
+TEST_CASE("tf2sos: a delay in b's leading zeros, constants and bad input", "[dsp]") {
+  // y[n] = sum_k b[k] x[n - k] - sum_{k >= 1} a[k] y[n - k] (a[0] = 1), written plainly
+  const auto impulse_response = [](const std::vector<double>& b, const std::vector<double>& a,
+                                   std::size_t n) {
+    std::vector<double> y(n, 0.0);
+    for (std::size_t t = 0; t < n; ++t) {
+      double v = t < b.size() ? b[t] : 0.0;  // x is the unit impulse
+      for (std::size_t k = 1; k < a.size() && k <= t; ++k) v -= a[k] * y[t - k];
+      y[t] = v;
+    }
+    return y;
+  };
+  const std::vector<double> a{1.0, -0.9, 0.2};
+  for (std::size_t delay = 0; delay <= 3; ++delay) {
+    std::vector<double> b(delay, 0.0);
+    b.insert(b.end(), {0.5, 0.3, -0.1});
+    const Eigen::MatrixXd sos = dsp::tf2sos(b, a);
+    INFO("delay " << delay);
+    CHECK(sos.rows() == Eigen::Index(1 + (delay + 1) / 2));
+    const std::vector<double> ref = impulse_response(b, a, 41);
+    std::vector<double> x(41, 0.0);
+    x[0] = 1.0;
+    CHECK(relative_error(run_sos(sos, x), ref) <= 1e-14);
+  }
+  // constants: one section holding the gain
+  const Eigen::MatrixXd gain = dsp::tf2sos({3.0}, {2.0});
+  REQUIRE(gain.rows() == 1);
+  CHECK(gain(0, 0) == 1.5);
+  CHECK((gain.row(0).tail(5).array() == Eigen::Array<double, 1, 5>(0, 0, 1, 0, 0)).all());
+  // bad input: what was expected, what was given
+  const auto message = [](auto call) -> std::string {
+    try {
+      call();
+    } catch (const dendrite::numerical_error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK_THAT(message([] { (void)dsp::tf2sos({}, {1.0}); }),
+             Catch::Contains("at least one coefficient in b"));
+  CHECK_THAT(message([] { (void)dsp::tf2sos({1.0}, {0.0, 0.0}); }),
+             Catch::Contains("nonzero coefficient in a, got 2 zeros"));
+  CHECK_THAT(message([] { (void)dsp::tf2sos({1.0}, {0.0, 1.0}); }),
+             Catch::Contains("a[0] != 0"));
+  CHECK_THAT(message([] { (void)dsp::tf2sos({1.0, std::nan("")}, {1.0}); }),
+             Catch::Contains("b[1] is nan"));
 }
 
 TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]") {
