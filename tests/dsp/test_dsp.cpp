@@ -603,6 +603,11 @@ TEST_CASE("tf2sos: a delay in b's leading zeros, constants and bad input", "[dsp
     x[0] = 1.0;
     CHECK(relative_error(run_sos(sos, x), ref) <= 1e-14);
   }
+  // the same from Eigen vectors
+  Eigen::VectorXd bv(4), av(3);
+  bv << 0.0, 0.5, 0.3, -0.1;
+  av << 1.0, -0.9, 0.2;
+  CHECK(dsp::tf2sos(bv, av) == dsp::tf2sos({0.0, 0.5, 0.3, -0.1}, {1.0, -0.9, 0.2}));
   // constants: one section holding the gain
   const Eigen::MatrixXd gain = dsp::tf2sos({3.0}, {2.0});
   REQUIRE(gain.rows() == 1);

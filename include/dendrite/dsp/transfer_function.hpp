@@ -182,4 +182,12 @@ template <AnalysisScalar S = double>
   return sos;
 }
 
+/// tf2sos for coefficients held in Eigen vectors.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> tf2sos(const Eigen::Ref<const Eigen::VectorXd>& b,
+                                const Eigen::Ref<const Eigen::VectorXd>& a) {
+  return tf2sos<S>(std::vector<double>(b.begin(), b.end()),
+                   std::vector<double>(a.begin(), a.end()));
+}
+
 }  // namespace dendrite::dsp
