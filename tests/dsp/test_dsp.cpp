@@ -630,6 +630,8 @@ TEST_CASE("tf2sos: a delay in b's leading zeros, constants and bad input", "[dsp
              Catch::Contains("a[0] != 0"));
   CHECK_THAT(message([] { (void)dsp::tf2sos({1.0, std::nan("")}, {1.0}); }),
              Catch::Contains("b[1] is nan"));
+  CHECK_THAT(message([] { (void)dsp::tf2sos({1.0}, {1e-300, 1e300}); }),
+             Catch::Contains("a ratio that overflows"));
 }
 
 TEST_CASE("sosfiltfilt: constants, a ramp, short signals and bad input", "[dsp]") {

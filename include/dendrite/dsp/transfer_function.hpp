@@ -56,7 +56,7 @@ void balance(Matrix& m) {
         col += std::abs(m(j, i));
         row += std::abs(m(i, j));
       }
-      if (col == 0 || row == 0) continue;
+      if (col == 0 || row == 0 || !std::isfinite(col + row)) continue;
       const double before = col + row;
       double f = 1;
       while (col < row / 4) {
@@ -94,6 +94,10 @@ std::vector<cplx> polynomial_roots(std::vector<double> c) {
   Matrix m = Matrix::Zero(n, n);
   for (Eigen::Index j = 0; j < n; ++j) m(0, j) = -c[std::size_t(j) + 1] / c[0];
   for (Eigen::Index i = 1; i < n; ++i) m(i, i - 1) = 1;
+  if (!m.allFinite()) {
+    DENDRITE_THROW(numerical_error, "tf2sos: expected coefficients within about 1e308 of the "
+                   "first nonzero one, got a ratio that overflows (first ", c[0], ")");
+  }
   balance(m);
   // the real Schur form T = Q^T m Q: 1 x 1 blocks are real roots, 2 x 2 blocks [a b; c d]
   // conjugate pairs (d + (a - d) / 2) +- i sqrt(-((a - d)^2 / 4 + b c))
