@@ -2,9 +2,8 @@
 /// @file
 /// The streaming DSP front end: Butterworth and notch design as second-order sections (SciPy's
 /// conventions), `tf2sos` for filters given as b and a, and `SOSFilter`, a multichannel
-/// real-time cascade; Kaiser-window FIR design and
-/// `Decimator`; `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt`
-/// (SciPy's, zero-phase for the second).
+/// real-time cascade; Kaiser-window FIR design and `Decimator`; `DCBlocker` and
+/// `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase for the second).
 #pragma once
 
 #include <dendrite/dsp/common_average.hpp>
