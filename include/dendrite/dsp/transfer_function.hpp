@@ -6,12 +6,11 @@
 ///   H(z) = (b[0] + b[1] z^-1 + ... + b[M] z^-M) / (a[0] + a[1] z^-1 + ... + a[N] z^-N),
 /// and the result has one row [b0 b1 b2 1 a1 a2] per section, as `butter` returns them.
 /// As SciPy's `tf2zpk` then `zpk2sos`: b and a divided by a[0], the gain is k = b[0] / a[0],
-/// the zeros and poles are the roots of b and a (numpy's
-/// `roots`: trailing zero coefficients give roots at 0, the rest are the eigenvalues of the
-/// companion matrix, balanced first as LAPACK's `dgeev` balances), and they are paired into
-/// sections as `butter`'s are (SciPy's 'nearest' pairing; the gain in the first section).
-/// Where SciPy trims leading zeros, a delay in b's is kept and a[0] = 0 is an error (see
-/// `tf2sos`).
+/// the zeros and poles are the roots of b and a (numpy's `roots`: trailing zero coefficients
+/// give roots at 0, the rest are the eigenvalues of the companion matrix, balanced first as
+/// LAPACK's `dgeev` balances), and they are paired into sections as `butter`'s are (SciPy's
+/// 'nearest' pairing; the gain in the first section). Where SciPy trims leading zeros, a delay
+/// in b's is kept and a[0] = 0 is an error (see `tf2sos`).
 ///
 /// A polynomial's roots are only as accurate as its conditioning allows. Distinct roots come
 /// out to about eps times their condition number, so the sections equal SciPy's row for row to
