@@ -380,6 +380,17 @@ double relative_error(const std::vector<double>& a, const std::vector<double>& r
   return worst / scale;
 }
 
+// The largest difference between two sets of sections, each row's over that row's largest
+// coefficient in `ref`.
+double row_error(const Eigen::MatrixXd& sos, const Eigen::MatrixXd& ref) {
+  double worst = 0;
+  for (Eigen::Index i = 0; i < ref.rows(); ++i) {
+    worst = std::max(worst, (sos.row(i) - ref.row(i)).cwiseAbs().maxCoeff() /
+                                ref.row(i).cwiseAbs().maxCoeff());
+  }
+  return worst;
+}
+
 dsp::BandType band_of(const std::string& s) {
   if (s == "lowpass") return dsp::BandType::LowPass;
   if (s == "highpass") return dsp::BandType::HighPass;
@@ -407,12 +418,7 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     REQUIRE(ours.rows() == d.sos.rows());
     // the same sections, row for row (zpk2sos' pairing and order): each row's largest
     // difference against its largest coefficient
-    double row_error = 0;
-    for (Eigen::Index i = 0; i < ours.rows(); ++i) {
-      row_error = std::max(row_error, (ours.row(i) - d.sos.row(i)).cwiseAbs().maxCoeff() /
-                                          d.sos.row(i).cwiseAbs().maxCoeff());
-    }
-    CHECK(row_error <= 1e-13);
+    CHECK(row_error(ours, d.sos) <= 1e-13);
     // our design through our filter against SciPy's design through sosfilt: the issue's bar
     CHECK(relative_error(run_sos(ours, ref.x), d.y) <= 1e-9);
     // SciPy's own sections through SOSFilter: only the filter's rounding differs
@@ -522,14 +528,9 @@ TEST_CASE("tf2sos equals SciPy's tf2sos on transfer functions with distinct root
     INFO("b of " << t.b.size() << ", a of " << t.a.size() << " coefficients");
     const Eigen::MatrixXd ours = dsp::tf2sos(t.b, t.a);
     REQUIRE(ours.rows() == t.sos.rows());
-    double row_error = 0;
-    for (Eigen::Index i = 0; i < ours.rows(); ++i) {
-      row_error = std::max(row_error, (ours.row(i) - t.sos.row(i)).cwiseAbs().maxCoeff() /
-                                          t.sos.row(i).cwiseAbs().maxCoeff());
-    }
     // distinct roots: the same sections, row for row, to the two eigensolvers' rounding
     // through the roots' conditioning (at most 2.4e-13, at the eighth-order elliptic band-pass)
-    if (t.distinct) CHECK(row_error <= 1e-12);
+    if (t.distinct) CHECK(row_error(ours, t.sos) <= 1e-12);
     // every transfer function, Butterworth designs too: the sections' response is b / a as
     // closely as SciPy's own sections' (the same measure on them; within 2.3x of it at worst
     // here, so 10x leaves room for other rounding, not for another method)
@@ -560,15 +561,8 @@ TEST_CASE("tf2sos of a Butterworth design's b and a multiplies back to them", "[
       REQUIRE(b2.size() == b.size());
       REQUIRE(a2.size() == a.size());
       const double bound = 16.0 * double(a.size() - 1) * std::numeric_limits<double>::epsilon();
-      double b_error = 0, b_scale = 0, a_error = 0, a_scale = 0;
-      for (std::size_t i = 0; i < b.size(); ++i) {
-        b_error = std::max(b_error, std::abs(b2[i] - b[i]));
-        b_scale = std::max(b_scale, std::abs(b[i]));
-        a_error = std::max(a_error, std::abs(a2[i] - a[i]));
-        a_scale = std::max(a_scale, std::abs(a[i]));
-      }
-      CHECK(b_error <= bound * b_scale);
-      CHECK(a_error <= bound * a_scale);
+      CHECK(relative_error(b2, b) <= bound);
+      CHECK(relative_error(a2, a) <= bound);
       for (Eigen::Index s = 0; s < back.rows(); ++s) {
         CHECK(back(s, 3) == 1.0);
         // a stable section: |a2| < 1 and |a1| < 1 + a2 (the stability triangle)
