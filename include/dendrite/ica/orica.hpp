@@ -807,7 +807,7 @@ class ORICA {
   // signal's (start() takes it from the first sample's rms), and the whitener restarts at the
   // spread's scale: M = I / s, M^-1 = I s, var = s^2. Without it a DC offset c times the
   // signal's scale starts the running covariance c^2 too large, and the ridge's dither with it,
-  // and the running average forgets that only after tens of seconds (README, Limits). The
+  // and the running average forgets that only after tens of seconds (docs/LIMITS.md). The
   // whitener's first-sample prior weighs 1 / (kWarmUp + 1) by then, so this fires for offsets
   // of about 15x the signal's scale and more, and leaves a recording without one untouched.
   void warm_up(const mask_t<T>& good, const T& spread) noexcept {
