@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// The DSP front end: Butterworth designs against the closed-form magnitude of the bilinear
-// Butterworth response (low-, high-, band-pass, band-stop; odd and even orders), the notch, and
+// The DSP front end: Butterworth and Chebyshev designs against the closed-form magnitudes of the
+// bilinear responses (low-, high-, band-pass, band-stop; odd and even orders), the notch, and
 // SOSFilter against a plain direct-form implementation written here, lanes against channels,
 // bad input and allocation-free steps.
 #include "support/alloc_counter.hpp"
@@ -24,18 +24,50 @@ using dendrite::Status;
 
 namespace {
 
-// |H|^2 of the digital Butterworth filter from the pre-warped frequencies W = tan(pi f / fs).
-double butter_power(dsp::BandType type, int n, double f, double f1, double f2, double fs) {
+// The frequency of the analog low-pass prototype that the band transform and the bilinear
+// transform map to f, from the pre-warped frequencies W = tan(pi f / fs).
+double prototype_frequency(dsp::BandType type, double f, double f1, double f2, double fs) {
   const double pi = std::numbers::pi;
   const double w = std::tan(pi * f / fs), w1 = std::tan(pi * f1 / fs), w2 = std::tan(pi * f2 / fs);
-  double r = 0;
   switch (type) {
-    case dsp::BandType::LowPass: r = w / w1; break;
-    case dsp::BandType::HighPass: r = w1 / w; break;
-    case dsp::BandType::BandPass: r = (w * w - w1 * w2) / (w * (w2 - w1)); break;
-    case dsp::BandType::BandStop: r = (w * (w2 - w1)) / (w * w - w1 * w2); break;
+    case dsp::BandType::LowPass: return w / w1;
+    case dsp::BandType::HighPass: return w1 / w;
+    case dsp::BandType::BandPass: return (w * w - w1 * w2) / (w * (w2 - w1));
+    case dsp::BandType::BandStop: return (w * (w2 - w1)) / (w * w - w1 * w2);
   }
+  return 0;
+}
+
+// |H|^2 of the digital Butterworth filter.
+double butter_power(dsp::BandType type, int n, double f, double f1, double f2, double fs) {
+  const double r = prototype_frequency(type, f, f1, f2, fs);
   return 1.0 / (1.0 + std::pow(r * r, n));
+}
+
+// T_n(x), the Chebyshev polynomial of the first kind, by its recurrence.
+double chebyshev_t(int n, double x) {
+  double t0 = 1, t1 = x;
+  if (n == 0) return t0;
+  for (int k = 2; k <= n; ++k) {
+    const double t2 = 2 * x * t1 - t0;
+    t0 = t1;
+    t1 = t2;
+  }
+  return t1;
+}
+
+// |H|^2 of the digital Chebyshev filters: type I 1 / (1 + eps^2 T_n(W)^2) with
+// eps^2 = 10^(rp / 10) - 1, type II d^2 T_n(1 / W)^2 / (1 + d^2 T_n(1 / W)^2) with
+// d^2 = 1 / (10^(rs / 10) - 1), W the prototype's frequency.
+double cheby_power(int kind, dsp::BandType type, int n, double db, double f, double f1, double f2,
+                   double fs) {
+  const double r = prototype_frequency(type, f, f1, f2, fs);
+  if (kind == 1) {
+    const double t = chebyshev_t(n, r);
+    return 1.0 / (1.0 + (std::pow(10.0, db / 10) - 1) * t * t);
+  }
+  const double t = chebyshev_t(n, 1.0 / r), d2t2 = t * t / (std::pow(10.0, db / 10) - 1);
+  return d2t2 / (1.0 + d2t2);
 }
 
 // y = sos(x) for one channel, each section in direct form I, written plainly.
@@ -79,6 +111,52 @@ TEST_CASE("butter matches the closed-form Butterworth magnitude", "[dsp]") {
       CHECK(worst < 1e-10);
     }
   }
+}
+
+TEST_CASE("cheby1 and cheby2 match the closed-form Chebyshev magnitudes", "[dsp]") {
+  const double fs = 1000.0, f1 = 37.0, f2 = 211.0;
+  for (int kind : {1, 2}) {
+    const std::vector<double> ripples =
+        kind == 1 ? std::vector<double>{0.1, 1.0, 3.0} : std::vector<double>{20, 45, 80};
+    for (double db : ripples) {
+      for (int n = 1; n <= 7; ++n) {
+        for (auto type : {dsp::BandType::LowPass, dsp::BandType::HighPass,
+                          dsp::BandType::BandPass, dsp::BandType::BandStop}) {
+          const bool two = type == dsp::BandType::BandPass || type == dsp::BandType::BandStop;
+          const Eigen::MatrixXd sos =
+              kind == 1 ? (two ? dsp::cheby1(n, db, {f1, f2}, type, fs)
+                               : dsp::cheby1(n, db, {f1}, type, fs))
+                        : (two ? dsp::cheby2(n, db, {f1, f2}, type, fs)
+                               : dsp::cheby2(n, db, {f1}, type, fs));
+          INFO("cheby" << kind << ", " << db << " dB, order " << n << ", type " << int(type));
+          CHECK(sos.rows() == (two ? n : (n + 1) / 2));
+          CHECK((sos.col(3).array() == 1.0).all());
+          double worst = 0;
+          for (int k = 1; k < 100; ++k) {
+            const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
+            const double h2 = std::norm(dsp::sos_response(sos, f, fs));
+            worst = std::max(worst, std::abs(h2 - cheby_power(kind, type, n, db, f, f1, f2, fs)));
+          }
+          CHECK(worst < 1e-10);
+          // at the edges: -rp dB (type I), -rs dB (type II)
+          for (double e : two ? std::vector<double>{f1, f2} : std::vector<double>{f1}) {
+            CHECK(10 * std::log10(std::norm(dsp::sos_response(sos, e, fs))) ==
+                  Approx(-db).margin(1e-9));
+          }
+        }
+      }
+    }
+  }
+  // bad ripples say what was expected and what was given
+  CHECK_THROWS_WITH(dsp::cheby1(4, 0.0, {10.0}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("cheby1: the pass-band ripple must be a positive, finite") &&
+                        Catch::Contains("got 0"));
+  CHECK_THROWS_AS(dsp::cheby2(4, std::nan(""), {10.0}, dsp::BandType::LowPass, fs),
+                  dendrite::numerical_error);
+  CHECK_THROWS_WITH(dsp::cheby2(4, 40.0, {10.0, 5.0}, dsp::BandType::BandPass, fs),
+                    Catch::Contains("cheby2: band edges must increase"));
+  CHECK_THROWS_AS(dsp::cheby1(0, 1.0, {10.0}, dsp::BandType::LowPass, fs),
+                  dendrite::numerical_error);
 }
 
 TEST_CASE("iirnotch removes f0 and passes DC and Nyquist", "[dsp]") {
@@ -276,6 +354,7 @@ struct ScipyDesign {
   std::string kind, btype;
   int order = 0;
   double e1 = 0, e2 = 0, fs = 0;
+  double ripple = 0;  // dB, Chebyshev designs: rp (cheby1) or rs (cheby2)
   Eigen::MatrixXd sos;
   std::vector<double> y;         // sosfilt from rest
   std::vector<double> y_primed;  // sosfilt from sosfilt_zi(sos) * x[0]
@@ -320,7 +399,7 @@ ScipyReference read_scipy_reference(const std::string& path) {
     if (tag == "design") {
       ScipyDesign d;
       std::size_t rows = 0;
-      in >> d.kind >> d.order >> d.btype >> d.e1 >> d.e2 >> d.fs >> rows;
+      in >> d.kind >> d.order >> d.btype >> d.e1 >> d.e2 >> d.fs >> d.ripple >> rows;
       d.sos.resize(Eigen::Index(rows), 6);
       for (Eigen::Index i = 0; i < d.sos.rows(); ++i) {
         for (Eigen::Index j = 0; j < 6; ++j) in >> d.sos(i, j);
@@ -406,15 +485,20 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
          ": install python3-scipy (apt-get install python3-scipy) and configure again");
   }
-  REQUIRE(ref.designs.size() == 14);
+  REQUIRE(ref.designs.size() == 22);
   REQUIRE(ref.firs.size() == 4);
   for (const auto& d : ref.designs) {
-    INFO(d.kind << " " << d.order << " " << d.btype << " " << d.e1 << " " << d.e2 << " fs " << d.fs);
+    INFO(d.kind << " " << d.order << " " << d.btype << " " << d.e1 << " " << d.e2 << " fs "
+                << d.fs << " ripple " << d.ripple);
     const bool two = d.btype == "bandpass" || d.btype == "bandstop";
-    const Eigen::MatrixXd ours =
-        d.kind == "notch" ? dsp::iirnotch(d.e1, d.e2, d.fs)
-        : two             ? dsp::butter(d.order, {d.e1, d.e2}, band_of(d.btype), d.fs)
-                          : dsp::butter(d.order, {d.e1}, band_of(d.btype), d.fs);
+    const auto design = [&](auto edges) {
+      if (d.kind == "cheby1") return dsp::cheby1(d.order, d.ripple, edges, band_of(d.btype), d.fs);
+      if (d.kind == "cheby2") return dsp::cheby2(d.order, d.ripple, edges, band_of(d.btype), d.fs);
+      return dsp::butter(d.order, edges, band_of(d.btype), d.fs);
+    };
+    const Eigen::MatrixXd ours = d.kind == "notch" ? dsp::iirnotch(d.e1, d.e2, d.fs)
+                                 : two ? design(std::initializer_list<double>{d.e1, d.e2})
+                                       : design(std::initializer_list<double>{d.e1});
     REQUIRE(ours.rows() == d.sos.rows());
     // the same sections, row for row (zpk2sos' pairing and order): each row's largest
     // difference against its largest coefficient

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// IIR filter design in SciPy's conventions: `butter` (Butterworth low-, high-, band-pass and
-/// band-stop, edges in Hz) and `iirnotch`, as second-order sections, one row
-/// [b0 b1 b2 a0 a1 a2] per section with a0 = 1 (SciPy's `output='sos'`).
-/// Butterworth: the analog prototype's poles -exp(i pi m / (2n)), m = 1 - n, 3 - n, ..., n - 1,
-/// mapped to the band by the usual substitutions (s -> s / wo, wo / s, (s^2 + wo^2) / (s bw),
-/// s bw / (s^2 + wo^2)) at pre-warped edges wo = 2 fs tan(pi f / fs), then to z by the bilinear
-/// transform z = (2 fs + s) / (2 fs - s). The digital low-pass then has exactly
-/// |H(e^{iw})|^2 = 1 / (1 + (tan(w / 2) / tan(wc / 2))^{2n}). Poles and zeros go into sections
-/// as SciPy's `zpk2sos` puts them (pairing 'nearest': the poles nearest the unit circle in the
-/// last section, each with its nearest zeros; the overall gain in the first section), so the
-/// sections equal `scipy.signal.butter(..., output='sos')` row for row: within 4e-15 of each
-/// row's largest coefficient over 486 designs (orders 1-10, every band type, 256 Hz-30 kHz).
+/// IIR filter design in SciPy's conventions: `butter` (Butterworth), `cheby1` and `cheby2`
+/// (Chebyshev types I and II) as low-, high-, band-pass and band-stop filters with edges in Hz,
+/// and `iirnotch`, as second-order sections, one row [b0 b1 b2 a0 a1 a2] per section with a0 = 1
+/// (SciPy's `output='sos'`).
+/// Each design starts from an analog low-pass prototype with cutoff 1 rad/s (Butterworth: the
+/// poles -exp(i pi m / (2n)), m = 1 - n, 3 - n, ..., n - 1; the Chebyshev prototypes at their
+/// functions), mapped to the band by the usual substitutions (s -> s / wo, wo / s,
+/// (s^2 + wo^2) / (s bw), s bw / (s^2 + wo^2)) at pre-warped edges wo = 2 fs tan(pi f / fs), then
+/// to z by the bilinear transform z = (2 fs + s) / (2 fs - s). The digital Butterworth low-pass
+/// then has exactly |H(e^{iw})|^2 = 1 / (1 + (tan(w / 2) / tan(wc / 2))^{2n}). Poles and zeros go
+/// into sections as SciPy's `zpk2sos` puts them (pairing 'nearest': the poles nearest the unit
+/// circle in the last section, each with its nearest zeros; the overall gain in the first
+/// section), so the sections equal `scipy.signal.butter(..., output='sos')` row for row: within
+/// 4e-15 of each row's largest coefficient over 486 designs (orders 1-10, every band type,
+/// 256 Hz-30 kHz); `cheby1` and `cheby2` follow SciPy's `cheb1ap` and `cheb2ap` the same way
+/// (tests/dsp/test_dsp.cpp compares their rows with SciPy's).
 /// Notch: SciPy's `iirnotch`, b = g [1, -2 cos w0, 1], a = [1, -2 g cos w0, 2 g - 1] with
 /// g = 1 / (1 + tan(w0 / (2 Q))).
 #pragma once
@@ -186,6 +190,119 @@ MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
   return sos;
 }
 
+// The band edges of a design, checked: one (LowPass, HighPass) or two increasing (BandPass,
+// BandStop), each in (0, fs / 2), and order >= 1. `name` heads the error messages.
+inline std::vector<double> design_edges(const char* name, int order,
+                                        std::initializer_list<double> edges, BandType type,
+                                        double fs) {
+  const bool two = type == BandType::BandPass || type == BandType::BandStop;
+  if (edges.size() != (two ? 2U : 1U)) {
+    DENDRITE_THROW(dimension_error, name, ": expected ", two ? 2 : 1, " band edge(s), got ",
+                   edges.size());
+  }
+  if (order < 1 || !(fs > 0)) {
+    DENDRITE_THROW(numerical_error, name, ": need order >= 1 and fs > 0, got order ", order,
+                   " and fs ", fs);
+  }
+  std::vector<double> f(edges);
+  for (double e : f) {
+    if (!(e > 0 && e < fs / 2)) {
+      DENDRITE_THROW(numerical_error, name, ": band edges must lie in (0, fs / 2) = (0, ",
+                     fs / 2, "), got ", e);
+    }
+  }
+  if (two && !(f[0] < f[1])) {
+    DENDRITE_THROW(numerical_error, name, ": band edges must increase, got ", f[0], " and ",
+                   f[1]);
+  }
+  return f;
+}
+
+// prod(-v), 1 for no roots.
+inline cplx prod_neg(const std::vector<cplx>& v) {
+  cplx r(1);
+  for (cplx x : v) r *= -x;
+  return r;
+}
+
+// A digital filter from an analog low-pass prototype with cutoff 1 rad/s (zeros z, poles p,
+// gain k; at least as many poles as zeros), as SciPy's `iirfilter` makes it: the edges f (Hz)
+// as fractions of Nyquist, pre-warped for a sample rate of 2 (the digital filter does not
+// depend on that rate), `lp2lp_zpk`, `lp2hp_zpk`, `lp2bp_zpk` or `lp2bs_zpk`, then
+// `bilinear_zpk` and `zpk2sos`, in SciPy's sequence of operations so that the sections agree
+// with its own to rounding.
+template <AnalysisScalar S>
+MatrixX<S> prototype_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k,
+                            const std::vector<double>& f, BandType type, double fs) {
+  const double pi = std::numbers::pi;
+  const double fs2 = 4.0;
+  std::vector<double> w;
+  for (double e : f) w.push_back(fs2 * std::tan(pi * (2.0 * e / fs) / 2.0));  // rad/s
+  const std::size_t degree = p.size() - z.size();
+  // s -> (s^2 + wo^2) / (s bw) (band-pass) or its inverse (band-stop): each root r of the
+  // prototype becomes h +- sqrt(h^2 - wo^2), h = r bw / 2 (band-pass) or bw / (2 r)
+  // (band-stop); the + roots listed first, then the - roots
+  const auto split = [](std::vector<cplx>& v, auto half, double wo) {
+    std::vector<cplx> q(2 * v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) {
+      const cplx h = half(v[i]);
+      const cplx r = std::sqrt(h * h - wo * wo);
+      q[i] = h + r;
+      q[i + v.size()] = h - r;
+    }
+    v = q;
+  };
+  switch (type) {
+    case BandType::LowPass:
+      for (cplx& x : z) x *= w[0];
+      for (cplx& x : p) x *= w[0];
+      k *= std::pow(w[0], double(degree));
+      break;
+    case BandType::HighPass:
+      k *= (prod_neg(z) / prod_neg(p)).real();
+      for (cplx& x : z) x = w[0] / x;
+      for (cplx& x : p) x = w[0] / x;
+      z.insert(z.end(), degree, cplx(0));
+      break;
+    case BandType::BandPass: {
+      const double bw = w[1] - w[0], wo = std::sqrt(w[0] * w[1]);
+      const auto half = [bw](cplx x) { return x * (bw / 2.0); };
+      split(z, half, wo);
+      split(p, half, wo);
+      z.insert(z.end(), degree, cplx(0));
+      k *= std::pow(bw, double(degree));
+      break;
+    }
+    case BandType::BandStop: {
+      const double bw = w[1] - w[0], wo = std::sqrt(w[0] * w[1]);
+      k *= (prod_neg(z) / prod_neg(p)).real();
+      const auto half = [bw](cplx x) { return (bw / 2.0) / x; };
+      split(z, half, wo);
+      split(p, half, wo);
+      z.insert(z.end(), degree, cplx(0, wo));
+      z.insert(z.end(), degree, cplx(0, -wo));
+      break;
+    }
+  }
+  // bilinear transform; zeros at infinity go to z = -1
+  cplx num(1), den(1);
+  for (cplx x : z) num *= fs2 - x;
+  for (cplx x : p) den *= fs2 - x;
+  k *= (num / den).real();
+  for (cplx& x : z) x = (fs2 + x) / (fs2 - x);
+  for (cplx& x : p) x = (fs2 + x) / (fs2 - x);
+  while (z.size() < p.size()) z.push_back(cplx(-1));
+  return zpk_to_sos<S>(z, p, k);
+}
+
+// The ripple of a Chebyshev design: positive and finite.
+inline void check_ripple(const char* name, const char* what, double db) {
+  if (!(db > 0) || !std::isfinite(db)) {
+    DENDRITE_THROW(numerical_error, name, ": the ", what,
+                   " must be a positive, finite number of dB, got ", db);
+  }
+}
+
 }  // namespace detail
 
 /// Butterworth filter of `order` as second-order sections (see the file comment). `edges` holds
@@ -196,94 +313,72 @@ template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> butter(int order, std::initializer_list<double> edges,
                                             BandType type, double fs) {
   using detail::cplx;
-  const bool two = type == BandType::BandPass || type == BandType::BandStop;
-  if (edges.size() != (two ? 2U : 1U)) {
-    DENDRITE_THROW(dimension_error, "butter: expected ", two ? 2 : 1, " band edge(s), got ",
-                   edges.size());
-  }
-  if (order < 1 || !(fs > 0)) {
-    DENDRITE_THROW(numerical_error, "butter: need order >= 1 and fs > 0, got order ", order,
-                   " and fs ", fs);
-  }
-  std::vector<double> f(edges);
-  for (double e : f) {
-    if (!(e > 0 && e < fs / 2)) {
-      DENDRITE_THROW(numerical_error, "butter: band edges must lie in (0, fs / 2) = (0, ", fs / 2,
-                     "), got ", e);
-    }
-  }
-  if (two && !(f[0] < f[1])) {
-    DENDRITE_THROW(numerical_error, "butter: band edges must increase, got ", f[0], " and ", f[1]);
-  }
-  // SciPy's sequence of operations, so that the sections agree to rounding: the edges as
-  // fractions of Nyquist, pre-warped for a sample rate of 2 (the digital filter does not depend
-  // on that rate)
-  const double pi = std::numbers::pi;
-  const double fs2 = 4.0;
-  std::vector<double> w;
-  for (double e : f) w.push_back(fs2 * std::tan(pi * (2.0 * e / fs) / 2.0));  // rad/s
+  const std::vector<double> f = detail::design_edges("butter", order, edges, type, fs);
   // analog prototype (cutoff 1 rad/s): -exp(i pi m / (2 n)), m = 1 - n, 3 - n, ..., n - 1, so
   // that conjugates are exact and the middle pole of an odd order is exactly -1
   std::vector<cplx> p;
   for (int m = 1 - order; m < order; m += 2) {
-    p.push_back(-std::exp(cplx(0, pi * double(m) / double(2 * order))));
+    p.push_back(-std::exp(cplx(0, std::numbers::pi * double(m) / double(2 * order))));
   }
+  return detail::prototype_to_sos<S>({}, p, 1.0, f, type, fs);
+}
+
+/// Chebyshev type I filter of `order` with `ripple_db` of ripple in the pass band, as
+/// second-order sections: SciPy's `cheby1(order, rp, edges, btype, fs=fs, output='sos')`. The
+/// edges (Hz, as for `butter`) are where the gain last leaves the band [-rp, 0] dB. Analog
+/// prototype (cheb1ap): poles -sinh(mu + i pi m / (2n)), m = 1 - n, 3 - n, ..., n - 1, with
+/// eps = sqrt(10^(rp / 10) - 1) and mu = asinh(1 / eps) / n, so that
+/// |H(i W)|^2 = 1 / (1 + eps^2 T_n(W)^2) (T_n the Chebyshev polynomial; an even order's gain at
+/// DC is -rp dB). Then the band transform and the bilinear transform as for `butter`. Throws as
+/// `butter` does, and `numerical_error` for a ripple that is not positive and finite.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> cheby1(int order, double ripple_db, std::initializer_list<double> edges,
+                                BandType type, double fs) {
+  using detail::cplx;
+  const std::vector<double> f = detail::design_edges("cheby1", order, edges, type, fs);
+  detail::check_ripple("cheby1", "pass-band ripple", ripple_db);
+  const double eps = std::sqrt(std::pow(10.0, 0.1 * ripple_db) - 1.0);
+  const double mu = 1.0 / double(order) * std::asinh(1.0 / eps);
+  std::vector<cplx> p;
+  for (int m = 1 - order; m < order; m += 2) {
+    p.push_back(-std::sinh(cplx(mu, std::numbers::pi * double(m) / double(2 * order))));
+  }
+  double k = detail::prod_neg(p).real();
+  if (order % 2 == 0) k /= std::sqrt(1.0 + eps * eps);
+  return detail::prototype_to_sos<S>({}, p, k, f, type, fs);
+}
+
+/// Chebyshev type II (inverse Chebyshev) filter of `order` with its stop band `attenuation_db`
+/// below the pass band, as second-order sections: SciPy's `cheby2(order, rs, edges, btype,
+/// fs=fs, output='sos')`. The edges (Hz, as for `butter`) are those of the stop band, where the
+/// gain first reaches -rs dB. Analog prototype (cheb2ap): zeros i / sin(pi m / (2n)) for the odd
+/// m in (-n, n) other than 0, poles 1 / (sinh(mu) Re q + i cosh(mu) Im q) with q the Butterworth
+/// poles, de = 1 / sqrt(10^(rs / 10) - 1), mu = asinh(1 / de) / n, so that
+/// |H(i W)|^2 = de^2 T_n(1 / W)^2 / (1 + de^2 T_n(1 / W)^2) (gain 1 at DC). Then the band
+/// transform and the bilinear transform as for `butter`. Throws as `butter` does, and
+/// `numerical_error` for an attenuation that is not positive and finite.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> cheby2(int order, double attenuation_db,
+                                std::initializer_list<double> edges, BandType type, double fs) {
+  using detail::cplx;
+  const std::vector<double> f = detail::design_edges("cheby2", order, edges, type, fs);
+  detail::check_ripple("cheby2", "stop-band attenuation", attenuation_db);
+  const double pi = std::numbers::pi;
+  const double de = 1.0 / std::sqrt(std::pow(10.0, 0.1 * attenuation_db) - 1.0);
+  const double mu = std::asinh(1.0 / de) / double(order);
   std::vector<cplx> z;
-  double gain = 1.0;
-  auto prod_neg = [](const std::vector<cplx>& v) {
-    cplx r(1);
-    for (cplx x : v) r *= -x;
-    return r;
-  };
-  switch (type) {
-    case BandType::LowPass:
-      for (cplx& x : p) x *= w[0];
-      gain = std::pow(w[0], order);
-      break;
-    case BandType::HighPass:
-      gain = (cplx(1) / prod_neg(p)).real();  // k * prod(-z) / prod(-p) with no zeros, k = 1
-      for (cplx& x : p) x = w[0] / x;
-      z.assign(std::size_t(order), cplx(0));
-      break;
-    case BandType::BandPass: {
-      const double bw = w[1] - w[0], wo = std::sqrt(w[0] * w[1]);
-      std::vector<cplx> q(2 * p.size());  // the + roots, then the - roots
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        const cplx h = p[i] * (bw / 2.0);
-        const cplx r = std::sqrt(h * h - wo * wo);
-        q[i] = h + r;
-        q[i + p.size()] = h - r;
-      }
-      p = q;
-      z.assign(std::size_t(order), cplx(0));
-      gain = std::pow(bw, order);
-      break;
-    }
-    case BandType::BandStop: {
-      const double bw = w[1] - w[0], wo = std::sqrt(w[0] * w[1]);
-      gain = (cplx(1) / prod_neg(p)).real();
-      std::vector<cplx> q(2 * p.size());  // the + roots, then the - roots
-      for (std::size_t i = 0; i < p.size(); ++i) {
-        const cplx h = (bw / 2.0) / p[i];
-        const cplx r = std::sqrt(h * h - wo * wo);
-        q[i] = h + r;
-        q[i + p.size()] = h - r;
-      }
-      p = q;
-      z.assign(std::size_t(order), cplx(0, wo));
-      z.insert(z.end(), std::size_t(order), cplx(0, -wo));
-      break;
-    }
+  for (int m = 1 - order; m < order; m += 2) {
+    if (m == 0) continue;  // an odd order has one zero fewer, at infinity
+    // -conj(i / sin(x)) = i / sin(x), with SciPy's signs of zero
+    z.push_back(-std::conj(cplx(0, 1) / cplx(std::sin(double(m) * pi / (2.0 * double(order))))));
   }
-  // bilinear transform; zeros at infinity go to z = -1
-  cplx num(1), den(1);
-  for (cplx x : z) num *= fs2 - x;
-  for (cplx x : p) den *= fs2 - x;
-  gain *= (num / den).real();
-  for (cplx& x : z) x = (fs2 + x) / (fs2 - x);
-  for (cplx& x : p) x = (fs2 + x) / (fs2 - x);
-  while (z.size() < p.size()) z.push_back(cplx(-1));
-  return detail::zpk_to_sos<S>(z, p, gain);
+  std::vector<cplx> p;
+  for (int m = 1 - order; m < order; m += 2) {
+    const cplx q = -std::exp(cplx(0, pi * double(m) / double(2 * order)));
+    p.push_back(1.0 / cplx(std::sinh(mu) * q.real(), std::cosh(mu) * q.imag()));
+  }
+  const double k = (detail::prod_neg(p) / detail::prod_neg(z)).real();
+  return detail::prototype_to_sos<S>(z, p, k, f, type, fs);
 }
 
 /// SciPy's `iirnotch(f0, Q, fs)`: one section [b0 b1 b2 1 a1 a2] that removes f0 (Hz) with a
