@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// The streaming DSP front end: Butterworth, Chebyshev (types I and II) and notch design as
-/// second-order sections (SciPy's conventions), `tf2sos` for filters given as b and a, and
-/// `SOSFilter`, a multichannel
-/// real-time cascade; Kaiser-window FIR design and `Decimator`; `DCBlocker` and
-/// `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase for the second).
+/// The streaming DSP front end: Butterworth, Chebyshev (types I and II), elliptic and notch
+/// design as second-order sections (SciPy's conventions), `tf2sos` for filters given as b and a,
+/// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
+/// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
+/// for the second).
 #pragma once
 
 #include <dendrite/dsp/common_average.hpp>

@@ -3,7 +3,7 @@
 """Reference values for tests/dsp/test_dsp.cpp, computed by SciPy (Debian's python3-scipy).
 
 Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
-a set of Butterworth, Chebyshev and notch designs with `sosfilt` applied to the signal (from rest, and from
+a set of Butterworth, Chebyshev, elliptic and notch designs with `sosfilt` applied to the signal (from rest, and from
 `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and none), `firwin`
 Kaiser taps, and `tf2sos` of some transfer functions. Run at configure time; nothing it writes
 is kept in git.
@@ -25,7 +25,8 @@ def main(path):
     # tones across the band, a step, drift and white noise
     x = (np.sin(2 * np.pi * 0.013 * t) + 0.5 * np.sin(2 * np.pi * 0.21 * t + 0.3)
          + 0.25 * np.sin(2 * np.pi * 0.0017 * t) + 0.3 * (t > 1500) + 0.1 * rng.standard_normal(n))
-    # (kind, order, btype, edges, fs), then Chebyshev designs with their ripple in dB
+    # (kind, order, btype, edges, fs), then Chebyshev and elliptic designs with their ripples in
+    # dB (rp or rs; ellip: rp and rs)
     designs = [
         ("butter", 4, "bandpass", (1.0, 40.0), 512.0),
         ("butter", 3, "highpass", (50.0,), 1000.0),
@@ -42,7 +43,7 @@ def main(path):
         ("notch", 2, "notch", (50.0, 30.0), 512.0),
         ("notch", 2, "notch", (60.0, 35.0), 1000.0),
     ]
-    designs = [(*d, 0.0) for d in designs] + [
+    designs = [(*d, 0.0, 0.0) for d in designs] + [(*d, 0.0) for d in [
         ("cheby1", 4, "bandpass", (1.0, 40.0), 512.0, 0.5),
         ("cheby1", 5, "lowpass", (100.0,), 30000.0, 1.0),
         ("cheby1", 2, "highpass", (0.5,), 256.0, 3.0),
@@ -51,16 +52,23 @@ def main(path):
         ("cheby2", 7, "lowpass", (0.3 * 250.0,), 250.0, 60.0),
         ("cheby2", 6, "highpass", (300.0,), 30000.0, 50.0),
         ("cheby2", 3, "bandstop", (45.0, 55.0), 500.0, 30.0),
+    ]] + [
+        ("ellip", 4, "bandpass", (1.0, 40.0), 512.0, 0.5, 40.0),
+        ("ellip", 5, "lowpass", (100.0,), 30000.0, 0.1, 60.0),
+        ("ellip", 3, "highpass", (300.0,), 30000.0, 1.0, 50.0),
+        ("ellip", 6, "bandstop", (45.0, 55.0), 1000.0, 0.5, 70.0),
     ]
     with open(path, "w") as out:
         out.write(f"x {n}\n{row(x)}\n")
-        for kind, order, btype, edges, fs, ripple in designs:
+        for kind, order, btype, edges, fs, ripple, ripple2 in designs:
             wn = edges[0] if len(edges) == 1 else list(edges)
             if kind == "butter":
                 sos = signal.butter(order, wn, btype=btype, fs=fs, output="sos")
             elif kind in ("cheby1", "cheby2"):
                 design = getattr(signal, kind)
                 sos = design(order, ripple, wn, btype=btype, fs=fs, output="sos")
+            elif kind == "ellip":
+                sos = signal.ellip(order, ripple, ripple2, wn, btype=btype, fs=fs, output="sos")
             else:
                 b, a = signal.iirnotch(edges[0], edges[1], fs=fs)
                 sos = np.concatenate([b, a])[None, :]
@@ -75,7 +83,7 @@ def main(path):
             y_ffc = signal.sosfiltfilt(sos, x, padtype="constant")
             y_ffn = signal.sosfiltfilt(sos, x, padtype=None)
             e2 = edges[1] if len(edges) > 1 else 0.0
-            out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {ripple!r} "
+            out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {ripple!r} {ripple2!r} "
                       f"{sos.shape[0]}\n")
             for r in sos:
                 out.write(row(r) + "\n")

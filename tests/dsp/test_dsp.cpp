@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The DSP front end: Butterworth and Chebyshev designs against the closed-form magnitudes of the
-// bilinear responses (low-, high-, band-pass, band-stop; odd and even orders), the notch, and
+// bilinear responses (low-, high-, band-pass, band-stop; odd and even orders), elliptic designs
+// against their equiripple bands, the notch, and
 // SOSFilter against a plain direct-form implementation written here, lanes against channels,
 // bad input and allocation-free steps.
 #include "support/alloc_counter.hpp"
@@ -156,6 +157,85 @@ TEST_CASE("cheby1 and cheby2 match the closed-form Chebyshev magnitudes", "[dsp]
   CHECK_THROWS_WITH(dsp::cheby2(4, 40.0, {10.0, 5.0}, dsp::BandType::BandPass, fs),
                     Catch::Contains("cheby2: band edges must increase"));
   CHECK_THROWS_AS(dsp::cheby1(0, 1.0, {10.0}, dsp::BandType::LowPass, fs),
+                  dendrite::numerical_error);
+}
+
+TEST_CASE("ellip is equiripple in both bands and its band forms map the low-pass", "[dsp]") {
+  const double fs = 1000.0, fp = 37.0;
+  const auto db_at = [&](const Eigen::MatrixXd& sos, double f) {
+    return 10 * std::log10(std::norm(dsp::sos_response(sos, f, fs)));
+  };
+  struct Spec {
+    double rp, rs;
+  };
+  for (const Spec spec : {Spec{0.1, 40}, Spec{0.5, 60}, Spec{1.0, 25}, Spec{3.0, 80}}) {
+    for (int n = 1; n <= 8; ++n) {
+      INFO("ellip order " << n << ", " << spec.rp << " dB / " << spec.rs << " dB");
+      const Eigen::MatrixXd lp = dsp::ellip(n, spec.rp, spec.rs, {fp}, dsp::BandType::LowPass, fs);
+      CHECK(lp.rows() == (n + 1) / 2);
+      CHECK((lp.col(3).array() == 1.0).all());
+      // DC: 0 dB for an odd order, -rp dB for an even one; the edge at -rp dB
+      CHECK(db_at(lp, 0.0) == Approx(n % 2 == 1 ? 0.0 : -spec.rp).margin(1e-9));
+      CHECK(db_at(lp, fp) == Approx(-spec.rp).margin(1e-9));
+      // the pass band stays within [-rp, 0] dB and reaches both bounds
+      double lo = 0, hi = -1e9;
+      for (int k = 0; k <= 20000; ++k) {
+        const double g = db_at(lp, fp * double(k) / 20000.0);
+        lo = std::min(lo, g);
+        hi = std::max(hi, g);
+      }
+      CHECK(hi <= 1e-9);
+      CHECK(hi >= -1e-6);  // the grid's step misses a peak by at most 1.1e-7 dB (measured)
+      CHECK(lo >= -spec.rp - 1e-9);
+      // the stop band: from where the gain first reaches -rs dB, at most -rs and reaching it
+      // (every ripple peak at -rs); found by bisection above the pass band
+      double a = fp, b = fs / 2;
+      for (int it = 0; it < 200 && b - a > 1e-12 * fs; ++it) {
+        const double m = 0.5 * (a + b);
+        (db_at(lp, m) > -spec.rs ? a : b) = m;
+      }
+      const double fstop = b;
+      double peak = -1e9;
+      for (int k = 0; k <= 20000; ++k) {
+        peak = std::max(peak, db_at(lp, fstop + (fs / 2 - fstop) * double(k) / 20000.0));
+      }
+      CHECK(peak <= -spec.rs + 1e-7);
+      CHECK(peak >= -spec.rs - 1e-6);  // 3.4e-8 dB at most (measured)
+      // narrower transition than Chebyshev type I of the same order and ripple (from order 2;
+      // at order 1 both are the same filter)
+      if (n >= 2) {
+        CHECK(db_at(dsp::cheby1(n, spec.rp, {fp}, dsp::BandType::LowPass, fs), fstop) >
+              -spec.rs + 0.1);
+      }
+      // the other band types: the low-pass's magnitude at the prototype frequency each maps to
+      // (the band transforms and the bilinear transform keep the prototype's magnitude)
+      const double f1 = fp, f2 = 211.0, wp = std::tan(std::numbers::pi * fp / fs);
+      for (auto type : {dsp::BandType::HighPass, dsp::BandType::BandPass,
+                        dsp::BandType::BandStop}) {
+        const bool two = type != dsp::BandType::HighPass;
+        const Eigen::MatrixXd sos = two ? dsp::ellip(n, spec.rp, spec.rs, {f1, f2}, type, fs)
+                                        : dsp::ellip(n, spec.rp, spec.rs, {f1}, type, fs);
+        CHECK(sos.rows() == (two ? n : (n + 1) / 2));
+        double worst = 0;
+        for (int k = 1; k < 100; ++k) {
+          const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
+          const double r = std::abs(prototype_frequency(type, f, f1, f2, fs));
+          const double f_lp = fs / std::numbers::pi * std::atan(r * wp);
+          worst = std::max(worst, std::abs(std::norm(dsp::sos_response(sos, f, fs)) -
+                                           std::norm(dsp::sos_response(lp, f_lp, fs))));
+        }
+        INFO("type " << int(type));
+        CHECK(worst < 1e-10);
+      }
+    }
+  }
+  CHECK_THROWS_WITH(dsp::ellip(4, 3.0, 3.0, {10.0}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("ellip: the stop-band attenuation must exceed the pass-band "
+                                    "ripple, got 3 and 3 dB"));
+  CHECK_THROWS_WITH(dsp::ellip(4, -1.0, 40.0, {10.0}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("ellip: the pass-band ripple must be a positive, finite"));
+  const double inf = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(dsp::ellip(4, 1.0, inf, {10.0}, dsp::BandType::LowPass, fs),
                   dendrite::numerical_error);
 }
 
@@ -354,7 +434,8 @@ struct ScipyDesign {
   std::string kind, btype;
   int order = 0;
   double e1 = 0, e2 = 0, fs = 0;
-  double ripple = 0;  // dB, Chebyshev designs: rp (cheby1) or rs (cheby2)
+  double ripple = 0;   // dB, Chebyshev and elliptic designs: rp (cheby1, ellip) or rs (cheby2)
+  double ripple2 = 0;  // dB, elliptic designs: rs
   Eigen::MatrixXd sos;
   std::vector<double> y;         // sosfilt from rest
   std::vector<double> y_primed;  // sosfilt from sosfilt_zi(sos) * x[0]
@@ -399,7 +480,7 @@ ScipyReference read_scipy_reference(const std::string& path) {
     if (tag == "design") {
       ScipyDesign d;
       std::size_t rows = 0;
-      in >> d.kind >> d.order >> d.btype >> d.e1 >> d.e2 >> d.fs >> d.ripple >> rows;
+      in >> d.kind >> d.order >> d.btype >> d.e1 >> d.e2 >> d.fs >> d.ripple >> d.ripple2 >> rows;
       d.sos.resize(Eigen::Index(rows), 6);
       for (Eigen::Index i = 0; i < d.sos.rows(); ++i) {
         for (Eigen::Index j = 0; j < 6; ++j) in >> d.sos(i, j);
@@ -485,15 +566,18 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
     FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
          ": install python3-scipy (apt-get install python3-scipy) and configure again");
   }
-  REQUIRE(ref.designs.size() == 22);
+  REQUIRE(ref.designs.size() == 26);
   REQUIRE(ref.firs.size() == 4);
   for (const auto& d : ref.designs) {
     INFO(d.kind << " " << d.order << " " << d.btype << " " << d.e1 << " " << d.e2 << " fs "
-                << d.fs << " ripple " << d.ripple);
+                << d.fs << " ripple " << d.ripple << " " << d.ripple2);
     const bool two = d.btype == "bandpass" || d.btype == "bandstop";
     const auto design = [&](auto edges) {
       if (d.kind == "cheby1") return dsp::cheby1(d.order, d.ripple, edges, band_of(d.btype), d.fs);
       if (d.kind == "cheby2") return dsp::cheby2(d.order, d.ripple, edges, band_of(d.btype), d.fs);
+      if (d.kind == "ellip") {
+        return dsp::ellip(d.order, d.ripple, d.ripple2, edges, band_of(d.btype), d.fs);
+      }
       return dsp::butter(d.order, edges, band_of(d.btype), d.fs);
     };
     const Eigen::MatrixXd ours = d.kind == "notch" ? dsp::iirnotch(d.e1, d.e2, d.fs)

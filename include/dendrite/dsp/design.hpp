@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// IIR filter design in SciPy's conventions: `butter` (Butterworth), `cheby1` and `cheby2`
-/// (Chebyshev types I and II) as low-, high-, band-pass and band-stop filters with edges in Hz,
-/// and `iirnotch`, as second-order sections, one row [b0 b1 b2 a0 a1 a2] per section with a0 = 1
+/// (Chebyshev types I and II) and `ellip` (elliptic) as low-, high-, band-pass and band-stop
+/// filters with edges in Hz, and `iirnotch`, as second-order sections, one row [b0 b1 b2 a0 a1 a2] per section with a0 = 1
 /// (SciPy's `output='sos'`).
 /// Each design starts from an analog low-pass prototype with cutoff 1 rad/s (Butterworth: the
 /// poles -exp(i pi m / (2n)), m = 1 - n, 3 - n, ..., n - 1; the Chebyshev prototypes at their
@@ -14,8 +14,8 @@
 /// circle in the last section, each with its nearest zeros; the overall gain in the first
 /// section), so the sections equal `scipy.signal.butter(..., output='sos')` row for row: within
 /// 4e-15 of each row's largest coefficient over 486 designs (orders 1-10, every band type,
-/// 256 Hz-30 kHz); `cheby1` and `cheby2` follow SciPy's `cheb1ap` and `cheb2ap` the same way
-/// (tests/dsp/test_dsp.cpp compares their rows with SciPy's).
+/// 256 Hz-30 kHz); `cheby1`, `cheby2` and `ellip` follow SciPy's `cheb1ap`, `cheb2ap` and
+/// `ellipap` the same way (tests/dsp/test_dsp.cpp compares their rows with SciPy's).
 /// Notch: SciPy's `iirnotch`, b = g [1, -2 cos w0, 1], a = [1, -2 g cos w0, 2 g - 1] with
 /// g = 1 / (1 + tan(w0 / (2 Q))).
 #pragma once
@@ -303,6 +303,87 @@ inline void check_ripple(const char* name, const char* what, double db) {
   }
 }
 
+// Complete elliptic integral of the first kind K(m) = pi / (2 agm(1, sqrt(1 - m))), and
+// K(1 - m1) = pi / (2 agm(1, sqrt(m1))) for the complementary parameter without forming 1 - m1.
+inline double agm(double a, double b) {
+  for (int i = 0; i < 64 && a != b; ++i) {
+    const double mean = 0.5 * (a + b);
+    b = std::sqrt(a * b);
+    if (mean == a) break;  // settled to the last bit
+    a = mean;
+  }
+  return a;
+}
+inline double ellipk(double m) { return std::numbers::pi / (2.0 * agm(1.0, std::sqrt(1.0 - m))); }
+inline double ellipkm1(double m1) { return std::numbers::pi / (2.0 * agm(1.0, std::sqrt(m1))); }
+
+// Jacobi's elliptic functions sn, cn, dn of u at parameter m in [0, 1] (Abramowitz and Stegun
+// 16.4, the descending arithmetic-geometric mean; 16.13 and 16.15 near m = 0 and m = 1).
+struct Jacobi {
+  double sn, cn, dn;
+};
+inline Jacobi ellipj(double u, double m) {
+  if (m < 1e-9) {
+    const double s = std::sin(u), c = std::cos(u), t = 0.25 * m * (u - s * c);
+    return {s - t * c, c + t * s, 1.0 - 0.5 * m * s * s};
+  }
+  if (m >= 0.9999999999) {
+    const double m1 = 1.0 - m, sech = 1.0 / std::cosh(u), th = std::tanh(u);
+    const double sc = std::sinh(u) * std::cosh(u);
+    return {th + 0.25 * m1 * (sc - u) * sech * sech, sech - 0.25 * m1 * (sc - u) * th * sech,
+            sech + 0.25 * m1 * (sc + u) * th * sech};
+  }
+  std::array<double, 16> a{}, c{};
+  a[0] = 1.0;
+  double b = std::sqrt(1.0 - m);
+  c[0] = std::sqrt(m);
+  std::size_t n = 0;
+  while (n + 1 < a.size() && std::abs(c[n] / a[n]) > std::numeric_limits<double>::epsilon()) {
+    a[n + 1] = 0.5 * (a[n] + b);
+    c[n + 1] = 0.5 * (a[n] - b);
+    b = std::sqrt(a[n] * b);
+    ++n;
+  }
+  double phi = std::ldexp(a[n] * u, int(n)), next = phi;
+  for (std::size_t i = n; i > 0; --i) {
+    next = phi;
+    phi = 0.5 * (phi + std::asin(c[i] * std::sin(phi) / a[i]));
+  }
+  const double cn = std::cos(phi);
+  return {std::sin(phi), cn, n == 0 ? 1.0 : cn / std::cos(next - phi)};
+}
+
+// Solves u = sn^-1(w, m) for complex w by the descending Landen transformation (Orfanidis,
+// "Lecture Notes on Elliptic Filter Design", eq. 56): k_{i+1} = (1 - k_i') / (1 + k_i'),
+// w_{i+1} = 2 w_i / ((1 + k_{i+1}) (1 + sqrt(1 - k_i^2 w_i^2))), u = K asin(w_last) 2 / pi.
+inline cplx arc_jac_sn(cplx w, double m) {
+  const auto complement = [](auto x) { return std::sqrt((1.0 - x) * (1.0 + x)); };
+  double k = std::sqrt(m);
+  if (k == 1.0) return std::atanh(w);
+  std::vector<double> ks{k};
+  while (ks.back() != 0.0 && ks.size() < 12) {
+    const double kp = complement(ks.back());
+    ks.push_back((1.0 - kp) / (1.0 + kp));
+  }
+  double big_k = std::numbers::pi / 2.0;
+  for (std::size_t i = 1; i < ks.size(); ++i) big_k *= 1.0 + ks[i];
+  for (std::size_t i = 0; i + 1 < ks.size(); ++i) {
+    w = 2.0 * w / ((1.0 + ks[i + 1]) * (1.0 + complement(ks[i] * w)));
+  }
+  return big_k * (2.0 / std::numbers::pi) * std::asin(w);
+}
+
+// The nome solution of the degree equation n K(m) / K'(m) = K(m1) / K'(m1) for m (Orfanidis,
+// eq. 49; seven terms of each series, as SciPy).
+inline double ellipdeg(int n, double m1) {
+  const double q1 = std::exp(-std::numbers::pi * ellipkm1(m1) / ellipk(m1));
+  const double q = std::pow(q1, 1.0 / double(n));
+  double num = 0, den = 1;
+  for (int i = 0; i <= 7; ++i) num += std::pow(q, double(i * (i + 1)));
+  for (int i = 1; i <= 8; ++i) den += 2.0 * std::pow(q, double(i * i));
+  return 16.0 * q * std::pow(num / den, 4);
+}
+
 }  // namespace detail
 
 /// Butterworth filter of `order` as second-order sections (see the file comment). `edges` holds
@@ -378,6 +459,77 @@ template <AnalysisScalar S = double>
     p.push_back(1.0 / cplx(std::sinh(mu) * q.real(), std::cosh(mu) * q.imag()));
   }
   const double k = (detail::prod_neg(p) / detail::prod_neg(z)).real();
+  return detail::prototype_to_sos<S>(z, p, k, f, type, fs);
+}
+
+/// Elliptic (Cauer) filter of `order` with `ripple_db` of ripple in the pass band and its stop
+/// band `attenuation_db` below the pass band, as second-order sections: SciPy's `ellip(order,
+/// rp, rs, edges, btype, fs=fs, output='sos')`. The edges (Hz, as for `butter`) are those of
+/// the pass band, where the gain first drops below -rp dB; the stop band starts where the order
+/// allows, its gain at most -rs dB and reaching it (equiripple in both bands). Analog
+/// prototype (SciPy's `ellipap`, after Orfanidis, "Lecture Notes on Elliptic Filter Design"):
+/// with eps^2 = 10^(rp / 10) - 1 and k1^2 = eps^2 / (10^(rs / 10) - 1), the selectivity m from
+/// the degree equation n K(m) / K'(m) = K(k1^2) / K'(k1^2), zeros i / (sqrt(m) sn(j K / n, m)),
+/// poles from sn, cn, dn at j K / n and at v0 = K sc^-1(1 / eps, k1'^2) / (n K(k1^2)), j = 1 - n
+/// mod 2, ..., n - 1 step 2; gain 1 at DC (odd order) or -rp dB (even). Then the band transform
+/// and the bilinear transform as for `butter`. Throws as `butter` does, and `numerical_error`
+/// for a ripple or an attenuation that is not positive and finite, or an attenuation not above
+/// the ripple.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> ellip(int order, double ripple_db, double attenuation_db,
+                               std::initializer_list<double> edges, BandType type, double fs) {
+  using detail::cplx;
+  const std::vector<double> f = detail::design_edges("ellip", order, edges, type, fs);
+  detail::check_ripple("ellip", "pass-band ripple", ripple_db);
+  detail::check_ripple("ellip", "stop-band attenuation", attenuation_db);
+  if (!(attenuation_db > ripple_db)) {
+    DENDRITE_THROW(numerical_error, "ellip: the stop-band attenuation must exceed the pass-band "
+                   "ripple, got ", attenuation_db, " and ", ripple_db, " dB");
+  }
+  const auto pow10m1 = [](double x) { return std::expm1(std::numbers::ln10 * x); };
+  const double eps2 = pow10m1(0.1 * ripple_db);
+  if (order == 1) {
+    const double p = -std::sqrt(1.0 / eps2);
+    return detail::prototype_to_sos<S>({}, {cplx(p)}, -p, f, type, fs);
+  }
+  const double eps = std::sqrt(eps2), k1sq = eps2 / pow10m1(0.1 * attenuation_db);
+  const double k1 = detail::ellipk(k1sq);
+  const double m = detail::ellipdeg(order, k1sq);
+  const double big_k = detail::ellipk(m);
+  constexpr double tiny = 2e-16;  // SciPy's EPSILON: sn(0) = 0 gives no finite zero
+  std::vector<double> sn, cn, dn;
+  for (int j = 1 - order % 2; j < order; j += 2) {
+    const detail::Jacobi e = detail::ellipj(double(j) * big_k / double(order), m);
+    sn.push_back(e.sn);
+    cn.push_back(e.cn);
+    dn.push_back(e.dn);
+  }
+  std::vector<cplx> z;
+  for (double s : sn) {
+    if (std::abs(s) > tiny) z.push_back(cplx(0, 1.0 / (std::sqrt(m) * s)));
+  }
+  const std::size_t half = z.size();
+  for (std::size_t i = 0; i < half; ++i) z.push_back(std::conj(z[i]));
+  const double r = detail::arc_jac_sn(cplx(0, 1.0 / eps), k1sq).imag();  // sc^-1(1 / eps, 1 - k1^2)
+  const double v0 = big_k * r / (double(order) * k1);
+  const detail::Jacobi v = detail::ellipj(v0, 1.0 - m);
+  std::vector<cplx> p;
+  for (std::size_t i = 0; i < sn.size(); ++i) {
+    const double dsv = dn[i] * v.sn;
+    p.push_back(-cplx(cn[i] * dn[i] * v.sn * v.cn, sn[i] * v.dn) / (1.0 - dsv * dsv));
+  }
+  const std::size_t first = p.size();
+  if (order % 2 == 1) {
+    double norm2 = 0;
+    for (cplx x : p) norm2 += std::norm(x);
+    for (std::size_t i = 0; i < first; ++i) {
+      if (std::abs(p[i].imag()) > tiny * std::sqrt(norm2)) p.push_back(std::conj(p[i]));
+    }
+  } else {
+    for (std::size_t i = 0; i < first; ++i) p.push_back(std::conj(p[i]));
+  }
+  double k = (detail::prod_neg(p) / detail::prod_neg(z)).real();
+  if (order % 2 == 0) k /= std::sqrt(1.0 + eps2);
   return detail::prototype_to_sos<S>(z, p, k, f, type, fs);
 }
 
