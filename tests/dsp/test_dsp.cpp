@@ -234,6 +234,11 @@ TEST_CASE("ellip is equiripple in both bands and its band forms map the low-pass
                                     "ripple, got 3 and 3 dB"));
   CHECK_THROWS_WITH(dsp::ellip(4, -1.0, 40.0, {10.0}, dsp::BandType::LowPass, fs),
                     Catch::Contains("ellip: the pass-band ripple must be a positive, finite"));
+  // rs barely above rp at a high order: the selectivity rounds to 1 and the prototype misses its
+  // pass band (by 0.098 dB at order 7 with 5 and 6 dB; SciPy returns that filter)
+  CHECK_THROWS_WITH(dsp::ellip(7, 5.0, 6.0, {10.0}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("ellip: order 7 with 5 dB and 6 dB is past double precision"));
+  CHECK_NOTHROW(dsp::ellip(5, 5.0, 6.0, {10.0}, dsp::BandType::LowPass, fs));
   const double inf = std::numeric_limits<double>::infinity();
   CHECK_THROWS_AS(dsp::ellip(4, 1.0, inf, {10.0}, dsp::BandType::LowPass, fs),
                   dendrite::numerical_error);

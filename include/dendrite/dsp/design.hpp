@@ -473,8 +473,10 @@ template <AnalysisScalar S = double>
 /// poles from sn, cn, dn at j K / n and at v0 = K sc^-1(1 / eps, k1'^2) / (n K(k1^2)), j = 1 - n
 /// mod 2, ..., n - 1 step 2; gain 1 at DC (odd order) or -rp dB (even). Then the band transform
 /// and the bilinear transform as for `butter`. Throws as `butter` does, and `numerical_error`
-/// for a ripple or an attenuation that is not positive and finite, or an attenuation not above
-/// the ripple.
+/// for a ripple or an attenuation that is not positive and finite, an attenuation not above the
+/// ripple, or a specification past double precision: rs barely above rp at a high order (e.g.
+/// order 7 with 5 and 6 dB), where m rounds to 1 and the prototype leaves its pass band by more
+/// than 1e-3 dB (SciPy returns such filters).
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> ellip(int order, double ripple_db, double attenuation_db,
                                std::initializer_list<double> edges, BandType type, double fs) {
@@ -530,6 +532,24 @@ template <AnalysisScalar S = double>
   }
   double k = (detail::prod_neg(p) / detail::prod_neg(z)).real();
   if (order % 2 == 0) k /= std::sqrt(1.0 + eps2);
+  // Where rs is barely above rp at a high order, m rounds to 1 in double and the prototype
+  // misses its own pass band (SciPy returns such a filter as it comes): refuse it
+  double miss = 0;
+  for (int i = 0; i <= 256; ++i) {
+    const cplx s(0, double(i) / 256.0);
+    cplx h(k);
+    for (cplx x : z) h *= s - x;
+    for (cplx x : p) h /= s - x;
+    const double g = 10.0 * std::log10(std::norm(h));
+    miss = std::max({miss, g, -ripple_db - g});
+    if (!std::isfinite(g)) miss = std::numeric_limits<double>::infinity();
+  }
+  if (!(miss <= 1e-3)) {
+    DENDRITE_THROW(numerical_error, "ellip: order ", order, " with ", ripple_db, " dB and ",
+                   attenuation_db, " dB is past double precision (selectivity 1 - ", 1.0 - m,
+                   "): the prototype leaves its pass band [-rp, 0] dB by ", miss,
+                   " dB; lower the order or widen the gap between rp and rs");
+  }
   return detail::prototype_to_sos<S>(z, p, k, f, type, fs);
 }
 
