@@ -71,6 +71,17 @@ double cheby_power(int kind, dsp::BandType type, int n, double db, double f, dou
   return d2t2 / (1.0 + d2t2);
 }
 
+// The largest | |H(f)|^2 - power(f) | of sections over 99 frequencies across (0, fs / 2).
+template <class Power>
+double power_error(const Eigen::MatrixXd& sos, double fs, Power power) {
+  double worst = 0;
+  for (int k = 1; k < 100; ++k) {
+    const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
+    worst = std::max(worst, std::abs(std::norm(dsp::sos_response(sos, f, fs)) - power(f)));
+  }
+  return worst;
+}
+
 // y = sos(x) for one channel, each section in direct form I, written plainly.
 std::vector<double> plain_sosfilt(const Eigen::MatrixXd& sos, std::vector<double> x) {
   for (Eigen::Index s = 0; s < sos.rows(); ++s) {
@@ -102,14 +113,9 @@ TEST_CASE("butter matches the closed-form Butterworth magnitude", "[dsp]") {
       CHECK(sos.cols() == 6);
       CHECK(sos.rows() == (two ? n : (n + 1) / 2));
       CHECK((sos.col(3).array() == 1.0).all());
-      double worst = 0;
-      for (int k = 1; k < 100; ++k) {
-        const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
-        const double h2 = std::norm(dsp::sos_response(sos, f, fs));
-        worst = std::max(worst, std::abs(h2 - butter_power(type, n, f, f1, f2, fs)));
-      }
       INFO("order " << n << ", type " << int(type));
-      CHECK(worst < 1e-10);
+      CHECK(power_error(sos, fs, [&](double f) { return butter_power(type, n, f, f1, f2, fs); }) <
+            1e-10);
     }
   }
 }
@@ -132,13 +138,9 @@ TEST_CASE("cheby1 and cheby2 match the closed-form Chebyshev magnitudes", "[dsp]
           INFO("cheby" << kind << ", " << db << " dB, order " << n << ", type " << int(type));
           CHECK(sos.rows() == (two ? n : (n + 1) / 2));
           CHECK((sos.col(3).array() == 1.0).all());
-          double worst = 0;
-          for (int k = 1; k < 100; ++k) {
-            const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
-            const double h2 = std::norm(dsp::sos_response(sos, f, fs));
-            worst = std::max(worst, std::abs(h2 - cheby_power(kind, type, n, db, f, f1, f2, fs)));
-          }
-          CHECK(worst < 1e-10);
+          CHECK(power_error(sos, fs, [&](double f) {
+                  return cheby_power(kind, type, n, db, f, f1, f2, fs);
+                }) < 1e-10);
           // at the edges: -rp dB (type I), -rs dB (type II)
           for (double e : two ? std::vector<double>{f1, f2} : std::vector<double>{f1}) {
             CHECK(10 * std::log10(std::norm(dsp::sos_response(sos, e, fs))) ==
@@ -216,16 +218,12 @@ TEST_CASE("ellip is equiripple in both bands and its band forms map the low-pass
         const Eigen::MatrixXd sos = two ? dsp::ellip(n, spec.rp, spec.rs, {f1, f2}, type, fs)
                                         : dsp::ellip(n, spec.rp, spec.rs, {f1}, type, fs);
         CHECK(sos.rows() == (two ? n : (n + 1) / 2));
-        double worst = 0;
-        for (int k = 1; k < 100; ++k) {
-          const double f = 0.5 * fs * double(k) / 100.0 - 0.3;
-          const double r = std::abs(prototype_frequency(type, f, f1, f2, fs));
-          const double f_lp = fs / std::numbers::pi * std::atan(r * wp);
-          worst = std::max(worst, std::abs(std::norm(dsp::sos_response(sos, f, fs)) -
-                                           std::norm(dsp::sos_response(lp, f_lp, fs))));
-        }
         INFO("type " << int(type));
-        CHECK(worst < 1e-10);
+        CHECK(power_error(sos, fs, [&](double f) {
+                const double r = std::abs(prototype_frequency(type, f, f1, f2, fs));
+                const double f_lp = fs / std::numbers::pi * std::atan(r * wp);
+                return std::norm(dsp::sos_response(lp, f_lp, fs));
+              }) < 1e-10);
       }
     }
   }
