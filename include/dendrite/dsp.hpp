@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// The streaming DSP front end: Butterworth, Chebyshev (types I and II), elliptic and notch
-/// design as second-order sections (SciPy's conventions), `tf2sos` for filters given as b and a,
+/// design as second-order sections (SciPy's conventions) with the orders that meet a
+/// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second).
@@ -11,6 +12,7 @@
 #include <dendrite/dsp/dc_blocker.hpp>
 #include <dendrite/dsp/decimator.hpp>
 #include <dendrite/dsp/design.hpp>
+#include <dendrite/dsp/filter_order.hpp>
 #include <dendrite/dsp/filtfilt.hpp>
 #include <dendrite/dsp/fir.hpp>
 #include <dendrite/dsp/sos_filter.hpp>

@@ -215,6 +215,9 @@ both << bp, notch;
 dsp::SOSFilter<float, 64> front(both);       // 64 channels, one sample of each per step
 std::array<float, 64> x{}, y{};
 dendrite::Status s = front.step(x, y);       // noexcept, no allocation; NaN rejected, state kept
+// or the lowest order that meets a specification: 0-40 Hz within 1 dB, 60 dB down from 50 Hz
+dsp::FilterSpec spec = dsp::ellipord({40.0}, {50.0}, 1.0, 60.0, 512.0);  // order 7 here
+Eigen::MatrixXd lp = dsp::ellip(spec.order, 1.0, 60.0, spec.edges, spec.type, 512.0);
 // README end
 }
 

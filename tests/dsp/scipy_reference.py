@@ -3,10 +3,11 @@
 """Reference values for tests/dsp/test_dsp.cpp, computed by SciPy (Debian's python3-scipy).
 
 Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
-a set of Butterworth, Chebyshev, elliptic and notch designs with `sosfilt` applied to the signal (from rest, and from
-`sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and none), `firwin`
-Kaiser taps, and `tf2sos` of some transfer functions. Run at configure time; nothing it writes
-is kept in git.
+a set of Butterworth, Chebyshev, elliptic and notch designs with `sosfilt` applied to the signal
+(from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and
+none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
+`buttord`, `cheb1ord`, `cheb2ord` and `ellipord`. Run at configure time; nothing it writes is
+kept in git.
 """
 import sys
 
@@ -83,8 +84,8 @@ def main(path):
             y_ffc = signal.sosfiltfilt(sos, x, padtype="constant")
             y_ffn = signal.sosfiltfilt(sos, x, padtype=None)
             e2 = edges[1] if len(edges) > 1 else 0.0
-            out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {ripple!r} {ripple2!r} "
-                      f"{sos.shape[0]}\n")
+            out.write(f"design {kind} {order} {btype} {edges[0]!r} {e2!r} {fs!r} {ripple!r} "
+                      f"{ripple2!r} {sos.shape[0]}\n")
             for r in sos:
                 out.write(row(r) + "\n")
             out.write(row(y) + "\n")
@@ -122,6 +123,26 @@ def main(path):
             out.write(f"tf {len(b)} {len(a)} {sos.shape[0]} {distinct}\n{row(b)}\n{row(a)}\n")
             for r in sos:
                 out.write(row(r) + "\n")
+        # order selection: (pass edges, stop edges, gpass, gstop, fs) for every family
+        specs = [
+            ([40.0], [50.0], 1.0, 40.0, 1000.0),
+            ([0.7], [0.3], 0.5, 30.0, 256.0),
+            ([300.0, 3000.0], [150.0, 4500.0], 0.1, 60.0, 30000.0),
+            ([45.0, 55.0], [48.0, 52.0], 3.0, 25.0, 1000.0),
+            ([8.0, 13.0], [5.0, 17.0], 1.0, 50.0, 256.0),
+            ([1.0, 120.0], [5.0, 60.0], 0.5, 45.0, 512.0),
+            ([3000.0], [3500.0], 0.01, 80.0, 16000.0),
+            ([7.0], [11.0], 2.0, 35.0, 100.0),
+        ]
+        selectors = [("butter", signal.buttord), ("cheby1", signal.cheb1ord),
+                     ("cheby2", signal.cheb2ord), ("ellip", signal.ellipord)]
+        for kind, select in selectors:
+            for wp, ws, gpass, gstop, fs in specs:
+                arg = (lambda v: v[0] if len(v) == 1 else v)
+                n, wn = select(arg(wp), arg(ws), gpass, gstop, fs=fs)
+                wn = np.sort(np.atleast_1d(wn))
+                out.write(f"ord {kind} {len(wp)}\n{row(wp)}\n{row(ws)}\n"
+                          f"{gpass!r} {gstop!r} {fs!r} {n} {len(wn)}\n{row(wn)}\n")
 
 
 if __name__ == "__main__":

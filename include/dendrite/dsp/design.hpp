@@ -193,7 +193,7 @@ MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
 // The band edges of a design, checked: one (LowPass, HighPass) or two increasing (BandPass,
 // BandStop), each in (0, fs / 2), and order >= 1. `name` heads the error messages.
 inline std::vector<double> design_edges(const char* name, int order,
-                                        std::initializer_list<double> edges, BandType type,
+                                        const std::vector<double>& edges, BandType type,
                                         double fs) {
   const bool two = type == BandType::BandPass || type == BandType::BandStop;
   if (edges.size() != (two ? 2U : 1U)) {
@@ -391,7 +391,7 @@ inline double ellipdeg(int n, double m1) {
 /// Throws `dimension_error` for the wrong number of edges and `numerical_error` for an order < 1
 /// or an edge outside (0, fs / 2).
 template <AnalysisScalar S = double>
-[[nodiscard]] MatrixX<S> butter(int order, std::initializer_list<double> edges,
+[[nodiscard]] MatrixX<S> butter(int order, const std::vector<double>& edges,
                                             BandType type, double fs) {
   using detail::cplx;
   const std::vector<double> f = detail::design_edges("butter", order, edges, type, fs);
@@ -413,7 +413,7 @@ template <AnalysisScalar S = double>
 /// DC is -rp dB). Then the band transform and the bilinear transform as for `butter`. Throws as
 /// `butter` does, and `numerical_error` for a ripple that is not positive and finite.
 template <AnalysisScalar S = double>
-[[nodiscard]] MatrixX<S> cheby1(int order, double ripple_db, std::initializer_list<double> edges,
+[[nodiscard]] MatrixX<S> cheby1(int order, double ripple_db, const std::vector<double>& edges,
                                 BandType type, double fs) {
   using detail::cplx;
   const std::vector<double> f = detail::design_edges("cheby1", order, edges, type, fs);
@@ -440,7 +440,7 @@ template <AnalysisScalar S = double>
 /// `numerical_error` for an attenuation that is not positive and finite.
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> cheby2(int order, double attenuation_db,
-                                std::initializer_list<double> edges, BandType type, double fs) {
+                                const std::vector<double>& edges, BandType type, double fs) {
   using detail::cplx;
   const std::vector<double> f = detail::design_edges("cheby2", order, edges, type, fs);
   detail::check_ripple("cheby2", "stop-band attenuation", attenuation_db);
@@ -479,7 +479,7 @@ template <AnalysisScalar S = double>
 /// than 1e-3 dB (SciPy returns such filters).
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> ellip(int order, double ripple_db, double attenuation_db,
-                               std::initializer_list<double> edges, BandType type, double fs) {
+                               const std::vector<double>& edges, BandType type, double fs) {
   using detail::cplx;
   const std::vector<double> f = detail::design_edges("ellip", order, edges, type, fs);
   detail::check_ripple("ellip", "pass-band ripple", ripple_db);
