@@ -571,6 +571,16 @@ double row_error(const Eigen::MatrixXd& sos, const Eigen::MatrixXd& ref) {
   return worst;
 }
 
+// The SciPy reference, read once; a test case that needs it fails when it is missing.
+const ScipyReference& scipy_reference() {
+  static const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
+  if (ref.x.empty()) {
+    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
+         ": install python3-scipy (apt-get install python3-scipy) and configure again");
+  }
+  return ref;
+}
+
 dsp::BandType band_of(const std::string& s) {
   if (s == "lowpass") return dsp::BandType::LowPass;
   if (s == "highpass") return dsp::BandType::HighPass;
@@ -581,11 +591,7 @@ dsp::BandType band_of(const std::string& s) {
 }  // namespace
 
 TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[dsp][scipy]") {
-  const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
-  if (ref.x.empty()) {
-    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
-         ": install python3-scipy (apt-get install python3-scipy) and configure again");
-  }
+  const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.designs.size() == 26);
   REQUIRE(ref.firs.size() == 4);
   for (const auto& d : ref.designs) {
@@ -810,11 +816,7 @@ TEST_CASE("buttord, cheb1ord, cheb2ord and ellipord: the design meets its specif
 }
 
 TEST_CASE("buttord, cheb1ord, cheb2ord and ellipord equal SciPy's", "[dsp][scipy]") {
-  const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
-  if (ref.x.empty()) {
-    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
-         ": install python3-scipy (apt-get install python3-scipy) and configure again");
-  }
+  const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.orders.size() == 32);
   for (const ScipyOrder& o : ref.orders) {
     const dsp::FilterSpec spec = order_of(o.kind, o.pass, o.stop, o.gpass, o.gstop, o.fs);
@@ -835,11 +837,7 @@ TEST_CASE("buttord, cheb1ord, cheb2ord and ellipord equal SciPy's", "[dsp][scipy
 
 TEST_CASE("tf2sos equals SciPy's tf2sos on transfer functions with distinct roots",
           "[dsp][scipy]") {
-  const ScipyReference ref = read_scipy_reference(DENDRITE_SCIPY_REFERENCE);
-  if (ref.x.empty()) {
-    FAIL("no SciPy reference values at " DENDRITE_SCIPY_REFERENCE
-         ": install python3-scipy (apt-get install python3-scipy) and configure again");
-  }
+  const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.tfs.size() == 35);
   for (const auto& t : ref.tfs) {
     INFO("b of " << t.b.size() << ", a of " << t.a.size() << " coefficients");
