@@ -141,8 +141,12 @@ def main(path):
                 arg = (lambda v: v[0] if len(v) == 1 else v)
                 n, wn = select(arg(wp), arg(ws), gpass, gstop, fs=fs)
                 wn = np.sort(np.atleast_1d(wn))
+                sos = signal.iirdesign(arg(wp), arg(ws), gpass, gstop, ftype=kind, output="sos",
+                                       fs=fs)
                 out.write(f"ord {kind} {len(wp)}\n{row(wp)}\n{row(ws)}\n"
-                          f"{gpass!r} {gstop!r} {fs!r} {n} {len(wn)}\n{row(wn)}\n")
+                          f"{gpass!r} {gstop!r} {fs!r} {n} {len(wn)}\n{row(wn)}\n{sos.shape[0]}\n")
+                for r in sos:
+                    out.write(row(r) + "\n")
 
 
 if __name__ == "__main__":

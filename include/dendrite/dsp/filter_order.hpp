@@ -4,9 +4,9 @@
 /// `cheb1ord`, `cheb2ord` and `ellipord` take pass-band and stop-band edges (Hz), the largest
 /// loss allowed over the pass band `gpass` and the smallest attenuation wanted over the stop
 /// band `gstop` (dB), and return the order with the edges to design at (`FilterSpec`, for
-/// `butter`, `cheby1`, `cheby2` and `ellip`). The band type follows from the edges: one pass edge
-/// below the stop edge is a low-pass, above it a high-pass; two pass edges inside the stop edges
-/// a band-pass, outside them a band-stop.
+/// `butter`, `cheby1`, `cheby2` and `ellip`); `iirdesign` returns that design's sections. The
+/// band type follows from the edges: one pass edge below the stop edge is a low-pass, above it
+/// a high-pass; two pass edges inside the stop edges a band-pass, outside them a band-stop.
 /// With the edges pre-warped, W = tan(pi f / fs), the stop edges map to the low-pass
 /// prototype's frequency nat = min over the stop edges of Ws / Wp (low-pass), Wp / Ws
 /// (high-pass), |Ws^2 - Wp1 Wp2| / (Ws |Wp1 - Wp2|) (band-pass) or its inverse (band-stop), and
@@ -14,10 +14,11 @@
 ///   Butterworth  n = ceil(log10((Gs - 1) / (Gp - 1)) / (2 log10 nat)),
 ///   Chebyshev    n = ceil(acosh(sqrt((Gs - 1) / (Gp - 1))) / acosh(nat)),
 ///   elliptic     n = ceil(K(1 / nat^2) K'(k1^2) / (K'(1 / nat^2) K(k1^2))),
-///                k1^2 = (Gp - 1) / (Gs - 1), K' (m) = K(1 - m).
+///                k1^2 = (Gp - 1) / (Gs - 1), K'(m) = K(1 - m).
 /// A band-stop's pass edges first move toward the stop band as far as makes nat largest (SciPy
-/// minimises the order over each edge numerically, to 1e-5 in W; here the optimum is exact:
-/// Wp1 = Ws1 Ws2 / Wp2 where that lies between Wp1 and Ws1, else the better end). The edges
+/// minimises the order over each edge numerically, to 1e-5 in W; here the optimum is exact: the
+/// crossing Wp1 = Ws1 Ws2 / Wp2 where it lies in range, else the best of the range's ends and
+/// poles). The edges
 /// returned are SciPy's: Butterworth's natural frequencies (where that order's gain is -3 dB,
 /// so that the pass edges lose exactly gpass), Chebyshev I's and the elliptic's pass edges, and
 /// Chebyshev II's stop edges for that order (where its gain first reaches -gstop dB).
@@ -42,9 +43,10 @@ struct FilterSpec {
   BandType type = BandType::LowPass;
 };
 
-namespace detail {
+/// A family of IIR designs: `butter`, `cheby1`, `cheby2`, `ellip`.
+enum class FilterFamily : std::uint8_t { Butterworth, Chebyshev1, Chebyshev2, Elliptic };
 
-enum class Family : std::uint8_t { Butterworth, Chebyshev1, Chebyshev2, Elliptic };
+namespace detail {
 
 // The pre-warped edges of a specification, checked, and its band type.
 struct OrderProblem {
@@ -154,9 +156,9 @@ inline double from_warped(double w, double fs) {
   return (2.0 / std::numbers::pi) * std::atan(w) * fs / 2.0;
 }
 
-inline FilterSpec filter_order(Family family, const char* name, const std::vector<double>& pass,
-                               const std::vector<double>& stop, double gpass, double gstop,
-                               double fs) {
+inline FilterSpec filter_order(FilterFamily family, const char* name,
+                               const std::vector<double>& pass, const std::vector<double>& stop,
+                               double gpass, double gstop, double fs) {
   OrderProblem q = order_problem(name, pass, stop, gpass, gstop, fs);
   if (q.type == BandType::BandStop) widen_band_stop(q);
   const double nat = natural_stop(q, q.passb);
@@ -164,10 +166,10 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
   const double ratio = (big_gstop - 1.0) / (big_gpass - 1.0);
   double n = 0;
   switch (family) {
-    case Family::Butterworth: n = std::log10(ratio) / (2.0 * std::log10(nat)); break;
-    case Family::Chebyshev1:
-    case Family::Chebyshev2: n = std::acosh(std::sqrt(ratio)) / std::acosh(nat); break;
-    case Family::Elliptic: {
+    case FilterFamily::Butterworth: n = std::log10(ratio) / (2.0 * std::log10(nat)); break;
+    case FilterFamily::Chebyshev1:
+    case FilterFamily::Chebyshev2: n = std::acosh(std::sqrt(ratio)) / std::acosh(nat); break;
+    case FilterFamily::Elliptic: {
       const auto pow10m1 = [](double x) { return std::expm1(std::numbers::ln10 * x); };
       const double arg1_sq = pow10m1(0.1 * gpass) / pow10m1(0.1 * gstop);
       const double arg0 = 1.0 / nat;
@@ -183,7 +185,7 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
   r.type = q.type;
   r.order = std::max(1, int(std::ceil(n)));
   std::vector<double> wn = q.passb;
-  if (family == Family::Butterworth) {
+  if (family == FilterFamily::Butterworth) {
     const double w0 = std::pow(big_gpass - 1.0, -1.0 / (2.0 * double(r.order)));
     switch (q.type) {
       case BandType::LowPass: wn = {w0 * q.passb[0]}; break;
@@ -204,7 +206,7 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
         break;
       }
     }
-  } else if (family == Family::Chebyshev2) {
+  } else if (family == FilterFamily::Chebyshev2) {
     const double new_freq =
         1.0 / std::cosh(1.0 / double(r.order) * std::acosh(std::sqrt(ratio)));
     const double p0 = q.passb[0];
@@ -243,7 +245,7 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
 [[nodiscard]] inline FilterSpec buttord(const std::vector<double>& pass,
                                         const std::vector<double>& stop, double gpass,
                                         double gstop, double fs) {
-  return detail::filter_order(detail::Family::Butterworth, "buttord", pass, stop, gpass, gstop,
+  return detail::filter_order(FilterFamily::Butterworth, "buttord", pass, stop, gpass, gstop,
                               fs);
 }
 
@@ -252,7 +254,7 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
 [[nodiscard]] inline FilterSpec cheb1ord(const std::vector<double>& pass,
                                          const std::vector<double>& stop, double gpass,
                                          double gstop, double fs) {
-  return detail::filter_order(detail::Family::Chebyshev1, "cheb1ord", pass, stop, gpass, gstop,
+  return detail::filter_order(FilterFamily::Chebyshev1, "cheb1ord", pass, stop, gpass, gstop,
                               fs);
 }
 
@@ -262,7 +264,7 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
 [[nodiscard]] inline FilterSpec cheb2ord(const std::vector<double>& pass,
                                          const std::vector<double>& stop, double gpass,
                                          double gstop, double fs) {
-  return detail::filter_order(detail::Family::Chebyshev2, "cheb2ord", pass, stop, gpass, gstop,
+  return detail::filter_order(FilterFamily::Chebyshev2, "cheb2ord", pass, stop, gpass, gstop,
                               fs);
 }
 
@@ -271,7 +273,28 @@ inline FilterSpec filter_order(Family family, const char* name, const std::vecto
 [[nodiscard]] inline FilterSpec ellipord(const std::vector<double>& pass,
                                          const std::vector<double>& stop, double gpass,
                                          double gstop, double fs) {
-  return detail::filter_order(detail::Family::Elliptic, "ellipord", pass, stop, gpass, gstop, fs);
+  return detail::filter_order(FilterFamily::Elliptic, "ellipord", pass, stop, gpass, gstop, fs);
+}
+
+/// SciPy's `iirdesign(wp, ws, gpass, gstop, ftype=..., output='sos', fs=fs)`: the sections of
+/// the lowest-order filter of `family` (elliptic by default, as SciPy's) that meets the
+/// specification, designed at the edges its order function returns. Edges and errors as
+/// `buttord`'s.
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> iirdesign(const std::vector<double>& pass,
+                                   const std::vector<double>& stop, double gpass, double gstop,
+                                   double fs, FilterFamily family = FilterFamily::Elliptic) {
+  const char* names[] = {"iirdesign (butter)", "iirdesign (cheby1)", "iirdesign (cheby2)",
+                         "iirdesign (ellip)"};
+  const FilterSpec s =
+      detail::filter_order(family, names[int(family)], pass, stop, gpass, gstop, fs);
+  switch (family) {
+    case FilterFamily::Butterworth: return butter<S>(s.order, s.edges, s.type, fs);
+    case FilterFamily::Chebyshev1: return cheby1<S>(s.order, gpass, s.edges, s.type, fs);
+    case FilterFamily::Chebyshev2: return cheby2<S>(s.order, gstop, s.edges, s.type, fs);
+    case FilterFamily::Elliptic: break;
+  }
+  return ellip<S>(s.order, gpass, gstop, s.edges, s.type, fs);
 }
 
 }  // namespace dendrite::dsp
