@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// The streaming DSP front end: Butterworth, Chebyshev (types I and II), elliptic and notch
-/// design as second-order sections (SciPy's conventions) with the orders that meet a
+/// The streaming DSP front end: Butterworth, Chebyshev (types I and II), elliptic, Bessel and
+/// notch design as second-order sections (SciPy's conventions) with the orders that meet a
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second).
 #pragma once
 
+#include <dendrite/dsp/bessel.hpp>
 #include <dendrite/dsp/common_average.hpp>
 #include <dendrite/dsp/dc_blocker.hpp>
 #include <dendrite/dsp/decimator.hpp>

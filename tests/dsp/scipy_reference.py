@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: MIT
 """Reference values for tests/dsp/test_dsp.cpp, computed by SciPy (Debian's python3-scipy).
 
-Writes, to the file named on the command line, a test signal, SciPy's second-order sections for
-a set of Butterworth, Chebyshev, elliptic and notch designs with `sosfilt` applied to the signal
-(from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding and
-none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
-`buttord`, `cheb1ord`, `cheb2ord` and `ellipord`. Run at configure time; nothing it writes is
-kept in git.
+Writes, to the file named on the command line, a test signal, SciPy's second-order sections for a
+set of Butterworth, Chebyshev, elliptic, Bessel and notch designs with `sosfilt` applied to the
+signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding
+and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
+`buttord`, `cheb1ord`, `cheb2ord` and `ellipord`. Run at configure time; nothing it writes is kept
+in git.
 """
 import sys
 
@@ -58,6 +58,11 @@ def main(path):
         ("ellip", 5, "lowpass", (100.0,), 30000.0, 0.1, 60.0),
         ("ellip", 3, "highpass", (300.0,), 30000.0, 1.0, 50.0),
         ("ellip", 6, "bandstop", (45.0, 55.0), 1000.0, 0.5, 70.0),
+        # Bessel, the norm in the kind
+        ("bessel_phase", 4, "lowpass", (3000.0,), 30000.0, 0.0, 0.0),
+        ("bessel_delay", 5, "highpass", (1.0,), 256.0, 0.0, 0.0),
+        ("bessel_mag", 6, "bandpass", (300.0, 3000.0), 30000.0, 0.0, 0.0),
+        ("bessel_phase", 8, "bandstop", (45.0, 55.0), 1000.0, 0.0, 0.0),
     ]
     with open(path, "w") as out:
         out.write(f"x {n}\n{row(x)}\n")
@@ -70,6 +75,9 @@ def main(path):
                 sos = design(order, ripple, wn, btype=btype, fs=fs, output="sos")
             elif kind == "ellip":
                 sos = signal.ellip(order, ripple, ripple2, wn, btype=btype, fs=fs, output="sos")
+            elif kind.startswith("bessel_"):
+                norm = kind[len("bessel_"):]
+                sos = signal.bessel(order, wn, btype=btype, norm=norm, fs=fs, output="sos")
             else:
                 b, a = signal.iirnotch(edges[0], edges[1], fs=fs)
                 sos = np.concatenate([b, a])[None, :]

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The DSP front end: Butterworth and Chebyshev designs against the closed-form magnitudes of the
 // bilinear responses (low-, high-, band-pass, band-stop; odd and even orders), elliptic designs
-// against their equiripple bands, the notch, and
+// against their equiripple bands, Bessel designs against their polynomial, the notch, and
 // SOSFilter against a plain direct-form implementation written here, lanes against channels,
 // bad input and allocation-free steps.
 #include "support/alloc_counter.hpp"
@@ -240,6 +240,74 @@ TEST_CASE("ellip is equiripple in both bands and its band forms map the low-pass
   const double inf = std::numeric_limits<double>::infinity();
   CHECK_THROWS_AS(dsp::ellip(4, 1.0, inf, {10.0}, dsp::BandType::LowPass, fs),
                   dendrite::numerical_error);
+}
+
+TEST_CASE("bessel is a_0 / theta_n on the warped axis, and its norms place the edge", "[dsp]") {
+  const double fs = 1000.0, fc = 37.0, pi = std::numbers::pi;
+  const double wc = std::tan(pi * fc / fs);
+  for (int n = 1; n <= 15; ++n) {
+    // theta_n(s) = sum_k (2n - k)! / (2^(n - k) k! (n - k)!) s^k, written plainly
+    std::vector<double> a(std::size_t(n) + 1);
+    const auto factorial = [](int m) {
+      double r = 1;
+      for (int i = 2; i <= m; ++i) r *= i;
+      return r;
+    };
+    for (int k = 0; k <= n; ++k) {
+      a[std::size_t(k)] =
+          factorial(2 * n - k) / (std::pow(2.0, n - k) * factorial(k) * factorial(n - k));
+    }
+    const auto theta = [&](std::complex<double> s) {
+      std::complex<double> v(0);
+      for (std::size_t k = a.size(); k-- > 0;) v = v * s + a[k];
+      return v;
+    };
+    INFO("bessel order " << n);
+    const Eigen::MatrixXd delay = dsp::bessel(n, {fc}, dsp::BandType::LowPass, fs,
+                                              dsp::BesselNorm::Delay);
+    const Eigen::MatrixXd phase = dsp::bessel(n, {fc}, dsp::BandType::LowPass, fs);
+    const Eigen::MatrixXd mag = dsp::bessel(n, {fc}, dsp::BandType::LowPass, fs,
+                                            dsp::BesselNorm::Magnitude);
+    CHECK(delay.rows() == (n + 1) / 2);
+    // the digital low-pass is a_0 / theta_n(c W / Wc), W = tan(w / 2) here (2 fs cancels)
+    const double c_phase = std::pow(a[0], 1.0 / n);
+    double worst = 0;
+    for (int k = 0; k < 200; ++k) {
+      const double f = 0.5 * fs * double(k) / 200.0;
+      const std::complex<double> w(0, std::tan(pi * f / fs) / wc);
+      worst = std::max({worst, std::abs(dsp::sos_response(delay, f, fs) - a[0] / theta(w)),
+                        std::abs(dsp::sos_response(phase, f, fs) - a[0] / theta(c_phase * w))});
+    }
+    CHECK(worst < 1e-12);
+    // the norms: -3 dB at the edge (magnitude); a Butterworth's asymptote (Wc / W)^n (phase:
+    // within 1e-2 of it at 0.4999 fs, where the next term is at most 4e-4); the group delay at
+    // DC 1 / Wc in the prototype's time, 1 / (2 tan(pi fc / fs)) samples (delay)
+    CHECK(std::norm(dsp::sos_response(mag, fc, fs)) == Approx(0.5).margin(1e-12));
+    const double f_high = 0.4999 * fs;
+    CHECK(std::abs(dsp::sos_response(phase, f_high, fs)) *
+              std::pow(std::tan(pi * f_high / fs) / wc, n) ==
+          Approx(1.0).epsilon(1e-2));
+    const double df = 1e-4;  // Hz; the phase is odd in f, so -arg(H(df)) / (2 pi df / fs) errs
+                             // by the delay's curvature times df^2
+    const double tau = -std::arg(dsp::sos_response(delay, df, fs)) / (2 * pi * df / fs);
+    CHECK(tau == Approx(1.0 / (2.0 * wc)).epsilon(1e-9));  // measured 2.4e-12
+    // the other band types: the low-pass's magnitude at the frequency each maps to
+    const double f2 = 211.0;
+    for (auto type : {dsp::BandType::HighPass, dsp::BandType::BandPass,
+                      dsp::BandType::BandStop}) {
+      const bool two = type != dsp::BandType::HighPass;
+      const Eigen::MatrixXd sos = two ? dsp::bessel(n, {fc, f2}, type, fs)
+                                      : dsp::bessel(n, {fc}, type, fs);
+      INFO("type " << int(type));
+      CHECK(power_error(sos, fs, [&](double f) {
+              const double r = std::abs(prototype_frequency(type, f, fc, f2, fs));
+              return std::norm(dsp::sos_response(phase, fs / pi * std::atan(r * wc), fs));
+            }) < 1e-10);
+    }
+  }
+  CHECK_THROWS_WITH(dsp::bessel(16, {fc}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("bessel: need order <= 15 (the poles' accuracy), got 16"));
+  CHECK_THROWS_AS(dsp::bessel(0, {fc}, dsp::BandType::LowPass, fs), dendrite::numerical_error);
 }
 
 TEST_CASE("iirnotch removes f0 and passes DC and Nyquist", "[dsp]") {
@@ -599,7 +667,7 @@ dsp::BandType band_of(const std::string& s) {
 
 TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[dsp][scipy]") {
   const ScipyReference& ref = scipy_reference();
-  REQUIRE(ref.designs.size() == 26);
+  REQUIRE(ref.designs.size() == 30);
   REQUIRE(ref.firs.size() == 4);
   for (const auto& d : ref.designs) {
     INFO(d.kind << " " << d.order << " " << d.btype << " " << d.e1 << " " << d.e2 << " fs "
@@ -610,6 +678,12 @@ TEST_CASE("butter, iirnotch and SOSFilter equal SciPy's design and sosfilt", "[d
       if (d.kind == "cheby2") return dsp::cheby2(d.order, d.ripple, edges, band_of(d.btype), d.fs);
       if (d.kind == "ellip") {
         return dsp::ellip(d.order, d.ripple, d.ripple2, edges, band_of(d.btype), d.fs);
+      }
+      if (d.kind.rfind("bessel_", 0) == 0) {
+        const dsp::BesselNorm norm = d.kind == "bessel_phase"   ? dsp::BesselNorm::Phase
+                                     : d.kind == "bessel_delay" ? dsp::BesselNorm::Delay
+                                                                : dsp::BesselNorm::Magnitude;
+        return dsp::bessel(d.order, edges, band_of(d.btype), d.fs, norm);
       }
       return dsp::butter(d.order, edges, band_of(d.btype), d.fs);
     };

@@ -12,7 +12,7 @@
 ///   4. the n samples of each extension dropped.
 /// The result has no phase shift and the squared magnitude |H|^2 of the sections. By default
 /// n = 3 (2 S + 1 - min(#{b2 = 0}, #{a2 = 0})) for S sections, SciPy's `padlen`. Equal to SciPy
-/// 1.10's `sosfiltfilt` within 1e-12 relative with SciPy's sections, on twenty-six designs and a
+/// 1.10's `sosfiltfilt` within 1e-12 relative with SciPy's sections, on thirty designs and a
 /// 4 001-sample signal, with the default padding and with none (tests/dsp/scipy_reference.py).
 /// SciPy's other extensions ('even', 'constant', none) are `PadType`'s, equal to SciPy's within
 /// 1e-12 too; its 'pad' method is the only one (not Gustafsson's).
@@ -314,7 +314,7 @@ enum class FilterStart { Rest, FirstSample };
 /// Causal filtering of each row of `x` (channels x samples) through the second-order sections
 /// `sos` (S x 6, as `SOSFilter` takes them): the offline form of `SOSFilter`'s steps over a
 /// recording (SciPy's `sosfilt` along the rows; the file comment says how it runs). Equal to
-/// SciPy 1.10 within 1e-12 relative on twenty-six designs, from rest and primed. Throws what
+/// SciPy 1.10 within 1e-12 relative on thirty designs, from rest and primed. Throws what
 /// `SOSFilter`'s constructor throws for bad sections, `numerical_error` for a NaN or Inf sample.
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> sosfilt(const Eigen::Ref<const Eigen::MatrixXd>& sos,
