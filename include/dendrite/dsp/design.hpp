@@ -391,8 +391,8 @@ inline double ellipdeg(int n, double m1) {
 /// Throws `dimension_error` for the wrong number of edges and `numerical_error` for an order < 1
 /// or an edge outside (0, fs / 2).
 template <AnalysisScalar S = double>
-[[nodiscard]] MatrixX<S> butter(int order, const std::vector<double>& edges,
-                                            BandType type, double fs) {
+[[nodiscard]] MatrixX<S> butter(int order, const std::vector<double>& edges, BandType type,
+                                double fs) {
   using detail::cplx;
   const std::vector<double> f = detail::design_edges("butter", order, edges, type, fs);
   // analog prototype (cutoff 1 rad/s): -exp(i pi m / (2 n)), m = 1 - n, 3 - n, ..., n - 1, so
@@ -495,7 +495,7 @@ template <AnalysisScalar S = double>
     return detail::prototype_to_sos<S>({}, {cplx(p)}, -p, f, type, fs);
   }
   const double eps = std::sqrt(eps2), k1sq = eps2 / pow10m1(0.1 * attenuation_db);
-  const double k1 = detail::ellipk(k1sq);
+  const double big_k1 = detail::ellipk(k1sq);
   const double m = detail::ellipdeg(order, k1sq);
   const double big_k = detail::ellipk(m);
   constexpr double tiny = 2e-16;  // SciPy's EPSILON: sn(0) = 0 gives no finite zero
@@ -513,7 +513,7 @@ template <AnalysisScalar S = double>
   const std::size_t half = z.size();
   for (std::size_t i = 0; i < half; ++i) z.push_back(std::conj(z[i]));
   const double r = detail::arc_jac_sn(cplx(0, 1.0 / eps), k1sq).imag();  // sc^-1(1 / eps, 1 - k1^2)
-  const double v0 = big_k * r / (double(order) * k1);
+  const double v0 = big_k * r / (double(order) * big_k1);
   const detail::Jacobi v = detail::ellipj(v0, 1.0 - m);
   std::vector<cplx> p;
   for (std::size_t i = 0; i < sn.size(); ++i) {
