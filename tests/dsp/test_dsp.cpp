@@ -245,7 +245,7 @@ TEST_CASE("ellip is equiripple in both bands and its band forms map the low-pass
 TEST_CASE("bessel is a_0 / theta_n on the warped axis, and its norms place the edge", "[dsp]") {
   const double fs = 1000.0, fc = 37.0, pi = std::numbers::pi;
   const double wc = std::tan(pi * fc / fs);
-  for (int n = 1; n <= 15; ++n) {
+  for (int n = 1; n <= 12; ++n) {
     // theta_n(s) = sum_k (2n - k)! / (2^(n - k) k! (n - k)!) s^k, written plainly
     std::vector<double> a(std::size_t(n) + 1);
     const auto factorial = [](int m) {
@@ -278,7 +278,7 @@ TEST_CASE("bessel is a_0 / theta_n on the warped axis, and its norms place the e
       worst = std::max({worst, std::abs(dsp::sos_response(delay, f, fs) - a[0] / theta(w)),
                         std::abs(dsp::sos_response(phase, f, fs) - a[0] / theta(c_phase * w))});
     }
-    CHECK(worst < 1e-12);
+    CHECK(worst < 1e-13);  // measured 9.1e-15 at most over five builds (SSE2 to AVX-512)
     // the norms: -3 dB at the edge (magnitude); a Butterworth's asymptote (Wc / W)^n (phase:
     // within 1e-2 of it at 0.4999 fs, where the next term is at most 4e-4); the group delay at
     // DC 1 / Wc in the prototype's time, 1 / (2 tan(pi fc / fs)) samples (delay)
@@ -305,8 +305,8 @@ TEST_CASE("bessel is a_0 / theta_n on the warped axis, and its norms place the e
             }) < 1e-10);
     }
   }
-  CHECK_THROWS_WITH(dsp::bessel(16, {fc}, dsp::BandType::LowPass, fs),
-                    Catch::Contains("bessel: need order <= 15 (the poles' accuracy), got 16"));
+  CHECK_THROWS_WITH(dsp::bessel(13, {fc}, dsp::BandType::LowPass, fs),
+                    Catch::Contains("bessel: need order <= 12 (the poles' accuracy), got 13"));
   CHECK_THROWS_AS(dsp::bessel(0, {fc}, dsp::BandType::LowPass, fs), dendrite::numerical_error);
 }
 

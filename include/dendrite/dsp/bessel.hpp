@@ -10,7 +10,7 @@
 /// ("delay" normalisation: group delay 1 at DC, gain theta_n(0) = a_0). `BesselNorm::Phase`
 /// (SciPy's default) scales s by a_0^(1/n), so that the high-frequency asymptote is a
 /// Butterworth's with the same edge, (Wc / W)^n, and the phase at the edge is near half its
-/// total shift (-n pi / 4 at orders 1 and 2, 0.99 of it at 4, 0.96 at 15); `Magnitude` scales
+/// total shift (-n pi / 4 at orders 1 and 2, 0.99 of it at 4, 0.967 at 10); `Magnitude` scales
 /// it so that the gain is -3 dB at the edge. The roots
 /// are the eigenvalues of the balanced companion matrix (`tf2sos`'s root finder), each polished
 /// by Newton's method on theta_n in long double (80-bit on x86); then the band transform, the
@@ -107,20 +107,19 @@ std::vector<cplx> bessel_poles(int n) {
 
 }  // namespace detail
 
-/// Bessel filter of `order` (1 to 15) as second-order sections (see the file comment), edges in
+/// Bessel filter of `order` (1 to 12) as second-order sections (see the file comment), edges in
 /// Hz as for `butter`, normalised by `norm`. Throws as `butter` does, and `numerical_error` for
-/// an order above 15: theta_n's roots grow ill-conditioned with the order. Over 540 designs
-/// (orders 1-15, every norm and band type, 256 Hz-30 kHz) the rows are SciPy's within 5.2e-15 of
-/// each row's largest coefficient to order 10 and 1.1e-12 at 15 (SciPy finds the roots from
-/// modified Bessel functions of complex argument); beyond, about 3x worse an order (1e-8 at 25).
-/// Where long double is double (MSVC, some ARM ABIs) they lose about two more digits: 6e-13 to
-/// order 10, 6e-10 at 15 in a build with double in its place.
+/// an order above 12: theta_n's roots grow ill-conditioned with the order, and the polished
+/// poles depend on the build from there (the low-pass against a_0 / theta_n: within 9.1e-15 to
+/// order 12 in five builds, SSE2 to AVX-512, g++ and clang; 1.4e-12 at 15 in one, 1e-8 at 25;
+/// SciPy finds the roots from modified Bessel functions of complex argument). Where long double
+/// is double (MSVC, some ARM ABIs) they lose about two more digits.
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> bessel(int order, const std::vector<double>& edges, BandType type,
                                 double fs, BesselNorm norm = BesselNorm::Phase) {
   const std::vector<double> f = detail::design_edges("bessel", order, edges, type, fs);
-  if (order > 15) {
-    DENDRITE_THROW(numerical_error, "bessel: need order <= 15 (the poles' accuracy), got ",
+  if (order > 12) {
+    DENDRITE_THROW(numerical_error, "bessel: need order <= 12 (the poles' accuracy), got ",
                    order);
   }
   std::vector<detail::cplx> p = detail::bessel_poles(order);
