@@ -2,8 +2,8 @@
 /// @file
 /// IIR filter design in SciPy's conventions: `butter` (Butterworth), `cheby1` and `cheby2`
 /// (Chebyshev types I and II) and `ellip` (elliptic) as low-, high-, band-pass and band-stop
-/// filters with edges in Hz, and `iirnotch`, as second-order sections, one row [b0 b1 b2 a0 a1 a2] per section with a0 = 1
-/// (SciPy's `output='sos'`).
+/// filters with edges in Hz, and `iirnotch`, as second-order sections, one row
+/// [b0 b1 b2 a0 a1 a2] per section with a0 = 1 (SciPy's `output='sos'`).
 /// Each design starts from an analog low-pass prototype with cutoff 1 rad/s (Butterworth: the
 /// poles -exp(i pi m / (2n)), m = 1 - n, 3 - n, ..., n - 1; the Chebyshev prototypes at their
 /// functions), mapped to the band by the usual substitutions (s -> s / wo, wo / s,
@@ -190,6 +190,23 @@ MatrixX<S> zpk_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k) {
   return sos;
 }
 
+// An edge (Hz) must lie strictly between 0 and Nyquist; `name` heads the message.
+inline void check_band_edge(const char* name, double e, double fs) {
+  if (!(e > 0 && e < fs / 2)) {
+    DENDRITE_THROW(numerical_error, name, ": band edges must lie in (0, fs / 2) = (0, ", fs / 2,
+                   "), got ", e);
+  }
+}
+
+// An edge f (Hz) pre-warped for the bilinear transform at a sample rate of 2, tan(pi f / fs),
+// in SciPy's sequence of operations (the edge as a fraction of Nyquist first).
+inline double prewarp(double f, double fs) {
+  return std::tan(std::numbers::pi * (2.0 * f / fs) / 2.0);
+}
+
+// 10^x - 1, accurate for small x (SciPy's `_pow10m1`).
+inline double pow10m1(double x) { return std::expm1(std::numbers::ln10 * x); }
+
 // The band edges of a design, checked: one (LowPass, HighPass) or two increasing (BandPass,
 // BandStop), each in (0, fs / 2), and order >= 1. `name` heads the error messages.
 inline std::vector<double> design_edges(const char* name, int order,
@@ -205,12 +222,7 @@ inline std::vector<double> design_edges(const char* name, int order,
                    " and fs ", fs);
   }
   std::vector<double> f(edges);
-  for (double e : f) {
-    if (!(e > 0 && e < fs / 2)) {
-      DENDRITE_THROW(numerical_error, name, ": band edges must lie in (0, fs / 2) = (0, ",
-                     fs / 2, "), got ", e);
-    }
-  }
+  for (double e : f) check_band_edge(name, e, fs);
   if (two && !(f[0] < f[1])) {
     DENDRITE_THROW(numerical_error, name, ": band edges must increase, got ", f[0], " and ",
                    f[1]);
@@ -234,10 +246,9 @@ inline cplx prod_neg(const std::vector<cplx>& v) {
 template <AnalysisScalar S>
 MatrixX<S> prototype_to_sos(std::vector<cplx> z, std::vector<cplx> p, double k,
                             const std::vector<double>& f, BandType type, double fs) {
-  const double pi = std::numbers::pi;
   const double fs2 = 4.0;
   std::vector<double> w;
-  for (double e : f) w.push_back(fs2 * std::tan(pi * (2.0 * e / fs) / 2.0));  // rad/s
+  for (double e : f) w.push_back(fs2 * prewarp(e, fs));  // rad/s
   const std::size_t degree = p.size() - z.size();
   // s -> (s^2 + wo^2) / (s bw) (band-pass) or its inverse (band-stop): each root r of the
   // prototype becomes h +- sqrt(h^2 - wo^2), h = r bw / 2 (band-pass) or bw / (2 r)
@@ -488,13 +499,12 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(numerical_error, "ellip: the stop-band attenuation must exceed the pass-band "
                    "ripple, got ", attenuation_db, " and ", ripple_db, " dB");
   }
-  const auto pow10m1 = [](double x) { return std::expm1(std::numbers::ln10 * x); };
-  const double eps2 = pow10m1(0.1 * ripple_db);
+  const double eps2 = detail::pow10m1(0.1 * ripple_db);
   if (order == 1) {
     const double p = -std::sqrt(1.0 / eps2);
     return detail::prototype_to_sos<S>({}, {cplx(p)}, -p, f, type, fs);
   }
-  const double eps = std::sqrt(eps2), k1sq = eps2 / pow10m1(0.1 * attenuation_db);
+  const double eps = std::sqrt(eps2), k1sq = eps2 / detail::pow10m1(0.1 * attenuation_db);
   const double big_k1 = detail::ellipk(k1sq);
   const double m = detail::ellipdeg(order, k1sq);
   const double big_k = detail::ellipk(m);

@@ -71,12 +71,7 @@ inline OrderProblem order_problem(const char* name, const std::vector<double>& p
                    " and ", stop.size());
   }
   for (const std::vector<double>* v : {&pass, &stop}) {
-    for (double e : *v) {
-      if (!(e > 0 && e < fs / 2)) {
-        DENDRITE_THROW(numerical_error, name, ": band edges must lie in (0, fs / 2) = (0, ",
-                       fs / 2, "), got ", e);
-      }
-    }
+    for (double e : *v) check_band_edge(name, e, fs);
   }
   OrderProblem r;
   if (pass.size() == 1) {
@@ -95,9 +90,8 @@ inline OrderProblem order_problem(const char* name, const std::vector<double>& p
     }
     r.type = band_pass ? BandType::BandPass : BandType::BandStop;
   }
-  const double pi = std::numbers::pi;
-  for (double e : pass) r.passb.push_back(std::tan(pi * (2.0 * e / fs) / 2.0));
-  for (double e : stop) r.stopb.push_back(std::tan(pi * (2.0 * e / fs) / 2.0));
+  for (double e : pass) r.passb.push_back(prewarp(e, fs));
+  for (double e : stop) r.stopb.push_back(prewarp(e, fs));
   return r;
 }
 
@@ -152,6 +146,7 @@ inline void widen_band_stop(OrderProblem& q) {
   }
 }
 
+// The inverse of `prewarp`: the edge (Hz) whose tan(pi f / fs) is w.
 inline double from_warped(double w, double fs) {
   return (2.0 / std::numbers::pi) * std::atan(w) * fs / 2.0;
 }
@@ -170,7 +165,6 @@ inline FilterSpec filter_order(FilterFamily family, const char* name,
     case FilterFamily::Chebyshev1:
     case FilterFamily::Chebyshev2: n = std::acosh(std::sqrt(ratio)) / std::acosh(nat); break;
     case FilterFamily::Elliptic: {
-      const auto pow10m1 = [](double x) { return std::expm1(std::numbers::ln10 * x); };
       const double arg1_sq = pow10m1(0.1 * gpass) / pow10m1(0.1 * gstop);
       const double arg0 = 1.0 / nat;
       n = ellipk(arg0 * arg0) * ellipkm1(arg1_sq) / (ellipkm1(arg0 * arg0) * ellipk(arg1_sq));
