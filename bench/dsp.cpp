@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <benchmark/benchmark.h>
+#include <unsupported/Eigen/FFT>
 
 #include <dendrite/dsp.hpp>
 
@@ -166,6 +167,57 @@ void BM_SOSFilterSteps64x30000Baseline(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 30000);
 }
 
+// Welch's spectra of 64 channels x 60 000 samples (a minute at 1 kHz): SciPy's defaults (Hann,
+// half overlap, the mean removed, a density) with segments of 256 samples (a power of two) and
+// of 500 (Bluestein's transform here). The in-binary baseline is the same estimate written with
+// Eigen's own FFT module (unsupported/Eigen/FFT, kissfft, a real transform of each segment);
+// SciPy's welch on the same shape: bench/README.md.
+Eigen::MatrixXd minute() {
+  std::mt19937 rng(9);
+  std::normal_distribution<double> normal;
+  return Eigen::MatrixXd::NullaryExpr(64, 60000, [&] { return normal(rng); });
+}
+
+void BM_Welch64x60000(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute();
+  dsp::WelchOptions o;
+  o.nperseg = state.range(0);
+  for (auto _ : state) {
+    dsp::Spectrum s = dsp::welch(x, 1000.0, o);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 60000);
+}
+
+void BM_WelchEigenFFTBaseline64x60000(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute();
+  const Eigen::Index nperseg = state.range(0), step = nperseg / 2;
+  const Eigen::Index segments = (x.cols() - (nperseg - step)) / step, bins = nperseg / 2 + 1;
+  const Eigen::VectorXd w = dsp::window(dsp::Window::Hann, nperseg);
+  const double scale = 1.0 / (1000.0 * w.squaredNorm());
+  Eigen::FFT<double> fft;
+  Eigen::VectorXd seg(nperseg);
+  Eigen::VectorXcd bin(nperseg);
+  for (auto _ : state) {
+    Eigen::MatrixXd p = Eigen::MatrixXd::Zero(64, bins);
+    for (Eigen::Index r = 0; r < 64; ++r) {
+      for (Eigen::Index s = 0; s < segments; ++s) {
+        seg = x.row(r).segment(s * step, nperseg).transpose();
+        seg = (seg.array() - seg.mean()) * w.array();
+        fft.fwd(bin, seg);
+        p.row(r) += bin.head(bins).cwiseAbs2().transpose();
+      }
+    }
+    p *= 2.0 * scale / double(segments);
+    p.col(0) *= 0.5;
+    if (nperseg % 2 == 0) p.col(bins - 1) *= 0.5;
+    benchmark::DoNotOptimize(p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 60000);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
@@ -177,3 +229,5 @@ BENCHMARK_TEMPLATE(BM_SOSFilterPerChannelBaseline, 384, 4);
 BENCHMARK(BM_SosFiltFilt64x30000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Sosfilt64x30000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SOSFilterSteps64x30000Baseline)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Welch64x60000)->Arg(256)->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_WelchEigenFFTBaseline64x60000)->Arg(256)->Arg(500)->Unit(benchmark::kMillisecond);

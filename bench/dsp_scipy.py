@@ -2,7 +2,8 @@
 """SciPy's sosfilt beside bench/dsp.cpp's SOSFilter figures: the same designs (a 50 Hz notch,
 Q 30, over 64 channels; a 300-6000 Hz Butterworth band-pass of 4 sections over 384 channels;
 30 kHz), channels x samples blocks of float32 and float64 (SciPy computes both in float64),
-the state carried from block to block, one thread:
+the state carried from block to block, one thread; then SciPy's welch on 64 channels x 60 000
+samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60000):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -39,6 +40,11 @@ def main():
                       f"section(s), blocks of {block} {np.dtype(dtype).name}: "
                       f"{t / block * 1e9:.0f} ns per sample, "
                       f"{t / (channels * block) * 1e9:.2f} ns per channel-sample")
+    x = np.random.default_rng(9).standard_normal((64, 60000))
+    for nperseg in (256, 500):
+        t = best_of(lambda: ss.welch(x, 1000.0, nperseg=nperseg, axis=-1), 9)
+        print(f"scipy {scipy.__version__} welch, 64 x 60000, nperseg {nperseg}: {t * 1e3:.1f} ms "
+              f"best of 9")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
-/// for the second).
+/// for the second), and `fft` and `welch` spectra (NumPy's and SciPy's).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>
@@ -17,4 +17,5 @@
 #include <dendrite/dsp/filtfilt.hpp>
 #include <dendrite/dsp/fir.hpp>
 #include <dendrite/dsp/sos_filter.hpp>
+#include <dendrite/dsp/spectrum.hpp>
 #include <dendrite/dsp/transfer_function.hpp>

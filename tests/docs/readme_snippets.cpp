@@ -218,6 +218,9 @@ dendrite::Status s = front.step(x, y);       // noexcept, no allocation; NaN rej
 // or the lowest order that meets a specification: 0-40 Hz within 1 dB, 60 dB down from 50 Hz
 dsp::FilterSpec spec = dsp::ellipord({40.0}, {50.0}, 1.0, 60.0, 512.0);  // order 7 here
 Eigen::MatrixXd lp = dsp::ellip(spec.order, 1.0, 60.0, spec.edges, spec.type, 512.0);
+// offline, each channel's power spectral density (SciPy's welch: Hann, 256 samples, half overlap)
+Eigen::MatrixXd rec = Eigen::MatrixXd::Random(8, 5120);              // channels x samples, 10 s
+dsp::Spectrum psd = dsp::welch(dsp::sosfiltfilt(both, rec), 512.0);  // psd.f in Hz, psd.p V^2/Hz
 // README end
 }
 

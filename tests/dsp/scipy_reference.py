@@ -6,8 +6,8 @@ Writes, to the file named on the command line, a test signal, SciPy's second-ord
 set of Butterworth, Chebyshev, elliptic, Bessel and notch designs with `sosfilt` applied to the
 signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
-`buttord`, `cheb1ord`, `cheb2ord` and `ellipord`. Run at configure time; nothing it writes is kept
-in git.
+`buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
+`welch` spectra of it. Run at configure time; nothing it writes is kept in git.
 """
 import sys
 
@@ -155,6 +155,32 @@ def main(path):
                           f"{gpass!r} {gstop!r} {fs!r} {n} {len(wn)}\n{row(wn)}\n{sos.shape[0]}\n")
                 for r in sos:
                     out.write(row(r) + "\n")
+        # numpy's FFT of the signal's first n samples: a power of two and two other lengths
+        for m in (1024, 1000, 4001):
+            spectrum = np.fft.fft(x[:m])
+            out.write(f"fft {m}\n{row(spectrum.real)}\n{row(spectrum.imag)}\n")
+        # Welch spectra of the signal at 256 Hz: (nperseg, noverlap, nfft, window, detrend,
+        # scaling, average); -1 for SciPy's default
+        welches = [
+            (256, -1, -1, "hann", "constant", "density", "mean"),
+            (255, 100, 300, "hamming", "linear", "spectrum", "mean"),
+            (512, 384, -1, "blackman", "constant", "density", "median"),
+            (101, 0, -1, "boxcar", "none", "density", "median"),
+            (1000, 1, 1001, "hann", "linear", "density", "mean"),
+            (4001, -1, -1, "hann", "constant", "spectrum", "mean"),
+        ]
+        for nperseg, noverlap, nfft, window, detrend, scaling, average in welches:
+            f, p = signal.welch(x, fs=256.0, window=window, nperseg=nperseg,
+                                noverlap=None if noverlap < 0 else noverlap,
+                                nfft=None if nfft < 0 else nfft,
+                                detrend=False if detrend == "none" else detrend,
+                                scaling=scaling, average=average)
+            out.write(f"welch {nperseg} {noverlap} {nfft} {window} {detrend} {scaling} {average} "
+                      f"{len(f)}\n{row(f)}\n{row(p)}\n")
+        # the periodogram: welch with one boxcar segment of the whole signal
+        f, p = signal.periodogram(x, fs=256.0)
+        out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"
+                  f"{row(p)}\n")
 
 
 if __name__ == "__main__":
