@@ -190,6 +190,18 @@ void BM_Welch64x60000(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 60000);
 }
 
+// The coherence of 64 pairs of channels (x and a scaled, offset copy), segments of 256 samples.
+void BM_Coherence64x60000(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute();
+  const Eigen::MatrixXd y = 0.5 * x + Eigen::MatrixXd::Ones(64, 60000);
+  for (auto _ : state) {
+    dsp::Spectrum s = dsp::coherence(x, y, 1000.0);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 60000);
+}
+
 void BM_WelchEigenFFTBaseline64x60000(benchmark::State& state) {
   const Eigen::MatrixXd x = minute();
   const Eigen::Index nperseg = state.range(0), step = nperseg / 2;
@@ -231,3 +243,4 @@ BENCHMARK(BM_Sosfilt64x30000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SOSFilterSteps64x30000Baseline)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Welch64x60000)->Arg(256)->Arg(500)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_WelchEigenFFTBaseline64x60000)->Arg(256)->Arg(500)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Coherence64x60000)->Unit(benchmark::kMillisecond);

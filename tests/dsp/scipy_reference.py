@@ -7,7 +7,8 @@ set of Butterworth, Chebyshev, elliptic, Bessel and notch designs with `sosfilt`
 signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
-`welch` spectra of it. Run at configure time; nothing it writes is kept in git.
+`welch` spectra of it, and its `csd` and `coherence` with a filtered copy. Run at configure time;
+nothing it writes is kept in git.
 """
 import sys
 
@@ -177,6 +178,16 @@ def main(path):
                                 scaling=scaling, average=average)
             out.write(f"welch {nperseg} {noverlap} {nfft} {window} {detrend} {scaling} {average} "
                       f"{len(f)}\n{row(f)}\n{row(p)}\n")
+        # cross spectra and coherence of the signal with a filtered, noisier copy of it
+        y = signal.lfilter([0.5, 0.3], [1.0, -0.4], x) + 0.3 * rng.standard_normal(len(x))
+        out.write(f"y {len(y)}\n{row(y)}\n")
+        for nperseg, window, average in [(256, "hann", "mean"), (301, "hamming", "median")]:
+            f, pxy = signal.csd(x, y, fs=256.0, window=window, nperseg=nperseg, average=average)
+            out.write(f"csd {nperseg} {window} {average} {len(f)}\n{row(pxy.real)}\n"
+                      f"{row(pxy.imag)}\n")
+        for nperseg, window in [(256, "hann"), (500, "blackman")]:
+            f, cxy = signal.coherence(x, y, fs=256.0, window=window, nperseg=nperseg)
+            out.write(f"coherence {nperseg} {window} {len(f)}\n{row(cxy)}\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"

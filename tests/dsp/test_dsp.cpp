@@ -543,8 +543,16 @@ struct ScipyWelch {
   std::string window, detrend, scaling, average;
   std::vector<double> f, p;  // welch(x, fs=256, ...), or window "periodogram": periodogram(x, 256)
 };
+struct ScipyCross {
+  std::string kind;  // csd (complex p) or coherence (real p)
+  Eigen::Index nperseg = 0;
+  std::string window, average;
+  std::vector<double> re, im;  // csd(x, y, fs=256, ...) or coherence(x, y, fs=256, ...)
+};
 struct ScipyReference {
   std::vector<double> x;
+  std::vector<double> y;  // a filtered, noisier copy of x, for csd and coherence
+  std::vector<ScipyCross> crosses;
   std::vector<ScipyDesign> designs;
   std::vector<ScipyFir> firs;
   std::vector<ScipyTf> tfs;
@@ -621,6 +629,19 @@ ScipyReference read_scipy_reference(const std::string& path) {
       f.re = read_values(in, f.n);
       f.im = read_values(in, f.n);
       r.ffts.push_back(std::move(f));
+    } else if (tag == "y") {
+      in >> n;
+      r.y = read_values(in, n);
+    } else if (tag == "csd" || tag == "coherence") {
+      ScipyCross c;
+      c.kind = tag;
+      std::size_t bins = 0;
+      in >> c.nperseg >> c.window;
+      if (tag == "csd") in >> c.average;
+      in >> bins;
+      c.re = read_values(in, bins);
+      if (tag == "csd") c.im = read_values(in, bins);
+      r.crosses.push_back(std::move(c));
     } else if (tag == "welch") {
       ScipyWelch w;
       std::size_t bins = 0;
@@ -1601,48 +1622,65 @@ std::vector<double> plain_detrend(std::vector<double> y, int kind) {
   return y;
 }
 
-// Welch's estimate as its definition reads: per segment detrend, window, a plain DFT of nfft
-// points, |.|^2 scaled and doubled off 0 and Nyquist, then the mean, or the median over the
-// bias 1 + sum_{j=1}^{(K-1)/2} (1 / (2j + 1) - 1 / (2j)).
-Eigen::MatrixXd plain_welch(const Eigen::MatrixXd& x, double fs, const PlainWelch& o) {
+// Welch's cross estimate as its definition reads: per segment detrend, window, a plain DFT of
+// nfft points of x's and of y's, conj(X) Y scaled and doubled off 0 and Nyquist, then the mean,
+// or the medians of the real and imaginary parts over the bias
+// 1 + sum_{j=1}^{(K-1)/2} (1 / (2j + 1) - 1 / (2j)). Welch's power spectrum is the case y = x.
+Eigen::MatrixXcd plain_cross(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y, double fs,
+                             const PlainWelch& o) {
   const Eigen::Index step = o.nperseg - o.noverlap, bins = o.nfft / 2 + 1;
   const Eigen::Index segments = (x.cols() - o.noverlap) / step;
   const double scale = o.density ? 1.0 / (fs * o.w.squaredNorm()) : 1.0 / std::pow(o.w.sum(), 2);
-  Eigen::MatrixXd p(x.rows(), bins);
+  const auto transform = [&](const Eigen::MatrixXd& m, Eigen::Index r, Eigen::Index s) {
+    std::vector<double> v(static_cast<std::size_t>(o.nperseg));
+    for (Eigen::Index t = 0; t < o.nperseg; ++t) v[std::size_t(t)] = m(r, s * step + t);
+    v = plain_detrend(v, o.detrend);
+    std::vector<cplx> z(static_cast<std::size_t>(o.nfft));
+    for (Eigen::Index t = 0; t < o.nperseg; ++t) z[std::size_t(t)] = v[std::size_t(t)] * o.w(t);
+    return plain_dft(z);
+  };
+  const auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t m = v.size();
+    const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
+    double bias = 1;
+    for (std::size_t j = 1; j <= (m - 1) / 2; ++j) {
+      bias += 1.0 / double(2 * j + 1) - 1.0 / double(2 * j);
+    }
+    return med / bias;
+  };
+  Eigen::MatrixXcd p(x.rows(), bins);
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    std::vector<std::vector<double>> per_bin(static_cast<std::size_t>(bins));
+    std::vector<std::vector<cplx>> per_bin(static_cast<std::size_t>(bins));
     for (Eigen::Index s = 0; s < segments; ++s) {
-      std::vector<double> y(static_cast<std::size_t>(o.nperseg));
-      for (Eigen::Index t = 0; t < o.nperseg; ++t) y[std::size_t(t)] = x(r, s * step + t);
-      y = plain_detrend(y, o.detrend);
-      std::vector<cplx> z(static_cast<std::size_t>(o.nfft));
-      for (Eigen::Index t = 0; t < o.nperseg; ++t) z[std::size_t(t)] = y[std::size_t(t)] * o.w(t);
-      const std::vector<cplx> spectrum = plain_dft(z);
+      const std::vector<cplx> fx = transform(x, r, s), fy = transform(y, r, s);
       for (Eigen::Index k = 0; k < bins; ++k) {
         const bool doubled = k > 0 && 2 * k != o.nfft;
-        per_bin[std::size_t(k)].push_back(std::norm(spectrum[std::size_t(k)]) * scale *
-                                          (doubled ? 2.0 : 1.0));
+        per_bin[std::size_t(k)].push_back(std::conj(fx[std::size_t(k)]) * fy[std::size_t(k)] *
+                                          scale * (doubled ? 2.0 : 1.0));
       }
     }
     for (Eigen::Index k = 0; k < bins; ++k) {
-      std::vector<double>& v = per_bin[std::size_t(k)];
+      const std::vector<cplx>& v = per_bin[std::size_t(k)];
       if (!o.median) {
-        double sum = 0;
-        for (double e : v) sum += e;
+        cplx sum = 0;
+        for (const cplx& e : v) sum += e;
         p(r, k) = sum / double(v.size());
         continue;
       }
-      std::sort(v.begin(), v.end());
-      const std::size_t m = v.size();
-      const double med = m % 2 ? v[m / 2] : 0.5 * (v[m / 2 - 1] + v[m / 2]);
-      double bias = 1;
-      for (std::size_t j = 1; j <= (m - 1) / 2; ++j) {
-        bias += 1.0 / double(2 * j + 1) - 1.0 / double(2 * j);
+      std::vector<double> re, im;
+      for (const cplx& e : v) {
+        re.push_back(e.real());
+        im.push_back(e.imag());
       }
-      p(r, k) = med / bias;
+      p(r, k) = {median(re), median(im)};
     }
   }
   return p;
+}
+
+Eigen::MatrixXd plain_welch(const Eigen::MatrixXd& x, double fs, const PlainWelch& o) {
+  return plain_cross(x, x, fs, o).real();
 }
 
 // EEG-like rows: alpha (10 Hz) and beta (21.3 Hz) rhythms, 50 Hz line noise, drift, a blink
@@ -1883,6 +1921,15 @@ TEST_CASE("FFT, window and welch: bad input", "[dsp]") {
   bad(2, 17) = std::numeric_limits<double>::quiet_NaN();
   CHECK_THROWS_WITH(dsp::welch(bad, 250.0, o), Catch::Contains("the signal contains NaN or Inf"));
   CHECK(dsp::welch(x, 250.0, o).p.allFinite());  // the same options on a clean signal
+  const Eigen::MatrixXd shorter = x.leftCols(199);
+  CHECK_THROWS_WITH(dsp::csd(x, shorter, 250.0, o),
+                    Catch::Contains("csd: expected x and y of one shape, got 3 x 200 and 3 x 199"));
+  CHECK_THROWS_WITH(dsp::coherence(x, bad, 250.0, o),
+                    Catch::Contains("coherence: the signal contains NaN or Inf"));
+  o.average = dsp::SpectrumAverage::Median;
+  CHECK_THROWS_WITH(dsp::coherence(x, x, 250.0, o),
+                    Catch::Contains("expected SpectrumAverage::Mean"));
+  CHECK_NOTHROW(dsp::csd(x, x, 250.0, o));
 }
 
 TEST_CASE("fft and welch equal NumPy's fft and SciPy's welch", "[dsp][scipy]") {
@@ -1901,6 +1948,35 @@ TEST_CASE("fft and welch equal NumPy's fft and SciPy's welch", "[dsp][scipy]") {
     CHECK(worst <= 1e-14 * scale);  // measured 7.1e-16
   }
   const Eigen::Map<const Eigen::RowVectorXd> x(ref.x.data(), Eigen::Index(ref.x.size()));
+  REQUIRE(ref.crosses.size() == 4);
+  REQUIRE(ref.y.size() == ref.x.size());
+  const Eigen::Map<const Eigen::RowVectorXd> y(ref.y.data(), Eigen::Index(ref.y.size()));
+  for (const ScipyCross& c : ref.crosses) {
+    dsp::WelchOptions o;
+    o.nperseg = c.nperseg;
+    o.window = c.window == "hann"      ? dsp::Window::Hann
+               : c.window == "hamming" ? dsp::Window::Hamming
+                                       : dsp::Window::Blackman;
+    o.average = c.average == "median" ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
+    INFO(c.kind << " nperseg " << c.nperseg << ", " << c.window << ", " << c.average);
+    double worst = 0, peak = 0;
+    if (c.kind == "csd") {
+      const dsp::CrossSpectrum s = dsp::csd(x, y, 256.0, o);
+      REQUIRE(s.p.cols() == Eigen::Index(c.re.size()));
+      for (std::size_t k = 0; k < c.re.size(); ++k) {
+        worst = std::max(worst, std::abs(s.p(0, Eigen::Index(k)) - cplx(c.re[k], c.im[k])));
+        peak = std::max(peak, std::abs(cplx(c.re[k], c.im[k])));
+      }
+      CHECK(worst <= 1e-14 * peak);  // measured 5.8e-16
+    } else {
+      const dsp::Spectrum s = dsp::coherence(x, y, 256.0, o);
+      REQUIRE(s.p.cols() == Eigen::Index(c.re.size()));
+      for (std::size_t k = 0; k < c.re.size(); ++k) {
+        worst = std::max(worst, std::abs(s.p(0, Eigen::Index(k)) - c.re[k]));
+      }
+      CHECK(worst <= 1e-13);  // coherence lies in [0, 1]; measured 1.6e-15
+    }
+  }
   for (const ScipyWelch& w : ref.welches) {
     dsp::WelchOptions o;
     o.nperseg = w.nperseg;
@@ -1929,4 +2005,77 @@ TEST_CASE("fft and welch equal NumPy's fft and SciPy's welch", "[dsp][scipy]") {
     CHECK(worst_f <= 1e-13 * 128.0);  // measured 0
     CHECK(worst_p <= 1e-14 * peak);   // measured 9.3e-16
   }
+}
+
+TEST_CASE("csd and coherence: written plainly, identities, independent signals", "[dsp]") {
+  const double fs = 250.0;
+  // x and y: EEG-like rows, y partly x through a short filter
+  const Eigen::MatrixXd x = eeg_like(5, 1777, fs, 21), noise = eeg_like(5, 1777, fs, 22);
+  Eigen::MatrixXd y = 0.7 * x + 0.5 * noise;
+  y.rightCols(x.cols() - 1) += 0.4 * x.leftCols(x.cols() - 1);
+  struct Case {
+    Eigen::Index nperseg, noverlap, nfft;
+    dsp::Window window;
+    dsp::Detrend detrend;
+    bool density, median;
+  };
+  for (const Case& c : {Case{128, -1, -1, dsp::Window::Hann, dsp::Detrend::Constant, true, false},
+                        Case{99, 40, 128, dsp::Window::Hamming, dsp::Detrend::Linear, false, true},
+                        Case{250, 0, 250, dsp::Window::Boxcar, dsp::Detrend::None, true, true}}) {
+    dsp::WelchOptions o;
+    o.nperseg = c.nperseg;
+    o.noverlap = c.noverlap;
+    o.nfft = c.nfft;
+    o.window = c.window;
+    o.detrend = c.detrend;
+    o.scaling = c.density ? dsp::SpectrumScaling::Density : dsp::SpectrumScaling::Spectrum;
+    o.average = c.median ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
+    PlainWelch p;
+    p.nperseg = c.nperseg;
+    p.noverlap = c.noverlap < 0 ? c.nperseg / 2 : c.noverlap;
+    p.nfft = c.nfft < 0 ? c.nperseg : c.nfft;
+    p.w = dsp::window(c.window, c.nperseg);
+    p.detrend = c.detrend == dsp::Detrend::None ? 0 : c.detrend == dsp::Detrend::Constant ? 1 : 2;
+    p.density = c.density;
+    p.median = c.median;
+    INFO("nperseg " << c.nperseg << ", nfft " << p.nfft << (c.median ? ", median" : ", mean"));
+    const Eigen::MatrixXcd ref = plain_cross(x, y, fs, p);
+    const dsp::CrossSpectrum ours = dsp::csd(x, y, fs, o);
+    REQUIRE(ours.p.rows() == 5);
+    REQUIRE(ours.p.cols() == p.nfft / 2 + 1);
+    for (Eigen::Index r = 0; r < 5; ++r) {
+      CHECK((ours.p.row(r) - ref.row(r)).cwiseAbs().maxCoeff() <=
+            1e-12 * ref.row(r).cwiseAbs().maxCoeff());
+    }
+    // csd(y, x) = conj(csd(x, y)); csd(x, x) = welch(x)
+    const dsp::CrossSpectrum swapped = dsp::csd(y, x, fs, o);
+    CHECK((swapped.p - ours.p.conjugate()).cwiseAbs().maxCoeff() <=
+          1e-14 * ours.p.cwiseAbs().maxCoeff());
+    const dsp::Spectrum pxx = dsp::welch(x, fs, o);
+    const dsp::CrossSpectrum self = dsp::csd(x, x, fs, o);
+    CHECK((self.p.real() - pxx.p).cwiseAbs().maxCoeff() <= 1e-14 * pxx.p.maxCoeff());
+    CHECK(self.p.imag().cwiseAbs().maxCoeff() <= 1e-14 * pxx.p.maxCoeff());
+    if (c.median) continue;
+    // coherence from the plain estimates: |Pxy|^2 / (Pxx Pyy), within [0, 1]
+    const Eigen::MatrixXd rxx = plain_welch(x, fs, p), ryy = plain_welch(y, fs, p);
+    const Eigen::MatrixXd expected = ref.cwiseAbs2().cwiseQuotient(rxx).cwiseQuotient(ryy);
+    const dsp::Spectrum coh = dsp::coherence(x, y, fs, o);
+    CHECK((coh.p - expected).cwiseAbs().maxCoeff() <= 1e-11);
+    CHECK(coh.p.minCoeff() >= 0.0);
+    CHECK(coh.p.maxCoeff() <= 1.0 + 1e-12);
+  }
+  // y = a x + b: the same segments up to scale after the mean is removed, coherence 1
+  const Eigen::MatrixXd scaled = (-2.5 * x).array() + 40.0;
+  const dsp::Spectrum one = dsp::coherence(x, scaled, fs);
+  CHECK((one.p.array() - 1.0).abs().maxCoeff() <= 1e-12);
+  // independent white noise: E[coherence] is about 1 / K over K segments (Hann, half overlap
+  // makes neighbouring segments correlated, so a little more); here K = 116
+  std::mt19937 rng(4);
+  std::normal_distribution<double> g;
+  const Eigen::MatrixXd a = Eigen::MatrixXd::NullaryExpr(3, 15001, [&] { return g(rng); });
+  const Eigen::MatrixXd b = Eigen::MatrixXd::NullaryExpr(3, 15001, [&] { return g(rng); });
+  const dsp::Spectrum ind = dsp::coherence(a, b, fs);
+  const double segments = double((15001 - 128) / 128);
+  CHECK(ind.p.mean() > 0.5 / segments);
+  CHECK(ind.p.mean() < 2.0 / segments);
 }

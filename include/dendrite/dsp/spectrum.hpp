@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
-/// The discrete Fourier transform and Welch's power spectral density, in NumPy's and SciPy's
-/// conventions: what a lab checks a recording with (line noise, drift, a filter's effect).
+/// The discrete Fourier transform and Welch's spectral estimates (power, cross power,
+/// coherence), in NumPy's and SciPy's conventions: what a lab checks a recording with (line
+/// noise, drift, a filter's effect) and how two channels' coupling is measured.
 ///
 /// `FFT` transforms n complex samples, any n >= 1: X[k] = sum_t x[t] e^{-2 pi i k t / n}, and
 /// the inverse x[t] = (1 / n) sum_k X[k] e^{2 pi i k t / n} (`numpy.fft.fft` and `ifft`). An n
@@ -29,9 +30,14 @@
 /// conj Z[n - k]) / 2 and B[k] = (Z[k] - conj Z[n - k]) / 2i). SciPy's `periodogram(x, fs)` is
 /// `welch` with `Window::Boxcar`, nperseg the signal's length and noverlap 0.
 ///
+/// `csd(x, y, fs)` is SciPy's `csd`: the same segments of x and y (one complex transform for
+/// both), conj(X_s[k]) Y_s[k] scaled and made one-sided as above, averaged (the median of the
+/// real and the imaginary parts apart, as SciPy's). `coherence(x, y, fs)` is SciPy's
+/// `coherence`, |Pxy|^2 / (Pxx Pyy) with the three averaged by the mean over the same segments.
+///
 /// Checked (tests/dsp/test_dsp.cpp) against a plain O(n^2) DFT, Parseval's identity and a
-/// tone's closed-form Hann spectrum, and against NumPy's `fft` and SciPy 1.10's `welch` and
-/// `periodogram`. Where SciPy shortens a segment longer than the signal with a warning, `welch`
+/// tone's closed-form Hann spectrum, Welch's estimates written plainly, and NumPy's `fft` and
+/// SciPy 1.10's `welch`, `periodogram`, `csd` and `coherence`. Where SciPy shortens a segment longer than the signal with a warning, `welch`
 /// throws; it has no `return_onesided=False`, no `boundary` or `padded` (`welch`'s defaults,
 /// None and False, are what it does) and no complex input.
 #pragma once
@@ -43,6 +49,7 @@
 #include <complex>
 #include <cstdint>
 #include <numbers>
+#include <optional>
 #include <vector>
 
 #include <Eigen/Core>
@@ -349,124 +356,297 @@ struct Spectrum {
   MatrixX<S> p;  ///< channels x frequencies
 };
 
+/// `csd`'s result: the frequencies (Hz) and one row of complex cross power per pair of rows.
+template <AnalysisScalar S = double>
+struct CrossSpectrum {
+  VectorX<S> f;                                                       ///< k fs / nfft
+  Eigen::Matrix<std::complex<S>, Eigen::Dynamic, Eigen::Dynamic> p;  ///< channels x frequencies
+};
+
+namespace detail {
+
+// Welch's segments, for `welch`, `csd` and `coherence`: the options checked, the window and
+// the one-sided scale; then, from rows copied contiguous (`load`), two detrended and windowed
+// segments per transform (`transform`), z = a + i b, whose transforms are A[k] = (Z[k] +
+// conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i (`first`, `second`). A template, as the
+// analysis functions are, so that a file that includes the header and calls none of them pays
+// nothing for it.
+template <AnalysisScalar S>
+class WelchSegments {
+ public:
+  WelchSegments(const char* name, Eigen::Index n, double fs, const WelchOptions& o)
+      : o_(o), n_(n) {
+    const bool given = o.window == Window::Values;
+    nperseg_ = given ? o.values.size() : o.nperseg;
+    const Eigen::Index noverlap = o.noverlap < 0 ? nperseg_ / 2 : o.noverlap;
+    nfft_ = o.nfft < 0 ? nperseg_ : o.nfft;
+    if (!(fs > 0) || !std::isfinite(fs)) {
+      DENDRITE_THROW(numerical_error, name, ": expected a sampling rate fs > 0, got ", fs);
+    }
+    if (nperseg_ < 1 || nperseg_ > n) {
+      DENDRITE_THROW(dimension_error, name, ": expected segments of 1 to ", n,
+                     " samples (the rows' length), got nperseg ", nperseg_,
+                     given ? " (the window's size)" : "",
+                     "; SciPy shortens such a segment to the signal with a warning");
+    }
+    if (noverlap >= nperseg_) {
+      DENDRITE_THROW(dimension_error, name, ": expected noverlap below nperseg (", nperseg_,
+                     "), got ", noverlap);
+    }
+    if (nfft_ < nperseg_) {
+      DENDRITE_THROW(dimension_error, name, ": expected nfft >= nperseg (", nperseg_, "), got ",
+                     nfft_);
+    }
+    w_ = given ? ArrayX<S>(o.values) : window<S>(o.window, nperseg_).array();
+    if (!w_.allFinite()) DENDRITE_THROW(numerical_error, name, ": the window contains NaN or Inf");
+    step_ = nperseg_ - noverlap;
+    segments_ = (n - noverlap) / step_;
+    bins_ = nfft_ / 2 + 1;
+    // the scale, doubled but at 0 and, for even nfft, at nfft / 2 (the one-sided spectrum)
+    const double scale = o.scaling == SpectrumScaling::Density
+                             ? 1.0 / (fs * w_.square().sum())
+                             : 1.0 / (w_.sum() * w_.sum());
+    gain_ = ArrayX<S>::Constant(bins_, 2.0 * scale);
+    gain_(0) = scale;
+    if (nfft_ % 2 == 0) gain_(bins_ - 1) = scale;
+    ramp_ = ArrayX<S>::LinSpaced(nperseg_, 0, double(nperseg_ - 1)) -
+            0.5 * double(nperseg_ - 1);
+    plan_.emplace(nfft_);
+    z_.resize(std::size_t(nfft_));
+    a_.resize(nperseg_);
+    b_.resize(nperseg_);
+  }
+
+  [[nodiscard]] Eigen::Index segments() const noexcept { return segments_; }
+  [[nodiscard]] Eigen::Index bins() const noexcept { return bins_; }
+  [[nodiscard]] double gain(Eigen::Index k) const noexcept { return gain_(k); }
+  [[nodiscard]] VectorX<S> frequencies(double fs) const {
+    return VectorX<S>::LinSpaced(bins_, 0, double(bins_ - 1)) * (fs / double(nfft_));
+  }
+
+  // Rows r ... r + 7 (fewer at the end) of x into `rows`, each whole and contiguous: a column
+  // of x holds them side by side, so the copy reads whole cache lines (reading a row's
+  // segments straight from x took half of `welch`'s time at 64 channels).
+  static constexpr Eigen::Index kBlock = 8;
+  void load(const AnalysisRef<S>& x, Eigen::Index r, std::vector<S>& rows) const {
+    const Eigen::Index count = std::min(kBlock, x.rows() - r);
+    rows.resize(std::size_t(std::min(kBlock, x.rows()) * n_));
+    for (Eigen::Index t = 0; t < n_; ++t) {
+      for (Eigen::Index i = 0; i < count; ++i) rows[std::size_t(i * n_ + t)] = x(r + i, t);
+    }
+  }
+
+  // z = DFT_nfft(a + i b), a segment sa of row `ra`, b segment sb of row `rb` (none if null).
+  void transform(const double* ra, Eigen::Index sa, const double* rb, Eigen::Index sb) noexcept {
+    prepare(ra, sa, a_);
+    if (rb != nullptr) prepare(rb, sb, b_);
+    for (Eigen::Index t = 0; t < nperseg_; ++t) {
+      z_[std::size_t(t)] = {a_(t), rb != nullptr ? b_(t) : 0.0};
+    }
+    std::fill(z_.begin() + std::ptrdiff_t(nperseg_), z_.end(), std::complex<double>(0));
+    plan_->forward(z_.data(), z_.data());
+  }
+  [[nodiscard]] std::complex<double> first(Eigen::Index k) const noexcept {
+    return 0.5 * (z_[std::size_t(k)] + mirror(k));
+  }
+  [[nodiscard]] std::complex<double> second(Eigen::Index k) const noexcept {
+    const std::complex<double> d = z_[std::size_t(k)] - mirror(k);
+    return {0.5 * d.imag(), -0.5 * d.real()};  // d / 2i
+  }
+
+ private:
+  [[nodiscard]] std::complex<double> mirror(Eigen::Index k) const noexcept {
+    return std::conj(z_[std::size_t(k == 0 ? 0 : nfft_ - k)]);
+  }
+
+  // y = segment s of `row`, detrended and windowed
+  void prepare(const double* row, Eigen::Index s, VectorX<S>& y) const noexcept {
+    y = Eigen::Map<const VectorX<S>>(row + s * step_, nperseg_);
+    const double mean = o_.detrend == Detrend::None ? 0.0 : y.mean();
+    double slope = 0;
+    if (o_.detrend == Detrend::Linear && nperseg_ > 1) {
+      slope = (ramp_ * (y.array() - mean)).sum() / ramp_.square().sum();
+    }
+    y = ((y.array() - mean) - slope * ramp_) * w_;
+  }
+
+  const WelchOptions& o_;
+  Eigen::Index n_, nperseg_ = 0, nfft_ = 0, step_ = 1, segments_ = 0, bins_ = 0;
+  ArrayX<S> w_, gain_, ramp_;
+  std::optional<FFT> plan_;
+  std::vector<std::complex<double>> z_;
+  VectorX<S> a_, b_;
+};
+
+// The median of v (the mean of the middle two for an even count; v is reordered) divided by
+// SciPy's bias of the median of chi^2_2 variables, 1 + sum_{j=1}^{(K-1)/2} (1 / (2j + 1) -
+// 1 / (2j)).
+template <AnalysisScalar S>
+S biased_median(std::vector<S>& v) {
+  const auto mid = v.begin() + std::ptrdiff_t(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  S med = *mid;
+  if (v.size() % 2 == 0) med = 0.5 * (med + *std::max_element(v.begin(), mid));
+  S bias = 1;
+  for (std::size_t j = 1; j <= (v.size() - 1) / 2; ++j) {
+    bias += 1.0 / double(2 * j + 1) - 1.0 / double(2 * j);
+  }
+  return med / bias;
+}
+
+// Checks csd's and coherence's two signals.
+template <AnalysisScalar S>
+void check_pair(const char* name, const AnalysisRef<S>& x, const AnalysisRef<S>& y) {
+  if (x.rows() != y.rows() || x.cols() != y.cols()) {
+    DENDRITE_THROW(dimension_error, name, ": expected x and y of one shape, got ", x.rows(), " x ",
+                   x.cols(), " and ", y.rows(), " x ", y.cols());
+  }
+  if (!x.allFinite() || !y.allFinite()) {
+    DENDRITE_THROW(numerical_error, name, ": the signal contains NaN or Inf");
+  }
+}
+
+}  // namespace detail
+
 /// Welch's power spectral density of each row of x (channels x samples), sampled at fs Hz: SciPy's
 /// `welch(x, fs, ...)` (see the file comment). Throws `dimension_error` for a segment longer
 /// than the rows, noverlap outside [0, nperseg), nfft < nperseg or a window of the wrong size,
 /// `numerical_error` for fs <= 0 or a NaN or Inf sample.
 template <AnalysisScalar S = double>
 [[nodiscard]] Spectrum<S> welch(const AnalysisRef<S>& x, double fs, const WelchOptions& o = {}) {
-  const bool given = o.window == Window::Values;
-  const Eigen::Index nperseg = given ? o.values.size() : o.nperseg;
-  const Eigen::Index noverlap = o.noverlap < 0 ? nperseg / 2 : o.noverlap;
-  const Eigen::Index nfft = o.nfft < 0 ? nperseg : o.nfft;
-  const Eigen::Index n = x.cols();
-  if (!(fs > 0) || !std::isfinite(fs)) {
-    DENDRITE_THROW(numerical_error, "welch: expected a sampling rate fs > 0, got ", fs);
-  }
-  if (nperseg < 1 || nperseg > n) {
-    DENDRITE_THROW(dimension_error, "welch: expected segments of 1 to ", n,
-                   " samples (the rows' length), got nperseg ", nperseg,
-                   given ? " (the window's size)" : "",
-                   "; SciPy shortens such a segment to the signal with a warning");
-  }
-  if (noverlap >= nperseg) {
-    DENDRITE_THROW(dimension_error, "welch: expected noverlap below nperseg (", nperseg, "), got ",
-                   noverlap);
-  }
-  if (nfft < nperseg) {
-    DENDRITE_THROW(dimension_error, "welch: expected nfft >= nperseg (", nperseg, "), got ", nfft);
-  }
+  detail::WelchSegments<S> seg("welch", x.cols(), fs, o);
   if (!x.allFinite()) DENDRITE_THROW(numerical_error, "welch: the signal contains NaN or Inf");
-  const VectorX<S> w = given ? VectorX<S>(o.values) : window<S>(o.window, nperseg);
-  if (!w.allFinite()) DENDRITE_THROW(numerical_error, "welch: the window contains NaN or Inf");
-
-  const Eigen::Index step = nperseg - noverlap;
-  const Eigen::Index segments = (n - noverlap) / step;
-  const Eigen::Index bins = nfft / 2 + 1;
-  const double scale = o.scaling == SpectrumScaling::Density ? 1.0 / (fs * w.squaredNorm())
-                                                             : 1.0 / (w.sum() * w.sum());
+  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  const bool median = o.average == SpectrumAverage::Median;
   Spectrum<S> out;
-  out.f = VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs / double(nfft));
+  out.f = seg.frequencies(fs);
   out.p.setZero(x.rows(), bins);
-
-  FFT plan(nfft);
-  std::vector<std::complex<double>> z(static_cast<std::size_t>(nfft));
-  Eigen::VectorXd seg_a(nperseg), seg_b(nperseg), sum(bins);
-  const Eigen::ArrayXd ramp = Eigen::ArrayXd::LinSpaced(nperseg, 0, double(nperseg - 1)) -
-                              0.5 * double(nperseg - 1);  // t - mid, for the line's slope
-  // scale, doubled but at 0 and, for even nfft, at nfft / 2 (the one-sided spectrum)
-  Eigen::ArrayXd gain = Eigen::ArrayXd::Constant(bins, 2.0 * scale);
-  gain(0) = scale;
-  if (nfft % 2 == 0) gain(bins - 1) = scale;
-  // each segment's periodogram (one column per segment), for the median
-  Eigen::MatrixXd each(bins, o.average == SpectrumAverage::Median ? segments : 0);
-  // the rows, 8 at a time, each copied whole and contiguous (a column holds the block's 8 values
-  // side by side, so the copy reads whole cache lines; reading a row's segments straight from x
-  // took half of the time at 64 channels)
-  constexpr Eigen::Index kBlock = 8;
-  std::vector<double> rows(static_cast<std::size_t>(std::min(kBlock, x.rows()) * n));
-  const double* row = rows.data();
-  // y = segment s of `row`, detrended and windowed
-  const auto prepare = [&](Eigen::Index s, Eigen::VectorXd& y) {
-    y = Eigen::Map<const Eigen::VectorXd>(row + s * step, nperseg);
-    double mean = o.detrend == Detrend::None ? 0.0 : y.mean(), slope = 0;
-    if (o.detrend == Detrend::Linear && nperseg > 1) {
-      slope = (ramp * (y.array() - mean)).sum() / ramp.square().sum();
-    }
-    y = ((y.array() - mean) - slope * ramp) * w.array();
-  };
+  Eigen::VectorXd sum(bins);
+  Eigen::MatrixXd each(bins, median ? segments : 0);  // one periodogram per column
+  std::vector<S> rows, col(static_cast<std::size_t>(segments));
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    const Eigen::Index in_block = r % kBlock;
-    if (in_block == 0) {
-      const Eigen::Index count = std::min(kBlock, x.rows() - r);
-      for (Eigen::Index t = 0; t < n; ++t) {
-        for (Eigen::Index i = 0; i < count; ++i) rows[std::size_t(i * n + t)] = x(r + i, t);
-      }
-    }
-    row = rows.data() + in_block * n;
+    if (r % seg.kBlock == 0) seg.load(x, r, rows);
+    const double* row = rows.data() + (r % seg.kBlock) * n;
     sum.setZero();
-    // two segments a and b per transform: z = a + i b, then A[k] = (Z[k] + conj Z[-k]) / 2 and
-    // B[k] = (Z[k] - conj Z[-k]) / 2i, so |A[k]|^2 = |Z[k] + conj Z[-k]|^2 / 4 and likewise B
-    for (Eigen::Index s = 0; s < segments; s += 2) {
+    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
       const bool pair = s + 1 < segments;
-      prepare(s, seg_a);
-      if (pair) prepare(s + 1, seg_b);
-      for (Eigen::Index t = 0; t < nperseg; ++t) {
-        z[std::size_t(t)] = {seg_a(t), pair ? seg_b(t) : 0.0};
-      }
-      std::fill(z.begin() + std::ptrdiff_t(nperseg), z.end(), std::complex<double>(0));
-      plan.forward(z.data(), z.data());
+      seg.transform(row, s, pair ? row : nullptr, s + 1);
       for (Eigen::Index k = 0; k < bins; ++k) {
-        const std::complex<double> zk = z[std::size_t(k)];
-        const std::complex<double> zm = std::conj(z[std::size_t(k == 0 ? 0 : nfft - k)]);
-        const double pa = 0.25 * std::norm(zk + zm) * gain(k);
-        const double pb = 0.25 * std::norm(zk - zm) * gain(k);
-        if (each.cols() > 0) {
+        const double pa = std::norm(seg.first(k)) * seg.gain(k);
+        const double pb = pair ? std::norm(seg.second(k)) * seg.gain(k) : 0.0;
+        if (median) {
           each(k, s) = pa;
           if (pair) each(k, s + 1) = pb;
         } else {
-          sum(k) += pair ? pa + pb : pa;
+          sum(k) += pa + pb;
         }
       }
     }
-    if (each.cols() == 0) {
+    if (!median) {
       out.p.row(r) = sum.transpose() / double(segments);
       continue;
     }
-    // the median of each column, divided by the median's bias for chi^2_2 variables
-    double bias = 1;
-    for (Eigen::Index j = 1; j <= (segments - 1) / 2; ++j) {
-      bias += 1.0 / double(2 * j + 1) - 1.0 / double(2 * j);
-    }
-    std::vector<double> col(static_cast<std::size_t>(segments));
     for (Eigen::Index k = 0; k < bins; ++k) {
       for (Eigen::Index s = 0; s < segments; ++s) col[std::size_t(s)] = each(k, s);
-      const auto mid = col.begin() + std::ptrdiff_t(segments / 2);
-      std::nth_element(col.begin(), mid, col.end());
-      double med = *mid;
-      if (segments % 2 == 0) med = 0.5 * (med + *std::max_element(col.begin(), mid));
-      out.p(r, k) = med / bias;
+      out.p(r, k) = detail::biased_median<S>(col);
     }
+  }
+  return out;
+}
+
+/// The cross power spectral density of each row of x with the same row of y (both channels x
+/// samples, at fs Hz): SciPy's `csd(x, y, fs, ...)`, Welch's method on conj(X_s[k]) Y_s[k] over
+/// the segments s, scaled and made one-sided as `welch`'s (see the file comment); the median
+/// takes the real and imaginary parts' medians apart, as SciPy does. csd(x, x) = welch(x).
+/// Throws as `welch`, and `dimension_error` for x and y of different shapes.
+template <AnalysisScalar S = double>
+[[nodiscard]] CrossSpectrum<S> csd(const AnalysisRef<S>& x, const AnalysisRef<S>& y, double fs,
+                                   const WelchOptions& o = {}) {
+  detail::WelchSegments<S> seg("csd", x.cols(), fs, o);
+  detail::check_pair<S>("csd", x, y);
+  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  const bool median = o.average == SpectrumAverage::Median;
+  CrossSpectrum<S> out;
+  out.f = seg.frequencies(fs);
+  out.p.setZero(x.rows(), bins);
+  Eigen::VectorXcd sum(bins);
+  Eigen::MatrixXcd each(bins, median ? segments : 0);
+  std::vector<S> xrows, yrows, re(static_cast<std::size_t>(segments)),
+      im(static_cast<std::size_t>(segments));
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (r % seg.kBlock == 0) {
+      seg.load(x, r, xrows);
+      seg.load(y, r, yrows);
+    }
+    const Eigen::Index at = (r % seg.kBlock) * n;
+    sum.setZero();
+    for (Eigen::Index s = 0; s < segments; ++s) {  // x's and y's segment s in one transform
+      seg.transform(xrows.data() + at, s, yrows.data() + at, s);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        const std::complex<double> v = std::conj(seg.first(k)) * seg.second(k) * seg.gain(k);
+        if (median) {
+          each(k, s) = v;
+        } else {
+          sum(k) += v;
+        }
+      }
+    }
+    if (!median) {
+      out.p.row(r) = sum.transpose() / double(segments);
+      continue;
+    }
+    for (Eigen::Index k = 0; k < bins; ++k) {
+      for (Eigen::Index s = 0; s < segments; ++s) {
+        re[std::size_t(s)] = each(k, s).real();
+        im[std::size_t(s)] = each(k, s).imag();
+      }
+      out.p(r, k) = {detail::biased_median<S>(re), detail::biased_median<S>(im)};
+    }
+  }
+  return out;
+}
+
+/// The magnitude-squared coherence of each row of x with the same row of y: SciPy's
+/// `coherence(x, y, fs, ...)`, |Pxy|^2 / (Pxx Pyy) with Pxy, Pxx and Pyy Welch's estimates over
+/// the same segments (the mean over segments, as SciPy's; in [0, 1], 1 where y is a linear
+/// filter of x, about 1 / K for independent signals over K segments). Throws as `csd`, and
+/// `dimension_error` for `SpectrumAverage::Median` (SciPy's coherence has only the mean).
+template <AnalysisScalar S = double>
+[[nodiscard]] Spectrum<S> coherence(const AnalysisRef<S>& x, const AnalysisRef<S>& y, double fs,
+                                    const WelchOptions& o = {}) {
+  if (o.average != SpectrumAverage::Mean) {
+    DENDRITE_THROW(dimension_error, "coherence: expected SpectrumAverage::Mean (SciPy's "
+                   "coherence averages by the mean), got Median");
+  }
+  detail::WelchSegments<S> seg("coherence", x.cols(), fs, o);
+  detail::check_pair<S>("coherence", x, y);
+  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  Spectrum<S> out;
+  out.f = seg.frequencies(fs);
+  out.p.setZero(x.rows(), bins);
+  Eigen::VectorXcd pxy(bins);
+  Eigen::VectorXd pxx(bins), pyy(bins);
+  std::vector<S> xrows, yrows;
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (r % seg.kBlock == 0) {
+      seg.load(x, r, xrows);
+      seg.load(y, r, yrows);
+    }
+    const Eigen::Index at = (r % seg.kBlock) * n;
+    pxy.setZero();
+    pxx.setZero();
+    pyy.setZero();
+    for (Eigen::Index s = 0; s < segments; ++s) {
+      seg.transform(xrows.data() + at, s, yrows.data() + at, s);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        const std::complex<double> a = seg.first(k), b = seg.second(k);
+        pxy(k) += std::conj(a) * b;
+        pxx(k) += std::norm(a);
+        pyy(k) += std::norm(b);
+      }
+    }
+    // the scale and the count of segments cancel
+    out.p.row(r) = (pxy.cwiseAbs2().array() / pxx.array() / pyy.array()).matrix().transpose();
   }
   return out;
 }
