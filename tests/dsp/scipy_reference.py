@@ -7,8 +7,8 @@ set of Butterworth, Chebyshev, elliptic, Bessel and notch designs with `sosfilt`
 signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
-`welch` spectra of it, and its `csd` and `coherence` with a filtered copy. Run at configure time;
-nothing it writes is kept in git.
+`welch` spectra and spectrograms of it, its `csd` and `coherence` with a filtered copy, and SciPy's
+windows. Run at configure time; nothing it writes is kept in git.
 """
 import sys
 
@@ -188,6 +188,20 @@ def main(path):
         for nperseg, window in [(256, "hann"), (500, "blackman")]:
             f, cxy = signal.coherence(x, y, fs=256.0, window=window, nperseg=nperseg)
             out.write(f"coherence {nperseg} {window} {len(f)}\n{row(cxy)}\n")
+        # SciPy's periodic windows
+        for name, alpha in [("hann", 0), ("hamming", 0), ("blackman", 0), ("boxcar", 0),
+                            ("tukey", 0.25), ("tukey", 0.5), ("tukey", 0.0), ("tukey", 1.0)]:
+            for m in (1, 2, 7, 100, 101):
+                w = signal.get_window((name, alpha) if name == "tukey" else name, m)
+                out.write(f"window {name} {alpha!r} {m}\n{row(w)}\n")
+        # spectrograms: SciPy's defaults (Tukey 0.25, noverlap nperseg // 8), then other options
+        sxx = [signal.spectrogram(x, fs=256.0),
+               signal.spectrogram(x, fs=256.0, window="hann", nperseg=128, noverlap=100, nfft=150,
+                                  detrend="linear", scaling="spectrum")]
+        for (f, t, s), (nperseg, noverlap, nfft) in zip(sxx, [(256, -1, -1), (128, 100, 150)]):
+            out.write(f"spectrogram {nperseg} {noverlap} {nfft} {len(f)} {len(t)}\n{row(t)}\n")
+            for r in s:
+                out.write(row(r) + "\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"

@@ -549,8 +549,20 @@ struct ScipyCross {
   std::string window, average;
   std::vector<double> re, im;  // csd(x, y, fs=256, ...) or coherence(x, y, fs=256, ...)
 };
+struct ScipyWindow {
+  std::string name;
+  double alpha = 0;  // tukey's
+  std::vector<double> w;
+};
+struct ScipySpectrogram {
+  Eigen::Index nperseg = 0, noverlap = 0, nfft = 0;  // -1: SciPy's default
+  std::vector<double> t;
+  Eigen::MatrixXd p;  // frequencies x segments
+};
 struct ScipyReference {
   std::vector<double> x;
+  std::vector<ScipyWindow> windows;
+  std::vector<ScipySpectrogram> spectrograms;
   std::vector<double> y;  // a filtered, noisier copy of x, for csd and coherence
   std::vector<ScipyCross> crosses;
   std::vector<ScipyDesign> designs;
@@ -629,6 +641,21 @@ ScipyReference read_scipy_reference(const std::string& path) {
       f.re = read_values(in, f.n);
       f.im = read_values(in, f.n);
       r.ffts.push_back(std::move(f));
+    } else if (tag == "window") {
+      ScipyWindow w;
+      in >> w.name >> w.alpha >> n;
+      w.w = read_values(in, n);
+      r.windows.push_back(std::move(w));
+    } else if (tag == "spectrogram") {
+      ScipySpectrogram g;
+      Eigen::Index bins = 0, segments = 0;
+      in >> g.nperseg >> g.noverlap >> g.nfft >> bins >> segments;
+      g.t = read_values(in, std::size_t(segments));
+      g.p.resize(bins, segments);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        for (Eigen::Index j = 0; j < segments; ++j) in >> g.p(k, j);
+      }
+      r.spectrograms.push_back(std::move(g));
     } else if (tag == "y") {
       in >> n;
       r.y = read_values(in, n);
@@ -2078,4 +2105,76 @@ TEST_CASE("csd and coherence: written plainly, identities, independent signals",
   const double segments = double((15001 - 128) / 128);
   CHECK(ind.p.mean() > 0.5 / segments);
   CHECK(ind.p.mean() < 2.0 / segments);
+}
+
+TEST_CASE("spectrogram: each segment's periodogram, welch's mean; windows and spectrograms as "
+          "SciPy's", "[dsp][scipy]") {
+  const double fs = 250.0;
+  const Eigen::MatrixXd x = eeg_like(3, 2001, fs, 31);
+  dsp::SpectrogramOptions o;
+  o.nperseg = 200;  // SciPy's Tukey window, noverlap 200 / 8 = 25
+  const dsp::Spectrogram g = dsp::spectrogram(x, fs, o);
+  const Eigen::Index step = 200 - 25, segments = (2001 - 25) / step;
+  REQUIRE(g.p.size() == 3);
+  REQUIRE(g.t.size() == segments);
+  REQUIRE(g.f.size() == 101);
+  PlainWelch p{200, 0, 200, dsp::window(dsp::Window::Tukey, 200, 0.25), 1, true, false};
+  for (Eigen::Index s = 0; s < segments; ++s) {
+    CHECK(g.t(s) == Approx((100.0 + double(s * step)) / fs).epsilon(1e-15));
+    // one segment alone through the plain estimate
+    const Eigen::MatrixXd ref = plain_welch(x.middleCols(s * step, 200), fs, p);
+    for (Eigen::Index r = 0; r < 3; ++r) {
+      INFO("segment " << s << ", row " << r);
+      CHECK((g.p[std::size_t(r)].col(s).transpose() - ref.row(r)).cwiseAbs().maxCoeff() <=
+            1e-12 * ref.row(r).maxCoeff());
+    }
+  }
+  // the mean over segments is welch with the same segments and window
+  dsp::WelchOptions w;
+  w.nperseg = 200;
+  w.noverlap = 25;
+  w.window = dsp::Window::Tukey;
+  const dsp::Spectrum mean = dsp::welch(x, fs, w);
+  for (Eigen::Index r = 0; r < 3; ++r) {
+    const Eigen::RowVectorXd average = g.p[std::size_t(r)].rowwise().mean().transpose();
+    CHECK((average - mean.p.row(r)).cwiseAbs().maxCoeff() <= 1e-14 * mean.p.row(r).maxCoeff());
+  }
+
+  const ScipyReference& ref = scipy_reference();
+  REQUIRE(ref.windows.size() == 40);
+  for (const ScipyWindow& sw : ref.windows) {
+    const dsp::Window kind = sw.name == "hann"      ? dsp::Window::Hann
+                             : sw.name == "hamming"  ? dsp::Window::Hamming
+                             : sw.name == "blackman" ? dsp::Window::Blackman
+                             : sw.name == "boxcar"   ? dsp::Window::Boxcar
+                                                     : dsp::Window::Tukey;
+    const Eigen::VectorXd ours = dsp::window(kind, Eigen::Index(sw.w.size()), sw.alpha);
+    INFO(sw.name << " " << sw.alpha << ", " << sw.w.size() << " points");
+    for (std::size_t i = 0; i < sw.w.size(); ++i) {
+      // SciPy evaluates cos at other angles (x - pi from linspace(-pi, pi)): a few ulps of 1;
+      // measured 5.6e-16
+      CHECK(std::abs(ours(Eigen::Index(i)) - sw.w[i]) <= 4e-15);
+    }
+  }
+  REQUIRE(ref.spectrograms.size() == 2);
+  const Eigen::Map<const Eigen::RowVectorXd> xr(ref.x.data(), Eigen::Index(ref.x.size()));
+  for (const ScipySpectrogram& sg : ref.spectrograms) {
+    dsp::SpectrogramOptions so;
+    so.nperseg = sg.nperseg;
+    so.noverlap = sg.noverlap;
+    so.nfft = sg.nfft;
+    if (sg.nperseg == 128) {  // the second: Hann, linear detrending, a power spectrum
+      so.window = dsp::Window::Hann;
+      so.detrend = dsp::Detrend::Linear;
+      so.scaling = dsp::SpectrumScaling::Spectrum;
+    }
+    INFO("spectrogram nperseg " << sg.nperseg);
+    const dsp::Spectrogram ours = dsp::spectrogram(xr, 256.0, so);
+    REQUIRE(ours.p[0].rows() == sg.p.rows());
+    REQUIRE(ours.p[0].cols() == sg.p.cols());
+    for (std::size_t j = 0; j < sg.t.size(); ++j) {
+      CHECK(ours.t(Eigen::Index(j)) == Approx(sg.t[j]).epsilon(1e-15));
+    }
+    CHECK((ours.p[0] - sg.p).cwiseAbs().maxCoeff() <= 1e-14 * sg.p.maxCoeff());  // 1.0e-15
+  }
 }

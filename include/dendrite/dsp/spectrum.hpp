@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /// @file
 /// The discrete Fourier transform and Welch's spectral estimates (power, cross power,
-/// coherence), in NumPy's and SciPy's conventions: what a lab checks a recording with (line
-/// noise, drift, a filter's effect) and how two channels' coupling is measured.
+/// coherence, spectrogram), in NumPy's and SciPy's conventions: what a lab checks a recording
+/// with (line noise, drift, a filter's effect) and how two channels' coupling is measured.
 ///
 /// `FFT` transforms n complex samples, any n >= 1: X[k] = sum_t x[t] e^{-2 pi i k t / n}, and
 /// the inverse x[t] = (1 / n) sum_k X[k] e^{2 pi i k t / n} (`numpy.fft.fft` and `ifft`). An n
@@ -25,21 +25,25 @@
 /// variables, 1 + sum_{j=1}^{(K-1)/2} (1 / (2j + 1) - 1 / (2j)) for K segments. The windows are
 /// SciPy's periodic ones (`get_window(..., fftbins=True)`): Hann 0.5 - 0.5 cos(2 pi t / N),
 /// Hamming 0.54 - 0.46 cos(2 pi t / N), Blackman 0.42 - 0.5 cos(2 pi t / N) + 0.08 cos(4 pi t /
-/// N), or boxcar; or any window given as values. The frequencies are k fs / nfft, k = 0 ...
-/// nfft / 2. Two real segments share one complex transform (z = a + i b, then A[k] = (Z[k] +
-/// conj Z[n - k]) / 2 and B[k] = (Z[k] - conj Z[n - k]) / 2i). SciPy's `periodogram(x, fs)` is
-/// `welch` with `Window::Boxcar`, nperseg the signal's length and noverlap 0.
+/// N), Tukey's (see `window`) or boxcar; or any window given as values. The frequencies are
+/// k fs / nfft, k = 0 ... nfft / 2. Two real segments share one complex transform (z = a + i b,
+/// then A[k] = (Z[k] + conj Z[n - k]) / 2 and B[k] = (Z[k] - conj Z[n - k]) / 2i). SciPy's
+/// `periodogram(x, fs)` is `welch` with `Window::Boxcar`, nperseg the signal's length and
+/// noverlap 0.
 ///
 /// `csd(x, y, fs)` is SciPy's `csd`: the same segments of x and y (one complex transform for
 /// both), conj(X_s[k]) Y_s[k] scaled and made one-sided as above, averaged (the median of the
 /// real and the imaginary parts apart, as SciPy's). `coherence(x, y, fs)` is SciPy's
 /// `coherence`, |Pxy|^2 / (Pxx Pyy) with the three averaged by the mean over the same segments.
+/// `spectrogram(x, fs)` is SciPy's `spectrogram` (mode 'psd'): each segment's periodogram kept,
+/// with SciPy's defaults for it (a Tukey window, alpha 0.25, and an eighth of overlap).
 ///
 /// Checked (tests/dsp/test_dsp.cpp) against a plain O(n^2) DFT, Parseval's identity and a
 /// tone's closed-form Hann spectrum, Welch's estimates written plainly, and NumPy's `fft` and
-/// SciPy 1.10's `welch`, `periodogram`, `csd` and `coherence`. Where SciPy shortens a segment longer than the signal with a warning, `welch`
-/// throws; it has no `return_onesided=False`, no `boundary` or `padded` (`welch`'s defaults,
-/// None and False, are what it does) and no complex input.
+/// SciPy 1.10's windows, `welch`, `periodogram`, `csd`, `coherence` and `spectrogram`. Where
+/// SciPy shortens a segment longer than the signal with a warning, these throw; there is no
+/// `return_onesided=False`, no `boundary` or `padded` (`welch`'s defaults, None and False, are
+/// what they do), no other spectrogram mode and no complex input.
 #pragma once
 
 #include <algorithm>
@@ -302,8 +306,9 @@ template <AnalysisScalar S = double>
   return out;
 }
 
-/// SciPy's periodic windows (`get_window(name, N)`); `Values` means the window is given.
-enum class Window : std::uint8_t { Hann, Hamming, Blackman, Boxcar, Values };
+/// SciPy's periodic windows (`get_window(name, N)`; Tukey's as `get_window(('tukey', alpha),
+/// N)`); `Values` means the window is given.
+enum class Window : std::uint8_t { Hann, Hamming, Blackman, Boxcar, Tukey, Values };
 
 /// What `welch` removes from each segment before windowing (SciPy's `detrend`: False,
 /// 'constant', 'linear').
@@ -315,15 +320,36 @@ enum class SpectrumScaling : std::uint8_t { Density, Spectrum };
 /// How `welch` averages the segments' periodograms (SciPy's `average`).
 enum class SpectrumAverage : std::uint8_t { Mean, Median };
 
-/// The N values of a periodic window (SciPy's `get_window(name, N)`). Throws `dimension_error`
-/// for N < 1 or `Window::Values`.
+/// The N values of a periodic window (SciPy's `get_window(name, N)`): the first N of the
+/// symmetric window of N + 1 points. Tukey's with taper fraction alpha: with M = N + 1 and
+/// width = floor(alpha (M - 1) / 2), 0.5 (1 + cos(pi (-1 + 2 t / (alpha (M - 1))))) for
+/// t <= width, 1 up to M - width - 2, and the mirror image after (alpha <= 0: boxcar, alpha >= 1:
+/// Hann). A window of one point is 1. Throws `dimension_error` for N < 1 or `Window::Values`.
 template <AnalysisScalar S = double>
-[[nodiscard]] VectorX<S> window(Window kind, Eigen::Index n) {
+[[nodiscard]] VectorX<S> window(Window kind, Eigen::Index n, double alpha = 0.25) {
   if (n < 1 || kind == Window::Values) {
     DENDRITE_THROW(dimension_error, "window: expected a named window of at least 1 point, got ",
                    n, " points", kind == Window::Values ? " of Window::Values" : "");
   }
+  if (kind == Window::Tukey && alpha >= 1.0) kind = Window::Hann;
   VectorX<S> w(n);
+  if (n == 1) return w.setOnes();  // as SciPy's, for every window
+  if (kind == Window::Tukey && n > 1) {
+    const Eigen::Index m = n + 1;
+    const auto width = Eigen::Index(std::floor(alpha * double(m - 1) / 2.0));
+    const double span = alpha * double(m - 1);
+    for (Eigen::Index t = 0; t < n; ++t) {
+      if (alpha <= 0 || (t > width && t < m - width - 1)) {
+        w(t) = 1.0;
+      } else if (t <= width) {
+        w(t) = 0.5 * (1.0 + std::cos(std::numbers::pi * (-1.0 + 2.0 * double(t) / span)));
+      } else {
+        w(t) = 0.5 * (1.0 + std::cos(std::numbers::pi * (-2.0 / alpha + 1.0 + 2.0 * double(t) /
+                                                                                span)));
+      }
+    }
+    return w;
+  }
   for (Eigen::Index t = 0; t < n; ++t) {
     const double x = 2.0 * std::numbers::pi * double(t) / double(n);
     switch (kind) {
@@ -343,6 +369,7 @@ struct WelchOptions {
   Eigen::Index noverlap = -1;  ///< samples shared by neighbouring segments; -1: nperseg / 2
   Eigen::Index nfft = -1;      ///< transform length >= nperseg (zero-padded); -1: nperseg
   Window window = Window::Hann;
+  double alpha = 0.25;     ///< Tukey's taper fraction, with `Window::Tukey`
   Eigen::VectorXd values;  ///< the window itself, with `Window::Values`; its size is nperseg
   Detrend detrend = Detrend::Constant;
   SpectrumScaling scaling = SpectrumScaling::Density;
@@ -374,11 +401,14 @@ namespace detail {
 template <AnalysisScalar S>
 class WelchSegments {
  public:
-  WelchSegments(const char* name, Eigen::Index n, double fs, const WelchOptions& o)
+  // overlap_divisor: noverlap = -1 means nperseg / overlap_divisor (2 for Welch's estimates,
+  // 8 for the spectrogram)
+  WelchSegments(const char* name, Eigen::Index n, double fs, const WelchOptions& o,
+                Eigen::Index overlap_divisor = 2)
       : o_(o), n_(n) {
     const bool given = o.window == Window::Values;
     nperseg_ = given ? o.values.size() : o.nperseg;
-    const Eigen::Index noverlap = o.noverlap < 0 ? nperseg_ / 2 : o.noverlap;
+    const Eigen::Index noverlap = o.noverlap < 0 ? nperseg_ / overlap_divisor : o.noverlap;
     nfft_ = o.nfft < 0 ? nperseg_ : o.nfft;
     if (!(fs > 0) || !std::isfinite(fs)) {
       DENDRITE_THROW(numerical_error, name, ": expected a sampling rate fs > 0, got ", fs);
@@ -397,7 +427,7 @@ class WelchSegments {
       DENDRITE_THROW(dimension_error, name, ": expected nfft >= nperseg (", nperseg_, "), got ",
                      nfft_);
     }
-    w_ = given ? ArrayX<S>(o.values) : window<S>(o.window, nperseg_).array();
+    w_ = given ? ArrayX<S>(o.values) : window<S>(o.window, nperseg_, o.alpha).array();
     if (!w_.allFinite()) DENDRITE_THROW(numerical_error, name, ": the window contains NaN or Inf");
     step_ = nperseg_ - noverlap;
     segments_ = (n - noverlap) / step_;
@@ -422,6 +452,14 @@ class WelchSegments {
   [[nodiscard]] double gain(Eigen::Index k) const noexcept { return gain_(k); }
   [[nodiscard]] VectorX<S> frequencies(double fs) const {
     return VectorX<S>::LinSpaced(bins_, 0, double(bins_ - 1)) * (fs / double(nfft_));
+  }
+  // the segments' centres, (nperseg / 2 + s step) / fs
+  [[nodiscard]] VectorX<S> times(double fs) const {
+    VectorX<S> t(segments_);
+    for (Eigen::Index s = 0; s < segments_; ++s) {
+      t(s) = (0.5 * double(nperseg_) + double(s * step_)) / fs;
+    }
+    return t;
   }
 
   // Rows r ... r + 7 (fewer at the end) of x into `rows`, each whole and contiguous: a column
@@ -647,6 +685,54 @@ template <AnalysisScalar S = double>
     }
     // the scale and the count of segments cancel
     out.p.row(r) = (pxy.cwiseAbs2().array() / pxx.array() / pyy.array()).matrix().transpose();
+  }
+  return out;
+}
+
+/// `spectrogram`'s options: SciPy's defaults, a Tukey window (alpha 0.25) and noverlap = -1
+/// meaning nperseg / 8; the rest as `welch`'s (`average` is not used).
+struct SpectrogramOptions : WelchOptions {
+  SpectrogramOptions() { window = Window::Tukey; }
+};
+
+/// `spectrogram`'s result: the frequencies (Hz), the segments' centres (s), and per row of the
+/// signal a frequencies x segments matrix of power.
+template <AnalysisScalar S = double>
+struct Spectrogram {
+  VectorX<S> f;               ///< nfft / 2 + 1 frequencies k fs / nfft
+  VectorX<S> t;               ///< (nperseg / 2 + s (nperseg - noverlap)) / fs
+  std::vector<MatrixX<S>> p;  ///< p[channel](k, s)
+};
+
+/// The spectrogram of each row of x (channels x samples): SciPy's `spectrogram(x, fs, ...)` with
+/// its default mode ('psd'), each of Welch's segments' scaled one-sided periodogram kept apart
+/// (see the file comment); their mean over the segments is `welch` with the same options.
+/// Throws as `welch`.
+template <AnalysisScalar S = double>
+[[nodiscard]] Spectrogram<S> spectrogram(const AnalysisRef<S>& x, double fs,
+                                         const SpectrogramOptions& o = {}) {
+  detail::WelchSegments<S> seg("spectrogram", x.cols(), fs, o, 8);
+  if (!x.allFinite()) {
+    DENDRITE_THROW(numerical_error, "spectrogram: the signal contains NaN or Inf");
+  }
+  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  Spectrogram<S> out;
+  out.f = seg.frequencies(fs);
+  out.t = seg.times(fs);
+  out.p.assign(std::size_t(x.rows()), MatrixX<S>(bins, segments));
+  std::vector<S> rows;
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (r % seg.kBlock == 0) seg.load(x, r, rows);
+    const double* row = rows.data() + (r % seg.kBlock) * n;
+    MatrixX<S>& p = out.p[std::size_t(r)];
+    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
+      const bool pair = s + 1 < segments;
+      seg.transform(row, s, pair ? row : nullptr, s + 1);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        p(k, s) = std::norm(seg.first(k)) * seg.gain(k);
+        if (pair) p(k, s + 1) = std::norm(seg.second(k)) * seg.gain(k);
+      }
+    }
   }
   return out;
 }
