@@ -1710,6 +1710,37 @@ Eigen::MatrixXd plain_welch(const Eigen::MatrixXd& x, double fs, const PlainWelc
   return plain_cross(x, x, fs, o).real();
 }
 
+// One option set of Welch's estimates, as the library takes it and as the plain estimate does.
+struct WelchCase {
+  Eigen::Index nperseg = 0, noverlap = -1, nfft = -1;  // -1: SciPy's defaults
+  dsp::Window window = dsp::Window::Hann;
+  dsp::Detrend detrend = dsp::Detrend::Constant;
+  bool density = true, median = false;
+
+  [[nodiscard]] dsp::WelchOptions options() const {
+    dsp::WelchOptions o;
+    o.nperseg = nperseg;
+    o.noverlap = noverlap;
+    o.nfft = nfft;
+    o.window = window;
+    o.detrend = detrend;
+    o.scaling = density ? dsp::SpectrumScaling::Density : dsp::SpectrumScaling::Spectrum;
+    o.average = median ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
+    return o;
+  }
+  [[nodiscard]] PlainWelch plain() const {
+    PlainWelch p;
+    p.nperseg = nperseg;
+    p.noverlap = noverlap < 0 ? nperseg / 2 : noverlap;
+    p.nfft = nfft < 0 ? nperseg : nfft;
+    p.w = dsp::window(window, nperseg);
+    p.detrend = detrend == dsp::Detrend::None ? 0 : detrend == dsp::Detrend::Constant ? 1 : 2;
+    p.density = density;
+    p.median = median;
+    return p;
+  }
+};
+
 // EEG-like rows: alpha (10 Hz) and beta (21.3 Hz) rhythms, 50 Hz line noise, drift, a blink
 // every few seconds on the frontal rows, and white noise.
 Eigen::MatrixXd eeg_like(Eigen::Index channels, Eigen::Index n, double fs, unsigned seed) {
@@ -1788,42 +1819,25 @@ TEST_CASE("FFT equals the plain DFT at every length; ifft and rfft", "[dsp]") {
 TEST_CASE("welch equals Welch's estimate written plainly", "[dsp]") {
   const double fs = 250.0;
   struct Case {
-    Eigen::Index rows, n, nperseg, noverlap, nfft;
-    dsp::Window window;
-    dsp::Detrend detrend;
-    bool density, median;
+    Eigen::Index rows, n;
+    WelchCase w;
   };
   const std::vector<Case> cases = {
-      {3, 1001, 128, -1, -1, dsp::Window::Hann, dsp::Detrend::Constant, true, false},
-      {5, 777, 101, 33, 131, dsp::Window::Hamming, dsp::Detrend::Linear, false, false},
-      {7, 2003, 250, 200, 256, dsp::Window::Blackman, dsp::Detrend::None, true, true},
-      {3, 999, 64, 0, 64, dsp::Window::Boxcar, dsp::Detrend::Constant, true, true},
-      {5, 1200, 99, 98, 100, dsp::Window::Hann, dsp::Detrend::Linear, false, true},
-      {1, 129, 129, 0, 129, dsp::Window::Hann, dsp::Detrend::Linear, true, true},
-      {2, 300, 1, 0, 2, dsp::Window::Boxcar, dsp::Detrend::None, true, false},
+      {3, 1001, {128, -1, -1, dsp::Window::Hann, dsp::Detrend::Constant, true, false}},
+      {5, 777, {101, 33, 131, dsp::Window::Hamming, dsp::Detrend::Linear, false, false}},
+      {7, 2003, {250, 200, 256, dsp::Window::Blackman, dsp::Detrend::None, true, true}},
+      {3, 999, {64, 0, 64, dsp::Window::Boxcar, dsp::Detrend::Constant, true, true}},
+      {5, 1200, {99, 98, 100, dsp::Window::Hann, dsp::Detrend::Linear, false, true}},
+      {1, 129, {129, 0, 129, dsp::Window::Hann, dsp::Detrend::Linear, true, true}},
+      {2, 300, {1, 0, 2, dsp::Window::Boxcar, dsp::Detrend::None, true, false}},
   };
   unsigned seed = 3;
   for (const Case& c : cases) {
     const Eigen::MatrixXd x = eeg_like(c.rows, c.n, fs, seed++);
-    dsp::WelchOptions o;
-    o.nperseg = c.nperseg;
-    o.noverlap = c.noverlap;
-    o.nfft = c.nfft;
-    o.window = c.window;
-    o.detrend = c.detrend;
-    o.scaling = c.density ? dsp::SpectrumScaling::Density : dsp::SpectrumScaling::Spectrum;
-    o.average = c.median ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
-    const dsp::Spectrum ours = dsp::welch(x, fs, o);
-    PlainWelch p;
-    p.nperseg = c.nperseg;
-    p.noverlap = c.noverlap < 0 ? c.nperseg / 2 : c.noverlap;
-    p.nfft = c.nfft < 0 ? c.nperseg : c.nfft;
-    p.w = dsp::window(c.window, c.nperseg);
-    p.detrend = c.detrend == dsp::Detrend::None ? 0 : c.detrend == dsp::Detrend::Constant ? 1 : 2;
-    p.density = c.density;
-    p.median = c.median;
+    const dsp::Spectrum ours = dsp::welch(x, fs, c.w.options());
+    const PlainWelch p = c.w.plain();
     const Eigen::MatrixXd ref = plain_welch(x, fs, p);
-    INFO(c.rows << " rows of " << c.n << ", nperseg " << c.nperseg << ", nfft " << p.nfft);
+    INFO(c.rows << " rows of " << c.n << ", nperseg " << p.nperseg << ", nfft " << p.nfft);
     REQUIRE(ours.p.rows() == c.rows);
     REQUIRE(ours.p.cols() == p.nfft / 2 + 1);
     REQUIRE(ours.f.size() == p.nfft / 2 + 1);
@@ -2040,31 +2054,12 @@ TEST_CASE("csd and coherence: written plainly, identities, independent signals",
   const Eigen::MatrixXd x = eeg_like(5, 1777, fs, 21), noise = eeg_like(5, 1777, fs, 22);
   Eigen::MatrixXd y = 0.7 * x + 0.5 * noise;
   y.rightCols(x.cols() - 1) += 0.4 * x.leftCols(x.cols() - 1);
-  struct Case {
-    Eigen::Index nperseg, noverlap, nfft;
-    dsp::Window window;
-    dsp::Detrend detrend;
-    bool density, median;
-  };
-  for (const Case& c : {Case{128, -1, -1, dsp::Window::Hann, dsp::Detrend::Constant, true, false},
-                        Case{99, 40, 128, dsp::Window::Hamming, dsp::Detrend::Linear, false, true},
-                        Case{250, 0, 250, dsp::Window::Boxcar, dsp::Detrend::None, true, true}}) {
-    dsp::WelchOptions o;
-    o.nperseg = c.nperseg;
-    o.noverlap = c.noverlap;
-    o.nfft = c.nfft;
-    o.window = c.window;
-    o.detrend = c.detrend;
-    o.scaling = c.density ? dsp::SpectrumScaling::Density : dsp::SpectrumScaling::Spectrum;
-    o.average = c.median ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
-    PlainWelch p;
-    p.nperseg = c.nperseg;
-    p.noverlap = c.noverlap < 0 ? c.nperseg / 2 : c.noverlap;
-    p.nfft = c.nfft < 0 ? c.nperseg : c.nfft;
-    p.w = dsp::window(c.window, c.nperseg);
-    p.detrend = c.detrend == dsp::Detrend::None ? 0 : c.detrend == dsp::Detrend::Constant ? 1 : 2;
-    p.density = c.density;
-    p.median = c.median;
+  for (const WelchCase& c :
+       {WelchCase{128, -1, -1, dsp::Window::Hann, dsp::Detrend::Constant, true, false},
+        WelchCase{99, 40, 128, dsp::Window::Hamming, dsp::Detrend::Linear, false, true},
+        WelchCase{250, 0, 250, dsp::Window::Boxcar, dsp::Detrend::None, true, true}}) {
+    const dsp::WelchOptions o = c.options();
+    const PlainWelch p = c.plain();
     INFO("nperseg " << c.nperseg << ", nfft " << p.nfft << (c.median ? ", median" : ", mean"));
     const Eigen::MatrixXcd ref = plain_cross(x, y, fs, p);
     const dsp::CrossSpectrum ours = dsp::csd(x, y, fs, o);
