@@ -65,7 +65,8 @@
 namespace dendrite::dsp {
 
 /// A discrete Fourier transform of one length n (see the file comment). Construction allocates
-/// and throws `dimension_error` for n < 1; `forward` and `inverse` then allocate nothing.
+/// and throws `dimension_error` for n < 1; `forward` and `inverse` then allocate nothing. They
+/// use the object's work buffers: one `FFT` per thread.
 class FFT {
  public:
   using cplx = std::complex<double>;
