@@ -374,7 +374,7 @@ TEST_CASE("gradients of matmul and a bias equal their closed forms", "[tape]") {
   CHECK(a.grad.isApprox(g * b.value.transpose(), 1e-14));
 }
 
-TEST_CASE("input() reads data in place; constant() copies it", "[tape]") {
+TEST_CASE("input() reads data in place, and constant() copies it", "[tape]") {
   TapeD t;
   MatD data = random_matrix(3, 2, 64);
   const V in = t.input(data);
@@ -474,7 +474,8 @@ TEST_CASE("optimisers: SGD with momentum follows PyTorch's recurrence, written h
   }
 }
 
-TEST_CASE("optimisers: Adam's first step is lr sign(g); AdamW decays decoupled", "[optim]") {
+TEST_CASE("optimisers: Adam's first step is lr sign(g), and AdamW decays decoupled",
+          "[optim]") {
   P p(MatD((MatD(1, 3) << 1.0, -2.0, 0.5).finished()));
   P q(MatD((MatD(1, 3) << 1.0, -2.0, 0.5).finished()));
   ad::Adam<double> adam({&p}, {.lr = 0.01});

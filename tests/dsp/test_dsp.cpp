@@ -1763,7 +1763,7 @@ Eigen::MatrixXd eeg_like(Eigen::Index channels, Eigen::Index n, double fs, unsig
 
 }  // namespace
 
-TEST_CASE("FFT equals the plain DFT at every length; ifft and rfft", "[dsp]") {
+TEST_CASE("FFT equals the plain DFT at every length, and so do ifft and rfft", "[dsp]") {
   std::mt19937 rng(7);
   std::normal_distribution<double> g;
   // powers of two; 2, 3 and 5 mixed; primes up to the largest radix (31) and past it
@@ -2102,8 +2102,8 @@ TEST_CASE("csd and coherence: written plainly, identities, independent signals",
   CHECK(ind.p.mean() < 2.0 / segments);
 }
 
-TEST_CASE("spectrogram: each segment's periodogram, welch's mean; windows and spectrograms as "
-          "SciPy's", "[dsp][scipy]") {
+TEST_CASE("spectrogram: each segment's periodogram, welch's mean, and SciPy's windows and "
+          "spectrograms", "[dsp][scipy]") {
   const double fs = 250.0;
   const Eigen::MatrixXd x = eeg_like(3, 2001, fs, 31);
   dsp::SpectrogramOptions o;

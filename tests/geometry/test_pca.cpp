@@ -208,7 +208,7 @@ TEST_CASE("PCA in float matches double to float precision", "[geometry][pca]") {
   CHECK((pca.explained_variance().cast<double>() - var).cwiseAbs().maxCoeff() < 1e-4);
 }
 
-TEST_CASE("PCA transform and inverse_transform round-trip; whitening gives unit covariance",
+TEST_CASE("PCA transform and inverse_transform round-trip, and whitening gives unit covariance",
           "[geometry][pca]") {
   const Eigen::MatrixXd x =
       dendrite::test::random_matrix(8, 8, 21) * dendrite::test::random_matrix(8, 200, 22);

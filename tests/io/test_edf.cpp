@@ -91,7 +91,8 @@ TEST_CASE("BDF and EDF round trips are exact to half a quantisation step", "[io]
   }
 }
 
-TEST_CASE("EDF reads in chunks of any size equal one read; pacing follows the sample rate", "[io][edf]") {
+TEST_CASE("EDF reads in chunks of any size equal one read, and pacing follows the sample rate",
+          "[io][edf]") {
   const int C = 3, fs = 128;
   const Eigen::MatrixXd x = random_signal(C, 2 * fs, 100.0, 3);
   const fs::path path = temp_file("chunks.bdf");

@@ -359,7 +359,7 @@ TEST_CASE("latency adds up along a chain and is the largest across branches",
   CHECK(branches.latency_samples() == 5);
 }
 
-TEST_CASE("reset clears running state and keeps what was learned; restart forgets it",
+TEST_CASE("reset clears running state and keeps what was learned, and restart forgets it",
           "[realtime][contract]") {
   namespace ica = dendrite::ica;
   namespace geometry = dendrite::geometry;
