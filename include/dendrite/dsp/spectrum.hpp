@@ -313,12 +313,10 @@ template <AnalysisScalar S = double>
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorXc<S> rfft(const std::type_identity_t<Eigen::Ref<const VectorX<S>>>& x) {
   FFT plan(x.size());
-  std::vector<std::complex<S>> z(std::size_t(x.size()));
-  for (Eigen::Index t = 0; t < x.size(); ++t) z[std::size_t(t)] = x(t);
+  VectorXc<S> z = x.template cast<std::complex<S>>();
   plan.forward(z.data(), z.data());
-  VectorXc<S> out(x.size() / 2 + 1);
-  for (Eigen::Index k = 0; k < out.size(); ++k) out(k) = z[std::size_t(k)];
-  return out;
+  z.conservativeResize(x.size() / 2 + 1);
+  return z;
 }
 
 /// SciPy's periodic windows (`get_window(name, N)`; Tukey's as `get_window(('tukey', alpha),
@@ -407,9 +405,9 @@ struct CrossSpectrum {
 
 namespace detail {
 
-// Welch's segments, for `welch`, `csd` and `coherence`: the options checked, the window and
-// the one-sided scale; then, from rows copied contiguous (`load`), two detrended and windowed
-// segments per transform (`transform`), z = a + i b, whose transforms are A[k] = (Z[k] +
+// Welch's segments, for `welch`, `csd`, `coherence` and `spectrogram`: the options checked, the
+// window and the one-sided scale; then, from rows copied contiguous (`load`), two detrended and
+// windowed segments per transform (`transform`), z = a + i b, whose transforms are A[k] = (Z[k] +
 // conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i (`first`, `second`). A template, as the
 // analysis functions are, so that a file that includes the header and calls none of them pays
 // nothing for it.
@@ -547,15 +545,42 @@ S biased_median(std::vector<S>& v) {
   return med / bias;
 }
 
-// Checks csd's and coherence's two signals.
+// Throws `numerical_error` if a sample of x is NaN or Inf.
+template <AnalysisScalar S>
+void check_finite(const char* name, const AnalysisRef<S>& x) {
+  if (!x.allFinite()) DENDRITE_THROW(numerical_error, name, ": the signal contains NaN or Inf");
+}
+
+// Checks csd's and coherence's two signals: one shape, every sample finite.
 template <AnalysisScalar S>
 void check_pair(const char* name, const AnalysisRef<S>& x, const AnalysisRef<S>& y) {
   if (x.rows() != y.rows() || x.cols() != y.cols()) {
     DENDRITE_THROW(dimension_error, name, ": expected x and y of one shape, got ", x.rows(), " x ",
                    x.cols(), " and ", y.rows(), " x ", y.cols());
   }
-  if (!x.allFinite() || !y.allFinite()) {
-    DENDRITE_THROW(numerical_error, name, ": the signal contains NaN or Inf");
+  check_finite<S>(name, x);
+  check_finite<S>(name, y);
+}
+
+// For each row r of x, Welch's segments' scaled one-sided periodograms, segments s and s + 1
+// in one transform: visit(r, s, k, pa, pb) with pa and pb the power of segments s and s + 1 at
+// bin k (pb = 0 when s is the last segment), then finish(r).
+template <AnalysisScalar S, class Visit, class Finish>
+void segment_periodograms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit visit,
+                          Finish finish) {
+  std::vector<S> rows;
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (r % seg.kBlock == 0) seg.load(x, r, rows);
+    const double* row = rows.data() + (r % seg.kBlock) * x.cols();
+    for (Eigen::Index s = 0; s < seg.segments(); s += 2) {
+      const bool pair = s + 1 < seg.segments();
+      seg.transform(row, s, pair ? row : nullptr, s + 1);
+      for (Eigen::Index k = 0; k < seg.bins(); ++k) {
+        visit(r, s, k, std::norm(seg.first(k)) * seg.gain(k),
+              pair ? std::norm(seg.second(k)) * seg.gain(k) : 0.0);
+      }
+    }
+    finish(r);
   }
 }
 
@@ -589,42 +614,37 @@ void cross_segments(WelchSegments<S>& seg, const AnalysisRef<S>& x, const Analys
 template <AnalysisScalar S = double>
 [[nodiscard]] Spectrum<S> welch(const AnalysisRef<S>& x, double fs, const WelchOptions& o = {}) {
   detail::WelchSegments<S> seg("welch", x.cols(), fs, o);
-  if (!x.allFinite()) DENDRITE_THROW(numerical_error, "welch: the signal contains NaN or Inf");
-  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  detail::check_finite<S>("welch", x);
+  const Eigen::Index segments = seg.segments();
   const bool median = o.average == SpectrumAverage::Median;
   Spectrum<S> out;
   out.f = seg.frequencies(fs);
-  out.p.setZero(x.rows(), bins);
-  Eigen::VectorXd sum(bins);
-  Eigen::MatrixXd each(bins, median ? segments : 0);  // one periodogram per column
-  std::vector<S> rows, col(static_cast<std::size_t>(segments));
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    if (r % seg.kBlock == 0) seg.load(x, r, rows);
-    const double* row = rows.data() + (r % seg.kBlock) * n;
-    sum.setZero();
-    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
-      const bool pair = s + 1 < segments;
-      seg.transform(row, s, pair ? row : nullptr, s + 1);
-      for (Eigen::Index k = 0; k < bins; ++k) {
-        const double pa = std::norm(seg.first(k)) * seg.gain(k);
-        const double pb = pair ? std::norm(seg.second(k)) * seg.gain(k) : 0.0;
+  out.p.setZero(x.rows(), seg.bins());
+  Eigen::VectorXd sum(seg.bins());
+  Eigen::MatrixXd each(seg.bins(), median ? segments : 0);  // one periodogram per column
+  std::vector<S> col(static_cast<std::size_t>(segments));
+  sum.setZero();
+  detail::segment_periodograms<S>(
+      seg, x,
+      [&](Eigen::Index, Eigen::Index s, Eigen::Index k, double pa, double pb) {
         if (median) {
           each(k, s) = pa;
-          if (pair) each(k, s + 1) = pb;
+          if (s + 1 < segments) each(k, s + 1) = pb;
         } else {
           sum(k) += pa + pb;
         }
-      }
-    }
-    if (!median) {
-      out.p.row(r) = sum.transpose() / double(segments);
-      continue;
-    }
-    for (Eigen::Index k = 0; k < bins; ++k) {
-      for (Eigen::Index s = 0; s < segments; ++s) col[std::size_t(s)] = each(k, s);
-      out.p(r, k) = detail::biased_median<S>(col);
-    }
-  }
+      },
+      [&](Eigen::Index r) {
+        if (!median) {
+          out.p.row(r) = sum.transpose() / double(segments);
+          sum.setZero();
+          return;
+        }
+        for (Eigen::Index k = 0; k < seg.bins(); ++k) {
+          for (Eigen::Index s = 0; s < segments; ++s) col[std::size_t(s)] = each(k, s);
+          out.p(r, k) = detail::biased_median<S>(col);
+        }
+      });
   return out;
 }
 
@@ -738,28 +758,19 @@ template <AnalysisScalar S = double>
 [[nodiscard]] Spectrogram<S> spectrogram(const AnalysisRef<S>& x, double fs,
                                          const SpectrogramOptions& o = {}) {
   detail::WelchSegments<S> seg("spectrogram", x.cols(), fs, o, 8);
-  if (!x.allFinite()) {
-    DENDRITE_THROW(numerical_error, "spectrogram: the signal contains NaN or Inf");
-  }
-  const Eigen::Index segments = seg.segments(), bins = seg.bins(), n = x.cols();
+  detail::check_finite<S>("spectrogram", x);
   Spectrogram<S> out;
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
-  out.p.assign(std::size_t(x.rows()), MatrixX<S>(bins, segments));
-  std::vector<S> rows;
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    if (r % seg.kBlock == 0) seg.load(x, r, rows);
-    const double* row = rows.data() + (r % seg.kBlock) * n;
-    MatrixX<S>& p = out.p[std::size_t(r)];
-    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
-      const bool pair = s + 1 < segments;
-      seg.transform(row, s, pair ? row : nullptr, s + 1);
-      for (Eigen::Index k = 0; k < bins; ++k) {
-        p(k, s) = std::norm(seg.first(k)) * seg.gain(k);
-        if (pair) p(k, s + 1) = std::norm(seg.second(k)) * seg.gain(k);
-      }
-    }
-  }
+  out.p.assign(std::size_t(x.rows()), MatrixX<S>(seg.bins(), seg.segments()));
+  detail::segment_periodograms<S>(
+      seg, x,
+      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, double pa, double pb) {
+        MatrixX<S>& p = out.p[std::size_t(r)];
+        p(k, s) = pa;
+        if (s + 1 < p.cols()) p(k, s + 1) = pb;
+      },
+      [](Eigen::Index) {});
   return out;
 }
 
