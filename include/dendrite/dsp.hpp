@@ -5,8 +5,8 @@
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
-/// for the second), and `fft`, `welch`, `csd`, `coherence` and `spectrogram` (NumPy's and
-/// SciPy's).
+/// for the second), and `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
+/// (NumPy's and SciPy's).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>

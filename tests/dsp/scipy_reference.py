@@ -7,8 +7,9 @@ set of Butterworth, Chebyshev, elliptic, Bessel and notch designs with `sosfilt`
 signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfilt` (default padding
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
-`welch` spectra and spectrograms of it, its `csd` and `coherence` with a filtered copy, and SciPy's
-windows. Run at configure time; nothing it writes is kept in git.
+`welch` spectra, spectrograms and short-time transforms (and an inverse) of it, its `csd` and
+`coherence` with a filtered copy, and SciPy's windows. Run at configure time; nothing it writes is
+kept in git.
 """
 import sys
 
@@ -202,6 +203,24 @@ def main(path):
             out.write(f"spectrogram {nperseg} {noverlap} {nfft} {len(f)} {len(t)}\n{row(t)}\n")
             for r in s:
                 out.write(row(r) + "\n")
+        # short-time Fourier transforms: SciPy's defaults, then a Hamming window of odd length,
+        # zero-padded transforms, 'psd' scaling, no boundary and no padding
+        stfts = [(256, -1, -1, "hann", "spectrum", True, True),
+                 (255, 200, 300, "hamming", "psd", False, False)]
+        for nperseg, noverlap, nfft, window, scaling, boundary, padded in stfts:
+            f, t, z = signal.stft(x, fs=256.0, window=window, nperseg=nperseg,
+                                  noverlap=None if noverlap < 0 else noverlap,
+                                  nfft=None if nfft < 0 else nfft, scaling=scaling,
+                                  boundary="zeros" if boundary else None, padded=padded)
+            out.write(f"stft {nperseg} {noverlap} {nfft} {window} {scaling} {int(boundary)} "
+                      f"{int(padded)} {z.shape[0]} {z.shape[1]}\n{row(t)}\n{row(z.real)}\n"
+                      f"{row(z.imag)}\n")
+        # the inverse of the default STFT with its bins below the median magnitude zeroed (no
+        # longer the STFT of any signal: the least-squares estimate)
+        f, t, z = signal.stft(x, fs=256.0)
+        keep = np.abs(z) >= np.median(np.abs(z))
+        _, xr = signal.istft(np.where(keep, z, 0), fs=256.0)
+        out.write(f"istft {z.shape[0]} {z.shape[1]} {len(xr)}\n{row(keep)}\n{row(xr)}\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"

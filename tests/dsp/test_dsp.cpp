@@ -559,8 +559,21 @@ struct ScipySpectrogram {
   std::vector<double> t;
   Eigen::MatrixXd p;  // frequencies x segments
 };
+struct ScipyStft {
+  Eigen::Index nperseg = 0, noverlap = 0, nfft = 0;  // -1: SciPy's default
+  std::string window, scaling;
+  bool boundary = true, padded = true;
+  std::vector<double> t;
+  Eigen::MatrixXcd z;  // frequencies x segments
+};
+struct ScipyIstft {
+  Eigen::MatrixXd keep;  // 1 where the default STFT's bin was kept, 0 where zeroed
+  std::vector<double> x;  // istft of the masked STFT
+};
 struct ScipyReference {
   std::vector<double> x;
+  std::vector<ScipyStft> stfts;
+  ScipyIstft istft;
   std::vector<ScipyWindow> windows;
   std::vector<ScipySpectrogram> spectrograms;
   std::vector<double> y;  // a filtered, noisier copy of x, for csd and coherence
@@ -656,6 +669,30 @@ ScipyReference read_scipy_reference(const std::string& path) {
         for (Eigen::Index j = 0; j < segments; ++j) in >> g.p(k, j);
       }
       r.spectrograms.push_back(std::move(g));
+    } else if (tag == "stft") {
+      ScipyStft st;
+      Eigen::Index bins = 0, segments = 0;
+      in >> st.nperseg >> st.noverlap >> st.nfft >> st.window >> st.scaling >> st.boundary >>
+          st.padded >> bins >> segments;
+      st.t = read_values(in, std::size_t(segments));
+      Eigen::MatrixXd re(bins, segments), im(bins, segments);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        for (Eigen::Index j = 0; j < segments; ++j) in >> re(k, j);
+      }
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        for (Eigen::Index j = 0; j < segments; ++j) in >> im(k, j);
+      }
+      st.z = re.cast<std::complex<double>>() + std::complex<double>(0, 1) *
+                                                  im.cast<std::complex<double>>();
+      r.stfts.push_back(std::move(st));
+    } else if (tag == "istft") {
+      Eigen::Index bins = 0, segments = 0;
+      in >> bins >> segments >> n;
+      r.istft.keep.resize(bins, segments);
+      for (Eigen::Index k = 0; k < bins; ++k) {
+        for (Eigen::Index j = 0; j < segments; ++j) in >> r.istft.keep(k, j);
+      }
+      r.istft.x = read_values(in, n);
     } else if (tag == "y") {
       in >> n;
       r.y = read_values(in, n);
@@ -2172,4 +2209,218 @@ TEST_CASE("spectrogram: each segment's periodogram, welch's mean, and SciPy's wi
     }
     CHECK((ours.p[0] - sg.p).cwiseAbs().maxCoeff() <= 1e-14 * sg.p.maxCoeff());  // 1.0e-15
   }
+}
+
+namespace {
+
+// An STFT option set and the same transform written plainly: the rows extended by nperseg / 2
+// zeros at each end (boundary) and by zeros to a whole number of segments (padded), then per
+// segment detrend, window, a plain DFT of nfft points, times 1 / sum w or 1 / sqrt(fs sum w^2).
+struct StftCase {
+  Eigen::Index nperseg, noverlap, nfft;
+  dsp::Window window;
+  int detrend;  // as PlainWelch's
+  bool density, boundary, padded;
+
+  [[nodiscard]] dsp::StftOptions options() const {
+    dsp::StftOptions o;
+    o.nperseg = nperseg;
+    o.noverlap = noverlap;
+    o.nfft = nfft;
+    o.window = window;
+    o.detrend = detrend == 0 ? dsp::Detrend::None
+                : detrend == 1 ? dsp::Detrend::Constant
+                               : dsp::Detrend::Linear;
+    o.scaling = density ? dsp::SpectrumScaling::Density : dsp::SpectrumScaling::Spectrum;
+    o.boundary = boundary;
+    o.padded = padded;
+    return o;
+  }
+
+  [[nodiscard]] std::vector<Eigen::MatrixXcd> plain(const Eigen::MatrixXd& x, double fs) const {
+    const Eigen::Index step = nperseg - noverlap, half = boundary ? nperseg / 2 : 0;
+    Eigen::Index length = x.cols() + 2 * half;
+    while (padded && (length - nperseg) % step != 0) ++length;
+    Eigen::MatrixXd e = Eigen::MatrixXd::Zero(x.rows(), length);
+    e.middleCols(half, x.cols()) = x;
+    const Eigen::VectorXd w = dsp::window(window, nperseg, 0.25);
+    const double c = density ? 1.0 / std::sqrt(fs * w.squaredNorm()) : 1.0 / w.sum();
+    const Eigen::Index segments = (length - noverlap) / step;
+    std::vector<Eigen::MatrixXcd> z;
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      Eigen::MatrixXcd zr(nfft / 2 + 1, segments);
+      for (Eigen::Index s = 0; s < segments; ++s) {
+        std::vector<double> v(static_cast<std::size_t>(nperseg));
+        for (Eigen::Index t = 0; t < nperseg; ++t) v[std::size_t(t)] = e(r, s * step + t);
+        v = plain_detrend(v, detrend);
+        std::vector<cplx> seg(static_cast<std::size_t>(nfft));
+        for (Eigen::Index t = 0; t < nperseg; ++t) seg[std::size_t(t)] = v[std::size_t(t)] * w(t);
+        const std::vector<cplx> f = plain_dft(seg);
+        for (Eigen::Index k = 0; k < zr.rows(); ++k) zr(k, s) = f[std::size_t(k)] * c;
+      }
+      z.push_back(zr);
+    }
+    return z;
+  }
+};
+
+double largest(const std::vector<Eigen::MatrixXcd>& z) {
+  double m = 0;
+  for (const Eigen::MatrixXcd& e : z) m = std::max(m, e.cwiseAbs().maxCoeff());
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("stft equals the transform written plainly, and istft inverts it", "[dsp]") {
+  const double fs = 250.0;
+  const std::vector<StftCase> cases = {
+      {200, 100, 200, dsp::Window::Hann, 0, false, true, true},        // SciPy's defaults
+      {101, 75, 128, dsp::Window::Hamming, 0, true, false, true},      // odd, zero-padded
+      {64, 0, 64, dsp::Window::Boxcar, 0, false, true, false},         // no overlap
+      {7, 5, 9, dsp::Window::Blackman, 2, false, true, true},          // short, linear detrend
+      {255, 200, 255, dsp::Window::Tukey, 1, true, false, false},      // odd, no extension
+  };
+  unsigned seed = 61;
+  for (const StftCase& c : cases) {
+    for (const Eigen::Index rows : {1, 3, 5}) {
+      const Eigen::MatrixXd x = eeg_like(rows, 1003, fs, seed++);
+      INFO("nperseg " << c.nperseg << ", noverlap " << c.noverlap << ", " << rows << " rows");
+      const dsp::Stft z = dsp::stft(x, fs, c.options());
+      const std::vector<Eigen::MatrixXcd> ref = c.plain(x, fs);
+      REQUIRE(z.z.size() == ref.size());
+      const double scale = largest(ref);
+      for (std::size_t r = 0; r < ref.size(); ++r) {
+        REQUIRE(z.z[r].rows() == ref[r].rows());
+        REQUIRE(z.z[r].cols() == ref[r].cols());
+        CHECK((z.z[r] - ref[r]).cwiseAbs().maxCoeff() <= 1e-12 * scale);
+      }
+      const Eigen::Index step = c.nperseg - c.noverlap;
+      REQUIRE(z.t.size() == ref[0].cols());
+      REQUIRE(z.f.size() == c.nfft / 2 + 1);
+      for (Eigen::Index s = 0; s < z.t.size(); ++s) {
+        const double centre = c.boundary ? 0.0 : 0.5 * double(c.nperseg);
+        CHECK(std::abs(z.t(s) - (centre + double(s * step)) / fs) <= 1e-15 * (1 + z.t(s)));
+      }
+      CHECK(z.f(1) == Approx(fs / double(c.nfft)).epsilon(1e-15));
+
+      if (c.detrend != 0) continue;  // a detrended STFT is not invertible
+      // Griffin and Lim's estimate of an unmodified STFT is the signal itself, then the
+      // padding's zeros; without the boundary's zeros the last samples past the last whole
+      // segment are not covered
+      const Eigen::MatrixXd back = dsp::istft(z.z, fs, c.options());
+      const Eigen::Index n = std::min(back.cols(), x.cols());
+      CHECK(n >= x.cols() - step);
+      CHECK((back.leftCols(n) - x.leftCols(n)).cwiseAbs().maxCoeff() <=
+            1e-12 * x.cwiseAbs().maxCoeff());
+      if (back.cols() > x.cols()) {
+        CHECK(back.rightCols(back.cols() - x.cols()).cwiseAbs().maxCoeff() <=
+              1e-12 * x.cwiseAbs().maxCoeff());
+      }
+    }
+  }
+
+  // a tone at a bin and a constant: inside the signal every segment reads A / 2 at the tone's
+  // bin (the periodic Hann window's spectrum is 0 two bins away and further) and B at bin 0
+  const Eigen::Index n = 2001, k0 = 10;
+  const double a = 3.0, b = -1.5, f0 = double(k0) * fs / 200.0;
+  Eigen::RowVectorXd tone(n);
+  for (Eigen::Index t = 0; t < n; ++t) {
+    tone(t) = a * std::cos(2 * std::numbers::pi * f0 * double(t) / fs + 0.4) + b;
+  }
+  dsp::StftOptions o;
+  o.nperseg = 200;
+  const dsp::Stft z = dsp::stft(tone, fs, o);
+  // segment s covers samples 100 (s - 1) ... 100 (s + 1) - 1 (the first 100 are zeros)
+  for (Eigen::Index s = 1; 100 * (s + 1) <= n; ++s) {
+    INFO("segment " << s);
+    CHECK(std::abs(z.z[0](k0, s)) == Approx(a / 2).epsilon(1e-12));
+    CHECK(std::abs(z.z[0](0, s) - b) <= 1e-12);
+    CHECK(std::abs(z.z[0](k0 + 3, s)) <= 1e-12);
+  }
+
+  // the form that writes into a result: the same values, in the same storage on a second call
+  // of one shape, and nothing touched when the input is bad
+  const Eigen::MatrixXd x = eeg_like(5, 777, fs, 71);
+  dsp::Stft<double> into;
+  dsp::stft(x, fs, o, into);
+  const std::complex<double>* storage = into.z[4].data();
+  const dsp::Stft fresh = dsp::stft(Eigen::MatrixXd(0.5 * x), fs, o);
+  dsp::stft(Eigen::MatrixXd(0.5 * x), fs, o, into);
+  CHECK(into.z[4].data() == storage);
+  for (std::size_t r = 0; r < 5; ++r) CHECK(into.z[r] == fresh.z[r]);
+  CHECK(into.t == fresh.t);
+  Eigen::MatrixXd bad = x;
+  bad(2, 100) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(dsp::stft(bad, fs, o, into), dendrite::numerical_error);
+  for (std::size_t r = 0; r < 5; ++r) CHECK(into.z[r] == fresh.z[r]);
+}
+
+TEST_CASE("stft and istft equal SciPy's; bad input", "[dsp][scipy]") {
+  const ScipyReference& ref = scipy_reference();
+  REQUIRE(ref.stfts.size() == 2);
+  const Eigen::Map<const Eigen::RowVectorXd> x(ref.x.data(), Eigen::Index(ref.x.size()));
+  for (const ScipyStft& st : ref.stfts) {
+    dsp::StftOptions o;
+    o.nperseg = st.nperseg;
+    o.noverlap = st.noverlap;
+    o.nfft = st.nfft;
+    o.window = st.window == "hann" ? dsp::Window::Hann : dsp::Window::Hamming;
+    o.scaling = st.scaling == "psd" ? dsp::SpectrumScaling::Density
+                                    : dsp::SpectrumScaling::Spectrum;
+    o.boundary = st.boundary;
+    o.padded = st.padded;
+    INFO("stft nperseg " << st.nperseg);
+    const dsp::Stft z = dsp::stft(x, 256.0, o);
+    REQUIRE(z.z[0].rows() == st.z.rows());
+    REQUIRE(z.z[0].cols() == st.z.cols());
+    for (std::size_t j = 0; j < st.t.size(); ++j) {
+      CHECK(std::abs(z.t(Eigen::Index(j)) - st.t[j]) <= 1e-15 * (1 + st.t[j]));
+    }
+    // measured 3.0e-16 and 3.8e-16
+    CHECK((z.z[0] - st.z).cwiseAbs().maxCoeff() <= 1e-14 * st.z.cwiseAbs().maxCoeff());
+  }
+  // SciPy's inverse of its default STFT with the bins below the median magnitude zeroed
+  dsp::Stft z = dsp::stft(x, 256.0);
+  REQUIRE(z.z[0].rows() == ref.istft.keep.rows());
+  REQUIRE(z.z[0].cols() == ref.istft.keep.cols());
+  z.z[0] = z.z[0].cwiseProduct(ref.istft.keep.cast<cplx>());
+  const Eigen::MatrixXd back = dsp::istft(z.z, 256.0);
+  REQUIRE(back.cols() == Eigen::Index(ref.istft.x.size()));
+  const Eigen::Map<const Eigen::RowVectorXd> xr(ref.istft.x.data(), back.cols());
+  CHECK((back.row(0) - xr).cwiseAbs().maxCoeff() <= 1e-14 * xr.cwiseAbs().maxCoeff());
+
+  // bad input: what was expected and what was given
+  const Eigen::MatrixXd short_x = Eigen::MatrixXd::Ones(2, 100);
+  CHECK_THROWS_MATCHES(dsp::stft(short_x, 250.0), dendrite::dimension_error,
+                       Catch::Message(std::string("stft: expected segments of 1 to 100 samples "
+                                                  "(the rows' length), got nperseg 256; SciPy "
+                                                  "shortens such a segment to the signal with a "
+                                                  "warning")));
+  Eigen::MatrixXd nan_x = Eigen::MatrixXd::Ones(2, 300);
+  nan_x(1, 7) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(dsp::stft(nan_x, 250.0), "stft: the signal contains NaN or Inf");
+  CHECK_THROWS_WITH(dsp::istft(std::vector<Eigen::MatrixXcd>{}, 250.0),
+                    Catch::Contains("istft: expected one STFT per channel"));
+  dsp::StftOptions o;
+  o.nperseg = 100;
+  const dsp::Stft z100 = dsp::stft(Eigen::MatrixXd(Eigen::MatrixXd::Ones(2, 300)), 250.0, o);
+  CHECK_THROWS_MATCHES(dsp::istft(z100.z, 250.0), dendrite::dimension_error,
+                       Catch::Message(std::string("istft: expected every channel's STFT of 129 "
+                                                  "bins (nfft / 2 + 1) x ") +
+                                      std::to_string(z100.z[0].cols()) + " segments, got 51 x " +
+                                      std::to_string(z100.z[0].cols()) + " in channel 0"));
+  std::vector<Eigen::MatrixXcd> ragged = z100.z;
+  ragged[1].conservativeResize(Eigen::NoChange, ragged[1].cols() - 1);
+  CHECK_THROWS_AS(dsp::istft(ragged, 250.0, o), dendrite::dimension_error);
+  std::vector<Eigen::MatrixXcd> bad = z100.z;
+  bad[1](3, 2) = cplx(std::numeric_limits<double>::infinity(), 0);
+  CHECK_THROWS_WITH(dsp::istft(bad, 250.0, o), "istft: the STFT contains NaN or Inf");
+  // the periodic Hann window is 0 at its first sample: without the boundary's zeros the first
+  // sample of the signal is under no window, and nothing can recover it
+  o.boundary = false;
+  const dsp::Stft open = dsp::stft(Eigen::MatrixXd(Eigen::MatrixXd::Ones(2, 300)), 250.0, o);
+  CHECK_THROWS_MATCHES(dsp::istft(open.z, 250.0, o), dendrite::numerical_error,
+                       Catch::Message("istft: the window and noverlap fail the nonzero "
+                                      "overlap-add condition (sum of w^2 is 0 at sample 0)"));
 }

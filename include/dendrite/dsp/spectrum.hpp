@@ -37,13 +37,18 @@
 /// `coherence`, |Pxy|^2 / (Pxx Pyy) with the three averaged by the mean over the same segments.
 /// `spectrogram(x, fs)` is SciPy's `spectrogram` (mode 'psd'): each segment's periodogram kept,
 /// with SciPy's defaults for it (a Tukey window, alpha 0.25, and an eighth of overlap).
+/// `stft(x, fs)` and `istft(z, fs)` are SciPy's `stft` and `istft`: each segment's complex
+/// one-sided transform scaled by 1 / sum w, and the least-squares overlap-add inverse, so that a
+/// lab can mask or weight time-frequency bins and return to a signal.
 ///
 /// Checked (tests/dsp/test_dsp.cpp) against a plain O(n^2) DFT, Parseval's identity and a
-/// tone's closed-form Hann spectrum, Welch's estimates written plainly, and NumPy's `fft` and
-/// SciPy 1.10's windows, `welch`, `periodogram`, `csd`, `coherence` and `spectrogram`. Where
-/// SciPy shortens a segment longer than the signal with a warning, these throw; there is no
-/// `return_onesided=False`, no `boundary` or `padded` (`welch`'s defaults, None and False, are
-/// what they do), no other spectrogram mode and no complex input.
+/// tone's closed-form Hann spectrum, Welch's estimates and the STFT written plainly, the
+/// inverse's round trip, and NumPy's `fft` and SciPy 1.10's windows, `welch`, `periodogram`,
+/// `csd`, `coherence`, `spectrogram`, `stft` and `istft`. Where SciPy shortens a segment longer
+/// than the signal with a warning, these throw; there is no `return_onesided=False`, no
+/// `boundary` or `padded` for Welch's estimates (their defaults, None and False, are what they
+/// do) and only zeros or nothing as `stft`'s boundary, no other spectrogram mode and no complex
+/// input.
 #pragma once
 
 #include <algorithm>
@@ -52,6 +57,7 @@
 #include <cmath>
 #include <complex>
 #include <cstdint>
+#include <limits>
 #include <numbers>
 #include <optional>
 #include <vector>
@@ -281,6 +287,9 @@ class FFT {
 /// A complex vector over the analysis scalar.
 template <AnalysisScalar S>
 using VectorXc = Eigen::Matrix<std::complex<S>, Eigen::Dynamic, 1>;
+/// A complex matrix over the analysis scalar.
+template <AnalysisScalar S>
+using MatrixXc = Eigen::Matrix<std::complex<S>, Eigen::Dynamic, Eigen::Dynamic>;
 
 namespace detail {
 template <AnalysisScalar S>
@@ -399,8 +408,8 @@ struct Spectrum {
 /// `csd`'s result: the frequencies (Hz) and one row of complex cross power per pair of rows.
 template <AnalysisScalar S = double>
 struct CrossSpectrum {
-  VectorX<S> f;                                                       ///< k fs / nfft
-  Eigen::Matrix<std::complex<S>, Eigen::Dynamic, Eigen::Dynamic> p;  ///< channels x frequencies
+  VectorX<S> f;   ///< k fs / nfft
+  MatrixXc<S> p;  ///< channels x frequencies
 };
 
 namespace detail {
@@ -421,7 +430,7 @@ class WelchSegments {
       : o_(o), n_(n) {
     const bool given = o.window == Window::Values;
     nperseg_ = given ? o.values.size() : o.nperseg;
-    const Eigen::Index noverlap = o.noverlap < 0 ? nperseg_ / overlap_divisor : o.noverlap;
+    noverlap_ = o.noverlap < 0 ? nperseg_ / overlap_divisor : o.noverlap;
     nfft_ = o.nfft < 0 ? nperseg_ : o.nfft;
     if (!(fs > 0) || !std::isfinite(fs)) {
       DENDRITE_THROW(numerical_error, name, ": expected a sampling rate fs > 0, got ", fs);
@@ -432,9 +441,9 @@ class WelchSegments {
                      given ? " (the window's size)" : "",
                      "; SciPy shortens such a segment to the signal with a warning");
     }
-    if (noverlap >= nperseg_) {
+    if (noverlap_ >= nperseg_) {
       DENDRITE_THROW(dimension_error, name, ": expected noverlap below nperseg (", nperseg_,
-                     "), got ", noverlap);
+                     "), got ", noverlap_);
     }
     if (nfft_ < nperseg_) {
       DENDRITE_THROW(dimension_error, name, ": expected nfft >= nperseg (", nperseg_, "), got ",
@@ -442,8 +451,8 @@ class WelchSegments {
     }
     w_ = given ? ArrayX<S>(o.values) : window<S>(o.window, nperseg_, o.alpha).array();
     if (!w_.allFinite()) DENDRITE_THROW(numerical_error, name, ": the window contains NaN or Inf");
-    step_ = nperseg_ - noverlap;
-    segments_ = (n - noverlap) / step_;
+    step_ = nperseg_ - noverlap_;
+    segments_ = (n - noverlap_) / step_;
     bins_ = nfft_ / 2 + 1;
     // the scale, doubled but at 0 and, for even nfft, at nfft / 2 (the one-sided spectrum)
     const double scale = o.scaling == SpectrumScaling::Density
@@ -461,6 +470,18 @@ class WelchSegments {
   }
 
   [[nodiscard]] Eigen::Index segments() const noexcept { return segments_; }
+  [[nodiscard]] Eigen::Index nperseg() const noexcept { return nperseg_; }
+  [[nodiscard]] Eigen::Index nfft() const noexcept { return nfft_; }
+  [[nodiscard]] Eigen::Index step() const noexcept { return step_; }
+  [[nodiscard]] const ArrayX<S>& window_values() const noexcept { return w_; }
+  // `load`'s rows of n samples from now on, the signal's from sample `before` and zeros around
+  // it (`stft`'s extension of the signal checked at construction)
+  void extend(Eigen::Index before, Eigen::Index n) noexcept {
+    before_ = before;
+    n_ = n;
+    segments_ = (n - noverlap_) / step_;
+  }
+  [[nodiscard]] Eigen::Index length() const noexcept { return n_; }
   [[nodiscard]] Eigen::Index bins() const noexcept { return bins_; }
   [[nodiscard]] double gain(Eigen::Index k) const noexcept { return gain_(k); }
   [[nodiscard]] VectorX<S> frequencies(double fs) const {
@@ -482,8 +503,11 @@ class WelchSegments {
   void load(const AnalysisRef<S>& x, Eigen::Index r, std::vector<S>& rows) const {
     const Eigen::Index count = std::min(kBlock, x.rows() - r);
     rows.resize(std::size_t(std::min(kBlock, x.rows()) * n_));
-    for (Eigen::Index t = 0; t < n_; ++t) {
-      for (Eigen::Index i = 0; i < count; ++i) rows[std::size_t(i * n_ + t)] = x(r + i, t);
+    if (n_ != x.cols()) std::fill(rows.begin(), rows.end(), S(0));
+    for (Eigen::Index t = 0; t < x.cols(); ++t) {
+      for (Eigen::Index i = 0; i < count; ++i) {
+        rows[std::size_t(i * n_ + before_ + t)] = x(r + i, t);
+      }
     }
   }
 
@@ -522,7 +546,8 @@ class WelchSegments {
   }
 
   const WelchOptions& o_;
-  Eigen::Index n_, nperseg_ = 0, nfft_ = 0, step_ = 1, segments_ = 0, bins_ = 0;
+  Eigen::Index n_, before_ = 0, nperseg_ = 0, noverlap_ = 0, nfft_ = 0, step_ = 1, segments_ = 0,
+      bins_ = 0;
   ArrayX<S> w_, gain_, ramp_;
   std::optional<FFT> plan_;
   std::vector<std::complex<double>> z_;
@@ -562,22 +587,21 @@ void check_pair(const char* name, const AnalysisRef<S>& x, const AnalysisRef<S>&
   check_finite<S>(name, y);
 }
 
-// For each row r of x, Welch's segments' scaled one-sided periodograms, segments s and s + 1
-// in one transform: visit(r, s, k, pa, pb) with pa and pb the power of segments s and s + 1 at
-// bin k (pb = 0 when s is the last segment), then finish(r).
+// For each row r of x, the transforms of Welch's segments, segments s and s + 1 in one: visit(r,
+// s, k, a, b) with a and b bin k of segments s and s + 1 (b = 0 when s is the last), then
+// finish(r).
 template <AnalysisScalar S, class Visit, class Finish>
-void segment_periodograms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit visit,
-                          Finish finish) {
+void segment_transforms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit visit,
+                        Finish finish) {
   std::vector<S> rows;
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     if (r % seg.kBlock == 0) seg.load(x, r, rows);
-    const double* row = rows.data() + (r % seg.kBlock) * x.cols();
+    const double* row = rows.data() + (r % seg.kBlock) * seg.length();
     for (Eigen::Index s = 0; s < seg.segments(); s += 2) {
       const bool pair = s + 1 < seg.segments();
       seg.transform(row, s, pair ? row : nullptr, s + 1);
       for (Eigen::Index k = 0; k < seg.bins(); ++k) {
-        visit(r, s, k, std::norm(seg.first(k)) * seg.gain(k),
-              pair ? std::norm(seg.second(k)) * seg.gain(k) : 0.0);
+        visit(r, s, k, seg.first(k), pair ? seg.second(k) : std::complex<double>());
       }
     }
     finish(r);
@@ -595,7 +619,7 @@ void cross_segments(WelchSegments<S>& seg, const AnalysisRef<S>& x, const Analys
       seg.load(x, r, xrows);
       seg.load(y, r, yrows);
     }
-    const Eigen::Index at = (r % seg.kBlock) * x.cols();
+    const Eigen::Index at = (r % seg.kBlock) * seg.length();
     start(r);
     for (Eigen::Index s = 0; s < seg.segments(); ++s) {
       seg.transform(xrows.data() + at, s, yrows.data() + at, s);
@@ -624,9 +648,11 @@ template <AnalysisScalar S = double>
   Eigen::MatrixXd each(seg.bins(), median ? segments : 0);  // one periodogram per column
   std::vector<S> col(static_cast<std::size_t>(segments));
   sum.setZero();
-  detail::segment_periodograms<S>(
+  detail::segment_transforms<S>(
       seg, x,
-      [&](Eigen::Index, Eigen::Index s, Eigen::Index k, double pa, double pb) {
+      [&](Eigen::Index, Eigen::Index s, Eigen::Index k, std::complex<double> a,
+          std::complex<double> b) {
+        const double pa = std::norm(a) * seg.gain(k), pb = std::norm(b) * seg.gain(k);
         if (median) {
           each(k, s) = pa;
           if (s + 1 < segments) each(k, s + 1) = pb;
@@ -762,15 +788,162 @@ template <AnalysisScalar S = double>
   Spectrogram<S> out;
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
-  out.p.assign(std::size_t(x.rows()), MatrixX<S>(seg.bins(), seg.segments()));
-  detail::segment_periodograms<S>(
+  out.p.resize(std::size_t(x.rows()));
+  for (MatrixX<S>& p : out.p) p.resize(seg.bins(), seg.segments());
+  detail::segment_transforms<S>(
       seg, x,
-      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, double pa, double pb) {
+      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, std::complex<double> a,
+          std::complex<double> b) {
         MatrixX<S>& p = out.p[std::size_t(r)];
-        p(k, s) = pa;
-        if (s + 1 < p.cols()) p(k, s + 1) = pb;
+        p(k, s) = std::norm(a) * seg.gain(k);
+        if (s + 1 < p.cols()) p(k, s + 1) = std::norm(b) * seg.gain(k);
       },
       [](Eigen::Index) {});
+  return out;
+}
+
+/// `stft`'s and `istft`'s options: SciPy's defaults, 256-sample Hann segments overlapping by
+/// half, no detrending, 'spectrum' scaling (`SpectrumScaling::Density` is SciPy's 'psd'), the
+/// signal extended by nperseg / 2 zeros at each end (`boundary`, SciPy's boundary='zeros') and
+/// then by zeros to a whole number of segments (`padded`); `average` is not used.
+struct StftOptions : WelchOptions {
+  bool boundary = true;  ///< nperseg / 2 zeros before and after the signal (else none)
+  bool padded = true;    ///< zeros after it up to a whole number of segments
+  StftOptions() {
+    detrend = Detrend::None;
+    scaling = SpectrumScaling::Spectrum;
+  }
+};
+
+/// `stft`'s result: the frequencies (Hz), the segments' centres (s) and per row of the signal a
+/// frequencies x segments matrix of complex amplitudes.
+template <AnalysisScalar S = double>
+struct Stft {
+  VectorX<S> f;               ///< nfft / 2 + 1 frequencies k fs / nfft
+  VectorX<S> t;               ///< s (nperseg - noverlap) / fs (+ nperseg / (2 fs) without boundary)
+  std::vector<MatrixXc<S>> z;  ///< z[channel](k, s)
+};
+
+/// The short-time Fourier transform of each row of x (channels x samples): SciPy's `stft(x, fs,
+/// ...)`, Z_s[k] = c sum_t w[t] x_e[s H + t] e^{-2 pi i k t / nfft} for the rows x_e extended as
+/// the options say (H = nperseg - noverlap), c = 1 / sum w ('spectrum': a tone A cos(2 pi f t)
+/// at a bin has |Z| = A / 2) or 1 / sqrt(fs sum w^2) ('psd'); one-sided, k = 0 ... nfft / 2.
+/// Throws as `welch` (nperseg is checked against the signal's length, where SciPy shortens it
+/// with a warning), before `out` is touched. This form writes into `out`, reusing its storage
+/// where the shapes match: a loop over recordings of one shape then maps its output's memory in
+/// once (the first touch of fresh pages costs more than the transforms; see bench/README.md).
+template <AnalysisScalar S = double>
+void stft(const AnalysisRef<S>& x, double fs, const StftOptions& o, Stft<S>& out) {
+  detail::WelchSegments<S> seg("stft", x.cols(), fs, o);
+  detail::check_finite<S>("stft", x);
+  const Eigen::Index half = o.boundary ? seg.nperseg() / 2 : 0;
+  Eigen::Index length = x.cols() + 2 * half;
+  if (o.padded) length += (seg.step() - (length - seg.nperseg()) % seg.step()) % seg.step();
+  seg.extend(half, length);
+  const ArrayX<S>& w = seg.window_values();
+  const double c = o.scaling == SpectrumScaling::Density ? 1.0 / std::sqrt(fs * w.square().sum())
+                                                         : 1.0 / w.sum();
+  out.f = seg.frequencies(fs);
+  out.t = seg.times(fs);
+  if (o.boundary) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
+  out.z.resize(std::size_t(x.rows()));
+  for (MatrixXc<S>& z : out.z) z.resize(seg.bins(), seg.segments());
+  detail::segment_transforms<S>(
+      seg, x,
+      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, std::complex<double> a,
+          std::complex<double> b) {
+        MatrixXc<S>& z = out.z[std::size_t(r)];
+        z(k, s) = a * c;
+        if (s + 1 < z.cols()) z(k, s + 1) = b * c;
+      },
+      [](Eigen::Index) {});
+}
+
+/// `stft` into a new result.
+template <AnalysisScalar S = double>
+[[nodiscard]] Stft<S> stft(const AnalysisRef<S>& x, double fs, const StftOptions& o = {}) {
+  Stft<S> out;
+  stft<S>(x, fs, o, out);
+  return out;
+}
+
+/// The inverse short-time Fourier transform: SciPy's `istft(z, fs, ...)` with the options the
+/// STFT was made with. Each segment's inverse transform (`numpy.fft.irfft` at nfft, its first
+/// nperseg samples, c undone) is windowed and overlap-added, and the sum is divided by
+/// sum_s w^2[t - s H], the least-squares signal of Griffin and Lim (IEEE TASSP 1984) whose STFT
+/// is nearest to z; with `boundary`, nperseg / 2 samples are dropped at each end. One row per
+/// channel of nperseg + (K - 1) H - 2 (nperseg / 2) samples for K segments: `istft(stft(x))`
+/// begins with x, then the padding's zeros. Throws `dimension_error` for no channels, channels
+/// of different shapes or other than nfft / 2 + 1 bins, `numerical_error` for a NaN or Inf
+/// value or where the window and overlap fail the nonzero overlap-add condition (sum_s
+/// w^2[t - s H] <= 1e-10 at a kept sample; SciPy warns and leaves such samples undivided).
+template <AnalysisScalar S = double>
+[[nodiscard]] MatrixX<S> istft(const std::vector<MatrixXc<S>>& z, double fs,
+                               const StftOptions& o = {}) {
+  const Eigen::Index nperseg = o.window == Window::Values ? o.values.size() : o.nperseg;
+  if (z.empty() || nperseg < 1) {
+    DENDRITE_THROW(dimension_error, "istft: expected one STFT per channel and nperseg >= 1, got ",
+                   z.size(), " channels and nperseg ", nperseg);
+  }
+  // the options' checks; no signal length limits the segments
+  detail::WelchSegments<S> seg("istft", std::numeric_limits<Eigen::Index>::max(), fs, o);
+  const Eigen::Index bins = seg.bins(), segments = z[0].cols(), step = seg.step();
+  for (std::size_t c = 0; c < z.size(); ++c) {
+    if (z[c].rows() != bins || z[c].cols() != segments || segments < 1) {
+      DENDRITE_THROW(dimension_error, "istft: expected every channel's STFT of ", bins,
+                     " bins (nfft / 2 + 1) x ", std::max<Eigen::Index>(segments, 1),
+                     segments < 1 ? "+" : "", " segments, got ", z[c].rows(), " x ",
+                     z[c].cols(), " in channel ", c);
+    }
+    if (!z[c].allFinite()) DENDRITE_THROW(numerical_error, "istft: the STFT contains NaN or Inf");
+  }
+  const ArrayX<S>& w = seg.window_values();
+  const Eigen::Index length = nperseg + (segments - 1) * step;
+  const Eigen::Index half = o.boundary ? nperseg / 2 : 0, kept = length - 2 * half;
+  ArrayX<S> norm = ArrayX<S>::Zero(length);
+  for (Eigen::Index s = 0; s < segments; ++s) norm.segment(s * step, nperseg) += w.square();
+  for (Eigen::Index t = half; t < half + kept; ++t) {
+    if (!(norm(t) > 1e-10)) {
+      DENDRITE_THROW(numerical_error, "istft: the window and noverlap fail the nonzero "
+                     "overlap-add condition (sum of w^2 is ", norm(t), " at sample ", t - half,
+                     ")");
+    }
+  }
+  const double gain = o.scaling == SpectrumScaling::Density ? std::sqrt(fs * w.square().sum())
+                                                            : w.sum();
+  const Eigen::Index nfft = seg.nfft();
+  FFT plan(nfft);
+  std::vector<std::complex<double>> buffer(static_cast<std::size_t>(nfft));
+  // the full spectrum of a real segment from its one-sided bins (irfft's: the imaginary parts of
+  // bins 0 and nfft / 2 ignored), times `scale` (1 or i: two segments share one transform)
+  const auto hermitian = [&](const MatrixXc<S>& zc, Eigen::Index s, std::complex<double> scale) {
+    buffer[0] += scale * zc(0, s).real();
+    for (Eigen::Index k = 1; k < bins; ++k) {
+      if (2 * k == nfft) {
+        buffer[std::size_t(k)] += scale * zc(k, s).real();
+      } else {
+        buffer[std::size_t(k)] += scale * zc(k, s);
+        buffer[std::size_t(nfft - k)] += scale * std::conj(zc(k, s));
+      }
+    }
+  };
+  MatrixX<S> out(Eigen::Index(z.size()), kept);
+  ArrayX<S> sum(length);
+  for (std::size_t c = 0; c < z.size(); ++c) {
+    sum.setZero();
+    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
+      const bool pair = s + 1 < segments;
+      std::fill(buffer.begin(), buffer.end(), std::complex<double>(0));
+      hermitian(z[c], s, 1.0);
+      if (pair) hermitian(z[c], s + 1, std::complex<double>(0, 1));
+      plan.inverse(buffer.data(), buffer.data());
+      for (Eigen::Index t = 0; t < nperseg; ++t) {
+        sum(s * step + t) += buffer[std::size_t(t)].real() * gain * w(t);
+        if (pair) sum((s + 1) * step + t) += buffer[std::size_t(t)].imag() * gain * w(t);
+      }
+    }
+    out.row(Eigen::Index(c)) = (sum.segment(half, kept) / norm.segment(half, kept)).transpose();
+  }
   return out;
 }
 
