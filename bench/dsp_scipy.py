@@ -3,8 +3,9 @@
 Q 30, over 64 channels; a 300-6000 Hz Butterworth band-pass of 4 sections over 384 channels;
 30 kHz), channels x samples blocks of float32 and float64 (SciPy computes both in float64),
 the state carried from block to block, one thread; then SciPy's welch on 64 channels x 60 000
-samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60000) and its
-coherence with a copy (BM_Coherence64x60000):
+samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60000), its
+coherence with a copy (BM_Coherence64x60000), and its stft and istft (defaults;
+BM_Stft64x60000, BM_Istft64x60000):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -49,6 +50,11 @@ def main():
     y = 0.5 * x + 1.0
     t = best_of(lambda: ss.coherence(x, y, 1000.0, nperseg=256, axis=-1), 9)
     print(f"scipy {scipy.__version__} coherence, 64 x 60000, nperseg 256: {t * 1e3:.1f} ms best of 9")
+    t = best_of(lambda: ss.stft(x, 1000.0, axis=-1), 9)
+    print(f"scipy {scipy.__version__} stft, 64 x 60000: {t * 1e3:.1f} ms best of 9")
+    _, _, z = ss.stft(x, 1000.0, axis=-1)
+    t = best_of(lambda: ss.istft(z, 1000.0), 9)
+    print(f"scipy {scipy.__version__} istft, 64 x 60000: {t * 1e3:.1f} ms best of 9")
 
 
 if __name__ == "__main__":
