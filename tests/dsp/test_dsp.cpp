@@ -2356,7 +2356,7 @@ TEST_CASE("stft equals the transform written plainly, and istft inverts it", "[d
   for (std::size_t r = 0; r < 5; ++r) CHECK(into.z[r] == fresh.z[r]);
 }
 
-TEST_CASE("stft and istft equal SciPy's; bad input", "[dsp][scipy]") {
+TEST_CASE("stft and istft equal SciPy's and reject bad input", "[dsp][scipy]") {
   const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.stfts.size() == 2);
   const Eigen::Map<const Eigen::RowVectorXd> x(ref.x.data(), Eigen::Index(ref.x.size()));
