@@ -1686,6 +1686,18 @@ std::vector<double> plain_detrend(std::vector<double> y, int kind) {
   return y;
 }
 
+// The nfft-point plain DFT of samples start ... start + nperseg - 1 of row r of m (nperseg the
+// window's size), detrended as PlainWelch's `detrend` says and windowed by w.
+std::vector<cplx> plain_segment_dft(const Eigen::MatrixXd& m, Eigen::Index r, Eigen::Index start,
+                                    const Eigen::VectorXd& w, Eigen::Index nfft, int detrend) {
+  std::vector<double> v(static_cast<std::size_t>(w.size()));
+  for (Eigen::Index t = 0; t < w.size(); ++t) v[std::size_t(t)] = m(r, start + t);
+  v = plain_detrend(v, detrend);
+  std::vector<cplx> z(static_cast<std::size_t>(nfft));
+  for (Eigen::Index t = 0; t < w.size(); ++t) z[std::size_t(t)] = v[std::size_t(t)] * w(t);
+  return plain_dft(z);
+}
+
 // Welch's cross estimate as its definition reads: per segment detrend, window, a plain DFT of
 // nfft points of x's and of y's, conj(X) Y scaled and doubled off 0 and Nyquist, then the mean,
 // or the medians of the real and imaginary parts over the bias
@@ -1696,12 +1708,7 @@ Eigen::MatrixXcd plain_cross(const Eigen::MatrixXd& x, const Eigen::MatrixXd& y,
   const Eigen::Index segments = (x.cols() - o.noverlap) / step;
   const double scale = o.density ? 1.0 / (fs * o.w.squaredNorm()) : 1.0 / std::pow(o.w.sum(), 2);
   const auto transform = [&](const Eigen::MatrixXd& m, Eigen::Index r, Eigen::Index s) {
-    std::vector<double> v(static_cast<std::size_t>(o.nperseg));
-    for (Eigen::Index t = 0; t < o.nperseg; ++t) v[std::size_t(t)] = m(r, s * step + t);
-    v = plain_detrend(v, o.detrend);
-    std::vector<cplx> z(static_cast<std::size_t>(o.nfft));
-    for (Eigen::Index t = 0; t < o.nperseg; ++t) z[std::size_t(t)] = v[std::size_t(t)] * o.w(t);
-    return plain_dft(z);
+    return plain_segment_dft(m, r, s * step, o.w, o.nfft, o.detrend);
   };
   const auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -2250,12 +2257,7 @@ struct StftCase {
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       Eigen::MatrixXcd zr(nfft / 2 + 1, segments);
       for (Eigen::Index s = 0; s < segments; ++s) {
-        std::vector<double> v(static_cast<std::size_t>(nperseg));
-        for (Eigen::Index t = 0; t < nperseg; ++t) v[std::size_t(t)] = e(r, s * step + t);
-        v = plain_detrend(v, detrend);
-        std::vector<cplx> seg(static_cast<std::size_t>(nfft));
-        for (Eigen::Index t = 0; t < nperseg; ++t) seg[std::size_t(t)] = v[std::size_t(t)] * w(t);
-        const std::vector<cplx> f = plain_dft(seg);
+        const std::vector<cplx> f = plain_segment_dft(e, r, s * step, w, nfft, detrend);
         for (Eigen::Index k = 0; k < zr.rows(); ++k) zr(k, s) = f[std::size_t(k)] * c;
       }
       z.push_back(zr);

@@ -452,7 +452,7 @@ class WelchSegments {
     w_ = given ? ArrayX<S>(o.values) : window<S>(o.window, nperseg_, o.alpha).array();
     if (!w_.allFinite()) DENDRITE_THROW(numerical_error, name, ": the window contains NaN or Inf");
     step_ = nperseg_ - noverlap_;
-    segments_ = (n - noverlap_) / step_;
+    extend(0, n);
     bins_ = nfft_ / 2 + 1;
     // the scale, doubled but at 0 and, for even nfft, at nfft / 2 (the one-sided spectrum)
     const double scale = o.scaling == SpectrumScaling::Density
@@ -474,8 +474,8 @@ class WelchSegments {
   [[nodiscard]] Eigen::Index nfft() const noexcept { return nfft_; }
   [[nodiscard]] Eigen::Index step() const noexcept { return step_; }
   [[nodiscard]] const ArrayX<S>& window_values() const noexcept { return w_; }
-  // `load`'s rows of n samples from now on, the signal's from sample `before` and zeros around
-  // it (`stft`'s extension of the signal checked at construction)
+  // `load`'s rows of n samples, the signal's from sample `before` and zeros around it (at
+  // construction the signal itself; `stft` extends it after the checks)
   void extend(Eigen::Index before, Eigen::Index n) noexcept {
     before_ = before;
     n_ = n;
@@ -606,6 +606,31 @@ void segment_transforms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit vi
     }
     finish(r);
   }
+}
+
+// One bins x segments matrix per row of x, m[r](k, s) = value(A, k) with A bin k of segment s's
+// transform (`spectrogram`'s power, `stft`'s amplitudes).
+template <AnalysisScalar S, class Matrix, class Value>
+void segment_matrices(WelchSegments<S>& seg, const AnalysisRef<S>& x, std::vector<Matrix>& m,
+                      Value value) {
+  m.resize(std::size_t(x.rows()));
+  for (Matrix& e : m) e.resize(seg.bins(), seg.segments());
+  segment_transforms<S>(
+      seg, x,
+      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, std::complex<double> a,
+          std::complex<double> b) {
+        Matrix& e = m[std::size_t(r)];
+        e(k, s) = value(a, k);
+        if (s + 1 < e.cols()) e(k, s + 1) = value(b, k);
+      },
+      [](Eigen::Index) {});
+}
+
+// The STFT's amplitude divisor: sum w ('spectrum') or sqrt(fs sum w^2) ('psd'); `stft` divides
+// by it and `istft` multiplies by it.
+template <AnalysisScalar S>
+double stft_divisor(const ArrayX<S>& w, double fs, SpectrumScaling scaling) {
+  return scaling == SpectrumScaling::Density ? std::sqrt(fs * w.square().sum()) : w.sum();
 }
 
 // For each row r of x and y: start(r), then visit(r, s) for each segment s, x's and y's
@@ -788,17 +813,9 @@ template <AnalysisScalar S = double>
   Spectrogram<S> out;
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
-  out.p.resize(std::size_t(x.rows()));
-  for (MatrixX<S>& p : out.p) p.resize(seg.bins(), seg.segments());
-  detail::segment_transforms<S>(
-      seg, x,
-      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, std::complex<double> a,
-          std::complex<double> b) {
-        MatrixX<S>& p = out.p[std::size_t(r)];
-        p(k, s) = std::norm(a) * seg.gain(k);
-        if (s + 1 < p.cols()) p(k, s + 1) = std::norm(b) * seg.gain(k);
-      },
-      [](Eigen::Index) {});
+  detail::segment_matrices<S>(seg, x, out.p, [&](std::complex<double> a, Eigen::Index k) {
+    return std::norm(a) * seg.gain(k);
+  });
   return out;
 }
 
@@ -840,23 +857,12 @@ void stft(const AnalysisRef<S>& x, double fs, const StftOptions& o, Stft<S>& out
   Eigen::Index length = x.cols() + 2 * half;
   if (o.padded) length += (seg.step() - (length - seg.nperseg()) % seg.step()) % seg.step();
   seg.extend(half, length);
-  const ArrayX<S>& w = seg.window_values();
-  const double c = o.scaling == SpectrumScaling::Density ? 1.0 / std::sqrt(fs * w.square().sum())
-                                                         : 1.0 / w.sum();
+  const double c = 1.0 / detail::stft_divisor<S>(seg.window_values(), fs, o.scaling);
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
   if (o.boundary) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
-  out.z.resize(std::size_t(x.rows()));
-  for (MatrixXc<S>& z : out.z) z.resize(seg.bins(), seg.segments());
-  detail::segment_transforms<S>(
-      seg, x,
-      [&](Eigen::Index r, Eigen::Index s, Eigen::Index k, std::complex<double> a,
-          std::complex<double> b) {
-        MatrixXc<S>& z = out.z[std::size_t(r)];
-        z(k, s) = a * c;
-        if (s + 1 < z.cols()) z(k, s + 1) = b * c;
-      },
-      [](Eigen::Index) {});
+  detail::segment_matrices<S>(seg, x, out.z,
+                              [c](std::complex<double> a, Eigen::Index) { return a * c; });
 }
 
 /// `stft` into a new result.
@@ -909,8 +915,7 @@ template <AnalysisScalar S = double>
                      ")");
     }
   }
-  const double gain = o.scaling == SpectrumScaling::Density ? std::sqrt(fs * w.square().sum())
-                                                            : w.sum();
+  const double gain = detail::stft_divisor<S>(w, fs, o.scaling);
   const Eigen::Index nfft = seg.nfft();
   FFT plan(nfft);
   std::vector<std::complex<double>> buffer(static_cast<std::size_t>(nfft));
