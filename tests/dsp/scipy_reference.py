@@ -204,15 +204,20 @@ def main(path):
             for r in s:
                 out.write(row(r) + "\n")
         # short-time Fourier transforms: SciPy's defaults, then a Hamming window of odd length,
-        # zero-padded transforms, 'psd' scaling, no boundary and no padding
-        stfts = [(256, -1, -1, "hann", "spectrum", True, True),
-                 (255, 200, 300, "hamming", "psd", False, False)]
+        # zero-padded transforms, 'psd' scaling, no boundary and no padding, then each of the
+        # other boundary extensions
+        stfts = [(256, -1, -1, "hann", "spectrum", "zeros", True),
+                 (255, 200, 300, "hamming", "psd", "none", False),
+                 (128, 96, -1, "hann", "spectrum", "even", True),
+                 (101, 50, 128, "hamming", "psd", "odd", True),
+                 (64, 16, -1, "hann", "spectrum", "constant", False)]
         for nperseg, noverlap, nfft, window, scaling, boundary, padded in stfts:
             f, t, z = signal.stft(x, fs=256.0, window=window, nperseg=nperseg,
                                   noverlap=None if noverlap < 0 else noverlap,
                                   nfft=None if nfft < 0 else nfft, scaling=scaling,
-                                  boundary="zeros" if boundary else None, padded=padded)
-            out.write(f"stft {nperseg} {noverlap} {nfft} {window} {scaling} {int(boundary)} "
+                                  boundary=None if boundary == "none" else boundary,
+                                  padded=padded)
+            out.write(f"stft {nperseg} {noverlap} {nfft} {window} {scaling} {boundary} "
                       f"{int(padded)} {z.shape[0]} {z.shape[1]}\n{row(t)}\n{row(z.real)}\n"
                       f"{row(z.imag)}\n")
         # the inverse of the default STFT with its bins below the median magnitude zeroed (no

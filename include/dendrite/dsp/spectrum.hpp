@@ -47,8 +47,7 @@
 /// `csd`, `coherence`, `spectrogram`, `stft` and `istft`. Where SciPy shortens a segment longer
 /// than the signal with a warning, these throw; there is no `return_onesided=False`, no
 /// `boundary` or `padded` for Welch's estimates (their defaults, None and False, are what they
-/// do) and only zeros or nothing as `stft`'s boundary, no other spectrogram mode and no complex
-/// input.
+/// do), no other spectrogram mode and no complex input.
 #pragma once
 
 #include <algorithm>
@@ -342,6 +341,12 @@ enum class SpectrumScaling : std::uint8_t { Density, Spectrum };
 /// How `welch` averages the segments' periodograms (SciPy's `average`).
 enum class SpectrumAverage : std::uint8_t { Mean, Median };
 
+/// How `stft` extends a row of N samples by n = nperseg / 2 samples past each end (SciPy's
+/// `boundary`): Zeros (the default), Even x[-k] = x[k], Odd x[-k] = 2 x[0] - x[k], Constant
+/// x[-k] = x[0], and the mirror images at the far end, x[N-1+k] from x[N-1-k] and x[N-1]; None,
+/// no extension. `istft` drops n samples at each end for any of them but None.
+enum class StftBoundary : std::uint8_t { Zeros, Even, Odd, Constant, None };
+
 /// The N values of a periodic window (SciPy's `get_window(name, N)`): the first N of the
 /// symmetric window of N + 1 points. Tukey's with taper fraction alpha: with M = N + 1 and
 /// width = floor(alpha (M - 1) / 2), 0.5 (1 + cos(pi (-1 + 2 t / (alpha (M - 1))))) for
@@ -474,11 +479,14 @@ class WelchSegments {
   [[nodiscard]] Eigen::Index nfft() const noexcept { return nfft_; }
   [[nodiscard]] Eigen::Index step() const noexcept { return step_; }
   [[nodiscard]] const ArrayX<S>& window_values() const noexcept { return w_; }
-  // `load`'s rows of n samples, the signal's from sample `before` and zeros around it (at
-  // construction the signal itself; `stft` extends it after the checks)
-  void extend(Eigen::Index before, Eigen::Index n) noexcept {
+  // `load`'s rows of n samples, the signal's from sample `before`, `before` samples of the
+  // kind `edge` past each of its ends and zeros after them (at construction the signal itself;
+  // `stft` extends it after the checks)
+  void extend(Eigen::Index before, Eigen::Index n,
+              StftBoundary edge = StftBoundary::Zeros) noexcept {
     before_ = before;
     n_ = n;
+    edge_ = edge;
     segments_ = (n - noverlap_) / step_;
   }
   [[nodiscard]] Eigen::Index length() const noexcept { return n_; }
@@ -507,6 +515,26 @@ class WelchSegments {
     for (Eigen::Index t = 0; t < x.cols(); ++t) {
       for (Eigen::Index i = 0; i < count; ++i) {
         rows[std::size_t(i * n_ + before_ + t)] = x(r + i, t);
+      }
+    }
+    if (edge_ == StftBoundary::Zeros || edge_ == StftBoundary::None) return;
+    // x[-j] at before - j (from x[j]) and x[N-1+j] at before + N - 1 + j (from x[N-1-j]);
+    // extend() is given before <= N - 1 for Even and Odd, so the sources are inside the signal
+    const Eigen::Index last = x.cols() - 1;
+    for (Eigen::Index i = 0; i < count; ++i) {
+      S* row = rows.data() + i * n_ + before_;
+      for (Eigen::Index j = 1; j <= before_; ++j) {
+        S head = row[0], tail = row[last];
+        if (edge_ != StftBoundary::Constant) {
+          head = row[j];
+          tail = row[last - j];
+        }
+        if (edge_ == StftBoundary::Odd) {
+          head = 2 * row[0] - head;
+          tail = 2 * row[last] - tail;
+        }
+        row[-j] = head;
+        row[last + j] = tail;
       }
     }
   }
@@ -548,6 +576,7 @@ class WelchSegments {
   const WelchOptions& o_;
   Eigen::Index n_, before_ = 0, nperseg_ = 0, noverlap_ = 0, nfft_ = 0, step_ = 1, segments_ = 0,
       bins_ = 0;
+  StftBoundary edge_ = StftBoundary::Zeros;
   ArrayX<S> w_, gain_, ramp_;
   std::optional<FFT> plan_;
   std::vector<std::complex<double>> z_;
@@ -821,11 +850,12 @@ template <AnalysisScalar S = double>
 
 /// `stft`'s and `istft`'s options: SciPy's defaults, 256-sample Hann segments overlapping by
 /// half, no detrending, 'spectrum' scaling (`SpectrumScaling::Density` is SciPy's 'psd'), the
-/// signal extended by nperseg / 2 zeros at each end (`boundary`, SciPy's boundary='zeros') and
-/// then by zeros to a whole number of segments (`padded`); `average` is not used.
+/// signal extended by nperseg / 2 samples at each end (`boundary`, zeros as SciPy's default, or
+/// SciPy's 'even', 'odd', 'constant' or None) and then by zeros to a whole number of segments
+/// (`padded`); `average` is not used.
 struct StftOptions : WelchOptions {
-  bool boundary = true;  ///< nperseg / 2 zeros before and after the signal (else none)
-  bool padded = true;    ///< zeros after it up to a whole number of segments
+  StftBoundary boundary = StftBoundary::Zeros;  ///< the extension past each end
+  bool padded = true;  ///< zeros after the extended signal up to a whole number of segments
   StftOptions() {
     detrend = Detrend::None;
     scaling = SpectrumScaling::Spectrum;
@@ -836,8 +866,8 @@ struct StftOptions : WelchOptions {
 /// frequencies x segments matrix of complex amplitudes.
 template <AnalysisScalar S = double>
 struct Stft {
-  VectorX<S> f;               ///< nfft / 2 + 1 frequencies k fs / nfft
-  VectorX<S> t;               ///< s (nperseg - noverlap) / fs (+ nperseg / (2 fs) without boundary)
+  VectorX<S> f;                ///< nfft / 2 + 1 frequencies k fs / nfft
+  VectorX<S> t;                ///< s (nperseg - noverlap) / fs, + nperseg / (2 fs) if unextended
   std::vector<MatrixXc<S>> z;  ///< z[channel](k, s)
 };
 
@@ -853,14 +883,15 @@ template <AnalysisScalar S = double>
 void stft(const AnalysisRef<S>& x, double fs, const StftOptions& o, Stft<S>& out) {
   detail::WelchSegments<S> seg("stft", x.cols(), fs, o);
   detail::check_finite<S>("stft", x);
-  const Eigen::Index half = o.boundary ? seg.nperseg() / 2 : 0;
+  const bool extended = o.boundary != StftBoundary::None;
+  const Eigen::Index half = extended ? seg.nperseg() / 2 : 0;  // <= x.cols() - 1 for x.cols() > 1
   Eigen::Index length = x.cols() + 2 * half;
   if (o.padded) length += (seg.step() - (length - seg.nperseg()) % seg.step()) % seg.step();
-  seg.extend(half, length);
+  seg.extend(half, length, o.boundary);
   const double c = 1.0 / detail::stft_divisor<S>(seg.window_values(), fs, o.scaling);
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
-  if (o.boundary) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
+  if (extended) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
   detail::segment_matrices<S>(seg, x, out.z,
                               [c](std::complex<double> a, Eigen::Index) { return a * c; });
 }
@@ -877,12 +908,13 @@ template <AnalysisScalar S = double>
 /// STFT was made with. Each segment's inverse transform (`numpy.fft.irfft` at nfft, its first
 /// nperseg samples, c undone) is windowed and overlap-added, and the sum is divided by
 /// sum_s w^2[t - s H], the least-squares signal of Griffin and Lim (IEEE TASSP 1984) whose STFT
-/// is nearest to z; with `boundary`, nperseg / 2 samples are dropped at each end. One row per
-/// channel of nperseg + (K - 1) H - 2 (nperseg / 2) samples for K segments: `istft(stft(x))`
-/// begins with x, then the padding's zeros. Throws `dimension_error` for no channels, channels
-/// of different shapes or other than nfft / 2 + 1 bins, `numerical_error` for a NaN or Inf
-/// value or where the window and overlap fail the nonzero overlap-add condition (sum_s
-/// w^2[t - s H] <= 1e-10 at a kept sample; SciPy warns and leaves such samples undivided).
+/// is nearest to z; with a `boundary` but None, nperseg / 2 samples are dropped at each end
+/// (whatever the extension was). One row per channel of nperseg + (K - 1) H - 2 (nperseg / 2)
+/// samples for K segments: `istft(stft(x))` begins with x, then the padding's zeros. Throws
+/// `dimension_error` for no channels, channels of different shapes or other than nfft / 2 + 1
+/// bins, `numerical_error` for a NaN or Inf value or where the window and overlap fail the
+/// nonzero overlap-add condition (sum_s w^2[t - s H] <= 1e-10 at a kept sample; SciPy warns and
+/// leaves such samples undivided).
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixX<S> istft(const std::vector<MatrixXc<S>>& z, double fs,
                                const StftOptions& o = {}) {
@@ -905,7 +937,8 @@ template <AnalysisScalar S = double>
   }
   const ArrayX<S>& w = seg.window_values();
   const Eigen::Index length = nperseg + (segments - 1) * step;
-  const Eigen::Index half = o.boundary ? nperseg / 2 : 0, kept = length - 2 * half;
+  const Eigen::Index half = o.boundary != StftBoundary::None ? nperseg / 2 : 0;
+  const Eigen::Index kept = length - 2 * half;
   ArrayX<S> norm = ArrayX<S>::Zero(length);
   for (Eigen::Index s = 0; s < segments; ++s) norm.segment(s * step, nperseg) += w.square();
   for (Eigen::Index t = half; t < half + kept; ++t) {
