@@ -5,8 +5,9 @@
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
-/// for the second), and `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
-/// (NumPy's and SciPy's).
+/// for the second), `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
+/// (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper spectrum
+/// (MNE's).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>
@@ -17,6 +18,7 @@
 #include <dendrite/dsp/filter_order.hpp>
 #include <dendrite/dsp/filtfilt.hpp>
 #include <dendrite/dsp/fir.hpp>
+#include <dendrite/dsp/multitaper.hpp>
 #include <dendrite/dsp/sos_filter.hpp>
 #include <dendrite/dsp/spectrum.hpp>
 #include <dendrite/dsp/transfer_function.hpp>

@@ -8,7 +8,7 @@ signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfil
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
 `welch` spectra, spectrograms and short-time transforms (and an inverse) of it, its `csd` and
-`coherence` with a filtered copy, and SciPy's windows. Run at configure time; nothing it writes is
+`coherence` with a filtered copy, SciPy's windows and its Slepian tapers (`dpss`). Run at configure time; nothing it writes is
 kept in git.
 """
 import sys
@@ -226,6 +226,12 @@ def main(path):
         keep = np.abs(z) >= np.median(np.abs(z))
         _, xr = signal.istft(np.where(keep, z, 0), fs=256.0)
         out.write(f"istft {z.shape[0]} {z.shape[1]} {len(xr)}\n{row(keep)}\n{row(xr)}\n")
+        # Slepian tapers and their concentration ratios: symmetric and periodic, odd and even
+        # lengths
+        for m, nw, k, sym in [(7, 1.5, 3, True), (64, 2.5, 4, True), (101, 4.0, 8, True),
+                              (100, 4.0, 8, False), (257, 3.0, 6, False), (1000, 4.0, 7, True)]:
+            v, ratios = signal.windows.dpss(m, nw, k, sym=sym, return_ratios=True)
+            out.write(f"dpss {m} {nw!r} {k} {int(sym)}\n{row(v)}\n{row(ratios)}\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"

@@ -566,6 +566,13 @@ struct ScipyStft {
   std::vector<double> t;
   Eigen::MatrixXcd z;  // frequencies x segments
 };
+struct ScipyDpss {
+  Eigen::Index m = 0, k = 0;
+  double nw = 0;
+  bool sym = true;
+  Eigen::MatrixXd tapers;  // k x m
+  std::vector<double> ratios;
+};
 struct ScipyIstft {
   Eigen::MatrixXd keep;  // 1 where the default STFT's bin was kept, 0 where zeroed
   std::vector<double> x;  // istft of the masked STFT
@@ -573,6 +580,7 @@ struct ScipyIstft {
 struct ScipyReference {
   std::vector<double> x;
   std::vector<ScipyStft> stfts;
+  std::vector<ScipyDpss> dpsses;
   ScipyIstft istft;
   std::vector<ScipyWindow> windows;
   std::vector<ScipySpectrogram> spectrograms;
@@ -693,6 +701,15 @@ ScipyReference read_scipy_reference(const std::string& path) {
         for (Eigen::Index j = 0; j < segments; ++j) in >> r.istft.keep(k, j);
       }
       r.istft.x = read_values(in, n);
+    } else if (tag == "dpss") {
+      ScipyDpss d;
+      in >> d.m >> d.nw >> d.k >> d.sym;
+      d.tapers.resize(d.k, d.m);
+      for (Eigen::Index i = 0; i < d.k; ++i) {
+        for (Eigen::Index t = 0; t < d.m; ++t) in >> d.tapers(i, t);
+      }
+      d.ratios = read_values(in, std::size_t(d.k));
+      r.dpsses.push_back(std::move(d));
     } else if (tag == "y") {
       in >> n;
       r.y = read_values(in, n);
@@ -2484,4 +2501,225 @@ TEST_CASE("stft and istft equal SciPy's and reject bad input", "[dsp][scipy]") {
   CHECK_THROWS_MATCHES(dsp::istft(open.z, 250.0, o), dendrite::numerical_error,
                        Catch::Message("istft: the window and noverlap fail the nonzero "
                                       "overlap-add condition (sum of w^2 is 0 at sample 0)"));
+}
+
+namespace {
+
+// The concentration matrix of the band |f| <= W over n samples, A[i][j] = sin(2 pi W (i - j)) /
+// (pi (i - j)) and 2W on the diagonal: its eigenvectors are the Slepian sequences and its
+// eigenvalues their concentration ratios.
+Eigen::MatrixXd concentration_matrix(Eigen::Index n, double w) {
+  Eigen::MatrixXd a(n, n);
+  for (Eigen::Index i = 0; i < n; ++i) {
+    for (Eigen::Index j = 0; j < n; ++j) {
+      const double d = double(i - j);
+      a(i, j) = i == j ? 2 * w : std::sin(2 * std::numbers::pi * w * d) / (std::numbers::pi * d);
+    }
+  }
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("dpss are the concentration problem's eigenvectors, in SciPy's signs", "[dsp]") {
+  struct Case {
+    Eigen::Index m;
+    double nw;
+    Eigen::Index k;
+  };
+  for (const Case& c : {Case{7, 1.5, 3}, Case{64, 2.5, 5}, Case{101, 4.0, 8}, Case{33, 2.0, 4},
+                        Case{250, 6.5, 12}}) {
+    INFO("M " << c.m << ", NW " << c.nw << ", K " << c.k);
+    const dsp::Dpss d = dsp::dpss(c.m, c.nw, c.k);
+    REQUIRE(d.tapers.rows() == c.k);
+    REQUIRE(d.tapers.cols() == c.m);
+    REQUIRE(d.ratios.size() == c.k);
+    const Eigen::MatrixXd a = concentration_matrix(c.m, c.nw / double(c.m));
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(a);  // ascending
+    CHECK((d.tapers * d.tapers.transpose() - Eigen::MatrixXd::Identity(c.k, c.k))
+              .cwiseAbs()
+              .maxCoeff() <= 1e-13);
+    for (Eigen::Index j = 0; j < c.k; ++j) {
+      INFO("order " << j);
+      const Eigen::VectorXd v = d.tapers.row(j).transpose();
+      // A v = lambda v, lambda the j-th largest eigenvalue of A and the quadratic form v' A v
+      CHECK(std::abs(d.ratios(j) - eig.eigenvalues()(c.m - 1 - j)) <= 1e-13);
+      CHECK(std::abs(d.ratios(j) - v.dot(a * v)) <= 1e-13);
+      CHECK((a * v - d.ratios(j) * v).cwiseAbs().maxCoeff() <= 1e-12);
+      // even orders sum to a positive value, odd ones begin with a positive lobe
+      if (j % 2 == 0) {
+        CHECK(v.sum() > 0);
+      } else {
+        Eigen::Index t = 0;
+        while (v(t) * v(t) <= std::max(1e-7, 1.0 / double(c.m))) ++t;
+        CHECK(v(t) > 0);
+      }
+    }
+    // the ratios fall with the order: about 2 NW of them near 1
+    for (Eigen::Index j = 1; j < c.k; ++j) CHECK(d.ratios(j) < d.ratios(j - 1));
+    CHECK(d.ratios(0) > 0.99);
+    // the periodic tapers: those of M + 1 samples, the last sample dropped, with their ratios
+    const dsp::Dpss p = dsp::dpss(c.m, c.nw, c.k, false);
+    const dsp::Dpss longer = dsp::dpss(c.m + 1, c.nw, c.k);
+    CHECK(p.tapers == longer.tapers.leftCols(c.m));
+    CHECK(p.ratios == longer.ratios);
+  }
+
+  // bad input: what was expected and what was given
+  CHECK_THROWS_MATCHES(dsp::dpss(1, 0.4, 1), dendrite::dimension_error,
+                       Catch::Message("dpss: expected M >= 2 samples and 1 to M tapers, got M 1 "
+                                      "and K 1"));
+  CHECK_THROWS_AS(dsp::dpss(10, 2.0, 0), dendrite::dimension_error);
+  CHECK_THROWS_AS(dsp::dpss(10, 2.0, 11), dendrite::dimension_error);
+  CHECK_THROWS_MATCHES(dsp::dpss(10, 5.0, 3), dendrite::numerical_error,
+                       Catch::Message("dpss: expected 0 < NW < M / 2 = 5, got 5"));
+  CHECK_THROWS_AS(dsp::dpss(10, 0.0, 3), dendrite::numerical_error);
+  CHECK_THROWS_AS(dsp::dpss(10, std::numeric_limits<double>::quiet_NaN(), 3),
+                  dendrite::numerical_error);
+}
+
+TEST_CASE("dpss equal SciPy's tapers and concentration ratios", "[dsp][scipy]") {
+  const ScipyReference& ref = scipy_reference();
+  REQUIRE(ref.dpsses.size() == 6);
+  for (const ScipyDpss& s : ref.dpsses) {
+    INFO("M " << s.m << ", NW " << s.nw << ", K " << s.k << ", sym " << s.sym);
+    const dsp::Dpss d = dsp::dpss(s.m, s.nw, s.k, s.sym);
+    REQUIRE(d.tapers.rows() == s.k);
+    REQUIRE(d.tapers.cols() == s.m);
+    // measured 1.2e-13 at M 1 000, 1.1e-16 at M 7: an eigenvector's rounding grows with the
+    // matrix's norm over the gap to the next eigenvalue
+    CHECK((d.tapers - s.tapers).cwiseAbs().maxCoeff() <= 1e-12);
+    for (Eigen::Index j = 0; j < s.k; ++j) {
+      CHECK(std::abs(d.ratios(j) - s.ratios[std::size_t(j)]) <= 1e-13);  // 2.1e-15
+    }
+  }
+}
+
+namespace {
+
+// The multitaper estimate written plainly: the row's mean removed, a plain DFT of nfft points of
+// each kept taper times the row, (2 / fs) sum lambda |X|^2 / sum lambda, halved at 0 and, for even
+// nfft, at nfft / 2.
+Eigen::MatrixXd plain_multitaper(const Eigen::MatrixXd& x, double fs, const dsp::Dpss<>& d,
+                                 const std::vector<Eigen::Index>& kept, Eigen::Index nfft) {
+  const Eigen::Index n = x.cols(), bins = nfft / 2 + 1;
+  Eigen::MatrixXd p = Eigen::MatrixXd::Zero(x.rows(), bins);
+  double total = 0;
+  for (const Eigen::Index k : kept) total += d.ratios(k);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const Eigen::RowVectorXd y = x.row(r).array() - x.row(r).mean();
+    for (const Eigen::Index k : kept) {
+      for (Eigen::Index f = 0; f < bins; ++f) {
+        cplx sum = 0;
+        for (Eigen::Index t = 0; t < n; ++t) {
+          const double phase = -2 * std::numbers::pi * double((f * t) % nfft) / double(nfft);
+          sum += d.tapers(k, t) * y(t) * cplx(std::cos(phase), std::sin(phase));
+        }
+        const bool single = f == 0 || 2 * f == nfft;
+        p(r, f) += (single ? 1.0 : 2.0) / (fs * total) * d.ratios(k) * std::norm(sum);
+      }
+    }
+  }
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("multitaper_psd equals the estimate written plainly and Parseval's sum", "[dsp]") {
+  const double fs = 250.0;
+  struct Case {
+    Eigen::Index rows, n;
+    double nw;
+    Eigen::Index tapers, nfft;
+    bool low_bias;
+  };
+  unsigned seed = 81;
+  for (const Case& c : {Case{1, 1003, 4.0, -1, -1, true}, Case{3, 257, 2.5, -1, -1, true},
+                        Case{5, 300, 3.0, 4, 512, false}, Case{3, 501, 0.6, -1, 600, true},
+                        Case{7, 128, 8.0, 9, -1, true}}) {
+    INFO(c.rows << " x " << c.n << ", NW " << c.nw << ", tapers " << c.tapers << ", nfft "
+                << c.nfft);
+    const Eigen::MatrixXd x = eeg_like(c.rows, c.n, fs, seed++);
+    dsp::MultitaperOptions o;
+    o.nw = c.nw;
+    o.tapers = c.tapers;
+    o.nfft = c.nfft;
+    o.low_bias = c.low_bias;
+    const dsp::Spectrum p = dsp::multitaper_psd(x, fs, o);
+    const Eigen::Index nfft = c.nfft < 0 ? c.n : c.nfft;
+    const Eigen::Index count = c.tapers < 0 ? Eigen::Index(std::floor(2 * c.nw)) : c.tapers;
+    const dsp::Dpss d = dsp::dpss(c.n, c.nw, count, false);
+    std::vector<Eigen::Index> kept;
+    for (Eigen::Index k = 0; k < count; ++k) {
+      if (!c.low_bias || d.ratios(k) > 0.9) kept.push_back(k);
+    }
+    if (kept.empty()) kept.push_back(0);  // the most concentrated
+    const Eigen::MatrixXd ref = plain_multitaper(x, fs, d, kept, nfft);
+    REQUIRE(p.p.rows() == c.rows);
+    REQUIRE(p.p.cols() == nfft / 2 + 1);
+    CHECK((p.p - ref).cwiseAbs().maxCoeff() <= 1e-12 * ref.maxCoeff());
+    CHECK(p.f(1) == Approx(fs / double(nfft)).epsilon(1e-15));
+    // Parseval: the estimate summed over the band, times fs / nfft, is the tapered rows' mean
+    // energy sum lambda_k sum_t v_k[t]^2 y[t]^2 / sum lambda_k
+    double total = 0;
+    for (const Eigen::Index k : kept) total += d.ratios(k);
+    for (Eigen::Index r = 0; r < c.rows; ++r) {
+      const Eigen::RowVectorXd y = x.row(r).array() - x.row(r).mean();
+      double energy = 0;
+      for (const Eigen::Index k : kept) {
+        energy += d.ratios(k) * (d.tapers.row(k).array() * y.array()).square().sum() / total;
+      }
+      CHECK(p.p.row(r).sum() * fs / double(nfft) == Approx(energy).epsilon(1e-12));
+    }
+    if (c.low_bias && c.tapers < 0 && c.nw >= 2) CHECK(kept.size() + 1 >= std::size_t(2 * c.nw));
+  }
+
+  // the estimate kept for epochs of one length: the same values, the tapers it says it keeps,
+  // the result's storage reused, and nothing touched when the input is bad
+  dsp::MultitaperOptions kept_options;
+  kept_options.nw = 3.5;
+  dsp::MultitaperPsd<double> epochs(301, fs, kept_options);
+  REQUIRE(epochs.kept().size() == 6);  // of floor(2 NW) = 7, the last below 0.9
+  CHECK(epochs.tapers().ratios(6) <= 0.9);
+  CHECK(epochs.tapers().ratios(5) > 0.9);
+  dsp::Spectrum<double> into;
+  for (unsigned epoch = 0; epoch < 3; ++epoch) {
+    const Eigen::MatrixXd y = eeg_like(5, 301, fs, 100 + epoch);
+    epochs(y, into);
+    const dsp::Spectrum once = dsp::multitaper_psd(y, fs, kept_options);
+    CHECK(into.p == once.p);
+    CHECK(into.f == once.f);
+  }
+  const double* storage = into.p.data();
+  epochs(eeg_like(5, 301, fs, 103), into);
+  CHECK(into.p.data() == storage);
+  const Eigen::MatrixXd before = into.p;
+  CHECK_THROWS_MATCHES(epochs(eeg_like(5, 300, fs, 104), into), dendrite::dimension_error,
+                       Catch::Message("multitaper_psd: expected rows of 301 samples, got 300"));
+  Eigen::MatrixXd inf_epoch = eeg_like(5, 301, fs, 105);
+  inf_epoch(4, 300) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_AS(epochs(inf_epoch, into), dendrite::numerical_error);
+  CHECK(into.p == before);
+
+  // bad input: what was expected and what was given
+  const Eigen::MatrixXd x = eeg_like(2, 200, fs, 91);
+  dsp::MultitaperOptions o;
+  CHECK_THROWS_MATCHES(dsp::multitaper_psd(x, 0.0), dendrite::numerical_error,
+                       Catch::Message("multitaper_psd: expected a sampling rate fs > 0, got 0"));
+  o.nfft = 199;
+  CHECK_THROWS_MATCHES(dsp::multitaper_psd(x, fs, o), dendrite::dimension_error,
+                       Catch::Message("multitaper_psd: expected nfft >= the rows' length (200), "
+                                      "got 199"));
+  o.nfft = -1;
+  o.nw = 0.4;
+  CHECK_THROWS_MATCHES(dsp::multitaper_psd(x, fs, o), dendrite::dimension_error,
+                       Catch::Message("multitaper_psd: expected at least one taper, got 0 "
+                                      "(floor(2 NW))"));
+  o.nw = 100.0;
+  CHECK_THROWS_AS(dsp::multitaper_psd(x, fs, o), dendrite::numerical_error);
+  o.nw = 4.0;
+  Eigen::MatrixXd bad = x;
+  bad(1, 50) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(dsp::multitaper_psd(bad, fs, o),
+                    "multitaper_psd: the signal contains NaN or Inf");
 }

@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: MIT
+/// @file
+/// Slepian's tapers and Thomson's multitaper spectrum: the spectral estimate that trades a
+/// chosen frequency resolution for low variance and low leakage, used throughout
+/// electrophysiology (Chronux, MNE's `psd_array_multitaper`).
+///
+/// `dpss(M, NW, K)` is SciPy's `scipy.signal.windows.dpss(M, NW, K, return_ratios=True)`: the
+/// K discrete prolate spheroidal sequences of M samples most concentrated in the band
+/// |f| <= W = NW / M (Slepian, Bell Syst. Tech. J. 1978), found as the eigenvectors of the K
+/// largest eigenvalues of the tridiagonal matrix with diagonal ((M - 1 - 2t) / 2)^2 cos(2 pi W)
+/// and off-diagonal t (M - t) / 2 (Percival and Walden 1993), which has the same eigenvectors as
+/// the concentration problem. Its eigenvalues are found by bisection with Sturm counts and its
+/// eigenvectors by inverse iteration (a tridiagonal solve with partial pivoting), O(K M) in all,
+/// so a taper of a whole recording is cheap. Each taper has unit norm; by SciPy's (Percival and
+/// Walden's) convention the even orders have a positive sum and the odd orders begin with a
+/// positive lobe (the first sample whose square exceeds max(1e-7, 1 / M) is positive). The
+/// concentration ratios lambda_k = sum_j r_k[j] a[j], the taper's autocorrelation r_k against
+/// a[0] = 2W, a[j] = 2 sin(2 pi W j) / (pi j) (the energy fraction inside the band), are
+/// computed by transforms. `sym = false` gives SciPy's periodic tapers: those of M + 1 samples
+/// (their ratios too), the last sample dropped.
+///
+/// `multitaper_psd(x, fs)` is MNE's `psd_array_multitaper(x, fs, normalization='full')`, the
+/// eigenvalue-weighted estimate of each row of x (channels x samples): the row's mean removed,
+/// X_k = DFT_nfft(v_k x) for the periodic tapers v_k of `dpss(N, NW, floor(2 NW), sym=false)`
+/// whose ratio exceeds 0.9 (`low_bias`; the most concentrated one if none does), and
+/// P[f] = (2 / fs) sum_k lambda_k |X_k[f]|^2 / sum_k lambda_k, not doubled at bin 0 nor, for
+/// even nfft, at nfft / 2: a density in V^2/Hz as `welch`'s. Its resolution is the full
+/// bandwidth 2 NW fs / N Hz. Two tapered rows share one complex transform. `MultitaperPsd(N, fs)`
+/// makes the tapers and the transform once, for a loop over epochs of one length.
+///
+/// Not here: Thomson's adaptive weights (MNE's `adaptive=True`), the multitaper cross spectrum
+/// and coherence, and the F test for line components.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <complex>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <numbers>
+#include <optional>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include <dendrite/core/analysis.hpp>
+#include <dendrite/core/error.hpp>
+#include <dendrite/dsp/spectrum.hpp>
+
+namespace dendrite::dsp {
+
+/// `dpss`'s result: the tapers (one per row, K x M) and their concentration ratios.
+template <AnalysisScalar S = double>
+struct Dpss {
+  MatrixX<S> tapers;  ///< row k: the taper of order k
+  VectorX<S> ratios;  ///< lambda_k, the fraction of taper k's energy in |f| <= W
+};
+
+namespace detail {
+
+// The numbers of eigenvalues of the symmetric tridiagonal matrix (diagonal d, squared
+// off-diagonal e2[t] between t - 1 and t; e2[0] unused) below each of 32 points x: the negative
+// pivots of the LDL^T factors of T - x I (Sylvester's law of inertia), a vanishing pivot counted
+// as a tiny negative one. The 32 recurrences are independent, so their divisions overlap (one
+// recurrence alone waits on each division in turn).
+inline constexpr std::size_t kSturmLanes = 32;
+template <AnalysisScalar S>
+void sturm_counts(const VectorX<S>& d, const VectorX<S>& e2,
+                  const std::array<double, kSturmLanes>& x, double tiny,
+                  std::array<double, kSturmLanes>& count) {
+  std::array<double, kSturmLanes> q{};
+  for (std::size_t j = 0; j < kSturmLanes; ++j) {
+    q[j] = d(0) - x[j];
+    count[j] = 0;
+  }
+  for (Eigen::Index t = 0;; ++t) {
+    for (std::size_t j = 0; j < kSturmLanes; ++j) {
+      const double v = std::abs(q[j]) < tiny ? -tiny : q[j];
+      count[j] += v < 0 ? 1.0 : 0.0;
+      q[j] = v;
+    }
+    if (t + 1 == d.size()) return;
+    const double dt = d(t + 1), et = e2(t + 1);
+    for (std::size_t j = 0; j < kSturmLanes; ++j) q[j] = dt - x[j] - et / q[j];
+  }
+}
+
+// Solves (T - lambda I) y = b in place by Gaussian elimination with partial pivoting (the
+// factors have a second superdiagonal where rows were exchanged); a vanishing pivot, as
+// lambda is an eigenvalue to rounding, becomes `tiny` so that y grows along its eigenvector.
+template <AnalysisScalar S>
+void shifted_tridiagonal_solve(const VectorX<S>& d, const VectorX<S>& e, double lambda,
+                               double tiny, VectorX<S>& b, VectorX<S>& diag, VectorX<S>& up,
+                               VectorX<S>& up2) {
+  const Eigen::Index n = d.size();
+  diag = d.array() - lambda;
+  up.head(n - 1) = e.tail(n - 1);
+  up(n - 1) = 0;
+  up2.setZero(n);
+  for (Eigen::Index t = 0; t + 1 < n; ++t) {
+    const double below = e(t + 1);  // row t + 1's entry in column t
+    if (std::abs(diag(t)) >= std::abs(below)) {
+      const double l = diag(t) == 0 ? 0.0 : below / diag(t);
+      diag(t + 1) -= l * up(t);
+      b(t + 1) -= l * b(t);
+    } else {  // exchange rows t and t + 1
+      const double l = diag(t) / below;
+      diag(t) = below;
+      const double upper = up(t);
+      up(t) = diag(t + 1);
+      diag(t + 1) = upper - l * diag(t + 1);
+      if (t + 2 < n) {
+        up2(t) = up(t + 1);
+        up(t + 1) = -l * up(t + 1);
+      }
+      const double bt = b(t);
+      b(t) = b(t + 1);
+      b(t + 1) = bt - l * b(t);
+    }
+  }
+  for (Eigen::Index t = n - 1; t >= 0; --t) {
+    if (std::abs(diag(t)) < tiny) diag(t) = diag(t) < 0 ? -tiny : tiny;
+    double v = b(t);
+    if (t + 1 < n) v -= up(t) * b(t + 1);
+    if (t + 2 < n) v -= up2(t) * b(t + 2);
+    b(t) = v / diag(t);
+  }
+}
+
+// The autocorrelations r[j] = sum_t v[t] v[t + j], j = 0 ... M - 1, of the columns of v, by
+// transforms of a power of two >= 2M - 1 (two columns per complex transform).
+template <AnalysisScalar S>
+MatrixX<S> autocorrelations(const MatrixX<S>& v) {
+  const Eigen::Index m = v.rows();
+  const auto n = Eigen::Index(std::bit_ceil(std::uint64_t(2 * m - 1)));
+  FFT plan(n);
+  std::vector<std::complex<double>> z(static_cast<std::size_t>(n));
+  MatrixX<S> r(v.cols(), m);
+  for (Eigen::Index k = 0; k < v.cols(); k += 2) {
+    const bool pair = k + 1 < v.cols();
+    std::fill(z.begin(), z.end(), std::complex<double>(0));
+    for (Eigen::Index t = 0; t < m; ++t) z[std::size_t(t)] = {v(t, k), pair ? v(t, k + 1) : 0.0};
+    plan.forward(z.data(), z.data());
+    // |A|^2 + i |B|^2 for z = a + i b: A[f] = (Z[f] + conj Z[-f]) / 2, B = (Z - conj Z[-f]) / 2i
+    for (Eigen::Index f = 0; f <= n / 2; ++f) {
+      const std::complex<double> zf = z[std::size_t(f)];
+      const std::complex<double> zm = std::conj(z[std::size_t((n - f) % n)]);
+      const double pa = std::norm(0.5 * (zf + zm)), pb = std::norm(0.5 * (zf - zm));
+      z[std::size_t(f)] = {pa, pb};
+      z[std::size_t((n - f) % n)] = {pa, pb};
+    }
+    plan.inverse(z.data(), z.data());
+    for (Eigen::Index j = 0; j < m; ++j) {
+      r(k, j) = z[std::size_t(j)].real();
+      if (pair) r(k + 1, j) = z[std::size_t(j)].imag();
+    }
+  }
+  return r;
+}
+
+}  // namespace detail
+
+/// The K discrete prolate spheroidal sequences of M samples and time-half-bandwidth NW, with
+/// their concentration ratios: SciPy's `dpss(M, NW, K, sym, return_ratios=True)` (see the file
+/// comment). Throws `dimension_error` unless M >= 2 and 1 <= K <= M, `numerical_error` unless
+/// 0 < NW < M / 2.
+template <AnalysisScalar S = double>
+[[nodiscard]] Dpss<S> dpss(Eigen::Index m, double nw, Eigen::Index k, bool sym = true) {
+  if (m < 2 || k < 1 || k > m) {
+    DENDRITE_THROW(dimension_error, "dpss: expected M >= 2 samples and 1 to M tapers, got M ", m,
+                   " and K ", k);
+  }
+  if (!(nw > 0) || !(nw < 0.5 * double(m))) {
+    DENDRITE_THROW(numerical_error, "dpss: expected 0 < NW < M / 2 = ", 0.5 * double(m), ", got ",
+                   nw);
+  }
+  const Eigen::Index n = sym ? m : m + 1;  // SciPy's periodic tapers: M + 1 points, truncated
+  const double w = nw / double(n), c = std::cos(2 * std::numbers::pi * w);
+  VectorX<S> d(n), e(n), e2(n);
+  for (Eigen::Index t = 0; t < n; ++t) {
+    const double h = 0.5 * double(n - 1 - 2 * t);
+    d(t) = h * h * c;
+    e(t) = t == 0 ? 0.0 : 0.5 * double(t) * double(n - t);
+  }
+  e2 = e.array().square();
+  // Gershgorin's interval holds every eigenvalue
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  for (Eigen::Index t = 0; t < n; ++t) {
+    const double radius = std::abs(e(t)) + (t + 1 < n ? std::abs(e(t + 1)) : 0.0);
+    lo = std::min(lo, d(t) - radius);
+    hi = std::max(hi, d(t) + radius);
+  }
+  const double scale = std::max(std::abs(lo), std::abs(hi));
+  const double tiny = std::numeric_limits<double>::min() / std::numeric_limits<double>::epsilon() *
+                      std::max(1.0, e2.maxCoeff());
+  // the K largest eigenvalues by multisection, 8 at a time, each interval [a, b] cut at 4
+  // points in a pass: the (n - 1 - j)-th smallest eigenvalue is the least x with more than
+  // n - 1 - j eigenvalues below it
+  constexpr std::size_t kGroup = 8, kCuts = detail::kSturmLanes / kGroup;
+  VectorX<S> lambda(k);
+  for (Eigen::Index j0 = 0; j0 < k; j0 += Eigen::Index(kGroup)) {
+    std::array<double, kGroup> a{}, b{};
+    std::array<double, detail::kSturmLanes> x{}, count{};
+    a.fill(lo);
+    b.fill(hi);
+    for (int it = 0; it < 200; ++it) {
+      bool open = false;
+      for (std::size_t i = 0; i < kGroup; ++i) {
+        for (std::size_t cut = 0; cut < kCuts; ++cut) {
+          x[i * kCuts + cut] = a[i] + (b[i] - a[i]) * double(cut + 1) / double(kCuts + 1);
+        }
+        open = open || (b[i] - a[i] > 2 * std::numeric_limits<double>::epsilon() * scale &&
+                        x[i * kCuts] > a[i] && x[i * kCuts + kCuts - 1] < b[i]);
+      }
+      if (!open) break;
+      detail::sturm_counts<S>(d, e2, x, tiny, count);
+      for (std::size_t i = 0; i < kGroup; ++i) {
+        const Eigen::Index index = n - 1 - std::min(j0 + Eigen::Index(i), k - 1);
+        for (std::size_t cut = 0; cut < kCuts; ++cut) {  // the counts rise with x
+          const double xc = x[i * kCuts + cut];
+          if (count[i * kCuts + cut] > double(index)) {
+            b[i] = std::min(b[i], xc);
+          } else {
+            a[i] = std::max(a[i], xc);
+          }
+        }
+      }
+    }
+    for (Eigen::Index j = j0; j < std::min(k, j0 + Eigen::Index(kGroup)); ++j) {
+      lambda(j) = 0.5 * (a[std::size_t(j - j0)] + b[std::size_t(j - j0)]);
+    }
+  }
+  Dpss<S> out;
+  MatrixX<S> v(n, k);  // a taper per column
+  // inverse iteration from a start with a part along every eigenvector, kept orthogonal to the
+  // tapers before it (three solves: two left 1e-10 errors in some tapers of order >= 10)
+  VectorX<S> start(n), y(n), diag(n), up(n), up2(n);
+  for (Eigen::Index t = 0; t < n; ++t) start(t) = 1.0 + 0.5 * std::sin(0.7 * double(t) + 0.3);
+  for (Eigen::Index j = 0; j < k; ++j) {
+    y = start;
+    for (int it = 0; it < 3; ++it) {
+      detail::shifted_tridiagonal_solve<S>(d, e, lambda(j), tiny * scale, y, diag, up, up2);
+      for (Eigen::Index i = 0; i < j; ++i) y -= v.col(i).dot(y) * v.col(i);
+      y /= y.norm();
+    }
+    // the sign convention: a positive sum for the even orders, a positive first lobe for the odd
+    bool flip = false;
+    if (j % 2 == 0) {
+      flip = y.sum() < 0;
+    } else {
+      const double threshold = std::max(1e-7, 1.0 / double(n));
+      for (Eigen::Index t = 0; t < n; ++t) {
+        if (y(t) * y(t) > threshold) {
+          flip = y(t) < 0;
+          break;
+        }
+      }
+    }
+    v.col(j) = flip ? VectorX<S>(-y) : y;
+  }
+  const MatrixX<S> r = detail::autocorrelations<S>(v);
+  VectorX<S> a(n);
+  a(0) = 2 * w;
+  for (Eigen::Index j = 1; j < n; ++j) {
+    a(j) = 2 * std::sin(2 * std::numbers::pi * w * double(j)) / (std::numbers::pi * double(j));
+  }
+  out.ratios = r * a;
+  out.tapers = v.topRows(m).transpose();
+  return out;
+}
+
+/// `multitaper_psd`'s options: MNE's defaults, NW = 4 (a full bandwidth of 8 fs / N Hz),
+/// floor(2 NW) tapers of which those concentrated below 0.9 are dropped, transforms of the
+/// signal's length.
+struct MultitaperOptions {
+  double nw = 4.0;             ///< time-half-bandwidth product (MNE: bandwidth N / (2 fs))
+  Eigen::Index tapers = -1;    ///< -1: floor(2 NW)
+  bool low_bias = true;        ///< keep only tapers with ratio > 0.9
+  Eigen::Index nfft = -1;      ///< transform length >= N (zero-padded); -1: N
+};
+
+/// Thomson's multitaper estimate for rows of one length N (see the file comment), its tapers,
+/// their selection and its transform made once at construction, so that a loop over epochs of
+/// one length pays for them once. The constructor throws `dimension_error` for N < 2, a taper
+/// count outside [1, N] or nfft < N, `numerical_error` for fs <= 0 or NW outside (0, N / 2);
+/// a call throws `dimension_error` for rows of another length and `numerical_error` for a NaN or
+/// Inf sample, before `out` is touched. A call uses the object's buffers: one object per thread.
+template <AnalysisScalar S = double>
+class MultitaperPsd {
+ public:
+  MultitaperPsd(Eigen::Index n, double fs, const MultitaperOptions& o = {})
+      : n_(n), fs_(fs), nfft_(o.nfft < 0 ? n : o.nfft) {
+    if (!(fs > 0) || !std::isfinite(fs)) {
+      DENDRITE_THROW(numerical_error, "multitaper_psd: expected a sampling rate fs > 0, got ", fs);
+    }
+    if (nfft_ < n) {
+      DENDRITE_THROW(dimension_error, "multitaper_psd: expected nfft >= the rows' length (", n,
+                     "), got ", nfft_);
+    }
+    const Eigen::Index count = o.tapers < 0 ? Eigen::Index(std::floor(2 * o.nw)) : o.tapers;
+    all_ = dpss<S>(n, o.nw, std::max<Eigen::Index>(count, 1), false);
+    if (count < 1) {
+      DENDRITE_THROW(dimension_error, "multitaper_psd: expected at least one taper, got ", count,
+                     o.tapers < 0 ? " (floor(2 NW))" : "");
+    }
+    // the tapers kept: concentrated above 0.9, or the most concentrated one
+    for (Eigen::Index k = 0; k < count; ++k) {
+      if (!o.low_bias || all_.ratios(k) > 0.9) kept_.push_back(k);
+    }
+    if (kept_.empty()) {
+      Eigen::Index best = 0;
+      all_.ratios.maxCoeff(&best);
+      kept_.push_back(best);
+    }
+    double total = 0;
+    for (const Eigen::Index k : kept_) total += all_.ratios(k);
+    tapers_.resize(n, Eigen::Index(kept_.size()));
+    weights_.resize(Eigen::Index(kept_.size()));
+    for (std::size_t i = 0; i < kept_.size(); ++i) {
+      tapers_.col(Eigen::Index(i)) = all_.tapers.row(kept_[i]).transpose();
+      weights_(Eigen::Index(i)) = all_.ratios(kept_[i]) * 2.0 / (fs * total);
+    }
+    plan_.emplace(nfft_);
+    z_.assign(std::size_t(nfft_), std::complex<double>(0));
+    row_.resize(n);
+  }
+
+  /// The estimate of each row of x into `out` (its storage reused where the shapes match).
+  void operator()(const AnalysisRef<S>& x, Spectrum<S>& out) {
+    if (x.cols() != n_) {
+      DENDRITE_THROW(dimension_error, "multitaper_psd: expected rows of ", n_, " samples, got ",
+                     x.cols());
+    }
+    detail::check_finite<S>("multitaper_psd", x);
+    const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
+    out.f = VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs_ / double(nfft_));
+    out.p.resize(x.rows(), bins);
+    sum_.resize(bins);
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      row_ = x.row(r).transpose();
+      row_.array() -= row_.mean();
+      sum_.setZero();
+      for (Eigen::Index i = 0; i < count; i += 2) {  // tapers i and i + 1 in one transform
+        const bool pair = i + 1 < count;
+        for (Eigen::Index t = 0; t < n_; ++t) {
+          z_[std::size_t(t)] = {tapers_(t, i) * row_(t), pair ? tapers_(t, i + 1) * row_(t) : 0.0};
+        }
+        if (nfft_ > n_) std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
+        plan_->forward(z_.data(), z_.data());
+        const double wa = weights_(i), wb = pair ? weights_(i + 1) : 0.0;
+        for (Eigen::Index f = 0; f < bins; ++f) {
+          const std::complex<double> zf = z_[std::size_t(f)];
+          const std::complex<double> zm = std::conj(z_[std::size_t((nfft_ - f) % nfft_)]);
+          sum_(f) += wa * std::norm(0.5 * (zf + zm)) + wb * std::norm(0.5 * (zf - zm));
+        }
+      }
+      out.p.row(r) = sum_.transpose();
+    }
+    // not doubled at bin 0 nor, for even nfft, at nfft / 2
+    out.p.col(0) *= 0.5;
+    if (nfft_ % 2 == 0) out.p.col(bins - 1) *= 0.5;
+  }
+
+  /// The estimate into a new result.
+  [[nodiscard]] Spectrum<S> operator()(const AnalysisRef<S>& x) {
+    Spectrum<S> out;
+    (*this)(x, out);
+    return out;
+  }
+
+  /// Every taper made, kept or not, with its concentration ratio.
+  [[nodiscard]] const Dpss<S>& tapers() const noexcept { return all_; }
+  /// The orders of the tapers the estimate uses.
+  [[nodiscard]] const std::vector<Eigen::Index>& kept() const noexcept { return kept_; }
+
+ private:
+  Eigen::Index n_;
+  double fs_;
+  Eigen::Index nfft_;
+  Dpss<S> all_;
+  std::vector<Eigen::Index> kept_;
+  MatrixX<S> tapers_;   // n x kept, a taper per column
+  VectorX<S> weights_;  // 2 lambda_k / (fs sum lambda)
+  std::optional<FFT> plan_;
+  std::vector<std::complex<double>> z_;
+  VectorX<S> row_, sum_;
+};
+
+/// The multitaper power spectral density of each row of x (channels x samples), sampled at fs
+/// Hz (see the file comment): `MultitaperPsd(x.cols(), fs, o)(x)`, its errors first those of the
+/// constructor, then those of a call.
+template <AnalysisScalar S = double>
+[[nodiscard]] Spectrum<S> multitaper_psd(const AnalysisRef<S>& x, double fs,
+                                         const MultitaperOptions& o = {}) {
+  MultitaperPsd<S> estimate(x.cols(), fs, o);
+  return estimate(x);
+}
+
+}  // namespace dendrite::dsp
