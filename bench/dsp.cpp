@@ -264,6 +264,78 @@ void BM_WelchEigenFFTBaseline64x60000(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 60000);
 }
 
+// Slepian tapers of a minute at 1 kHz (NW 4, 8 tapers; SciPy's periodic ones, as
+// multitaper_psd uses).
+void BM_Dpss60000x8(benchmark::State& state) {
+  for (auto _ : state) {
+    dsp::Dpss d = dsp::dpss(60000, 4.0, 8, false);
+    benchmark::DoNotOptimize(d.tapers.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// MNE's multitaper PSD (NW 4, floor(2 NW) tapers less those below 0.9 concentration) of 64
+// channels of `range(0)` samples, the tapers made in each call as MNE makes them.
+void BM_MultitaperPsd64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  for (auto _ : state) {
+    dsp::Spectrum s = dsp::multitaper_psd(x, 1000.0);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
+}
+
+// The same with the tapers and the transform made once, outside the loop (`MultitaperPsd`, for
+// epochs of one length).
+void BM_MultitaperPsdKept64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  dsp::MultitaperPsd<double> estimate(x.cols(), 1000.0);
+  dsp::Spectrum<double> s;
+  for (auto _ : state) {
+    estimate(x, s);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
+}
+
+// The same estimate with Eigen's FFT module, one transform per taper and channel, the tapers made
+// once outside the loop (it is not charged for them).
+void BM_MultitaperEigenFFTBaseline64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  const Eigen::Index n = x.cols(), bins = n / 2 + 1;
+  const dsp::Dpss d = dsp::dpss(n, 4.0, 8, false);
+  std::vector<Eigen::Index> kept;
+  double total = 0;
+  for (Eigen::Index k = 0; k < 8; ++k) {
+    if (d.ratios(k) > 0.9) {
+      kept.push_back(k);
+      total += d.ratios(k);
+    }
+  }
+  Eigen::FFT<double> fft;
+  Eigen::VectorXd y(n), tapered(n);
+  Eigen::VectorXcd bin(n);
+  for (auto _ : state) {
+    Eigen::MatrixXd p = Eigen::MatrixXd::Zero(64, bins);
+    for (Eigen::Index r = 0; r < 64; ++r) {
+      y = x.row(r).transpose().array() - x.row(r).mean();
+      for (const Eigen::Index k : kept) {
+        tapered = d.tapers.row(k).transpose().cwiseProduct(y);
+        fft.fwd(bin, tapered);
+        p.row(r) += d.ratios(k) * bin.head(bins).cwiseAbs2().transpose();
+      }
+    }
+    p *= 2.0 / (1000.0 * total);
+    p.col(0) *= 0.5;
+    if (n % 2 == 0) p.col(bins - 1) *= 0.5;
+    benchmark::DoNotOptimize(p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * n);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
@@ -281,3 +353,7 @@ BENCHMARK(BM_Coherence64x60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Stft64x60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_StftInto64x60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Istft64x60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Dpss60000x8)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperPsd64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperPsdKept64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperEigenFFTBaseline64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);

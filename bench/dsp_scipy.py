@@ -5,7 +5,9 @@ Q 30, over 64 channels; a 300-6000 Hz Butterworth band-pass of 4 sections over 3
 the state carried from block to block, one thread; then SciPy's welch on 64 channels x 60 000
 samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60000), its
 coherence with a copy (BM_Coherence64x60000), and its stft and istft (defaults;
-BM_Stft64x60000, BM_Istft64x60000):
+BM_Stft64x60000, BM_Istft64x60000); SciPy's Slepian tapers (BM_Dpss60000x8) and, where MNE is
+installed (Debian's python3-mne), its psd_array_multitaper on 64 x 1 000 and 64 x 60 000
+(BM_MultitaperPsd64):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -55,6 +57,20 @@ def main():
     _, _, z = ss.stft(x, 1000.0, axis=-1)
     t = best_of(lambda: ss.istft(z, 1000.0), 9)
     print(f"scipy {scipy.__version__} istft, 64 x 60000: {t * 1e3:.1f} ms best of 9")
+    t = best_of(lambda: ss.windows.dpss(60000, 4.0, 8, sym=False, return_ratios=True), 9)
+    print(f"scipy {scipy.__version__} dpss 60000, NW 4, 8 tapers: {t * 1e3:.1f} ms best of 9")
+    try:
+        import mne
+    except ImportError:
+        print("MNE is not installed: no multitaper figures")
+        return
+    mne.set_log_level("ERROR")
+    for n in (1000, 60000):
+        xn = x[:, :n]
+        t = best_of(lambda: mne.time_frequency.psd_array_multitaper(
+            xn, 1000.0, normalization="full"), 5 if n > 1000 else 9)
+        print(f"mne {mne.__version__} psd_array_multitaper, 64 x {n}: {t * 1e3:.1f} ms best of "
+              f"{5 if n > 1000 else 9}")
 
 
 if __name__ == "__main__":
