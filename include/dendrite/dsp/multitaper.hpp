@@ -28,8 +28,11 @@
 /// bandwidth 2 NW fs / N Hz. Two tapered rows share one complex transform. `MultitaperPsd(N, fs)`
 /// makes the tapers and the transform once, for a loop over epochs of one length.
 ///
-/// Not here: Thomson's adaptive weights (MNE's `adaptive=True`), the multitaper cross spectrum
-/// and coherence, and the F test for line components.
+/// With `adaptive`, Thomson's adaptive weights (Thomson, Proc. IEEE 1982; Percival and Walden 1993)
+/// replace sqrt(lambda_k), iterated as MNE iterates them (`adaptive=True`, see
+/// `MultitaperPsd::adapt`); with fewer than 3 tapers kept MNE, and this, weigh by the
+/// eigenvalues instead. Not here: the multitaper cross spectrum and coherence, and the F test
+/// for line components.
 #pragma once
 
 #include <algorithm>
@@ -276,18 +279,21 @@ template <AnalysisScalar S = double>
 /// floor(2 NW) tapers of which those concentrated below 0.9 are dropped, transforms of the
 /// signal's length.
 struct MultitaperOptions {
-  double nw = 4.0;             ///< time-half-bandwidth product (MNE: bandwidth N / (2 fs))
-  Eigen::Index tapers = -1;    ///< -1: floor(2 NW)
-  bool low_bias = true;        ///< keep only tapers with ratio > 0.9
-  Eigen::Index nfft = -1;      ///< transform length >= N (zero-padded); -1: N
+  double nw = 4.0;           ///< time-half-bandwidth product (MNE: bandwidth N / (2 fs))
+  Eigen::Index tapers = -1;  ///< -1: floor(2 NW)
+  bool low_bias = true;      ///< keep only tapers with ratio > 0.9
+  Eigen::Index nfft = -1;    ///< transform length >= N (zero-padded); -1: N
+  bool adaptive = false;     ///< Thomson's adaptive weights (with 3 tapers or more kept)
+  int max_iterations = 150;  ///< of the adaptive weights (MNE's max_iter), >= 1
 };
 
 /// Thomson's multitaper estimate for rows of one length N (see the file comment), its tapers,
 /// their selection and its transform made once at construction, so that a loop over epochs of
 /// one length pays for them once. The constructor throws `dimension_error` for N < 2, a taper
-/// count outside [1, N] or nfft < N, `numerical_error` for fs <= 0 or NW outside (0, N / 2);
-/// a call throws `dimension_error` for rows of another length and `numerical_error` for a NaN or
-/// Inf sample, before `out` is touched. A call uses the object's buffers: one object per thread.
+/// count outside [1, N] or nfft < N, `numerical_error` for fs <= 0, NW outside (0, N / 2) or
+/// max_iterations < 1; a call throws `dimension_error` for rows of another length and
+/// `numerical_error` for a NaN or Inf sample, before `out` is touched. A call uses the object's
+/// buffers: one object per thread.
 template <AnalysisScalar S = double>
 class MultitaperPsd {
  public:
@@ -319,10 +325,18 @@ class MultitaperPsd {
     for (const Eigen::Index k : kept_) total += all_.ratios(k);
     tapers_.resize(n, Eigen::Index(kept_.size()));
     weights_.resize(Eigen::Index(kept_.size()));
+    lambda_.resize(Eigen::Index(kept_.size()));
     for (std::size_t i = 0; i < kept_.size(); ++i) {
       tapers_.col(Eigen::Index(i)) = all_.tapers.row(kept_[i]).transpose();
+      lambda_(Eigen::Index(i)) = all_.ratios(kept_[i]);
       weights_(Eigen::Index(i)) = all_.ratios(kept_[i]) * 2.0 / (fs * total);
     }
+    if (o.max_iterations < 1) {
+      DENDRITE_THROW(numerical_error, "multitaper_psd: expected max_iterations >= 1, got ",
+                     o.max_iterations);
+    }
+    adaptive_ = o.adaptive && kept_.size() >= 3;  // MNE: too few tapers to weigh adaptively
+    max_iterations_ = o.max_iterations;
     plan_.emplace(nfft_);
     z_.assign(std::size_t(nfft_), std::complex<double>(0));
     row_.resize(n);
@@ -338,11 +352,11 @@ class MultitaperPsd {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
     out.f = VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs_ / double(nfft_));
     out.p.resize(x.rows(), bins);
-    sum_.resize(bins);
+    power_.resize(bins, count);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       row_ = x.row(r).transpose();
       row_.array() -= row_.mean();
-      sum_.setZero();
+      // power_(f, i) = |X_i[f]|^2, halved at bin 0 and, for even nfft, at nfft / 2
       for (Eigen::Index i = 0; i < count; i += 2) {  // tapers i and i + 1 in one transform
         const bool pair = i + 1 < count;
         for (Eigen::Index t = 0; t < n_; ++t) {
@@ -350,18 +364,21 @@ class MultitaperPsd {
         }
         if (nfft_ > n_) std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
         plan_->forward(z_.data(), z_.data());
-        const double wa = weights_(i), wb = pair ? weights_(i + 1) : 0.0;
         for (Eigen::Index f = 0; f < bins; ++f) {
           const std::complex<double> zf = z_[std::size_t(f)];
           const std::complex<double> zm = std::conj(z_[std::size_t((nfft_ - f) % nfft_)]);
-          sum_(f) += wa * std::norm(0.5 * (zf + zm)) + wb * std::norm(0.5 * (zf - zm));
+          power_(f, i) = std::norm(0.5 * (zf + zm));
+          if (pair) power_(f, i + 1) = std::norm(0.5 * (zf - zm));
         }
       }
-      out.p.row(r) = sum_.transpose();
+      power_.row(0) *= 0.5;
+      if (nfft_ % 2 == 0) power_.row(bins - 1) *= 0.5;
+      if (adaptive_) {
+        adapt(out, r);
+      } else {
+        out.p.row(r).noalias() = (power_ * weights_).transpose();
+      }
     }
-    // not doubled at bin 0 nor, for even nfft, at nfft / 2
-    out.p.col(0) *= 0.5;
-    if (nfft_ % 2 == 0) out.p.col(bins - 1) *= 0.5;
   }
 
   /// The estimate into a new result.
@@ -375,8 +392,45 @@ class MultitaperPsd {
   [[nodiscard]] const Dpss<S>& tapers() const noexcept { return all_; }
   /// The orders of the tapers the estimate uses.
   [[nodiscard]] const std::vector<Eigen::Index>& kept() const noexcept { return kept_; }
+  /// Whether the estimate weighs the tapers adaptively (asked for, and 3 tapers or more kept).
+  [[nodiscard]] bool adaptive() const noexcept { return adaptive_; }
 
  private:
+  // Thomson's adaptive weights as MNE iterates them, for row r from power_: the variance
+  // sigma^2 = trapz(S, dx = pi / bins) / (2 pi) of the eigenvalue-weighted estimate S (per
+  // sample, before the division by fs); from S the estimate of the first two tapers,
+  // d_k = sqrt(lambda_k) S / (lambda_k S + (1 - lambda_k) sigma^2) and S = 2 sum_k d_k^2 P_k /
+  // sum_k d_k^2, until the weights move by less than 1e-10 in mean square at every bin.
+  void adapt(Spectrum<S>& out, Eigen::Index r) {
+    const Eigen::Index bins = power_.rows(), count = power_.cols();
+    estimate_.noalias() = power_ * weights_ * fs_;  // the per-sample estimate
+    const double variance = (estimate_.sum() - 0.5 * (estimate_(0) + estimate_(bins - 1))) *
+                            (std::numbers::pi / double(bins)) / (2 * std::numbers::pi);
+    estimate_ = 2.0 * (lambda_(0) * power_.col(0) + lambda_(1) * power_.col(1)) /
+                (lambda_(0) + lambda_(1));
+    d_.setZero(bins, count);
+    for (int it = 0; it < max_iterations_; ++it) {
+      double worst = 0;
+      for (Eigen::Index f = 0; f < bins; ++f) {
+        double moved = 0;
+        for (Eigen::Index k = 0; k < count; ++k) {
+          const double lk = lambda_(k);
+          const double dk = std::sqrt(lk) * estimate_(f) /
+                            (lk * estimate_(f) + (1 - lk) * variance);
+          moved += (d_(f, k) - dk) * (d_(f, k) - dk);
+          d_(f, k) = dk;
+        }
+        worst = std::max(worst, moved / double(count));
+      }
+      if (worst < 1e-10) break;
+      for (Eigen::Index f = 0; f < bins; ++f) {
+        const auto d2 = d_.row(f).array().square();
+        estimate_(f) = 2.0 * (d2 * power_.row(f).array()).sum() / d2.sum();
+      }
+    }
+    out.p.row(r) = estimate_.transpose() / fs_;
+  }
+
   Eigen::Index n_;
   double fs_;
   Eigen::Index nfft_;
@@ -384,9 +438,15 @@ class MultitaperPsd {
   std::vector<Eigen::Index> kept_;
   MatrixX<S> tapers_;   // n x kept, a taper per column
   VectorX<S> weights_;  // 2 lambda_k / (fs sum lambda)
+  VectorX<S> lambda_;   // the kept tapers' ratios
+  bool adaptive_;
+  int max_iterations_;
+  MatrixX<S> power_;    // bins x kept
+  MatrixX<S> d_;        // the adaptive weights, bins x kept
+  VectorX<S> estimate_;
   std::optional<FFT> plan_;
   std::vector<std::complex<double>> z_;
-  VectorX<S> row_, sum_;
+  VectorX<S> row_;
 };
 
 /// The multitaper power spectral density of each row of x (channels x samples), sampled at fs
