@@ -286,6 +286,19 @@ void BM_MultitaperPsd64(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
 }
 
+// Thomson's adaptive weights (MNE's adaptive=True), the tapers made in each call.
+void BM_MultitaperPsdAdaptive64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  dsp::MultitaperOptions o;
+  o.adaptive = true;
+  for (auto _ : state) {
+    dsp::Spectrum s = dsp::multitaper_psd(x, 1000.0, o);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
+}
+
 // The same with the tapers and the transform made once, outside the loop (`MultitaperPsd`, for
 // epochs of one length).
 void BM_MultitaperPsdKept64(benchmark::State& state) {
@@ -355,5 +368,6 @@ BENCHMARK(BM_StftInto64x60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Istft64x60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Dpss60000x8)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperPsd64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperPsdAdaptive64)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperPsdKept64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperEigenFFTBaseline64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);

@@ -7,7 +7,7 @@ samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60
 coherence with a copy (BM_Coherence64x60000), and its stft and istft (defaults;
 BM_Stft64x60000, BM_Istft64x60000); SciPy's Slepian tapers (BM_Dpss60000x8) and, where MNE is
 installed (Debian's python3-mne), its psd_array_multitaper on 64 x 1 000 and 64 x 60 000
-(BM_MultitaperPsd64):
+(BM_MultitaperPsd64), and with adaptive weights on 64 x 1 000 (BM_MultitaperPsdAdaptive64):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -71,6 +71,10 @@ def main():
             xn, 1000.0, normalization="full"), 5 if n > 1000 else 9)
         print(f"mne {mne.__version__} psd_array_multitaper, 64 x {n}: {t * 1e3:.1f} ms best of "
               f"{5 if n > 1000 else 9}")
+    t = best_of(lambda: mne.time_frequency.psd_array_multitaper(
+        x[:, :1000], 1000.0, normalization="full", adaptive=True), 9)
+    print(f"mne {mne.__version__} psd_array_multitaper adaptive, 64 x 1000: {t * 1e3:.1f} ms "
+          f"best of 9")
 
 
 if __name__ == "__main__":
