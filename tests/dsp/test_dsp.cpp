@@ -2597,6 +2597,17 @@ TEST_CASE("dpss equal SciPy's tapers and concentration ratios", "[dsp][scipy]") 
 
 namespace {
 
+// MNE's low_bias selection: the tapers concentrated above 0.9 (every taper without it), or the
+// most concentrated one, order 0, if none is.
+std::vector<Eigen::Index> plain_kept(const dsp::Dpss<>& d, bool low_bias) {
+  std::vector<Eigen::Index> kept;
+  for (Eigen::Index k = 0; k < d.ratios.size(); ++k) {
+    if (!low_bias || d.ratios(k) > 0.9) kept.push_back(k);
+  }
+  if (kept.empty()) kept.push_back(0);
+  return kept;
+}
+
 // The multitaper estimate written plainly: the row's mean removed, a plain DFT of nfft points of
 // each kept taper times the row, P_k = |X_k|^2 halved at 0 and, for even nfft, at nfft / 2;
 // then (2 / fs) sum lambda P_k / sum lambda, or with `adaptive` MNE's iteration of Thomson's
@@ -2685,11 +2696,7 @@ TEST_CASE("multitaper_psd equals the estimate written plainly and Parseval's sum
     const Eigen::Index nfft = c.nfft < 0 ? c.n : c.nfft;
     const Eigen::Index count = c.tapers < 0 ? Eigen::Index(std::floor(2 * c.nw)) : c.tapers;
     const dsp::Dpss d = dsp::dpss(c.n, c.nw, count, false);
-    std::vector<Eigen::Index> kept;
-    for (Eigen::Index k = 0; k < count; ++k) {
-      if (!c.low_bias || d.ratios(k) > 0.9) kept.push_back(k);
-    }
-    if (kept.empty()) kept.push_back(0);  // the most concentrated
+    const std::vector<Eigen::Index> kept = plain_kept(d, c.low_bias);
     const Eigen::MatrixXd ref = plain_multitaper(x, fs, d, kept, nfft);
     REQUIRE(p.p.rows() == c.rows);
     REQUIRE(p.p.cols() == nfft / 2 + 1);
@@ -2735,11 +2742,7 @@ TEST_CASE("multitaper_psd equals the estimate written plainly and Parseval's sum
     REQUIRE(adaptive.adaptive());
     const dsp::Spectrum weighted = adaptive(walk);
     const dsp::Dpss d = dsp::dpss(999, 4.0, 8, false);
-    std::vector<Eigen::Index> kept;
-    for (Eigen::Index k = 0; k < 8; ++k) {
-      if (d.ratios(k) > 0.9) kept.push_back(k);
-    }
-    const Eigen::MatrixXd ref = plain_multitaper(walk, fs, d, kept, 999, true);
+    const Eigen::MatrixXd ref = plain_multitaper(walk, fs, d, plain_kept(d, true), 999, true);
     CHECK((weighted.p - ref).cwiseAbs().maxCoeff() <= 1e-12 * ref.maxCoeff());
     CHECK((weighted.p.array() / plain.p.array()).minCoeff() < 0.9);
   }

@@ -147,13 +147,10 @@ MatrixX<S> autocorrelations(const MatrixX<S>& v) {
     std::fill(z.begin(), z.end(), std::complex<double>(0));
     for (Eigen::Index t = 0; t < m; ++t) z[std::size_t(t)] = {v(t, k), pair ? v(t, k + 1) : 0.0};
     plan.forward(z.data(), z.data());
-    // |A|^2 + i |B|^2 for z = a + i b: A[f] = (Z[f] + conj Z[-f]) / 2, B = (Z - conj Z[-f]) / 2i
+    // |A|^2 + i |B|^2, the transforms of the two columns' autocorrelations
     for (Eigen::Index f = 0; f <= n / 2; ++f) {
-      const std::complex<double> zf = z[std::size_t(f)];
-      const std::complex<double> zm = std::conj(z[std::size_t((n - f) % n)]);
-      const double pa = std::norm(0.5 * (zf + zm)), pb = std::norm(0.5 * (zf - zm));
-      z[std::size_t(f)] = {pa, pb};
-      z[std::size_t((n - f) % n)] = {pa, pb};
+      const auto [a, b] = real_pair_bins(z.data(), n, f);
+      z[std::size_t(f)] = z[std::size_t((n - f) % n)] = {std::norm(a), std::norm(b)};
     }
     plan.inverse(z.data(), z.data());
     for (Eigen::Index j = 0; j < m; ++j) {
@@ -299,9 +296,7 @@ class MultitaperPsd {
  public:
   MultitaperPsd(Eigen::Index n, double fs, const MultitaperOptions& o = {})
       : n_(n), fs_(fs), nfft_(o.nfft < 0 ? n : o.nfft) {
-    if (!(fs > 0) || !std::isfinite(fs)) {
-      DENDRITE_THROW(numerical_error, "multitaper_psd: expected a sampling rate fs > 0, got ", fs);
-    }
+    detail::check_sampling_rate("multitaper_psd", fs);
     if (nfft_ < n) {
       DENDRITE_THROW(dimension_error, "multitaper_psd: expected nfft >= the rows' length (", n,
                      "), got ", nfft_);
@@ -365,10 +360,9 @@ class MultitaperPsd {
         if (nfft_ > n_) std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
         plan_->forward(z_.data(), z_.data());
         for (Eigen::Index f = 0; f < bins; ++f) {
-          const std::complex<double> zf = z_[std::size_t(f)];
-          const std::complex<double> zm = std::conj(z_[std::size_t((nfft_ - f) % nfft_)]);
-          power_(f, i) = std::norm(0.5 * (zf + zm));
-          if (pair) power_(f, i + 1) = std::norm(0.5 * (zf - zm));
+          const auto [a, b] = detail::real_pair_bins(z_.data(), nfft_, f);
+          power_(f, i) = std::norm(a);
+          if (pair) power_(f, i + 1) = std::norm(b);
         }
       }
       power_.row(0) *= 0.5;

@@ -419,10 +419,27 @@ struct CrossSpectrum {
 
 namespace detail {
 
+// Throws `numerical_error` unless the sampling rate fs is positive and finite.
+inline void check_sampling_rate(const char* name, double fs) {
+  if (!(fs > 0) || !std::isfinite(fs)) {
+    DENDRITE_THROW(numerical_error, name, ": expected a sampling rate fs > 0, got ", fs);
+  }
+}
+
+// Bin k of the transforms A and B of two real sequences a and b, from the n values of
+// Z = DFT_n(a + i b) at z: A[k] = (Z[k] + conj Z[n - k]) / 2, B[k] = (Z[k] - conj Z[n - k]) / 2i.
+inline std::array<std::complex<double>, 2> real_pair_bins(const std::complex<double>* z,
+                                                          Eigen::Index n,
+                                                          Eigen::Index k) noexcept {
+  const std::complex<double> zk = z[k], mirror = std::conj(z[k == 0 ? 0 : n - k]);
+  const std::complex<double> d = zk - mirror;
+  return {0.5 * (zk + mirror), std::complex<double>(0.5 * d.imag(), -0.5 * d.real())};
+}
+
 // Welch's segments, for `welch`, `csd`, `coherence` and `spectrogram`: the options checked, the
 // window and the one-sided scale; then, from rows copied contiguous (`load`), two detrended and
 // windowed segments per transform (`transform`), z = a + i b, whose transforms are A[k] = (Z[k] +
-// conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i (`first`, `second`). A template, as the
+// conj Z[-k]) / 2 and B[k] = (Z[k] - conj Z[-k]) / 2i (`pair_bins`). A template, as the
 // analysis functions are, so that a file that includes the header and calls none of them pays
 // nothing for it.
 template <AnalysisScalar S>
@@ -437,9 +454,7 @@ class WelchSegments {
     nperseg_ = given ? o.values.size() : o.nperseg;
     noverlap_ = o.noverlap < 0 ? nperseg_ / overlap_divisor : o.noverlap;
     nfft_ = o.nfft < 0 ? nperseg_ : o.nfft;
-    if (!(fs > 0) || !std::isfinite(fs)) {
-      DENDRITE_THROW(numerical_error, name, ": expected a sampling rate fs > 0, got ", fs);
-    }
+    check_sampling_rate(name, fs);
     if (nperseg_ < 1 || nperseg_ > n) {
       DENDRITE_THROW(dimension_error, name, ": expected segments of 1 to ", n,
                      " samples (the rows' length), got nperseg ", nperseg_,
@@ -549,18 +564,12 @@ class WelchSegments {
     std::fill(z_.begin() + std::ptrdiff_t(nperseg_), z_.end(), std::complex<double>(0));
     plan_->forward(z_.data(), z_.data());
   }
-  [[nodiscard]] std::complex<double> first(Eigen::Index k) const noexcept {
-    return 0.5 * (z_[std::size_t(k)] + mirror(k));
-  }
-  [[nodiscard]] std::complex<double> second(Eigen::Index k) const noexcept {
-    const std::complex<double> d = z_[std::size_t(k)] - mirror(k);
-    return {0.5 * d.imag(), -0.5 * d.real()};  // d / 2i
+  // bin k of the transforms of a and b
+  [[nodiscard]] std::array<std::complex<double>, 2> pair_bins(Eigen::Index k) const noexcept {
+    return real_pair_bins(z_.data(), nfft_, k);
   }
 
  private:
-  [[nodiscard]] std::complex<double> mirror(Eigen::Index k) const noexcept {
-    return std::conj(z_[std::size_t(k == 0 ? 0 : nfft_ - k)]);
-  }
 
   // y = segment s of `row`, detrended and windowed
   void prepare(const double* row, Eigen::Index s, VectorX<S>& y) const noexcept {
@@ -630,7 +639,8 @@ void segment_transforms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit vi
       const bool pair = s + 1 < seg.segments();
       seg.transform(row, s, pair ? row : nullptr, s + 1);
       for (Eigen::Index k = 0; k < seg.bins(); ++k) {
-        visit(r, s, k, seg.first(k), pair ? seg.second(k) : std::complex<double>());
+        const auto [a, b] = seg.pair_bins(k);
+        visit(r, s, k, a, pair ? b : std::complex<double>());
       }
     }
     finish(r);
@@ -655,6 +665,12 @@ void segment_matrices(WelchSegments<S>& seg, const AnalysisRef<S>& x, std::vecto
       [](Eigen::Index) {});
 }
 
+// The samples the STFT's boundary adds past each end of the signal and `istft` drops:
+// nperseg / 2, or none.
+inline Eigen::Index stft_edge(StftBoundary boundary, Eigen::Index nperseg) noexcept {
+  return boundary == StftBoundary::None ? 0 : nperseg / 2;
+}
+
 // The STFT's amplitude divisor: sum w ('spectrum') or sqrt(fs sum w^2) ('psd'); `stft` divides
 // by it and `istft` multiplies by it.
 template <AnalysisScalar S>
@@ -663,7 +679,7 @@ double stft_divisor(const ArrayX<S>& w, double fs, SpectrumScaling scaling) {
 }
 
 // For each row r of x and y: start(r), then visit(r, s) for each segment s, x's and y's
-// segment s transformed together (`seg.first(k)` is x's, `seg.second(k)` y's), then finish(r).
+// segment s transformed together (`seg.pair_bins(k)` is x's and y's bin k), then finish(r).
 template <AnalysisScalar S, class Start, class Visit, class Finish>
 void cross_segments(WelchSegments<S>& seg, const AnalysisRef<S>& x, const AnalysisRef<S>& y,
                     Start start, Visit visit, Finish finish) {
@@ -750,7 +766,8 @@ template <AnalysisScalar S = double>
       seg, x, y, [&](Eigen::Index) { sum.setZero(); },
       [&](Eigen::Index, Eigen::Index s) {
         for (Eigen::Index k = 0; k < bins; ++k) {
-          const std::complex<double> v = std::conj(seg.first(k)) * seg.second(k) * seg.gain(k);
+          const auto [a, b] = seg.pair_bins(k);
+          const std::complex<double> v = std::conj(a) * b * seg.gain(k);
           if (median) {
             each(k, s) = v;
           } else {
@@ -803,7 +820,7 @@ template <AnalysisScalar S = double>
       },
       [&](Eigen::Index, Eigen::Index) {
         for (Eigen::Index k = 0; k < bins; ++k) {
-          const std::complex<double> a = seg.first(k), b = seg.second(k);
+          const auto [a, b] = seg.pair_bins(k);
           pxy(k) += std::conj(a) * b;
           pxx(k) += std::norm(a);
           pyy(k) += std::norm(b);
@@ -883,15 +900,14 @@ template <AnalysisScalar S = double>
 void stft(const AnalysisRef<S>& x, double fs, const StftOptions& o, Stft<S>& out) {
   detail::WelchSegments<S> seg("stft", x.cols(), fs, o);
   detail::check_finite<S>("stft", x);
-  const bool extended = o.boundary != StftBoundary::None;
-  const Eigen::Index half = extended ? seg.nperseg() / 2 : 0;  // <= x.cols() - 1 for x.cols() > 1
+  const Eigen::Index half = detail::stft_edge(o.boundary, seg.nperseg());  // < x.cols() if > 0
   Eigen::Index length = x.cols() + 2 * half;
   if (o.padded) length += (seg.step() - (length - seg.nperseg()) % seg.step()) % seg.step();
   seg.extend(half, length, o.boundary);
   const double c = 1.0 / detail::stft_divisor<S>(seg.window_values(), fs, o.scaling);
   out.f = seg.frequencies(fs);
   out.t = seg.times(fs);
-  if (extended) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
+  if (o.boundary != StftBoundary::None) out.t.array() -= 0.5 * double(seg.nperseg()) / fs;
   detail::segment_matrices<S>(seg, x, out.z,
                               [c](std::complex<double> a, Eigen::Index) { return a * c; });
 }
@@ -910,7 +926,8 @@ template <AnalysisScalar S = double>
 /// sum_s w^2[t - s H], the least-squares signal of Griffin and Lim (IEEE TASSP 1984) whose STFT
 /// is nearest to z; with a `boundary` but None, nperseg / 2 samples are dropped at each end
 /// (whatever the extension was). One row per channel of nperseg + (K - 1) H - 2 (nperseg / 2)
-/// samples for K segments: `istft(stft(x))` begins with x, then the padding's zeros. Throws
+/// samples for K segments: `istft(stft(x))` begins with x, then what `stft` appended to it (the
+/// boundary's extension, then the padding's zeros). Throws
 /// `dimension_error` for no channels, channels of different shapes or other than nfft / 2 + 1
 /// bins, `numerical_error` for a NaN or Inf value or where the window and overlap fail the
 /// nonzero overlap-add condition (sum_s w^2[t - s H] <= 1e-10 at a kept sample; SciPy warns and
@@ -937,8 +954,7 @@ template <AnalysisScalar S = double>
   }
   const ArrayX<S>& w = seg.window_values();
   const Eigen::Index length = nperseg + (segments - 1) * step;
-  const Eigen::Index half = o.boundary != StftBoundary::None ? nperseg / 2 : 0;
-  const Eigen::Index kept = length - 2 * half;
+  const Eigen::Index half = detail::stft_edge(o.boundary, nperseg), kept = length - 2 * half;
   ArrayX<S> norm = ArrayX<S>::Zero(length);
   for (Eigen::Index s = 0; s < segments; ++s) norm.segment(s * step, nperseg) += w.square();
   for (Eigen::Index t = half; t < half + kept; ++t) {
