@@ -7,7 +7,7 @@
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second), `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
 /// (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper spectrum
-/// (MNE's).
+/// (MNE's), his F test for lines and line noise removed by fitting them (`remove_lines`).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>

@@ -31,8 +31,12 @@
 /// With `adaptive`, Thomson's adaptive weights (Thomson, Proc. IEEE 1982; Percival and Walden 1993)
 /// replace sqrt(lambda_k), iterated as MNE iterates them (`adaptive=True`, see
 /// `MultitaperPsd::adapt`); with fewer than 3 tapers kept MNE, and this, weigh by the
-/// eigenvalues instead. Not here: the multitaper cross spectrum and coherence, and the F test
-/// for line components.
+/// eigenvalues instead.
+///
+/// `harmonic_f_test` is Thomson's F test for a line (a sinusoid) at each frequency, and
+/// `remove_lines` subtracts the significant lines' fits, as MNE's
+/// `notch_filter(method='spectrum_fit')`: line noise removed without a notch in the band. Not
+/// here: the multitaper cross spectrum and coherence.
 #pragma once
 
 #include <algorithm>
@@ -45,6 +49,7 @@
 #include <limits>
 #include <numbers>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -451,6 +456,400 @@ template <AnalysisScalar S = double>
                                          const MultitaperOptions& o = {}) {
   MultitaperPsd<S> estimate(x.cols(), fs, o);
   return estimate(x);
+}
+
+
+/// `harmonic_f_test`'s and `remove_lines`' tapers: NW = 4 and floor(2 NW) periodic tapers, all
+/// kept (MNE's `notch_filter(method='spectrum_fit')` keeps them all).
+struct HarmonicOptions {
+  double nw = 4.0;           ///< time-half-bandwidth product
+  Eigen::Index tapers = -1;  ///< -1: floor(2 NW); at least 2 must be kept
+  bool low_bias = false;     ///< keep only tapers with ratio > 0.9
+  Eigen::Index nfft = -1;    ///< >= N: the transform length; -p (p >= 1): p N, zero-padded
+};
+
+/// `harmonic_f_test`'s result: per row and frequency, Thomson's F statistic and the complex
+/// amplitude of a line there.
+template <AnalysisScalar S = double>
+struct HarmonicFTest {
+  VectorX<S> f;             ///< nfft / 2 + 1 frequencies k fs / nfft (Hz)
+  MatrixX<S> statistic;     ///< channels x frequencies, F(2, 2K - 2) where no line is
+  MatrixXc<S> amplitude;    ///< channels x frequencies: c of a line Re(c e^{2 pi i f t / fs})
+  Eigen::Index tapers = 0;  ///< K, the tapers used
+};
+
+/// The probability that Thomson's statistic with K tapers exceeds F where no line is: the
+/// survival function of F(2, 2K - 2), (1 + F / (K - 1))^-(K - 1), in closed form.
+[[nodiscard]] inline double harmonic_f_p_value(double f, Eigen::Index k) {
+  if (k < 2) DENDRITE_THROW(dimension_error, "harmonic_f_p_value: expected K >= 2, got ", k);
+  if (!(f >= 0)) return 1.0;
+  return std::pow(1.0 + f / double(k - 1), -double(k - 1));
+}
+
+/// The statistic that no-line rows exceed with probability p (0 < p <= 1), K tapers: the
+/// inverse of `harmonic_f_p_value`, (K - 1) (p^(-1 / (K - 1)) - 1).
+[[nodiscard]] inline double harmonic_f_threshold(double p, Eigen::Index k) {
+  if (k < 2) DENDRITE_THROW(dimension_error, "harmonic_f_threshold: expected K >= 2, got ", k);
+  if (!(p > 0 && p <= 1)) {
+    DENDRITE_THROW(numerical_error, "harmonic_f_threshold: expected 0 < p <= 1, got ", p);
+  }
+  return double(k - 1) * (std::pow(p, -1.0 / double(k - 1)) - 1.0);
+}
+
+namespace detail {
+
+// Thomson's F test for rows of N samples (see `harmonic_f_test`): the kept tapers v_k, their
+// sums H_k (even orders; 0 for odd ones) and a transform of nfft points, made once.
+class HarmonicFit {
+ public:
+  HarmonicFit(const char* name, Eigen::Index n, double fs, const HarmonicOptions& o) : n_(n) {
+    check_sampling_rate(name, fs);
+    nfft_ = o.nfft < 0 ? -o.nfft * n : o.nfft;
+    if (n < 2 || o.nfft == 0 || nfft_ < n) {
+      DENDRITE_THROW(dimension_error, name, ": expected rows of at least 2 samples and nfft >= ",
+                     "their length or -p (p >= 1), got ", n, " samples and nfft ", o.nfft);
+    }
+    const Eigen::Index count = o.tapers < 0 ? Eigen::Index(std::floor(2 * o.nw)) : o.tapers;
+    const Dpss<double> all = dpss<double>(n, o.nw, std::max<Eigen::Index>(count, 1), false);
+    std::vector<Eigen::Index> kept;
+    for (Eigen::Index k = 0; k < count; ++k) {
+      if (!o.low_bias || all.ratios(k) > 0.9) kept.push_back(k);
+    }
+    const auto tapers = Eigen::Index(kept.size());
+    if (tapers < 2) {
+      DENDRITE_THROW(dimension_error, name, ": expected at least 2 tapers kept, got ", tapers,
+                     " of ", count);
+    }
+    v_.resize(n, tapers);
+    h_ = Eigen::VectorXd::Zero(tapers);
+    for (Eigen::Index i = 0; i < tapers; ++i) {
+      const Eigen::Index k = kept[std::size_t(i)];
+      v_.col(i) = all.tapers.row(k).transpose();
+      if (k % 2 == 0) h_(i) = v_.col(i).sum();
+    }
+    h2_ = h_.squaredNorm();
+    plan_.emplace(nfft_);
+    z_.assign(std::size_t(nfft_), 0.0);
+    y_.resize(tapers, nfft_ / 2 + 1);
+    coefficients_.resize(tapers);
+    cos_.resize(n);
+    sin_.resize(n);
+  }
+
+  [[nodiscard]] Eigen::Index nfft() const noexcept { return nfft_; }
+  [[nodiscard]] Eigen::Index tapers() const noexcept { return v_.cols(); }
+
+  // F and mu from the K eigencoefficients y_k at one frequency (contiguous at y).
+  [[nodiscard]] std::pair<double, std::complex<double>> test(
+      const std::complex<double>* y) const noexcept {
+    const Eigen::Index tapers = v_.cols();
+    std::complex<double> projection = 0;
+    for (Eigen::Index k = 0; k < tapers; ++k) projection += h_(k) * y[k];
+    const std::complex<double> mu = projection / h2_;
+    double residual = 0;
+    for (Eigen::Index k = 0; k < tapers; ++k) residual += std::norm(y[k] - mu * h_(k));
+    const double num = double(tapers - 1) * std::norm(mu) * h2_;
+    return {residual > 0 ? num / residual : 0.0, mu};
+  }
+
+  // y(i, f) = DFT_nfft(v_i row)[f] for the demeaned row, two tapers per complex transform: the
+  // eigencoefficients of bin f in column f.
+  const Eigen::MatrixXcd& spectra(const Eigen::VectorXd& row) {
+    const Eigen::Index tapers = v_.cols();
+    for (Eigen::Index i = 0; i < tapers; i += 2) {
+      const bool pair = i + 1 < tapers;
+      for (Eigen::Index t = 0; t < n_; ++t) {
+        z_[std::size_t(t)] = {v_(t, i) * row(t), pair ? v_(t, i + 1) * row(t) : 0.0};
+      }
+      std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
+      plan_->forward(z_.data(), z_.data());
+      for (Eigen::Index f = 0; f < y_.cols(); ++f) {
+        const auto [first, second] = real_pair_bins(z_.data(), nfft_, f);
+        y_(i, f) = first;
+        if (pair) y_(i + 1, f) = second;
+      }
+    }
+    return y_;
+  }
+
+  // The eigencoefficients of the demeaned row at nu cycles per sample, summed directly.
+  const Eigen::VectorXcd& at(const Eigen::VectorXd& row, double nu) {
+    phasors(-nu);
+    cos_.array() *= row.array();
+    sin_.array() *= row.array();
+    coefficients_.real().noalias() = v_.transpose() * cos_;
+    coefficients_.imag().noalias() = v_.transpose() * sin_;
+    return coefficients_;
+  }
+
+  // cos_ and sin_ hold cos and sin of 2 pi nu t, t = 0 ... N - 1: a rotation by 2 pi nu per
+  // sample, restarted from the exact phase every 256 samples.
+  void phasors(double nu) {
+    const std::complex<double> step = std::polar(1.0, 2 * std::numbers::pi * nu);
+    std::complex<double> w = 1;
+    for (Eigen::Index t = 0; t < n_; ++t) {
+      if (t % 256 == 0) {
+        const double cycles = nu * double(t);
+        w = std::polar(1.0, 2 * std::numbers::pi * (cycles - std::round(cycles)));
+      }
+      cos_(t) = w.real();
+      sin_(t) = w.imag();
+      w *= step;
+    }
+  }
+  [[nodiscard]] const Eigen::VectorXd& cosines() const noexcept { return cos_; }
+  [[nodiscard]] const Eigen::VectorXd& sines() const noexcept { return sin_; }
+
+ private:
+  Eigen::Index n_, nfft_ = 0;
+  Eigen::MatrixXd v_;  // n x K, a kept taper per column
+  Eigen::VectorXd h_;
+  double h2_ = 0;
+  std::optional<FFT> plan_;
+  std::vector<std::complex<double>> z_;
+  Eigen::MatrixXcd y_;  // K x bins
+  Eigen::VectorXcd coefficients_;
+  Eigen::VectorXd cos_, sin_;
+};
+
+// The row r of x as doubles, its mean removed.
+template <AnalysisScalar S>
+Eigen::VectorXd demeaned_row(const AnalysisRef<S>& x, Eigen::Index r) {
+  Eigen::VectorXd row = x.row(r).transpose().template cast<double>();
+  row.array() -= row.mean();
+  return row;
+}
+
+}  // namespace detail
+
+/// Thomson's harmonic F test (Proc. IEEE 1982, section XIII), as MNE 1.3 computes it for
+/// `notch_filter(method='spectrum_fit')`, on each row of x (channels x samples) sampled at fs Hz.
+/// With the row's mean removed and y_k[f] = DFT_nfft(v_k x)[f] for the tapers v_k of `dpss(N,
+/// NW, K, sym=false)` (those kept, see `HarmonicOptions`), H_k = sum_t v_k[t] for even orders k
+/// and 0 for odd ones (their sums vanish by symmetry; MNE puts their whole power in the
+/// residual):
+///
+///   mu[f] = sum_k H_k y_k[f] / sum_k H_k^2,
+///   F[f]  = (K - 1) |mu[f]|^2 sum_k H_k^2 / sum_k |y_k[f] - mu[f] H_k|^2,
+///
+/// 0 where the residual vanishes. Where the row is a line a cos(2 pi f0 t / fs + phi) (t from 0)
+/// and noise, y_k[f0] = (a / 2) e^{i phi} H_k up to the taper's leakage from -f0, so
+/// `amplitude` = 2 mu = a e^{i phi}; without a line, for Gaussian noise, F follows F(2, 2K - 2)
+/// (`harmonic_f_p_value`). F peaks within a fraction of a bin of a line: zero-padding (nfft
+/// = -4) samples it finely enough to find lines between the bins of N. Bins 0 and nfft / 2 hold
+/// the same formula (MNE scales mu there by 1 / sqrt 2, F unchanged) but are no sinusoid's
+/// amplitude. Throws `dimension_error` for N < 2, fewer than 2 tapers kept or nfft < N,
+/// `numerical_error` for fs <= 0, NW outside (0, N / 2) or a NaN or Inf sample.
+template <AnalysisScalar S = double>
+[[nodiscard]] HarmonicFTest<S> harmonic_f_test(const AnalysisRef<S>& x, double fs,
+                                               const HarmonicOptions& o = {}) {
+  detail::HarmonicFit fit("harmonic_f_test", x.cols(), fs, o);
+  detail::check_finite<S>("harmonic_f_test", x);
+  const Eigen::Index nfft = fit.nfft(), bins = nfft / 2 + 1;
+  HarmonicFTest<S> out;
+  out.f = VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs / double(nfft));
+  out.statistic.resize(x.rows(), bins);
+  out.amplitude.resize(x.rows(), bins);
+  out.tapers = fit.tapers();
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const Eigen::MatrixXcd& y = fit.spectra(detail::demeaned_row<S>(x, r));
+    for (Eigen::Index f = 0; f < bins; ++f) {
+      const auto [statistic, mu] = fit.test(&y(0, f));
+      out.statistic(r, f) = S(statistic);
+      out.amplitude(r, f) = std::complex<S>(2.0 * mu);
+    }
+  }
+  return out;
+}
+
+/// A line `remove_lines` found and subtracted from samples start ... start + length - 1 of its
+/// row: a(t) = Re(amplitude e^{2 pi i frequency (t - start) / fs}) there.
+struct Line {
+  double frequency;                ///< Hz
+  std::complex<double> amplitude;  ///< a e^{i phi}, phi at the window's first sample
+  double statistic;                ///< Thomson's F there
+  Eigen::Index start = 0;          ///< the window's first sample
+  Eigen::Index length = 0;         ///< the window's length
+};
+
+/// `remove_lines`' options: the test's tapers (transforms zero-padded 4 times), either a
+/// significance level or the lines' frequencies, and the windows.
+struct LineOptions {
+  HarmonicOptions test{4.0, -1, false, -4};  ///< the tapers and the transform length
+  double p_value = 0.05;            ///< per window: F over the threshold of p / nfft
+  bool peaks_only = true;           ///< local maxima of F, their frequency refined (false: MNE's,
+                                    ///< every bin over the threshold, a padded line's many times)
+  std::vector<double> frequencies;  ///< if given: the lines at these frequencies' nearest bins
+  Eigen::Index window = 0;          ///< samples per window (MNE's filter_length); 0: whole rows
+};
+
+/// `remove_lines`' result: the rows with their lines subtracted, and the lines per row.
+template <AnalysisScalar S = double>
+struct LineRemoval {
+  MatrixX<S> y;                          ///< channels x samples
+  std::vector<std::vector<Line>> lines;  ///< per row, by window, in increasing frequency
+};
+
+namespace detail {
+
+// The lines of each row of x (one window, fit's length) found and fitted as `remove_lines`
+// says, subtracted from the rows of y (x on entry) and added to lines[row], marked with start.
+template <AnalysisScalar S>
+void fit_lines(HarmonicFit& fit, const AnalysisRef<S>& x, double fs, const LineOptions& o,
+               MatrixX<S>& y, std::vector<std::vector<Line>>& lines, Eigen::Index start) {
+  const Eigen::Index n = x.cols(), nfft = fit.nfft(), bins = nfft / 2 + 1;
+  const Eigen::Index last = nfft % 2 == 0 ? bins - 2 : bins - 1;  // below fs / 2
+  const double threshold = harmonic_f_threshold(o.p_value / double(nfft), fit.tapers());
+  std::vector<Eigen::Index> given;
+  for (const double f : o.frequencies) {
+    given.push_back(std::clamp<Eigen::Index>(std::lround(f * double(nfft) / fs), 1, last));
+  }
+  std::sort(given.begin(), given.end());
+  given.erase(std::unique(given.begin(), given.end()), given.end());
+  Eigen::VectorXd stat(bins);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const Eigen::VectorXd row = demeaned_row<S>(x, r);
+    const Eigen::MatrixXcd& coefficients = fit.spectra(row);
+    const auto first = Eigen::Index(lines[std::size_t(r)].size());
+    const auto add = [&](double nu, const std::complex<double>* at) {
+      const auto [statistic, mu] = fit.test(at);
+      lines[std::size_t(r)].push_back({nu * fs, 2.0 * mu, statistic, start, n});
+    };
+    for (const Eigen::Index f : given) add(double(f) / double(nfft), &coefficients(0, f));
+    for (Eigen::Index f = 0; f < bins; ++f) stat(f) = fit.test(&coefficients(0, f)).first;
+    for (Eigen::Index f = 1; o.frequencies.empty() && f <= last; ++f) {
+      if (!(stat(f) > threshold)) continue;
+      if (!o.peaks_only) {
+        add(double(f) / double(nfft), &coefficients(0, f));
+        continue;
+      }
+      if ((f > 1 && stat(f) < stat(f - 1)) || (f < last && stat(f) <= stat(f + 1))) continue;
+      // the maximum of |mu|^2 near the bin: three parabolas' vertices, through points h apart
+      double nu = double(f) / double(nfft);
+      for (const double h : {0.5 / double(nfft), 0.25 / double(nfft), 0.125 / double(nfft)}) {
+        const auto power = [&](double at) {
+          return std::norm(fit.test(fit.at(row, at).data()).second);
+        };
+        const double below = power(nu - h), middle = power(nu), above = power(nu + h);
+        const double curvature = below - 2 * middle + above;
+        if (curvature < 0) nu += h * std::clamp(0.5 * (below - above) / curvature, -1.0, 1.0);
+      }
+      add(nu, fit.at(row, nu).data());
+    }
+    for (auto line = lines[std::size_t(r)].begin() + first; line != lines[std::size_t(r)].end();
+         ++line) {  // subtract Re(c e^{2 pi i nu t})
+      fit.phasors(line->frequency / fs);
+      const Eigen::VectorXd& c = fit.cosines();
+      const Eigen::VectorXd& s = fit.sines();
+      for (Eigen::Index t = 0; t < n; ++t) {
+        y(r, t) -= S(line->amplitude.real() * c(t) - line->amplitude.imag() * s(t));
+      }
+    }
+  }
+}
+
+// MNE's overlap-add weights for windows of w samples at a step of w - (w + 1) / 2 over n
+// samples (its _COLA): a Hann window (periodic for even w, symmetric for odd), divided by the
+// median of its summed shifts; the first window's leading part and the last's trailing part
+// (which runs to the end) raised by the shifts that would have overlapped them, so that the
+// weights sum to one at every sample.
+inline std::vector<Eigen::VectorXd> overlap_add_weights(Eigen::Index w, Eigen::Index step,
+                                                       Eigen::Index windows,
+                                                       Eigen::Index last_length) {
+  Eigen::VectorXd hann(w);
+  const double period = w % 2 == 0 ? double(w) : double(w - 1);
+  for (Eigen::Index t = 0; t < w; ++t) {
+    hann(t) = 0.5 - 0.5 * std::cos(2 * std::numbers::pi * double(t) / period);
+  }
+  std::vector<double> sums(std::size_t(step), 0.0);
+  for (Eigen::Index i = 0; i + step <= w; i += step) {
+    for (Eigen::Index t = 0; t < step; ++t) sums[std::size_t(t)] += hann(i + t);
+  }
+  for (Eigen::Index t = 0; t < w % step; ++t) sums[std::size_t(t)] += hann(w - w % step + t);
+  std::sort(sums.begin(), sums.end());
+  const std::size_t mid = sums.size() / 2;
+  hann /= sums.size() % 2 == 1 ? sums[mid] : 0.5 * (sums[mid - 1] + sums[mid]);
+  std::vector<Eigen::VectorXd> out(std::size_t(windows), hann);
+  Eigen::VectorXd& tail = out.back();
+  tail = Eigen::VectorXd::Zero(last_length);
+  for (Eigen::Index offset = 0; offset < last_length; offset += step) {
+    const Eigen::Index used = std::min(w, last_length - offset);
+    tail.segment(offset, used) += hann.head(used);
+  }
+  Eigen::VectorXd& head = out.front();
+  for (Eigen::Index offset = w - step; offset > 0; offset -= step) {
+    head.head(offset) += hann.tail(offset);
+  }
+  return out;
+}
+
+}  // namespace detail
+
+/// Line noise removed by fitting sinusoids (Thomson 1982; Chronux's `rmlinesc`; MNE's
+/// `notch_filter(method='spectrum_fit')`) on the rows of x (channels x samples), whole or in
+/// overlapping windows. In each window, for each row, `harmonic_f_test` on a transform
+/// zero-padded 4 times; the bins between 0 and fs / 2 (both excluded) where F exceeds
+/// `harmonic_f_threshold(p / nfft, K)` and is a local maximum; each such line's frequency moved
+/// to the nearby maximum of |mu|^2 (the vertices of three parabolas through |mu|^2 at points
+/// 1/2, 1/4 and 1/8 of a bin apart, by direct sums: near the least-squares frequency for white
+/// noise), and its amplitude c = 2 mu and F computed there; then each line's fit
+/// Re(c e^{2 pi i f t / fs}) subtracted, all fitted on the window as given. Unlike a notch
+/// filter it leaves the rest of the band as it was. Given `frequencies`, the lines are fitted at
+/// their nearest bins, without a test or refinement.
+///
+/// With `window` = w < N, the windows start every w - (w + 1) / 2 samples (half overlap), the
+/// last one running to the end, and the cleaned windows are added under MNE's weights (Hann,
+/// summing to one at every sample; see `detail::overlap_add_weights`), so that a line whose
+/// amplitude, frequency or phase wanders is followed window by window. With `test.nfft = N`
+/// (-1) and `peaks_only = false` it is MNE 1.3's `notch_filter(x, fs, None,
+/// method='spectrum_fit', filter_length=w, p_value=p)`, which misses lines more than a tenth of
+/// a bin (fs / w) from a bin. Throws as `harmonic_f_test` (for each window's length), and
+/// `numerical_error` for p outside (0, 1], a frequency outside (0, fs / 2) or a window of 1
+/// sample or fewer than 0.
+template <AnalysisScalar S = double>
+[[nodiscard]] LineRemoval<S> remove_lines(const AnalysisRef<S>& x, double fs,
+                                          const LineOptions& o = {}) {
+  const char* name = "remove_lines";
+  const Eigen::Index n = x.cols(), w = o.window == 0 ? n : std::min(o.window, n);
+  if (o.window < 0 || o.window == 1) {
+    DENDRITE_THROW(numerical_error, name, ": expected a window of 0 (whole rows) or at least 2 "
+                   "samples, got ", o.window);
+  }
+  detail::HarmonicFit fit(name, w, fs, o.test);
+  for (const double f : o.frequencies) {
+    if (!(f > 0 && f < 0.5 * fs)) {
+      DENDRITE_THROW(numerical_error, name, ": expected frequencies in (0, fs / 2 = ", 0.5 * fs,
+                     "), got ", f);
+    }
+  }
+  if (!(o.p_value > 0 && o.p_value <= 1)) {
+    DENDRITE_THROW(numerical_error, name, ": expected 0 < p_value <= 1, got ", o.p_value);
+  }
+  detail::check_finite<S>(name, x);
+  LineRemoval<S> out;
+  out.lines.resize(std::size_t(x.rows()));
+  if (w == n) {
+    out.y = x;
+    detail::fit_lines<S>(fit, x, fs, o, out.y, out.lines, 0);
+    return out;
+  }
+  const Eigen::Index step = w - (w + 1) / 2, windows = (n - w) / step + 1;
+  const Eigen::Index last_start = (windows - 1) * step, last_length = n - last_start;
+  const std::vector<Eigen::VectorXd> weights =
+      detail::overlap_add_weights(w, step, windows, last_length);
+  std::optional<detail::HarmonicFit> last_fit;
+  if (last_length != w) last_fit.emplace(name, last_length, fs, o.test);
+  out.y = MatrixX<S>::Zero(x.rows(), n);
+  MatrixX<S> chunk;
+  for (Eigen::Index i = 0; i < windows; ++i) {
+    const Eigen::Index start = i * step, length = i + 1 == windows ? last_length : w;
+    chunk = x.middleCols(start, length);
+    detail::fit_lines<S>(length == w ? fit : *last_fit, x.middleCols(start, length), fs, o, chunk,
+                         out.lines, start);
+    out.y.middleCols(start, length).array() +=
+        chunk.array().rowwise() * weights[std::size_t(i)].transpose().array().template cast<S>();
+  }
+  return out;
 }
 
 }  // namespace dendrite::dsp
