@@ -2608,6 +2608,43 @@ std::vector<Eigen::Index> plain_kept(const dsp::Dpss<>& d, bool low_bias) {
   return kept;
 }
 
+// Bin f of the nfft-point DFT of taper k times the row y, summed plainly.
+cplx plain_tapered_bin(const Eigen::RowVectorXd& y, const dsp::Dpss<>& d, Eigen::Index k,
+                       Eigen::Index f, Eigen::Index nfft) {
+  cplx sum = 0;
+  for (Eigen::Index t = 0; t < y.size(); ++t) {
+    const double phase = -2 * std::numbers::pi * double((f * t) % nfft) / double(nfft);
+    sum += d.tapers(k, t) * y(t) * cplx(std::cos(phase), std::sin(phase));
+  }
+  return sum;
+}
+
+// A multitaper test's option set: rows x n EEG-like samples, NW, the taper count (-1:
+// floor(2 NW)), nfft (-1: n; -p below that: p n) and whether the tapers concentrated at 0.9 or
+// below are dropped; with the tapers made as the estimate makes them.
+struct TaperCase {
+  Eigen::Index rows, n;
+  double nw;
+  Eigen::Index tapers, nfft;
+  bool low_bias;
+
+  template <class Options>
+  [[nodiscard]] Options options() const {
+    Options o;
+    o.nw = nw;
+    o.tapers = tapers;
+    o.nfft = nfft;
+    o.low_bias = low_bias;
+    return o;
+  }
+  [[nodiscard]] Eigen::Index transform() const {
+    return nfft == -1 ? n : nfft < 0 ? -nfft * n : nfft;
+  }
+  [[nodiscard]] dsp::Dpss<> made() const {
+    return dsp::dpss(n, nw, tapers < 0 ? Eigen::Index(std::floor(2 * nw)) : tapers, false);
+  }
+};
+
 // The multitaper estimate written plainly: the row's mean removed, a plain DFT of nfft points of
 // each kept taper times the row, P_k = |X_k|^2 halved at 0 and, for even nfft, at nfft / 2;
 // then (2 / fs) sum lambda P_k / sum lambda, or with `adaptive` MNE's iteration of Thomson's
@@ -2615,7 +2652,7 @@ std::vector<Eigen::Index> plain_kept(const dsp::Dpss<>& d, bool low_bias) {
 Eigen::MatrixXd plain_multitaper(const Eigen::MatrixXd& x, double fs, const dsp::Dpss<>& d,
                                  const std::vector<Eigen::Index>& kept, Eigen::Index nfft,
                                  bool adaptive = false) {
-  const Eigen::Index n = x.cols(), bins = nfft / 2 + 1, count = Eigen::Index(kept.size());
+  const Eigen::Index bins = nfft / 2 + 1, count = Eigen::Index(kept.size());
   Eigen::MatrixXd p = Eigen::MatrixXd::Zero(x.rows(), bins);
   Eigen::VectorXd lambda(count);
   for (Eigen::Index k = 0; k < count; ++k) lambda(k) = d.ratios(kept[std::size_t(k)]);
@@ -2624,12 +2661,8 @@ Eigen::MatrixXd plain_multitaper(const Eigen::MatrixXd& x, double fs, const dsp:
     Eigen::MatrixXd power(bins, count);
     for (Eigen::Index k = 0; k < count; ++k) {
       for (Eigen::Index f = 0; f < bins; ++f) {
-        cplx sum = 0;
-        for (Eigen::Index t = 0; t < n; ++t) {
-          const double phase = -2 * std::numbers::pi * double((f * t) % nfft) / double(nfft);
-          sum += d.tapers(kept[std::size_t(k)], t) * y(t) * cplx(std::cos(phase), std::sin(phase));
-        }
-        power(f, k) = std::norm(sum) * (f == 0 || 2 * f == nfft ? 0.5 : 1.0);
+        power(f, k) = std::norm(plain_tapered_bin(y, d, kept[std::size_t(k)], f, nfft)) *
+                      (f == 0 || 2 * f == nfft ? 0.5 : 1.0);
       }
     }
     // per sample: 2 sum_k w_k^2 P_k / sum_k w_k^2 for weights w (sqrt(lambda) by default)
@@ -2674,28 +2707,19 @@ Eigen::MatrixXd plain_multitaper(const Eigen::MatrixXd& x, double fs, const dsp:
 
 TEST_CASE("multitaper_psd equals the estimate written plainly and Parseval's sum", "[dsp]") {
   const double fs = 250.0;
-  struct Case {
-    Eigen::Index rows, n;
-    double nw;
-    Eigen::Index tapers, nfft;
-    bool low_bias;
-  };
   unsigned seed = 81;
-  for (const Case& c : {Case{1, 1003, 4.0, -1, -1, true}, Case{3, 257, 2.5, -1, -1, true},
-                        Case{5, 300, 3.0, 4, 512, false}, Case{3, 501, 0.6, -1, 600, true},
-                        Case{7, 128, 8.0, 9, -1, true}}) {
+  for (const TaperCase& c : {TaperCase{1, 1003, 4.0, -1, -1, true},
+                             TaperCase{3, 257, 2.5, -1, -1, true},
+                             TaperCase{5, 300, 3.0, 4, 512, false},
+                             TaperCase{3, 501, 0.6, -1, 600, true},
+                             TaperCase{7, 128, 8.0, 9, -1, true}}) {
     INFO(c.rows << " x " << c.n << ", NW " << c.nw << ", tapers " << c.tapers << ", nfft "
                 << c.nfft);
     const Eigen::MatrixXd x = eeg_like(c.rows, c.n, fs, seed++);
-    dsp::MultitaperOptions o;
-    o.nw = c.nw;
-    o.tapers = c.tapers;
-    o.nfft = c.nfft;
-    o.low_bias = c.low_bias;
+    dsp::MultitaperOptions o = c.options<dsp::MultitaperOptions>();
     const dsp::Spectrum p = dsp::multitaper_psd(x, fs, o);
-    const Eigen::Index nfft = c.nfft < 0 ? c.n : c.nfft;
-    const Eigen::Index count = c.tapers < 0 ? Eigen::Index(std::floor(2 * c.nw)) : c.tapers;
-    const dsp::Dpss d = dsp::dpss(c.n, c.nw, count, false);
+    const Eigen::Index nfft = c.transform();
+    const dsp::Dpss d = c.made();
     const std::vector<Eigen::Index> kept = plain_kept(d, c.low_bias);
     const Eigen::MatrixXd ref = plain_multitaper(x, fs, d, kept, nfft);
     REQUIRE(p.p.rows() == c.rows);
@@ -2813,7 +2837,7 @@ struct PlainFTest {
 
 PlainFTest plain_f_test(const Eigen::MatrixXd& x, const dsp::Dpss<>& d,
                         const std::vector<Eigen::Index>& kept, Eigen::Index nfft) {
-  const Eigen::Index n = x.cols(), bins = nfft / 2 + 1, count = Eigen::Index(kept.size());
+  const Eigen::Index bins = nfft / 2 + 1, count = Eigen::Index(kept.size());
   Eigen::VectorXd h = Eigen::VectorXd::Zero(count);
   for (Eigen::Index i = 0; i < count; ++i) {
     if (kept[std::size_t(i)] % 2 == 0) h(i) = d.tapers.row(kept[std::size_t(i)]).sum();
@@ -2824,12 +2848,7 @@ PlainFTest plain_f_test(const Eigen::MatrixXd& x, const dsp::Dpss<>& d,
     for (Eigen::Index f = 0; f < bins; ++f) {
       Eigen::VectorXcd coefficient(count);
       for (Eigen::Index i = 0; i < count; ++i) {
-        cplx sum = 0;
-        for (Eigen::Index t = 0; t < n; ++t) {
-          const double phase = -2 * std::numbers::pi * double((f * t) % nfft) / double(nfft);
-          sum += d.tapers(kept[std::size_t(i)], t) * y(t) * cplx(std::cos(phase), std::sin(phase));
-        }
-        coefficient(i) = sum;
+        coefficient(i) = plain_tapered_bin(y, d, kept[std::size_t(i)], f, nfft);
       }
       const cplx mu = h.dot(coefficient) / h.squaredNorm();
       const double residual = (coefficient - mu * h).squaredNorm();
@@ -2892,27 +2911,17 @@ Eigen::VectorXd band_power(const Eigen::MatrixXd& x, double fs, double lo, doubl
 TEST_CASE("harmonic_f_test equals Thomson's statistic written plainly, F(2, 2K - 2) without lines",
           "[dsp]") {
   const double fs = 250.0;
-  struct Case {
-    Eigen::Index rows, n;
-    double nw;
-    Eigen::Index tapers, nfft;
-    bool low_bias;
-  };
   unsigned seed = 101;
-  for (const Case& c : {Case{1, 1003, 4.0, -1, -1, false}, Case{3, 257, 2.5, -1, 600, false},
-                        Case{5, 300, 3.0, 4, -2, false}, Case{7, 128, 3.0, -1, -1, true}}) {
+  for (const TaperCase& c : {TaperCase{1, 1003, 4.0, -1, -1, false},
+                             TaperCase{3, 257, 2.5, -1, 600, false},
+                             TaperCase{5, 300, 3.0, 4, -2, false},
+                             TaperCase{7, 128, 3.0, -1, -1, true}}) {
     INFO(c.rows << " x " << c.n << ", NW " << c.nw << ", tapers " << c.tapers << ", nfft "
                 << c.nfft);
     const Eigen::MatrixXd x = eeg_like(c.rows, c.n, fs, seed++);
-    dsp::HarmonicOptions o;
-    o.nw = c.nw;
-    o.tapers = c.tapers;
-    o.nfft = c.nfft;
-    o.low_bias = c.low_bias;
-    const dsp::HarmonicFTest t = dsp::harmonic_f_test(x, fs, o);
-    const Eigen::Index nfft = c.nfft == -1 ? c.n : c.nfft < 0 ? -c.nfft * c.n : c.nfft;
-    const Eigen::Index count = c.tapers < 0 ? Eigen::Index(std::floor(2 * c.nw)) : c.tapers;
-    const dsp::Dpss d = dsp::dpss(c.n, c.nw, count, false);
+    const dsp::HarmonicFTest t = dsp::harmonic_f_test(x, fs, c.options<dsp::HarmonicOptions>());
+    const Eigen::Index nfft = c.transform();
+    const dsp::Dpss d = c.made();
     const std::vector<Eigen::Index> kept = plain_kept(d, c.low_bias);
     const PlainFTest ref = plain_f_test(x, d, kept, nfft);
     REQUIRE(t.tapers == Eigen::Index(kept.size()));
