@@ -35,8 +35,9 @@
 ///
 /// `harmonic_f_test` is Thomson's F test for a line (a sinusoid) at each frequency, and
 /// `remove_lines` subtracts the significant lines' fits, as MNE's
-/// `notch_filter(method='spectrum_fit')`: line noise removed without a notch in the band. Not
-/// here: the multitaper cross spectrum and coherence.
+/// `notch_filter(method='spectrum_fit')`: line noise removed without a notch in the band.
+/// `multitaper_csd` and `multitaper_coherence` are the cross spectrum (MNE's
+/// `csd_array_multitaper`) and the magnitude-squared coherence of pairs of rows.
 #pragma once
 
 #include <algorithm>
@@ -277,6 +278,31 @@ template <AnalysisScalar S = double>
   return out;
 }
 
+namespace detail {
+
+// The nfft-point transforms X_i of each column v_i of v times the row (N samples), two columns
+// per complex transform of z (nfft points, by plan): put(f, i, X_i[f]) for f = 0 ... nfft / 2.
+template <class Put>
+void tapered_transforms(const Eigen::MatrixXd& v, const Eigen::VectorXd& row, FFT& plan,
+                        std::vector<std::complex<double>>& z, Put&& put) {
+  const Eigen::Index n = v.rows(), count = v.cols(), nfft = Eigen::Index(z.size());
+  for (Eigen::Index i = 0; i < count; i += 2) {
+    const bool pair = i + 1 < count;
+    for (Eigen::Index t = 0; t < n; ++t) {
+      z[std::size_t(t)] = {v(t, i) * row(t), pair ? v(t, i + 1) * row(t) : 0.0};
+    }
+    std::fill(z.begin() + n, z.end(), std::complex<double>(0));
+    plan.forward(z.data(), z.data());
+    for (Eigen::Index f = 0; f <= nfft / 2; ++f) {
+      const auto [a, b] = real_pair_bins(z.data(), nfft, f);
+      put(f, i, a);
+      if (pair) put(f, i + 1, b);
+    }
+  }
+}
+
+}  // namespace detail
+
 /// `multitaper_psd`'s options: MNE's defaults, NW = 4 (a full bandwidth of 8 fs / N Hz),
 /// floor(2 NW) tapers of which those concentrated below 0.9 are dropped, transforms of the
 /// signal's length.
@@ -289,9 +315,10 @@ struct MultitaperOptions {
   int max_iterations = 150;  ///< of the adaptive weights (MNE's max_iter), >= 1
 };
 
-/// Thomson's multitaper estimate for rows of one length N (see the file comment), its tapers,
-/// their selection and its transform made once at construction, so that a loop over epochs of
-/// one length pays for them once. The constructor throws `dimension_error` for N < 2, a taper
+/// Thomson's multitaper estimate for rows of one length N (see the file comment), and with
+/// `cross` and `coherence` the cross spectrum and coherence of pairs of rows, its tapers, their
+/// selection and its transform made once at construction, so that a loop over epochs of one
+/// length pays for them once. The constructor throws `dimension_error` for N < 2, a taper
 /// count outside [1, N] or nfft < N, `numerical_error` for fs <= 0, NW outside (0, N / 2) or
 /// max_iterations < 1; a call throws `dimension_error` for rows of another length and
 /// `numerical_error` for a NaN or Inf sample, before `out` is touched. A call uses the object's
@@ -344,40 +371,48 @@ class MultitaperPsd {
 
   /// The estimate of each row of x into `out` (its storage reused where the shapes match).
   void operator()(const AnalysisRef<S>& x, Spectrum<S>& out) {
-    if (x.cols() != n_) {
-      DENDRITE_THROW(dimension_error, "multitaper_psd: expected rows of ", n_, " samples, got ",
-                     x.cols());
-    }
-    detail::check_finite<S>("multitaper_psd", x);
-    const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
-    out.f = VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs_ / double(nfft_));
+    check("multitaper_psd", x);
+    const Eigen::Index bins = nfft_ / 2 + 1;
+    out.f = frequencies();
     out.p.resize(x.rows(), bins);
-    power_.resize(bins, count);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      row_ = x.row(r).transpose();
-      row_.array() -= row_.mean();
-      // power_(f, i) = |X_i[f]|^2, halved at bin 0 and, for even nfft, at nfft / 2
-      for (Eigen::Index i = 0; i < count; i += 2) {  // tapers i and i + 1 in one transform
-        const bool pair = i + 1 < count;
-        for (Eigen::Index t = 0; t < n_; ++t) {
-          z_[std::size_t(t)] = {tapers_(t, i) * row_(t), pair ? tapers_(t, i + 1) * row_(t) : 0.0};
-        }
-        if (nfft_ > n_) std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
-        plan_->forward(z_.data(), z_.data());
-        for (Eigen::Index f = 0; f < bins; ++f) {
-          const auto [a, b] = detail::real_pair_bins(z_.data(), nfft_, f);
-          power_(f, i) = std::norm(a);
-          if (pair) power_(f, i + 1) = std::norm(b);
-        }
-      }
-      power_.row(0) *= 0.5;
-      if (nfft_ % 2 == 0) power_.row(bins - 1) *= 0.5;
+      tapered(x, r, xs_);
       if (adaptive_) {
-        adapt(out, r);
+        adapt();
+        out.p.row(r) = estimate_.transpose() / fs_;
       } else {
         out.p.row(r).noalias() = (power_ * weights_).transpose();
       }
     }
+  }
+
+  /// The cross spectral density of each row of x with the same row of y into `out`:
+  /// P_xy[f] = (2 / fs) sum_k a_k b_k conj(X_k[f]) Y_k[f] / sqrt(sum_k a_k^2 sum_k b_k^2), with
+  /// the weights a of x's row and b of y's (sqrt(lambda_k), or each row's adaptive weights),
+  /// X_k and Y_k their tapered transforms scaled by 1 / sqrt 2 at bin 0 and, for even nfft, at
+  /// nfft / 2. MNE's `csd_array_multitaper` for one epoch, conjugated: SciPy's orientation, as
+  /// `csd`'s. P_xx is x's `multitaper_psd`. Throws as a call for either signal, and
+  /// `dimension_error` unless x and y have one shape.
+  void cross(const AnalysisRef<S>& x, const AnalysisRef<S>& y, CrossSpectrum<S>& out) {
+    check_pair(x, y);
+    out.f = frequencies();
+    out.p.resize(x.rows(), nfft_ / 2 + 1);
+    pairs(x, y, [&](Eigen::Index r, Eigen::Index f, std::complex<double> xy, double, double,
+                    double ax, double by) {
+      out.p(r, f) = std::complex<S>(2.0 * xy / (std::sqrt(ax * by) * fs_));
+    });
+  }
+
+  /// The magnitude-squared coherence of each row of x with the same row of y into `out`:
+  /// |P_xy|^2 / (P_xx P_yy) of `cross`'s estimates, the same weights in all three (in [0, 1]; 1
+  /// where y is a multiple of x; for independent noise about 1 / K with K tapers of equal
+  /// weight, where it follows Beta(1, K - 1)). NaN where a row has no power at a bin.
+  void coherence(const AnalysisRef<S>& x, const AnalysisRef<S>& y, Spectrum<S>& out) {
+    check_pair(x, y);
+    out.f = frequencies();
+    out.p.resize(x.rows(), nfft_ / 2 + 1);
+    pairs(x, y, [&](Eigen::Index r, Eigen::Index f, std::complex<double> xy, double xx, double yy,
+                    double, double) { out.p(r, f) = S(std::norm(xy) / (xx * yy)); });
   }
 
   /// The estimate into a new result.
@@ -395,12 +430,79 @@ class MultitaperPsd {
   [[nodiscard]] bool adaptive() const noexcept { return adaptive_; }
 
  private:
-  // Thomson's adaptive weights as MNE iterates them, for row r from power_: the variance
+  void check(const char* name, const AnalysisRef<S>& x) const {
+    if (x.cols() != n_) {
+      DENDRITE_THROW(dimension_error, name, ": expected rows of ", n_, " samples, got ", x.cols());
+    }
+    detail::check_finite<S>(name, x);
+  }
+
+  void check_pair(const AnalysisRef<S>& x, const AnalysisRef<S>& y) const {
+    detail::check_pair<S>("multitaper_csd", x, y);
+    check("multitaper_csd", x);
+  }
+
+  [[nodiscard]] VectorX<S> frequencies() const {
+    const Eigen::Index bins = nfft_ / 2 + 1;
+    return VectorX<S>::LinSpaced(bins, 0, double(bins - 1)) * (fs_ / double(nfft_));
+  }
+
+  // The tapered transforms X_i of row r of x, demeaned, into spectra (bins x kept), scaled by
+  // 1 / sqrt 2 at bin 0 and, for even nfft, at nfft / 2 (their powers halved there, as MNE's);
+  // |X_i|^2 into power_. Tapers i and i + 1 share one complex transform.
+  void tapered(const AnalysisRef<S>& x, Eigen::Index r, Eigen::MatrixXcd& spectra) {
+    const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
+    spectra.resize(bins, count);
+    row_ = x.row(r).transpose();
+    row_.array() -= row_.mean();
+    detail::tapered_transforms(tapers_, row_, *plan_, z_,
+                               [&](Eigen::Index f, Eigen::Index i, std::complex<double> value) {
+                                 spectra(f, i) = value;
+                               });
+    spectra.row(0) *= std::sqrt(0.5);
+    if (nfft_ % 2 == 0) spectra.row(bins - 1) *= std::sqrt(0.5);
+    power_ = spectra.cwiseAbs2();
+  }
+
+  // For each row r and bin f: visit(r, f, sum_k a_k b_k conj(X_k) Y_k, sum_k a_k^2 |X_k|^2,
+  // sum_k b_k^2 |Y_k|^2, sum_k a_k^2, sum_k b_k^2) with the weights a of x's row and b of y's.
+  template <class Visit>
+  void pairs(const AnalysisRef<S>& x, const AnalysisRef<S>& y, Visit&& visit) {
+    const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      tapered(x, r, xs_);
+      if (adaptive_) {
+        adapt();
+        wx_ = d_;
+      } else {
+        wx_ = lambda_.cwiseSqrt().transpose().replicate(bins, 1);
+      }
+      tapered(y, r, ys_);
+      if (adaptive_) adapt();
+      const Eigen::MatrixXd& wy = adaptive_ ? d_ : wx_;
+      for (Eigen::Index f = 0; f < bins; ++f) {
+        std::complex<double> xy = 0;
+        double xx = 0, yy = 0, ax = 0, by = 0;
+        for (Eigen::Index k = 0; k < count; ++k) {
+          const double a = wx_(f, k), b = wy(f, k);
+          xy += a * b * std::conj(xs_(f, k)) * ys_(f, k);
+          xx += a * a * std::norm(xs_(f, k));
+          yy += b * b * std::norm(ys_(f, k));
+          ax += a * a;
+          by += b * b;
+        }
+        visit(r, f, xy, xx, yy, ax, by);
+      }
+    }
+  }
+
+  // Thomson's adaptive weights d_ as MNE iterates them, from power_: the variance
   // sigma^2 = trapz(S, dx = pi / bins) / (2 pi) of the eigenvalue-weighted estimate S (per
   // sample, before the division by fs); from S the estimate of the first two tapers,
   // d_k = sqrt(lambda_k) S / (lambda_k S + (1 - lambda_k) sigma^2) and S = 2 sum_k d_k^2 P_k /
-  // sum_k d_k^2, until the weights move by less than 1e-10 in mean square at every bin.
-  void adapt(Spectrum<S>& out, Eigen::Index r) {
+  // sum_k d_k^2, until the weights move by less than 1e-10 in mean square at every bin; the
+  // last S (per sample) in estimate_.
+  void adapt() {
     const Eigen::Index bins = power_.rows(), count = power_.cols();
     estimate_.noalias() = power_ * weights_ * fs_;  // the per-sample estimate
     const double variance = (estimate_.sum() - 0.5 * (estimate_(0) + estimate_(bins - 1))) *
@@ -427,7 +529,6 @@ class MultitaperPsd {
         estimate_(f) = 2.0 * (d2 * power_.row(f).array()).sum() / d2.sum();
       }
     }
-    out.p.row(r) = estimate_.transpose() / fs_;
   }
 
   Eigen::Index n_;
@@ -442,6 +543,8 @@ class MultitaperPsd {
   int max_iterations_;
   MatrixX<S> power_;    // bins x kept
   MatrixX<S> d_;        // the adaptive weights, bins x kept
+  Eigen::MatrixXcd xs_, ys_;  // tapered transforms, bins x kept
+  Eigen::MatrixXd wx_;        // x's weights, bins x kept
   VectorX<S> estimate_;
   std::optional<FFT> plan_;
   std::vector<std::complex<double>> z_;
@@ -458,6 +561,29 @@ template <AnalysisScalar S = double>
   return estimate(x);
 }
 
+/// The multitaper cross spectral density of each row of x with the same row of y (see
+/// `MultitaperPsd::cross`): MNE's `csd_array_multitaper` for one epoch, conjugated to SciPy's
+/// orientation (conj(X) Y, as `csd`). Throws as `multitaper_psd`, and `dimension_error` unless
+/// x and y have one shape.
+template <AnalysisScalar S = double>
+[[nodiscard]] CrossSpectrum<S> multitaper_csd(const AnalysisRef<S>& x, const AnalysisRef<S>& y,
+                                              double fs, const MultitaperOptions& o = {}) {
+  MultitaperPsd<S> estimate(x.cols(), fs, o);
+  CrossSpectrum<S> out;
+  estimate.cross(x, y, out);
+  return out;
+}
+
+/// The multitaper magnitude-squared coherence of each row of x with the same row of y (see
+/// `MultitaperPsd::coherence`). Throws as `multitaper_csd`.
+template <AnalysisScalar S = double>
+[[nodiscard]] Spectrum<S> multitaper_coherence(const AnalysisRef<S>& x, const AnalysisRef<S>& y,
+                                               double fs, const MultitaperOptions& o = {}) {
+  MultitaperPsd<S> estimate(x.cols(), fs, o);
+  Spectrum<S> out;
+  estimate.coherence(x, y, out);
+  return out;
+}
 
 /// `harmonic_f_test`'s and `remove_lines`' tapers: NW = 4 and floor(2 NW) periodic tapers, all
 /// kept (MNE's `notch_filter(method='spectrum_fit')` keeps them all).
@@ -555,20 +681,10 @@ class HarmonicFit {
   // y(i, f) = DFT_nfft(v_i row)[f] for the demeaned row, two tapers per complex transform: the
   // eigencoefficients of bin f in column f.
   const Eigen::MatrixXcd& spectra(const Eigen::VectorXd& row) {
-    const Eigen::Index tapers = v_.cols();
-    for (Eigen::Index i = 0; i < tapers; i += 2) {
-      const bool pair = i + 1 < tapers;
-      for (Eigen::Index t = 0; t < n_; ++t) {
-        z_[std::size_t(t)] = {v_(t, i) * row(t), pair ? v_(t, i + 1) * row(t) : 0.0};
-      }
-      std::fill(z_.begin() + n_, z_.end(), std::complex<double>(0));
-      plan_->forward(z_.data(), z_.data());
-      for (Eigen::Index f = 0; f < y_.cols(); ++f) {
-        const auto [first, second] = real_pair_bins(z_.data(), nfft_, f);
-        y_(i, f) = first;
-        if (pair) y_(i + 1, f) = second;
-      }
-    }
+    tapered_transforms(v_, row, *plan_, z_,
+                       [&](Eigen::Index f, Eigen::Index i, std::complex<double> value) {
+                         y_(i, f) = value;
+                       });
     return y_;
   }
 
