@@ -314,6 +314,19 @@ void BM_MultitaperPsdKept64(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
 }
 
+// The multitaper coherence of 64 pairs of rows (x and half of x plus other noise), `range(0)`
+// samples, the tapers made in each call.
+void BM_MultitaperCoherence64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  const Eigen::MatrixXd y = 0.5 * x + minute().rightCols(state.range(0));
+  for (auto _ : state) {
+    dsp::Spectrum s = dsp::multitaper_coherence(x, y, 1000.0);
+    benchmark::DoNotOptimize(s.p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64 * state.range(0));
+}
+
 // Line noise removed from 64 channels of 10 s at 1 kHz (white noise plus 50.03 Hz and 100.06
 // Hz lines): `remove_lines` as it is by default (transforms padded 8 times, peaks refined), and
 // MNE's form of it (transforms of N, every bin over the threshold), as MNE's
@@ -400,4 +413,5 @@ BENCHMARK(BM_MultitaperPsd64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMilliseco
 BENCHMARK(BM_MultitaperPsdAdaptive64)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperPsdKept64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperEigenFFTBaseline64)->Arg(1000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperCoherence64)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RemoveLines64x10000)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
