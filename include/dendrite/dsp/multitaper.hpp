@@ -280,6 +280,27 @@ template <AnalysisScalar S = double>
 
 namespace detail {
 
+// The taper count asked for: `tapers`, or floor(2 NW) for -1.
+inline Eigen::Index taper_count(Eigen::Index tapers, double nw) {
+  return tapers < 0 ? Eigen::Index(std::floor(2 * nw)) : tapers;
+}
+
+// The orders of the tapers kept: all, or with `low_bias` those concentrated above 0.9.
+inline std::vector<Eigen::Index> concentrated(const VectorX<double>& ratios, bool low_bias) {
+  std::vector<Eigen::Index> kept;
+  for (Eigen::Index k = 0; k < ratios.size(); ++k) {
+    if (!low_bias || ratios(k) > 0.9) kept.push_back(k);
+  }
+  return kept;
+}
+
+// Row r of x into `row` as doubles, its mean removed.
+template <AnalysisScalar S>
+void demeaned_row(const AnalysisRef<S>& x, Eigen::Index r, Eigen::VectorXd& row) {
+  row = x.row(r).transpose().template cast<double>();
+  row.array() -= row.mean();
+}
+
 // The nfft-point transforms X_i of each column v_i of v times the row (N samples), two columns
 // per complex transform of z (nfft points, by plan): put(f, i, X_i[f]) for f = 0 ... nfft / 2.
 template <class Put>
@@ -333,16 +354,14 @@ class MultitaperPsd {
       DENDRITE_THROW(dimension_error, "multitaper_psd: expected nfft >= the rows' length (", n,
                      "), got ", nfft_);
     }
-    const Eigen::Index count = o.tapers < 0 ? Eigen::Index(std::floor(2 * o.nw)) : o.tapers;
+    const Eigen::Index count = detail::taper_count(o.tapers, o.nw);
     all_ = dpss<S>(n, o.nw, std::max<Eigen::Index>(count, 1), false);
     if (count < 1) {
       DENDRITE_THROW(dimension_error, "multitaper_psd: expected at least one taper, got ", count,
                      o.tapers < 0 ? " (floor(2 NW))" : "");
     }
     // the tapers kept: concentrated above 0.9, or the most concentrated one
-    for (Eigen::Index k = 0; k < count; ++k) {
-      if (!o.low_bias || all_.ratios(k) > 0.9) kept_.push_back(k);
-    }
+    kept_ = detail::concentrated(all_.ratios, o.low_bias);
     if (kept_.empty()) {
       Eigen::Index best = 0;
       all_.ratios.maxCoeff(&best);
@@ -453,8 +472,7 @@ class MultitaperPsd {
   void tapered(const AnalysisRef<S>& x, Eigen::Index r, Eigen::MatrixXcd& spectra) {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
     spectra.resize(bins, count);
-    row_ = x.row(r).transpose();
-    row_.array() -= row_.mean();
+    detail::demeaned_row<S>(x, r, row_);
     detail::tapered_transforms(tapers_, row_, *plan_, z_,
                                [&](Eigen::Index f, Eigen::Index i, std::complex<double> value) {
                                  spectra(f, i) = value;
@@ -469,13 +487,12 @@ class MultitaperPsd {
   template <class Visit>
   void pairs(const AnalysisRef<S>& x, const AnalysisRef<S>& y, Visit&& visit) {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
+    if (!adaptive_) wx_ = lambda_.cwiseSqrt().transpose().replicate(bins, 1);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
       tapered(x, r, xs_);
       if (adaptive_) {
         adapt();
         wx_ = d_;
-      } else {
-        wx_ = lambda_.cwiseSqrt().transpose().replicate(bins, 1);
       }
       tapered(y, r, ys_);
       if (adaptive_) adapt();
@@ -635,12 +652,9 @@ class HarmonicFit {
       DENDRITE_THROW(dimension_error, name, ": expected rows of at least 2 samples and nfft >= ",
                      "their length or -p (p >= 1), got ", n, " samples and nfft ", o.nfft);
     }
-    const Eigen::Index count = o.tapers < 0 ? Eigen::Index(std::floor(2 * o.nw)) : o.tapers;
+    const Eigen::Index count = taper_count(o.tapers, o.nw);
     const Dpss<double> all = dpss<double>(n, o.nw, std::max<Eigen::Index>(count, 1), false);
-    std::vector<Eigen::Index> kept;
-    for (Eigen::Index k = 0; k < count; ++k) {
-      if (!o.low_bias || all.ratios(k) > 0.9) kept.push_back(k);
-    }
+    const std::vector<Eigen::Index> kept = concentrated(all.ratios.head(count), o.low_bias);
     const auto tapers = Eigen::Index(kept.size());
     if (tapers < 2) {
       DENDRITE_THROW(dimension_error, name, ": expected at least 2 tapers kept, got ", tapers,
@@ -728,14 +742,6 @@ class HarmonicFit {
   Eigen::VectorXd cos_, sin_;
 };
 
-// The row r of x as doubles, its mean removed.
-template <AnalysisScalar S>
-Eigen::VectorXd demeaned_row(const AnalysisRef<S>& x, Eigen::Index r) {
-  Eigen::VectorXd row = x.row(r).transpose().template cast<double>();
-  row.array() -= row.mean();
-  return row;
-}
-
 }  // namespace detail
 
 /// Thomson's harmonic F test (Proc. IEEE 1982, section XIII), as MNE 1.3 computes it for
@@ -767,8 +773,10 @@ template <AnalysisScalar S = double>
   out.statistic.resize(x.rows(), bins);
   out.amplitude.resize(x.rows(), bins);
   out.tapers = fit.tapers();
+  Eigen::VectorXd row;
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    const Eigen::MatrixXcd& y = fit.spectra(detail::demeaned_row<S>(x, r));
+    detail::demeaned_row<S>(x, r, row);
+    const Eigen::MatrixXcd& y = fit.spectra(row);
     for (Eigen::Index f = 0; f < bins; ++f) {
       const auto [statistic, mu] = fit.test(&y(0, f));
       out.statistic(r, f) = S(statistic);
@@ -822,9 +830,9 @@ void fit_lines(HarmonicFit& fit, const AnalysisRef<S>& x, double fs, const LineO
   }
   std::sort(given.begin(), given.end());
   given.erase(std::unique(given.begin(), given.end()), given.end());
-  Eigen::VectorXd stat(bins);
+  Eigen::VectorXd stat(bins), row;
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    const Eigen::VectorXd row = demeaned_row<S>(x, r);
+    demeaned_row<S>(x, r, row);
     const Eigen::MatrixXcd& coefficients = fit.spectra(row);
     const auto first = Eigen::Index(lines[std::size_t(r)].size());
     const auto add = [&](double nu, const std::complex<double>* at) {
@@ -832,7 +840,9 @@ void fit_lines(HarmonicFit& fit, const AnalysisRef<S>& x, double fs, const LineO
       lines[std::size_t(r)].push_back({nu * fs, 2.0 * mu, statistic, start, n});
     };
     for (const Eigen::Index f : given) add(double(f) / double(nfft), &coefficients(0, f));
-    for (Eigen::Index f = 0; f < bins; ++f) stat(f) = fit.test(&coefficients(0, f)).first;
+    if (o.frequencies.empty()) {  // the test: F at every bin
+      for (Eigen::Index f = 0; f < bins; ++f) stat(f) = fit.test(&coefficients(0, f)).first;
+    }
     for (Eigen::Index f = 1; o.frequencies.empty() && f <= last; ++f) {
       if (!(stat(f) > threshold)) continue;
       if (!o.peaks_only) {
@@ -868,10 +878,11 @@ void fit_lines(HarmonicFit& fit, const AnalysisRef<S>& x, double fs, const LineO
 // samples (its _COLA): a Hann window (periodic for even w, symmetric for odd), divided by the
 // median of its summed shifts; the first window's leading part and the last's trailing part
 // (which runs to the end) raised by the shifts that would have overlapped them, so that the
-// weights sum to one at every sample.
-inline std::vector<Eigen::VectorXd> overlap_add_weights(Eigen::Index w, Eigen::Index step,
-                                                       Eigen::Index windows,
-                                                       Eigen::Index last_length) {
+// weights sum to one at every sample. The first window's, the others', the last's (with one
+// window, the last holds both raises).
+inline std::array<Eigen::VectorXd, 3> overlap_add_weights(Eigen::Index w, Eigen::Index step,
+                                                         Eigen::Index windows,
+                                                         Eigen::Index last_length) {
   Eigen::VectorXd hann(w);
   const double period = w % 2 == 0 ? double(w) : double(w - 1);
   for (Eigen::Index t = 0; t < w; ++t) {
@@ -885,14 +896,12 @@ inline std::vector<Eigen::VectorXd> overlap_add_weights(Eigen::Index w, Eigen::I
   std::sort(sums.begin(), sums.end());
   const std::size_t mid = sums.size() / 2;
   hann /= sums.size() % 2 == 1 ? sums[mid] : 0.5 * (sums[mid - 1] + sums[mid]);
-  std::vector<Eigen::VectorXd> out(std::size_t(windows), hann);
-  Eigen::VectorXd& tail = out.back();
-  tail = Eigen::VectorXd::Zero(last_length);
+  std::array<Eigen::VectorXd, 3> out{hann, hann, Eigen::VectorXd::Zero(last_length)};
   for (Eigen::Index offset = 0; offset < last_length; offset += step) {
     const Eigen::Index used = std::min(w, last_length - offset);
-    tail.segment(offset, used) += hann.head(used);
+    out[2].segment(offset, used) += hann.head(used);
   }
-  Eigen::VectorXd& head = out.front();
+  Eigen::VectorXd& head = out[windows == 1 ? 2 : 0];
   for (Eigen::Index offset = w - step; offset > 0; offset -= step) {
     head.head(offset) += hann.tail(offset);
   }
@@ -951,7 +960,7 @@ template <AnalysisScalar S = double>
   }
   const Eigen::Index step = w - (w + 1) / 2, windows = (n - w) / step + 1;
   const Eigen::Index last_start = (windows - 1) * step, last_length = n - last_start;
-  const std::vector<Eigen::VectorXd> weights =
+  const std::array<Eigen::VectorXd, 3> weights =
       detail::overlap_add_weights(w, step, windows, last_length);
   std::optional<detail::HarmonicFit> last_fit;
   if (last_length != w) last_fit.emplace(name, last_length, fs, o.test);
@@ -962,8 +971,9 @@ template <AnalysisScalar S = double>
     chunk = x.middleCols(start, length);
     detail::fit_lines<S>(length == w ? fit : *last_fit, x.middleCols(start, length), fs, o, chunk,
                          out.lines, start);
+    const Eigen::VectorXd& weight = weights[i + 1 == windows ? 2 : i == 0 ? 0 : 1];
     out.y.middleCols(start, length).array() +=
-        chunk.array().rowwise() * weights[std::size_t(i)].transpose().array().template cast<S>();
+        chunk.array().rowwise() * weight.transpose().array().template cast<S>();
   }
   return out;
 }

@@ -570,7 +570,6 @@ class WelchSegments {
   }
 
  private:
-
   // y = segment s of `row`, detrended and windowed
   void prepare(const double* row, Eigen::Index s, VectorX<S>& y) const noexcept {
     y = Eigen::Map<const VectorX<S>>(row + s * step_, nperseg_);
