@@ -3345,3 +3345,195 @@ TEST_CASE("multitaper_csd and multitaper_coherence equal their plain forms and c
   CHECK_THROWS_WITH(dsp::multitaper_coherence(x, bad, fs),
                     "multitaper_csd: the signal contains NaN or Inf");
 }
+
+TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged over epochs",
+          "[dsp]") {
+  struct Case {
+    TaperCase taper;
+    Eigen::Index epochs;
+    double fmin, fmax;
+  };
+  const double fs = 250.0;
+  unsigned seed = 141;
+  for (const Case& c : {Case{{3, 1003, 4.0, -1, -1, true}, 1, 0.0, 1e9},
+                        Case{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
+                        Case{{7, 256, 2.5, -1, 300, true}, 2, 0.0, 40.1}}) {
+    const TaperCase& t = c.taper;
+    INFO(c.epochs << " epochs of " << t.rows << " x " << t.n << ", NW " << t.nw << ", band ["
+                  << c.fmin << ", " << c.fmax << "]");
+    std::vector<Eigen::MatrixXd> epochs;
+    for (Eigen::Index e = 0; e < c.epochs; ++e) {
+      // mixed across channels, so that their cross spectra are far from zero
+      Eigen::MatrixXd x = eeg_like(t.rows, t.n, fs, seed++);
+      x.bottomRows(t.rows - 1) += 0.6 * x.topRows(t.rows - 1);
+      x.row(1) = -2.0 * x.row(0);  // coherence 1 with row 0
+      epochs.push_back(x);
+    }
+    const dsp::Dpss d = t.made();
+    const std::vector<Eigen::Index> kept = plain_kept(d, t.low_bias);
+    const Eigen::Index nfft = t.transform();
+    for (const bool adaptive : {false, true}) {
+      INFO("adaptive " << adaptive);
+      dsp::MultitaperOptions o = t.options<dsp::MultitaperOptions>();
+      o.adaptive = adaptive;
+      const dsp::CrossSpectralMatrices m = dsp::multitaper_csd_matrices(epochs, fs, o, c.fmin,
+                                                                        c.fmax);
+      CHECK(m.epochs == c.epochs);
+      // the bins k fs / nfft in [fmin, fmax], and none left out at either end
+      REQUIRE(m.f.size() > 0);
+      REQUIRE(Eigen::Index(m.p.size()) == m.f.size());
+      const Eigen::Index first = Eigen::Index(std::lround(m.f(0) * double(nfft) / fs));
+      CHECK((first == 0 || (first - 1) * fs / double(nfft) < c.fmin));
+      CHECK(m.f(0) >= c.fmin);
+      CHECK(m.f(m.f.size() - 1) <= c.fmax);
+      const Eigen::Index end = first + m.f.size();
+      CHECK((end == nfft / 2 + 1 || double(end) * fs / double(nfft) > c.fmax));
+      // every pair (a, b) the plain cross spectrum of row a with row b, averaged over epochs
+      Eigen::MatrixXcd mean = Eigen::MatrixXcd::Zero(t.rows * t.rows, nfft / 2 + 1);
+      for (const Eigen::MatrixXd& x : epochs) {
+        Eigen::MatrixXd a(t.rows * t.rows, t.n), b(t.rows * t.rows, t.n);
+        for (Eigen::Index i = 0; i < t.rows; ++i) {
+          for (Eigen::Index j = 0; j < t.rows; ++j) {
+            a.row(i * t.rows + j) = x.row(i);
+            b.row(i * t.rows + j) = x.row(j);
+          }
+        }
+        mean += plain_multitaper_csd(a, b, fs, d, kept, nfft, adaptive) / double(c.epochs);
+      }
+      double worst = 0, coherence_error = 0, scale = mean.cwiseAbs().maxCoeff(), lowest = 0;
+      const std::vector<Eigen::MatrixXd> coh = dsp::coherence_matrices(m);
+      REQUIRE(coh.size() == m.p.size());
+      for (Eigen::Index j = 0; j < m.f.size(); ++j) {
+        const Eigen::MatrixXcd& p = m.p[std::size_t(j)];
+        CHECK(p.rows() == t.rows);
+        CHECK(p == p.adjoint());  // Hermitian, a real diagonal
+        for (Eigen::Index i = 0; i < t.rows; ++i) {
+          for (Eigen::Index k = 0; k < t.rows; ++k) {
+            const cplx ref = mean(i * t.rows + k, first + j);
+            worst = std::max(worst, std::abs(p(i, k) - ref));
+            const double expected = std::norm(ref) / (mean(i * t.rows + i, first + j).real() *
+                                                      mean(k * t.rows + k, first + j).real());
+            coherence_error =
+                std::max(coherence_error, std::abs(coh[std::size_t(j)](i, k) - expected));
+          }
+        }
+        // a mean of sums of outer products v v^H: positive semi-definite
+        const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXcd> eig(p, Eigen::EigenvaluesOnly);
+        lowest = std::min(lowest, eig.eigenvalues().minCoeff() / eig.eigenvalues().maxCoeff());
+        CHECK(std::abs(coh[std::size_t(j)](0, 1) - 1) < 1e-12);
+        CHECK((coh[std::size_t(j)].diagonal().array() - 1).abs().maxCoeff() < 1e-12);
+        CHECK(coh[std::size_t(j)].maxCoeff() <= 1 + 1e-12);
+      }
+      CHECK(worst < 1e-12 * scale);
+      CHECK(coherence_error < 1e-12);
+      CHECK(lowest > -1e-12);
+      // the first epoch alone, then the others together: the same running mean
+      dsp::MultitaperPsd<double> estimate(t.n, fs, o);
+      dsp::CrossSpectralMatrices<double> running;
+      estimate.cross_matrices(epochs.front(), running, c.fmin, c.fmax);
+      if (c.epochs > 1) {
+        const std::vector<Eigen::MatrixXd> rest(epochs.begin() + 1, epochs.end());
+        estimate.cross_matrices(rest, running, c.fmin, c.fmax);
+      }
+      CHECK(running.epochs == c.epochs);
+      CHECK(running.f == m.f);
+      for (std::size_t j = 0; j < m.p.size(); ++j) {
+        CHECK((running.p[j] - m.p[j]).cwiseAbs().maxCoeff() < 1e-13 * scale);
+      }
+    }
+  }
+
+  // Epochs whose weighed transforms take 6.3 MB each (8 channels, 7 001 bins, 7 tapers): a call
+  // with 3 adds them in groups of 2 and 1. The diagonal is the mean of the epochs' estimates.
+  {
+    std::vector<Eigen::MatrixXd> epochs;
+    Eigen::MatrixXd psd = Eigen::MatrixXd::Zero(8, 7001);
+    for (unsigned e = 0; e < 3; ++e) {
+      epochs.push_back(eeg_like(8, 14000, fs, 60 + e));
+      psd += dsp::multitaper_psd(epochs.back(), fs).p / 3.0;
+    }
+    const dsp::CrossSpectralMatrices m = dsp::multitaper_csd_matrices(epochs, fs);
+    REQUIRE(m.f.size() == 7001);
+    dsp::MultitaperPsd<double> estimate(14000, fs);
+    dsp::CrossSpectralMatrices<double> running;
+    for (const Eigen::MatrixXd& x : epochs) estimate.cross_matrices(x, running);
+    double diagonal = 0, apart = 0;
+    for (std::size_t j = 0; j < m.p.size(); ++j) {
+      diagonal = std::max(diagonal, (m.p[j].diagonal().real() - psd.col(Eigen::Index(j)))
+                                        .cwiseAbs()
+                                        .maxCoeff());
+      apart = std::max(apart, (m.p[j] - running.p[j]).cwiseAbs().maxCoeff());
+    }
+    CHECK(diagonal < 1e-12 * psd.maxCoeff());
+    CHECK(apart < 1e-12 * psd.maxCoeff());
+  }
+
+  // Independent Gaussian noise in 12 channels and 4 epochs, NW 4 and its 7 tapers: each pair's
+  // coherence is close to Beta(1, 27), mean 1 / 28 and P(C > c) = (1 - c)^27 (the weights differ
+  // by under 2 %). About 1 bin in 8 is independent of its neighbours: 66 pairs x 61 bins give
+  // the mean a standard deviation of 0.00054 and the tail fraction one of 0.0047; the bounds are
+  // 5 of them. The 8 bins at each end are left out.
+  {
+    std::mt19937 rng(23);
+    std::normal_distribution<double> g;
+    std::vector<Eigen::MatrixXd> noise(4, Eigen::MatrixXd(12, 1001));
+    for (Eigen::MatrixXd& x : noise) {
+      for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = g(rng);
+    }
+    const std::vector<Eigen::MatrixXd> coh =
+        dsp::coherence_matrices(dsp::multitaper_csd_matrices(noise, fs));
+    const double c = 1 - std::pow(0.1, 1.0 / 27);  // P(C > c) = 0.1
+    double sum = 0, above = 0, count = 0;
+    for (std::size_t j = 8; j + 8 < coh.size(); ++j) {
+      for (Eigen::Index a = 0; a < 12; ++a) {
+        for (Eigen::Index b = a + 1; b < 12; ++b) {
+          sum += coh[j](a, b);
+          above += coh[j](a, b) > c ? 1 : 0;
+          ++count;
+        }
+      }
+    }
+    CHECK(std::abs(sum / count - 1.0 / 28) < 0.0027);
+    CHECK(std::abs(above / count - 0.1) < 0.0235);
+  }
+
+  // bad input: what was expected and what was given, and a mean left as it was
+  const std::vector<Eigen::MatrixXd> none;
+  CHECK_THROWS_MATCHES(dsp::multitaper_csd_matrices(none, fs), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected at least one epoch, "
+                                      "got 0"));
+  const Eigen::MatrixXd x = eeg_like(3, 200, fs, 3);
+  CHECK_THROWS_MATCHES(dsp::multitaper_csd_matrices({x, x, x.topRows(2)}, fs),
+                       dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected epochs of one row count "
+                                      "(3), got 2 in epoch 2"));
+  dsp::MultitaperPsd<double> estimate(200, fs);
+  dsp::CrossSpectralMatrices<double> m;
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x, m, 30.1, 30.9), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected a band holding a bin (a "
+                                      "multiple of fs / nfft = 1.25 Hz up to 125), got [30.1, "
+                                      "30.9] Hz"));
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x, m, 40, 30), dendrite::numerical_error,
+                       Catch::Message("multitaper_csd_matrices: expected fmin <= fmax, got 40 "
+                                      "and 30"));
+  CHECK(m.epochs == 0);
+  estimate.cross_matrices(x, m, 5, 30);
+  const dsp::CrossSpectralMatrices<double> before = m;
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x.topRows(2), m, 5, 30), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected an epoch of 3 rows over "
+                                      "21 bins from 5 Hz, as the mean's, got 2 rows over 21 bins "
+                                      "from 5 Hz"));
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x, m, 5, 40), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected an epoch of 3 rows over "
+                                      "21 bins from 5 Hz, as the mean's, got 3 rows over 29 bins "
+                                      "from 5 Hz"));
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x.leftCols(150), m), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected rows of 200 samples, "
+                                      "got 150"));
+  Eigen::MatrixXd bad = x;
+  bad(2, 9) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(estimate.cross_matrices(bad, m, 5, 30),
+                    "multitaper_csd_matrices: the signal contains NaN or Inf");
+  CHECK(m.epochs == 1);
+  for (std::size_t j = 0; j < m.p.size(); ++j) CHECK(m.p[j] == before.p[j]);
+}

@@ -37,7 +37,9 @@
 /// `remove_lines` subtracts the significant lines' fits, as MNE's
 /// `notch_filter(method='spectrum_fit')`: line noise removed without a notch in the band.
 /// `multitaper_csd` and `multitaper_coherence` are the cross spectrum (MNE's
-/// `csd_array_multitaper`) and the magnitude-squared coherence of pairs of rows.
+/// `csd_array_multitaper`) and the magnitude-squared coherence of pairs of rows;
+/// `multitaper_csd_matrices` the cross spectral matrices of all channels averaged over epochs,
+/// and `coherence_matrices` every pair's coherence from them.
 #pragma once
 
 #include <algorithm>
@@ -336,6 +338,17 @@ struct MultitaperOptions {
   int max_iterations = 150;  ///< of the adaptive weights (MNE's max_iter), >= 1
 };
 
+/// `multitaper_csd_matrices`' result: the frequencies kept and, at each, the cross spectral
+/// matrix of the channels averaged over `epochs` epochs: p[j](a, b) = P_{x_a x_b}(f[j]), row a's
+/// cross spectrum with row b (conj(X_a) X_b, `multitaper_csd`'s orientation), Hermitian with a
+/// real diagonal, row a's estimate.
+template <AnalysisScalar S = double>
+struct CrossSpectralMatrices {
+  VectorX<S> f;                     ///< the bins k fs / nfft in the band asked for
+  std::vector<MatrixXc<S>> p;       ///< one channels x channels matrix per frequency
+  Eigen::Index epochs = 0;          ///< the epochs averaged
+};
+
 /// Thomson's multitaper estimate for rows of one length N (see the file comment), and with
 /// `cross` and `coherence` the cross spectrum and coherence of pairs of rows, its tapers, their
 /// selection and its transform made once at construction, so that a loop over epochs of one
@@ -434,6 +447,34 @@ class MultitaperPsd {
                     double, double) { out.p(r, f) = S(std::norm(xy) / (xx * yy)); });
   }
 
+  /// The cross spectral matrices of x's rows (one epoch, channels x N samples) at the bins in
+  /// [fmin, fmax] Hz, added to `out`'s mean as one more epoch: P(f) = (2 / fs) V(f) V(f)^H with
+  /// V_ck = conj(w_ck X_ck) / sqrt(sum_k w_ck^2), the tapered transforms X_ck of row c weighed by
+  /// sqrt(lambda_k) or by row c's adaptive weights, scaled as `cross`'s; each entry is `cross`'s
+  /// estimate for that pair of rows. MNE's `csd_array_multitaper` with its epochs given one at a
+  /// time, conjugated (MNE keeps X_a conj(X_b)) and over a closed band (MNE's is open, and leaves
+  /// bin 0 out at fmin = 0). An empty `out` (or `out.epochs = 0`) starts a new mean. Throws as a
+  /// call, `numerical_error` unless fmin <= fmax, and `dimension_error` for a band holding no bin
+  /// or, when `out` holds epochs, for x with another row count or a band with other bins; `out`
+  /// is untouched then.
+  void cross_matrices(const AnalysisRef<S>& x, CrossSpectralMatrices<S>& out, double fmin = 0,
+                      double fmax = std::numeric_limits<double>::infinity()) {
+    add_epochs(
+        1, [&](Eigen::Index) -> const AnalysisRef<S>& { return x; }, out, fmin, fmax);
+  }
+
+  /// `cross_matrices` for several epochs (each channels x N samples, one row count), added to
+  /// `out`'s mean together: the same mean as one call per epoch, its matrices read and written
+  /// once per call rather than once per epoch (in groups of epochs whose weighed transforms take
+  /// up to 16 MB). Throws as `cross_matrices` for any epoch, before `out` is touched.
+  void cross_matrices(const std::vector<MatrixX<S>>& epochs, CrossSpectralMatrices<S>& out,
+                      double fmin = 0, double fmax = std::numeric_limits<double>::infinity()) {
+    add_epochs(
+        Eigen::Index(epochs.size()),
+        [&](Eigen::Index e) -> const MatrixX<S>& { return epochs[std::size_t(e)]; }, out, fmin,
+        fmax);
+  }
+
   /// The estimate into a new result.
   [[nodiscard]] Spectrum<S> operator()(const AnalysisRef<S>& x) {
     Spectrum<S> out;
@@ -469,7 +510,8 @@ class MultitaperPsd {
   // The tapered transforms X_i of row r of x, demeaned, into spectra (bins x kept), scaled by
   // 1 / sqrt 2 at bin 0 and, for even nfft, at nfft / 2 (their powers halved there, as MNE's);
   // |X_i|^2 into power_. Tapers i and i + 1 share one complex transform.
-  void tapered(const AnalysisRef<S>& x, Eigen::Index r, Eigen::MatrixXcd& spectra) {
+  void tapered(const AnalysisRef<S>& x, Eigen::Index r, Eigen::MatrixXcd& spectra,
+               bool power = true) {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
     spectra.resize(bins, count);
     detail::demeaned_row<S>(x, r, row_);
@@ -479,7 +521,7 @@ class MultitaperPsd {
                                });
     spectra.row(0) *= std::sqrt(0.5);
     if (nfft_ % 2 == 0) spectra.row(bins - 1) *= std::sqrt(0.5);
-    power_ = spectra.cwiseAbs2();
+    if (power) power_ = spectra.cwiseAbs2();
   }
 
   // For each row r and bin f: visit(r, f, sum_k a_k b_k conj(X_k) Y_k, sum_k a_k^2 |X_k|^2,
@@ -510,6 +552,92 @@ class MultitaperPsd {
         }
         visit(r, f, xy, xx, yy, ax, by);
       }
+    }
+  }
+
+  // Epochs epoch(0) ... epoch(count - 1) added to out's mean (see `cross_matrices`), every
+  // epoch checked first. Per group of epochs, v_ holds V(f) for every bin f of the band and every
+  // epoch, bin j in columns j G K ... (j + 1) G K - 1; the bin's matrix of the group, the lower
+  // triangle of (2 / fs) V V^H, goes to epoch_, and the mean is mixed with it in one pass.
+  template <class Epoch>
+  void add_epochs(Eigen::Index count, Epoch&& epoch, CrossSpectralMatrices<S>& out, double fmin,
+                  double fmax) {
+    static constexpr const char* name = "multitaper_csd_matrices";
+    if (count == 0) {
+      DENDRITE_THROW(dimension_error, name, ": expected at least one epoch, got 0");
+    }
+    const Eigen::Index channels = epoch(0).rows(), tapers = tapers_.cols();
+    for (Eigen::Index e = 0; e < count; ++e) {
+      check(name, epoch(e));
+      if (epoch(e).rows() != channels) {
+        DENDRITE_THROW(dimension_error, name, ": expected epochs of one row count (", channels,
+                       "), got ", epoch(e).rows(), " in epoch ", e);
+      }
+    }
+    if (!(fmin <= fmax)) {
+      DENDRITE_THROW(numerical_error, name, ": expected fmin <= fmax, got ", fmin, " and ", fmax);
+    }
+    const VectorX<S> all = frequencies();
+    Eigen::Index first = 0;
+    while (first < all.size() && all(first) < fmin) ++first;
+    Eigen::Index last = first;
+    while (last < all.size() && all(last) <= fmax) ++last;
+    const Eigen::Index band = last - first;
+    if (band == 0) {
+      DENDRITE_THROW(dimension_error, name, ": expected a band holding a bin (a multiple of fs / ",
+                     "nfft = ", fs_ / double(nfft_), " Hz up to ", fs_ / 2, "), got [", fmin, ", ",
+                     fmax, "] Hz");
+    }
+    const bool fresh = out.epochs <= 0 || out.p.empty();
+    if (!fresh && (Eigen::Index(out.p.size()) != band || out.f.size() != band ||
+                   out.f(0) != all(first) || out.p.front().rows() != channels)) {
+      DENDRITE_THROW(dimension_error, name, ": expected an epoch of ", out.p.front().rows(),
+                     " rows over ", out.f.size(), " bins from ", out.f(0),
+                     " Hz, as the mean's, got ", channels, " rows over ", band, " bins from ",
+                     all(first), " Hz");
+    }
+    if (fresh) {
+      out.f = all.segment(first, band);
+      out.p.assign(std::size_t(band), MatrixXc<S>(channels, channels));
+      out.epochs = 0;
+    }
+    const Eigen::Index per = channels * band * tapers * Eigen::Index(sizeof(std::complex<double>));
+    const Eigen::Index group = std::max<Eigen::Index>(1, (Eigen::Index(1) << 24) / per);
+    if (!adaptive_) wx_ = lambda_.cwiseSqrt().transpose().replicate(nfft_ / 2 + 1, 1);
+    for (Eigen::Index begin = 0; begin < count; begin += group) {
+      const Eigen::Index size = std::min(group, count - begin), width = size * tapers;
+      v_.resize(channels, band * width);
+      for (Eigen::Index e = 0; e < size; ++e) {
+        for (Eigen::Index c = 0; c < channels; ++c) {
+          tapered(epoch(begin + e), c, xs_, adaptive_);
+          if (adaptive_) {
+            adapt();
+            wx_ = d_;
+          }
+          for (Eigen::Index j = 0; j < band; ++j) {
+            const Eigen::Index f = first + j;
+            const double norm = wx_.row(f).norm();
+            for (Eigen::Index k = 0; k < tapers; ++k) {
+              v_(c, j * width + e * tapers + k) = std::conj(xs_(f, k)) * (wx_(f, k) / norm);
+            }
+          }
+        }
+      }
+      const double total = double(out.epochs + size), keep = double(out.epochs) / total;
+      for (Eigen::Index j = 0; j < band; ++j) {
+        epoch_.setZero(channels, channels);
+        epoch_.template selfadjointView<Eigen::Lower>().rankUpdate(
+            v_.middleCols(j * width, width), 2.0 / (fs_ * total));
+        full_ = epoch_.template selfadjointView<Eigen::Lower>();
+        full_.diagonal().imag().setZero();
+        MatrixXc<S>& mean = out.p[std::size_t(j)];
+        if (out.epochs == 0) {
+          mean = full_;
+        } else {
+          mean = keep * mean + full_;
+        }
+      }
+      out.epochs += size;
     }
   }
 
@@ -562,6 +690,9 @@ class MultitaperPsd {
   MatrixX<S> d_;        // the adaptive weights, bins x kept
   Eigen::MatrixXcd xs_, ys_;  // tapered transforms, bins x kept
   Eigen::MatrixXd wx_;        // x's weights, bins x kept
+  Eigen::MatrixXcd v_;        // cross_matrices' weighed transforms, channels x (bins x kept)
+  Eigen::MatrixXcd epoch_;    // one bin's matrix of a group of epochs (its lower triangle)
+  Eigen::MatrixXcd full_;     // the same, whole
   VectorX<S> estimate_;
   std::optional<FFT> plan_;
   std::vector<std::complex<double>> z_;
@@ -599,6 +730,38 @@ template <AnalysisScalar S = double>
   MultitaperPsd<S> estimate(x.cols(), fs, o);
   Spectrum<S> out;
   estimate.coherence(x, y, out);
+  return out;
+}
+
+/// The multitaper cross spectral matrices of the rows of each epoch (channels x N samples, one
+/// N and one row count for all) at the bins in [fmin, fmax] Hz, averaged over the epochs (see
+/// `MultitaperPsd::cross_matrices`): MNE's `csd_array_multitaper(epochs, fs, fmin, fmax)`,
+/// conjugated and over a closed band. Throws as `MultitaperPsd::cross_matrices`, and
+/// `dimension_error` for no epoch.
+template <AnalysisScalar S = double>
+[[nodiscard]] CrossSpectralMatrices<S> multitaper_csd_matrices(
+    const std::vector<MatrixX<S>>& epochs, double fs, const MultitaperOptions& o = {},
+    double fmin = 0, double fmax = std::numeric_limits<double>::infinity()) {
+  if (epochs.empty()) {
+    DENDRITE_THROW(dimension_error, "multitaper_csd_matrices: expected at least one epoch, got 0");
+  }
+  MultitaperPsd<S> estimate(epochs.front().cols(), fs, o);
+  CrossSpectralMatrices<S> out;
+  estimate.cross_matrices(epochs, out, fmin, fmax);
+  return out;
+}
+
+/// The magnitude-squared coherence of every pair of channels from their cross spectral
+/// matrices: C[j](a, b) = |P_ab|^2 / (P_aa P_bb) at f[j] (1 on the diagonal; NaN where a channel
+/// has no power). mne-connectivity's 'coh' is its square root, |P_ab| / sqrt(P_aa P_bb).
+template <AnalysisScalar S = double>
+[[nodiscard]] std::vector<MatrixX<S>> coherence_matrices(const CrossSpectralMatrices<S>& c) {
+  std::vector<MatrixX<S>> out;
+  out.reserve(c.p.size());
+  for (const MatrixXc<S>& p : c.p) {
+    const VectorX<S> power = p.diagonal().real();
+    out.push_back(p.cwiseAbs2().array() / (power * power.transpose()).array());
+  }
   return out;
 }
 
