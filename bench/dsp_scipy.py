@@ -7,7 +7,10 @@ samples of white noise (defaults, segments of 256 and 500 samples; BM_Welch64x60
 coherence with a copy (BM_Coherence64x60000), and its stft and istft (defaults;
 BM_Stft64x60000, BM_Istft64x60000); SciPy's Slepian tapers (BM_Dpss60000x8) and, where MNE is
 installed (Debian's python3-mne), its psd_array_multitaper on 64 x 1 000 and 64 x 60 000
-(BM_MultitaperPsd64), and with adaptive weights on 64 x 1 000 (BM_MultitaperPsdAdaptive64):
+(BM_MultitaperPsd64), and with adaptive weights on 64 x 1 000 (BM_MultitaperPsdAdaptive64), its
+csd_array_multitaper per pair (BM_MultitaperCoherence64) and over 10 epochs of 64 channels
+(BM_MultitaperCsdMatrices64x10), and its notch_filter(method='spectrum_fit')
+(BM_RemoveLines64x10000):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -83,6 +86,11 @@ def main():
     t = best_of(pairs, 5)
     print(f"mne {mne.__version__} csd_array_multitaper, 64 pairs x 1000: {t * 1e3:.1f} ms best "
           f"of 5")
+    epochs = np.stack([x[:, e * 1000:(e + 1) * 1000] for e in range(10)])
+    t = best_of(lambda: mne.time_frequency.csd_array_multitaper(epochs, 1000.0, fmin=0.5,
+                                                                 fmax=100.5), 5)
+    print(f"mne {mne.__version__} csd_array_multitaper, 10 epochs x 64 x 1000, 1-100 Hz: "
+          f"{t * 1e3:.1f} ms best of 5")
     tt = 2 * np.pi * np.arange(10000) / 1000.0
     lined = x[:, :10000] + 3.0 * np.cos(50.03 * tt) + np.sin(100.06 * tt)
     t = best_of(lambda: mne.filter.notch_filter(lined, 1000.0, None, method="spectrum_fit",
