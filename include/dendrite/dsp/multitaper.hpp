@@ -344,9 +344,9 @@ struct MultitaperOptions {
 /// real diagonal, row a's estimate.
 template <AnalysisScalar S = double>
 struct CrossSpectralMatrices {
-  VectorX<S> f;                     ///< the bins k fs / nfft in the band asked for
-  std::vector<MatrixXc<S>> p;       ///< one channels x channels matrix per frequency
-  Eigen::Index epochs = 0;          ///< the epochs averaged
+  VectorX<S> f;                ///< the bins k fs / nfft in the band asked for
+  std::vector<MatrixXc<S>> p;  ///< one channels x channels matrix per frequency
+  Eigen::Index epochs = 0;     ///< the epochs averaged
 };
 
 /// Thomson's multitaper estimate for rows of one length N (see the file comment), and with
