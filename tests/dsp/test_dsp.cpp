@@ -1865,15 +1865,56 @@ TEST_CASE("FFT equals the plain DFT at every length, and so do ifft and rfft", "
       CHECK(std::abs(half(k) - real_ref[std::size_t(k)]) <=
             8 * 2.2e-16 * log_m * norm2(real_ref));
     }
+    // the lane transform: lane l transforms a signal of its own, lane 0 this one
+    using Lanes = dsp::detail::ComplexLanes;
+    constexpr std::size_t width = Lanes::size;
+    std::vector<std::vector<cplx>> signals{x};
+    while (signals.size() < width) {
+      std::vector<cplx> other(x.size());
+      for (cplx& e : other) e = {g(rng), g(rng)};
+      signals.push_back(other);
+    }
+    std::vector<Lanes> z(x.size());
+    std::array<double, width> re{}, im{};
+    const auto lane = [&](const Lanes& v, std::size_t l) {
+      v.re.store_unaligned(re.data());
+      v.im.store_unaligned(im.data());
+      return cplx(re[l], im[l]);
+    };
+    for (std::size_t t = 0; t < x.size(); ++t) {
+      for (std::size_t l = 0; l < width; ++l) {
+        re[l] = signals[l][t].real();
+        im[l] = signals[l][t].imag();
+      }
+      z[t] = {Lanes::batch::load_unaligned(re.data()), Lanes::batch::load_unaligned(im.data())};
+    }
+    dsp::detail::LaneFFT lanes(n);
+    std::vector<Lanes> zf(z.size()), zb(z.size());
+    lanes.forward(z.data(), zf.data());
+    lanes.inverse(zf.data(), zb.data());
+    for (std::size_t l = 0; l < width; ++l) {
+      const std::vector<cplx> lane_ref = plain_dft(signals[l]);
+      std::vector<cplx> out(x.size()), round(x.size());
+      for (std::size_t t = 0; t < x.size(); ++t) {
+        out[t] = lane(zf[t], l);
+        round[t] = lane(zb[t], l);
+      }
+      CHECK(distance(out, lane_ref) <= 8 * 2.2e-16 * log_m * norm2(lane_ref));
+      CHECK(distance(round, signals[l]) <= 8 * 2.2e-16 * log_m * norm2(signals[l]));
+    }
   }
   // built once, a transform allocates nothing
   dsp::FFT p256(256), p100(100);
+  dsp::detail::LaneFFT l97(97);  // Bluestein's
   std::vector<cplx> a(256, cplx(1, -1));
+  std::vector<dsp::detail::ComplexLanes> b(97, dsp::detail::fft_zero<dsp::detail::ComplexLanes>());
   dendrite::test::NoAllocScope scope;
   p256.forward(a.data(), a.data());
   p256.inverse(a.data(), a.data());
   p100.forward(a.data(), a.data());
   p100.inverse(a.data(), a.data());
+  l97.forward(b.data(), b.data());
+  l97.inverse(b.data(), b.data());
   CHECK(scope.counts().total() == 0);
 }
 

@@ -304,22 +304,48 @@ void demeaned_row(const AnalysisRef<S>& x, Eigen::Index r, Eigen::VectorXd& row)
 }
 
 // The nfft-point transforms X_i of each column v_i of v times the row (N samples), two columns
-// per complex transform of z (nfft points, by plan): put(f, i, X_i[f]) for f = 0 ... nfft / 2.
+// per complex transform, W complex transforms at once on the lanes of z (nfft points, by plan):
+// put(f, i, X_i[f]) for f = 0 ... nfft / 2.
 template <class Put>
-void tapered_transforms(const Eigen::MatrixXd& v, const Eigen::VectorXd& row, FFT& plan,
-                        std::vector<std::complex<double>>& z, Put&& put) {
+void tapered_transforms(const Eigen::MatrixXd& v, const Eigen::VectorXd& row, LaneFFT& plan,
+                        std::vector<ComplexLanes>& z, Put&& put) {
+  constexpr auto lanes = Eigen::Index(ComplexLanes::size);
+  using batch = ComplexLanes::batch;
   const Eigen::Index n = v.rows(), count = v.cols(), nfft = Eigen::Index(z.size());
-  for (Eigen::Index i = 0; i < count; i += 2) {
-    const bool pair = i + 1 < count;
+  alignas(64) std::array<double, 4 * ComplexLanes::size> parts{};
+  double* re = parts.data();
+  double* im = re + lanes;
+  for (Eigen::Index i0 = 0; i0 < count; i0 += 2 * lanes) {
+    // lane l: columns i0 + 2 l and i0 + 2 l + 1 (the second 0 past the last column)
+    const Eigen::Index used = std::min(lanes, (count - i0 + 1) / 2);
     for (Eigen::Index t = 0; t < n; ++t) {
-      z[std::size_t(t)] = {v(t, i) * row(t), pair ? v(t, i + 1) * row(t) : 0.0};
+      for (Eigen::Index l = 0; l < used; ++l) {
+        const Eigen::Index i = i0 + 2 * l;
+        re[l] = v(t, i) * row(t);
+        im[l] = i + 1 < count ? v(t, i + 1) * row(t) : 0.0;
+      }
+      z[std::size_t(t)] = {batch::load_aligned(re), batch::load_aligned(im)};
     }
-    std::fill(z.begin() + n, z.end(), std::complex<double>(0));
+    std::fill(z.begin() + n, z.end(), fft_zero<ComplexLanes>());
     plan.forward(z.data(), z.data());
+    double* are = parts.data();
+    double* aim = are + lanes;
+    double* bre = aim + lanes;
+    double* bim = bre + lanes;
     for (Eigen::Index f = 0; f <= nfft / 2; ++f) {
-      const auto [a, b] = real_pair_bins(z.data(), nfft, f);
-      put(f, i, a);
-      if (pair) put(f, i + 1, b);
+      // A = (Z[f] + conj Z[-f]) / 2, B = (Z[f] - conj Z[-f]) / 2i
+      const ComplexLanes zf = z[std::size_t(f)];
+      const ComplexLanes mirror = conj(z[std::size_t(f == 0 ? 0 : nfft - f)]);
+      const ComplexLanes a = 0.5 * (zf + mirror), d = zf - mirror;
+      a.re.store_aligned(are);
+      a.im.store_aligned(aim);
+      (0.5 * d.im).store_aligned(bre);
+      (-0.5 * d.re).store_aligned(bim);
+      for (Eigen::Index l = 0; l < used; ++l) {
+        const Eigen::Index i = i0 + 2 * l;
+        put(f, i, std::complex<double>(are[l], aim[l]));
+        if (i + 1 < count) put(f, i + 1, std::complex<double>(bre[l], bim[l]));
+      }
     }
   }
 }
@@ -397,7 +423,7 @@ class MultitaperPsd {
     adaptive_ = o.adaptive && kept_.size() >= 3;  // MNE: too few tapers to weigh adaptively
     max_iterations_ = o.max_iterations;
     plan_.emplace(nfft_);
-    z_.assign(std::size_t(nfft_), std::complex<double>(0));
+    z_.resize(std::size_t(nfft_));
     row_.resize(n);
   }
 
@@ -694,8 +720,8 @@ class MultitaperPsd {
   Eigen::MatrixXcd epoch_;    // one bin's matrix of a group of epochs (its lower triangle)
   Eigen::MatrixXcd full_;     // the same, whole
   VectorX<S> estimate_;
-  std::optional<FFT> plan_;
-  std::vector<std::complex<double>> z_;
+  std::optional<detail::LaneFFT> plan_;
+  std::vector<detail::ComplexLanes> z_;  // W transforms' values
   VectorX<S> row_;
 };
 
@@ -832,7 +858,7 @@ class HarmonicFit {
     }
     h2_ = h_.squaredNorm();
     plan_.emplace(nfft_);
-    z_.assign(std::size_t(nfft_), 0.0);
+    z_.resize(std::size_t(nfft_));
     y_.resize(tapers, nfft_ / 2 + 1);
     coefficients_.resize(tapers);
     cos_.resize(n);
@@ -898,8 +924,8 @@ class HarmonicFit {
   Eigen::MatrixXd v_;  // n x K, a kept taper per column
   Eigen::VectorXd h_;
   double h2_ = 0;
-  std::optional<FFT> plan_;
-  std::vector<std::complex<double>> z_;
+  std::optional<detail::LaneFFT> plan_;
+  std::vector<detail::ComplexLanes> z_;  // W transforms' values
   Eigen::MatrixXcd y_;  // K x bins
   Eigen::VectorXcd coefficients_;
   Eigen::VectorXd cos_, sin_;

@@ -13,7 +13,10 @@
 /// conj(c[k - t]) with c[t] = e^{-i pi t^2 / n}, a convolution done by transforms of a power of
 /// two m >= 2n - 1 (t^2 is reduced modulo 2n in integers, so the chirp is exact to rounding at
 /// any n). Built once per length; its transforms then allocate nothing. `fft`, `ifft` and `rfft`
-/// (the n / 2 + 1 bins of a real signal, `numpy.fft.rfft`) are the one-call forms.
+/// (the n / 2 + 1 bins of a real signal, `numpy.fft.rfft`) are the one-call forms. The spectral
+/// estimates below and those of `multitaper.hpp` run the same butterflies on SIMD lanes, W
+/// transforms at once (`detail::LaneFFT`; W = 4 with AVX2 or AVX-512, whose 8 lanes were slower
+/// on long rows, and 2 on SSE2), each lane holding two real segments or tapered rows.
 ///
 /// `welch(x, fs)` is `scipy.signal.welch(x, fs)` for each row of x (channels x samples): the
 /// rows are cut into segments of `nperseg` samples that start every nperseg - noverlap samples
@@ -59,9 +62,12 @@
 #include <limits>
 #include <numbers>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <Eigen/Core>
+
+#include <xsimd/xsimd.hpp>
 
 #include <dendrite/config.hpp>
 #include <dendrite/core/analysis.hpp>
@@ -69,14 +75,73 @@
 
 namespace dendrite::dsp {
 
-/// A discrete Fourier transform of one length n (see the file comment). Construction allocates
-/// and throws `dimension_error` for n < 1; `forward` and `inverse` then allocate nothing. They
-/// use the object's work buffers: one `FFT` per thread.
-class FFT {
+namespace detail {
+
+// W complex values side by side, their real and imaginary parts apart (lane l is re[l] +
+// i im[l]): the values of `LaneFFT`, which makes W transforms at once. W is AVX2's 4 doubles
+// wherever AVX2 is there: AVX-512's 8 took longer on 60 000-sample rows (the lanes' values no
+// longer fit in L2) and would leave half of them empty for 7 or 8 tapers; SSE2's 2 elsewhere.
+struct ComplexLanes {
+#if XSIMD_WITH_AVX2
+  using batch = xsimd::batch<double, xsimd::avx2>;
+#else
+  using batch = xsimd::batch<double>;
+#endif
+  static constexpr std::size_t size = batch::size;
+  batch re, im;
+};
+
+DENDRITE_FORCE_INLINE ComplexLanes operator+(ComplexLanes a, ComplexLanes b) noexcept {
+  return {a.re + b.re, a.im + b.im};
+}
+DENDRITE_FORCE_INLINE ComplexLanes operator-(ComplexLanes a, ComplexLanes b) noexcept {
+  return {a.re - b.re, a.im - b.im};
+}
+DENDRITE_FORCE_INLINE ComplexLanes& operator+=(ComplexLanes& a, ComplexLanes b) noexcept {
+  return a = a + b;
+}
+DENDRITE_FORCE_INLINE ComplexLanes operator*(double s, ComplexLanes a) noexcept {
+  return {s * a.re, s * a.im};
+}
+DENDRITE_FORCE_INLINE ComplexLanes conj(ComplexLanes a) noexcept { return {a.re, -a.im}; }
+
+// a w, without the NaN recovery of std::complex's operator*
+DENDRITE_FORCE_INLINE std::complex<double> fft_mul(std::complex<double> a,
+                                                   std::complex<double> w) noexcept {
+  return {a.real() * w.real() - a.imag() * w.imag(), a.real() * w.imag() + a.imag() * w.real()};
+}
+DENDRITE_FORCE_INLINE ComplexLanes fft_mul(ComplexLanes a, std::complex<double> w) noexcept {
+  return {a.re * w.real() - a.im * w.imag(), a.re * w.imag() + a.im * w.real()};
+}
+
+// -i a
+DENDRITE_FORCE_INLINE std::complex<double> minus_i(std::complex<double> a) noexcept {
+  return {a.imag(), -a.real()};
+}
+DENDRITE_FORCE_INLINE ComplexLanes minus_i(ComplexLanes a) noexcept { return {a.im, -a.re}; }
+
+template <class V>
+V fft_zero() noexcept {
+  if constexpr (std::is_same_v<V, ComplexLanes>) {
+    return {ComplexLanes::batch(0.0), ComplexLanes::batch(0.0)};
+  } else {
+    return V(0);
+  }
+}
+
+}  // namespace detail
+
+/// A discrete Fourier transform of one length n (see the file comment), of values V:
+/// `std::complex<double>` (`FFT`), or W complex values side by side for W transforms at once
+/// (`detail::LaneFFT`, the same butterflies on SIMD lanes). Construction allocates and throws
+/// `dimension_error` for n < 1; `forward` and `inverse` then allocate nothing. They use the
+/// object's work buffers: one object per thread.
+template <class V>
+class BasicFFT {
  public:
   using cplx = std::complex<double>;
 
-  explicit FFT(Eigen::Index n) : n_(n) {
+  explicit BasicFFT(Eigen::Index n) : n_(n) {
     if (n < 1) DENDRITE_THROW(dimension_error, "FFT: expected a length of at least 1, got ", n);
     const auto un = std::size_t(n);
     factors_ = factor(un);
@@ -111,13 +176,13 @@ class FFT {
 
   /// out[k] = sum_t in[t] e^{-2 pi i k t / n}, for n values at `in` and at `out` (they may be
   /// the same array).
-  void forward(const cplx* in, cplx* out) noexcept { transform(in, out, false); }
+  void forward(const V* in, V* out) noexcept { transform(in, out, false); }
 
   /// out[t] = (1 / n) sum_k in[k] e^{2 pi i k t / n}.
-  void inverse(const cplx* in, cplx* out) noexcept {
+  void inverse(const V* in, V* out) noexcept {
     transform(in, out, true);
     const double s = 1.0 / double(n_);
-    for (Eigen::Index t = 0; t < n_; ++t) out[t] *= s;
+    for (Eigen::Index t = 0; t < n_; ++t) out[t] = s * out[t];
   }
 
  private:
@@ -146,38 +211,38 @@ class FFT {
     return f;
   }
 
-  static cplx mul(cplx a, cplx b) noexcept {  // without the NaN recovery of operator*
-    return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()};
-  }
-
   // The inverse as conj(forward(conj(in))).
-  void transform(const cplx* in, cplx* out, bool inverse) noexcept {
+  void transform(const V* in, V* out, bool inverse) noexcept {
+    using detail::conj;
+    using detail::fft_mul;
+    using std::conj;
     const auto n = std::size_t(n_);
     if (chirp_.empty()) {
-      for (std::size_t t = 0; t < n; ++t) work_[t] = inverse ? std::conj(in[t]) : in[t];
+      for (std::size_t t = 0; t < n; ++t) work_[t] = inverse ? conj(in[t]) : in[t];
       mixed(work_.data(), out);
       if (inverse) {
-        for (std::size_t k = 0; k < n; ++k) out[k] = std::conj(out[k]);
+        for (std::size_t k = 0; k < n; ++k) out[k] = conj(out[k]);
       }
       return;
     }
     for (std::size_t t = 0; t < n; ++t) {
-      work_[t] = mul(inverse ? std::conj(in[t]) : in[t], chirp_[t]);
+      work_[t] = fft_mul(inverse ? conj(in[t]) : in[t], chirp_[t]);
     }
-    std::fill(work_.begin() + std::ptrdiff_t(n), work_.end(), cplx(0));
+    std::fill(work_.begin() + std::ptrdiff_t(n), work_.end(), detail::fft_zero<V>());
     mixed(work_.data(), conv_.data());
     // the inverse transform of the product, again as conj(forward(conj(.)))
-    for (std::size_t j = 0; j < m_; ++j) work_[j] = std::conj(mul(conv_[j], kernel_[j]));
+    for (std::size_t j = 0; j < m_; ++j) work_[j] = conj(fft_mul(conv_[j], kernel_[j]));
     mixed(work_.data(), conv_.data());
     const double s = 1.0 / double(m_);
     for (std::size_t k = 0; k < n; ++k) {
-      const cplx v = mul(std::conj(conv_[k]), chirp_[k]) * s;
-      out[k] = inverse ? std::conj(v) : v;
+      const V v = s * fft_mul(conj(conv_[k]), chirp_[k]);
+      out[k] = inverse ? conj(v) : v;
     }
   }
 
   // out = DFT_m(in), m_ values, out of place: decimation in time over the factors.
-  void mixed(const cplx* in, cplx* out) const noexcept {
+  template <class T>
+  void mixed(const T* in, T* out) const noexcept {
     if (m_ == 1) {
       out[0] = in[0];
       return;
@@ -188,8 +253,10 @@ class FFT {
   // out[0 .. len) = the DFT of len values in[0], in[stride], ...: with p = factors_[f] and
   // sub = len / p, the p DFTs of in[j stride + p stride t] go to out[j sub ...] and are combined
   // in place: X[k + sub q] = sum_j W_len^{j k} W_p^{j q} Y_j[k].
-  void stage(const cplx* in, cplx* out, std::size_t len, std::size_t stride,
+  template <class T>
+  void stage(const T* in, T* out, std::size_t len, std::size_t stride,
              std::size_t f) const noexcept {
+    using detail::fft_mul;
     const std::size_t p = factors_[f], sub = len / p;
     if (sub == 1) {
       for (std::size_t j = 0; j < p; ++j) out[j] = in[j * stride];
@@ -206,13 +273,15 @@ class FFT {
       case 5: combine<5>(out, sub, step); break;
       default: {
         // any radix p <= kLargestRadix: the p-point DFT written out, W_p^e = twiddle_[e m / p]
-        std::array<cplx, kLargestRadix> a{};
+        std::array<T, kLargestRadix> a{};
         const std::size_t root = m_ / p;
         for (std::size_t k = 0; k < sub; ++k) {
-          for (std::size_t j = 0; j < p; ++j) a[j] = mul(out[k + j * sub], twiddle_[j * k * step]);
+          for (std::size_t j = 0; j < p; ++j) {
+            a[j] = fft_mul(out[k + j * sub], twiddle_[j * k * step]);
+          }
           for (std::size_t q = 0; q < p; ++q) {
-            cplx acc = a[0];
-            for (std::size_t j = 1; j < p; ++j) acc += mul(a[j], twiddle_[(j * q % p) * root]);
+            T acc = a[0];
+            for (std::size_t j = 1; j < p; ++j) acc += fft_mul(a[j], twiddle_[(j * q % p) * root]);
             out[k + q * sub] = acc;
           }
         }
@@ -221,39 +290,39 @@ class FFT {
   }
 
   // The radix-P butterflies of a stage, k = 0 (whose twiddles are 1) apart.
-  template <std::size_t P>
-  DENDRITE_FORCE_INLINE void combine(cplx* out, std::size_t sub, std::size_t step) const noexcept {
+  template <std::size_t P, class T>
+  DENDRITE_FORCE_INLINE void combine(T* out, std::size_t sub, std::size_t step) const noexcept {
     butterfly<P, false>(out, 0, sub, step);
     for (std::size_t k = 1; k < sub; ++k) butterfly<P, true>(out, k, sub, step);
   }
 
   // X[k + sub q] = sum_j W_P^{j q} (W_len^{j k} Y_j[k]), Y_j[k] = out[k + sub j], in place.
-  template <std::size_t P, bool Twiddled>
-  DENDRITE_FORCE_INLINE void butterfly(cplx* out, std::size_t k, std::size_t sub,
+  template <std::size_t P, bool Twiddled, class T>
+  DENDRITE_FORCE_INLINE void butterfly(T* out, std::size_t k, std::size_t sub,
                                        std::size_t step) const noexcept {
+    using detail::minus_i;
     // Y_j[k] twiddled; named values rather than an array, which g++ kept in memory in one
     // build (two 8-byte stores then a 16-byte load per value: 1.6x the time of the whole welch)
     const auto in = [&](std::size_t j) {
-      const cplx v = out[k + j * sub];
-      if constexpr (Twiddled) return j == 0 ? v : mul(v, twiddle_[j * k * step]);
+      const T v = out[k + j * sub];
+      if constexpr (Twiddled) return j == 0 ? v : detail::fft_mul(v, twiddle_[j * k * step]);
       return v;
     };
-    const auto minus_i = [](cplx v) { return cplx(v.imag(), -v.real()); };  // -i v
     if constexpr (P == 2) {
-      const cplx a0 = in(0), a1 = in(1);
+      const T a0 = in(0), a1 = in(1);
       out[k] = a0 + a1;
       out[k + sub] = a0 - a1;
     } else if constexpr (P == 3) {
       // X1, X2 = a0 - (a1 + a2) / 2 -+ i (sqrt(3) / 2) (a1 - a2)
       const double h = 0.8660254037844386467637232;  // sqrt(3) / 2
-      const cplx a0 = in(0), a1 = in(1), a2 = in(2);
-      const cplx sum = a1 + a2, c = a0 - 0.5 * sum, r = minus_i(h * (a1 - a2));
+      const T a0 = in(0), a1 = in(1), a2 = in(2);
+      const T sum = a1 + a2, c = a0 - 0.5 * sum, r = minus_i(h * (a1 - a2));
       out[k] = a0 + sum;
       out[k + sub] = c + r;
       out[k + 2 * sub] = c - r;
     } else if constexpr (P == 4) {
-      const cplx a0 = in(0), a1 = in(1), a2 = in(2), a3 = in(3);
-      const cplx t0 = a0 + a2, t1 = a0 - a2, t2 = a1 + a3, t3 = minus_i(a1 - a3);
+      const T a0 = in(0), a1 = in(1), a2 = in(2), a3 = in(3);
+      const T t0 = a0 + a2, t1 = a0 - a2, t2 = a1 + a3, t3 = minus_i(a1 - a3);
       out[k] = t0 + t2;
       out[k + sub] = t1 + t3;
       out[k + 2 * sub] = t0 - t2;
@@ -265,10 +334,10 @@ class FFT {
       static_assert(P == 5);
       const double c1 = 0.3090169943749474241022934, c2 = -0.8090169943749474241022934;
       const double s1 = 0.9510565162951535721164393, s2 = 0.5877852522924731291687060;
-      const cplx a0 = in(0), a1 = in(1), a2 = in(2), a3 = in(3), a4 = in(4);
-      const cplx b1 = a1 + a4, b2 = a2 + a3, d1 = a1 - a4, d2 = a2 - a3;
-      const cplx e1 = a0 + c1 * b1 + c2 * b2, e2 = a0 + c2 * b1 + c1 * b2;
-      const cplx g1 = minus_i(s1 * d1 + s2 * d2), g2 = minus_i(s2 * d1 - s1 * d2);
+      const T a0 = in(0), a1 = in(1), a2 = in(2), a3 = in(3), a4 = in(4);
+      const T b1 = a1 + a4, b2 = a2 + a3, d1 = a1 - a4, d2 = a2 - a3;
+      const T e1 = a0 + c1 * b1 + c2 * b2, e2 = a0 + c2 * b1 + c1 * b2;
+      const T g1 = minus_i(s1 * d1 + s2 * d2), g2 = minus_i(s2 * d1 - s1 * d2);
       out[k] = a0 + b1 + b2;
       out[k + sub] = e1 + g1;
       out[k + 2 * sub] = e2 + g2;
@@ -280,8 +349,17 @@ class FFT {
   Eigen::Index n_;
   std::size_t m_ = 1;  // n, or Bluestein's power of two
   std::vector<std::size_t> factors_;
-  std::vector<cplx> twiddle_, chirp_, kernel_, work_, conv_;
+  std::vector<cplx> twiddle_, chirp_, kernel_;
+  std::vector<V> work_, conv_;
 };
+
+/// The transform of `std::complex<double>` values (see `BasicFFT`).
+using FFT = BasicFFT<std::complex<double>>;
+
+namespace detail {
+/// W transforms at once, one per lane of `ComplexLanes`.
+using LaneFFT = BasicFFT<ComplexLanes>;
+}  // namespace detail
 
 /// A complex vector over the analysis scalar.
 template <AnalysisScalar S>
@@ -484,9 +562,11 @@ class WelchSegments {
     ramp_ = ArrayX<S>::LinSpaced(nperseg_, 0, double(nperseg_ - 1)) -
             0.5 * double(nperseg_ - 1);
     plan_.emplace(nfft_);
-    z_.resize(std::size_t(nfft_));
-    a_.resize(nperseg_);
-    b_.resize(nperseg_);
+    lanes_.resize(std::size_t(nfft_));
+    z_.resize(std::size_t(kLanes * nfft_));
+    a_.resize(kLanes, nperseg_);
+    b_.resize(kLanes, nperseg_);
+    y_.resize(nperseg_);
   }
 
   [[nodiscard]] Eigen::Index segments() const noexcept { return segments_; }
@@ -554,19 +634,56 @@ class WelchSegments {
     }
   }
 
-  // z = DFT_nfft(a + i b), a segment sa of row `ra`, b segment sb of row `rb` (none if null).
-  void transform(const double* ra, Eigen::Index sa, const double* rb, Eigen::Index sb) noexcept {
-    prepare(ra, sa, a_);
-    if (rb != nullptr) prepare(rb, sb, b_);
-    for (Eigen::Index t = 0; t < nperseg_; ++t) {
-      z_[std::size_t(t)] = {a_(t), rb != nullptr ? b_(t) : 0.0};
+  // The transforms' lanes (`ComplexLanes`): this many complex transforms at once.
+  static constexpr Eigen::Index kLanes = Eigen::Index(ComplexLanes::size);
+  // A lane's transform: z = DFT_nfft(a + i b), a segment sa of row ra, b segment sb of row rb
+  // (none if null).
+  struct Pair {
+    const double* ra;
+    Eigen::Index sa;
+    const double* rb;
+    Eigen::Index sb;
+  };
+  // The transforms of pairs[0 ... used - 1] (used <= kLanes) on the lanes; lane 0 selected.
+  void transform(const Pair* pairs, Eigen::Index used) noexcept {
+    for (Eigen::Index l = 0; l < kLanes; ++l) {
+      if (l < used) {
+        prepare(pairs[l].ra, pairs[l].sa, y_);
+        a_.row(l) = y_.transpose();
+      } else {
+        a_.row(l).setZero();
+      }
+      if (l < used && pairs[l].rb != nullptr) {
+        prepare(pairs[l].rb, pairs[l].sb, y_);
+        b_.row(l) = y_.transpose();
+      } else {
+        b_.row(l).setZero();
+      }
     }
-    std::fill(z_.begin() + std::ptrdiff_t(nperseg_), z_.end(), std::complex<double>(0));
-    plan_->forward(z_.data(), z_.data());
+    using batch = ComplexLanes::batch;
+    for (Eigen::Index t = 0; t < nperseg_; ++t) {
+      lanes_[std::size_t(t)] = {batch::load_unaligned(a_.col(t).data()),
+                                batch::load_unaligned(b_.col(t).data())};
+    }
+    std::fill(lanes_.begin() + std::ptrdiff_t(nperseg_), lanes_.end(),
+              fft_zero<ComplexLanes>());
+    plan_->forward(lanes_.data(), lanes_.data());
+    // each lane's values contiguous, for pair_bins
+    alignas(64) std::array<double, 2 * ComplexLanes::size> parts{};
+    for (Eigen::Index k = 0; k < nfft_; ++k) {
+      lanes_[std::size_t(k)].re.store_aligned(parts.data());
+      lanes_[std::size_t(k)].im.store_aligned(parts.data() + kLanes);
+      for (Eigen::Index l = 0; l < used; ++l) {
+        z_[std::size_t(l * nfft_ + k)] = {parts[std::size_t(l)], parts[std::size_t(kLanes + l)]};
+      }
+    }
+    lane_ = 0;
   }
+  // pair_bins reads lane l's transform
+  void select(Eigen::Index l) noexcept { lane_ = l; }
   // bin k of the transforms of a and b
   [[nodiscard]] std::array<std::complex<double>, 2> pair_bins(Eigen::Index k) const noexcept {
-    return real_pair_bins(z_.data(), nfft_, k);
+    return real_pair_bins(z_.data() + lane_ * nfft_, nfft_, k);
   }
 
  private:
@@ -586,9 +703,12 @@ class WelchSegments {
       bins_ = 0;
   StftBoundary edge_ = StftBoundary::Zeros;
   ArrayX<S> w_, gain_, ramp_;
-  std::optional<FFT> plan_;
-  std::vector<std::complex<double>> z_;
-  VectorX<S> a_, b_;
+  std::optional<LaneFFT> plan_;
+  std::vector<ComplexLanes> lanes_;   // the lanes' values
+  std::vector<std::complex<double>> z_;  // lane l's transform at l nfft ... (l + 1) nfft - 1
+  Eigen::Index lane_ = 0;
+  MatrixX<S> a_, b_;  // kLanes x nperseg: the lanes' segments a and b, sample t in column t
+  VectorX<S> y_;
 };
 
 // The median of v (the mean of the middle two for an even count; v is reordered) divided by
@@ -626,24 +746,44 @@ void check_pair(const char* name, const AnalysisRef<S>& x, const AnalysisRef<S>&
 
 // For each row r of x, the transforms of Welch's segments, segments s and s + 1 in one: visit(r,
 // s, k, a, b) with a and b bin k of segments s and s + 1 (b = 0 when s is the last), then
-// finish(r).
+// finish(r). The pairs of segments go to the transform's lanes in order, across rows of a block.
 template <AnalysisScalar S, class Visit, class Finish>
 void segment_transforms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit visit,
                         Finish finish) {
+  constexpr Eigen::Index lanes = WelchSegments<S>::kLanes;
+  const Eigen::Index segments = seg.segments();
   std::vector<S> rows;
-  for (Eigen::Index r = 0; r < x.rows(); ++r) {
-    if (r % seg.kBlock == 0) seg.load(x, r, rows);
-    const double* row = rows.data() + (r % seg.kBlock) * seg.length();
-    for (Eigen::Index s = 0; s < seg.segments(); s += 2) {
-      const bool pair = s + 1 < seg.segments();
-      seg.transform(row, s, pair ? row : nullptr, s + 1);
+  std::array<typename WelchSegments<S>::Pair, lanes> pairs{};
+  std::array<Eigen::Index, lanes> row_of{}, segment_of{};
+  Eigen::Index used = 0;
+  const auto run = [&] {
+    seg.transform(pairs.data(), used);
+    for (Eigen::Index l = 0; l < used; ++l) {
+      seg.select(l);
+      const Eigen::Index r = row_of[std::size_t(l)], s = segment_of[std::size_t(l)];
+      const bool pair = s + 1 < segments;
       for (Eigen::Index k = 0; k < seg.bins(); ++k) {
         const auto [a, b] = seg.pair_bins(k);
         visit(r, s, k, a, pair ? b : std::complex<double>());
       }
+      if (s + 2 >= segments) finish(r);
     }
-    finish(r);
+    used = 0;
+  };
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    if (r % seg.kBlock == 0) {
+      if (used > 0) run();
+      seg.load(x, r, rows);
+    }
+    const double* row = rows.data() + (r % seg.kBlock) * seg.length();
+    for (Eigen::Index s = 0; s < segments; s += 2) {
+      pairs[std::size_t(used)] = {row, s, s + 1 < segments ? row : nullptr, s + 1};
+      row_of[std::size_t(used)] = r;
+      segment_of[std::size_t(used)] = s;
+      if (++used == lanes) run();
+    }
   }
+  if (used > 0) run();
 }
 
 // One bins x segments matrix per row of x, m[r](k, s) = value(A, k) with A bin k of segment s's
@@ -678,24 +818,43 @@ double stft_divisor(const ArrayX<S>& w, double fs, SpectrumScaling scaling) {
 }
 
 // For each row r of x and y: start(r), then visit(r, s) for each segment s, x's and y's
-// segment s transformed together (`seg.pair_bins(k)` is x's and y's bin k), then finish(r).
+// segment s transformed together (`seg.pair_bins(k)` is x's and y's bin k), then finish(r). The
+// segments go to the transform's lanes in order, across rows of a block.
 template <AnalysisScalar S, class Start, class Visit, class Finish>
 void cross_segments(WelchSegments<S>& seg, const AnalysisRef<S>& x, const AnalysisRef<S>& y,
                     Start start, Visit visit, Finish finish) {
+  constexpr Eigen::Index lanes = WelchSegments<S>::kLanes;
+  const Eigen::Index segments = seg.segments();
   std::vector<S> xrows, yrows;
+  std::array<typename WelchSegments<S>::Pair, lanes> pairs{};
+  std::array<Eigen::Index, lanes> row_of{}, segment_of{};
+  Eigen::Index used = 0;
+  const auto run = [&] {
+    seg.transform(pairs.data(), used);
+    for (Eigen::Index l = 0; l < used; ++l) {
+      seg.select(l);
+      const Eigen::Index r = row_of[std::size_t(l)], s = segment_of[std::size_t(l)];
+      if (s == 0) start(r);
+      visit(r, s);
+      if (s + 1 == segments) finish(r);
+    }
+    used = 0;
+  };
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     if (r % seg.kBlock == 0) {
+      if (used > 0) run();
       seg.load(x, r, xrows);
       seg.load(y, r, yrows);
     }
     const Eigen::Index at = (r % seg.kBlock) * seg.length();
-    start(r);
-    for (Eigen::Index s = 0; s < seg.segments(); ++s) {
-      seg.transform(xrows.data() + at, s, yrows.data() + at, s);
-      visit(r, s);
+    for (Eigen::Index s = 0; s < segments; ++s) {
+      pairs[std::size_t(used)] = {xrows.data() + at, s, yrows.data() + at, s};
+      row_of[std::size_t(used)] = r;
+      segment_of[std::size_t(used)] = s;
+      if (++used == lanes) run();
     }
-    finish(r);
   }
+  if (used > 0) run();
 }
 
 }  // namespace detail
