@@ -355,20 +355,31 @@ void BM_RemoveLines64x10000(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 64 * 10000);
 }
 
+// The Eigen baselines' tapers: NW 4, 8 tapers of n samples, those concentrated above 0.9 kept,
+// and the sum of their ratios.
+struct KeptTapers {
+  dsp::Dpss<double> d;
+  std::vector<Eigen::Index> kept;
+  double total = 0;
+};
+
+KeptTapers kept_tapers(Eigen::Index n) {
+  KeptTapers t{dsp::dpss(n, 4.0, 8, false), {}, 0.0};
+  for (Eigen::Index k = 0; k < 8; ++k) {
+    if (t.d.ratios(k) > 0.9) {
+      t.kept.push_back(k);
+      t.total += t.d.ratios(k);
+    }
+  }
+  return t;
+}
+
 // The same estimate with Eigen's FFT module, one transform per taper and channel, the tapers made
 // once outside the loop (it is not charged for them).
 void BM_MultitaperEigenFFTBaseline64(benchmark::State& state) {
   const Eigen::MatrixXd x = minute().leftCols(state.range(0));
   const Eigen::Index n = x.cols(), bins = n / 2 + 1;
-  const dsp::Dpss d = dsp::dpss(n, 4.0, 8, false);
-  std::vector<Eigen::Index> kept;
-  double total = 0;
-  for (Eigen::Index k = 0; k < 8; ++k) {
-    if (d.ratios(k) > 0.9) {
-      kept.push_back(k);
-      total += d.ratios(k);
-    }
-  }
+  const auto [d, kept, total] = kept_tapers(n);
   Eigen::FFT<double> fft;
   Eigen::VectorXd y(n), tapered(n);
   Eigen::VectorXcd bin(n);
@@ -417,15 +428,7 @@ void BM_MultitaperCsdMatrices64x10(benchmark::State& state) {
 void BM_MultitaperCsdMatricesEigenFFTBaseline64x10(benchmark::State& state) {
   const std::vector<Eigen::MatrixXd> epochs = epochs10();
   const Eigen::Index n = 1000, first = 1, band = 100;
-  const dsp::Dpss d = dsp::dpss(n, 4.0, 8, false);
-  std::vector<Eigen::Index> kept;
-  double total = 0;
-  for (Eigen::Index k = 0; k < 8; ++k) {
-    if (d.ratios(k) > 0.9) {
-      kept.push_back(k);
-      total += d.ratios(k);
-    }
-  }
+  const auto [d, kept, total] = kept_tapers(n);
   const Eigen::Index count = Eigen::Index(kept.size());
   Eigen::FFT<double> fft;
   Eigen::VectorXd y(n), tapered(n);

@@ -744,46 +744,66 @@ void check_pair(const char* name, const AnalysisRef<S>& x, const AnalysisRef<S>&
   check_finite<S>(name, y);
 }
 
+// Transforms queued for the lanes in order: add(pair, r, s) queues row r's segment s (and its
+// partner); when the lanes are full, and at flush(), they are transformed and each(r, s) is
+// called with that lane selected.
+template <AnalysisScalar S, class Each>
+class LaneQueue {
+ public:
+  LaneQueue(WelchSegments<S>& seg, Each each) : seg_(seg), each_(each) {}
+  void add(const typename WelchSegments<S>::Pair& pair, Eigen::Index r, Eigen::Index s) {
+    pairs_[std::size_t(used_)] = pair;
+    row_[std::size_t(used_)] = r;
+    segment_[std::size_t(used_)] = s;
+    if (++used_ == kLanes) flush();
+  }
+  void flush() {
+    if (used_ == 0) return;
+    seg_.transform(pairs_.data(), used_);
+    for (Eigen::Index l = 0; l < used_; ++l) {
+      seg_.select(l);
+      each_(row_[std::size_t(l)], segment_[std::size_t(l)]);
+    }
+    used_ = 0;
+  }
+
+ private:
+  static constexpr Eigen::Index kLanes = WelchSegments<S>::kLanes;
+  WelchSegments<S>& seg_;
+  Each each_;
+  std::array<typename WelchSegments<S>::Pair, kLanes> pairs_{};
+  std::array<Eigen::Index, kLanes> row_{}, segment_{};
+  Eigen::Index used_ = 0;
+};
+
 // For each row r of x, the transforms of Welch's segments, segments s and s + 1 in one: visit(r,
 // s, k, a, b) with a and b bin k of segments s and s + 1 (b = 0 when s is the last), then
 // finish(r). The pairs of segments go to the transform's lanes in order, across rows of a block.
 template <AnalysisScalar S, class Visit, class Finish>
 void segment_transforms(WelchSegments<S>& seg, const AnalysisRef<S>& x, Visit visit,
                         Finish finish) {
-  constexpr Eigen::Index lanes = WelchSegments<S>::kLanes;
   const Eigen::Index segments = seg.segments();
   std::vector<S> rows;
-  std::array<typename WelchSegments<S>::Pair, lanes> pairs{};
-  std::array<Eigen::Index, lanes> row_of{}, segment_of{};
-  Eigen::Index used = 0;
-  const auto run = [&] {
-    seg.transform(pairs.data(), used);
-    for (Eigen::Index l = 0; l < used; ++l) {
-      seg.select(l);
-      const Eigen::Index r = row_of[std::size_t(l)], s = segment_of[std::size_t(l)];
-      const bool pair = s + 1 < segments;
-      for (Eigen::Index k = 0; k < seg.bins(); ++k) {
-        const auto [a, b] = seg.pair_bins(k);
-        visit(r, s, k, a, pair ? b : std::complex<double>());
-      }
-      if (s + 2 >= segments) finish(r);
-    }
-    used = 0;
-  };
+  LaneQueue queue(
+      seg, [&](Eigen::Index r, Eigen::Index s) {
+        const bool pair = s + 1 < segments;
+        for (Eigen::Index k = 0; k < seg.bins(); ++k) {
+          const auto [a, b] = seg.pair_bins(k);
+          visit(r, s, k, a, pair ? b : std::complex<double>());
+        }
+        if (s + 2 >= segments) finish(r);
+      });
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     if (r % seg.kBlock == 0) {
-      if (used > 0) run();
+      queue.flush();
       seg.load(x, r, rows);
     }
     const double* row = rows.data() + (r % seg.kBlock) * seg.length();
     for (Eigen::Index s = 0; s < segments; s += 2) {
-      pairs[std::size_t(used)] = {row, s, s + 1 < segments ? row : nullptr, s + 1};
-      row_of[std::size_t(used)] = r;
-      segment_of[std::size_t(used)] = s;
-      if (++used == lanes) run();
+      queue.add({row, s, s + 1 < segments ? row : nullptr, s + 1}, r, s);
     }
   }
-  if (used > 0) run();
+  queue.flush();
 }
 
 // One bins x segments matrix per row of x, m[r](k, s) = value(A, k) with A bin k of segment s's
@@ -823,38 +843,26 @@ double stft_divisor(const ArrayX<S>& w, double fs, SpectrumScaling scaling) {
 template <AnalysisScalar S, class Start, class Visit, class Finish>
 void cross_segments(WelchSegments<S>& seg, const AnalysisRef<S>& x, const AnalysisRef<S>& y,
                     Start start, Visit visit, Finish finish) {
-  constexpr Eigen::Index lanes = WelchSegments<S>::kLanes;
   const Eigen::Index segments = seg.segments();
   std::vector<S> xrows, yrows;
-  std::array<typename WelchSegments<S>::Pair, lanes> pairs{};
-  std::array<Eigen::Index, lanes> row_of{}, segment_of{};
-  Eigen::Index used = 0;
-  const auto run = [&] {
-    seg.transform(pairs.data(), used);
-    for (Eigen::Index l = 0; l < used; ++l) {
-      seg.select(l);
-      const Eigen::Index r = row_of[std::size_t(l)], s = segment_of[std::size_t(l)];
-      if (s == 0) start(r);
-      visit(r, s);
-      if (s + 1 == segments) finish(r);
-    }
-    used = 0;
-  };
+  LaneQueue queue(
+      seg, [&](Eigen::Index r, Eigen::Index s) {
+        if (s == 0) start(r);
+        visit(r, s);
+        if (s + 1 == segments) finish(r);
+      });
   for (Eigen::Index r = 0; r < x.rows(); ++r) {
     if (r % seg.kBlock == 0) {
-      if (used > 0) run();
+      queue.flush();
       seg.load(x, r, xrows);
       seg.load(y, r, yrows);
     }
     const Eigen::Index at = (r % seg.kBlock) * seg.length();
     for (Eigen::Index s = 0; s < segments; ++s) {
-      pairs[std::size_t(used)] = {xrows.data() + at, s, yrows.data() + at, s};
-      row_of[std::size_t(used)] = r;
-      segment_of[std::size_t(used)] = s;
-      if (++used == lanes) run();
+      queue.add({xrows.data() + at, s, yrows.data() + at, s}, r, s);
     }
   }
-  if (used > 0) run();
+  queue.flush();
 }
 
 }  // namespace detail
