@@ -1132,18 +1132,24 @@ template <AnalysisScalar S = double>
   }
   const double gain = detail::stft_divisor<S>(w, fs, o.scaling);
   const Eigen::Index nfft = seg.nfft();
-  FFT plan(nfft);
-  std::vector<std::complex<double>> buffer(static_cast<std::size_t>(nfft));
+  // pairs of segments on the transform's lanes, lane l's full spectrum at buffer[l nfft ...]
+  constexpr auto lanes = Eigen::Index(detail::ComplexLanes::size);
+  using batch = detail::ComplexLanes::batch;
+  detail::LaneFFT plan(nfft);
+  std::vector<detail::ComplexLanes> values(static_cast<std::size_t>(nfft));
+  std::vector<std::complex<double>> buffer(static_cast<std::size_t>(lanes * nfft));
+  alignas(64) std::array<double, 2 * detail::ComplexLanes::size> parts{};
   // the full spectrum of a real segment from its one-sided bins (irfft's: the imaginary parts of
   // bins 0 and nfft / 2 ignored), times `scale` (1 or i: two segments share one transform)
-  const auto hermitian = [&](const MatrixXc<S>& zc, Eigen::Index s, std::complex<double> scale) {
-    buffer[0] += scale * zc(0, s).real();
+  const auto hermitian = [&](const MatrixXc<S>& zc, Eigen::Index s, std::complex<double> scale,
+                             std::complex<double>* b) {
+    b[0] += scale * zc(0, s).real();
     for (Eigen::Index k = 1; k < bins; ++k) {
       if (2 * k == nfft) {
-        buffer[std::size_t(k)] += scale * zc(k, s).real();
+        b[k] += scale * zc(k, s).real();
       } else {
-        buffer[std::size_t(k)] += scale * zc(k, s);
-        buffer[std::size_t(nfft - k)] += scale * std::conj(zc(k, s));
+        b[k] += scale * zc(k, s);
+        b[nfft - k] += scale * std::conj(zc(k, s));
       }
     }
   };
@@ -1151,15 +1157,36 @@ template <AnalysisScalar S = double>
   ArrayX<S> sum(length);
   for (std::size_t c = 0; c < z.size(); ++c) {
     sum.setZero();
-    for (Eigen::Index s = 0; s < segments; s += 2) {  // segments s and s + 1 in one transform
-      const bool pair = s + 1 < segments;
+    for (Eigen::Index s0 = 0; s0 < segments; s0 += 2 * lanes) {
+      // lane l: segments s0 + 2 l and s0 + 2 l + 1
+      const Eigen::Index used = std::min(lanes, (segments - s0 + 1) / 2);
       std::fill(buffer.begin(), buffer.end(), std::complex<double>(0));
-      hermitian(z[c], s, 1.0);
-      if (pair) hermitian(z[c], s + 1, std::complex<double>(0, 1));
-      plan.inverse(buffer.data(), buffer.data());
+      for (Eigen::Index l = 0; l < used; ++l) {
+        const Eigen::Index s = s0 + 2 * l;
+        hermitian(z[c], s, 1.0, buffer.data() + l * nfft);
+        if (s + 1 < segments) {
+          hermitian(z[c], s + 1, std::complex<double>(0, 1), buffer.data() + l * nfft);
+        }
+      }
+      for (Eigen::Index k = 0; k < nfft; ++k) {
+        for (Eigen::Index l = 0; l < lanes; ++l) {
+          parts[std::size_t(l)] = buffer[std::size_t(l * nfft + k)].real();
+          parts[std::size_t(lanes + l)] = buffer[std::size_t(l * nfft + k)].imag();
+        }
+        values[std::size_t(k)] = {batch::load_aligned(parts.data()),
+                                  batch::load_aligned(parts.data() + lanes)};
+      }
+      plan.inverse(values.data(), values.data());
       for (Eigen::Index t = 0; t < nperseg; ++t) {
-        sum(s * step + t) += buffer[std::size_t(t)].real() * gain * w(t);
-        if (pair) sum((s + 1) * step + t) += buffer[std::size_t(t)].imag() * gain * w(t);
+        values[std::size_t(t)].re.store_aligned(parts.data());
+        values[std::size_t(t)].im.store_aligned(parts.data() + lanes);
+        for (Eigen::Index l = 0; l < used; ++l) {
+          const Eigen::Index s = s0 + 2 * l;
+          sum(s * step + t) += parts[std::size_t(l)] * gain * w(t);
+          if (s + 1 < segments) {
+            sum((s + 1) * step + t) += parts[std::size_t(lanes + l)] * gain * w(t);
+          }
+        }
       }
     }
     out.row(Eigen::Index(c)) = (sum.segment(half, kept) / norm.segment(half, kept)).transpose();
