@@ -422,6 +422,8 @@ class MultitaperPsd {
     }
     adaptive_ = o.adaptive && kept_.size() >= 3;  // MNE: too few tapers to weigh adaptively
     max_iterations_ = o.max_iterations;
+    // the fixed weights sqrt(lambda_k) at every bin (with adaptive weights, each row's instead)
+    if (!adaptive_) wx_ = lambda_.cwiseSqrt().transpose().replicate(nfft_ / 2 + 1, 1);
     plan_.emplace(nfft_);
     z_.resize(std::size_t(nfft_));
     row_.resize(n);
@@ -535,7 +537,8 @@ class MultitaperPsd {
 
   // The tapered transforms X_i of row r of x, demeaned, into spectra (bins x kept), scaled by
   // 1 / sqrt 2 at bin 0 and, for even nfft, at nfft / 2 (their powers halved there, as MNE's);
-  // |X_i|^2 into power_. Tapers i and i + 1 share one complex transform.
+  // |X_i|^2 into power_ (with `power`: the estimate and the adaptive weights use it). Tapers i
+  // and i + 1 share one complex transform.
   void tapered(const AnalysisRef<S>& x, Eigen::Index r, Eigen::MatrixXcd& spectra,
                bool power = true) {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
@@ -555,14 +558,13 @@ class MultitaperPsd {
   template <class Visit>
   void pairs(const AnalysisRef<S>& x, const AnalysisRef<S>& y, Visit&& visit) {
     const Eigen::Index bins = nfft_ / 2 + 1, count = tapers_.cols();
-    if (!adaptive_) wx_ = lambda_.cwiseSqrt().transpose().replicate(bins, 1);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      tapered(x, r, xs_);
+      tapered(x, r, xs_, adaptive_);
       if (adaptive_) {
         adapt();
         wx_ = d_;
       }
-      tapered(y, r, ys_);
+      tapered(y, r, ys_, adaptive_);
       if (adaptive_) adapt();
       const Eigen::MatrixXd& wy = adaptive_ ? d_ : wx_;
       for (Eigen::Index f = 0; f < bins; ++f) {
@@ -629,7 +631,6 @@ class MultitaperPsd {
     }
     const Eigen::Index per = channels * band * tapers * Eigen::Index(sizeof(std::complex<double>));
     const Eigen::Index group = std::max<Eigen::Index>(1, (Eigen::Index(1) << 24) / per);
-    if (!adaptive_) wx_ = lambda_.cwiseSqrt().transpose().replicate(nfft_ / 2 + 1, 1);
     for (Eigen::Index begin = 0; begin < count; begin += group) {
       const Eigen::Index size = std::min(group, count - begin), width = size * tapers;
       v_.resize(channels, band * width);
@@ -715,7 +716,7 @@ class MultitaperPsd {
   MatrixX<S> power_;    // bins x kept
   MatrixX<S> d_;        // the adaptive weights, bins x kept
   Eigen::MatrixXcd xs_, ys_;  // tapered transforms, bins x kept
-  Eigen::MatrixXd wx_;        // x's weights, bins x kept
+  Eigen::MatrixXd wx_;        // x's weights, bins x kept: sqrt(lambda), or the row's adaptive
   Eigen::MatrixXcd v_;        // cross_matrices' weighed transforms, channels x (bins x kept)
   Eigen::MatrixXcd epoch_;    // one bin's matrix of a group of epochs (its lower triangle)
   Eigen::MatrixXcd full_;     // the same, whole
