@@ -333,14 +333,11 @@ void tapered_transforms(const Eigen::MatrixXd& v, const Eigen::VectorXd& row, La
     double* bre = aim + lanes;
     double* bim = bre + lanes;
     for (Eigen::Index f = 0; f <= nfft / 2; ++f) {
-      // A = (Z[f] + conj Z[-f]) / 2, B = (Z[f] - conj Z[-f]) / 2i
-      const ComplexLanes zf = z[std::size_t(f)];
-      const ComplexLanes mirror = conj(z[std::size_t(f == 0 ? 0 : nfft - f)]);
-      const ComplexLanes a = 0.5 * (zf + mirror), d = zf - mirror;
+      const auto [a, b] = real_pair_bins(z.data(), nfft, f);
       a.re.store_aligned(are);
       a.im.store_aligned(aim);
-      (0.5 * d.im).store_aligned(bre);
-      (-0.5 * d.re).store_aligned(bim);
+      b.re.store_aligned(bre);
+      b.im.store_aligned(bim);
       for (Eigen::Index l = 0; l < used; ++l) {
         const Eigen::Index i = i0 + 2 * l;
         put(f, i, std::complex<double>(are[l], aim[l]));

@@ -505,13 +505,41 @@ inline void check_sampling_rate(const char* name, double fs) {
 }
 
 // Bin k of the transforms A and B of two real sequences a and b, from the n values of
-// Z = DFT_n(a + i b) at z: A[k] = (Z[k] + conj Z[n - k]) / 2, B[k] = (Z[k] - conj Z[n - k]) / 2i.
-inline std::array<std::complex<double>, 2> real_pair_bins(const std::complex<double>* z,
-                                                          Eigen::Index n,
-                                                          Eigen::Index k) noexcept {
-  const std::complex<double> zk = z[k], mirror = std::conj(z[k == 0 ? 0 : n - k]);
-  const std::complex<double> d = zk - mirror;
-  return {0.5 * (zk + mirror), std::complex<double>(0.5 * d.imag(), -0.5 * d.real())};
+// Z = DFT_n(a + i b) at z: A[k] = (Z[k] + conj Z[n - k]) / 2, B[k] = (Z[k] - conj Z[n - k]) / 2i
+// (V: one complex value, or `ComplexLanes`, a pair of sequences per lane).
+template <class V>
+std::array<V, 2> real_pair_bins(const V* z, Eigen::Index n, Eigen::Index k) noexcept {
+  using std::conj;
+  const V zk = z[k], mirror = conj(z[k == 0 ? 0 : n - k]);
+  return {0.5 * (zk + mirror), 0.5 * minus_i(zk - mirror)};
+}
+
+// Lane l of z[0 ... n) into out[l n ... (l + 1) n), for the lanes l < used.
+inline void split_lanes(const ComplexLanes* z, Eigen::Index n, Eigen::Index used,
+                        std::complex<double>* out) noexcept {
+  constexpr auto lanes = Eigen::Index(ComplexLanes::size);
+  alignas(64) std::array<double, 2 * ComplexLanes::size> parts{};
+  for (Eigen::Index k = 0; k < n; ++k) {
+    z[k].re.store_aligned(parts.data());
+    z[k].im.store_aligned(parts.data() + lanes);
+    for (Eigen::Index l = 0; l < used; ++l) {
+      out[l * n + k] = {parts[std::size_t(l)], parts[std::size_t(lanes + l)]};
+    }
+  }
+}
+
+// The inverse of `split_lanes` over every lane: lane l of out[k] = in[l n + k], k < n.
+inline void join_lanes(const std::complex<double>* in, Eigen::Index n, ComplexLanes* out) noexcept {
+  constexpr auto lanes = Eigen::Index(ComplexLanes::size);
+  alignas(64) std::array<double, 2 * ComplexLanes::size> parts{};
+  for (Eigen::Index k = 0; k < n; ++k) {
+    for (Eigen::Index l = 0; l < lanes; ++l) {
+      parts[std::size_t(l)] = in[l * n + k].real();
+      parts[std::size_t(lanes + l)] = in[l * n + k].imag();
+    }
+    out[k] = {ComplexLanes::batch::load_aligned(parts.data()),
+              ComplexLanes::batch::load_aligned(parts.data() + lanes)};
+  }
 }
 
 // Welch's segments, for `welch`, `csd`, `coherence` and `spectrogram`: the options checked, the
@@ -668,15 +696,7 @@ class WelchSegments {
     std::fill(lanes_.begin() + std::ptrdiff_t(nperseg_), lanes_.end(),
               fft_zero<ComplexLanes>());
     plan_->forward(lanes_.data(), lanes_.data());
-    // each lane's values contiguous, for pair_bins
-    alignas(64) std::array<double, 2 * ComplexLanes::size> parts{};
-    for (Eigen::Index k = 0; k < nfft_; ++k) {
-      lanes_[std::size_t(k)].re.store_aligned(parts.data());
-      lanes_[std::size_t(k)].im.store_aligned(parts.data() + kLanes);
-      for (Eigen::Index l = 0; l < used; ++l) {
-        z_[std::size_t(l * nfft_ + k)] = {parts[std::size_t(l)], parts[std::size_t(kLanes + l)]};
-      }
-    }
+    split_lanes(lanes_.data(), nfft_, used, z_.data());  // each lane contiguous, for pair_bins
     lane_ = 0;
   }
   // pair_bins reads lane l's transform
@@ -1134,11 +1154,9 @@ template <AnalysisScalar S = double>
   const Eigen::Index nfft = seg.nfft();
   // pairs of segments on the transform's lanes, lane l's full spectrum at buffer[l nfft ...]
   constexpr auto lanes = Eigen::Index(detail::ComplexLanes::size);
-  using batch = detail::ComplexLanes::batch;
   detail::LaneFFT plan(nfft);
   std::vector<detail::ComplexLanes> values(static_cast<std::size_t>(nfft));
   std::vector<std::complex<double>> buffer(static_cast<std::size_t>(lanes * nfft));
-  alignas(64) std::array<double, 2 * detail::ComplexLanes::size> parts{};
   // the full spectrum of a real segment from its one-sided bins (irfft's: the imaginary parts of
   // bins 0 and nfft / 2 ignored), times `scale` (1 or i: two segments share one transform)
   const auto hermitian = [&](const MatrixXc<S>& zc, Eigen::Index s, std::complex<double> scale,
@@ -1168,23 +1186,18 @@ template <AnalysisScalar S = double>
           hermitian(z[c], s + 1, std::complex<double>(0, 1), buffer.data() + l * nfft);
         }
       }
-      for (Eigen::Index k = 0; k < nfft; ++k) {
-        for (Eigen::Index l = 0; l < lanes; ++l) {
-          parts[std::size_t(l)] = buffer[std::size_t(l * nfft + k)].real();
-          parts[std::size_t(lanes + l)] = buffer[std::size_t(l * nfft + k)].imag();
-        }
-        values[std::size_t(k)] = {batch::load_aligned(parts.data()),
-                                  batch::load_aligned(parts.data() + lanes)};
-      }
+      detail::join_lanes(buffer.data(), nfft, values.data());
       plan.inverse(values.data(), values.data());
-      for (Eigen::Index t = 0; t < nperseg; ++t) {
-        values[std::size_t(t)].re.store_aligned(parts.data());
-        values[std::size_t(t)].im.store_aligned(parts.data() + lanes);
-        for (Eigen::Index l = 0; l < used; ++l) {
-          const Eigen::Index s = s0 + 2 * l;
-          sum(s * step + t) += parts[std::size_t(l)] * gain * w(t);
-          if (s + 1 < segments) {
-            sum((s + 1) * step + t) += parts[std::size_t(lanes + l)] * gain * w(t);
+      // lane l's first nperseg values at buffer[l nperseg ...]: segment s0 + 2 l in the real
+      // parts, s0 + 2 l + 1 in the imaginary parts
+      detail::split_lanes(values.data(), nperseg, used, buffer.data());
+      for (Eigen::Index l = 0; l < used; ++l) {
+        const Eigen::Index s = s0 + 2 * l;
+        const std::complex<double>* v = buffer.data() + l * nperseg;
+        for (Eigen::Index t = 0; t < nperseg; ++t) sum(s * step + t) += v[t].real() * gain * w(t);
+        if (s + 1 < segments) {
+          for (Eigen::Index t = 0; t < nperseg; ++t) {
+            sum((s + 1) * step + t) += v[t].imag() * gain * w(t);
           }
         }
       }
