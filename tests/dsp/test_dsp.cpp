@@ -6,6 +6,7 @@
 // bad input and allocation-free steps.
 #include "support/alloc_counter.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <complex>
@@ -2794,6 +2795,41 @@ Eigen::MatrixXcd plain_multitaper_csd(const Eigen::MatrixXd& x, const Eigen::Mat
   return p;
 }
 
+// Every pair's plain cross spectrum in one epoch x: row a c + b of the result, bins in columns,
+// is that of x's row a with its row b.
+Eigen::MatrixXcd plain_pair_csd(const Eigen::MatrixXd& x, double fs, const dsp::Dpss<>& d,
+                                const std::vector<Eigen::Index>& kept, Eigen::Index nfft,
+                                bool adaptive) {
+  const Eigen::Index c = x.rows();
+  Eigen::MatrixXd a(c * c, x.cols()), b(c * c, x.cols());
+  for (Eigen::Index i = 0; i < c; ++i) {
+    for (Eigen::Index j = 0; j < c; ++j) {
+      a.row(i * c + j) = x.row(i);
+      b.row(i * c + j) = x.row(j);
+    }
+  }
+  return plain_multitaper_csd(a, b, fs, d, kept, nfft, adaptive);
+}
+
+// Epochs of EEG-like rows for the tests over epochs, with their tapers and band.
+struct EpochCase {
+  TaperCase taper;
+  Eigen::Index epochs;
+  double fmin, fmax;
+
+  // eeg_like epochs (seeds seed, seed + 1, ...), mixed across channels so that their cross
+  // spectra are far from zero
+  [[nodiscard]] std::vector<Eigen::MatrixXd> made(double fs, unsigned seed) const {
+    std::vector<Eigen::MatrixXd> out;
+    for (Eigen::Index e = 0; e < epochs; ++e) {
+      Eigen::MatrixXd x = eeg_like(taper.rows, taper.n, fs, seed + unsigned(e));
+      x.bottomRows(taper.rows - 1) += 0.6 * x.topRows(taper.rows - 1);
+      out.push_back(x);
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
 TEST_CASE("multitaper_psd equals the estimate written plainly and Parseval's sum", "[dsp]") {
@@ -3389,27 +3425,17 @@ TEST_CASE("multitaper_csd and multitaper_coherence equal their plain forms and c
 
 TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged over epochs",
           "[dsp]") {
-  struct Case {
-    TaperCase taper;
-    Eigen::Index epochs;
-    double fmin, fmax;
-  };
   const double fs = 250.0;
   unsigned seed = 141;
-  for (const Case& c : {Case{{3, 1003, 4.0, -1, -1, true}, 1, 0.0, 1e9},
-                        Case{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
-                        Case{{7, 256, 2.5, -1, 300, true}, 2, 0.0, 40.1}}) {
+  for (const EpochCase& c : {EpochCase{{3, 1003, 4.0, -1, -1, true}, 1, 0.0, 1e9},
+                             EpochCase{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
+                             EpochCase{{7, 256, 2.5, -1, 300, true}, 2, 0.0, 40.1}}) {
     const TaperCase& t = c.taper;
     INFO(c.epochs << " epochs of " << t.rows << " x " << t.n << ", NW " << t.nw << ", band ["
                   << c.fmin << ", " << c.fmax << "]");
-    std::vector<Eigen::MatrixXd> epochs;
-    for (Eigen::Index e = 0; e < c.epochs; ++e) {
-      // mixed across channels, so that their cross spectra are far from zero
-      Eigen::MatrixXd x = eeg_like(t.rows, t.n, fs, seed++);
-      x.bottomRows(t.rows - 1) += 0.6 * x.topRows(t.rows - 1);
-      x.row(1) = -2.0 * x.row(0);  // coherence 1 with row 0
-      epochs.push_back(x);
-    }
+    std::vector<Eigen::MatrixXd> epochs = c.made(fs, seed);
+    seed += unsigned(c.epochs);
+    for (Eigen::MatrixXd& x : epochs) x.row(1) = -2.0 * x.row(0);  // coherence 1 with row 0
     const dsp::Dpss d = t.made();
     const std::vector<Eigen::Index> kept = plain_kept(d, t.low_bias);
     const Eigen::Index nfft = t.transform();
@@ -3432,14 +3458,7 @@ TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged 
       // every pair (a, b) the plain cross spectrum of row a with row b, averaged over epochs
       Eigen::MatrixXcd mean = Eigen::MatrixXcd::Zero(t.rows * t.rows, nfft / 2 + 1);
       for (const Eigen::MatrixXd& x : epochs) {
-        Eigen::MatrixXd a(t.rows * t.rows, t.n), b(t.rows * t.rows, t.n);
-        for (Eigen::Index i = 0; i < t.rows; ++i) {
-          for (Eigen::Index j = 0; j < t.rows; ++j) {
-            a.row(i * t.rows + j) = x.row(i);
-            b.row(i * t.rows + j) = x.row(j);
-          }
-        }
-        mean += plain_multitaper_csd(a, b, fs, d, kept, nfft, adaptive) / double(c.epochs);
+        mean += plain_pair_csd(x, fs, d, kept, nfft, adaptive) / double(c.epochs);
       }
       double worst = 0, coherence_error = 0, scale = mean.cwiseAbs().maxCoeff(), lowest = 0;
       const std::vector<Eigen::MatrixXd> coh = dsp::coherence_matrices(m);
@@ -3562,11 +3581,11 @@ TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged 
   const dsp::CrossSpectralMatrices<double> before = m;
   CHECK_THROWS_MATCHES(estimate.cross_matrices(x.topRows(2), m, 5, 30), dendrite::dimension_error,
                        Catch::Message("multitaper_csd_matrices: expected an epoch of 3 rows over "
-                                      "21 bins from 5 Hz, as the mean's, got 2 rows over 21 bins "
+                                      "21 bins from 5 Hz, as those held, got 2 rows over 21 bins "
                                       "from 5 Hz"));
   CHECK_THROWS_MATCHES(estimate.cross_matrices(x, m, 5, 40), dendrite::dimension_error,
                        Catch::Message("multitaper_csd_matrices: expected an epoch of 3 rows over "
-                                      "21 bins from 5 Hz, as the mean's, got 3 rows over 29 bins "
+                                      "21 bins from 5 Hz, as those held, got 3 rows over 29 bins "
                                       "from 5 Hz"));
   CHECK_THROWS_MATCHES(estimate.cross_matrices(x.leftCols(150), m), dendrite::dimension_error,
                        Catch::Message("multitaper_csd_matrices: expected rows of 200 samples, "
@@ -3577,4 +3596,349 @@ TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged 
                     "multitaper_csd_matrices: the signal contains NaN or Inf");
   CHECK(m.epochs == 1);
   for (std::size_t j = 0; j < m.p.size(); ++j) CHECK(m.p[j] == before.p[j]);
+}
+
+namespace {
+
+constexpr std::array<dsp::PhaseMeasure, 8> kPhaseMeasures = {
+    dsp::PhaseMeasure::plv,  dsp::PhaseMeasure::ciplv,         dsp::PhaseMeasure::ppc,
+    dsp::PhaseMeasure::pli,  dsp::PhaseMeasure::pli2_unbiased, dsp::PhaseMeasure::dpli,
+    dsp::PhaseMeasure::wpli, dsp::PhaseMeasure::wpli2_debiased};
+
+// One pair's sums over epochs of its cross spectrum S, and the measures made of them, written
+// plainly from mne-connectivity's definitions (dPLI counts the epochs in which a leads b).
+struct PlainPhase {
+  cplx unit = 0;
+  double sign = 0, imag = 0, abs_imag = 0, square_imag = 0, leads = 0, n = 0;
+
+  void add(cplx s) {
+    if (s != 0.0) unit += s / std::abs(s);
+    sign += s.imag() > 0 ? 1 : s.imag() < 0 ? -1 : 0;
+    leads += s.imag() < 0 ? 1 : s.imag() == 0 ? 0.5 : 0;  // conj(X_a) X_b: b behind a
+    imag += s.imag();
+    abs_imag += std::abs(s.imag());
+    square_imag += s.imag() * s.imag();
+    n += 1;
+  }
+
+  [[nodiscard]] double measure(dsp::PhaseMeasure m) const {
+    switch (m) {
+      case dsp::PhaseMeasure::plv:
+        return std::abs(unit / n);
+      case dsp::PhaseMeasure::ciplv: {
+        const double re = std::clamp(unit.real() / n, -1.0, 1.0);
+        return std::abs(re) == 1 ? 0 : std::abs(unit.imag() / n) / std::sqrt(1 - re * re);
+      }
+      case dsp::PhaseMeasure::ppc: {
+        // the mean over pairs of epochs of cos(phase_i - phase_j) = Re(u_i conj(u_j))
+        return (std::norm(unit) - n) / (n * (n - 1));
+      }
+      case dsp::PhaseMeasure::pli:
+        return std::abs(sign / n);
+      case dsp::PhaseMeasure::pli2_unbiased:
+        return (n * (sign / n) * (sign / n) - 1) / (n - 1);
+      case dsp::PhaseMeasure::dpli:
+        return leads / n;
+      case dsp::PhaseMeasure::wpli:
+        return abs_imag == 0 ? 0 : std::abs(imag) / abs_imag;
+      case dsp::PhaseMeasure::wpli2_debiased: {
+        const double below = abs_imag * abs_imag - square_imag;
+        return below == 0 ? 0 : (imag * imag - square_imag) / below;
+      }
+    }
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("multitaper_phase_sums: each epoch's plain cross spectra, and the phase measures",
+          "[dsp]") {
+  const double fs = 250.0;
+  unsigned seed = 171;
+  for (const EpochCase& c : {EpochCase{{3, 1003, 4.0, -1, -1, true}, 2, 0.0, 1e9},
+                             EpochCase{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
+                             EpochCase{{7, 256, 2.5, -1, 300, true}, 4, 0.0, 1e9}}) {
+    const TaperCase& t = c.taper;
+    INFO(c.epochs << " epochs of " << t.rows << " x " << t.n << ", NW " << t.nw << ", band ["
+                  << c.fmin << ", " << c.fmax << "]");
+    const std::vector<Eigen::MatrixXd> epochs = c.made(fs, seed);
+    seed += unsigned(c.epochs);
+    const dsp::Dpss d = t.made();
+    const std::vector<Eigen::Index> kept = plain_kept(d, t.low_bias);
+    const Eigen::Index nfft = t.transform(), rows = t.rows;
+    const double n = double(c.epochs);
+    for (const bool adaptive : {false, true}) {
+      INFO("adaptive " << adaptive);
+      dsp::MultitaperOptions o = t.options<dsp::MultitaperOptions>();
+      o.adaptive = adaptive;
+      const dsp::PhaseSums s = dsp::multitaper_phase_sums(epochs, fs, o, c.fmin, c.fmax);
+      // the bins of the cross spectral matrices over the same band
+      CHECK(s.f == dsp::multitaper_csd_matrices(epochs, fs, o, c.fmin, c.fmax).f);
+      CHECK(s.epochs == c.epochs);
+      REQUIRE(Eigen::Index(s.unit.size()) == s.f.size());
+      const Eigen::Index first = Eigen::Index(std::lround(s.f(0) * double(nfft) / fs));
+      std::vector<Eigen::MatrixXcd> plain;
+      double peak = 0;
+      for (const Eigen::MatrixXd& x : epochs) {
+        plain.push_back(plain_pair_csd(x, fs, d, kept, nfft, adaptive));
+        peak = std::max(peak, plain.back().cwiseAbs().maxCoeff());
+      }
+      std::vector<std::vector<Eigen::MatrixXd>> measures;
+      for (const dsp::PhaseMeasure m : kPhaseMeasures) {
+        measures.push_back(dsp::phase_connectivity(s, m));
+      }
+      double unit_excess = 0, imag_error = 0, square_error = 0, formula_error = 0;
+      Eigen::Index near_zero = 0, signs_apart = 0, pairs = 0;
+      for (Eigen::Index j = 0; j < s.f.size(); ++j) {
+        const std::size_t at = std::size_t(j);
+        // S_ba = conj(S_ab): the structure of every sum, exactly
+        CHECK(s.unit[at] == s.unit[at].adjoint());
+        CHECK(s.sign[at] == -s.sign[at].transpose());
+        CHECK(s.imag[at] == -s.imag[at].transpose());
+        CHECK(s.abs_imag[at] == s.abs_imag[at].transpose());
+        CHECK(s.square_imag[at] == s.square_imag[at].transpose());
+        // a real signal's transform is real at 0 and at nfft / 2: no imaginary part there
+        if (first + j == 0 || 2 * (first + j) == nfft) {
+          CHECK(s.imag[at].isZero(0));
+          CHECK(s.sign[at].isZero(0));
+        }
+        for (Eigen::Index a = 0; a < rows; ++a) {
+          for (Eigen::Index b = 0; b < rows; ++b) {
+            PlainPhase p;
+            double unit_tolerance = 0;
+            bool small = false;
+            for (const Eigen::MatrixXcd& e : plain) {
+              const cplx value = a == b ? cplx(e(a * rows + a, first + j).real(), 0.0)
+                                        : e(a * rows + b, first + j);
+              p.add(value);
+              // a unit phasor moves by |dS| / |S| for an error dS in S
+              unit_tolerance += 1e-11 * peak / std::abs(value);
+              small = small || std::abs(value.imag()) < 1e-10 * peak;
+            }
+            unit_excess =
+                std::max(unit_excess, std::abs(s.unit[at](a, b) - p.unit) - unit_tolerance);
+            imag_error = std::max({imag_error, std::abs(s.imag[at](a, b) - p.imag),
+                                   std::abs(s.abs_imag[at](a, b) - p.abs_imag)});
+            square_error = std::max(square_error, std::abs(s.square_imag[at](a, b) -
+                                                           p.square_imag));
+            if (a == b) {
+              CHECK(s.sign[at](a, a) == 0);
+              CHECK(s.imag[at](a, a) == 0);
+            } else if (small) {
+              ++near_zero;  // sign(Im S) is rounding there
+            } else {
+              ++pairs;
+              signs_apart += s.sign[at](a, b) != p.sign;
+              CHECK(measures[5][at](a, b) == Approx(p.leads / n).margin(1e-15));
+            }
+            // every measure: its formula written plainly, on the sums made
+            PlainPhase q;
+            q.unit = s.unit[at](a, b);
+            q.sign = s.sign[at](a, b);
+            q.imag = s.imag[at](a, b);
+            q.abs_imag = s.abs_imag[at](a, b);
+            q.square_imag = s.square_imag[at](a, b);
+            q.n = n;
+            for (std::size_t m = 0; m < kPhaseMeasures.size(); ++m) {
+              if (kPhaseMeasures[m] == dsp::PhaseMeasure::dpli) continue;
+              if (n < 2 && m == 2) continue;
+              formula_error = std::max(formula_error, std::abs(measures[m][at](a, b) -
+                                                               q.measure(kPhaseMeasures[m])));
+            }
+          }
+        }
+      }
+      CHECK(unit_excess <= 0);
+      CHECK(imag_error < 1e-11 * peak * n);
+      CHECK(square_error < 1e-11 * peak * peak * n);
+      CHECK(signs_apart == 0);
+      CHECK(near_zero <= (c.fmin == 0 ? 2 : 0) * rows * (rows - 1) + pairs / 100);
+      CHECK(formula_error < 1e-12);
+      // the first epoch alone, then the others together: the same sums
+      dsp::MultitaperPsd<double> estimate(t.n, fs, o);
+      dsp::PhaseSums<double> running;
+      estimate.phase_sums(epochs.front(), running, c.fmin, c.fmax);
+      const std::vector<Eigen::MatrixXd> rest(epochs.begin() + 1, epochs.end());
+      estimate.phase_sums(rest, running, c.fmin, c.fmax);
+      CHECK(running.epochs == c.epochs);
+      CHECK(running.f == s.f);
+      for (std::size_t j = 0; j < s.unit.size(); ++j) {
+        CHECK((running.unit[j] - s.unit[j]).cwiseAbs().maxCoeff() < 1e-12);
+        CHECK(running.sign[j] == s.sign[j]);
+        CHECK((running.imag[j] - s.imag[j]).cwiseAbs().maxCoeff() < 1e-13 * peak * n);
+        CHECK((running.square_imag[j] - s.square_imag[j]).cwiseAbs().maxCoeff() <
+              1e-13 * peak * peak * n);
+      }
+    }
+  }
+
+  // Rescaled and negated rows: every measure but dPLI is blind to both; dPLI and the imaginary
+  // coherency turn over with a negated row (b behind a by phi becomes b behind by phi + pi).
+  {
+    std::vector<Eigen::MatrixXd> epochs, changed;
+    for (unsigned e = 0; e < 3; ++e) {
+      Eigen::MatrixXd x = eeg_like(5, 777, fs, 90 + e);
+      x.bottomRows(4) += 0.5 * x.topRows(4);
+      epochs.push_back(x);
+      x.row(1) *= 3.7;
+      x.row(3) *= -0.2;
+      changed.push_back(x);
+    }
+    const dsp::PhaseSums s = dsp::multitaper_phase_sums(epochs, fs, {}, 3.0, 90.0);
+    const dsp::PhaseSums r = dsp::multitaper_phase_sums(changed, fs, {}, 3.0, 90.0);
+    const std::vector<Eigen::MatrixXd> imcoh =
+        dsp::imaginary_coherence_matrices(dsp::multitaper_csd_matrices(epochs, fs, {}, 3.0, 90.0));
+    const std::vector<Eigen::MatrixXd> imcoh_changed = dsp::imaginary_coherence_matrices(
+        dsp::multitaper_csd_matrices(changed, fs, {}, 3.0, 90.0));
+    Eigen::VectorXd turn = Eigen::VectorXd::Ones(5);
+    turn(3) = -1;
+    const Eigen::MatrixXd flip = turn * turn.transpose();  // -1 where one of a, b is row 3
+    for (const dsp::PhaseMeasure m : kPhaseMeasures) {
+      const std::vector<Eigen::MatrixXd> before = dsp::phase_connectivity(s, m);
+      const std::vector<Eigen::MatrixXd> after = dsp::phase_connectivity(r, m);
+      double worst = 0;
+      for (std::size_t j = 0; j < before.size(); ++j) {
+        const Eigen::MatrixXd expected =
+            m == dsp::PhaseMeasure::dpli
+                ? Eigen::MatrixXd((flip.array() < 0).select(1 - before[j].array(), before[j]))
+                : before[j];
+        worst = std::max(worst, (after[j] - expected).cwiseAbs().maxCoeff());
+      }
+      CHECK(worst < 1e-10);
+    }
+    double imcoh_worst = 0;
+    for (std::size_t j = 0; j < imcoh.size(); ++j) {
+      imcoh_worst = std::max(
+          imcoh_worst, (imcoh_changed[j] - imcoh[j].cwiseProduct(flip)).cwiseAbs().maxCoeff());
+      CHECK(imcoh[j] == -imcoh[j].transpose());
+      CHECK(imcoh[j].cwiseAbs().maxCoeff() <= 1);
+    }
+    CHECK(imcoh_worst < 1e-10);
+  }
+
+  // 12 epochs of 18 channels, 1 001 samples of white noise sources: rows 2i and 2i + 1 (i < 8)
+  // are zero-lag mixtures of their own two sources, s_2i + 0.8 s_2i+1 and s_2i+1 + 0.8 s_2i
+  // (volume conduction); row 17 is row 16's source 3 samples later, each with its own noise at
+  // 0.3. Bins 10 apart (NW 4: 8 bins wide) are about independent; the 8 at each end are left
+  // out.
+  {
+    const Eigen::Index rows = 18, length = 1001, count = 12;
+    std::mt19937 rng(31);
+    std::normal_distribution<double> g;
+    std::vector<Eigen::MatrixXd> epochs;
+    for (Eigen::Index e = 0; e < count; ++e) {
+      Eigen::MatrixXd sources(16, length), x(rows, length);
+      for (Eigen::Index i = 0; i < sources.size(); ++i) sources(i) = g(rng);
+      for (Eigen::Index i = 0; i < 16; i += 2) {
+        x.row(i) = sources.row(i) + 0.8 * sources.row(i + 1);
+        x.row(i + 1) = sources.row(i + 1) + 0.8 * sources.row(i);
+      }
+      Eigen::RowVectorXd u(length + 3);
+      for (Eigen::Index i = 0; i < u.size(); ++i) u(i) = g(rng);
+      for (Eigen::Index i = 0; i < length; ++i) {
+        x(16, i) = u(i + 3) + 0.3 * g(rng);  // ahead: row 17 at i + 3 is row 16's source at i + 3
+        x(17, i) = u(i) + 0.3 * g(rng);
+      }
+      epochs.push_back(x);
+    }
+    const dsp::PhaseSums s = dsp::multitaper_phase_sums(epochs, fs);
+    const dsp::CrossSpectralMatrices m = dsp::multitaper_csd_matrices(epochs, fs);
+    std::array<std::vector<Eigen::MatrixXd>, kPhaseMeasures.size()> c;
+    for (std::size_t i = 0; i < kPhaseMeasures.size(); ++i) {
+      c[i] = dsp::phase_connectivity(s, kPhaseMeasures[i]);
+    }
+    const std::vector<Eigen::MatrixXd> imcoh = dsp::imaginary_coherence_matrices(m);
+    const double n = double(count);
+    // zero-lag pairs (2i, 2i + 1): phases locked near 0, so PPC is high; but Im S_e is as
+    // likely above 0 as below, epoch by epoch, so the unbiased PLI^2 and the debiased wPLI^2
+    // are 0 in expectation. Independent pairs (2i, 2i + 2): uniform phases, E[PLV^2] = 1 / n
+    // and E[PPC] = 0. Bounds: 5 standard deviations of the means, from the closed forms
+    // (PPC: 1 / sqrt(n (n - 1)); PLV^2: sqrt(n (n - 1)) / n^2; PLI^2: sqrt(2 / (n (n - 1)))),
+    // and for wPLI^2 from its sample.
+    double ppc_locked = 0, pli2 = 0, wpli2 = 0, wpli2_square = 0, plv2 = 0, ppc_free = 0;
+    double locked = 0, free = 0;
+    for (std::size_t j = 8; j + 8 < s.unit.size(); j += 10) {
+      for (Eigen::Index i = 0; i < 16; i += 2) {
+        ppc_locked += c[2][j](i, i + 1);
+        pli2 += c[4][j](i, i + 1);
+        wpli2 += c[7][j](i, i + 1);
+        wpli2_square += c[7][j](i, i + 1) * c[7][j](i, i + 1);
+        ++locked;
+        if (i + 2 < 16) {
+          plv2 += c[0][j](i, i + 2) * c[0][j](i, i + 2);
+          ppc_free += c[2][j](i, i + 2);
+          ++free;
+        }
+      }
+    }
+    const double wpli2_sd = std::sqrt(wpli2_square / locked - (wpli2 / locked) * (wpli2 / locked));
+    INFO("zero-lag PPC " << ppc_locked / locked << ", PLI^2 " << pli2 / locked << ", wPLI^2 "
+                         << wpli2 / locked << " (sd " << wpli2_sd << "); free PLV^2 "
+                         << plv2 / free << ", PPC " << ppc_free / free);
+    CHECK(ppc_locked / locked > 0.8);
+    CHECK(std::abs(pli2 / locked) < 5 * std::sqrt(2 / (n * (n - 1))) / std::sqrt(locked));
+    CHECK(std::abs(wpli2 / locked) < 5 * wpli2_sd / std::sqrt(locked));
+    CHECK(std::abs(plv2 / free - 1 / n) < 5 * std::sqrt(n * (n - 1)) / (n * n) / std::sqrt(free));
+    CHECK(std::abs(ppc_free / free) < 5 / std::sqrt(n * (n - 1)) / std::sqrt(free));
+    // the lagged pair (16, 17) from 10 to 30 Hz, where its phase lag 2 pi f 3 / fs is 0.75 to
+    // 2.26 rad, 6 standard deviations of one epoch's phase (0.12 rad with 7 tapers) or more
+    // from 0 and pi: row 16 leads in every epoch, so PLI, wPLI and dPLI are 1; the imaginary
+    // coherency is -sin(2 pi f 3 / fs) / (1 + 0.3^2) within 5 standard deviations of its
+    // estimate (about 0.02 with 84 tapers in all)
+    double imcoh_worst = 0;
+    for (Eigen::Index j = 0; j < s.f.size(); ++j) {
+      const double f = s.f(j);
+      if (f < 10 || f > 30) continue;
+      INFO(f << " Hz");
+      const std::size_t at = std::size_t(j);
+      CHECK(c[3][at](16, 17) == 1);
+      CHECK(c[5][at](16, 17) == 1);
+      CHECK(c[5][at](17, 16) == 0);
+      CHECK(c[6][at](16, 17) == 1);
+      const double expected = -std::sin(2 * std::numbers::pi * f * 3 / fs) / 1.09;
+      imcoh_worst = std::max(imcoh_worst, std::abs(imcoh[at](16, 17) - expected));
+    }
+    CHECK(imcoh_worst < 0.1);
+  }
+
+  // bad input: what was expected and what was given, and sums left as they were
+  const std::vector<Eigen::MatrixXd> none;
+  CHECK_THROWS_MATCHES(dsp::multitaper_phase_sums(none, fs), dendrite::dimension_error,
+                       Catch::Message("multitaper_phase_sums: expected at least one epoch, got "
+                                      "0"));
+  const Eigen::MatrixXd x = eeg_like(3, 200, fs, 3);
+  CHECK_THROWS_MATCHES(dsp::multitaper_phase_sums({x, x.topRows(2)}, fs),
+                       dendrite::dimension_error,
+                       Catch::Message("multitaper_phase_sums: expected epochs of one row count "
+                                      "(3), got 2 in epoch 1"));
+  dsp::MultitaperPsd<double> estimate(200, fs);
+  dsp::PhaseSums<double> s;
+  CHECK_THROWS_MATCHES(dsp::phase_connectivity(s, dsp::PhaseMeasure::plv),
+                       dendrite::dimension_error,
+                       Catch::Message("phase_connectivity: expected sums over at least one "
+                                      "epoch, got 0"));
+  estimate.phase_sums(x, s, 5, 30);
+  CHECK(dsp::phase_connectivity(s, dsp::PhaseMeasure::wpli).size() == 21);
+  for (const dsp::PhaseMeasure m : {dsp::PhaseMeasure::ppc, dsp::PhaseMeasure::pli2_unbiased,
+                                    dsp::PhaseMeasure::wpli2_debiased}) {
+    CHECK_THROWS_MATCHES(dsp::phase_connectivity(s, m), dendrite::dimension_error,
+                         Catch::Message("phase_connectivity: expected sums over at least 2 "
+                                        "epochs for ppc, pli2_unbiased and wpli2_debiased, got "
+                                        "1"));
+  }
+  const dsp::PhaseSums<double> before = s;
+  CHECK_THROWS_MATCHES(estimate.phase_sums(x, s, 5, 40), dendrite::dimension_error,
+                       Catch::Message("multitaper_phase_sums: expected an epoch of 3 rows over "
+                                      "21 bins from 5 Hz, as those held, got 3 rows over 29 bins "
+                                      "from 5 Hz"));
+  Eigen::MatrixXd bad = x;
+  bad(1, 7) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_WITH(estimate.phase_sums(std::vector<Eigen::MatrixXd>{x, bad}, s, 5, 30),
+                    "multitaper_phase_sums: the signal contains NaN or Inf");
+  CHECK(s.epochs == 1);
+  for (std::size_t j = 0; j < s.unit.size(); ++j) {
+    CHECK(s.unit[j] == before.unit[j]);
+    CHECK(s.square_imag[j] == before.square_imag[j]);
+  }
 }

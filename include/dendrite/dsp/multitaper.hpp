@@ -39,7 +39,9 @@
 /// `multitaper_csd` and `multitaper_coherence` are the cross spectrum (MNE's
 /// `csd_array_multitaper`) and the magnitude-squared coherence of pairs of rows;
 /// `multitaper_csd_matrices` the cross spectral matrices of all channels averaged over epochs,
-/// and `coherence_matrices` every pair's coherence from them.
+/// and `coherence_matrices` and `imaginary_coherence_matrices` every pair's coherence and
+/// imaginary coherency from them; `multitaper_phase_sums` and `phase_connectivity` the
+/// phase-based measures over epochs (PLV, PPC, PLI, wPLI and their variants).
 #pragma once
 
 #include <algorithm>
@@ -372,6 +374,22 @@ struct CrossSpectralMatrices {
   Eigen::Index epochs = 0;     ///< the epochs averaged
 };
 
+/// `multitaper_phase_sums`' result: at each frequency kept, sums over the epochs e of each
+/// pair's cross spectrum S_e(a, b) in one epoch (`multitaper_csd`'s estimate, conj(X_a) X_b), the
+/// statistics the phase-based connectivity measures of `phase_connectivity` are made of. Each is
+/// one channels x channels matrix per frequency; `unit` is Hermitian, `sign` and `imag`
+/// antisymmetric, `abs_imag` and `square_imag` symmetric.
+template <AnalysisScalar S = double>
+struct PhaseSums {
+  VectorX<S> f;                         ///< the bins k fs / nfft in the band asked for
+  std::vector<MatrixXc<S>> unit;        ///< sum_e S_e / |S_e| (a term 0 where S_e = 0)
+  std::vector<MatrixX<S>> sign;         ///< sum_e sign(Im S_e)
+  std::vector<MatrixX<S>> imag;         ///< sum_e Im S_e
+  std::vector<MatrixX<S>> abs_imag;     ///< sum_e |Im S_e|
+  std::vector<MatrixX<S>> square_imag;  ///< sum_e (Im S_e)^2
+  Eigen::Index epochs = 0;              ///< the epochs summed
+};
+
 /// Thomson's multitaper estimate for rows of one length N (see the file comment), and with
 /// `cross` and `coherence` the cross spectrum and coherence of pairs of rows, its tapers, their
 /// selection and its transform made once at construction, so that a loop over epochs of one
@@ -500,6 +518,28 @@ class MultitaperPsd {
         fmax);
   }
 
+  /// The cross spectrum S(a, b) of every pair of x's rows (one epoch, channels x N samples) at
+  /// the bins in [fmin, fmax] Hz, `cross_matrices`' P for this epoch alone, added to `out`'s sums
+  /// (see `PhaseSums`) as one more epoch. The statistics mne-connectivity's
+  /// `spectral_connectivity_epochs(mode='multitaper')` accumulates for its phase measures. An
+  /// empty `out` (or `out.epochs = 0`) starts new sums. Throws as `cross_matrices` (the messages
+  /// name `multitaper_phase_sums`); `out` is untouched then.
+  void phase_sums(const AnalysisRef<S>& x, PhaseSums<S>& out, double fmin = 0,
+                  double fmax = std::numeric_limits<double>::infinity()) {
+    add_phases(
+        1, [&](Eigen::Index) -> const AnalysisRef<S>& { return x; }, out, fmin, fmax);
+  }
+
+  /// `phase_sums` for several epochs (each channels x N samples, one row count): the same sums
+  /// as one call per epoch. Throws as `phase_sums` for any epoch, before `out` is touched.
+  void phase_sums(const std::vector<MatrixX<S>>& epochs, PhaseSums<S>& out, double fmin = 0,
+                  double fmax = std::numeric_limits<double>::infinity()) {
+    add_phases(
+        Eigen::Index(epochs.size()),
+        [&](Eigen::Index e) -> const MatrixX<S>& { return epochs[std::size_t(e)]; }, out, fmin,
+        fmax);
+  }
+
   /// The estimate into a new result.
   [[nodiscard]] Spectrum<S> operator()(const AnalysisRef<S>& x) {
     Spectrum<S> out;
@@ -580,66 +620,72 @@ class MultitaperPsd {
     }
   }
 
-  // Epochs epoch(0) ... epoch(count - 1) added to out's mean (see `cross_matrices`), every
-  // epoch checked first. Per group of epochs, v_ holds V(f) for every bin f of the band and every
-  // epoch, bin j in columns j G K ... (j + 1) G K - 1; the bin's matrix of the group, the lower
-  // triangle of (2 / fs) V V^H, goes to epoch_, and the mean is mixed with it in one pass.
+  // The band's bins first ... first + size - 1 and the epochs' row count.
+  struct Band {
+    Eigen::Index first, size, channels;
+  };
+
+  // Epochs epoch(0) ... epoch(count - 1) checked (for `name`'s messages), and the bins of the
+  // band [fmin, fmax], checked against a result holding `held` epochs over the bins f of
+  // `channels` rows.
   template <class Epoch>
-  void add_epochs(Eigen::Index count, Epoch&& epoch, CrossSpectralMatrices<S>& out, double fmin,
-                  double fmax) {
-    static constexpr const char* name = "multitaper_csd_matrices";
+  Band checked_band(const char* name, Eigen::Index count, Epoch& epoch, double fmin, double fmax,
+                    Eigen::Index held, const VectorX<S>& f, Eigen::Index channels) const {
     if (count == 0) {
       DENDRITE_THROW(dimension_error, name, ": expected at least one epoch, got 0");
     }
-    const Eigen::Index channels = epoch(0).rows(), tapers = tapers_.cols();
+    Band band{0, 0, epoch(0).rows()};
     for (Eigen::Index e = 0; e < count; ++e) {
       check(name, epoch(e));
-      if (epoch(e).rows() != channels) {
-        DENDRITE_THROW(dimension_error, name, ": expected epochs of one row count (", channels,
-                       "), got ", epoch(e).rows(), " in epoch ", e);
+      if (epoch(e).rows() != band.channels) {
+        DENDRITE_THROW(dimension_error, name, ": expected epochs of one row count (",
+                       band.channels, "), got ", epoch(e).rows(), " in epoch ", e);
       }
     }
     if (!(fmin <= fmax)) {
       DENDRITE_THROW(numerical_error, name, ": expected fmin <= fmax, got ", fmin, " and ", fmax);
     }
     const VectorX<S> all = frequencies();
-    Eigen::Index first = 0;
-    while (first < all.size() && all(first) < fmin) ++first;
-    Eigen::Index last = first;
-    while (last < all.size() && all(last) <= fmax) ++last;
-    const Eigen::Index band = last - first;
-    if (band == 0) {
+    while (band.first < all.size() && all(band.first) < fmin) ++band.first;
+    while (band.first + band.size < all.size() && all(band.first + band.size) <= fmax) {
+      ++band.size;
+    }
+    if (band.size == 0) {
       DENDRITE_THROW(dimension_error, name, ": expected a band holding a bin (a multiple of fs / ",
                      "nfft = ", fs_ / double(nfft_), " Hz up to ", fs_ / 2, "), got [", fmin, ", ",
                      fmax, "] Hz");
     }
-    const bool fresh = out.epochs <= 0 || out.p.empty();
-    if (!fresh && (Eigen::Index(out.p.size()) != band || out.f.size() != band ||
-                   out.f(0) != all(first) || out.p.front().rows() != channels)) {
-      DENDRITE_THROW(dimension_error, name, ": expected an epoch of ", out.p.front().rows(),
-                     " rows over ", out.f.size(), " bins from ", out.f(0),
-                     " Hz, as the mean's, got ", channels, " rows over ", band, " bins from ",
-                     all(first), " Hz");
+    if (held > 0 && (f.size() != band.size || f(0) != all(band.first) ||
+                     channels != band.channels)) {
+      DENDRITE_THROW(dimension_error, name, ": expected an epoch of ", channels, " rows over ",
+                     f.size(), " bins from ", f(0), " Hz, as those held, got ", band.channels,
+                     " rows over ", band.size, " bins from ", all(band.first), " Hz");
     }
-    if (fresh) {
-      out.f = all.segment(first, band);
-      out.p.assign(std::size_t(band), MatrixXc<S>(channels, channels));
-      out.epochs = 0;
-    }
-    const Eigen::Index per = channels * band * tapers * Eigen::Index(sizeof(std::complex<double>));
+    return band;
+  }
+
+  // Epochs epoch(0) ... epoch(count - 1), checked, in groups of up to 16 MB of weighed
+  // transforms: per group, v_ holds V(f) (see `cross_matrices`) for every bin of the band and
+  // every epoch of the group, bin j in columns j G K ... (j + 1) G K - 1 and epoch e's K tapers
+  // from j G K + e K; visit(j, G) for each bin j of the band.
+  template <class Epoch, class Visit>
+  void weighed_groups(Eigen::Index count, Epoch& epoch, const Band& band, Visit&& visit) {
+    const Eigen::Index tapers = tapers_.cols();
+    const Eigen::Index per =
+        band.channels * band.size * tapers * Eigen::Index(sizeof(std::complex<double>));
     const Eigen::Index group = std::max<Eigen::Index>(1, (Eigen::Index(1) << 24) / per);
     for (Eigen::Index begin = 0; begin < count; begin += group) {
       const Eigen::Index size = std::min(group, count - begin), width = size * tapers;
-      v_.resize(channels, band * width);
+      v_.resize(band.channels, band.size * width);
       for (Eigen::Index e = 0; e < size; ++e) {
-        for (Eigen::Index c = 0; c < channels; ++c) {
+        for (Eigen::Index c = 0; c < band.channels; ++c) {
           tapered(epoch(begin + e), c, xs_, adaptive_);
           if (adaptive_) {
             adapt();
             wx_ = d_;
           }
-          for (Eigen::Index j = 0; j < band; ++j) {
-            const Eigen::Index f = first + j;
+          for (Eigen::Index j = 0; j < band.size; ++j) {
+            const Eigen::Index f = band.first + j;
             const double norm = wx_.row(f).norm();
             for (Eigen::Index k = 0; k < tapers; ++k) {
               v_(c, j * width + e * tapers + k) = std::conj(xs_(f, k)) * (wx_(f, k) / norm);
@@ -647,22 +693,104 @@ class MultitaperPsd {
           }
         }
       }
+      for (Eigen::Index j = 0; j < band.size; ++j) visit(j, size);
+    }
+  }
+
+  // Epochs epoch(0) ... epoch(count - 1) added to out's mean (see `cross_matrices`), every
+  // epoch checked first. Per bin of a group of epochs, the lower triangle of (2 / fs) V V^H goes
+  // to epoch_, and the mean is mixed with it in one pass.
+  template <class Epoch>
+  void add_epochs(Eigen::Index count, Epoch&& epoch, CrossSpectralMatrices<S>& out, double fmin,
+                  double fmax) {
+    const bool fresh = out.epochs <= 0 || out.p.empty();
+    const Band band =
+        checked_band("multitaper_csd_matrices", count, epoch, fmin, fmax, fresh ? 0 : out.epochs,
+                     out.f, fresh ? 0 : out.p.front().rows());
+    if (fresh) {
+      out.f = frequencies().segment(band.first, band.size);
+      out.p.assign(std::size_t(band.size), MatrixXc<S>(band.channels, band.channels));
+      out.epochs = 0;
+    }
+    const Eigen::Index tapers = tapers_.cols();
+    weighed_groups(count, epoch, band, [&](Eigen::Index j, Eigen::Index size) {
       const double total = double(out.epochs + size), keep = double(out.epochs) / total;
-      for (Eigen::Index j = 0; j < band; ++j) {
+      epoch_.setZero(band.channels, band.channels);
+      epoch_.template selfadjointView<Eigen::Lower>().rankUpdate(
+          v_.middleCols(j * size * tapers, size * tapers), 2.0 / (fs_ * total));
+      full_ = epoch_.template selfadjointView<Eigen::Lower>();
+      full_.diagonal().imag().setZero();
+      MatrixXc<S>& mean = out.p[std::size_t(j)];
+      if (out.epochs == 0) {
+        mean = full_;
+      } else {
+        mean = keep * mean + full_;
+      }
+      if (j + 1 == band.size) out.epochs += size;
+    });
+  }
+
+  // Epochs epoch(0) ... epoch(count - 1) added to out's sums (see `phase_sums`), every epoch
+  // checked first. Per bin and epoch, the lower triangle of S = (2 / fs) V V^H goes to epoch_
+  // and is added to the sums' lower triangles; the upper ones are mirrored at the end.
+  template <class Epoch>
+  void add_phases(Eigen::Index count, Epoch&& epoch, PhaseSums<S>& out, double fmin,
+                  double fmax) {
+    const bool fresh = out.epochs <= 0 || out.unit.empty();
+    const Band band =
+        checked_band("multitaper_phase_sums", count, epoch, fmin, fmax, fresh ? 0 : out.epochs,
+                     out.f, fresh ? 0 : out.unit.front().rows());
+    const Eigen::Index channels = band.channels, tapers = tapers_.cols();
+    if (fresh) {
+      out.f = frequencies().segment(band.first, band.size);
+      const std::size_t bins = std::size_t(band.size);
+      out.unit.assign(bins, MatrixXc<S>::Zero(channels, channels));
+      out.sign.assign(bins, MatrixX<S>::Zero(channels, channels));
+      out.imag = out.sign;
+      out.abs_imag = out.sign;
+      out.square_imag = out.sign;
+      out.epochs = 0;
+    }
+    weighed_groups(count, epoch, band, [&](Eigen::Index j, Eigen::Index size) {
+      const std::size_t at = std::size_t(j);
+      MatrixXc<S>& unit = out.unit[at];
+      MatrixX<S>&sign = out.sign[at], &imag = out.imag[at], &abs_imag = out.abs_imag[at],
+      &square_imag = out.square_imag[at];
+      for (Eigen::Index e = 0; e < size; ++e) {
         epoch_.setZero(channels, channels);
         epoch_.template selfadjointView<Eigen::Lower>().rankUpdate(
-            v_.middleCols(j * width, width), 2.0 / (fs_ * total));
-        full_ = epoch_.template selfadjointView<Eigen::Lower>();
-        full_.diagonal().imag().setZero();
-        MatrixXc<S>& mean = out.p[std::size_t(j)];
-        if (out.epochs == 0) {
-          mean = full_;
-        } else {
-          mean = keep * mean + full_;
+            v_.middleCols((j * size + e) * tapers, tapers), 2.0 / fs_);
+        for (Eigen::Index b = 0; b < channels; ++b) {
+          for (Eigen::Index a = b; a < channels; ++a) {
+            const double re = epoch_(a, b).real(), im = a == b ? 0.0 : epoch_(a, b).imag();
+            // |S| by a square root (std::abs's hypot took half the time), by hypot where the
+            // square under- or overflows
+            const double square = re * re + im * im;
+            const double magnitude =
+                square >= std::numeric_limits<double>::min() &&
+                        square <= std::numeric_limits<double>::max()
+                    ? std::sqrt(square)
+                    : std::hypot(re, im);
+            if (magnitude > 0) unit(a, b) += std::complex<S>(re / magnitude, im / magnitude);
+            sign(a, b) += S((im > 0) - (im < 0));
+            imag(a, b) += S(im);
+            abs_imag(a, b) += S(std::abs(im));
+            square_imag(a, b) += S(im * im);
+          }
         }
       }
-      out.epochs += size;
-    }
+      // the upper triangles: S_ba = conj(S_ab)
+      for (Eigen::Index b = 0; b < channels; ++b) {
+        for (Eigen::Index a = b + 1; a < channels; ++a) {
+          unit(b, a) = std::conj(unit(a, b));
+          sign(b, a) = -sign(a, b);
+          imag(b, a) = -imag(a, b);
+          abs_imag(b, a) = abs_imag(a, b);
+          square_imag(b, a) = square_imag(a, b);
+        }
+      }
+      if (j + 1 == band.size) out.epochs += size;
+    });
   }
 
   // Thomson's adaptive weights d_ as MNE iterates them, from power_: the variance
@@ -785,6 +913,125 @@ template <AnalysisScalar S = double>
   for (const MatrixXc<S>& p : c.p) {
     const VectorX<S> power = p.diagonal().real();
     out.push_back(p.cwiseAbs2().array() / (power * power.transpose()).array());
+  }
+  return out;
+}
+
+/// The imaginary part of every pair's coherency from their cross spectral matrices:
+/// I[j](a, b) = Im P_ab / sqrt(P_aa P_bb) at f[j] (Nolte et al., Clin. Neurophysiol. 2004), in
+/// [-1, 1], antisymmetric, 0 on the diagonal. It is 0 in expectation for any instantaneous
+/// (zero-lag) mixture of sources, as volume conduction makes; with P's orientation
+/// (conj(X_a) X_b) it is negative where b lags a by less than half a period. Nolte's (and
+/// mne-connectivity's 'imcoh', from X_a conj(X_b)) is its transpose. NaN where a channel has no
+/// power.
+template <AnalysisScalar S = double>
+[[nodiscard]] std::vector<MatrixX<S>> imaginary_coherence_matrices(
+    const CrossSpectralMatrices<S>& c) {
+  std::vector<MatrixX<S>> out;
+  out.reserve(c.p.size());
+  for (const MatrixXc<S>& p : c.p) {
+    const VectorX<S> power = p.diagonal().real();
+    out.push_back(p.imag().array() / (power * power.transpose()).array().sqrt());
+  }
+  return out;
+}
+
+/// The multitaper cross spectrum of every pair of rows in each epoch (channels x N samples, one
+/// N and one row count for all) at the bins in [fmin, fmax] Hz, summed over the epochs as
+/// `PhaseSums` (see `MultitaperPsd::phase_sums`), for `phase_connectivity`. Throws as
+/// `MultitaperPsd::phase_sums`, and `dimension_error` for no epoch.
+template <AnalysisScalar S = double>
+[[nodiscard]] PhaseSums<S> multitaper_phase_sums(
+    const std::vector<MatrixX<S>>& epochs, double fs, const MultitaperOptions& o = {},
+    double fmin = 0, double fmax = std::numeric_limits<double>::infinity()) {
+  if (epochs.empty()) {
+    DENDRITE_THROW(dimension_error, "multitaper_phase_sums: expected at least one epoch, got 0");
+  }
+  MultitaperPsd<S> estimate(epochs.front().cols(), fs, o);
+  PhaseSums<S> out;
+  estimate.phase_sums(epochs, out, fmin, fmax);
+  return out;
+}
+
+/// The phase-based connectivity measures of mne-connectivity's `spectral_connectivity_epochs`,
+/// from the per-epoch cross spectra S_e of n epochs (`PhaseSums`). They ignore the amplitudes
+/// (PLV, PPC, PLI) or weigh by |Im S_e| (wPLI), and those built on Im S_e are blind to
+/// zero-lag coupling, hence to volume conduction.
+enum class PhaseMeasure {
+  plv,             ///< |sum_e S_e / |S_e|| / n (Lachaux et al. 1999): 1 for a fixed phase lag
+  ciplv,           ///< |Im U| / sqrt(1 - (Re U)^2) with U = sum_e S_e / |S_e| / n (Bruna et
+                   ///< al. 2018); 0 where |Re U| = 1
+  ppc,             ///< (|sum_e S_e / |S_e||^2 - n) / (n (n - 1)) (Vinck et al. 2010): PLV^2
+                   ///< without its bias 1 / n, the mean over pairs of epochs of cos(phase
+                   ///< difference); n >= 2
+  pli,             ///< |sum_e sign(Im S_e)| / n (Stam et al. 2007)
+  pli2_unbiased,   ///< ((sum_e sign(Im S_e))^2 / n - 1) / (n - 1) (Vinck et al. 2011, eq. 30):
+                   ///< PLI^2 without its bias; n >= 2
+  dpli,            ///< 1/2 - sum_e sign(Im S_e) / (2 n) (Stam and van Straaten 2012): the
+                   ///< fraction of epochs in which a leads b (ties counted half), as MNE's
+  wpli,            ///< |sum_e Im S_e| / sum_e |Im S_e| (Vinck et al. 2011); 0 where the
+                   ///< denominator is
+  wpli2_debiased,  ///< ((sum Im S_e)^2 - sum (Im S_e)^2) / ((sum |Im S_e|)^2 - sum (Im S_e)^2)
+                   ///< (Vinck et al. 2011): wPLI^2 over pairs of epochs; 0 where the
+                   ///< denominator is; n >= 2
+};
+
+/// One phase-based measure (see `PhaseMeasure`) for every pair of channels: out[j](a, b) at
+/// s.f[j]. All but `dpli` are symmetric and equal mne-connectivity's for either orientation;
+/// the diagonal (a channel with itself, S_e real) holds what each formula gives there (PLV 1,
+/// PLI 0). Throws `dimension_error` for sums over no epoch, and for `ppc`, `pli2_unbiased` or
+/// `wpli2_debiased` over fewer than 2.
+template <AnalysisScalar S = double>
+[[nodiscard]] std::vector<MatrixX<S>> phase_connectivity(const PhaseSums<S>& s,
+                                                         PhaseMeasure measure) {
+  const bool pairs = measure == PhaseMeasure::ppc || measure == PhaseMeasure::pli2_unbiased ||
+                     measure == PhaseMeasure::wpli2_debiased;
+  if (s.epochs < (pairs ? 2 : 1) || s.unit.empty()) {
+    DENDRITE_THROW(dimension_error, "phase_connectivity: expected sums over at least ",
+                   pairs ? "2 epochs for ppc, pli2_unbiased and wpli2_debiased"
+                         : "one epoch",
+                   ", got ", s.unit.empty() ? Eigen::Index(0) : s.epochs);
+  }
+  const S n = S(s.epochs);
+  // a / b, 0 where b is 0
+  const auto ratio = [](const auto& a, const auto& b) {
+    return (b.array() == S(0)).select(S(0), a.array() / b.array());
+  };
+  std::vector<MatrixX<S>> out;
+  out.reserve(s.unit.size());
+  for (std::size_t j = 0; j < s.unit.size(); ++j) {
+    const MatrixXc<S>& unit = s.unit[j];
+    switch (measure) {
+      case PhaseMeasure::plv:
+        out.push_back(unit.cwiseAbs() / n);
+        break;
+      case PhaseMeasure::ciplv: {
+        const MatrixX<S> re = (unit.real() / n).cwiseMax(S(-1)).cwiseMin(S(1));
+        const MatrixX<S> rest = (re.array().abs() == S(1)).select(S(1), 1 - re.array().square());
+        out.push_back((re.array().abs() == S(1))
+                          .select(S(0), (unit.imag() / n).array().abs() / rest.array().sqrt()));
+        break;
+      }
+      case PhaseMeasure::ppc:
+        out.push_back((unit.cwiseAbs2().array() - n) / (n * (n - 1)));
+        break;
+      case PhaseMeasure::pli:
+        out.push_back(s.sign[j].cwiseAbs() / n);
+        break;
+      case PhaseMeasure::pli2_unbiased:
+        out.push_back((s.sign[j].array().square() / n - 1) / (n - 1));
+        break;
+      case PhaseMeasure::dpli:
+        out.push_back(S(0.5) - s.sign[j].array() / (2 * n));
+        break;
+      case PhaseMeasure::wpli:
+        out.push_back(ratio(s.imag[j].cwiseAbs(), s.abs_imag[j]));
+        break;
+      case PhaseMeasure::wpli2_debiased:
+        out.push_back(ratio(s.imag[j].array().square() - s.square_imag[j].array(),
+                            s.abs_imag[j].array().square() - s.square_imag[j].array()));
+        break;
+    }
   }
   return out;
 }
