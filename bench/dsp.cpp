@@ -422,38 +422,101 @@ void BM_MultitaperCsdMatrices64x10(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 10 * 64 * 1000);
 }
 
-// The same with Eigen's FFT module, one transform per taper, channel and epoch, then per bin the
-// matrix of weighed transforms A (tapers x channels) and the sum of A^H A, the tapers made once
-// outside the loop (it is not charged for them).
-void BM_MultitaperCsdMatricesEigenFFTBaseline64x10(benchmark::State& state) {
-  const std::vector<Eigen::MatrixXd> epochs = epochs10();
-  const Eigen::Index n = 1000, first = 1, band = 100;
-  const auto [d, kept, total] = kept_tapers(n);
-  const Eigen::Index count = Eigen::Index(kept.size());
+// The baselines' weighed transforms with Eigen's FFT module, one transform per taper and channel
+// of the epoch x: a[j] (tapers x channels) holds sqrt(lambda_k / sum lambda) X_rk at bin
+// first + j.
+struct EigenWeighedTransforms {
+  Eigen::Index n = 1000, first = 1, band = 100;
+  KeptTapers t = kept_tapers(n);
   Eigen::FFT<double> fft;
-  Eigen::VectorXd y(n), tapered(n);
-  Eigen::VectorXcd bin(n);
-  std::vector<Eigen::MatrixXcd> a(std::size_t(band), Eigen::MatrixXcd(count, 64));
-  for (auto _ : state) {
-    std::vector<Eigen::MatrixXcd> p(std::size_t(band), Eigen::MatrixXcd::Zero(64, 64));
-    for (const Eigen::MatrixXd& x : epochs) {
-      for (Eigen::Index r = 0; r < 64; ++r) {
-        y = x.row(r).transpose().array() - x.row(r).mean();
-        for (Eigen::Index i = 0; i < count; ++i) {
-          const Eigen::Index k = kept[std::size_t(i)];
-          tapered = d.tapers.row(k).transpose().cwiseProduct(y);
-          fft.fwd(bin, tapered);
-          for (Eigen::Index j = 0; j < band; ++j) {
-            a[std::size_t(j)](i, r) = std::sqrt(d.ratios(k) / total) * bin(first + j);
-          }
+  Eigen::VectorXd y = Eigen::VectorXd(n), tapered = Eigen::VectorXd(n);
+  Eigen::VectorXcd bin = Eigen::VectorXcd(n);
+  std::vector<Eigen::MatrixXcd> a = std::vector<Eigen::MatrixXcd>(
+      std::size_t(band), Eigen::MatrixXcd(Eigen::Index(t.kept.size()), 64));
+
+  void operator()(const Eigen::MatrixXd& x) {
+    for (Eigen::Index r = 0; r < 64; ++r) {
+      y = x.row(r).transpose().array() - x.row(r).mean();
+      for (Eigen::Index i = 0; i < Eigen::Index(t.kept.size()); ++i) {
+        const Eigen::Index k = t.kept[std::size_t(i)];
+        tapered = t.d.tapers.row(k).transpose().cwiseProduct(y);
+        fft.fwd(bin, tapered);
+        for (Eigen::Index j = 0; j < band; ++j) {
+          a[std::size_t(j)](i, r) = std::sqrt(t.d.ratios(k) / t.total) * bin(first + j);
         }
       }
-      for (Eigen::Index j = 0; j < band; ++j) {
-        p[std::size_t(j)].noalias() += (2.0 / (1000.0 * 10)) * (a[std::size_t(j)].adjoint() *
-                                                                 a[std::size_t(j)]);
+    }
+  }
+};
+
+// The same with Eigen's FFT module, then per bin the sum of A^H A, the tapers made once outside
+// the loop (it is not charged for them).
+void BM_MultitaperCsdMatricesEigenFFTBaseline64x10(benchmark::State& state) {
+  const std::vector<Eigen::MatrixXd> epochs = epochs10();
+  EigenWeighedTransforms w;
+  for (auto _ : state) {
+    std::vector<Eigen::MatrixXcd> p(std::size_t(w.band), Eigen::MatrixXcd::Zero(64, 64));
+    for (const Eigen::MatrixXd& x : epochs) {
+      w(x);
+      for (std::size_t j = 0; j < p.size(); ++j) {
+        p[j].noalias() += (2.0 / (1000.0 * 10)) * (w.a[j].adjoint() * w.a[j]);
       }
     }
     benchmark::DoNotOptimize(p.back().data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 10 * 64 * 1000);
+}
+
+// The phase sums of 64 channels over 1-100 Hz and 10 epochs of 1 000 samples, then their wPLI
+// (mne-connectivity's spectral_connectivity_epochs(method='wpli', mode='multitaper'); not
+// packaged for Debian 12, so not measured here).
+void BM_MultitaperPhaseSums64x10(benchmark::State& state) {
+  const std::vector<Eigen::MatrixXd> epochs = epochs10();
+  for (auto _ : state) {
+    const dsp::PhaseSums s = dsp::multitaper_phase_sums(epochs, 1000.0, {}, 0.5, 100.5);
+    std::vector<Eigen::MatrixXd> c = dsp::phase_connectivity(s, dsp::PhaseMeasure::wpli);
+    benchmark::DoNotOptimize(c.back().data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 10 * 64 * 1000);
+}
+
+// The same with Eigen's FFT module and products: per epoch and bin S = (2 / fs) A^H A, then the
+// five sums over every entry in a plain loop, then the wPLI.
+void BM_MultitaperPhaseSumsEigenFFTBaseline64x10(benchmark::State& state) {
+  const std::vector<Eigen::MatrixXd> epochs = epochs10();
+  EigenWeighedTransforms w;
+  Eigen::MatrixXcd e(64, 64);
+  for (auto _ : state) {
+    const std::size_t band = std::size_t(w.band);
+    std::vector<Eigen::MatrixXcd> unit(band, Eigen::MatrixXcd::Zero(64, 64));
+    std::vector<Eigen::MatrixXd> sign(band, Eigen::MatrixXd::Zero(64, 64)), imag = sign,
+                                 abs_imag = sign, square_imag = sign;
+    for (const Eigen::MatrixXd& x : epochs) {
+      w(x);
+      for (std::size_t j = 0; j < band; ++j) {
+        e.noalias() = (2.0 / 1000.0) * (w.a[j].adjoint() * w.a[j]);
+        for (Eigen::Index i = 0; i < e.size(); ++i) {
+          const std::complex<double> v = e(i);
+          const double im = v.imag();
+          if (v != 0.0) unit[j](i) += v / std::abs(v);
+          sign[j](i) += (im > 0) - (im < 0);
+          imag[j](i) += im;
+          abs_imag[j](i) += std::abs(im);
+          square_imag[j](i) += im * im;
+        }
+      }
+    }
+    std::vector<Eigen::MatrixXd> c;
+    for (std::size_t j = 0; j < band; ++j) {
+      c.push_back((abs_imag[j].array() == 0)
+                      .select(0.0, imag[j].array().abs() / abs_imag[j].array()));
+    }
+    benchmark::DoNotOptimize(c.back().data());
+    benchmark::DoNotOptimize(unit.back().data());
+    benchmark::DoNotOptimize(sign.back().data());
+    benchmark::DoNotOptimize(square_imag.back().data());
     benchmark::ClobberMemory();
   }
   state.SetItemsProcessed(int64_t(state.iterations()) * 10 * 64 * 1000);
@@ -484,4 +547,6 @@ BENCHMARK(BM_MultitaperEigenFFTBaseline64)->Arg(1000)->Arg(60000)->Unit(benchmar
 BENCHMARK(BM_MultitaperCoherence64)->Arg(1000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperCsdMatrices64x10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperCsdMatricesEigenFFTBaseline64x10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperPhaseSums64x10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultitaperPhaseSumsEigenFFTBaseline64x10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RemoveLines64x10000)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
