@@ -7,7 +7,9 @@
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second), `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
 /// (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper spectrum
-/// (MNE's), his F test for lines and line noise removed by fitting them (`remove_lines`).
+/// (MNE's), his F test for lines and line noise removed by fitting them (`remove_lines`), the
+/// cross spectral matrices and phase connectivity over epochs; the Lomb-Scargle periodogram of
+/// unevenly sampled rows (SciPy's `lombscargle`).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>
@@ -18,6 +20,7 @@
 #include <dendrite/dsp/filter_order.hpp>
 #include <dendrite/dsp/filtfilt.hpp>
 #include <dendrite/dsp/fir.hpp>
+#include <dendrite/dsp/lombscargle.hpp>
 #include <dendrite/dsp/multitaper.hpp>
 #include <dendrite/dsp/sos_filter.hpp>
 #include <dendrite/dsp/spectrum.hpp>
