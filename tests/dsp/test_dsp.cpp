@@ -3942,3 +3942,271 @@ TEST_CASE("multitaper_phase_sums: each epoch's plain cross spectra, and the phas
     CHECK(s.square_imag[j] == before.square_imag[j]);
   }
 }
+
+namespace {
+
+// Half the energy of the least-squares fit of a + b cos(w t) + c sin(w t)... without the mean:
+// of b cos(w t) + c sin(w t) to the row y, by its 2 x 2 normal equations (the Lomb-Scargle
+// periodogram's definition).
+double plain_sinusoid_fit(const Eigen::VectorXd& t, const Eigen::RowVectorXd& y, double w) {
+  double cc = 0, ss = 0, cs = 0, yc = 0, ys = 0;
+  for (Eigen::Index j = 0; j < t.size(); ++j) {
+    const double c = std::cos(w * t(j)), s = std::sin(w * t(j));
+    cc += c * c;
+    ss += s * s;
+    cs += c * s;
+    yc += y(j) * c;
+    ys += y(j) * s;
+  }
+  const double det = cc * ss - cs * cs;
+  const double b = (ss * yc - cs * ys) / det, c = (cc * ys - cs * yc) / det;
+  // the fit's energy: (b, c) G (b, c)^T with the Gram matrix G
+  return 0.5 * (b * b * cc + 2 * b * c * cs + c * c * ss);
+}
+
+}  // namespace
+
+TEST_CASE("lombscargle: half the energy of the least-squares sinusoid, and the periodogram",
+          "[dsp]") {
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::normal_distribution<double> g;
+  // uneven times over 4 s (sorted uniform draws), EEG-like rows at 250 Hz resampled there
+  for (const Eigen::Index n : {Eigen::Index(301), Eigen::Index(1003), Eigen::Index(8)}) {
+    for (const Eigen::Index rows : {Eigen::Index(1), Eigen::Index(3), Eigen::Index(5)}) {
+      INFO(rows << " rows of " << n << " samples");
+      Eigen::VectorXd t(n);
+      for (Eigen::Index j = 0; j < n; ++j) t(j) = 4.0 * u(rng);
+      std::sort(t.data(), t.data() + n);
+      Eigen::MatrixXd y(rows, n);
+      for (Eigen::Index r = 0; r < rows; ++r) {
+        for (Eigen::Index j = 0; j < n; ++j) {
+          y(r, j) = 12 * std::sin(2 * std::numbers::pi * 10 * t(j) + 0.7 * double(r)) +
+                    3 * std::cos(2 * std::numbers::pi * 21.3 * t(j)) + 5 * g(rng) + 2.0;
+        }
+      }
+      // from a cycle over the span up to past the mean rate
+      Eigen::VectorXd w = Eigen::VectorXd::LinSpaced(97, 1.6, 2 * std::numbers::pi * 40.0);
+      for (const bool precenter : {false, true}) {
+        for (const bool normalize : {false, true}) {
+          INFO("precenter " << precenter << ", normalize " << normalize);
+          const Eigen::MatrixXd p = dsp::lombscargle(t, y, w, {precenter, normalize});
+          REQUIRE(p.rows() == rows);
+          REQUIRE(p.cols() == w.size());
+          double worst = 0;
+          for (Eigen::Index r = 0; r < rows; ++r) {
+            Eigen::RowVectorXd row = y.row(r);
+            const double energy = row.squaredNorm();  // SciPy's: of the row as given
+            if (precenter) row.array() -= row.mean();
+            for (Eigen::Index k = 0; k < w.size(); ++k) {
+              double expected = plain_sinusoid_fit(t, row, w(k));
+              if (normalize) expected *= 2 / energy;
+              worst = std::max(worst, std::abs(p(r, k) - expected) / (normalize ? 1 : energy));
+              CHECK(p(r, k) >= 0);
+              if (normalize) CHECK(p(r, k) <= 1 + 1e-12);
+            }
+            // one row alone: the same, the trigonometry shared or not
+            const Eigen::MatrixXd alone = dsp::lombscargle(t, y.row(r), w, {precenter, normalize});
+            CHECK((alone.row(0) - p.row(r)).cwiseAbs().maxCoeff() <=
+                  1e-13 * (normalize ? 1 : energy));
+          }
+          CHECK(worst < 1e-10);
+        }
+      }
+    }
+  }
+
+  // evenly sampled rows (dt 0.004 s) at the Fourier frequencies 2 pi k / (N dt): the classical
+  // periodogram |sum_j y_j e^{-i w t_j}|^2 / N; at Nyquist (even N) the fit has no sine: half
+  // the energy of the cosine's fit, (sum_j y_j (-1)^j)^2 / (2 N), where SciPy gives NaN
+  for (const Eigen::Index n : {Eigen::Index(255), Eigen::Index(256)}) {
+    INFO(n << " samples");
+    const double dt = 0.004;
+    const Eigen::VectorXd t = Eigen::VectorXd::LinSpaced(n, 0.0, double(n - 1) * dt);
+    const Eigen::MatrixXd y = eeg_like(3, n, 1 / dt, 17);
+    Eigen::VectorXd w(n / 2);
+    for (Eigen::Index k = 1; k <= n / 2; ++k) {
+      w(k - 1) = 2 * std::numbers::pi * double(k) / (double(n) * dt);
+    }
+    const Eigen::MatrixXd p = dsp::lombscargle(t, y, w, {true, false});
+    REQUIRE(p.allFinite());
+    for (Eigen::Index r = 0; r < 3; ++r) {
+      const Eigen::RowVectorXd row = y.row(r).array() - y.row(r).mean();
+      double worst = 0;
+      for (Eigen::Index k = 1; k <= n / 2; ++k) {
+        cplx sum = 0;
+        for (Eigen::Index j = 0; j < n; ++j) {
+          sum += row(j) * std::polar(1.0, -2 * std::numbers::pi * double(k * j) / double(n));
+        }
+        const double expected =
+            2 * k == n ? sum.real() * sum.real() / (2.0 * double(n)) : std::norm(sum) / double(n);
+        worst = std::max(worst, std::abs(p(r, k - 1) - expected));
+      }
+      CHECK(worst < 1e-10 * row.squaredNorm());
+    }
+  }
+
+  // a sinusoid of amplitude 2 at 7.3 Hz on uneven times: the fit is exact there, so the
+  // normalized periodogram is 1 and the plain one half the energy (about A^2 N / 4); the peak
+  // of a fine grid is the grid point nearest 7.3 Hz
+  {
+    const Eigen::Index n = 777;
+    Eigen::VectorXd t(n);
+    for (Eigen::Index j = 0; j < n; ++j) t(j) = 10.0 * u(rng);
+    const double w0 = 2 * std::numbers::pi * 7.3;
+    Eigen::RowVectorXd y(n);
+    for (Eigen::Index j = 0; j < n; ++j) y(j) = 2 * std::cos(w0 * t(j) + 1.1);
+    const Eigen::VectorXd at = Eigen::VectorXd::Constant(1, w0);
+    CHECK(dsp::lombscargle(t, y, at, {false, true})(0, 0) == Approx(1).epsilon(1e-12));
+    CHECK(dsp::lombscargle(t, y, at)(0, 0) == Approx(0.5 * y.squaredNorm()).epsilon(1e-12));
+    CHECK(dsp::lombscargle(t, y, at)(0, 0) == Approx(4.0 * double(n) / 4).epsilon(0.1));
+    const Eigen::VectorXd grid = Eigen::VectorXd::LinSpaced(2001, 2.0, 2 * std::numbers::pi * 20);
+    Eigen::Index peak = 0;
+    dsp::lombscargle(t, y, grid).row(0).maxCoeff(&peak);
+    Eigen::Index nearest = 0;
+    (grid.array() - w0).abs().minCoeff(&nearest);
+    CHECK(peak == nearest);
+    // a row of zeros: 0, normalized or not
+    const Eigen::RowVectorXd zero = Eigen::RowVectorXd::Zero(n);
+    CHECK(dsp::lombscargle(t, zero, grid, {true, true}).isZero(0));
+  }
+
+  // bad input: what was expected and what was given
+  const Eigen::VectorXd t = Eigen::VectorXd::LinSpaced(50, 0.0, 1.0);
+  const Eigen::MatrixXd y = Eigen::MatrixXd::Ones(2, 50);
+  const Eigen::VectorXd w = Eigen::VectorXd::Constant(3, 10.0);
+  CHECK_THROWS_MATCHES(dsp::lombscargle(Eigen::VectorXd(), Eigen::MatrixXd(2, 0), w),
+                       dendrite::dimension_error,
+                       Catch::Message("lombscargle: expected at least one sample time, got 0"));
+  CHECK_THROWS_MATCHES(dsp::lombscargle(t, y.leftCols(49), w), dendrite::dimension_error,
+                       Catch::Message("lombscargle: expected rows of 50 samples (t's size), got "
+                                      "49"));
+  Eigen::VectorXd bad_t = t;
+  bad_t(3) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_MATCHES(dsp::lombscargle(bad_t, y, w), dendrite::numerical_error,
+                       Catch::Message("lombscargle: the times contain NaN or Inf"));
+  Eigen::MatrixXd bad_y = y;
+  bad_y(1, 4) = std::numeric_limits<double>::infinity();
+  CHECK_THROWS_MATCHES(dsp::lombscargle(t, bad_y, w), dendrite::numerical_error,
+                       Catch::Message("lombscargle: the signal contains NaN or Inf"));
+  Eigen::VectorXd bad_w = w;
+  bad_w(2) = 0;
+  CHECK_THROWS_MATCHES(dsp::lombscargle(t, y, bad_w), dendrite::numerical_error,
+                       Catch::Message("lombscargle: expected angular frequencies > 0 and finite, "
+                                      "got 0 at 2"));
+  CHECK_THROWS_MATCHES(dsp::lombscargle(Eigen::VectorXd(t * 1e15), y, w),
+                       dendrite::numerical_error,
+                       Catch::Message("lombscargle: expected phases |w t| up to 1e15 rad, got "
+                                      "1e+16"));
+}
+
+TEST_CASE("irfft inverts rfft, and hilbert gives the analytic signal", "[dsp]") {
+  std::mt19937 rng(13);
+  std::normal_distribution<double> g;
+  const double pi = std::numbers::pi;
+  // irfft: the inverse DFT of the Hermitian spectrum written plainly, x_t = (1 / n) [Re z_0 +
+  // 2 sum_{0 < k < n / 2} Re(z_k e^{2 pi i k t / n}) + (even n) Re z_{n/2} (-1)^t], the bins
+  // past those given taken as 0; imaginary parts at 0 and n / 2 ignored
+  for (const Eigen::Index m : {Eigen::Index(1), Eigen::Index(2), Eigen::Index(5), Eigen::Index(9),
+                               Eigen::Index(129)}) {
+    Eigen::VectorXcd z(m);
+    for (Eigen::Index k = 0; k < m; ++k) z(k) = cplx(g(rng), g(rng));
+    for (const Eigen::Index n : {Eigen::Index(-1), Eigen::Index(1), Eigen::Index(7),
+                                 Eigen::Index(8), Eigen::Index(255), Eigen::Index(256)}) {
+      const Eigen::Index length = n < 0 ? 2 * (m - 1) : n;
+      if (length < 1) continue;
+      INFO(m << " bins, n " << n);
+      const Eigen::VectorXd x = dsp::irfft(z, n);
+      REQUIRE(x.size() == length);
+      double worst = 0;
+      for (Eigen::Index t = 0; t < length; ++t) {
+        double sum = z(0).real();
+        for (Eigen::Index k = 1; 2 * k <= length && k < m; ++k) {
+          const cplx turn = std::polar(1.0, 2 * pi * double(k * t) / double(length));
+          sum += 2 * k == length ? z(k).real() * std::cos(pi * double(t)) : 2 * (z(k) * turn).real();
+        }
+        worst = std::max(worst, std::abs(x(t) - sum / double(length)));
+      }
+      CHECK(worst < 1e-13 * z.norm());
+    }
+  }
+  // the round trip, odd and even lengths
+  for (const Eigen::Index n : {Eigen::Index(1), Eigen::Index(2), Eigen::Index(97),
+                               Eigen::Index(1000), Eigen::Index(1001)}) {
+    Eigen::VectorXd x(n);
+    for (Eigen::Index t = 0; t < n; ++t) x(t) = g(rng);
+    CHECK((dsp::irfft(dsp::rfft(x), n) - x).cwiseAbs().maxCoeff() < 1e-13 * (1 + x.norm()));
+  }
+
+  // hilbert: the analytic signal written plainly, IDFT(h DFT(x)) by O(n^2) sums, on 1, 3, 5 and
+  // 7 rows (lanes full and part-full), odd and even lengths, padded and cut
+  for (const Eigen::Index rows : {Eigen::Index(1), Eigen::Index(3), Eigen::Index(5),
+                                  Eigen::Index(7)}) {
+    for (const Eigen::Index cols : {Eigen::Index(1), Eigen::Index(2), Eigen::Index(101),
+                                    Eigen::Index(128)}) {
+      Eigen::MatrixXd x(rows, cols);
+      for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = g(rng);
+      for (const Eigen::Index n : {Eigen::Index(-1), Eigen::Index(3), Eigen::Index(150)}) {
+        const Eigen::Index length = n < 0 ? cols : n;
+        INFO(rows << " x " << cols << ", n " << n);
+        const Eigen::MatrixXcd a = dsp::hilbert(x, n);
+        REQUIRE(a.rows() == rows);
+        REQUIRE(a.cols() == length);
+        double worst = 0;
+        for (Eigen::Index r = 0; r < rows; ++r) {
+          Eigen::VectorXcd spectrum = Eigen::VectorXcd::Zero(length);
+          for (Eigen::Index k = 0; k < length; ++k) {
+            for (Eigen::Index t = 0; t < std::min(length, cols); ++t) {
+              spectrum(k) += x(r, t) * std::polar(1.0, -2 * pi * double(k * t) / double(length));
+            }
+            spectrum(k) *= k == 0 || 2 * k == length ? 1.0 : 2 * k < length ? 2.0 : 0.0;
+          }
+          for (Eigen::Index t = 0; t < length; ++t) {
+            cplx sum = 0;
+            for (Eigen::Index k = 0; k < length; ++k) {
+              sum += spectrum(k) * std::polar(1.0, 2 * pi * double(k * t) / double(length));
+            }
+            worst = std::max(worst, std::abs(a(r, t) - sum / double(length)));
+          }
+          if (n < 0) CHECK((a.row(r).real() - x.row(r)).cwiseAbs().maxCoeff() < 1e-13 * x.norm());
+        }
+        CHECK(worst < 1e-12 * (1 + x.norm()));
+      }
+    }
+  }
+  // a tone of whole periods: e^{i w t} exactly, its envelope 2.5 and its phase w t + 0.3; the
+  // mean of a row goes to the real part only
+  {
+    const Eigen::Index n = 1000;
+    Eigen::MatrixXd x(2, n);
+    for (Eigen::Index t = 0; t < n; ++t) {
+      x(0, t) = 2.5 * std::cos(2 * pi * 37 * double(t) / double(n) + 0.3);
+      x(1, t) = 4.0 + std::sin(2 * pi * 5 * double(t) / double(n));
+    }
+    const Eigen::MatrixXcd a = dsp::hilbert(x);
+    double envelope = 0, phase = 0, shifted = 0;
+    for (Eigen::Index t = 0; t < n; ++t) {
+      envelope = std::max(envelope, std::abs(std::abs(a(0, t)) - 2.5));
+      const double expected = 2 * pi * 37 * double(t) / double(n) + 0.3;
+      phase = std::max(phase, std::abs(std::remainder(std::arg(a(0, t)) - expected, 2 * pi)));
+      shifted = std::max(shifted,
+                         std::abs(a(1, t).imag() + std::cos(2 * pi * 5 * double(t) / double(n))));
+    }
+    CHECK(envelope < 1e-12);
+    CHECK(phase < 1e-12);
+    CHECK(shifted < 1e-12);
+  }
+  // bad input: what was expected and what was given
+  CHECK_THROWS_MATCHES(dsp::irfft(Eigen::VectorXcd::Ones(1)), dendrite::dimension_error,
+                       Catch::Message("irfft: expected an output length n >= 1, got 0 (2 "
+                                      "(z.size() - 1))"));
+  CHECK_THROWS_MATCHES(dsp::hilbert(Eigen::MatrixXd(2, 0)), dendrite::dimension_error,
+                       Catch::Message("hilbert: expected a length n >= 1, got 0 (the rows' "
+                                      "length)"));
+  CHECK_THROWS_MATCHES(dsp::hilbert(Eigen::MatrixXd::Ones(2, 5), 0), dendrite::dimension_error,
+                       Catch::Message("hilbert: expected a length n >= 1, got 0"));
+  Eigen::MatrixXd bad = Eigen::MatrixXd::Ones(2, 5);
+  bad(1, 2) = std::numeric_limits<double>::quiet_NaN();
+  CHECK_THROWS_MATCHES(dsp::hilbert(bad), dendrite::numerical_error,
+                       Catch::Message("hilbert: the signal contains NaN or Inf"));
+}
