@@ -1257,34 +1257,28 @@ template <AnalysisScalar S = double>
   const Eigen::Index kept = std::min(length, x.cols());
   detail::LaneFFT plan(length);
   std::vector<detail::ComplexLanes> z(static_cast<std::size_t>(length)), u = z, v = z;
-  std::vector<std::complex<double>> buffer(static_cast<std::size_t>(lanes * length));
   MatrixXc<S> out(x.rows(), length);
-  const auto store = [&](const std::vector<detail::ComplexLanes>& from, Eigen::Index r0,
-                         Eigen::Index used, Eigen::Index step) {
-    detail::split_lanes(from.data(), length, used, buffer.data());
-    for (Eigen::Index l = 0; l < used; ++l) {
-      out.row(r0 + step * l) =
-          Eigen::Map<const Eigen::RowVectorXcd>(buffer.data() + l * length, length)
-              .template cast<std::complex<S>>();
-    }
-  };
+  // the lanes read and written a sample at a time across the rows of a group: x and out are
+  // column-major, so a group's rows share their cache lines
+  alignas(64) std::array<double, 4 * detail::ComplexLanes::size> parts{};
+  double* const re = parts.data();
+  double* const im = parts.data() + lanes;
   for (Eigen::Index r0 = 0; r0 < x.rows(); r0 += 2 * lanes) {
     // rows r0 + 2 l and r0 + 2 l + 1 in lane l's real and imaginary parts: one forward
     // transform for two rows, then each row's bins A and B apart (`real_pair_bins`), weighed
     // by h, and an inverse transform for each
     const Eigen::Index rows = std::min(2 * lanes, x.rows() - r0);
-    std::fill(buffer.begin(), buffer.end(), std::complex<double>(0));
-    for (Eigen::Index i = 0; i < rows; ++i) {
-      std::complex<double>* lane = buffer.data() + (i / 2) * length;
-      for (Eigen::Index t = 0; t < kept; ++t) {
-        if (i % 2 == 0) {
-          lane[t].real(x(r0 + i, t));
-        } else {
-          lane[t].imag(x(r0 + i, t));
-        }
+    parts.fill(0.0);
+    for (Eigen::Index t = 0; t < length; ++t) {
+      if (t < kept) {
+        for (Eigen::Index l = 0; 2 * l < rows; ++l) re[l] = x(r0 + 2 * l, t);
+        for (Eigen::Index l = 0; 2 * l + 1 < rows; ++l) im[l] = x(r0 + 2 * l + 1, t);
+      } else {
+        parts.fill(0.0);
       }
+      z[std::size_t(t)] = {detail::ComplexLanes::batch::load_aligned(re),
+                           detail::ComplexLanes::batch::load_aligned(im)};
     }
-    detail::join_lanes(buffer.data(), length, z.data());
     plan.forward(z.data(), z.data());
     for (Eigen::Index k = 0; k < length; ++k) {
       const double h = k == 0 || 2 * k == length ? 1.0 : 2 * k < length ? 2.0 : 0.0;
@@ -1299,8 +1293,22 @@ template <AnalysisScalar S = double>
     }
     plan.inverse(u.data(), u.data());
     plan.inverse(v.data(), v.data());
-    store(u, r0, (rows + 1) / 2, 2);
-    if (rows > 1) store(v, r0 + 1, rows / 2, 2);
+    // row r0 + 2 l from lane l of u, row r0 + 2 l + 1 from lane l of v
+    double* const u_re = parts.data();
+    double* const u_im = u_re + lanes;
+    double* const v_re = u_im + lanes;
+    double* const v_im = v_re + lanes;
+    for (Eigen::Index t = 0; t < length; ++t) {
+      u[std::size_t(t)].re.store_aligned(u_re);
+      u[std::size_t(t)].im.store_aligned(u_im);
+      v[std::size_t(t)].re.store_aligned(v_re);
+      v[std::size_t(t)].im.store_aligned(v_im);
+      for (Eigen::Index i = 0; i < rows; ++i) {
+        const Eigen::Index l = i / 2;
+        out(r0 + i, t) = i % 2 == 0 ? std::complex<S>(u_re[l], u_im[l])
+                                    : std::complex<S>(v_re[l], v_im[l]);
+      }
+    }
   }
   return out;
 }
