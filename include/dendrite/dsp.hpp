@@ -5,11 +5,11 @@
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
-/// for the second), `fft`, `welch`, `csd`, `coherence`, `spectrogram`, `stft` and `istft`
-/// (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper spectrum
-/// (MNE's), his F test for lines and line noise removed by fitting them (`remove_lines`), the
-/// cross spectral matrices and phase connectivity over epochs; the Lomb-Scargle periodogram of
-/// unevenly sampled rows (SciPy's `lombscargle`).
+/// for the second), `fft`, `irfft`, `hilbert`, `welch`, `csd`, `coherence`, `spectrogram`, `stft`
+/// and `istft` (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper
+/// spectrum (MNE's), his F test for lines and line noise removed by fitting them
+/// (`remove_lines`), the cross spectral matrices and phase connectivity over epochs; the
+/// Lomb-Scargle periodogram of unevenly sampled rows (SciPy's `lombscargle`).
 #pragma once
 
 #include <dendrite/dsp/bessel.hpp>
