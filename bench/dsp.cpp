@@ -522,6 +522,102 @@ void BM_MultitaperPhaseSumsEigenFFTBaseline64x10(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * 10 * 64 * 1000);
 }
 
+// The analytic signal of 64 channels x range(0) samples (SciPy's hilbert(x, axis=-1) in
+// bench/dsp_scipy.py).
+void BM_Hilbert64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  for (auto _ : state) {
+    Eigen::MatrixXcd a = dsp::hilbert(x);
+    benchmark::DoNotOptimize(a.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * x.size());
+}
+
+// The same with Eigen's FFT module, what an Eigen user would write: per row a complex forward
+// transform, the bins weighed by h (1, 2, ..., 2, 1 at n / 2, 0 above) and the inverse.
+void BM_HilbertEigenFFTBaseline64(benchmark::State& state) {
+  const Eigen::MatrixXd x = minute().leftCols(state.range(0));
+  const Eigen::Index n = x.cols();
+  Eigen::FFT<double> fft;
+  Eigen::VectorXcd in(n), bins(n), back(n);
+  for (auto _ : state) {
+    Eigen::MatrixXcd a(x.rows(), n);
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      in = x.row(r).transpose().cast<std::complex<double>>();
+      fft.fwd(bins, in);
+      for (Eigen::Index k = 1; k < n; ++k) bins(k) *= 2 * k < n ? 2.0 : 2 * k == n ? 1.0 : 0.0;
+      fft.inv(back, bins);
+      a.row(r) = back.transpose();
+    }
+    benchmark::DoNotOptimize(a.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * x.size());
+}
+
+// Lomb-Scargle: rows of n unevenly sampled values (uniform times over 10 s, white noise) at
+// f angular frequencies up to 2 pi 100 rad/s; range(0) rows, range(1) samples, range(2)
+// frequencies. SciPy 1.10's lombscargle (one row per call) in bench/dsp_scipy.py.
+struct UnevenRows {
+  Eigen::VectorXd t, w;
+  Eigen::MatrixXd y;
+
+  explicit UnevenRows(const benchmark::State& state) {
+    const Eigen::Index rows = state.range(0), n = state.range(1), f = state.range(2);
+    std::mt19937 rng(21);
+    std::uniform_real_distribution<double> u(0.0, 10.0);
+    std::normal_distribution<double> g;
+    t.resize(n);
+    for (Eigen::Index j = 0; j < n; ++j) t(j) = u(rng);
+    y.resize(rows, n);
+    for (Eigen::Index i = 0; i < y.size(); ++i) y(i) = g(rng);
+    w = Eigen::VectorXd::LinSpaced(f, 0.1, 2 * std::numbers::pi * 100.0);
+  }
+};
+
+void BM_LombScargle(benchmark::State& state) {
+  const UnevenRows data(state);
+  for (auto _ : state) {
+    Eigen::MatrixXd p = dsp::lombscargle(data.t, data.y, data.w);
+    benchmark::DoNotOptimize(p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * data.y.size() * data.w.size());
+}
+
+// The same, Townsend's one pass written plainly per row and frequency with the C library's
+// sin and cos (the loop of SciPy's Cython lombscargle, in C++).
+void BM_LombScarglePlainBaseline(benchmark::State& state) {
+  const UnevenRows data(state);
+  const Eigen::Index n = data.t.size();
+  for (auto _ : state) {
+    Eigen::MatrixXd p(data.y.rows(), data.w.size());
+    for (Eigen::Index r = 0; r < data.y.rows(); ++r) {
+      for (Eigen::Index k = 0; k < data.w.size(); ++k) {
+        const double w = data.w(k);
+        double xc = 0, xs = 0, cc = 0, ss = 0, cs = 0;
+        for (Eigen::Index j = 0; j < n; ++j) {
+          const double c = std::cos(w * data.t(j)), s = std::sin(w * data.t(j));
+          xc += data.y(r, j) * c;
+          xs += data.y(r, j) * s;
+          cc += c * c;
+          ss += s * s;
+          cs += c * s;
+        }
+        const double tau = std::atan2(2 * cs, cc - ss) / (2 * w);
+        const double ct = std::cos(w * tau), st = std::sin(w * tau);
+        const double a = ct * xc + st * xs, b = ct * xs - st * xc;
+        p(r, k) = 0.5 * (a * a / (ct * ct * cc + 2 * ct * st * cs + st * st * ss) +
+                         b * b / (ct * ct * ss - 2 * ct * st * cs + st * st * cc));
+      }
+    }
+    benchmark::DoNotOptimize(p.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * data.y.size() * data.w.size());
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
@@ -550,3 +646,9 @@ BENCHMARK(BM_MultitaperCsdMatricesEigenFFTBaseline64x10)->Unit(benchmark::kMilli
 BENCHMARK(BM_MultitaperPhaseSums64x10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_MultitaperPhaseSumsEigenFFTBaseline64x10)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RemoveLines64x10000)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Hilbert64)->Arg(2000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_HilbertEigenFFTBaseline64)->Arg(2000)->Arg(60000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LombScargle)->Args({1, 10000, 1000})->Args({64, 2000, 500})
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LombScarglePlainBaseline)->Args({1, 10000, 1000})->Args({64, 2000, 500})
+    ->Unit(benchmark::kMillisecond);

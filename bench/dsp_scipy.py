@@ -10,7 +10,7 @@ installed (Debian's python3-mne), its psd_array_multitaper on 64 x 1 000 and 64 
 (BM_MultitaperPsd64), and with adaptive weights on 64 x 1 000 (BM_MultitaperPsdAdaptive64), its
 csd_array_multitaper per pair (BM_MultitaperCoherence64) and over 10 epochs of 64 channels
 (BM_MultitaperCsdMatrices64x10), and its notch_filter(method='spectrum_fit')
-(BM_RemoveLines64x10000):
+(BM_RemoveLines64x10000); and SciPy's hilbert (BM_Hilbert64) and lombscargle (BM_LombScargle):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -25,6 +25,19 @@ def design(sections):
     if sections == 1:
         return ss.tf2sos(*ss.iirnotch(50.0, 30.0, FS))
     return ss.butter(sections // 2, [300.0, 6000.0], "bandpass", fs=FS, output="sos")
+
+
+def lombscargle():
+    """SciPy's lombscargle (one row per call) on BM_LombScargle's shapes: rows x n samples at
+    uniform random times over 10 s, f angular frequencies from 0.1 to 2 pi 100 rad/s."""
+    rng = np.random.default_rng(21)
+    for rows, n, f in ((1, 10000, 1000), (64, 2000, 500)):
+        t = rng.uniform(0.0, 10.0, n)
+        y = rng.standard_normal((rows, n))
+        w = np.linspace(0.1, 2 * np.pi * 100.0, f)
+        best = best_of(lambda: [ss.lombscargle(t, y[r], w) for r in range(rows)], 3)
+        print(f"scipy {scipy.__version__} lombscargle, {rows} x {n} samples, {f} frequencies: "
+              f"{best * 1e3:.1f} ms best of 3")
 
 
 def main():
@@ -62,6 +75,10 @@ def main():
     print(f"scipy {scipy.__version__} istft, 64 x 60000: {t * 1e3:.1f} ms best of 9")
     t = best_of(lambda: ss.windows.dpss(60000, 4.0, 8, sym=False, return_ratios=True), 9)
     print(f"scipy {scipy.__version__} dpss 60000, NW 4, 8 tapers: {t * 1e3:.1f} ms best of 9")
+    for n in (2000, 60000):
+        t = best_of(lambda: ss.hilbert(x[:, :n], axis=-1), 9)
+        print(f"scipy {scipy.__version__} hilbert, 64 x {n}: {t * 1e3:.2f} ms best of 9")
+    lombscargle()
     try:
         import mne
     except ImportError:
