@@ -3587,6 +3587,12 @@ TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged 
                        Catch::Message("multitaper_csd_matrices: expected an epoch of 3 rows over "
                                       "21 bins from 5 Hz, as those held, got 3 rows over 29 bins "
                                       "from 5 Hz"));
+  dsp::CrossSpectralMatrices<double> shortened = m;
+  shortened.p.pop_back();
+  CHECK_THROWS_MATCHES(estimate.cross_matrices(x, shortened, 5, 30), dendrite::dimension_error,
+                       Catch::Message("multitaper_csd_matrices: expected a result with one "
+                                      "matrix per bin, got 20 for 21 bins (set its epochs to 0 "
+                                      "to start anew)"));
   CHECK_THROWS_MATCHES(estimate.cross_matrices(x.leftCols(150), m), dendrite::dimension_error,
                        Catch::Message("multitaper_csd_matrices: expected rows of 200 samples, "
                                       "got 150"));
@@ -3927,6 +3933,12 @@ TEST_CASE("multitaper_phase_sums: each epoch's plain cross spectra, and the phas
                                         "epochs for ppc, pli2_unbiased and wpli2_debiased, got "
                                         "1"));
   }
+  dsp::PhaseSums<double> altered = s;
+  altered.square_imag.pop_back();
+  CHECK_THROWS_MATCHES(estimate.phase_sums(x, altered, 5, 30), dendrite::dimension_error,
+                       Catch::Message("multitaper_phase_sums: expected a result with one matrix "
+                                      "per bin, got 0 for 21 bins (set its epochs to 0 to start "
+                                      "anew)"));
   const dsp::PhaseSums<double> before = s;
   CHECK_THROWS_MATCHES(estimate.phase_sums(x, s, 5, 40), dendrite::dimension_error,
                        Catch::Message("multitaper_phase_sums: expected an epoch of 3 rows over "

@@ -627,10 +627,11 @@ class MultitaperPsd {
 
   // Epochs epoch(0) ... epoch(count - 1) checked (for `name`'s messages), and the bins of the
   // band [fmin, fmax], checked against a result holding `held` epochs over the bins f of
-  // `channels` rows.
+  // `channels` rows, in `matrices` matrices (one per bin of f unless the result was altered).
   template <class Epoch>
   Band checked_band(const char* name, Eigen::Index count, Epoch& epoch, double fmin, double fmax,
-                    Eigen::Index held, const VectorX<S>& f, Eigen::Index channels) const {
+                    Eigen::Index held, const VectorX<S>& f, Eigen::Index channels,
+                    std::size_t matrices) const {
     if (count == 0) {
       DENDRITE_THROW(dimension_error, name, ": expected at least one epoch, got 0");
     }
@@ -654,6 +655,10 @@ class MultitaperPsd {
       DENDRITE_THROW(dimension_error, name, ": expected a band holding a bin (a multiple of fs / ",
                      "nfft = ", fs_ / double(nfft_), " Hz up to ", fs_ / 2, "), got [", fmin, ", ",
                      fmax, "] Hz");
+    }
+    if (held > 0 && Eigen::Index(matrices) != f.size()) {
+      DENDRITE_THROW(dimension_error, name, ": expected a result with one matrix per bin, got ",
+                     matrices, " for ", f.size(), " bins (set its epochs to 0 to start anew)");
     }
     if (held > 0 && (f.size() != band.size || f(0) != all(band.first) ||
                      channels != band.channels)) {
@@ -706,7 +711,7 @@ class MultitaperPsd {
     const bool fresh = out.epochs <= 0 || out.p.empty();
     const Band band =
         checked_band("multitaper_csd_matrices", count, epoch, fmin, fmax, fresh ? 0 : out.epochs,
-                     out.f, fresh ? 0 : out.p.front().rows());
+                     out.f, fresh ? 0 : out.p.front().rows(), out.p.size());
     if (fresh) {
       out.f = frequencies().segment(band.first, band.size);
       out.p.assign(std::size_t(band.size), MatrixXc<S>(band.channels, band.channels));
@@ -737,15 +742,18 @@ class MultitaperPsd {
   void add_phases(Eigen::Index count, Epoch&& epoch, PhaseSums<S>& out, double fmin,
                   double fmax) {
     const bool fresh = out.epochs <= 0 || out.unit.empty();
+    // sums whose five vectors differ in length were altered: none matches the band then
+    const std::size_t bins = out.unit.size();
+    const bool whole = out.sign.size() == bins && out.imag.size() == bins &&
+                       out.abs_imag.size() == bins && out.square_imag.size() == bins;
     const Band band =
         checked_band("multitaper_phase_sums", count, epoch, fmin, fmax, fresh ? 0 : out.epochs,
-                     out.f, fresh ? 0 : out.unit.front().rows());
+                     out.f, fresh ? 0 : out.unit.front().rows(), whole ? bins : 0);
     const Eigen::Index channels = band.channels, tapers = tapers_.cols();
     if (fresh) {
       out.f = frequencies().segment(band.first, band.size);
-      const std::size_t bins = std::size_t(band.size);
-      out.unit.assign(bins, MatrixXc<S>::Zero(channels, channels));
-      out.sign.assign(bins, MatrixX<S>::Zero(channels, channels));
+      out.unit.assign(std::size_t(band.size), MatrixXc<S>::Zero(channels, channels));
+      out.sign.assign(std::size_t(band.size), MatrixX<S>::Zero(channels, channels));
       out.imag = out.sign;
       out.abs_imag = out.sign;
       out.square_imag = out.sign;
@@ -754,8 +762,10 @@ class MultitaperPsd {
     weighed_groups(count, epoch, band, [&](Eigen::Index j, Eigen::Index size) {
       const std::size_t at = std::size_t(j);
       MatrixXc<S>& unit = out.unit[at];
-      MatrixX<S>&sign = out.sign[at], &imag = out.imag[at], &abs_imag = out.abs_imag[at],
-      &square_imag = out.square_imag[at];
+      MatrixX<S>& sign = out.sign[at];
+      MatrixX<S>& imag = out.imag[at];
+      MatrixX<S>& abs_imag = out.abs_imag[at];
+      MatrixX<S>& square_imag = out.square_imag[at];
       for (Eigen::Index e = 0; e < size; ++e) {
         epoch_.setZero(channels, channels);
         epoch_.template selfadjointView<Eigen::Lower>().rankUpdate(
