@@ -370,6 +370,22 @@ template <AnalysisScalar S>
 using MatrixXc = Eigen::Matrix<std::complex<S>, Eigen::Dynamic, Eigen::Dynamic>;
 
 namespace detail {
+// The n-point spectrum of a real sequence from its one-sided bins (count of them at `bins`; only
+// 0 ... n / 2 are read, those past count are 0), times `scale`, added to out[0 ... n): irfft's,
+// the imaginary parts of bins 0 and n / 2 ignored.
+inline void add_hermitian(const std::complex<double>* bins, Eigen::Index count, Eigen::Index n,
+                          std::complex<double> scale, std::complex<double>* out) noexcept {
+  const Eigen::Index used = std::min(count, n / 2 + 1);
+  for (Eigen::Index k = 0; k < used; ++k) {
+    if (k == 0 || 2 * k == n) {
+      out[k] += scale * bins[k].real();
+    } else {
+      out[k] += scale * bins[k];
+      out[n - k] += scale * std::conj(bins[k]);
+    }
+  }
+}
+
 template <AnalysisScalar S>
 VectorXc<S> transform_once(const VectorXc<S>& x, bool inverse) {
   FFT plan(x.size());
@@ -417,17 +433,8 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "irfft: expected an output length n >= 1, got ", length,
                    n < 0 ? " (2 (z.size() - 1))" : "");
   }
-  // the Hermitian spectrum of a real sequence
   VectorXc<S> full = VectorXc<S>::Zero(length);
-  const Eigen::Index bins = std::min(z.size(), length / 2 + 1);
-  for (Eigen::Index k = 0; k < bins; ++k) {
-    if (k == 0 || 2 * k == length) {
-      full(k) = z(k).real();
-    } else {
-      full(k) = z(k);
-      full(length - k) = std::conj(z(k));
-    }
-  }
+  detail::add_hermitian(z.data(), z.size(), length, 1.0, full.data());
   FFT plan(length);
   plan.inverse(full.data(), full.data());
   return full.real();
@@ -1185,20 +1192,6 @@ template <AnalysisScalar S = double>
   detail::LaneFFT plan(nfft);
   std::vector<detail::ComplexLanes> values(static_cast<std::size_t>(nfft));
   std::vector<std::complex<double>> buffer(static_cast<std::size_t>(lanes * nfft));
-  // the full spectrum of a real segment from its one-sided bins (irfft's: the imaginary parts of
-  // bins 0 and nfft / 2 ignored), times `scale` (1 or i: two segments share one transform)
-  const auto hermitian = [&](const MatrixXc<S>& zc, Eigen::Index s, std::complex<double> scale,
-                             std::complex<double>* b) {
-    b[0] += scale * zc(0, s).real();
-    for (Eigen::Index k = 1; k < bins; ++k) {
-      if (2 * k == nfft) {
-        b[k] += scale * zc(k, s).real();
-      } else {
-        b[k] += scale * zc(k, s);
-        b[nfft - k] += scale * std::conj(zc(k, s));
-      }
-    }
-  };
   MatrixX<S> out(Eigen::Index(z.size()), kept);
   ArrayX<S> sum(length);
   for (std::size_t c = 0; c < z.size(); ++c) {
@@ -1207,11 +1200,14 @@ template <AnalysisScalar S = double>
       // lane l: segments s0 + 2 l and s0 + 2 l + 1
       const Eigen::Index used = std::min(lanes, (segments - s0 + 1) / 2);
       std::fill(buffer.begin(), buffer.end(), std::complex<double>(0));
+      // each segment's full spectrum from its one-sided bins, the second of a lane's pair
+      // times i (two segments share one transform)
       for (Eigen::Index l = 0; l < used; ++l) {
         const Eigen::Index s = s0 + 2 * l;
-        hermitian(z[c], s, 1.0, buffer.data() + l * nfft);
+        std::complex<double>* lane = buffer.data() + l * nfft;
+        detail::add_hermitian(z[c].col(s).data(), bins, nfft, 1.0, lane);
         if (s + 1 < segments) {
-          hermitian(z[c], s + 1, std::complex<double>(0, 1), buffer.data() + l * nfft);
+          detail::add_hermitian(z[c].col(s + 1).data(), bins, nfft, {0, 1}, lane);
         }
       }
       detail::join_lanes(buffer.data(), nfft, values.data());
@@ -1242,9 +1238,8 @@ template <AnalysisScalar S = double>
 /// discrete Hilbert transform; |x_a| is the envelope and arg x_a the instantaneous phase, which
 /// mean something for a narrow-band row (band-pass it first). The transform is circular: its
 /// ends see each other. Two rows share a forward transform, 2 `ComplexLanes::size` at once on
-/// SIMD lanes. Throws
-/// `dimension_error` for n < 1 (or no column with n = -1) and `numerical_error` for a NaN or
-/// Inf sample.
+/// SIMD lanes. Throws `dimension_error` for n < 1 (or no column with n = -1) and
+/// `numerical_error` for a NaN or Inf sample.
 template <AnalysisScalar S = double>
 [[nodiscard]] MatrixXc<S> hilbert(const AnalysisRef<S>& x, Eigen::Index n = -1) {
   const Eigen::Index length = n < 0 ? x.cols() : n;
@@ -1283,8 +1278,7 @@ template <AnalysisScalar S = double>
     for (Eigen::Index k = 0; k < length; ++k) {
       const double h = k == 0 || 2 * k == length ? 1.0 : 2 * k < length ? 2.0 : 0.0;
       if (h == 0) {
-        const detail::ComplexLanes::batch zero(0.0);
-        u[std::size_t(k)] = v[std::size_t(k)] = detail::ComplexLanes{zero, zero};
+        u[std::size_t(k)] = v[std::size_t(k)] = detail::fft_zero<detail::ComplexLanes>();
       } else {
         const auto [a, b] = detail::real_pair_bins(z.data(), length, k);
         u[std::size_t(k)] = h * a;
