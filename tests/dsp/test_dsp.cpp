@@ -14,6 +14,7 @@
 #include <limits>
 #include <numbers>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -2817,16 +2818,24 @@ struct EpochCase {
   Eigen::Index epochs;
   double fmin, fmax;
 
-  // eeg_like epochs (seeds seed, seed + 1, ...), mixed across channels so that their cross
-  // spectra are far from zero
-  [[nodiscard]] std::vector<Eigen::MatrixXd> made(double fs, unsigned seed) const {
+  // eeg_like epochs (seeds seed, seed + 1, ..., seed left past the last), mixed across channels
+  // so that their cross spectra are far from zero
+  [[nodiscard]] std::vector<Eigen::MatrixXd> made(double fs, unsigned& seed) const {
     std::vector<Eigen::MatrixXd> out;
     for (Eigen::Index e = 0; e < epochs; ++e) {
-      Eigen::MatrixXd x = eeg_like(taper.rows, taper.n, fs, seed + unsigned(e));
+      Eigen::MatrixXd x = eeg_like(taper.rows, taper.n, fs, seed++);
       x.bottomRows(taper.rows - 1) += 0.6 * x.topRows(taper.rows - 1);
       out.push_back(x);
     }
     return out;
+  }
+
+  // for INFO
+  [[nodiscard]] std::string described() const {
+    std::ostringstream s;
+    s << epochs << " epochs of " << taper.rows << " x " << taper.n << ", NW " << taper.nw
+      << ", band [" << fmin << ", " << fmax << "]";
+    return s.str();
   }
 };
 
@@ -3431,10 +3440,8 @@ TEST_CASE("multitaper_csd_matrices: every pair's plain cross spectrum, averaged 
                              EpochCase{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
                              EpochCase{{7, 256, 2.5, -1, 300, true}, 2, 0.0, 40.1}}) {
     const TaperCase& t = c.taper;
-    INFO(c.epochs << " epochs of " << t.rows << " x " << t.n << ", NW " << t.nw << ", band ["
-                  << c.fmin << ", " << c.fmax << "]");
+    INFO(c.described());
     std::vector<Eigen::MatrixXd> epochs = c.made(fs, seed);
-    seed += unsigned(c.epochs);
     for (Eigen::MatrixXd& x : epochs) x.row(1) = -2.0 * x.row(0);  // coherence 1 with row 0
     const dsp::Dpss d = t.made();
     const std::vector<Eigen::Index> kept = plain_kept(d, t.low_bias);
@@ -3666,10 +3673,8 @@ TEST_CASE("multitaper_phase_sums: each epoch's plain cross spectra, and the phas
                              EpochCase{{5, 301, 3.0, 5, -1, false}, 3, 10.0, 60.0},
                              EpochCase{{7, 256, 2.5, -1, 300, true}, 4, 0.0, 1e9}}) {
     const TaperCase& t = c.taper;
-    INFO(c.epochs << " epochs of " << t.rows << " x " << t.n << ", NW " << t.nw << ", band ["
-                  << c.fmin << ", " << c.fmax << "]");
+    INFO(c.described());
     const std::vector<Eigen::MatrixXd> epochs = c.made(fs, seed);
-    seed += unsigned(c.epochs);
     const dsp::Dpss d = t.made();
     const std::vector<Eigen::Index> kept = plain_kept(d, t.low_bias);
     const Eigen::Index nfft = t.transform(), rows = t.rows;
