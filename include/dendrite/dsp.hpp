@@ -4,7 +4,8 @@
 /// notch design as second-order sections (SciPy's conventions) with the orders that meet a
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
-/// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
+/// equiripple FIR design (`remez`, SciPy's, and `remez_lowpass`); `DCBlocker` and
+/// `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second), `fft`, `irfft`, `hilbert`, `welch`, `csd`, `coherence`, `spectrogram`, `stft`
 /// and `istft` (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper
 /// spectrum (MNE's), his F test for lines and line noise removed by fitting them
@@ -22,6 +23,7 @@
 #include <dendrite/dsp/fir.hpp>
 #include <dendrite/dsp/lombscargle.hpp>
 #include <dendrite/dsp/multitaper.hpp>
+#include <dendrite/dsp/remez.hpp>
 #include <dendrite/dsp/sos_filter.hpp>
 #include <dendrite/dsp/spectrum.hpp>
 #include <dendrite/dsp/transfer_function.hpp>

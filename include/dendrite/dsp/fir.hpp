@@ -21,6 +21,7 @@
 #include <complex>
 #include <cstddef>
 #include <numbers>
+#include <utility>
 
 #include <Eigen/Core>
 
@@ -81,6 +82,22 @@ double symmetric_gain(const V& h, double f) {
   return std::abs(a);
 }
 
+// The passband deviation max |1 - |H(f)|| over [0, pass_edge] and the stopband level
+// max |H(f)| over [stop_edge, 0.5] of odd-length symmetric taps, on a grid of 16 points per
+// 1 / N (at least 2048) per band: between grid points a ripple's peak is at most 0.5 % higher.
+template <class V>
+std::pair<double, double> lowpass_ripples(const V& h, double pass_edge, double stop_edge) {
+  const std::size_t grid = std::max<std::size_t>(2048, 16 * std::size_t(h.size()));
+  double pass = 0, stop = 0;
+  for (std::size_t i = 0; i <= grid; ++i) {
+    const double fp = pass_edge * double(i) / double(grid);
+    const double fs = stop_edge + (0.5 - stop_edge) * double(i) / double(grid);
+    pass = std::max(pass, std::abs(1.0 - symmetric_gain(h, fp)));
+    stop = std::max(stop, symmetric_gain(h, fs));
+  }
+  return {pass, stop};
+}
+
 }  // namespace detail
 
 /// The N taps of a Kaiser-windowed sinc low-pass with cut-off `fc` (cycles per sample) and
@@ -138,16 +155,8 @@ template <AnalysisScalar S = double>
   for (int attempt = 0; attempt < 64; ++attempt, n += 2) {
     if (n > 16384) break;
     VectorX<S> h = kaiser_taps<S>(n, fc, beta);
-    // measure both bands on a grid of 16 points per 1 / N (at least 2048 per band), and keep
-    // 1 % in hand: between grid points a ripple's peak is at most 0.5 % higher
-    const std::size_t grid = std::max<std::size_t>(2048, 16 * n);
-    double pass = 0, stop = 0;
-    for (std::size_t i = 0; i <= grid; ++i) {
-      const double fp = pass_edge * double(i) / double(grid);
-      const double fs = stop_edge + (0.5 - stop_edge) * double(i) / double(grid);
-      pass = std::max(pass, std::abs(1.0 - detail::symmetric_gain(h, fp)));
-      stop = std::max(stop, detail::symmetric_gain(h, fs));
-    }
+    // measure both bands, and keep 1 % in hand for the peaks between grid points
+    const auto [pass, stop] = detail::lowpass_ripples(h, pass_edge, stop_edge);
     if (pass <= 0.99 * ripple && stop <= 0.99 * ripple) {
       d.taps = std::move(h);
       d.passband_deviation = pass;
