@@ -90,6 +90,23 @@ void BM_Decimator64x8(benchmark::State& state) {
   state.counters["taps"] = double(dec.taps());
 }
 
+// The same decimation with remez_lowpass's taps for the same specification (passband 0.8 of
+// the output's Nyquist frequency, 80 dB): fewer taps, beside the Kaiser window's above.
+void BM_Decimator64x8Equiripple(benchmark::State& state) {
+  dsp::Decimator<float, 64, 8> dec(dsp::remez_lowpass(0.8 * 0.5 / 8, 0.5 / 8, 80.0));
+  const auto xs = dendrite::bench::normal_samples<float, 64, 64>(4);
+  std::array<float, 64> y{};
+  std::size_t i = 0;
+  bool produced = false;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dec.step(xs[i++ & 63], y, produced));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * 64);
+  state.counters["taps"] = double(dec.taps());
+}
+
 void BM_FilterThenKeepBaseline64x8(benchmark::State& state) {
   const dsp::Decimator<float, 64, 8> spec;
   const std::size_t n = spec.taps();
@@ -618,9 +635,53 @@ void BM_LombScarglePlainBaseline(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()) * data.y.size() * data.w.size());
 }
 
+// Equiripple design: remez on two of SciPy's cases, a 501-tap low-pass (0-0.1 and
+// 0.105-0.5 cycles per sample; argument 0) and a 301-tap band-pass of three bands weighted
+// 3, 1, 3 (argument 1). SciPy's remez on the same is in bench/dsp_scipy.py.
+void BM_Remez(benchmark::State& state) {
+  const bool lowpass = state.range(0) == 0;
+  dsp::RemezOptions options;
+  options.weight = lowpass ? std::vector<double>{1, 1} : std::vector<double>{3, 1, 3};
+  const std::vector<double> bands = lowpass ? std::vector<double>{0, 0.1, 0.105, 0.5}
+                                            : std::vector<double>{0, 0.05, 0.07, 0.2, 0.22, 0.5};
+  const std::vector<double> desired =
+      lowpass ? std::vector<double>{1, 0} : std::vector<double>{0, 1, 0};
+  for (auto _ : state) {
+    auto d = dsp::remez(lowpass ? 501 : 301, bands, desired, options);
+    benchmark::DoNotOptimize(d.taps.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// The Decimator's specification (0.05 and 0.0625 cycles per sample, 80 dB) designed by
+// remez_lowpass, which searches for the shortest length, beside kaiser_lowpass (the design a
+// dendrite user had before); the taps they end with are the counters.
+void BM_RemezLowpass80dB(benchmark::State& state) {
+  std::size_t taps = 0;
+  for (auto _ : state) {
+    auto d = dsp::remez_lowpass(0.05, 0.0625, 80.0);
+    taps = std::size_t(d.taps.size());
+    benchmark::DoNotOptimize(d.taps.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["taps"] = double(taps);
+}
+
+void BM_KaiserLowpass80dBBaseline(benchmark::State& state) {
+  std::size_t taps = 0;
+  for (auto _ : state) {
+    auto d = dsp::kaiser_lowpass(0.05, 0.0625, 80.0);
+    taps = std::size_t(d.taps.size());
+    benchmark::DoNotOptimize(d.taps.data());
+    benchmark::ClobberMemory();
+  }
+  state.counters["taps"] = double(taps);
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
+BENCHMARK(BM_Decimator64x8Equiripple);
 BENCHMARK(BM_FilterThenKeepBaseline64x8);
 BENCHMARK_TEMPLATE(BM_SOSFilter, 64, 1);
 BENCHMARK_TEMPLATE(BM_SOSFilterPerChannelBaseline, 64, 1);
@@ -652,3 +713,6 @@ BENCHMARK(BM_LombScargle)->Args({1, 10000, 1000})->Args({64, 2000, 500})
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_LombScarglePlainBaseline)->Args({1, 10000, 1000})->Args({64, 2000, 500})
     ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Remez)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RemezLowpass80dB)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KaiserLowpass80dBBaseline)->Unit(benchmark::kMillisecond);

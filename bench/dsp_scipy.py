@@ -10,7 +10,8 @@ installed (Debian's python3-mne), its psd_array_multitaper on 64 x 1 000 and 64 
 (BM_MultitaperPsd64), and with adaptive weights on 64 x 1 000 (BM_MultitaperPsdAdaptive64), its
 csd_array_multitaper per pair (BM_MultitaperCoherence64) and over 10 epochs of 64 channels
 (BM_MultitaperCsdMatrices64x10), and its notch_filter(method='spectrum_fit')
-(BM_RemoveLines64x10000); and SciPy's hilbert (BM_Hilbert64) and lombscargle (BM_LombScargle):
+(BM_RemoveLines64x10000); and SciPy's hilbert (BM_Hilbert64), lombscargle (BM_LombScargle) and
+remez (BM_Remez):
     OMP_NUM_THREADS=1 /usr/bin/python3 bench/dsp_scipy.py
 """
 import numpy as np
@@ -38,6 +39,17 @@ def lombscargle():
         best = best_of(lambda: [ss.lombscargle(t, y[r], w) for r in range(rows)], 3)
         print(f"scipy {scipy.__version__} lombscargle, {rows} x {n} samples, {f} frequencies: "
               f"{best * 1e3:.1f} ms best of 3")
+
+
+def remez():
+    """SciPy's remez on BM_Remez's two designs: 501 taps, bands 0-0.1 and 0.105-0.5; 301 taps,
+    bands 0-0.05, 0.07-0.2 and 0.22-0.5, desired 0, 1, 0, weights 3, 1, 3 (fs 1)."""
+    for taps, bands, desired, weight in ((501, [0, 0.1, 0.105, 0.5], [1, 0], [1, 1]),
+                                         (301, [0, 0.05, 0.07, 0.2, 0.22, 0.5], [0, 1, 0],
+                                          [3, 1, 3])):
+        best = best_of(lambda: ss.remez(taps, bands, desired, weight=weight), 9)
+        print(f"scipy {scipy.__version__} remez, {taps} taps, {len(desired)} bands: "
+              f"{best * 1e3:.2f} ms best of 9")
 
 
 def main():
@@ -79,6 +91,7 @@ def main():
         t = best_of(lambda: ss.hilbert(x[:, :n], axis=-1), 9)
         print(f"scipy {scipy.__version__} hilbert, 64 x {n}: {t * 1e3:.2f} ms best of 9")
     lombscargle()
+    remez()
     try:
         import mne
     except ImportError:

@@ -4436,6 +4436,20 @@ TEST_CASE("remez: the alternation theorem on its grid, and closed forms", "[dsp]
   throws([&] { return dsp::remez(31, {0, 0.1, 0.4, 0.5}, {1, 0}, bad); },
          "the grid has 8 points, fewer than the 17");
   throws([&] { return dsp::remez(1, {0.1, 0.4}, {1}, hilbert); }, "needs at least 2 taps, got 1");
+  // past 150 dB (where SciPy's exchange stops converging): the first reference nearly
+  // interpolates D, delta is below the error's rounding, and the extremals move one for one;
+  // the deviation is the one the taps reach (past about 170 dB their rounding is the error)
+  for (std::size_t n : {501, 701}) {
+    INFO(n << " taps, edges 0.2 and 0.22");
+    const RemezCase deep{n, {0, 0.2, 0.22, 0.5}, {1, 0}, {}};
+    const auto d = dsp::remez(n, deep.bands, deep.desired);
+    double worst = 0;
+    for (const auto& [b, f] : remez_test_grid(deep)) {
+      worst = std::max(worst, std::abs(remez_error(deep, d.taps, b, f)));
+    }
+    CHECK(d.deviation < 1e-7);
+    CHECK(worst == Approx(d.deviation).epsilon(0.02));
+  }
   // past double precision (about 270 dB in 901 taps): a clear failure, not NaN taps
   throws([&] { return dsp::remez(901, {0, 0.2, 0.22, 0.5}, {1, 0}); },
          "transition bands too narrow");
