@@ -4435,7 +4435,8 @@ TEST_CASE("remez: the alternation theorem on its grid, and closed forms", "[dsp]
   bad.grid_density = 1;
   throws([&] { return dsp::remez(31, {0, 0.1, 0.4, 0.5}, {1, 0}, bad); },
          "the grid has 8 points, fewer than the 17");
-  throws([&] { return dsp::remez(1, {0.1, 0.4}, {1}, hilbert); }, "needs at least 2 taps, got 1");
+  throws([&] { return dsp::remez(1, {0.1, 0.4}, {1}, hilbert); }, "antisymmetric filter), got 1");
+  throws([&] { return dsp::remez(0, {0, 0.5}, {1}); }, "need at least 1 tap");
   // past 150 dB (where SciPy's exchange stops converging): the first reference nearly
   // interpolates D, delta is below the error's rounding, and the extremals move one for one;
   // the deviation is the one the taps reach (past about 170 dB their rounding is the error)

@@ -98,6 +98,18 @@ std::pair<double, double> lowpass_ripples(const V& h, double pass_edge, double s
   return {pass, stop};
 }
 
+// A low-pass specification's checks (kaiser_lowpass, remez_lowpass).
+inline void check_lowpass(const char* name, double pass_edge, double stop_edge, double db) {
+  if (!(pass_edge > 0 && pass_edge < stop_edge && stop_edge <= 0.5)) {
+    DENDRITE_THROW(numerical_error, name,
+                   ": need 0 < pass_edge < stop_edge <= 0.5 (cycles per sample), got ", pass_edge,
+                   " and ", stop_edge);
+  }
+  if (!(db >= 20 && db <= 150)) {
+    DENDRITE_THROW(numerical_error, name, ": attenuation must lie in [20, 150] dB, got ", db);
+  }
+}
+
 }  // namespace detail
 
 /// The N taps of a Kaiser-windowed sinc low-pass with cut-off `fc` (cycles per sample) and
@@ -133,15 +145,7 @@ template <AnalysisScalar S = double>
 template <AnalysisScalar S = double>
 [[nodiscard]] FIRDesign<S> kaiser_lowpass(double pass_edge, double stop_edge,
                                           double attenuation_db) {
-  if (!(pass_edge > 0 && pass_edge < stop_edge && stop_edge <= 0.5)) {
-    DENDRITE_THROW(numerical_error,
-                   "kaiser_lowpass: need 0 < pass_edge < stop_edge <= 0.5 (cycles per sample), got ",
-                   pass_edge, " and ", stop_edge);
-  }
-  if (!(attenuation_db >= 20 && attenuation_db <= 150)) {
-    DENDRITE_THROW(numerical_error, "kaiser_lowpass: attenuation must lie in [20, 150] dB, got ",
-                   attenuation_db);
-  }
+  detail::check_lowpass("kaiser_lowpass", pass_edge, stop_edge, attenuation_db);
   const double a = attenuation_db;
   const double beta = a > 50 ? 0.1102 * (a - 8.7)
                      : a >= 21 ? 0.5842 * std::pow(a - 21, 0.4) + 0.07886 * (a - 21)
