@@ -3,9 +3,9 @@
 /// The streaming DSP front end: Butterworth, Chebyshev (types I and II), elliptic, Bessel and
 /// notch design as second-order sections (SciPy's conventions) with the orders that meet a
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
-/// and `SOSFilter`, a multichannel real-time cascade; Kaiser-window FIR design and `Decimator`;
-/// equiripple FIR design (`remez`, SciPy's, and `remez_lowpass`); `DCBlocker` and
-/// `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
+/// and `SOSFilter`, a multichannel real-time cascade; FIR design by windows (`firwin`, SciPy's
+/// windows) and equiripple (`remez`, SciPy's, and `remez_lowpass`), and `Decimator`;
+/// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second), `fft`, `irfft`, `hilbert`, `welch`, `csd`, `coherence`, `spectrogram`, `stft`
 /// and `istft` (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper
 /// spectrum (MNE's), his F test for lines and line noise removed by fitting them
@@ -27,3 +27,4 @@
 #include <dendrite/dsp/sos_filter.hpp>
 #include <dendrite/dsp/spectrum.hpp>
 #include <dendrite/dsp/transfer_function.hpp>
+#include <dendrite/dsp/window.hpp>

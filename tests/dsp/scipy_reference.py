@@ -8,8 +8,9 @@ signal (from rest, and from `sosfilt_zi` times the first sample) and `sosfiltfil
 and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the orders and edges of
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
 `welch` spectra, spectrograms and short-time transforms (and an inverse) of it, its `csd` and
-`coherence` with a filtered copy, SciPy's windows and its Slepian tapers (`dpss`). Run at configure time; nothing it writes is
-kept in git.
+`coherence` with a filtered copy, SciPy's windows (periodic and symmetric) and its Slepian tapers
+(`dpss`), and its `firwin` and `remez` designs. Run at configure time; nothing it writes is kept
+in git.
 """
 import sys
 
@@ -232,6 +233,49 @@ def main(path):
                               (100, 4.0, 8, False), (257, 3.0, 6, False), (1000, 4.0, 7, True)]:
             v, ratios = signal.windows.dpss(m, nw, k, sym=sym, return_ratios=True)
             out.write(f"dpss {m} {nw!r} {k} {int(sym)}\n{row(v)}\n{row(ratios)}\n")
+        # symmetric windows (fftbins=False) and Kaiser's, both kinds
+        for name, shape in [("hann", 0), ("hamming", 0), ("blackman", 0), ("tukey", 0.3),
+                            ("kaiser", 8.6), ("kaiser", 0.5)]:
+            for m in (1, 2, 7, 100, 101):
+                for sym in (True, False):
+                    spec = (name, shape) if name in ("tukey", "kaiser") else name
+                    w = signal.get_window(spec, m, fftbins=not sym)
+                    out.write(f"window2 {name} {shape!r} {int(sym)} {m}\n{row(w)}\n")
+        # firwin: (taps, cut-offs, window, shape, pass_zero, scale, fs)
+        firwins = [(31, [0.3], "hamming", 0, True, True, 2.0),
+                   (30, [0.3], "hann", 0, True, True, 2.0),
+                   (31, [0.3], "blackman", 0, False, True, 2.0),
+                   (51, [0.2, 0.5], "hann", 0, False, True, 2.0),
+                   (51, [0.2, 0.5], "boxcar", 0, True, False, 2.0),
+                   (61, [0.1, 0.3, 0.5, 0.7], "hamming", 0, True, True, 2.0),
+                   (61, [0.1, 0.3, 0.5, 0.7], "kaiser", 5.0, False, True, 2.0),
+                   (101, [300.0, 6000.0], "kaiser", 8.6, False, True, 30000.0),
+                   (64, [0.2, 0.4], "tukey", 0.5, False, True, 2.0),
+                   (1, [0.5], "hamming", 0, True, True, 2.0),
+                   (255, [40.0], "hamming", 0, True, True, 1000.0)]
+        for taps, cutoff, window, shape, pass_zero, scale, fs in firwins:
+            spec = (window, shape) if window in ("tukey", "kaiser") else window
+            h = signal.firwin(taps, cutoff, window=spec, pass_zero=pass_zero, scale=scale, fs=fs)
+            out.write(f"firwin {taps} {window} {shape!r} {int(pass_zero)} {int(scale)} {fs!r} "
+                      f"{len(cutoff)}\n{row(cutoff)}\n{row(h)}\n")
+        # remez: (taps, bands, desired, weight, type, fs)
+        remezes = [(11, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
+                   (10, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
+                   (31, [0, 0.2, 0.25, 0.5], [1, 0], [1, 10], "bandpass", 1.0),
+                   (73, [0, 0.1, 0.15, 0.25, 0.3, 0.5], [0, 1, 0], [10, 1, 10], "bandpass", 1.0),
+                   (101, [0, 50, 60, 250, 270, 500], [0, 1, 0], [1, 1, 1], "bandpass", 1000.0),
+                   (255, [0, 0.1, 0.12, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
+                   (51, [0, 0.3, 0.35, 0.5], [0, 1], [1, 1], "bandpass", 1.0),
+                   (11, [0.05, 0.45], [1], [1], "hilbert", 1.0),
+                   (10, [0.05, 0.5], [1], [1], "hilbert", 1.0),
+                   (11, [0.0, 0.4], [1], [1], "differentiator", 1.0),
+                   (40, [0.0, 0.3, 0.35, 0.5], [1, 0], [1, 1], "differentiator", 1.0),
+                   (3, [0.1, 0.4], [1], [1], "hilbert", 1.0),
+                   (401, [0, 0.2, 0.22, 0.5], [1, 0], [1, 1], "bandpass", 1.0)]
+        for taps, bands, desired, weight, kind, fs in remezes:
+            h = signal.remez(taps, bands, desired, weight=weight, type=kind, fs=fs)
+            out.write(f"remez {taps} {kind} {fs!r} {len(desired)}\n{row(bands)}\n"
+                      f"{row(desired)}\n{row(weight)}\n{row(h)}\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"

@@ -579,8 +579,30 @@ struct ScipyIstft {
   Eigen::MatrixXd keep;  // 1 where the default STFT's bin was kept, 0 where zeroed
   std::vector<double> x;  // istft of the masked STFT
 };
+struct ScipyWindow2 {  // get_window(name or (name, shape), m, fftbins=!symmetric)
+  std::string name;
+  double shape = 0;
+  int symmetric = 0;
+  std::vector<double> w;
+};
+struct ScipyFirwin {
+  std::size_t n = 0;
+  std::string window;
+  double shape = 0, fs = 2;
+  int pass_zero = 1, scale = 1;
+  std::vector<double> cutoff, taps;
+};
+struct ScipyRemez {
+  std::size_t n = 0;
+  std::string type;
+  double fs = 1;
+  std::vector<double> bands, desired, weight, taps;
+};
 struct ScipyReference {
   std::vector<double> x;
+  std::vector<ScipyWindow2> windows2;
+  std::vector<ScipyFirwin> firwins;
+  std::vector<ScipyRemez> remezes;
   std::vector<ScipyStft> stfts;
   std::vector<ScipyDpss> dpsses;
   ScipyIstft istft;
@@ -669,6 +691,25 @@ ScipyReference read_scipy_reference(const std::string& path) {
       in >> w.name >> w.alpha >> n;
       w.w = read_values(in, n);
       r.windows.push_back(std::move(w));
+    } else if (tag == "window2") {
+      ScipyWindow2 w;
+      in >> w.name >> w.shape >> w.symmetric >> n;
+      w.w = read_values(in, n);
+      r.windows2.push_back(std::move(w));
+    } else if (tag == "firwin") {
+      ScipyFirwin f;
+      in >> f.n >> f.window >> f.shape >> f.pass_zero >> f.scale >> f.fs >> n;
+      f.cutoff = read_values(in, n);
+      f.taps = read_values(in, f.n);
+      r.firwins.push_back(std::move(f));
+    } else if (tag == "remez") {
+      ScipyRemez m;
+      in >> m.n >> m.type >> m.fs >> n;
+      m.bands = read_values(in, 2 * n);
+      m.desired = read_values(in, n);
+      m.weight = read_values(in, n);
+      m.taps = read_values(in, m.n);
+      r.remezes.push_back(std::move(m));
     } else if (tag == "spectrogram") {
       ScipySpectrogram g;
       Eigen::Index bins = 0, segments = 0;
@@ -4366,6 +4407,22 @@ TEST_CASE("remez: the alternation theorem on its grid, and closed forms", "[dsp]
     CHECK(dense_fine <= dense);
     CHECK(dense_fine <= 1.005 * fine.deviation);
   }
+  // SciPy 1.10's taps for the same arguments (tests/dsp/scipy_reference.py): the same grid and
+  // the unique optimum on it, to the exchange's rounding (measured up to 9e-13 of the peak tap)
+  const ScipyReference& ref = scipy_reference();
+  REQUIRE(ref.remezes.size() == 13);
+  for (const ScipyRemez& m : ref.remezes) {
+    INFO("SciPy's remez, " << m.n << " taps, " << m.type << ", fs " << m.fs);
+    dsp::RemezOptions o;
+    o.weight = m.weight;
+    o.fs = m.fs;
+    o.type = m.type == "hilbert" ? T::hilbert
+             : m.type == "differentiator" ? T::differentiator
+                                          : T::bandpass;
+    const Eigen::VectorXd h = dsp::remez(m.n, m.bands, m.desired, o).taps;
+    const Eigen::Map<const Eigen::VectorXd> scipy(m.taps.data(), Eigen::Index(m.taps.size()));
+    CHECK((h - scipy).cwiseAbs().maxCoeff() <= 1e-11 * scipy.cwiseAbs().maxCoeff());
+  }
   // half-band filters: with a grid symmetric about f = 1/4 (steps of 1/256: r = 8), the
   // optimum is too, so every second tap from the centre is 0 and the centre 1/2 (type I,
   // N = 4m + 3) or 0 (a type III Hilbert transformer)
@@ -4497,4 +4554,181 @@ TEST_CASE("remez_lowpass: the shortest equiripple filter that meets its ripples"
   CHECK_THROWS_WITH(dsp::remez_lowpass(0.2, 0.1, 60.0), Catch::Contains("got 0.2 and 0.1"));
   CHECK_THROWS_WITH(dsp::remez_lowpass(0.1, 0.2, 10.0), Catch::Contains("got 10"));
   CHECK_THROWS_WITH(dsp::remez_lowpass(0.1, 0.2, 60.0, 0.7), Catch::Contains("got 0.7"));
+}
+
+namespace {
+
+// I0 by its power series sum_k ((x / 2)^k / k!)^2, summed plainly to 100 terms.
+double plain_i0(double x) {
+  double term = 1, sum = 1;
+  for (int k = 1; k < 100; ++k) {
+    term *= (x / 2) * (x / 2) / (double(k) * double(k));
+    sum += term;
+  }
+  return sum;
+}
+
+// SciPy's symmetric windows of n points by their textbook formulas.
+double plain_window(dsp::Window kind, double shape, int t, int n) {
+  if (n == 1) return 1;
+  const double x = 2 * std::numbers::pi * t / (n - 1);
+  switch (kind) {
+    case dsp::Window::Hann: return 0.5 - 0.5 * std::cos(x);
+    case dsp::Window::Hamming: return 0.54 - 0.46 * std::cos(x);
+    case dsp::Window::Blackman: return 0.42 - 0.5 * std::cos(x) + 0.08 * std::cos(2 * x);
+    case dsp::Window::Kaiser: {
+      const double r = 2.0 * t / (n - 1) - 1;
+      return plain_i0(shape * std::sqrt(1 - r * r)) / plain_i0(shape);
+    }
+    case dsp::Window::Tukey: {  // a cosine taper over alpha (n - 1) / 2 points at each end
+      const double edge = shape * (n - 1) / 2.0, u = std::min<double>(t, n - 1 - t);
+      return u >= edge ? 1.0 : 0.5 * (1 - std::cos(std::numbers::pi * u / edge));
+    }
+    default: return 1;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("firwin: the ideal response's Fourier coefficients times the window", "[dsp]") {
+  using W = dsp::Window;
+  struct Case {
+    int n;
+    std::vector<double> cutoff;
+    W window;
+    double shape;
+    bool pass_zero, scale;
+    double fs;
+  };
+  const std::vector<Case> cases{
+      {31, {0.3}, W::Hamming, 0, true, true, 2},      {30, {0.3}, W::Hann, 0, true, true, 2},
+      {31, {0.3}, W::Blackman, 0, false, true, 2},    {51, {0.2, 0.5}, W::Hann, 0, false, true, 2},
+      {51, {0.2, 0.5}, W::Boxcar, 0, true, false, 2}, {7, {0.5}, W::Boxcar, 0, true, true, 2},
+      {61, {0.1, 0.3, 0.5, 0.7}, W::Hamming, 0, true, true, 2},
+      {61, {0.1, 0.3, 0.5, 0.7}, W::Kaiser, 5.0, false, true, 2},
+      {101, {300, 6000}, W::Kaiser, 8.6, false, true, 30000},
+      {64, {0.2, 0.4}, W::Tukey, 0.5, false, true, 2},
+      {33, {0.25}, W::Kaiser, 5.0, false, false, 1},  {1, {0.5}, W::Hamming, 0, true, true, 2},
+      {32, {0.2, 0.4, 0.6}, W::Hamming, 0, true, true, 2},
+  };
+  for (const Case& c : cases) {
+    INFO(c.n << " taps, " << c.cutoff.size() << " cut-offs, window " << int(c.window)
+              << ", pass_zero " << c.pass_zero);
+    dsp::FirwinOptions o;
+    o.window = c.window;
+    o.shape = c.shape;
+    o.pass_zero = c.pass_zero;
+    o.scale = c.scale;
+    o.fs = c.fs;
+    const Eigen::VectorXd h = dsp::firwin(std::size_t(c.n), c.cutoff, o);
+    REQUIRE(h.size() == c.n);
+    CHECK((h - h.reverse()).cwiseAbs().maxCoeff() == 0.0);
+    // the passbands in cycles per sample, and the Fourier coefficients of their indicator: the
+    // integral over [-1/2, 1/2] of D(f) e^{2 pi i f m}, sum (sin 2 pi b m - sin 2 pi a m) / (pi m)
+    std::vector<double> edges;
+    if (c.pass_zero) edges.push_back(0);
+    for (double f : c.cutoff) edges.push_back(f / c.fs);
+    if (edges.size() % 2 == 1) edges.push_back(0.5);
+    Eigen::VectorXd expected(c.n);
+    for (int t = 0; t < c.n; ++t) {
+      const double m = t - (c.n - 1) / 2.0;
+      double v = 0;
+      for (std::size_t b = 0; b < edges.size(); b += 2) {
+        v += m == 0 ? 2 * (edges[b + 1] - edges[b])
+                    : (std::sin(2 * std::numbers::pi * edges[b + 1] * m) -
+                       std::sin(2 * std::numbers::pi * edges[b] * m)) / (std::numbers::pi * m);
+      }
+      expected(t) = v * plain_window(c.window, c.shape, t, c.n);
+    }
+    // with scale, unit amplitude at the first passband's centre (0 or 1/2 at the ends)
+    const double f0 = edges[0] == 0 ? 0.0 : edges[1] == 0.5 ? 0.5 : (edges[0] + edges[1]) / 2;
+    if (c.scale) expected /= linear_phase_amplitude(expected, false, f0);
+    CHECK((h - expected).cwiseAbs().maxCoeff() <= 1e-14 * expected.cwiseAbs().maxCoeff());
+    if (c.scale) CHECK(linear_phase_amplitude(h, false, f0) == Approx(1.0).epsilon(1e-13));
+  }
+  // long Kaiser designs follow the ideal response away from the edges, for every band layout
+  for (const bool pass_zero : {true, false}) {
+    for (const std::vector<double>& cutoff :
+         {std::vector<double>{0.2}, std::vector<double>{0.15, 0.3}, {0.1, 0.2, 0.3, 0.4}}) {
+      dsp::FirwinOptions o;
+      o.window = W::Kaiser;
+      o.shape = 8.6;  // sidelobes near -86 dB
+      o.pass_zero = pass_zero;
+      o.fs = 1;
+      const Eigen::VectorXd h = dsp::firwin(401, cutoff, o);
+      for (int i = 0; i <= 1000; ++i) {
+        const double f = 0.5 * i / 1000;
+        bool near = false, pass = pass_zero;
+        for (double c : cutoff) {
+          near = near || std::abs(f - c) < 0.02;
+          pass = f > c ? !pass : pass;
+        }
+        if (near) continue;
+        INFO("f " << f << ", pass_zero " << pass_zero << ", " << cutoff.size() << " cut-offs");
+        CHECK(std::abs(linear_phase_amplitude(h, false, f) - (pass ? 1.0 : 0.0)) < 1e-4);
+      }
+    }
+  }
+  // windows: periodic N is the first N of symmetric N + 1; Kaiser's beta 0 is the boxcar and
+  // its values are I0's closed form
+  for (const W kind : {W::Hann, W::Hamming, W::Blackman, W::Tukey, W::Kaiser, W::Boxcar}) {
+    for (const Eigen::Index n : {2, 5, 64}) {
+      const Eigen::VectorXd periodic = dsp::window(kind, n, 0.4);
+      const Eigen::VectorXd symmetric = dsp::window(kind, n + 1, 0.4, true);
+      CHECK((periodic - symmetric.head(n)).cwiseAbs().maxCoeff() < 1e-15);
+      for (Eigen::Index t = 0; t <= n; ++t) {
+        CHECK(symmetric(t) == Approx(plain_window(kind, 0.4, int(t), int(n + 1))).margin(1e-14));
+      }
+    }
+  }
+  CHECK((dsp::window(W::Kaiser, 9, 0.0, true).array() == 1.0).all());
+  // SciPy 1.10's windows, symmetric and periodic, and firwin's taps
+  // (tests/dsp/scipy_reference.py)
+  const ScipyReference& ref = scipy_reference();
+  REQUIRE(ref.windows2.size() == 60);
+  for (const ScipyWindow2& sw : ref.windows2) {
+    const W kind = sw.name == "hann"      ? W::Hann
+                   : sw.name == "hamming" ? W::Hamming
+                   : sw.name == "blackman" ? W::Blackman
+                   : sw.name == "tukey"    ? W::Tukey
+                                           : W::Kaiser;
+    INFO(sw.name << " " << sw.shape << ", " << sw.w.size() << " points, symmetric "
+                 << sw.symmetric);
+    const Eigen::VectorXd ours =
+        dsp::window(kind, Eigen::Index(sw.w.size()), sw.shape, sw.symmetric != 0);
+    const Eigen::Map<const Eigen::VectorXd> scipy(sw.w.data(), Eigen::Index(sw.w.size()));
+    CHECK((ours - scipy).cwiseAbs().maxCoeff() <= 4e-15);  // a few ulps of 1, as above
+  }
+  REQUIRE(ref.firwins.size() == 11);
+  for (const ScipyFirwin& f : ref.firwins) {
+    INFO("SciPy's firwin, " << f.n << " taps, " << f.window << ", fs " << f.fs);
+    dsp::FirwinOptions fo;
+    fo.window = f.window == "hann"       ? W::Hann
+                : f.window == "hamming"  ? W::Hamming
+                : f.window == "blackman" ? W::Blackman
+                : f.window == "boxcar"   ? W::Boxcar
+                : f.window == "tukey"    ? W::Tukey
+                                         : W::Kaiser;
+    fo.shape = f.shape;
+    fo.pass_zero = f.pass_zero != 0;
+    fo.scale = f.scale != 0;
+    fo.fs = f.fs;
+    const Eigen::VectorXd h = dsp::firwin(f.n, f.cutoff, fo);
+    const Eigen::Map<const Eigen::VectorXd> scipy(f.taps.data(), Eigen::Index(f.taps.size()));
+    CHECK((h - scipy).cwiseAbs().maxCoeff() <= 1e-14 * scipy.cwiseAbs().maxCoeff());
+  }
+  // bad input: what was expected and what was given
+  dsp::FirwinOptions o;
+  o.pass_zero = false;  // a high-pass
+  CHECK_THROWS_WITH(dsp::firwin(32, {0.3}, o), Catch::Contains("even number of taps (32)"));
+  o.pass_zero = true;
+  CHECK_THROWS_WITH(dsp::firwin(31, {0.0}, o), Catch::Contains("got cut-off 0 = 0"));
+  CHECK_THROWS_WITH(dsp::firwin(31, {0.5, 0.4}, o), Catch::Contains("got cut-off 1 = 0.4"));
+  CHECK_THROWS_WITH(dsp::firwin(31, {1.0}, o), Catch::Contains("fs / 2 = 1"));
+  CHECK_THROWS_WITH(dsp::firwin(0, {0.5}, o), Catch::Contains("got N 0"));
+  o.window = W::Values;
+  CHECK_THROWS_WITH(dsp::firwin(31, {0.5}, o), Catch::Contains("Window::Values"));
+  o.window = W::Hann;  // two points of a symmetric Hann window are zeros: SciPy gives NaN
+  CHECK_THROWS_WITH(dsp::firwin(2, {0.3}, o), Catch::Contains("no gain to scale by at 0"));
+  CHECK_THROWS_WITH(dsp::window(W::Kaiser, 9, -1.0), Catch::Contains("got -1"));
 }

@@ -22,11 +22,13 @@
 #include <cstddef>
 #include <numbers>
 #include <utility>
+#include <vector>
 
 #include <Eigen/Core>
 
 #include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/dsp/window.hpp>
 
 namespace dendrite::dsp {
 
@@ -50,18 +52,6 @@ struct FIRDesign {
 };
 
 namespace detail {
-
-// The modified Bessel function of the first kind, order 0, by its power series
-// sum_k ((x/2)^k / k!)^2 (converges for every x; 60 terms reach double precision for x < 40).
-inline double bessel_i0(double x) {
-  const double q = 0.25 * x * x;
-  double term = 1, sum = 1;
-  for (int k = 1; k < 200 && term > 1e-17 * sum; ++k) {
-    term *= q / (double(k) * double(k));
-    sum += term;
-  }
-  return sum;
-}
 
 // |H(f)| of odd-length symmetric taps h (N = 2m + 1) through their real amplitude
 // A(f) = h[m] + sum_{k=1}^{m} (h[m+k] + h[m-k]) cos(2 pi f k), with the cosines from the
@@ -112,30 +102,95 @@ inline void check_lowpass(const char* name, double pass_edge, double stop_edge, 
 
 }  // namespace detail
 
+/// `firwin`'s options (SciPy's keywords and defaults).
+struct FirwinOptions {
+  Window window = Window::Hamming;  ///< symmetric (SciPy's `fftbins=False`); not `Values`
+  double shape = 0.25;              ///< Tukey's alpha, or Kaiser's beta
+  bool pass_zero = true;            ///< the band from 0 to the first cut-off passes
+  bool scale = true;                ///< unit gain at the first passband's centre (see `firwin`)
+  double fs = 2.0;                  ///< the sampling rate of the cut-offs (SciPy's default, 2)
+};
+
+/// SciPy's `firwin(N, cutoff, window=..., pass_zero=..., scale=..., fs=...)`: the N taps of the
+/// ideal response with cut-offs c_1 < ... < c_K (in the units of fs, strictly between 0 and
+/// fs / 2), passing [0, c_1] if `pass_zero`, then every other band, times the symmetric window:
+///   h[n] = w[n] sum over the passbands [a, b] of (b sinc(b m) - a sinc(a m)),
+/// m = n - (N - 1) / 2, a and b relative to fs / 2, sinc(x) = sin(pi x) / (pi x). With `scale`,
+/// the taps are divided by the response's real amplitude at the first passband's centre (0 if
+/// it starts at 0, fs / 2 if it ends there). The taps are computed for the first half and
+/// mirrored: exactly symmetric. Throws `numerical_error` for no taps, cut-offs not increasing or
+/// outside (0, fs / 2), fs not finite and positive, `Window::Values`, an even N with a
+/// passband at fs / 2 (its taps vanish there), and taps with no gain to scale by (SciPy's NaN).
+template <AnalysisScalar S = double>
+[[nodiscard]] VectorX<S> firwin(std::size_t numtaps, const std::vector<double>& cutoff,
+                                const FirwinOptions& options = {}) {
+  const double nyq = 0.5 * options.fs;
+  if (!(std::isfinite(options.fs) && options.fs > 0) || numtaps < 1 || cutoff.empty() ||
+      options.window == Window::Values) {
+    DENDRITE_THROW(numerical_error, "firwin: need N >= 1, at least one cut-off, a finite fs > 0",
+                   " and a named window, got N ", numtaps, ", ", cutoff.size(), " cut-offs, fs ",
+                   options.fs, options.window == Window::Values ? ", Window::Values" : "");
+  }
+  for (std::size_t k = 0; k < cutoff.size(); ++k) {
+    if (!(cutoff[k] > (k == 0 ? 0.0 : cutoff[k - 1]) && cutoff[k] < nyq)) {
+      DENDRITE_THROW(numerical_error, "firwin: need cut-offs increasing strictly between 0 and",
+                     " fs / 2 = ", nyq, ", got cut-off ", k, " = ", cutoff[k]);
+    }
+  }
+  const bool pass_nyquist = (cutoff.size() % 2 == 1) != options.pass_zero;
+  if (pass_nyquist && numtaps % 2 == 0) {
+    DENDRITE_THROW(numerical_error, "firwin: an even number of taps (", numtaps, ") vanishes at",
+                   " fs / 2, where this filter passes; use an odd N");
+  }
+  std::vector<double> edges;  // the passbands' edges, relative to fs / 2
+  if (options.pass_zero) edges.push_back(0.0);
+  for (double c : cutoff) edges.push_back(c / nyq);
+  if (pass_nyquist) edges.push_back(1.0);
+  const auto sinc = [](double x) {
+    return x == 0 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
+  };
+  const VectorX<double> w = window<double>(options.window, Eigen::Index(numtaps), options.shape,
+                                           true);
+  const double mid = 0.5 * double(numtaps - 1);
+  VectorX<double> h(static_cast<Eigen::Index>(numtaps));
+  for (std::size_t n = 0; n < (numtaps + 1) / 2; ++n) {
+    const double m = double(n) - mid;
+    double v = 0;
+    for (std::size_t b = 0; b + 1 < edges.size(); b += 2) {
+      v += edges[b + 1] * sinc(edges[b + 1] * m) - edges[b] * sinc(edges[b] * m);
+    }
+    h(Eigen::Index(n)) = h(Eigen::Index(numtaps - 1 - n)) = v * w(Eigen::Index(n));
+  }
+  if (options.scale) {
+    const double a = edges[0], b = edges[1];
+    const double f = a == 0 ? 0.0 : b == 1 ? 1.0 : 0.5 * (a + b);  // relative to fs / 2
+    double gain = 0;
+    for (std::size_t n = 0; n < numtaps; ++n) {
+      gain += h(Eigen::Index(n)) * std::cos(std::numbers::pi * (double(n) - mid) * f);
+    }
+    if (!(std::abs(gain) > 0)) {  // e.g. a symmetric Hann window of 2 points, all zeros
+      DENDRITE_THROW(numerical_error, "firwin: the windowed taps have no gain to scale by at ",
+                     f * nyq, " (the window of ", numtaps, " points vanishes there)");
+    }
+    h /= gain;
+  }
+  return h.template cast<S>();
+}
+
 /// The N taps of a Kaiser-windowed sinc low-pass with cut-off `fc` (cycles per sample) and
 /// window shape `beta`, normalised to unit gain at DC (SciPy's `firwin(N, 2 fc,
-/// window=('kaiser', beta))`). Throws `numerical_error` unless N >= 1, 0 < fc < 0.5, beta >= 0.
+/// window=('kaiser', beta))`, which this calls). Throws `numerical_error` unless N >= 1,
+/// 0 < fc < 0.5, beta >= 0.
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorX<S> kaiser_taps(std::size_t n, double fc, double beta) {
   if (n < 1 || !(fc > 0 && fc < 0.5) || !(beta >= 0)) {
     DENDRITE_THROW(numerical_error, "kaiser_taps: need N >= 1, 0 < fc < 0.5, beta >= 0, got N ", n,
                    ", fc ", fc, ", beta ", beta);
   }
-  VectorX<S> h(static_cast<Eigen::Index>(n));
-  const double mid = 0.5 * double(n - 1), i0_beta = detail::bessel_i0(beta);
-  double sum = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    const double t = double(k) - mid;
-    const double x = 2.0 * std::numbers::pi * fc * t;
-    const double sinc = t == 0 ? 1.0 : std::sin(x) / x;
-    const double r = n == 1 ? 0.0 : 2.0 * double(k) / double(n - 1) - 1.0;
-    const double w = detail::bessel_i0(beta * std::sqrt(std::max(0.0, 1.0 - r * r))) / i0_beta;
-    const double v = 2.0 * fc * sinc * w;
-    h(Eigen::Index(k)) = S(v);
-    sum += v;
-  }
-  h /= S(sum);
-  return h;
+  FirwinOptions options;
+  options.window = Window::Kaiser;
+  options.shape = beta;
+  return firwin<S>(n, {2 * fc}, options);
 }
 
 /// A Kaiser-window low-pass with passband [0, `pass_edge`] and stopband [`stop_edge`, 0.5]

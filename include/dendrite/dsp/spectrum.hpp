@@ -73,6 +73,7 @@
 #include <dendrite/config.hpp>
 #include <dendrite/core/analysis.hpp>
 #include <dendrite/core/error.hpp>
+#include <dendrite/dsp/window.hpp>
 
 namespace dendrite::dsp {
 
@@ -440,10 +441,6 @@ template <AnalysisScalar S = double>
   return full.real();
 }
 
-/// SciPy's periodic windows (`get_window(name, N)`; Tukey's as `get_window(('tukey', alpha),
-/// N)`); `Values` means the window is given.
-enum class Window : std::uint8_t { Hann, Hamming, Blackman, Boxcar, Tukey, Values };
-
 /// What `welch` removes from each segment before windowing (SciPy's `detrend`: False,
 /// 'constant', 'linear').
 enum class Detrend : std::uint8_t { None, Constant, Linear };
@@ -460,48 +457,6 @@ enum class SpectrumAverage : std::uint8_t { Mean, Median };
 /// no extension. `istft` drops n samples at each end for any of them but None.
 enum class StftBoundary : std::uint8_t { Zeros, Even, Odd, Constant, None };
 
-/// The N values of a periodic window (SciPy's `get_window(name, N)`): the first N of the
-/// symmetric window of N + 1 points. Tukey's with taper fraction alpha: with M = N + 1 and
-/// width = floor(alpha (M - 1) / 2), 0.5 (1 + cos(pi (-1 + 2 t / (alpha (M - 1))))) for
-/// t <= width, 1 up to M - width - 2, and the mirror image after (alpha <= 0: boxcar, alpha >= 1:
-/// Hann). A window of one point is 1. Throws `dimension_error` for N < 1 or `Window::Values`.
-template <AnalysisScalar S = double>
-[[nodiscard]] VectorX<S> window(Window kind, Eigen::Index n, double alpha = 0.25) {
-  if (n < 1 || kind == Window::Values) {
-    DENDRITE_THROW(dimension_error, "window: expected a named window of at least 1 point, got ",
-                   n, " points", kind == Window::Values ? " of Window::Values" : "");
-  }
-  if (kind == Window::Tukey && alpha >= 1.0) kind = Window::Hann;
-  VectorX<S> w(n);
-  if (n == 1) return w.setOnes();  // as SciPy's, for every window
-  if (kind == Window::Tukey && n > 1) {
-    const Eigen::Index m = n + 1;
-    const auto width = Eigen::Index(std::floor(alpha * double(m - 1) / 2.0));
-    const double span = alpha * double(m - 1);
-    for (Eigen::Index t = 0; t < n; ++t) {
-      if (alpha <= 0 || (t > width && t < m - width - 1)) {
-        w(t) = 1.0;
-      } else if (t <= width) {
-        w(t) = 0.5 * (1.0 + std::cos(std::numbers::pi * (-1.0 + 2.0 * double(t) / span)));
-      } else {
-        w(t) = 0.5 * (1.0 + std::cos(std::numbers::pi * (-2.0 / alpha + 1.0 + 2.0 * double(t) /
-                                                                                span)));
-      }
-    }
-    return w;
-  }
-  for (Eigen::Index t = 0; t < n; ++t) {
-    const double x = 2.0 * std::numbers::pi * double(t) / double(n);
-    switch (kind) {
-      case Window::Hann: w(t) = 0.5 - 0.5 * std::cos(x); break;
-      case Window::Hamming: w(t) = 0.54 - 0.46 * std::cos(x); break;
-      case Window::Blackman: w(t) = 0.42 - 0.5 * std::cos(x) + 0.08 * std::cos(2.0 * x); break;
-      default: w(t) = 1.0; break;
-    }
-  }
-  return w;
-}
-
 /// `welch`'s options, SciPy's defaults: 256-sample Hann segments overlapping by half, each
 /// transformed at its own length, its mean removed, a density, the mean over segments.
 struct WelchOptions {
@@ -509,7 +464,7 @@ struct WelchOptions {
   Eigen::Index noverlap = -1;  ///< samples shared by neighbouring segments; -1: nperseg / 2
   Eigen::Index nfft = -1;      ///< transform length >= nperseg (zero-padded); -1: nperseg
   Window window = Window::Hann;
-  double alpha = 0.25;     ///< Tukey's taper fraction, with `Window::Tukey`
+  double alpha = 0.25;     ///< Tukey's taper fraction, or Kaiser's beta (`Window::Kaiser`)
   Eigen::VectorXd values;  ///< the window itself, with `Window::Values`; its size is nperseg
   Detrend detrend = Detrend::Constant;
   SpectrumScaling scaling = SpectrumScaling::Density;
