@@ -253,11 +253,20 @@ def main(path):
                    (64, [0.2, 0.4], "tukey", 0.5, False, True, 2.0),
                    (1, [0.5], "hamming", 0, True, True, 2.0),
                    (255, [40.0], "hamming", 0, True, True, 1000.0)]
+        firwins += [(45, [0.25], "width", 0.1, True, True, 2.0),  # Kaiser, for a width
+                    (101, [300.0, 6000.0], "width", 250.0, False, True, 30000.0)]
         for taps, cutoff, window, shape, pass_zero, scale, fs in firwins:
             spec = (window, shape) if window in ("tukey", "kaiser") else window
-            h = signal.firwin(taps, cutoff, window=spec, pass_zero=pass_zero, scale=scale, fs=fs)
+            width = shape if window == "width" else None
+            h = signal.firwin(taps, cutoff, width=width, window=spec if width is None else "hamming",
+                              pass_zero=pass_zero, scale=scale, fs=fs)
             out.write(f"firwin {taps} {window} {shape!r} {int(pass_zero)} {int(scale)} {fs!r} "
                       f"{len(cutoff)}\n{row(cutoff)}\n{row(h)}\n")
+        # kaiserord: (ripple dB, width relative to Nyquist) -> taps, beta
+        for ripple, width in [(8.0, 0.5), (21.0, 0.1), (35.0, 0.05), (50.0, 0.02), (65.0, 0.2),
+                              (96.3, 0.013)]:
+            taps, beta = signal.kaiserord(ripple, width)
+            out.write(f"kaiserord {ripple!r} {width!r} {taps} {beta!r}\n")
         # remez: (taps, bands, desired, weight, type, fs)
         remezes = [(11, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
                    (10, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),

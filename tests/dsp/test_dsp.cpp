@@ -598,8 +598,13 @@ struct ScipyRemez {
   double fs = 1;
   std::vector<double> bands, desired, weight, taps;
 };
+struct ScipyKaiserord {
+  double ripple = 0, width = 0, beta = 0;
+  std::size_t taps = 0;
+};
 struct ScipyReference {
   std::vector<double> x;
+  std::vector<ScipyKaiserord> kaiserords;
   std::vector<ScipyWindow2> windows2;
   std::vector<ScipyFirwin> firwins;
   std::vector<ScipyRemez> remezes;
@@ -702,6 +707,10 @@ ScipyReference read_scipy_reference(const std::string& path) {
       f.cutoff = read_values(in, n);
       f.taps = read_values(in, f.n);
       r.firwins.push_back(std::move(f));
+    } else if (tag == "kaiserord") {
+      ScipyKaiserord k;
+      in >> k.ripple >> k.width >> k.taps >> k.beta;
+      r.kaiserords.push_back(k);
     } else if (tag == "remez") {
       ScipyRemez m;
       in >> m.n >> m.type >> m.fs >> n;
@@ -4699,10 +4708,11 @@ TEST_CASE("firwin: the ideal response's Fourier coefficients times the window", 
     const Eigen::Map<const Eigen::VectorXd> scipy(sw.w.data(), Eigen::Index(sw.w.size()));
     CHECK((ours - scipy).cwiseAbs().maxCoeff() <= 4e-15);  // a few ulps of 1, as above
   }
-  REQUIRE(ref.firwins.size() == 11);
+  REQUIRE(ref.firwins.size() == 13);
   for (const ScipyFirwin& f : ref.firwins) {
     INFO("SciPy's firwin, " << f.n << " taps, " << f.window << ", fs " << f.fs);
     dsp::FirwinOptions fo;
+    if (f.window == "width") fo.width = f.shape;
     fo.window = f.window == "hann"       ? W::Hann
                 : f.window == "hamming"  ? W::Hamming
                 : f.window == "blackman" ? W::Blackman
@@ -4717,6 +4727,31 @@ TEST_CASE("firwin: the ideal response's Fourier coefficients times the window", 
     const Eigen::Map<const Eigen::VectorXd> scipy(f.taps.data(), Eigen::Index(f.taps.size()));
     CHECK((h - scipy).cwiseAbs().maxCoeff() <= 1e-14 * scipy.cwiseAbs().maxCoeff());
   }
+  // Kaiser's estimate: SciPy's numbers, and N the least that reaches the attenuation
+  REQUIRE(ref.kaiserords.size() == 6);
+  for (const ScipyKaiserord& k : ref.kaiserords) {
+    INFO("kaiserord " << k.ripple << " dB, width " << k.width);
+    const dsp::KaiserOrder ours = dsp::kaiserord(k.ripple, k.width);
+    CHECK(ours.numtaps == k.taps);
+    CHECK(ours.beta == Approx(k.beta).epsilon(1e-15).margin(1e-15));
+    CHECK(dsp::kaiser_atten(ours.numtaps, k.width) >= k.ripple);
+    CHECK(dsp::kaiser_atten(ours.numtaps - 1, k.width) < k.ripple);
+  }
+  // beta's three pieces, from Kaiser's formulas
+  CHECK(dsp::kaiser_beta(20.0) == 0.0);
+  CHECK(dsp::kaiser_beta(30.0) == Approx(0.5842 * std::pow(9.0, 0.4) + 0.07886 * 9.0));
+  CHECK(dsp::kaiser_beta(80.0) == Approx(0.1102 * 71.3));
+  CHECK_THROWS_WITH(dsp::kaiserord(7.0, 0.1), Catch::Contains("got 7 dB and 0.1"));
+  CHECK_THROWS_WITH(dsp::kaiserord(60.0, 0.0), Catch::Contains("got 60 dB and 0"));
+  // a width in the units of fs picks Kaiser's window for it
+  dsp::FirwinOptions wo;
+  wo.width = 0.1;
+  dsp::FirwinOptions ko;
+  ko.window = W::Kaiser;
+  ko.shape = dsp::kaiser_beta(dsp::kaiser_atten(45, 0.1));
+  CHECK((dsp::firwin(45, {0.25}, wo) - dsp::firwin(45, {0.25}, ko)).cwiseAbs().maxCoeff() == 0);
+  wo.width = -1;
+  CHECK_THROWS_WITH(dsp::firwin(45, {0.25}, wo), Catch::Contains("width -1"));
   // bad input: what was expected and what was given
   dsp::FirwinOptions o;
   o.pass_zero = false;  // a high-pass

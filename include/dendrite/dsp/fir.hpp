@@ -102,10 +102,48 @@ inline void check_lowpass(const char* name, double pass_edge, double stop_edge, 
 
 }  // namespace detail
 
+/// Kaiser's window shape for a stopband attenuation of A dB (SciPy's `kaiser_beta`):
+/// 0.1102 (A - 8.7) above 50 dB, 0.5842 (A - 21)^0.4 + 0.07886 (A - 21) above 21, else 0.
+[[nodiscard]] inline double kaiser_beta(double attenuation_db) {
+  const double a = attenuation_db;
+  return a > 50 ? 0.1102 * (a - 8.7)
+         : a > 21 ? 0.5842 * std::pow(a - 21, 0.4) + 0.07886 * (a - 21)
+                  : 0.0;
+}
+
+/// Kaiser's estimate of the attenuation (dB) of N taps over a transition `width` given as a
+/// fraction of the Nyquist frequency (SciPy's `kaiser_atten`): 2.285 (N - 1) pi width + 7.95.
+[[nodiscard]] inline double kaiser_atten(std::size_t numtaps, double width) {
+  return 2.285 * double(numtaps - 1) * std::numbers::pi * width + 7.95;
+}
+
+/// The taps and window shape of Kaiser's estimate (SciPy's `kaiserord`).
+struct KaiserOrder {
+  std::size_t numtaps = 0;
+  double beta = 0;
+};
+
+/// Kaiser's estimate for a ripple of `ripple_db` dB (both bands) over a transition `width` given
+/// as a fraction of the Nyquist frequency (SciPy's `kaiserord`): N = ceil((A - 7.95) / (2.285 pi
+/// width) + 1) and beta = kaiser_beta(A). Throws `numerical_error` for A < 8 (where the formula
+/// fails) and a width outside (0, 1].
+[[nodiscard]] inline KaiserOrder kaiserord(double ripple_db, double width) {
+  const double a = std::abs(ripple_db);
+  if (!(a >= 8 && std::isfinite(a)) || !(width > 0 && width <= 1)) {
+    DENDRITE_THROW(numerical_error, "kaiserord: need a ripple of at least 8 dB and a width in",
+                   " (0, 1] of the Nyquist frequency, got ", ripple_db, " dB and ", width);
+  }
+  const double n = (a - 7.95) / 2.285 / (std::numbers::pi * width) + 1;
+  return {std::size_t(std::ceil(n)), kaiser_beta(a)};
+}
+
 /// `firwin`'s options (SciPy's keywords and defaults).
 struct FirwinOptions {
   Window window = Window::Hamming;  ///< symmetric (SciPy's `fftbins=False`); not `Values`
   double shape = 0.25;              ///< Tukey's alpha, or Kaiser's beta
+  /// > 0: SciPy's `width` (in the units of fs), a Kaiser window of beta kaiser_beta(
+  /// kaiser_atten(N, width / (fs / 2))) in place of `window`
+  double width = 0;
   bool pass_zero = true;            ///< the band from 0 to the first cut-off passes
   bool scale = true;                ///< unit gain at the first passband's centre (see `firwin`)
   double fs = 2.0;                  ///< the sampling rate of the cut-offs (SciPy's default, 2)
@@ -119,17 +157,19 @@ struct FirwinOptions {
 /// the taps are divided by the response's real amplitude at the first passband's centre (0 if
 /// it starts at 0, fs / 2 if it ends there). The taps are computed for the first half and
 /// mirrored: exactly symmetric. Throws `numerical_error` for no taps, cut-offs not increasing or
-/// outside (0, fs / 2), fs not finite and positive, `Window::Values`, an even N with a
+/// outside (0, fs / 2), fs not finite and positive, `Window::Values`, a `width` outside
+/// [0, fs / 2), an even N with a
 /// passband at fs / 2 (its taps vanish there), and taps with no gain to scale by (SciPy's NaN).
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorX<S> firwin(std::size_t numtaps, const std::vector<double>& cutoff,
                                 const FirwinOptions& options = {}) {
   const double nyq = 0.5 * options.fs;
   if (!(std::isfinite(options.fs) && options.fs > 0) || numtaps < 1 || cutoff.empty() ||
-      options.window == Window::Values) {
-    DENDRITE_THROW(numerical_error, "firwin: need N >= 1, at least one cut-off, a finite fs > 0",
-                   " and a named window, got N ", numtaps, ", ", cutoff.size(), " cut-offs, fs ",
-                   options.fs, options.window == Window::Values ? ", Window::Values" : "");
+      options.window == Window::Values || !(options.width >= 0 && options.width < nyq)) {
+    DENDRITE_THROW(numerical_error, "firwin: need N >= 1, at least one cut-off, a finite fs > 0,",
+                   " a named window and a width in [0, fs / 2), got N ", numtaps, ", ",
+                   cutoff.size(), " cut-offs, fs ", options.fs, ", width ", options.width,
+                   options.window == Window::Values ? ", Window::Values" : "");
   }
   for (std::size_t k = 0; k < cutoff.size(); ++k) {
     if (!(cutoff[k] > (k == 0 ? 0.0 : cutoff[k - 1]) && cutoff[k] < nyq)) {
@@ -149,8 +189,11 @@ template <AnalysisScalar S = double>
   const auto sinc = [](double x) {
     return x == 0 ? 1.0 : std::sin(std::numbers::pi * x) / (std::numbers::pi * x);
   };
-  const VectorX<double> w = window<double>(options.window, Eigen::Index(numtaps), options.shape,
-                                           true);
+  const bool by_width = options.width > 0;
+  const double beta = by_width ? kaiser_beta(kaiser_atten(numtaps, options.width / nyq)) : 0.0;
+  const VectorX<double> w =
+      window<double>(by_width ? Window::Kaiser : options.window, Eigen::Index(numtaps),
+                     by_width ? beta : options.shape, true);
   const double mid = 0.5 * double(numtaps - 1);
   VectorX<double> h(static_cast<Eigen::Index>(numtaps));
   for (std::size_t n = 0; n < (numtaps + 1) / 2; ++n) {
@@ -202,9 +245,7 @@ template <AnalysisScalar S = double>
                                           double attenuation_db) {
   detail::check_lowpass("kaiser_lowpass", pass_edge, stop_edge, attenuation_db);
   const double a = attenuation_db;
-  const double beta = a > 50 ? 0.1102 * (a - 8.7)
-                     : a >= 21 ? 0.5842 * std::pow(a - 21, 0.4) + 0.07886 * (a - 21)
-                               : 0.0;
+  const double beta = kaiser_beta(a);
   const double df = stop_edge - pass_edge, fc = 0.5 * (pass_edge + stop_edge);
   const double ripple = std::pow(10.0, -a / 20.0);
   auto n = std::size_t(std::ceil((a - 7.95) / (14.36 * df))) + 1;
