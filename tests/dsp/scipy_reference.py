@@ -258,7 +258,8 @@ def main(path):
         for taps, cutoff, window, shape, pass_zero, scale, fs in firwins:
             spec = (window, shape) if window in ("tukey", "kaiser") else window
             width = shape if window == "width" else None
-            h = signal.firwin(taps, cutoff, width=width, window=spec if width is None else "hamming",
+            h = signal.firwin(taps, cutoff, width=width,
+                              window=spec if width is None else "hamming",
                               pass_zero=pass_zero, scale=scale, fs=fs)
             out.write(f"firwin {taps} {window} {shape!r} {int(pass_zero)} {int(scale)} {fs!r} "
                       f"{len(cutoff)}\n{row(cutoff)}\n{row(h)}\n")
