@@ -9,8 +9,8 @@ and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the or
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
 `welch` spectra, spectrograms and short-time transforms (and an inverse) of it, its `csd` and
 `coherence` with a filtered copy, SciPy's windows (periodic and symmetric) and its Slepian tapers
-(`dpss`), and its `firwin` and `remez` designs. Run at configure time; nothing it writes is kept
-in git.
+(`dpss`), and its `firwin`, `firls` and `remez` designs. Run at configure time; nothing it writes is
+kept in git.
 """
 import sys
 
@@ -268,6 +268,19 @@ def main(path):
                               (96.3, 0.013)]:
             taps, beta = signal.kaiserord(ripple, width)
             out.write(f"kaiserord {ripple!r} {width!r} {taps} {beta!r}\n")
+        # firls: (taps, bands, desired at each edge, weight, fs), well conditioned
+        firlses = [(11, [0, 0.2, 0.3, 1], [1, 1, 0, 0], [1, 1], 2.0),
+                   (31, [0, 0.3, 0.4, 1], [1, 1, 0, 0], [1, 10], 2.0),
+                   (73, [0, 0.1, 0.2, 0.5, 0.6, 1], [0, 0, 1, 1, 0, 0], [1, 1, 1], 2.0),
+                   (101, [0, 50, 60, 250, 270, 500], [0, 0, 1, 1, 0, 0], [3, 1, 3], 1000.0),
+                   (21, [0, 0.9], [0, 0.9], [1], 2.0),
+                   (51, [0, 0.3, 0.35, 0.6, 0.7, 1], [1, 1, 0, 0, 0.5, 0.5], [1, 2, 1], 2.0),
+                   (3, [0, 0.3, 0.6, 1], [1, 1, 0, 0], [1, 1], 2.0),
+                   (255, [0, 0.1, 0.12, 1], [1, 1, 0, 0], [1, 1], 2.0)]
+        for taps, bands, desired, weight, fs in firlses:
+            h = signal.firls(taps, bands, desired, weight=weight, fs=fs)
+            out.write(f"firls {taps} {fs!r} {len(weight)}\n{row(bands)}\n{row(desired)}\n"
+                      f"{row(weight)}\n{row(h)}\n")
         # remez: (taps, bands, desired, weight, type, fs)
         remezes = [(11, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
                    (10, [0, 0.2, 0.3, 0.5], [1, 0], [1, 1], "bandpass", 1.0),
