@@ -14,6 +14,9 @@
 /// for 40-100 dB and transitions of 0.1 / M this ends 2-18 % above Kaiser's estimate). The
 /// taps are normalised to unit gain at DC. SciPy's `firwin(N, 2 fc, window=('kaiser', beta))`
 /// gives the same taps for the same N and beta.
+///
+/// `firwin` is SciPy's window method for every band layout (low-, high-, band-pass, band-stop,
+/// multiband; see its comment), with SciPy's `kaiser_beta`, `kaiser_atten` and `kaiserord`.
 #pragma once
 
 #include <algorithm>
@@ -114,7 +117,7 @@ inline void check_lowpass(const char* name, double pass_edge, double stop_edge, 
 /// Kaiser's estimate of the attenuation (dB) of N taps over a transition `width` given as a
 /// fraction of the Nyquist frequency (SciPy's `kaiser_atten`): 2.285 (N - 1) pi width + 7.95.
 [[nodiscard]] inline double kaiser_atten(std::size_t numtaps, double width) {
-  return 2.285 * double(numtaps - 1) * std::numbers::pi * width + 7.95;
+  return 2.285 * (double(numtaps) - 1) * std::numbers::pi * width + 7.95;
 }
 
 /// The taps and window shape of Kaiser's estimate (SciPy's `kaiserord`).
@@ -158,8 +161,8 @@ struct FirwinOptions {
 /// it starts at 0, fs / 2 if it ends there). The taps are computed for the first half and
 /// mirrored: exactly symmetric. Throws `numerical_error` for no taps, cut-offs not increasing or
 /// outside (0, fs / 2), fs not finite and positive, `Window::Values`, a `width` outside
-/// [0, fs / 2), an even N with a
-/// passband at fs / 2 (its taps vanish there), and taps with no gain to scale by (SciPy's NaN).
+/// [0, fs / 2), an even N with a passband at fs / 2 (its taps vanish there), and taps with no
+/// gain to scale by (SciPy's NaN).
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorX<S> firwin(std::size_t numtaps, const std::vector<double>& cutoff,
                                 const FirwinOptions& options = {}) {

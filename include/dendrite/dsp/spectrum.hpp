@@ -29,11 +29,11 @@
 /// variables, 1 + sum_{j=1}^{(K-1)/2} (1 / (2j + 1) - 1 / (2j)) for K segments. The windows are
 /// SciPy's periodic ones (`get_window(..., fftbins=True)`): Hann 0.5 - 0.5 cos(2 pi t / N),
 /// Hamming 0.54 - 0.46 cos(2 pi t / N), Blackman 0.42 - 0.5 cos(2 pi t / N) + 0.08 cos(4 pi t /
-/// N), Tukey's (see `window`) or boxcar; or any window given as values. The frequencies are
-/// k fs / nfft, k = 0 ... nfft / 2. Two real segments share one complex transform (z = a + i b,
-/// then A[k] = (Z[k] + conj Z[n - k]) / 2 and B[k] = (Z[k] - conj Z[n - k]) / 2i). SciPy's
-/// `periodogram(x, fs)` is `welch` with `Window::Boxcar`, nperseg the signal's length and
-/// noverlap 0.
+/// N), Tukey's or Kaiser's (see `window`, dsp/window.hpp) or boxcar; or any window given as
+/// values. The frequencies are k fs / nfft, k = 0 ... nfft / 2. Two real segments share one
+/// complex transform (z = a + i b, then A[k] = (Z[k] + conj Z[n - k]) / 2 and B[k] = (Z[k] -
+/// conj Z[n - k]) / 2i). SciPy's `periodogram(x, fs)` is `welch` with `Window::Boxcar`, nperseg
+/// the signal's length and noverlap 0.
 ///
 /// `csd(x, y, fs)` is SciPy's `csd`: the same segments of x and y (one complex transform for
 /// both), conj(X_s[k]) Y_s[k] scaled and made one-sided as above, averaged (the median of the
