@@ -650,10 +650,11 @@ void BM_Remez(benchmark::State& state) {
 // The Decimator's specification (0.05 and 0.0625 cycles per sample, 80 dB) designed by
 // remez_lowpass, which searches for the shortest length, beside kaiser_lowpass (the design a
 // dendrite user had before); the taps they end with are the counters.
-void BM_RemezLowpass80dB(benchmark::State& state) {
+template <class Design>
+void run_lowpass_design(benchmark::State& state, Design design) {
   std::size_t taps = 0;
   for (auto _ : state) {
-    auto d = dsp::remez_lowpass(0.05, 0.0625, 80.0);
+    auto d = design(0.05, 0.0625, 80.0);
     taps = std::size_t(d.taps.size());
     benchmark::DoNotOptimize(d.taps.data());
     benchmark::ClobberMemory();
@@ -661,15 +662,16 @@ void BM_RemezLowpass80dB(benchmark::State& state) {
   state.counters["taps"] = double(taps);
 }
 
+void BM_RemezLowpass80dB(benchmark::State& state) {
+  run_lowpass_design(state, [](double p, double s, double a) {
+    return dsp::remez_lowpass(p, s, a);
+  });
+}
+
 void BM_KaiserLowpass80dBBaseline(benchmark::State& state) {
-  std::size_t taps = 0;
-  for (auto _ : state) {
-    auto d = dsp::kaiser_lowpass(0.05, 0.0625, 80.0);
-    taps = std::size_t(d.taps.size());
-    benchmark::DoNotOptimize(d.taps.data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["taps"] = double(taps);
+  run_lowpass_design(state, [](double p, double s, double a) {
+    return dsp::kaiser_lowpass(p, s, a);
+  });
 }
 
 }  // namespace

@@ -382,7 +382,8 @@ std::string remez_exchange(std::size_t numtaps, const std::vector<double>& edges
     // Clenshaw's rounding grows with sum |a_k| (and up to r^2 times at x = +-1), which is large
     // while the extremals are far from the optimum's and delta is small. There the barycentric
     // form, which interpolates exactly, is used; and it checks a step that Clenshaw's values
-    // find converged or unable to alternate.
+    // find converged. (Both exchanges keep r + 1 alternating extremals: remez_alternation counts
+    // the present ones, remez_local_exchange moves them one for one.)
     double asum = 0;
     for (std::size_t k = 0; k < r; ++k) asum += std::abs(a[k]);
     bool exact = asum * double(r) * double(r) * 1e-16 > 1e-3 * std::abs(delta), optimal = false;
@@ -410,16 +411,10 @@ std::string remez_exchange(std::size_t numtaps, const std::vector<double>& edges
       } else {
         remez_local_exchange(err, delta, ext, next);
       }
-      if (exact || (next.size() >= r + 1 && next != ext)) break;
+      if (exact || next != ext) break;
       exact = true;
     }
     if (optimal) break;
-    if (next.size() < r + 1) {
-      return dendrite::detail::concat("the error alternates at ", next.size(),
-                                      " frequencies, fewer than ", r + 1, ", at iteration ", iter,
-                                      " (rounding: transition bands too narrow for ", numtaps,
-                                      " taps?)");
-    }
     // too many: drop the weaker end, or the smallest extremum with the weaker of its
     // neighbours (which then share a sign)
     while (next.size() > r + 1) {
