@@ -4,8 +4,8 @@
 /// notch design as second-order sections (SciPy's conventions) with the orders that meet a
 /// specification (`buttord`, ...), `tf2sos` for filters given as b and a,
 /// and `SOSFilter`, a multichannel real-time cascade; FIR design by windows (`firwin`, SciPy's
-/// windows), least squares (`firls`) and equiripple (`remez`, SciPy's, and `remez_lowpass`),
-/// and `Decimator`;
+/// windows), frequency sampling (`firwin2`), least squares (`firls`) and equiripple (`remez`,
+/// SciPy's, and `remez_lowpass`), made minimum phase (`minimum_phase`), and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
 /// for the second), `fft`, `irfft`, `hilbert`, `welch`, `csd`, `coherence`, `spectrogram`, `stft`
 /// and `istft` (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper
@@ -23,7 +23,9 @@
 #include <dendrite/dsp/filtfilt.hpp>
 #include <dendrite/dsp/fir.hpp>
 #include <dendrite/dsp/firls.hpp>
+#include <dendrite/dsp/firwin2.hpp>
 #include <dendrite/dsp/lombscargle.hpp>
+#include <dendrite/dsp/minimum_phase.hpp>
 #include <dendrite/dsp/multitaper.hpp>
 #include <dendrite/dsp/remez.hpp>
 #include <dendrite/dsp/sos_filter.hpp>

@@ -9,13 +9,14 @@ and none), `firwin` Kaiser taps, `tf2sos` of some transfer functions, and the or
 `buttord`, `cheb1ord`, `cheb2ord` and `ellipord`, NumPy's `fft` of parts of the signal and SciPy's
 `welch` spectra, spectrograms and short-time transforms (and an inverse) of it, its `csd` and
 `coherence` with a filtered copy, SciPy's windows (periodic and symmetric) and its Slepian tapers
-(`dpss`), and its `firwin`, `firls` and `remez` designs. Run at configure time; nothing it writes is
-kept in git.
+(`dpss`), its `firwin`, `firwin2`, `firls` and `remez` designs and `minimum_phase`. Run at
+configure time; nothing it writes is kept in git.
 """
 import sys
 
 import numpy as np
 from scipy import signal
+from scipy.signal import _fir_filter_design
 
 
 def row(values):
@@ -299,6 +300,54 @@ def main(path):
             h = signal.remez(taps, bands, desired, weight=weight, type=kind, fs=fs)
             out.write(f"remez {taps} {kind} {fs!r} {len(desired)}\n{row(bands)}\n"
                       f"{row(desired)}\n{row(weight)}\n{row(h)}\n")
+        # firwin2: (taps, freq, gain, window, shape, nfreqs or 0, antisymmetric, fs)
+        firwin2s = [(150, [0, 0.5, 1], [1, 1, 0], "hamming", 0, 0, False, 2.0),
+                    (31, [0, 0.3, 0.3, 1], [1, 1, 0, 0], "hamming", 0, 0, False, 2.0),
+                    (30, [0, 1], [0, 1], "boxcar", 0, 0, True, 2.0),
+                    (33, [0, 100, 200, 200, 500], [0, 1, 1, 0.5, 0], "kaiser", 5.0, 100, True,
+                     1000.0),
+                    (101, [0, 0.1, 0.2, 0.4, 0.5, 1], [0, 0, 1, 1, 0, 0], "hann", 0, 0, False,
+                     2.0),
+                    (7, [0, 0.25, 0.5, 0.5, 1], [1, 0.5, 0.5, 0.2, 0.2], "blackman", 0, 0, False,
+                     2.0),
+                    (1, [0, 1], [1, 1], "hamming", 0, 0, False, 2.0),
+                    (64, [0, 0.2, 0.2, 0.6, 0.6, 1], [0, 0, 1, 1, 0.3, 0], "tukey", 0.5, 0, False,
+                     2.0),
+                    (255, [0, 40, 60, 500], [1, 1, 0, 0], "hamming", 0, 0, False, 1000.0)]
+        for taps, freq, gain, window, shape, nfreqs, anti, fs in firwin2s:
+            spec = (window, shape) if window in ("tukey", "kaiser") else window
+            h = signal.firwin2(taps, freq, gain, nfreqs=nfreqs or None, window=spec,
+                               antisymmetric=anti, fs=fs)
+            out.write(f"firwin2 {taps} {window} {shape!r} {nfreqs} {int(anti)} {fs!r} "
+                      f"{len(freq)}\n{row(freq)}\n{row(gain)}\n{row(h)}\n")
+        # minimum_phase of SciPy's designs: (input, method, n_fft or 0). The Hilbert method's
+        # taps move with the rounding of its amplitude A[k], which is even in k: its least value,
+        # whose square root is floored at 1e-10, sits at two mirrored bins, and rounding decides
+        # whether both reach the floor (SciPy's taps move by up to 7e-4 of the peak under
+        # relative changes of 1e-15 in h). Its reference is therefore SciPy's `_dhtm`, the
+        # method's discrete Hilbert transform, of SciPy's amplitude made exactly even
+        inputs = [signal.remez(41, [0, 0.1, 0.2, 0.5], [1, 0]),
+                  signal.firwin(40, 0.3),
+                  signal.remez(61, [0, 0.1, 0.15, 0.3, 0.35, 0.5], [0, 1, 0]),
+                  signal.firwin2(33, [0, 0.4, 0.6, 1], [1, 1, 0.1, 0.1]),
+                  signal.remez(7, [0, 0.1, 0.3, 0.5], [1, 0])]
+        cases = [(0, "homomorphic", 0), (1, "homomorphic", 333), (2, "homomorphic", 0),
+                 (3, "homomorphic", 1000), (4, "homomorphic", 0), (0, "hilbert", 0),
+                 (2, "hilbert", 4096), (4, "hilbert", 0), (3, "hilbert", 999)]
+        for which, method, n_fft in cases:
+            h = inputs[which]
+            if method == "homomorphic":
+                m = signal.minimum_phase(h, method, n_fft or None)
+            else:
+                length = n_fft or 2 ** int(np.ceil(np.log2(2 * (len(h) - 1) / 0.01)))
+                w = np.arange(length) * (2 * np.pi / length * (len(h) // 2))
+                a = np.real(np.fft.fft(h, length) * np.exp(1j * w))
+                a[length - np.arange(1, (length + 1) // 2)] = a[1:(length + 1) // 2]
+                dp, ds = a.max() - 1, -a.min()
+                a = np.sqrt((a + ds) * 4 / (np.sqrt(1 + dp + ds) + np.sqrt(1 - dp + ds)) ** 2)
+                m = _fir_filter_design._dhtm(a + 1e-10)[:len(h) // 2 + len(h) % 2]
+            out.write(f"minimum_phase {method} {n_fft} {len(h)} {len(m)}\n{row(h)}\n"
+                      f"{row(m)}\n")
         # the periodogram: welch with one boxcar segment of the whole signal
         f, p = signal.periodogram(x, fs=256.0)
         out.write(f"welch {len(x)} 0 -1 periodogram constant density mean {len(f)}\n{row(f)}\n"
