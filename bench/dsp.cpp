@@ -674,6 +674,44 @@ void BM_KaiserLowpass80dBBaseline(benchmark::State& state) {
   });
 }
 
+// Frequency sampling: firwin2 of 255 taps for a band-pass with ramps and a step (the default
+// 257 frequencies, one real inverse DFT of 512 points), beside firwin's window method for the
+// nearest band-pass (the ideal response's closed form); SciPy's firwin2 is in
+// bench/dsp_scipy.py.
+void BM_Firwin2(benchmark::State& state) {
+  const std::vector<double> freq{0, 0.1, 0.2, 0.5, 0.5, 0.7, 1}, gain{0, 0, 1, 1, 0.5, 0, 0};
+  for (auto _ : state) {
+    Eigen::VectorXd h = dsp::firwin2(255, freq, gain);
+    benchmark::DoNotOptimize(h.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_FirwinBaseline(benchmark::State& state) {
+  dsp::FirwinOptions options;
+  options.pass_zero = false;
+  for (auto _ : state) {
+    Eigen::VectorXd h = dsp::firwin(255, {0.15, 0.55}, options);
+    benchmark::DoNotOptimize(h.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// minimum_phase of a 101-tap equiripple low-pass (0-0.1 and 0.12-0.5 cycles per sample) at
+// SciPy's default L = 32768: the homomorphic method (argument 0, four transforms) and the
+// Hilbert method (argument 1, four). SciPy's on the same taps is in bench/dsp_scipy.py.
+void BM_MinimumPhase(benchmark::State& state) {
+  const Eigen::VectorXd h = dsp::remez(101, {0, 0.1, 0.12, 0.5}, {1, 0}).taps;
+  dsp::MinimumPhaseOptions options;
+  options.method =
+      state.range(0) == 0 ? dsp::MinimumPhaseMethod::Homomorphic : dsp::MinimumPhaseMethod::Hilbert;
+  for (auto _ : state) {
+    Eigen::VectorXd m = dsp::minimum_phase(h, options);
+    benchmark::DoNotOptimize(m.data());
+    benchmark::ClobberMemory();
+  }
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
@@ -712,3 +750,6 @@ BENCHMARK(BM_LombScarglePlainBaseline)->Args({1, 10000, 1000})->Args({64, 2000, 
 BENCHMARK(BM_Remez)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RemezLowpass80dB)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_KaiserLowpass80dBBaseline)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Firwin2)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FirwinBaseline)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_MinimumPhase)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);

@@ -52,6 +52,18 @@ def remez():
               f"{best * 1e3:.2f} ms best of 9")
 
 
+def fir_fft():
+    """SciPy's firwin2 and minimum_phase on BM_Firwin2's and BM_MinimumPhase's cases."""
+    best = best_of(lambda: ss.firwin2(255, [0, 0.1, 0.2, 0.5, 0.5, 0.7, 1],
+                                      [0, 0, 1, 1, 0.5, 0, 0]), 99)
+    print(f"scipy {scipy.__version__} firwin2, 255 taps: {best * 1e6:.1f} us best of 99")
+    h = ss.remez(101, [0, 0.1, 0.12, 0.5], [1, 0])
+    for method in ("homomorphic", "hilbert"):
+        best = best_of(lambda: ss.minimum_phase(h, method), 9)
+        print(f"scipy {scipy.__version__} minimum_phase, 101 taps, {method}: "
+              f"{best * 1e3:.2f} ms best of 9")
+
+
 def main():
     rng = np.random.default_rng(3)
     for channels, sections in ((64, 1), (384, 4)):
@@ -92,6 +104,7 @@ def main():
         print(f"scipy {scipy.__version__} hilbert, 64 x {n}: {t * 1e3:.2f} ms best of 9")
     lombscargle()
     remez()
+    fir_fft()
     try:
         import mne
     except ImportError:

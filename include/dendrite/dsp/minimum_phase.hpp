@@ -97,22 +97,24 @@ template <AnalysisScalar S = double>
   if (length < n) {
     DENDRITE_THROW(numerical_error, "minimum_phase: need n_fft >= N = ", n, ", got ", length);
   }
-  FFT plan(length);
-  std::vector<cplx> z(std::size_t(length), cplx(0));
-  for (Eigen::Index k = 0; k < n; ++k) z[std::size_t(k)] = double(h(k));
-  plan.forward(z.data(), z.data());
+  // every sequence below is real and every spectrum Hermitian: real transforms, bins 0 ... L / 2
+  detail::RealDFT plan(length);
+  const auto len = std::size_t(length), bins = len / 2 + 1;
+  std::vector<double> x(len, 0.0);
+  std::vector<cplx> z(bins);
+  for (Eigen::Index k = 0; k < n; ++k) x[std::size_t(k)] = double(h(k));
+  plan.forward(x.data(), z.data());
   const Eigen::Index n_out = hilbert || options.half ? n_half + n % 2 : n;
   VectorX<S> out(n_out);
 
   if (hilbert) {
-    // the real amplitude, shifted and scaled to [0, 1]-ish, and its square root
-    // (even in k: computed to L / 2 and mirrored, so that rounding does not split a zero)
-    std::vector<double> a(z.size());
+    // the real amplitude (even in k: the bins to L / 2 hold it whole), shifted and scaled to
+    // [0, 1]-ish, and its square root
+    std::vector<double> a(bins);
     const double turn = 2.0 * std::numbers::pi / double(length) * double(n_half);
-    for (std::size_t k = 0; 2 * k <= z.size(); ++k) {
+    for (std::size_t k = 0; k < bins; ++k) {
       const double w = double(k) * turn;
       a[k] = z[k].real() * std::cos(w) - z[k].imag() * std::sin(w);
-      if (k > 0) a[z.size() - k] = a[k];
     }
     const auto [lo, hi] = std::minmax_element(a.begin(), a.end());
     const double dp = *hi - 1, ds = -*lo;
@@ -122,45 +124,46 @@ template <AnalysisScalar S = double>
     }
     const double root = std::sqrt(1 + dp + ds) + std::sqrt(1 - dp + ds);
     const double scale = 4.0 / (root * root);
-    for (std::size_t k = 0; k < z.size(); ++k) {
+    for (std::size_t k = 0; k < bins; ++k) {
       a[k] = std::sqrt((a[k] + ds) * scale) + 1e-10;
       z[k] = std::log(a[k]);
     }
     // m exp(DFT(s IDFT(log m))): the phase of the discrete Hilbert transform of log m
-    plan.inverse(z.data(), z.data());
-    const std::size_t mid = z.size() / 2;
-    for (std::size_t k = 0; k < z.size(); ++k) {
-      z[k] *= k == 0 || k == mid ? 0.0 : (k < mid ? 1.0 : -1.0);
+    plan.inverse(z.data(), x.data());
+    const std::size_t mid = len / 2;
+    for (std::size_t k = 0; k < len; ++k) {
+      x[k] *= k == 0 || k == mid ? 0.0 : (k < mid ? 1.0 : -1.0);
     }
-    plan.forward(z.data(), z.data());
-    for (std::size_t k = 0; k < z.size(); ++k) z[k] = a[k] * std::exp(z[k]);
+    plan.forward(x.data(), z.data());
+    for (std::size_t k = 0; k < bins; ++k) z[k] = a[k] * std::exp(z[k]);
   } else {
     // |H| at or below the transform's rounding is a zero of H (an even N's at fs / 2): 0, so
     // that the floor is 1e-7 of the least |H| above it
     const double noise = 4 * std::numeric_limits<double>::epsilon() *
                          std::ceil(std::log2(double(length) + 1)) * h.cwiseAbs().sum();
+    std::vector<double> mag(bins);
     double least = std::numeric_limits<double>::infinity();
-    for (const cplx& v : z) {
-      if (std::abs(v) > noise) least = std::min(least, std::abs(v));
+    for (std::size_t k = 0; k < bins; ++k) {
+      mag[k] = std::abs(z[k]) > noise ? std::abs(z[k]) : 0.0;
+      if (mag[k] > 0) least = std::min(least, mag[k]);
     }
     if (!std::isfinite(least)) {
       DENDRITE_THROW(numerical_error, "minimum_phase: h's response is 0 at every bin");
     }
     const double a = options.half ? 0.5 : 1.0;
-    for (cplx& v : z) v = a * std::log((std::abs(v) > noise ? std::abs(v) : 0.0) + 1e-7 * least);
-    plan.inverse(z.data(), z.data());
+    for (std::size_t k = 0; k < bins; ++k) z[k] = a * std::log(mag[k] + 1e-7 * least);
+    plan.inverse(z.data(), x.data());
     // the cepstrum folded onto n >= 0: weight 1 at 0, 2 below `stop`, 1 at `stop` if `unit`
-    const std::size_t stop = options.half ? std::size_t(n + 1) / 2 : (z.size() + 1) / 2;
-    const bool unit = options.half ? n % 2 == 1 : z.size() % 2 == 0;
-    for (std::size_t k = 0; k < z.size(); ++k) {
-      const double weight = k == 0 ? 1.0 : k < stop ? 2.0 : (k == stop && unit) ? 1.0 : 0.0;
-      z[k] = weight * z[k].real();
+    const std::size_t stop = options.half ? std::size_t(n + 1) / 2 : (len + 1) / 2;
+    const bool unit = options.half ? n % 2 == 1 : len % 2 == 0;
+    for (std::size_t k = 0; k < len; ++k) {
+      x[k] *= k == 0 ? 1.0 : k < stop ? 2.0 : (k == stop && unit) ? 1.0 : 0.0;
     }
-    plan.forward(z.data(), z.data());
+    plan.forward(x.data(), z.data());
     for (cplx& v : z) v = std::exp(v);
   }
-  plan.inverse(z.data(), z.data());
-  for (Eigen::Index k = 0; k < n_out; ++k) out(k) = S(z[std::size_t(k)].real());
+  plan.inverse(z.data(), x.data());
+  for (Eigen::Index k = 0; k < n_out; ++k) out(k) = S(x[std::size_t(k)]);
   return out;
 }
 

@@ -64,6 +64,7 @@
 #include <numbers>
 #include <optional>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <Eigen/Core>
@@ -131,6 +132,30 @@ V fft_zero() noexcept {
   }
 }
 
+// e^{-2 pi i j / m}, from the cosine and sine of an angle of at most pi / 4 where m allows (the
+// circle's reflections about pi, pi / 2 and pi / 4 are exact): an eighth of a plan's roots cost
+// a sine and cosine each, and every root is as accurate as the small angles'.
+inline std::complex<double> unit_root(std::size_t j, std::size_t m) noexcept {
+  double sign_c = 1, sign_s = 1;
+  bool swap = false;
+  if (2 * j > m) {  // 2 pi - x
+    j = m - j;
+    sign_s = -1;
+  }
+  if (m % 2 == 0 && 4 * j > m) {  // pi - x
+    j = m / 2 - j;
+    sign_c = -1;
+  }
+  if (m % 4 == 0 && 8 * j > m) {  // pi / 2 - x
+    j = m / 4 - j;
+    swap = true;
+  }
+  const double x = 2.0 * std::numbers::pi * double(j) / double(m);
+  double c = std::cos(x), s = std::sin(x);
+  if (swap) std::swap(c, s);
+  return {sign_c * c, -sign_s * s};
+}
+
 }  // namespace detail
 
 /// A discrete Fourier transform of one length n (see the file comment), of values V:
@@ -162,7 +187,7 @@ class BasicFFT {
     }
     twiddle_.resize(m_);
     for (std::size_t j = 0; j < m_; ++j) {
-      twiddle_[j] = std::polar(1.0, -2.0 * std::numbers::pi * double(j) / double(m_));
+      twiddle_[j] = detail::unit_root(j, m_);
     }
     work_.resize(m_);
     if (chirp_.empty()) return;
@@ -361,6 +386,81 @@ using FFT = BasicFFT<std::complex<double>>;
 namespace detail {
 /// W transforms at once, one per lane of `ComplexLanes`.
 using LaneFFT = BasicFFT<ComplexLanes>;
+
+// The L-point DFT of a real sequence as its bins 0 ... L / 2, and back. An even L runs as one
+// complex DFT of L / 2 points, z[t] = x[2t] + i x[2t + 1]: with E and O the DFTs of the even
+// and odd samples, E[k] = (Z[k] + conj Z[L/2 - k]) / 2, O[k] = (Z[k] - conj Z[L/2 - k]) / 2i,
+// and X[k] = E[k] + W_L^k O[k]; the inverse solves these for E and O. An odd L runs as a
+// complex DFT of L points. Built once per length; `forward` and `inverse` then allocate
+// nothing (one object per thread).
+class RealDFT {
+ public:
+  using cplx = std::complex<double>;
+
+  explicit RealDFT(Eigen::Index n) : n_(n), plan_(n % 2 == 0 ? n / 2 : n) {
+    work_.resize(std::size_t(plan_.size()));
+    if (n % 2 != 0) return;
+    twiddle_.resize(std::size_t(n / 2));
+    for (std::size_t k = 0; k < twiddle_.size(); ++k) {
+      twiddle_[k] = unit_root(k, std::size_t(n));
+    }
+  }
+
+  [[nodiscard]] Eigen::Index size() const noexcept { return n_; }
+
+  /// bins[k] = sum_t x[t] e^{-2 pi i k t / L}, k = 0 ... L / 2, for L values at x.
+  void forward(const double* x, cplx* bins) noexcept {
+    const auto n = std::size_t(n_);
+    if (n % 2 != 0) {
+      for (std::size_t t = 0; t < n; ++t) work_[t] = x[t];
+      plan_.forward(work_.data(), work_.data());
+      for (std::size_t k = 0; k <= n / 2; ++k) bins[k] = work_[k];
+      return;
+    }
+    const std::size_t h = n / 2;
+    for (std::size_t t = 0; t < h; ++t) work_[t] = cplx(x[2 * t], x[2 * t + 1]);
+    plan_.forward(work_.data(), work_.data());
+    for (std::size_t k = 0; k <= h; ++k) {
+      const cplx a = work_[k % h], b = std::conj(work_[(h - k) % h]);
+      const cplx even = 0.5 * (a + b), odd = 0.5 * (a - b);  // odd times i
+      const cplx w = k < h ? twiddle_[k] : cplx(-1.0, 0.0);
+      bins[k] = even + w * cplx(odd.imag(), -odd.real());
+    }
+  }
+
+  /// x[t] = (1 / L) sum_{k < L} X[k] e^{2 pi i k t / L}, X[L - k] = conj X[k], from bins
+  /// X[0 ... L / 2] (the imaginary parts of X[0] and, for even L, X[L / 2] ignored).
+  void inverse(const cplx* bins, double* x) noexcept {
+    const auto n = std::size_t(n_);
+    if (n % 2 != 0) {
+      work_[0] = bins[0].real();
+      for (std::size_t k = 1; k <= n / 2; ++k) {
+        work_[k] = bins[k];
+        work_[n - k] = std::conj(bins[k]);
+      }
+      plan_.inverse(work_.data(), work_.data());
+      for (std::size_t t = 0; t < n; ++t) x[t] = work_[t].real();
+      return;
+    }
+    const std::size_t h = n / 2;
+    for (std::size_t k = 0; k < h; ++k) {
+      const cplx a = k == 0 ? cplx(bins[0].real()) : bins[k];
+      const cplx b = k == 0 ? cplx(bins[h].real()) : std::conj(bins[h - k]);
+      const cplx even = 0.5 * (a + b), odd = 0.5 * (a - b) * std::conj(twiddle_[k]);
+      work_[k] = even + cplx(-odd.imag(), odd.real());  // even + i odd
+    }
+    plan_.inverse(work_.data(), work_.data());
+    for (std::size_t t = 0; t < h; ++t) {
+      x[2 * t] = work_[t].real();
+      x[2 * t + 1] = work_[t].imag();
+    }
+  }
+
+ private:
+  Eigen::Index n_;
+  FFT plan_;
+  std::vector<cplx> twiddle_, work_;
+};
 }  // namespace detail
 
 /// A complex vector over the analysis scalar.
