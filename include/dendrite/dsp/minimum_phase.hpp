@@ -21,15 +21,19 @@
 /// scaled by 4 / (sqrt(1 + d_p + d_s) + sqrt(1 - d_p + d_s))^2, d_p = max A - 1, so that it is
 /// nonnegative; its square root m (+ 1e-10) is given the phase of the discrete Hilbert transform
 /// of log m: h_min = Re IDFT(m exp(DFT(s IDFT(log m)))), s = +1 on 0 < n < L / 2, -1 on
-/// n > L / 2, 0 at 0 and L / 2, the first (N + 1) / 2 values.
+/// n > L / 2, 0 at 0 and L / 2, the first (N + 1) / 2 values. A is even in k, and is computed
+/// for k <= L / 2 only: its least value, floored, then sits at both mirrored bins, where SciPy,
+/// computing every k, leaves rounding to decide whether the second reaches the floor (its taps
+/// move by up to 7e-4 of the peak under relative changes of 1e-15 in h).
 ///
 /// r = 4 eps ceil(log2(L + 1)) sum |h| bounds the transform's rounding of |H|, and a bin at or
 /// below it counts as 0: SciPy takes the least |H| > 0, which an exact zero at a bin (an even
 /// N's at fs / 2, for an even L) makes a rounding error: two DFTs' roundings gave taps 1.7 % of
 /// the peak apart (a 30-tap band-pass at L = 256) before this rule.
 ///
-/// L defaults to SciPy's 2^ceil(log2(2 (N - 1) / 0.01)): the cepstrum's aliasing, and the Hilbert
-/// method's deviation 2 n_stop / L for n_stop stopband zeros, are then about 1 %.
+/// L defaults to SciPy's 2^ceil(log2(2 (N - 1) / 0.01)): the Hilbert method's deviation
+/// 2 n_stop / L for n_stop stopband zeros is then at most 1 %. Every sequence is real and every
+/// spectrum Hermitian, so the four transforms are real ones (`detail::RealDFT`).
 #pragma once
 
 #include <algorithm>
@@ -72,7 +76,7 @@ struct MinimumPhaseOptions {
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorX<S> minimum_phase(
     const std::type_identity_t<Eigen::Ref<const VectorX<S>>>& h,
-                                       const MinimumPhaseOptions& options = {}) {
+    const MinimumPhaseOptions& options = {}) {
   using cplx = std::complex<double>;
   const Eigen::Index n = h.size();
   const bool hilbert = options.method == MinimumPhaseMethod::Hilbert;
