@@ -878,6 +878,17 @@ const ScipyReference& scipy_reference() {
   return ref;
 }
 
+// A SciPy window's name in the reference file as a `Window` (Kaiser for "kaiser" and any other)
+dsp::Window scipy_window(const std::string& name) {
+  using W = dsp::Window;
+  return name == "hann"       ? W::Hann
+         : name == "hamming"  ? W::Hamming
+         : name == "blackman" ? W::Blackman
+         : name == "boxcar"   ? W::Boxcar
+         : name == "tukey"    ? W::Tukey
+                              : W::Kaiser;
+}
+
 dsp::BandType band_of(const std::string& s) {
   if (s == "lowpass") return dsp::BandType::LowPass;
   if (s == "highpass") return dsp::BandType::HighPass;
@@ -2223,9 +2234,7 @@ TEST_CASE("fft and welch equal NumPy's fft and SciPy's welch", "[dsp][scipy]") {
   for (const ScipyCross& c : ref.crosses) {
     dsp::WelchOptions o;
     o.nperseg = c.nperseg;
-    o.window = c.window == "hann"      ? dsp::Window::Hann
-               : c.window == "hamming" ? dsp::Window::Hamming
-                                       : dsp::Window::Blackman;
+    o.window = scipy_window(c.window);
     o.average = c.average == "median" ? dsp::SpectrumAverage::Median : dsp::SpectrumAverage::Mean;
     INFO(c.kind << " nperseg " << c.nperseg << ", " << c.window << ", " << c.average);
     double worst = 0, peak = 0;
@@ -2366,11 +2375,7 @@ TEST_CASE("spectrogram: each segment's periodogram, welch's mean, and SciPy's wi
   const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.windows.size() == 40);
   for (const ScipyWindow& sw : ref.windows) {
-    const dsp::Window kind = sw.name == "hann"      ? dsp::Window::Hann
-                             : sw.name == "hamming"  ? dsp::Window::Hamming
-                             : sw.name == "blackman" ? dsp::Window::Blackman
-                             : sw.name == "boxcar"   ? dsp::Window::Boxcar
-                                                     : dsp::Window::Tukey;
+    const dsp::Window kind = scipy_window(sw.name);
     const Eigen::VectorXd ours = dsp::window(kind, Eigen::Index(sw.w.size()), sw.alpha);
     INFO(sw.name << " " << sw.alpha << ", " << sw.w.size() << " points");
     for (std::size_t i = 0; i < sw.w.size(); ++i) {
@@ -4772,11 +4777,7 @@ TEST_CASE("firwin: the ideal response's Fourier coefficients times the window", 
   const ScipyReference& ref = scipy_reference();
   REQUIRE(ref.windows2.size() == 60);
   for (const ScipyWindow2& sw : ref.windows2) {
-    const W kind = sw.name == "hann"      ? W::Hann
-                   : sw.name == "hamming" ? W::Hamming
-                   : sw.name == "blackman" ? W::Blackman
-                   : sw.name == "tukey"    ? W::Tukey
-                                           : W::Kaiser;
+    const W kind = scipy_window(sw.name);
     INFO(sw.name << " " << sw.shape << ", " << sw.w.size() << " points, symmetric "
                  << sw.symmetric);
     const Eigen::VectorXd ours =
@@ -4789,12 +4790,7 @@ TEST_CASE("firwin: the ideal response's Fourier coefficients times the window", 
     INFO("SciPy's firwin, " << f.n << " taps, " << f.window << ", fs " << f.fs);
     dsp::FirwinOptions fo;
     if (f.window == "width") fo.width = f.shape;
-    fo.window = f.window == "hann"       ? W::Hann
-                : f.window == "hamming"  ? W::Hamming
-                : f.window == "blackman" ? W::Blackman
-                : f.window == "boxcar"   ? W::Boxcar
-                : f.window == "tukey"    ? W::Tukey
-                                         : W::Kaiser;
+    fo.window = scipy_window(f.window);  // "width": Kaiser, which `width` replaces
     fo.shape = f.shape;
     fo.pass_zero = f.pass_zero != 0;
     fo.scale = f.scale != 0;
@@ -4979,16 +4975,6 @@ Eigen::VectorXd firwin2_plain(std::size_t n, std::vector<double> freq,
   }
   if (o.antisymmetric && n % 2 == 1) h(Eigen::Index(n / 2)) = 0;
   return h;
-}
-
-dsp::Window scipy_window(const std::string& name) {
-  using W = dsp::Window;
-  return name == "hann"       ? W::Hann
-         : name == "hamming"  ? W::Hamming
-         : name == "blackman" ? W::Blackman
-         : name == "boxcar"   ? W::Boxcar
-         : name == "tukey"    ? W::Tukey
-                              : W::Kaiser;
 }
 }  // namespace
 
