@@ -7,9 +7,10 @@
 /// windows), frequency sampling (`firwin2`), least squares (`firls`) and equiripple (`remez`,
 /// SciPy's, and `remez_lowpass`), made minimum phase (`minimum_phase`), and `Decimator`;
 /// `DCBlocker` and `CommonAverage`; offline, `sosfilt` and `sosfiltfilt` (SciPy's, zero-phase
-/// for the second), `fft`, `irfft`, `hilbert`, `welch`, `csd`, `coherence`, `spectrogram`, `stft`
-/// and `istft` (NumPy's and SciPy's), and Slepian's tapers (`dpss`) with Thomson's multitaper
-/// spectrum (MNE's), his F test for lines and line noise removed by fitting them
+/// for the second), `fft`, `rfft`, `irfft` (plans: `FFT`, `RealFFT`), `hilbert`, `welch`, `csd`,
+/// `coherence`, `spectrogram`, `stft` and `istft` (NumPy's and SciPy's), and Slepian's tapers
+/// (`dpss`) with Thomson's multitaper spectrum (MNE's), his F test for lines and line noise
+/// removed by fitting them
 /// (`remove_lines`), the cross spectral matrices and phase connectivity over epochs; the
 /// Lomb-Scargle periodogram of unevenly sampled rows (SciPy's `lombscargle`).
 #pragma once

@@ -1933,18 +1933,30 @@ Eigen::MatrixXd eeg_like(Eigen::Index channels, Eigen::Index n, double fs, unsig
 TEST_CASE("FFT's roots of unity from an eighth of the circle are within an ulp or so", "[dsp]") {
   // against e^{-2 pi i j / m} in long double; the reflections are exact, so each root is as
   // accurate as the cosine and sine of its reduced angle (at most pi / 4 where 4 divides m,
-  // at most pi for odd m: there 2 ulps of the angle)
+  // at most pi for odd m: there 2 ulps of the angle). A plan's table (unit_roots, which
+  // reflects the roots it has made instead of taking new sines) holds the same values, bit for
+  // bit, for the whole circle and for its first half and one more (RealFFT's).
   const long double pi = 3.141592653589793238462643383279502884L;
   for (std::size_t m : {1, 2, 3, 4, 5, 6, 8, 12, 30, 255, 256, 1000, 1024, 32768, 99991}) {
-    double worst = 0;
+    const std::vector<cplx> table = dsp::detail::unit_roots(m, m);
+    const std::vector<cplx> head = dsp::detail::unit_roots(m, m / 2 + 1);
+    REQUIRE(table.size() == m);
+    REQUIRE(head.size() == m / 2 + 1);
+    double worst = 0, worst_table = 0;
+    std::size_t differ = 0;
     for (std::size_t j = 0; j < m; ++j) {
       const cplx r = dsp::detail::unit_root(j, m);
       const long double x = -2 * pi * static_cast<long double>(j) / static_cast<long double>(m);
       worst = std::max({worst, double(std::fabs(r.real() - std::cos(x))),
                         double(std::fabs(r.imag() - std::sin(x)))});
+      worst_table = std::max({worst_table, double(std::fabs(table[j].real() - std::cos(x))),
+                              double(std::fabs(table[j].imag() - std::sin(x)))});
+      differ += table[j] != r || (j < head.size() && head[j] != r);
     }
     INFO("m = " << m);
     CHECK(worst <= (m % 4 == 0 ? 2.3e-16 : 8.9e-16));
+    CHECK(worst_table <= (m % 4 == 0 ? 2.3e-16 : 8.9e-16));
+    CHECK(differ == 0);
   }
 }
 
@@ -1990,7 +2002,7 @@ TEST_CASE("FFT equals the plain DFT at every length, and so do ifft and rfft", "
             8 * 2.2e-16 * log_m * norm2(real_ref));
     }
     // the real transform (a complex one of n / 2 points for even n) and its inverse
-    dsp::detail::RealDFT real_plan(n);
+    dsp::RealFFT real_plan(n);
     std::vector<cplx> bins(std::size_t(n / 2 + 1));
     std::vector<double> real_back(x.size());
     real_plan.forward(real.data(), bins.data());
@@ -2043,16 +2055,28 @@ TEST_CASE("FFT equals the plain DFT at every length, and so do ifft and rfft", "
   // built once, a transform allocates nothing
   dsp::FFT p256(256), p100(100);
   dsp::detail::LaneFFT l97(97);  // Bluestein's
+  dsp::RealFFT r256(256), r75(75);
   std::vector<cplx> a(256, cplx(1, -1));
   std::vector<dsp::detail::ComplexLanes> b(97, dsp::detail::fft_zero<dsp::detail::ComplexLanes>());
-  dendrite::test::NoAllocScope scope;
-  p256.forward(a.data(), a.data());
-  p256.inverse(a.data(), a.data());
-  p100.forward(a.data(), a.data());
-  p100.inverse(a.data(), a.data());
-  l97.forward(b.data(), b.data());
-  l97.inverse(b.data(), b.data());
-  CHECK(scope.counts().total() == 0);
+  std::vector<double> r(256, 0.5);
+  {
+    dendrite::test::NoAllocScope scope;
+    p256.forward(a.data(), a.data());
+    p256.inverse(a.data(), a.data());
+    p100.forward(a.data(), a.data());
+    p100.inverse(a.data(), a.data());
+    l97.forward(b.data(), b.data());
+    l97.inverse(b.data(), b.data());
+    r256.forward(r.data(), a.data());
+    r256.inverse(a.data(), r.data());
+    r75.forward(r.data(), a.data());
+    r75.inverse(a.data(), r.data());
+    CHECK(scope.counts().total() == 0);
+  }
+  CHECK_THROWS_MATCHES(dsp::RealFFT(0), dendrite::dimension_error,
+                       Catch::Message("RealFFT: expected a length of at least 1, got 0"));
+  CHECK_THROWS_MATCHES(dsp::rfft(Eigen::VectorXd(0)), dendrite::dimension_error,
+                       Catch::Message("RealFFT: expected a length of at least 1, got 0"));
 }
 
 TEST_CASE("welch equals Welch's estimate written plainly", "[dsp]") {

@@ -33,7 +33,7 @@
 ///
 /// L defaults to SciPy's 2^ceil(log2(2 (N - 1) / 0.01)): the Hilbert method's deviation
 /// 2 n_stop / L for n_stop stopband zeros is then at most 1 %. Every sequence is real and every
-/// spectrum Hermitian, so the four transforms are real ones (`detail::RealDFT`).
+/// spectrum Hermitian, so the four transforms are real ones (`RealFFT`).
 #pragma once
 
 #include <algorithm>
@@ -102,7 +102,7 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(numerical_error, "minimum_phase: need n_fft >= N = ", n, ", got ", length);
   }
   // every sequence below is real and every spectrum Hermitian: real transforms, bins 0 ... L / 2
-  detail::RealDFT plan(length);
+  RealFFT plan(length);
   const auto len = std::size_t(length), bins = len / 2 + 1;
   std::vector<double> x(len, 0.0);
   std::vector<cplx> z(bins);

@@ -12,8 +12,9 @@
 /// Any other n goes through Bluestein's chirp z-transform, X[k] = c[k] sum_t (x[t] c[t])
 /// conj(c[k - t]) with c[t] = e^{-i pi t^2 / n}, a convolution done by transforms of a power of
 /// two m >= 2n - 1 (t^2 is reduced modulo 2n in integers, so the chirp is exact to rounding at
-/// any n). Built once per length; its transforms then allocate nothing. `fft`, `ifft`, `rfft`
-/// (the n / 2 + 1 bins of a real signal, `numpy.fft.rfft`) and `irfft` are the one-call forms;
+/// any n). Built once per length; its transforms then allocate nothing. `RealFFT(n)` is the
+/// plan for real signals (the n / 2 + 1 bins, `numpy.fft.rfft`, and back), an even n a complex
+/// transform of n / 2 points. `fft`, `ifft`, `rfft` and `irfft` are the one-call forms;
 /// `hilbert` gives SciPy's analytic signal of each row (envelope and phase). The spectral
 /// estimates below and those of `multitaper.hpp` run the same butterflies on SIMD lanes, W
 /// transforms at once (`detail::LaneFFT`; W = 4 with AVX2 or AVX-512, whose 8 lanes were slower
@@ -133,8 +134,8 @@ V fft_zero() noexcept {
 }
 
 // e^{-2 pi i j / m}, from the cosine and sine of an angle of at most pi / 4 where m allows (the
-// circle's reflections about pi, pi / 2 and pi / 4 are exact): an eighth of a plan's roots cost
-// a sine and cosine each, and every root is as accurate as the small angles'.
+// circle's reflections about pi, pi / 2 and pi / 4 are exact), so that every root is as
+// accurate as the small angles'.
 inline std::complex<double> unit_root(std::size_t j, std::size_t m) noexcept {
   double sign_c = 1, sign_s = 1;
   bool swap = false;
@@ -154,6 +155,33 @@ inline std::complex<double> unit_root(std::size_t j, std::size_t m) noexcept {
   double c = std::cos(x), s = std::sin(x);
   if (swap) std::swap(c, s);
   return {sign_c * c, -sign_s * s};
+}
+
+// unit_root(j, m) for j = 0 ... count - 1, the same values: the roots whose index is its own
+// reflection (8j <= m where 4 divides m, 4j <= m for other even m, 2j <= m for odd m) take a
+// cosine and sine, and the others reflect one made before, a range at a time.
+inline std::vector<std::complex<double>> unit_roots(std::size_t m, std::size_t count) {
+  std::vector<std::complex<double>> w(count);
+  const std::size_t direct = m % 4 == 0 ? m / 8 : m % 2 == 0 ? m / 4 : m / 2;
+  std::size_t j = 0;
+  for (; j < count && j <= direct; ++j) {
+    const double x = 2.0 * std::numbers::pi * double(j) / double(m);
+    w[j] = {std::cos(x), -std::sin(x)};
+  }
+  if (m % 4 == 0) {
+    for (; j < count && 4 * j <= m; ++j) {  // pi / 2 - x: cosine and sine swapped
+      const std::complex<double> v = w[m / 4 - j];
+      w[j] = {-v.imag(), -v.real()};
+    }
+  }
+  if (m % 2 == 0) {
+    for (; j < count && 2 * j <= m; ++j) {  // pi - x: the cosine negated
+      const std::complex<double> v = w[m / 2 - j];
+      w[j] = {-v.real(), v.imag()};
+    }
+  }
+  for (; j < count; ++j) w[j] = std::conj(w[m - j]);  // 2 pi - x
+  return w;
 }
 
 }  // namespace detail
@@ -185,10 +213,7 @@ class BasicFFT {
     } else {
       m_ = un;
     }
-    twiddle_.resize(m_);
-    for (std::size_t j = 0; j < m_; ++j) {
-      twiddle_[j] = detail::unit_root(j, m_);
-    }
+    twiddle_ = detail::unit_roots(m_, m_);
     work_.resize(m_);
     if (chirp_.empty()) return;
     kernel_.assign(m_, cplx(0));
@@ -217,8 +242,10 @@ class BasicFFT {
   // per point and stage).
   static constexpr std::size_t kLargestRadix = 31;
 
-  // n's prime factors, fours first (one radix-4 stage for two radix-2 ones), then in increasing
-  // order; empty for n = 1.
+  // n's prime factors as radices: the fours (one radix-4 stage for two radix-2 ones), then the
+  // rest in increasing order, a 2 left over from the fours first of all: the outermost stage
+  // (placed last, its leaves of two points made transforms of 512, 2048 and 8192 points
+  // 1.1-1.7x slower than placed first, bench/README.md); empty for n = 1.
   static std::vector<std::size_t> factor(std::size_t n) {
     std::vector<std::size_t> f;
     while (n % 4 == 0) {
@@ -233,7 +260,8 @@ class BasicFFT {
     }
     if (n > 1) f.push_back(n);
     std::stable_sort(f.begin(), f.end(), [](std::size_t a, std::size_t b) {
-      return (a == 4 ? 0 : a) < (b == 4 ? 0 : b);
+      const auto rank = [](std::size_t p) { return p == 2 ? 0 : p == 4 ? 1 : p; };
+      return rank(a) < rank(b);
     });
     return f;
   }
@@ -386,24 +414,23 @@ using FFT = BasicFFT<std::complex<double>>;
 namespace detail {
 /// W transforms at once, one per lane of `ComplexLanes`.
 using LaneFFT = BasicFFT<ComplexLanes>;
+}  // namespace detail
 
-// The L-point DFT of a real sequence as its bins 0 ... L / 2, and back. An even L runs as one
-// complex DFT of L / 2 points, z[t] = x[2t] + i x[2t + 1]: with E and O the DFTs of the even
-// and odd samples, E[k] = (Z[k] + conj Z[L/2 - k]) / 2, O[k] = (Z[k] - conj Z[L/2 - k]) / 2i,
-// and X[k] = E[k] + W_L^k O[k]; the inverse solves these for E and O. An odd L runs as a
-// complex DFT of L points. Built once per length; `forward` and `inverse` then allocate
-// nothing (one object per thread).
-class RealDFT {
+/// The L-point DFT of a real sequence as its bins 0 ... L / 2 (`numpy.fft.rfft`), and back
+/// (`numpy.fft.irfft`). An even L runs as one complex DFT of L / 2 points, z[t] = x[2t] +
+/// i x[2t + 1]: with E and O the DFTs of the even and odd samples, E[k] = (Z[k] + conj
+/// Z[L/2 - k]) / 2, O[k] = (Z[k] - conj Z[L/2 - k]) / 2i, and X[k] = E[k] + W_L^k O[k]; the
+/// inverse solves these for E and O. An odd L runs as a complex DFT of L points. Built once per
+/// length (it allocates, and throws `dimension_error` for L < 1); `forward` and `inverse` then
+/// allocate nothing. They use the object's work buffer: one object per thread.
+class RealFFT {
  public:
   using cplx = std::complex<double>;
 
-  explicit RealDFT(Eigen::Index n) : n_(n), plan_(n % 2 == 0 ? n / 2 : n) {
+  explicit RealFFT(Eigen::Index n) : n_(n), plan_(complex_length(n)) {
     work_.resize(std::size_t(plan_.size()));
     if (n % 2 != 0) return;
-    twiddle_.resize(std::size_t(n / 2));
-    for (std::size_t k = 0; k < twiddle_.size(); ++k) {
-      twiddle_[k] = unit_root(k, std::size_t(n));
-    }
+    twiddle_ = detail::unit_roots(std::size_t(n), std::size_t(n / 2));
   }
 
   [[nodiscard]] Eigen::Index size() const noexcept { return n_; }
@@ -418,13 +445,25 @@ class RealDFT {
       return;
     }
     const std::size_t h = n / 2;
-    for (std::size_t t = 0; t < h; ++t) work_[t] = cplx(x[2 * t], x[2 * t + 1]);
+    std::copy_n(x, n, reinterpret_cast<double*>(work_.data()));  // z[t] = x[2t] + i x[2t + 1]
     plan_.forward(work_.data(), work_.data());
-    for (std::size_t k = 0; k <= h; ++k) {
-      const cplx a = work_[k % h], b = std::conj(work_[(h - k) % h]);
-      const cplx even = 0.5 * (a + b), odd = 0.5 * (a - b);  // odd times i
-      const cplx w = k < h ? twiddle_[k] : cplx(-1.0, 0.0);
-      bins[k] = even + w * cplx(odd.imag(), -odd.real());
+    // k = 0 and L / 2: E = Re Z[0], O = Im Z[0]
+    bins[0] = work_[0].real() + work_[0].imag();
+    bins[h] = work_[0].real() - work_[0].imag();
+    // on the doubles themselves (std::complex is an array of two), through local pointers:
+    // g++ kept std::complex temporaries on the stack here (two 8-byte stores, then a 16-byte
+    // load that cannot be forwarded from them), and a held transform took 2-3x as long
+    const double* z = reinterpret_cast<const double*>(work_.data());
+    const double* w = reinterpret_cast<const double*>(twiddle_.data());
+    double* out = reinterpret_cast<double*>(bins);
+    for (std::size_t k = 1; k < h; ++k) {
+      const double ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * (h - k)], bi = z[2 * (h - k) + 1];
+      const double wr = w[2 * k], wi = w[2 * k + 1];
+      const double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+      const double dr = 0.5 * (ar - br), di = 0.5 * (ai + bi);
+      // X[k] = E + W O with E = (er, ei), O = (di, -dr)
+      out[2 * k] = er + di * wr + dr * wi;
+      out[2 * k + 1] = ei + di * wi - dr * wr;
     }
   }
 
@@ -443,25 +482,36 @@ class RealDFT {
       return;
     }
     const std::size_t h = n / 2;
-    for (std::size_t k = 0; k < h; ++k) {
-      const cplx a = k == 0 ? cplx(bins[0].real()) : bins[k];
-      const cplx b = k == 0 ? cplx(bins[h].real()) : std::conj(bins[h - k]);
-      const cplx even = 0.5 * (a + b), odd = 0.5 * (a - b) * std::conj(twiddle_[k]);
-      work_[k] = even + cplx(-odd.imag(), odd.real());  // even + i odd
+    // k = 0: E = (X[0] + X[L / 2]) / 2, O = (X[0] - X[L / 2]) / 2, both real
+    work_[0] = 0.5 * cplx(bins[0].real() + bins[h].real(), bins[0].real() - bins[h].real());
+    const double* in = reinterpret_cast<const double*>(bins);  // as forward's
+    const double* w = reinterpret_cast<const double*>(twiddle_.data());
+    double* z = reinterpret_cast<double*>(work_.data());
+    for (std::size_t k = 1; k < h; ++k) {
+      const double ar = in[2 * k], ai = in[2 * k + 1];
+      const double br = in[2 * (h - k)], bi = in[2 * (h - k) + 1];
+      const double wr = w[2 * k], wi = w[2 * k + 1];
+      const double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
+      const double dr = 0.5 * (ar - br), di = 0.5 * (ai + bi);
+      // O = (X[k] - conj X[L/2 - k]) conj(W) / 2 = (dr, di) conj(W); Z[k] = E + i O
+      const double o_re = dr * wr + di * wi, o_im = di * wr - dr * wi;
+      z[2 * k] = er - o_im;
+      z[2 * k + 1] = ei + o_re;
     }
     plan_.inverse(work_.data(), work_.data());
-    for (std::size_t t = 0; t < h; ++t) {
-      x[2 * t] = work_[t].real();
-      x[2 * t + 1] = work_[t].imag();
-    }
+    std::copy_n(reinterpret_cast<const double*>(work_.data()), n, x);  // x[2t] + i x[2t + 1] = z[t]
   }
 
  private:
+  static Eigen::Index complex_length(Eigen::Index n) {
+    if (n < 1) DENDRITE_THROW(dimension_error, "RealFFT: expected a length of at least 1, got ", n);
+    return n % 2 == 0 ? n / 2 : n;
+  }
+
   Eigen::Index n_;
   FFT plan_;
   std::vector<cplx> twiddle_, work_;
 };
-}  // namespace detail
 
 /// A complex vector over the analysis scalar.
 template <AnalysisScalar S>
@@ -512,21 +562,20 @@ template <AnalysisScalar S = double>
   return detail::transform_once<S>(x, true);
 }
 
-/// `numpy.fft.rfft(x)`: bins 0 ... n / 2 of the DFT of a real x. Throws `dimension_error` for an
-/// empty x.
+/// `numpy.fft.rfft(x)`: bins 0 ... n / 2 of the DFT of a real x, by a `RealFFT` made for the
+/// call (an even n as a complex DFT of n / 2 points). Throws `dimension_error` for an empty x.
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorXc<S> rfft(const std::type_identity_t<Eigen::Ref<const VectorX<S>>>& x) {
-  FFT plan(x.size());
-  VectorXc<S> z = x.template cast<std::complex<S>>();
-  plan.forward(z.data(), z.data());
-  z.conservativeResize(x.size() / 2 + 1);
+  RealFFT plan(x.size());
+  VectorXc<S> z(x.size() / 2 + 1);
+  plan.forward(x.data(), z.data());
   return z;
 }
 
 /// `numpy.fft.irfft(z, n)`: the real n-point sequence whose `rfft` is z, from z's bins 0 ... n / 2
 /// (zero-padded or cut there), the imaginary parts of bin 0 and, for even n, of bin n / 2
-/// ignored; n = -1: 2 (z.size() - 1). Throws `dimension_error` for n < 1 (or an n = -1 that gives
-/// one).
+/// ignored; n = -1: 2 (z.size() - 1). By a `RealFFT`, as `rfft`. Throws `dimension_error` for
+/// n < 1 (or an n = -1 that gives one).
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorX<S> irfft(const std::type_identity_t<VectorXc<S>>& z, Eigen::Index n = -1) {
   const Eigen::Index length = n < 0 ? 2 * (z.size() - 1) : n;
@@ -534,11 +583,13 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(dimension_error, "irfft: expected an output length n >= 1, got ", length,
                    n < 0 ? " (2 (z.size() - 1))" : "");
   }
-  VectorXc<S> full = VectorXc<S>::Zero(length);
-  detail::add_hermitian(z.data(), z.size(), length, 1.0, full.data());
-  FFT plan(length);
-  plan.inverse(full.data(), full.data());
-  return full.real();
+  const Eigen::Index bins = length / 2 + 1, given = std::min(bins, z.size());
+  VectorXc<S> half = VectorXc<S>::Zero(bins);
+  half.head(given) = z.head(given);
+  RealFFT plan(length);
+  VectorX<S> x(length);
+  plan.inverse(half.data(), x.data());
+  return x;
 }
 
 /// What `welch` removes from each segment before windowing (SciPy's `detrend`: False,
