@@ -712,6 +712,139 @@ void BM_MinimumPhase(benchmark::State& state) {
   }
 }
 
+// rfft and irfft of one real sequence (white noise) of n points, n = 1000, 4096 and 60000,
+// each building its plan (as the one-call forms do). Beside them: the same bins from a complex
+// DFT of all n points (what rfft and irfft did before the real transform), and Eigen's FFT
+// module (kissfft's real transform, a new plan each call); numpy's are in bench/dsp_scipy.py.
+Eigen::VectorXd noise_signal(Eigen::Index n) {
+  std::mt19937 rng(5);
+  std::normal_distribution<double> normal;
+  return Eigen::VectorXd::NullaryExpr(n, [&] { return normal(rng); });
+}
+
+void BM_Rfft(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  for (auto _ : state) {
+    Eigen::VectorXcd z = dsp::rfft(x);
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_RfftComplexBaseline(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  for (auto _ : state) {
+    dsp::FFT plan(x.size());
+    Eigen::VectorXcd z = x.cast<std::complex<double>>();
+    plan.forward(z.data(), z.data());
+    Eigen::VectorXcd bins = z.head(x.size() / 2 + 1);
+    benchmark::DoNotOptimize(bins.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// A complex transform of n points with the plan held (n = 512 ... 8192: a radix-2 stage beside
+// the radix-4 ones at 512, 2048 and 8192), beside Eigen's FFT module with its plan cached.
+void BM_FFTPlanned(benchmark::State& state) {
+  const Eigen::Index n = state.range(0);
+  const Eigen::VectorXd re = noise_signal(n), im = noise_signal(n + 1).tail(n);
+  const Eigen::VectorXcd x = re.cast<std::complex<double>>() + std::complex<double>(0, 1) * im;
+  dsp::FFT plan(n);
+  Eigen::VectorXcd z(n);
+  for (auto _ : state) {
+    plan.forward(x.data(), z.data());
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// Making a plan of n points (its roots of unity and buffers), n = 4096 and 60000.
+void BM_FFTPlan(benchmark::State& state) {
+  for (auto _ : state) {
+    dsp::FFT plan(state.range(0));
+    benchmark::DoNotOptimize(&plan);
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_FFTEigenFFTPlannedBaseline(benchmark::State& state) {
+  const Eigen::Index n = state.range(0);
+  const Eigen::VectorXd re = noise_signal(n), im = noise_signal(n + 1).tail(n);
+  const Eigen::VectorXcd x = re.cast<std::complex<double>>() + std::complex<double>(0, 1) * im;
+  Eigen::FFT<double> plan;
+  Eigen::VectorXcd z;
+  for (auto _ : state) {
+    plan.fwd(z, x);
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+// The same forward transform with the plan held (a `RealFFT` made once, an Eigen::FFT object
+// kept, which caches its plan): what a loop over many sequences of one length costs.
+void BM_RealFFTPlanned(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  dsp::RealFFT plan(x.size());
+  Eigen::VectorXcd z(x.size() / 2 + 1);
+  for (auto _ : state) {
+    plan.forward(x.data(), z.data());
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_RfftEigenFFTPlannedBaseline(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  Eigen::FFT<double> plan;
+  plan.SetFlag(Eigen::FFT<double>::HalfSpectrum);
+  Eigen::VectorXcd z;
+  for (auto _ : state) {
+    plan.fwd(z, x);
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_Irfft(benchmark::State& state) {
+  const Eigen::Index n = state.range(0);
+  const Eigen::VectorXcd z = dsp::rfft(noise_signal(n));
+  for (auto _ : state) {
+    Eigen::VectorXd x = dsp::irfft(z, n);
+    benchmark::DoNotOptimize(x.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_IrfftComplexBaseline(benchmark::State& state) {
+  const Eigen::Index n = state.range(0);
+  const Eigen::VectorXcd z = dsp::rfft(noise_signal(n));
+  for (auto _ : state) {
+    dsp::FFT plan(n);
+    Eigen::VectorXcd full(n);
+    full(0) = z(0).real();
+    for (Eigen::Index k = 1; k < z.size(); ++k) {
+      full(k) = z(k);
+      full(n - k) = std::conj(z(k));
+    }
+    plan.inverse(full.data(), full.data());
+    Eigen::VectorXd x = full.real();
+    benchmark::DoNotOptimize(x.data());
+    benchmark::ClobberMemory();
+  }
+}
+
+void BM_RfftEigenFFTBaseline(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  for (auto _ : state) {
+    Eigen::FFT<double> plan;
+    plan.SetFlag(Eigen::FFT<double>::HalfSpectrum);
+    Eigen::VectorXcd z;
+    plan.fwd(z, x);
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+}
+
 }  // namespace
 
 BENCHMARK(BM_Decimator64x8);
@@ -753,3 +886,18 @@ BENCHMARK(BM_KaiserLowpass80dBBaseline)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Firwin2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FirwinBaseline)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MinimumPhase)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Rfft)->Arg(1000)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RfftComplexBaseline)->Arg(1000)->Arg(4096)->Arg(60000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RfftEigenFFTBaseline)->Arg(1000)->Arg(4096)->Arg(60000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FFTPlanned)->RangeMultiplier(2)->Range(512, 8192)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FFTPlan)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FFTEigenFFTPlannedBaseline)->RangeMultiplier(2)->Range(512, 8192)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RealFFTPlanned)->Arg(1000)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RfftEigenFFTPlannedBaseline)->Arg(1000)->Arg(4096)->Arg(60000)
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Irfft)->Arg(1000)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_IrfftComplexBaseline)->Arg(1000)->Arg(4096)->Arg(60000)
+    ->Unit(benchmark::kMicrosecond);

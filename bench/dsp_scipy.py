@@ -64,6 +64,18 @@ def fir_fft():
               f"{best * 1e3:.2f} ms best of 9")
 
 
+def real_fft():
+    """numpy's rfft and irfft on BM_Rfft's and BM_Irfft's lengths (white noise)."""
+    rng = np.random.default_rng(5)
+    for n in (1000, 4096, 60000):
+        x = rng.standard_normal(n)
+        z = np.fft.rfft(x)
+        forward = best_of(lambda: np.fft.rfft(x), 99)
+        inverse = best_of(lambda: np.fft.irfft(z, n), 99)
+        print(f"numpy {np.__version__} rfft, n {n}: {forward * 1e6:.1f} us, irfft "
+              f"{inverse * 1e6:.1f} us, best of 99")
+
+
 def main():
     rng = np.random.default_rng(3)
     for channels, sections in ((64, 1), (384, 4)):
