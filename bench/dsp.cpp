@@ -722,6 +722,16 @@ Eigen::VectorXd noise_signal(Eigen::Index n) {
   return Eigen::VectorXd::NullaryExpr(n, [&] { return normal(rng); });
 }
 
+// Complex white noise of n points, for the complex transforms.
+Eigen::VectorXcd complex_noise(Eigen::Index n) {
+  std::mt19937 rng(6);
+  std::normal_distribution<double> normal;
+  return Eigen::VectorXcd::NullaryExpr(n, [&] {
+    const double re = normal(rng);
+    return std::complex<double>(re, normal(rng));
+  });
+}
+
 void BM_Rfft(benchmark::State& state) {
   const Eigen::VectorXd x = noise_signal(state.range(0));
   for (auto _ : state) {
@@ -747,8 +757,7 @@ void BM_RfftComplexBaseline(benchmark::State& state) {
 // the radix-4 ones at 512, 2048 and 8192), beside Eigen's FFT module with its plan cached.
 void BM_FFTPlanned(benchmark::State& state) {
   const Eigen::Index n = state.range(0);
-  const Eigen::VectorXd re = noise_signal(n), im = noise_signal(n + 1).tail(n);
-  const Eigen::VectorXcd x = re.cast<std::complex<double>>() + std::complex<double>(0, 1) * im;
+  const Eigen::VectorXcd x = complex_noise(n);
   dsp::FFT plan(n);
   Eigen::VectorXcd z(n);
   for (auto _ : state) {
@@ -769,8 +778,7 @@ void BM_FFTPlan(benchmark::State& state) {
 
 void BM_FFTEigenFFTPlannedBaseline(benchmark::State& state) {
   const Eigen::Index n = state.range(0);
-  const Eigen::VectorXd re = noise_signal(n), im = noise_signal(n + 1).tail(n);
-  const Eigen::VectorXcd x = re.cast<std::complex<double>>() + std::complex<double>(0, 1) * im;
+  const Eigen::VectorXcd x = complex_noise(n);
   Eigen::FFT<double> plan;
   Eigen::VectorXcd z;
   for (auto _ : state) {

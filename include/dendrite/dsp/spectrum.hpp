@@ -522,8 +522,8 @@ using MatrixXc = Eigen::Matrix<std::complex<S>, Eigen::Dynamic, Eigen::Dynamic>;
 
 namespace detail {
 // The n-point spectrum of a real sequence from its one-sided bins (count of them at `bins`; only
-// 0 ... n / 2 are read, those past count are 0), times `scale`, added to out[0 ... n): irfft's,
-// the imaginary parts of bins 0 and n / 2 ignored.
+// 0 ... n / 2 are read, those past count are 0), times `scale`, added to out[0 ... n), the
+// imaginary parts of bins 0 and n / 2 ignored: istft's, two segments' spectra on one lane.
 inline void add_hermitian(const std::complex<double>* bins, Eigen::Index count, Eigen::Index n,
                           std::complex<double> scale, std::complex<double>* out) noexcept {
   const Eigen::Index used = std::min(count, n / 2 + 1);
