@@ -228,8 +228,7 @@ class BasicFFT {
     kernel_.assign(m_, cplx(0));
     kernel_[0] = std::conj(chirp_[0]);
     for (std::size_t t = 1; t < un; ++t) kernel_[t] = kernel_[m_ - t] = std::conj(chirp_[t]);
-    std::vector<cplx> in = kernel_;
-    mixed(in.data(), kernel_.data());
+    mixed(kernel_.data(), kernel_.data());  // in place: complex values go through split_
     if constexpr (!kSplit) split_ = {};  // lanes need the split arrays only for the kernel
     conv_.resize(m_);
   }
@@ -324,19 +323,13 @@ class BasicFFT {
       double* w = lane_twiddle_.data() + lane_offset_[f];
       for (std::size_t j = 1; j < factors_[f]; ++j, w += 2 * sub) {
         const std::size_t d = j * step_[f];  // W_len^{j k} = W_m^{k d}
-        if (!quarter) {
-          for (std::size_t k = 0; k < sub; ++k) {
-            w[k] = roots[k * d].real();
-            w[sub + k] = roots[k * d].imag();
-          }
-          continue;
-        }
-        // k d in quarter q = 0 ... 3: W_m^e = (-i)^q W_m^{e - q m / 4}, exact
-        const std::size_t quarter_len = m_ / 4;
+        // with a quarter of the circle, k d in quarter q = 0 ... 3: W_m^e = (-i)^q W_m^{e - q m /
+        // 4}, exact; with the whole circle, the one "quarter" q = 0 of length m
+        const std::size_t span = quarter ? m_ / 4 : m_;
         std::size_t k = 0;
-        for (std::size_t q = 0; q < 4; ++q) {
-          const std::size_t base = q * quarter_len;
-          for (; k < sub && k * d <= base + quarter_len; ++k) {
+        for (std::size_t q = 0; q < (quarter ? 4 : 1); ++q) {
+          const std::size_t base = q * span;
+          for (; k < sub && k * d <= base + span; ++k) {
             const cplx v = roots[k * d - base];
             const cplx r = q == 0   ? v
                            : q == 1 ? cplx(v.imag(), -v.real())
