@@ -732,6 +732,7 @@ Eigen::VectorXcd complex_noise(Eigen::Index n) {
   });
 }
 
+// The one-call rfft, its plan cached from the first call (dsp::detail::PlanCache).
 void BM_Rfft(benchmark::State& state) {
   const Eigen::VectorXd x = noise_signal(state.range(0));
   for (auto _ : state) {
@@ -739,6 +740,19 @@ void BM_Rfft(benchmark::State& state) {
     benchmark::DoNotOptimize(z.data());
     benchmark::ClobberMemory();
   }
+}
+
+// The same with the cache emptied before each call: a plan made each call, as every call did
+// before the cache (a length the thread has not used lately).
+void BM_RfftColdPlan(benchmark::State& state) {
+  const Eigen::VectorXd x = noise_signal(state.range(0));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(dsp::release_fft_plans());
+    Eigen::VectorXcd z = dsp::rfft(x);
+    benchmark::DoNotOptimize(z.data());
+    benchmark::ClobberMemory();
+  }
+  dsp::release_fft_plans();
 }
 
 void BM_RfftComplexBaseline(benchmark::State& state) {
@@ -895,6 +909,7 @@ BENCHMARK(BM_Firwin2)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FirwinBaseline)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_MinimumPhase)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Rfft)->Arg(1000)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RfftColdPlan)->Arg(1000)->Arg(4096)->Arg(60000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RfftComplexBaseline)->Arg(1000)->Arg(4096)->Arg(60000)
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RfftEigenFFTBaseline)->Arg(1000)->Arg(4096)->Arg(60000)

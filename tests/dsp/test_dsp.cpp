@@ -12,10 +12,12 @@
 #include <complex>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <numbers>
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -2200,6 +2202,150 @@ TEST_CASE("welch: a tone's closed-form Hann spectrum and Parseval's identity", "
       }
     }
   }
+}
+
+namespace {
+// A plan of n "points" holding 100 n bytes, for PlanCache's bookkeeping.
+struct FakePlan {
+  explicit FakePlan(Eigen::Index n) : n_(n) {
+    if (n < 1) throw dendrite::dimension_error("FakePlan: n < 1");
+  }
+  [[nodiscard]] Eigen::Index size() const { return n_; }
+  [[nodiscard]] std::size_t bytes() const { return std::size_t(100 * n_); }
+  Eigen::Index n_;
+};
+
+std::vector<Eigen::Index> cached_lengths(const dsp::detail::PlanCache<FakePlan>& c) {
+  std::vector<Eigen::Index> out;
+  for (std::size_t i = 0; i < c.size(); ++i) out.push_back(c.length(i));
+  return out;
+}
+}  // namespace
+
+TEST_CASE("The one-call transforms' plan cache: least recently used out, within its budget",
+          "[dsp]") {
+  dsp::detail::PlanCache<FakePlan> c;
+  std::unique_ptr<FakePlan> spare;
+  const auto get = [&](Eigen::Index n) -> FakePlan& { return c.get(n, spare, 3, 1000); };
+  FakePlan& five = get(5);
+  get(2);
+  CHECK(&get(5) == &five);  // reused, and now the most recent
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{2, 5});
+  CHECK(c.bytes() == 700);
+  get(1);
+  get(3);  // a fourth plan: the least recently used (2) goes
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{5, 1, 3});
+  CHECK(c.bytes() == 900);
+  get(4);  // 400 more bytes: 5 goes, for the count (and then 400 + 400 <= 1000)
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{1, 3, 4});
+  CHECK(c.bytes() == 800);
+  get(6);  // 1 goes for the count, then 3 for the bytes: 400 + 600 = 1000, the budget itself
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{4, 6});
+  CHECK(c.bytes() == 1000);
+  CHECK(spare == nullptr);
+  FakePlan& big = get(11);  // 1100 bytes, past the budget: made for the call, not cached
+  CHECK(spare.get() == &big);
+  CHECK(big.size() == 11);
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{4, 6});
+  CHECK_THROWS_AS(get(0), dendrite::dimension_error);  // the cache as it was
+  CHECK(cached_lengths(c) == std::vector<Eigen::Index>{4, 6});
+  CHECK(c.bytes() == 1000);
+  c.clear();
+  CHECK(c.size() == 0);
+  CHECK(c.bytes() == 0);
+}
+
+TEST_CASE("The one-call transforms through the plan cache equal a plan of their own",
+          "[dsp]") {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> g;
+  dsp::release_fft_plans();
+  auto& real = dsp::detail::PlanCache<dsp::RealFFT>::local();
+  auto& complex = dsp::detail::PlanCache<dsp::FFT>::local();
+  // 10 lengths, odd, even, Bluestein (37, 74), over the cache's 8 plans: each comes back after
+  // it was dropped
+  const std::vector<Eigen::Index> lengths = {7, 100, 37, 1000, 3, 74, 255, 2, 1, 4096};
+  for (int round = 0; round < 2; ++round) {
+    for (Eigen::Index n : lengths) {
+      INFO("n = " << n << ", round " << round);
+      Eigen::VectorXd x(n);
+      for (double& v : x) v = g(rng);
+      dsp::RealFFT own(n);
+      Eigen::VectorXcd want(n / 2 + 1);
+      own.forward(x.data(), want.data());
+      const Eigen::VectorXcd got = dsp::rfft(x);
+      CHECK(got == want);  // bit for bit: the same plan, made once
+      Eigen::VectorXd back_want(n);
+      own.inverse(want.data(), back_want.data());
+      CHECK(dsp::irfft(want, n) == back_want);
+      const Eigen::VectorXcd z = x.cast<std::complex<double>>();
+      dsp::FFT own_complex(n);
+      Eigen::VectorXcd zf(n), zi(n);
+      own_complex.forward(z.data(), zf.data());
+      own_complex.inverse(z.data(), zi.data());
+      CHECK(dsp::fft(z) == zf);
+      CHECK(dsp::ifft(z) == zi);
+      CHECK(real.size() <= 8);
+      REQUIRE(real.size() >= 1);
+      CHECK(real.length(real.size() - 1) == n);  // the most recent
+      CHECK(complex.length(complex.size() - 1) == n);
+    }
+  }
+  CHECK(real.size() == 8);
+  CHECK(complex.size() == 8);
+  // the 8 most recent lengths, the least recent first
+  for (std::size_t i = 0; i < 8; ++i) CHECK(real.length(i) == lengths[i + 2]);
+  std::size_t held = 0;
+  for (std::size_t i = 0; i < 8; ++i) {
+    held += dsp::RealFFT(real.length(i)).bytes() + dsp::FFT(complex.length(i)).bytes();
+  }
+  CHECK(real.bytes() + complex.bytes() == held);
+  CHECK(held > 8 * 4096 * sizeof(double));  // the 4 096-point plans alone hold more
+  CHECK(dsp::release_fft_plans() == held);
+  CHECK(real.size() == 0);
+  CHECK(complex.bytes() == 0);
+  CHECK_THROWS_AS(dsp::rfft(Eigen::VectorXd()), dendrite::dimension_error);
+  CHECK(real.size() == 0);
+  // a plan past the cache's 32 MiB is made for the call and dropped: the prime length 131 101
+  // runs Bluestein's transform of 2^19 points (a plan of 46 MB)
+  const Eigen::Index prime = 131101;
+  REQUIRE(dsp::RealFFT(prime).bytes() > dsp::detail::PlanCache<dsp::RealFFT>::kBudget);
+  Eigen::VectorXd tone(prime);
+  for (Eigen::Index t = 0; t < prime; ++t) {
+    tone(t) = std::cos(2 * std::numbers::pi * 5.0 * double(t) / double(prime));
+  }
+  const Eigen::VectorXcd bins = dsp::rfft(tone);
+  CHECK(real.size() == 0);
+  CHECK(std::abs(bins(5) - double(prime) / 2) < 1e-6 * double(prime));  // n / 2 at bin 5
+  CHECK(std::abs(bins(4)) < 1e-6 * double(prime));
+  // each thread has caches of its own: two threads at once, the same results
+  std::vector<Eigen::VectorXd> inputs;
+  std::vector<Eigen::VectorXcd> expect;
+  for (Eigen::Index n : {100, 1000, 4096, 37}) {
+    Eigen::VectorXd x(n);
+    for (double& v : x) v = g(rng);
+    dsp::RealFFT own(n);
+    Eigen::VectorXcd want(n / 2 + 1);
+    own.forward(x.data(), want.data());
+    inputs.push_back(x);
+    expect.push_back(want);
+  }
+  std::array<int, 2> mismatches{};
+  std::array<std::size_t, 2> cached{};
+  std::vector<std::thread> threads;
+  for (int id = 0; id < 2; ++id) {
+    threads.emplace_back([&, id] {
+      for (int k = 0; k < 200; ++k) {
+        const std::size_t i = std::size_t(k + 3 * id) % inputs.size();
+        if (dsp::rfft(inputs[i]) != expect[i]) ++mismatches[std::size_t(id)];
+      }
+      cached[std::size_t(id)] = dsp::detail::PlanCache<dsp::RealFFT>::local().size();
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(mismatches == std::array<int, 2>{0, 0});
+  CHECK(cached == std::array<std::size_t, 2>{4, 4});
+  CHECK(real.size() == 0);  // this thread's cache untouched
 }
 
 TEST_CASE("FFT, window and welch: bad input", "[dsp]") {

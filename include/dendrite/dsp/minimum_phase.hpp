@@ -41,6 +41,7 @@
 #include <complex>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numbers>
 #include <type_traits>
 #include <vector>
@@ -102,7 +103,8 @@ template <AnalysisScalar S = double>
     DENDRITE_THROW(numerical_error, "minimum_phase: need n_fft >= N = ", n, ", got ", length);
   }
   // every sequence below is real and every spectrum Hermitian: real transforms, bins 0 ... L / 2
-  RealFFT plan(length);
+  std::unique_ptr<RealFFT> uncached;
+  RealFFT& plan = detail::PlanCache<RealFFT>::local().get(length, uncached);
   const auto len = std::size_t(length), bins = len / 2 + 1;
   std::vector<double> x(len, 0.0);
   std::vector<cplx> z(bins);

@@ -18,11 +18,12 @@
 /// x[t] = X'[(n - t) mod n] / n with X' = DFT(X). Built once per length; its transforms then
 /// allocate nothing. `RealFFT(n)` is the plan for real signals (the n / 2 + 1 bins,
 /// `numpy.fft.rfft`, and back), an even n a complex transform of n / 2 points. `fft`, `ifft`,
-/// `rfft` and `irfft` are the one-call forms; `hilbert` gives SciPy's analytic signal of each
-/// row (envelope and phase). The spectral estimates below and those of `multitaper.hpp` run the
-/// same butterflies with W transforms on the SIMD lanes instead (`detail::LaneFFT`; W = 4 with
-/// AVX2 or AVX-512, whose 8 lanes were slower on long rows, and 2 on SSE2), each lane holding
-/// two real segments or tapered rows.
+/// `rfft` and `irfft` are the one-call forms, which reuse the plans of recent lengths (each
+/// thread keeps up to 8 plans of each kind, 32 MiB of them at most; `release_fft_plans()`);
+/// `hilbert` gives SciPy's analytic signal of each row (envelope and phase). The spectral
+/// estimates below and those of `multitaper.hpp` run the same butterflies with W transforms on
+/// the SIMD lanes instead (`detail::LaneFFT`; W = 4 with AVX2 or AVX-512, whose 8 lanes were
+/// slower on long rows, and 2 on SSE2), each lane holding two real segments or tapered rows.
 ///
 /// `welch(x, fs)` is `scipy.signal.welch(x, fs)` for each row of x (channels x samples): the
 /// rows are cut into segments of `nperseg` samples that start every nperseg - noverlap samples
@@ -66,6 +67,7 @@
 #include <complex>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <numbers>
 #include <optional>
 #include <type_traits>
@@ -234,6 +236,14 @@ class BasicFFT {
   }
 
   [[nodiscard]] Eigen::Index size() const noexcept { return n_; }
+
+  /// The bytes the plan holds (its tables and work arrays; the object itself besides).
+  [[nodiscard]] std::size_t bytes() const noexcept {
+    const auto held = [](const auto& v) { return v.capacity() * sizeof(v[0]); };
+    return held(factors_) + held(sub_) + held(step_) + held(lane_offset_) + held(twiddle_) +
+           held(chirp_) + held(kernel_) + held(split_) + held(lane_twiddle_) + held(work_) +
+           held(conv_);
+  }
 
   /// out[k] = sum_t in[t] e^{-2 pi i k t / n}, for n values at `in` and at `out` (they may be
   /// the same array).
@@ -632,6 +642,11 @@ class RealFFT {
 
   [[nodiscard]] Eigen::Index size() const noexcept { return n_; }
 
+  /// The bytes the plan holds (its complex plan's, its twiddles and its work array).
+  [[nodiscard]] std::size_t bytes() const noexcept {
+    return plan_.bytes() + (twiddle_.capacity() + work_.capacity()) * sizeof(cplx);
+  }
+
   /// bins[k] = sum_t x[t] e^{-2 pi i k t / L}, k = 0 ... L / 2, for L values at x.
   void forward(const double* x, cplx* bins) noexcept {
     const auto n = std::size_t(n_);
@@ -710,6 +725,91 @@ class RealFFT {
   std::vector<cplx> twiddle_, work_;
 };
 
+namespace detail {
+/// The plans `fft`, `ifft`, `rfft`, `irfft` and `minimum_phase` reuse: each thread keeps its
+/// last `count` plans of each kind (`FFT`, `RealFFT`), at most `budget` bytes of them, and drops
+/// the least recently used first; a plan of more than `budget` bytes is made for the call and
+/// dropped after it. pocketfft (SciPy's `scipy.fft`) keeps its last plans in the same way, one
+/// cache for all threads behind a lock; these plans have work arrays of their own, so each
+/// thread has its own cache and takes no lock. Without it every call made its plan: a plan of
+/// 4 096 real points costs several times its transform, and a call's allocations then end at
+/// the top of the heap, which glibc gives back to the system and takes again, page by page, on
+/// the next call (bench/README.md). `release_fft_plans()` empties this thread's caches.
+template <class Plan>
+class PlanCache {
+ public:
+  static constexpr std::size_t kCount = 8;
+  static constexpr std::size_t kBudget = std::size_t(32) << 20;
+
+  /// This thread's cache of plans of this kind.
+  static PlanCache& local() {
+    thread_local PlanCache cache;
+    return cache;
+  }
+
+  /// The plan for n: the cached one, or one made now and cached (dropping the least recently
+  /// used to stay within `count` plans and `budget` bytes), or, past the budget, one made into
+  /// `uncached`, which the caller holds for the call. Throws as the plan's constructor does
+  /// (`dimension_error` for n < 1), and then leaves the cache as it was.
+  Plan& get(Eigen::Index n, std::unique_ptr<Plan>& uncached, std::size_t count = kCount,
+            std::size_t budget = kBudget) {
+    for (std::size_t i = entries_.size(); i-- > 0;) {
+      if (entries_[i].plan->size() != n) continue;
+      // to the back: most recently used
+      std::rotate(entries_.begin() + std::ptrdiff_t(i), entries_.begin() + std::ptrdiff_t(i) + 1,
+                  entries_.end());
+      return *entries_.back().plan;
+    }
+    auto plan = std::make_unique<Plan>(n);
+    const std::size_t size = plan->bytes();
+    if (size > budget || count == 0) {
+      uncached = std::move(plan);
+      return *uncached;
+    }
+    while (!entries_.empty() && (entries_.size() >= count || bytes_ + size > budget)) {
+      bytes_ -= entries_.front().bytes;
+      entries_.erase(entries_.begin());
+    }
+    entries_.push_back({std::move(plan), size});
+    bytes_ += size;
+    return *entries_.back().plan;
+  }
+
+  /// The plans held, least recently used first, and their bytes.
+  [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+  [[nodiscard]] Eigen::Index length(std::size_t i) const noexcept {
+    return entries_[i].plan->size();
+  }
+  [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+
+  /// Drops every plan.
+  void clear() noexcept {
+    entries_.clear();
+    bytes_ = 0;
+  }
+
+ private:
+  struct Entry {
+    std::unique_ptr<Plan> plan;
+    std::size_t bytes;
+  };
+  std::vector<Entry> entries_;  // least recently used first
+  std::size_t bytes_ = 0;
+};
+}  // namespace detail
+
+/// Drops the plans this thread's `fft`, `ifft`, `rfft`, `irfft` and `minimum_phase` calls kept
+/// for reuse (at most 8 plans and 32 MiB of each kind, `FFT` and `RealFFT`; see
+/// `detail::PlanCache`), and returns the bytes they held.
+inline std::size_t release_fft_plans() noexcept {
+  auto& complex = detail::PlanCache<FFT>::local();
+  auto& real = detail::PlanCache<RealFFT>::local();
+  const std::size_t held = complex.bytes() + real.bytes();
+  complex.clear();
+  real.clear();
+  return held;
+}
+
 /// A complex vector over the analysis scalar.
 template <AnalysisScalar S>
 using VectorXc = Eigen::Matrix<std::complex<S>, Eigen::Dynamic, 1>;
@@ -736,7 +836,8 @@ inline void add_hermitian(const std::complex<double>* bins, Eigen::Index count, 
 
 template <AnalysisScalar S>
 VectorXc<S> transform_once(const VectorXc<S>& x, bool inverse) {
-  FFT plan(x.size());
+  std::unique_ptr<FFT> uncached;
+  FFT& plan = PlanCache<FFT>::local().get(x.size(), uncached);
   VectorXc<S> out(x.size());
   if (inverse) {
     plan.inverse(x.data(), out.data());
@@ -759,11 +860,13 @@ template <AnalysisScalar S = double>
   return detail::transform_once<S>(x, true);
 }
 
-/// `numpy.fft.rfft(x)`: bins 0 ... n / 2 of the DFT of a real x, by a `RealFFT` made for the
-/// call (an even n as a complex DFT of n / 2 points). Throws `dimension_error` for an empty x.
+/// `numpy.fft.rfft(x)`: bins 0 ... n / 2 of the DFT of a real x, by this thread's cached
+/// `RealFFT` of length n (made on the first call; `detail::PlanCache`), an even n as a complex
+/// DFT of n / 2 points. Throws `dimension_error` for an empty x.
 template <AnalysisScalar S = double>
 [[nodiscard]] VectorXc<S> rfft(const std::type_identity_t<Eigen::Ref<const VectorX<S>>>& x) {
-  RealFFT plan(x.size());
+  std::unique_ptr<RealFFT> uncached;
+  RealFFT& plan = detail::PlanCache<RealFFT>::local().get(x.size(), uncached);
   VectorXc<S> z(x.size() / 2 + 1);
   plan.forward(x.data(), z.data());
   return z;
@@ -783,7 +886,8 @@ template <AnalysisScalar S = double>
   const Eigen::Index bins = length / 2 + 1, given = std::min(bins, z.size());
   VectorXc<S> half = VectorXc<S>::Zero(bins);
   half.head(given) = z.head(given);
-  RealFFT plan(length);
+  std::unique_ptr<RealFFT> uncached;
+  RealFFT& plan = detail::PlanCache<RealFFT>::local().get(length, uncached);
   VectorX<S> x(length);
   plan.inverse(half.data(), x.data());
   return x;
