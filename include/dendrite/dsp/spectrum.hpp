@@ -230,7 +230,7 @@ class BasicFFT {
     kernel_.assign(m_, cplx(0));
     kernel_[0] = std::conj(chirp_[0]);
     for (std::size_t t = 1; t < un; ++t) kernel_[t] = kernel_[m_ - t] = std::conj(chirp_[t]);
-    mixed(kernel_.data(), kernel_.data());  // in place: complex values go through split_
+    mixed<cplx>(kernel_.data(), kernel_.data());  // in place: complex values go through split_
     if constexpr (!kSplit) split_ = {};  // lanes need the split arrays only for the kernel
     conv_.resize(m_);
   }
@@ -256,8 +256,47 @@ class BasicFFT {
     for (Eigen::Index t = 0; t < n_; ++t) out[t] = s * out[t];
   }
 
+  /// `forward` of n complex values stored as interleaved doubles, re, im, re, ... (2n doubles at
+  /// `in` and at `out`; they may be the same array): `FFT` only. `RealFFT` hands its samples over
+  /// this way, a pair of real samples as one complex value, without a copy.
+  void forward(const double* in, double* out) noexcept
+    requires std::is_same_v<V, std::complex<double>>
+  {
+    transform(Pairs{in}, PairsOut{out}, false);
+  }
+
+  /// `inverse` of n complex values stored as interleaved doubles (see the `forward` above).
+  void inverse(const double* in, double* out) noexcept
+    requires std::is_same_v<V, std::complex<double>>
+  {
+    transform(Pairs{in}, PairsOut{out}, true);
+    const double s = 1.0 / double(n_);
+    for (Eigen::Index t = 0; t < 2 * n_; ++t) out[t] *= s;
+  }
+
  private:
   using Lanes = detail::ComplexLanes;
+  // Complex values as interleaved doubles (re, im), read and written as doubles: the input and
+  // output of the double overloads of forward and inverse. The transforms take `const V*` and
+  // `V*` or these, read as in[i] and `in + i` and written through `store`.
+  struct Pairs {
+    const double* d;
+    DENDRITE_FORCE_INLINE Pairs operator+(std::size_t i) const noexcept { return {d + 2 * i}; }
+    DENDRITE_FORCE_INLINE cplx operator[](std::size_t i) const noexcept {
+      return {d[2 * i], d[2 * i + 1]};
+    }
+  };
+  struct PairsOut {
+    double* d;
+  };
+  template <class T>
+  DENDRITE_FORCE_INLINE static void store(T* out, std::size_t i, const T& v) noexcept {
+    out[i] = v;
+  }
+  DENDRITE_FORCE_INLINE static void store(PairsOut out, std::size_t i, const cplx& v) noexcept {
+    out.d[2 * i] = v.real();
+    out.d[2 * i + 1] = v.imag();
+  }
   // m_ values in split arrays, the real parts at re and the imaginary parts at re + m_ (one
   // pointer: g++ passed a struct of two through the stack to each stage and read it back as
   // one 16-byte load, a quarter of a 4 096-point transform's time)
@@ -358,20 +397,21 @@ class BasicFFT {
   // forward transform read backwards, IDFT(X)[t] = DFT(X)[(n - t) mod n] / n (`mixed`'s
   // `reversed`): the split work arrays take every value of in before out is written, so they
   // need no copy.
-  void transform(const V* in, V* out, bool inverse) noexcept {
+  template <class In, class Out>
+  void transform(In in, Out out, bool inverse) noexcept {
     using detail::conj;
     using detail::fft_mul;
     using std::conj;
     const auto n = std::size_t(n_);
     if (chirp_.empty()) {
       if constexpr (kSplit) {
-        mixed(in, out, inverse);
-        return;
-      }
-      for (std::size_t t = 0; t < n; ++t) work_[t] = inverse ? conj(in[t]) : in[t];
-      mixed(work_.data(), out);
-      if (inverse) {
-        for (std::size_t k = 0; k < n; ++k) out[k] = conj(out[k]);
+        mixed<V>(in, out, inverse);
+      } else {
+        for (std::size_t t = 0; t < n; ++t) work_[t] = inverse ? conj(in[t]) : in[t];
+        mixed<V>(work_.data(), out);
+        if (inverse) {
+          for (std::size_t k = 0; k < n; ++k) out[k] = conj(out[k]);
+        }
       }
       return;
     }
@@ -379,38 +419,39 @@ class BasicFFT {
       work_[t] = fft_mul(inverse ? conj(in[t]) : in[t], chirp_[t]);
     }
     std::fill(work_.begin() + std::ptrdiff_t(n), work_.end(), detail::fft_zero<V>());
-    mixed(work_.data(), conv_.data());
+    mixed<V>(work_.data(), conv_.data());
     // the inverse transform of the product, again as conj(forward(conj(.)))
     for (std::size_t j = 0; j < m_; ++j) work_[j] = conj(fft_mul(conv_[j], kernel_[j]));
-    mixed(work_.data(), conv_.data());
+    mixed<V>(work_.data(), conv_.data());
     const double s = 1.0 / double(m_);
     for (std::size_t k = 0; k < n; ++k) {
       const V v = s * fft_mul(conj(conv_[k]), chirp_[k]);
-      out[k] = inverse ? conj(v) : v;
+      store(out, k, inverse ? conj(v) : v);
     }
   }
 
   // out = DFT_m(in), m_ values: decimation in time over the factors, into the split arrays for
   // complex values (then copied to out, out[(m - k) mod m] = X[k] where reversed), in out itself
   // for lanes.
-  template <class T>
-  void mixed(const T* in, T* out, bool reversed = false) noexcept {
+  // T: the values' type; In: `const T*` or Pairs; Out: `T*` or PairsOut.
+  template <class T, class In, class Out>
+  void mixed(In in, Out out, bool reversed = false) noexcept {
     if (m_ == 1) {
-      out[0] = in[0];
+      store(out, 0, T(in[0]));
       return;
     }
     if constexpr (std::is_same_v<T, cplx>) {
       const double* re = split_.data();
       const double* im = re + m_;
-      stage(in, Split{split_.data()}, 1, 0);
+      stage<T>(in, Split{split_.data()}, 1, 0);
       if (reversed) {
-        out[0] = {re[0], im[0]};
-        for (std::size_t k = 1; k < m_; ++k) out[m_ - k] = {re[k], im[k]};
+        store(out, 0, cplx(re[0], im[0]));
+        for (std::size_t k = 1; k < m_; ++k) store(out, m_ - k, cplx(re[k], im[k]));
       } else {
-        for (std::size_t k = 0; k < m_; ++k) out[k] = {re[k], im[k]};
+        for (std::size_t k = 0; k < m_; ++k) store(out, k, cplx(re[k], im[k]));
       }
     } else {
-      stage(in, out, 1, 0);
+      stage<T>(in, out, 1, 0);
     }
   }
 
@@ -440,30 +481,30 @@ class BasicFFT {
   // sub = sub_[f]): the p DFTs of in[j stride + p stride t] go to out[j sub ...] and are
   // combined in place: X[k + sub q] = sum_j W_len^{j k} W_p^{j q} Y_j[k]. The stage before the
   // last runs the last stage's DFTs itself (`leaf`): a call each cost more than their butterflies.
-  template <class T, class Out>
-  void stage(const T* in, Out out, std::size_t stride, std::size_t f) const noexcept {
+  template <class T, class In, class Out>
+  void stage(In in, Out out, std::size_t stride, std::size_t f) const noexcept {
     const std::size_t p = factors_[f], sub = sub_[f];
     if (f + 1 == factors_.size()) {  // m_ = p
-      leaf(in, out, stride, f);
+      leaf<T>(in, out, stride, f);
       return;
     }
     if (f + 2 == factors_.size()) {
       for (std::size_t j = 0; j < p; ++j) {
-        leaf(in + j * stride, shift(out, j * sub), stride * p, f + 1);
+        leaf<T>(in + j * stride, shift(out, j * sub), stride * p, f + 1);
       }
     } else {
       for (std::size_t j = 0; j < p; ++j) {
-        stage(in + j * stride, shift(out, j * sub), stride * p, f + 1);
+        stage<T>(in + j * stride, shift(out, j * sub), stride * p, f + 1);
       }
     }
     combine_stage<T>(out, f);
   }
 
   // out[0 .. p) = the DFT of the p = factors_[f] values in[0], in[stride], ... (the last stage)
-  template <class T, class Out>
-  DENDRITE_FORCE_INLINE void leaf(const T* in, Out out, std::size_t stride,
+  template <class T, class In, class Out>
+  DENDRITE_FORCE_INLINE void leaf(In in, Out out, std::size_t stride,
                                   std::size_t f) const noexcept {
-    const auto at = [&](std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA { return in[j * stride]; };
+    const auto at = [&](std::size_t j) DENDRITE_FORCE_INLINE_LAMBDA { return T(in[j * stride]); };
     const auto set = [&](std::size_t q, T v) DENDRITE_FORCE_INLINE_LAMBDA { put(out, q, v); };
     switch (factors_[f]) {
       case 2: radix<2>(at, set); break;
@@ -471,7 +512,7 @@ class BasicFFT {
       case 4: radix<4>(at, set); break;
       case 5: radix<5>(at, set); break;
       default:
-        for (std::size_t j = 0; j < factors_[f]; ++j) put(out, j, in[j * stride]);
+        for (std::size_t j = 0; j < factors_[f]; ++j) put(out, j, T(in[j * stride]));
         combine_stage<T>(out, f);
     }
   }
@@ -624,20 +665,27 @@ using LaneFFT = BasicFFT<ComplexLanes>;
 }  // namespace detail
 
 /// The L-point DFT of a real sequence as its bins 0 ... L / 2 (`numpy.fft.rfft`), and back
-/// (`numpy.fft.irfft`). An even L runs as one complex DFT of L / 2 points, z[t] = x[2t] +
+/// (`numpy.fft.irfft`). An even L runs as one complex DFT of h = L / 2 points, z[t] = x[2t] +
 /// i x[2t + 1]: with E and O the DFTs of the even and odd samples, E[k] = (Z[k] + conj
-/// Z[L/2 - k]) / 2, O[k] = (Z[k] - conj Z[L/2 - k]) / 2i, and X[k] = E[k] + W_L^k O[k]; the
-/// inverse solves these for E and O. An odd L runs as a complex DFT of L points. Built once per
-/// length (it allocates, and throws `dimension_error` for L < 1); `forward` and `inverse` then
-/// allocate nothing. They use the object's work buffer: one object per thread.
+/// Z[h - k]) / 2, O[k] = (Z[k] - conj Z[h - k]) / 2i, and X[k] = E[k] + W_L^k O[k]; the
+/// inverse solves these for E and O. Bins k and h - k come from Z[k] and Z[h - k] together:
+/// E[h - k] = conj E[k], O[h - k] = conj O[k] and W_L^{h - k} = -conj W_L^k, so X[h - k] =
+/// conj(E[k] - W_L^k O[k]) (and X[h / 2] = conj Z[h / 2]). Z is made in the output itself (the
+/// bins, or the samples for the inverse) and combined there, and the twiddles W_L^k are kept for
+/// k <= L / 4 only: beside its complex plan, a plan holds L / 4 + 1 roots and no work array. An
+/// odd L runs as a complex DFT of L points, through a work array of L values. Built once per length (it allocates, and throws
+/// `dimension_error` for L < 1); `forward` and `inverse` then allocate nothing. They use the
+/// object's work buffers: one object per thread.
 class RealFFT {
  public:
   using cplx = std::complex<double>;
 
   explicit RealFFT(Eigen::Index n) : n_(n), plan_(complex_length(n)) {
-    work_.resize(std::size_t(plan_.size()));
-    if (n % 2 != 0) return;
-    twiddle_ = detail::unit_roots(std::size_t(n), std::size_t(n / 2));
+    if (n % 2 != 0) {
+      work_.resize(std::size_t(n));
+      return;
+    }
+    twiddle_ = detail::unit_roots(std::size_t(n), std::size_t(n / 4 + 1));
   }
 
   [[nodiscard]] Eigen::Index size() const noexcept { return n_; }
@@ -657,26 +705,33 @@ class RealFFT {
       return;
     }
     const std::size_t h = n / 2;
-    std::copy_n(x, n, reinterpret_cast<double*>(work_.data()));  // z[t] = x[2t] + i x[2t + 1]
-    plan_.forward(work_.data(), work_.data());
-    // k = 0 and L / 2: E = Re Z[0], O = Im Z[0]
-    bins[0] = work_[0].real() + work_[0].imag();
-    bins[h] = work_[0].real() - work_[0].imag();
-    // on the doubles themselves (std::complex is an array of two), through local pointers:
-    // g++ kept std::complex temporaries on the stack here (two 8-byte stores, then a 16-byte
-    // load that cannot be forwarded from them), and a held transform took 2-3x as long
-    const double* z = reinterpret_cast<const double*>(work_.data());
+    // Z (x read as h complex values) into bins[0 ... h), as doubles: std::complex is an array of
+    // two, and g++ kept std::complex temporaries on the stack in the loop below (two 8-byte
+    // stores, then a 16-byte load that cannot be forwarded from them): a held transform took
+    // 2-3x as long
+    double* z = reinterpret_cast<double*>(bins);
+    plan_.forward(x, z);
     const double* w = reinterpret_cast<const double*>(twiddle_.data());
-    double* out = reinterpret_cast<double*>(bins);
-    for (std::size_t k = 1; k < h; ++k) {
-      const double ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * (h - k)], bi = z[2 * (h - k) + 1];
+    // k = 0 and h: E = Re Z[0], O = Im Z[0]
+    const double z0 = z[0], z1 = z[1];
+    z[0] = z0 + z1;
+    z[1] = 0;
+    z[2 * h] = z0 - z1;
+    z[2 * h + 1] = 0;
+    for (std::size_t k = 1, j = h - 1; k < j; ++k, --j) {
+      const double ar = z[2 * k], ai = z[2 * k + 1], br = z[2 * j], bi = z[2 * j + 1];
       const double wr = w[2 * k], wi = w[2 * k + 1];
       const double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
       const double dr = 0.5 * (ar - br), di = 0.5 * (ai + bi);
-      // X[k] = E + W O with E = (er, ei), O = (di, -dr)
-      out[2 * k] = er + di * wr + dr * wi;
-      out[2 * k + 1] = ei + di * wi - dr * wr;
+      // X[k] = E + W O and X[j] = conj(E - W O), with E = (er, ei), O = (di, -dr)
+      const double pr = di * wr + dr * wi, pi = di * wi - dr * wr;
+      z[2 * k] = er + pr;
+      z[2 * k + 1] = ei + pi;
+      z[2 * j] = er - pr;
+      z[2 * j + 1] = pi - ei;
     }
+    // k = h / 2 (h even): E and O are real there, and W_L^{L / 4} = -i: X = E - i O = conj Z
+    if (h % 2 == 0) z[h + 1] = -z[h + 1];
   }
 
   /// x[t] = (1 / L) sum_{k < L} X[k] e^{2 pi i k t / L}, X[L - k] = conj X[k], from bins
@@ -694,24 +749,31 @@ class RealFFT {
       return;
     }
     const std::size_t h = n / 2;
-    // k = 0: E = (X[0] + X[L / 2]) / 2, O = (X[0] - X[L / 2]) / 2, both real
-    work_[0] = 0.5 * cplx(bins[0].real() + bins[h].real(), bins[0].real() - bins[h].real());
+    // Z into x, as h complex values; k = 0: E = (X[0] + X[h]) / 2, O = (X[0] - X[h]) / 2, both
+    // real
     const double* in = reinterpret_cast<const double*>(bins);  // as forward's
     const double* w = reinterpret_cast<const double*>(twiddle_.data());
-    double* z = reinterpret_cast<double*>(work_.data());
-    for (std::size_t k = 1; k < h; ++k) {
-      const double ar = in[2 * k], ai = in[2 * k + 1];
-      const double br = in[2 * (h - k)], bi = in[2 * (h - k) + 1];
+    x[0] = 0.5 * (in[0] + in[2 * h]);
+    x[1] = 0.5 * (in[0] - in[2 * h]);
+    for (std::size_t k = 1, j = h - 1; k < j; ++k, --j) {
+      const double ar = in[2 * k], ai = in[2 * k + 1], br = in[2 * j], bi = in[2 * j + 1];
       const double wr = w[2 * k], wi = w[2 * k + 1];
       const double er = 0.5 * (ar + br), ei = 0.5 * (ai - bi);
       const double dr = 0.5 * (ar - br), di = 0.5 * (ai + bi);
-      // O = (X[k] - conj X[L/2 - k]) conj(W) / 2 = (dr, di) conj(W); Z[k] = E + i O
+      // O = (X[k] - conj X[j]) conj(W) / 2 = (dr, di) conj(W); Z[k] = E + i O and Z[j] =
+      // conj(E) + i conj(O)
       const double o_re = dr * wr + di * wi, o_im = di * wr - dr * wi;
-      z[2 * k] = er - o_im;
-      z[2 * k + 1] = ei + o_re;
+      x[2 * k] = er - o_im;
+      x[2 * k + 1] = ei + o_re;
+      x[2 * j] = er + o_im;
+      x[2 * j + 1] = o_re - ei;
     }
-    plan_.inverse(work_.data(), work_.data());
-    std::copy_n(reinterpret_cast<const double*>(work_.data()), n, x);  // x[2t] + i x[2t + 1] = z[t]
+    // k = h / 2 (h even): Z = conj X (as in forward)
+    if (h % 2 == 0) {
+      x[h] = in[h];
+      x[h + 1] = -in[h + 1];
+    }
+    plan_.inverse(x, x);  // in place: x[2t] + i x[2t + 1] = z[t]
   }
 
  private:
@@ -722,7 +784,8 @@ class RealFFT {
 
   Eigen::Index n_;
   FFT plan_;
-  std::vector<cplx> twiddle_, work_;
+  std::vector<cplx> twiddle_;  // W_L^k, k = 0 ... L / 4 (even L)
+  std::vector<cplx> work_;     // odd L: the values as complex ones
 };
 
 namespace detail {
