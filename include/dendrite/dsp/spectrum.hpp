@@ -673,9 +673,9 @@ using LaneFFT = BasicFFT<ComplexLanes>;
 /// conj(E[k] - W_L^k O[k]) (and X[h / 2] = conj Z[h / 2]). Z is made in the output itself (the
 /// bins, or the samples for the inverse) and combined there, and the twiddles W_L^k are kept for
 /// k <= L / 4 only: beside its complex plan, a plan holds L / 4 + 1 roots and no work array. An
-/// odd L runs as a complex DFT of L points, through a work array of L values. Built once per length (it allocates, and throws
-/// `dimension_error` for L < 1); `forward` and `inverse` then allocate nothing. They use the
-/// object's work buffers: one object per thread.
+/// odd L runs as a complex DFT of L points, through a work array of L values. Built once per
+/// length (it allocates, and throws `dimension_error` for L < 1); `forward` and `inverse` then
+/// allocate nothing. They use the object's work buffers: one object per thread.
 class RealFFT {
  public:
   using cplx = std::complex<double>;
