@@ -1966,9 +1966,10 @@ TEST_CASE("FFT equals the plain DFT at every length, and so do ifft and rfft", "
   std::mt19937 rng(7);
   std::normal_distribution<double> g;
   // powers of two; 2, 3 and 5 mixed; primes up to the largest radix (31) and past it
-  // (Bluestein: 37, 97, and 74: a real transform of 37 complex points); 1001 = 7 11 13. FFT runs a stage's butterflies 4 (AVX2) or 2 (SSE2)
-  // at once, and the rest one at a time: at 90 = 2 3 3 5, 100 = 4 5 5 and 360 = 2 4 3 3 5 each
-  // radix of 2 to 5 does, with none, one or three left over.
+  // (Bluestein: 37, 97, and 74: a real transform of 37 complex points); 1001 = 7 11 13. FFT
+  // runs a stage's butterflies 4 (AVX2) or 2 (SSE2) at once, and the rest one at a time: at
+  // 90 = 2 3 3 5, 100 = 4 5 5 and 360 = 2 4 3 3 5 each radix of 2 to 5 does, with none, one or
+  // three left over.
   for (int n : {1, 2, 3, 4, 5, 7, 8, 12, 16, 17, 29, 31, 37, 64, 74, 90, 97, 100, 128, 243, 256,
                 360, 500, 1000, 1001, 1024}) {
     std::vector<cplx> x(static_cast<std::size_t>(n));
