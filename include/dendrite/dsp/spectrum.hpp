@@ -278,7 +278,7 @@ class BasicFFT {
   using Lanes = detail::ComplexLanes;
   // Complex values as interleaved doubles (re, im), read and written as doubles: the input and
   // output of the double overloads of forward and inverse. The transforms take `const V*` and
-  // `V*` or these, read as in[i] and `in + i` and written through `store`.
+  // `V*` or these, read as in[i] and `in + i` and written through `put`.
   struct Pairs {
     const double* d;
     DENDRITE_FORCE_INLINE Pairs operator+(std::size_t i) const noexcept { return {d + 2 * i}; }
@@ -289,14 +289,6 @@ class BasicFFT {
   struct PairsOut {
     double* d;
   };
-  template <class T>
-  DENDRITE_FORCE_INLINE static void store(T* out, std::size_t i, const T& v) noexcept {
-    out[i] = v;
-  }
-  DENDRITE_FORCE_INLINE static void store(PairsOut out, std::size_t i, const cplx& v) noexcept {
-    out.d[2 * i] = v.real();
-    out.d[2 * i + 1] = v.imag();
-  }
   // m_ values in split arrays, the real parts at re and the imaginary parts at re + m_ (one
   // pointer: g++ passed a struct of two through the stack to each stage and read it back as
   // one 16-byte load, a quarter of a 4 096-point transform's time)
@@ -426,7 +418,7 @@ class BasicFFT {
     const double s = 1.0 / double(m_);
     for (std::size_t k = 0; k < n; ++k) {
       const V v = s * fft_mul(conj(conv_[k]), chirp_[k]);
-      store(out, k, inverse ? conj(v) : v);
+      put(out, k, inverse ? conj(v) : v);
     }
   }
 
@@ -437,7 +429,7 @@ class BasicFFT {
   template <class T, class In, class Out>
   void mixed(In in, Out out, bool reversed = false) noexcept {
     if (m_ == 1) {
-      store(out, 0, T(in[0]));
+      put(out, 0, T(in[0]));
       return;
     }
     if constexpr (std::is_same_v<T, cplx>) {
@@ -445,17 +437,18 @@ class BasicFFT {
       const double* im = re + m_;
       stage<T>(in, Split{split_.data()}, 1, 0);
       if (reversed) {
-        store(out, 0, cplx(re[0], im[0]));
-        for (std::size_t k = 1; k < m_; ++k) store(out, m_ - k, cplx(re[k], im[k]));
+        put(out, 0, cplx(re[0], im[0]));
+        for (std::size_t k = 1; k < m_; ++k) put(out, m_ - k, cplx(re[k], im[k]));
       } else {
-        for (std::size_t k = 0; k < m_; ++k) store(out, k, cplx(re[k], im[k]));
+        for (std::size_t k = 0; k < m_; ++k) put(out, k, cplx(re[k], im[k]));
       }
     } else {
       stage<T>(in, out, 1, 0);
     }
   }
 
-  // a stage's output, T* or split: d values on, value i, and value i set
+  // a stage's output, T* or split (or the transform's, T* or PairsOut): d values on, value i,
+  // and value i set
   template <class T>
   DENDRITE_FORCE_INLINE static T* shift(T* p, std::size_t d) noexcept {
     return p + d;
@@ -475,6 +468,10 @@ class BasicFFT {
   DENDRITE_FORCE_INLINE void put(Split s, std::size_t i, cplx v) const noexcept {
     s.re[i] = v.real();
     s.re[m_ + i] = v.imag();
+  }
+  DENDRITE_FORCE_INLINE static void put(PairsOut out, std::size_t i, cplx v) noexcept {
+    out.d[2 * i] = v.real();
+    out.d[2 * i + 1] = v.imag();
   }
 
   // out[0 .. len) = the DFT of the len = p sub values in[0], in[stride], ... (p = factors_[f],
